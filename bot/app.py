@@ -1,0 +1,188 @@
+"""Builds the python-telegram-bot Application: the only core module that knows Telegram.
+
+Updates run concurrently, but never two of the same chat at once: a chat's
+updates wait for each other in arrival order (``PerChatUpdateProcessor``),
+so an applicant who taps twice quickly is answered in order, while other
+applicants never wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+
+from bot.config import Settings
+from bot.i18n import I18n
+from bot.interview import Interview
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across chats, strictly in order within one chat."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = None
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                key = update.effective_chat.id
+            elif update.effective_user is not None:
+                key = update.effective_user.id
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                # Forget idle chats: memory must not grow with the number of applicants.
+                del self._users[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+@dataclass
+class Services:
+    """What handlers depend on; built once and passed in, never imported as globals."""
+
+    settings: Settings
+    store: Store
+    i18n: I18n
+    interview: Interview
+
+
+def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
+    from handlers import applicant
+
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .concurrent_updates(PerChatUpdateProcessor(256))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+    )
+    if request_timeout is not None:
+        builder = (
+            builder.connect_timeout(request_timeout)
+            .read_timeout(request_timeout)
+            .write_timeout(request_timeout)
+            .pool_timeout(request_timeout)
+            .get_updates_connect_timeout(request_timeout)
+            .get_updates_read_timeout(request_timeout)
+            .get_updates_pool_timeout(request_timeout)
+        )
+    app = builder.build()
+    app.bot_data["services"] = services
+    main, fallback = applicant.build_handlers(services.interview, services.i18n)
+    for handler in main:
+        app.add_handler(handler)
+    for handler in fallback:
+        app.add_handler(handler)
+    app.add_error_handler(_on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    services: Services = app.bot_data["services"]
+    for lang in services.i18n.languages:
+        tr = services.i18n.tr(lang)
+        commands = [
+            BotCommand("start", tr.gettext("begin, or go on with your application")),
+            BotCommand("status", tr.gettext("see your applications and where they are")),
+            BotCommand("cancel", tr.gettext("stop the application in progress")),
+            BotCommand("help", tr.gettext("this message")),
+        ]
+        try:
+            await app.bot.set_my_commands(commands, language_code=lang)
+        except Exception:
+            log.warning("could not set the command menu for %s", lang)
+
+
+async def _on_error(update: object, context: Any) -> None:
+    # Never log the update itself: it carries what people wrote.
+    err = context.error
+    log.error("error while handling an update: %s", type(err).__name__, exc_info=err)
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs request URLs, and Telegram's URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+async def open_services(settings: Settings) -> Services:
+    i18n = I18n.load()  # fails loudly on a missing catalog, before anything starts
+    store = await Store.open(settings.db_path)
+    return Services(settings, store, i18n, Interview(store, i18n))
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly."""
+    services = await open_services(settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    app = build_application(services)
+    try:
+        await start_polling(app)
+        log.info("bot started (long polling)")
+        await stop.wait()
+        log.info("stopping")
+        await stop_app(app)
+    finally:
+        await services.store.close()
+
+
+async def start_polling(app: Application, *, timeout: int = 30) -> None:
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=timeout, drop_pending_updates=False)
+
+
+async def stop_app(app: Application) -> None:
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def run_bot(settings: Settings) -> int:
+    configure_logging(settings)
+    asyncio.run(serve(settings))
+    return 0

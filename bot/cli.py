@@ -1,0 +1,209 @@
+"""The ``intake-bot`` command.
+
+Every mistake a user can make (a bad file, a missing token, a wrong id) ends
+in a plain message on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.flow.loader import FlowError, load_flow_file
+from bot.store import FlowNotFound, SchemaTooNew, Store
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user's mistake: printed as one line, exit status 1."""
+
+
+def _print_problems(path: str, err: FlowError) -> None:
+    for problem in err.problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+
+
+async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
+    store = await Store.open(settings.db_path)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+# --- flow ------------------------------------------------------------------------------
+
+
+def cmd_flow_validate(args: argparse.Namespace, settings: Settings) -> int:
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            flow, _ = load_flow_file(path)
+        except FlowError as err:
+            _print_problems(path, err)
+            status = EXIT_PROBLEMS
+            continue
+        asks = sum(1 for s in flow.steps if s.asks_input)
+        print(
+            f"{path}: ok: flow {flow.id!r}, {len(flow.steps)} steps ({asks} questions), "
+            f"languages {', '.join(flow.languages)}"
+        )
+    return status
+
+
+def cmd_flow_publish(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        _, source = load_flow_file(args.file)
+    except FlowError as err:
+        _print_problems(args.file, err)
+        return EXIT_PROBLEMS
+
+    async def run(store: Store) -> int:
+        flow = await store.flows.publish(source)
+        print(f"published {flow.id} version {flow.version}; new intakes use it")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
+def cmd_flow_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        rows = await store.flows.versions()
+        print(f"{'flow':<28} {'version':>7}  {'published (UTC)':<20} {'intakes':>7}  current")
+        for v in rows:
+            mark = "active" if v.is_active else ("current" if v.is_current else "")
+            print(f"{v.flow_id:<28} {v.version:>7}  {v.published_at:<20} {v.intakes:>7}  {mark}")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
+def cmd_flow_export(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        source = await store.flows.source(args.id, args.version)
+        if args.output:
+            Path(args.output).write_text(source, encoding="utf-8")
+        else:
+            sys.stdout.write(source if source.endswith("\n") else source + "\n")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
+def cmd_flow_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        await store.flows.rollback(args.id, args.version)
+        print(f"{args.id} version {args.version} is current again; new intakes use it")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
+# --- run -------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    settings.require_token()
+    return run_bot(settings)
+
+
+def cmd_try(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.tryout import run_try
+
+    return run_try(args, settings)
+
+
+# --- parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intake-bot",
+        description="Judicial assistance intake bot: run it, and manage its question flows.",
+        epilog="The database is INTAKE_DB (default ./intake.db).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the bot (long polling, or a webhook if configured)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("try", help="walk an interview in the terminal, no Telegram needed")
+    p.add_argument("file", nargs="?", help="a flow file (default: the current flow)")
+    p.add_argument("--lang", help="language of the interview (zh, en, ug)")
+    p.add_argument("--answers", help="YAML or JSON file: step id -> answer; no prompts")
+    p.add_argument("--save", action="store_true", help="store the result as a test intake")
+    p.set_defaults(func=cmd_try)
+
+    flow = sub.add_parser("flow", help="validate, publish, list, export and roll back flows")
+    fsub = flow.add_subparsers(dest="flow_command", metavar="ACTION")
+    p = fsub.add_parser("validate", help="check flow files; every problem with its line")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_flow_validate)
+    p = fsub.add_parser("publish", help="store FILE as the next version of its flow")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(func=cmd_flow_publish)
+    p = fsub.add_parser("list", help="list flow versions and which is current")
+    p.set_defaults(func=cmd_flow_list)
+    p = fsub.add_parser("export", help="print a flow version's YAML")
+    p.add_argument("id", nargs="?", metavar="ID")
+    p.add_argument("--version", type=int)
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.set_defaults(func=cmd_flow_export)
+    p = fsub.add_parser("rollback", help="make an older version current again")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("version", type=int, metavar="VERSION")
+    p.set_defaults(func=cmd_flow_rollback)
+    flow.set_defaults(func=lambda a, s: _usage(flow))
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=getattr(logging, settings.log_level, logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        return int(args.func(args, settings) or 0)
+    except ConfigError as err:
+        print(f"intake-bot: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except (FlowNotFound, CliError) as err:
+        print(f"intake-bot: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except SchemaTooNew as err:
+        print(f"intake-bot: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except FileNotFoundError as err:
+        print(f"intake-bot: no such file: {err.filename}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as err:
+        print(f"intake-bot: {err.strerror or err}: {getattr(err, 'filename', '')}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

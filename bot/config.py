@@ -1,0 +1,146 @@
+"""Settings from the environment, and optionally a TOML file.
+
+The environment wins over the file, so a deployment can keep defaults in
+``intake-bot.toml`` and put the token in the environment only. A TOML key is
+either the variable's own name (``INTAKE_DB``) or its short lower-case form
+(``db``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+# environment variable -> short TOML name
+KEYS = {
+    "INTAKE_BOT_TOKEN": "token",
+    "INTAKE_BOT_API_URL": "api_url",
+    "INTAKE_DB": "db",
+    "INTAKE_ADMIN_IDS": "admin_ids",
+    "INTAKE_CASEWORKER_CHAT": "caseworker_chat",
+    "INTAKE_SECRET_KEY": "secret_key",
+    "INTAKE_WEBHOOK_URL": "webhook_url",
+    "INTAKE_WEBHOOK_PORT": "webhook_port",
+    "INTAKE_WEBHOOK_SECRET": "webhook_secret",
+    "INTAKE_DRAFT_DAYS": "draft_days",
+    "INTAKE_RETAIN_DAYS": "retain_days",
+    "INTAKE_LOG_LEVEL": "log_level",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    db_path: str = "intake.db"
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    caseworker_chat: int | None = None
+    secret_key: str | None = None
+    webhook_url: str | None = None
+    webhook_port: int = 8443
+    webhook_secret: str | None = None
+    draft_days: int = 30  # idle drafts expire after this many days
+    retain_days: int = 5 * 365  # decided intakes are anonymised after this many days
+    log_level: str = "INFO"
+
+    @property
+    def file_url(self) -> str:
+        """Where files are downloaded from: Telegram's /file/bot, beside the API's /bot."""
+        base = self.api_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    def require_token(self) -> str:
+        if not self.token:
+            raise ConfigError(
+                "INTAKE_BOT_TOKEN is not set: get a token from @BotFather and "
+                "run INTAKE_BOT_TOKEN=... intake-bot run"
+            )
+        return self.token
+
+
+def _int(name: str, value: Any) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _ids(name: str, value: Any) -> frozenset[int]:
+    if isinstance(value, list):
+        parts = [str(v) for v in value]
+    else:
+        parts = [p for p in str(value).replace(";", ",").split(",") if p.strip()]
+    return frozenset(_int(name, p) for p in parts)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the settings file {path}: {exc}") from None
+    out: dict[str, Any] = {}
+    short = {v: k for k, v in KEYS.items()}
+    for key, value in data.items():
+        name = key if key in KEYS else short.get(key)
+        if name is None:
+            raise ConfigError(f"unknown setting {key!r} in {path}")
+        out[name] = value
+    return out
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings; ``INTAKE_CONFIG`` names a TOML file (default ./intake-bot.toml)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_file = env.get("INTAKE_CONFIG")
+    if config_file:
+        values.update(_from_file(Path(config_file)))
+    elif Path("intake-bot.toml").is_file():
+        values.update(_from_file(Path("intake-bot.toml")))
+    for name in KEYS:
+        if env.get(name, "").strip():
+            values[name] = env[name].strip()
+
+    def get(name: str) -> Any:
+        return values.get(name)
+
+    kwargs: dict[str, Any] = {}
+    if get("INTAKE_BOT_TOKEN"):
+        kwargs["token"] = str(get("INTAKE_BOT_TOKEN"))
+    if get("INTAKE_BOT_API_URL"):
+        kwargs["api_url"] = str(get("INTAKE_BOT_API_URL"))
+    if get("INTAKE_DB"):
+        kwargs["db_path"] = str(get("INTAKE_DB"))
+    if get("INTAKE_ADMIN_IDS") is not None:
+        kwargs["admin_ids"] = _ids("INTAKE_ADMIN_IDS", get("INTAKE_ADMIN_IDS"))
+    if get("INTAKE_CASEWORKER_CHAT") is not None:
+        kwargs["caseworker_chat"] = _int("INTAKE_CASEWORKER_CHAT", get("INTAKE_CASEWORKER_CHAT"))
+    if get("INTAKE_SECRET_KEY"):
+        kwargs["secret_key"] = str(get("INTAKE_SECRET_KEY"))
+    if get("INTAKE_WEBHOOK_URL"):
+        kwargs["webhook_url"] = str(get("INTAKE_WEBHOOK_URL"))
+    if get("INTAKE_WEBHOOK_PORT") is not None:
+        kwargs["webhook_port"] = _int("INTAKE_WEBHOOK_PORT", get("INTAKE_WEBHOOK_PORT"))
+    if get("INTAKE_WEBHOOK_SECRET"):
+        kwargs["webhook_secret"] = str(get("INTAKE_WEBHOOK_SECRET"))
+    for name, attr in (("INTAKE_DRAFT_DAYS", "draft_days"), ("INTAKE_RETAIN_DAYS", "retain_days")):
+        if get(name) is not None:
+            days = _int(name, get(name))
+            if days < 1:
+                raise ConfigError(f"{name} must be at least 1")
+            kwargs[attr] = days
+    if get("INTAKE_LOG_LEVEL"):
+        kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
+    return Settings(**kwargs)

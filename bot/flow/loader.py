@@ -1,0 +1,612 @@
+"""Load and validate a flow file against FLOW_FORMAT.md.
+
+An admin fixing a file wants every problem at once, each with its line, not
+one error per attempt; so validation walks the whole YAML node tree (which
+keeps line numbers) and collects problems instead of stopping at the first.
+Problem messages are gettext templates with parameters, so the bot can show
+them in the admin's language and the command line in English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.flow.expr import Expr, ExprError, compile_expr
+from bot.flow.model import KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
+from bot.i18n_marks import N_
+
+FLOW_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+STEP_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+LANG_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+MAX_FILE_BYTES = 256 * 1024
+MAX_TEXT_LENGTH = 4000  # a Telegram message holds 4096 characters
+
+TOP_KEYS = {"id", "languages", "title", "steps", "eligibility", "exclusions", "priority"}
+COMMON_STEP_KEYS = {
+    "id",
+    "type",
+    "text",
+    "help",
+    "required",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "sensitive",
+    "tags",
+}
+TYPE_KEYS: dict[str, set[str]] = {
+    "note": {"id", "type", "text", "help", "relevant", "tags"},
+    "consent": COMMON_STEP_KEYS - {"constraint", "constraint_message", "required"},
+    "text": COMMON_STEP_KEYS | {"max_length"},
+    "number": COMMON_STEP_KEYS | {"min", "max", "integer"},
+    "date": COMMON_STEP_KEYS | {"min", "max"},
+    "phone": set(COMMON_STEP_KEYS),
+    "choice": COMMON_STEP_KEYS | {"choices"},
+    "multi_choice": COMMON_STEP_KEYS | {"choices"},
+    "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"}) | {"max_files"},
+}
+RULE_KEYS = {"id", "when", "label"}
+PRIORITY_KEYS = {"id", "when", "label", "points"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a flow file: a gettext template, its values, and the line."""
+
+    line: int
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.params)
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        return gettext("line {line}: {message}").format(
+            line=self.line, message=gettext(self.template).format(**self.params)
+        )
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
+
+
+class FlowError(Exception):
+    """A flow file with problems; it must not be published."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+_constructor = yaml.constructor.SafeConstructor()
+_BREAKS = "\0 \t\r\n\x85\u2028\u2029"
+
+
+class FlowYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading ``?`` inside a plain scalar in ``{...}`` as YAML 1.2 does.
+
+    Admins write ``text: {en: Who are you applying for?}`` (FLOW_FORMAT.md does);
+    PyYAML follows YAML 1.1 there and stops the scalar at the question mark.
+    """
+
+    def scan_plain(self) -> yaml.tokens.ScalarToken:
+        chunks: list[str] = []
+        start_mark = self.get_mark()
+        end_mark = start_mark
+        indent = self.indent + 1
+        spaces: list[str] = []
+        while True:
+            length = 0
+            if self.peek() == "#":
+                break
+            while True:
+                ch = self.peek(length)
+                if (
+                    ch in _BREAKS
+                    or (
+                        ch == ":"
+                        and self.peek(length + 1) in _BREAKS + (",[]{}" if self.flow_level else "")
+                    )
+                    or (self.flow_level and ch in ",[]{}")
+                ):
+                    break
+                length += 1
+            if length == 0:
+                break
+            self.allow_simple_key = False
+            chunks.extend(spaces)
+            chunks.append(self.prefix(length))
+            self.forward(length)
+            end_mark = self.get_mark()
+            spaces = self.scan_plain_spaces(indent, start_mark)
+            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
+                break
+        return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
+
+
+def _value(node: Node) -> Any:
+    return _constructor.construct_object(node, deep=True)
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.languages: tuple[str, ...] = ()
+
+    def add(self, node: Node | int, template: str, **params: Any) -> None:
+        line = node if isinstance(node, int) else _line(node)
+        self.problems.append(Problem(line, template, params))
+
+    # -- generic shapes -------------------------------------------------------------
+
+    def mapping(
+        self, node: Node, allowed: set[str], required: set[str], what: str
+    ) -> dict[str, Node] | None:
+        if not isinstance(node, MappingNode):
+            self.add(node, N_("{what} must be a mapping of keys to values"), what=what)
+            return None
+        out: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            key = _value(key_node) if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str):
+                self.add(key_node, N_("keys must be words, not {value}"), value=repr(key))
+                continue
+            if key in out:
+                self.add(key_node, N_("key '{key}' appears twice"), key=key)
+                continue
+            if key not in allowed:
+                self.add(
+                    key_node,
+                    N_("unknown key '{key}' in {what} (allowed: {allowed})"),
+                    key=key,
+                    what=what,
+                    allowed=", ".join(sorted(allowed)),
+                )
+                continue
+            out[key] = value_node
+        for key in sorted(required - out.keys()):
+            self.add(node, N_("{what} is missing the key '{key}'"), what=what, key=key)
+        return out
+
+    def scalar(self, node: Node, kinds: tuple[type, ...], what: str) -> Any:
+        if not isinstance(node, ScalarNode):
+            self.add(node, N_("{what} must be a single value"), what=what)
+            return None
+        value = _value(node)
+        if isinstance(value, bool) and bool not in kinds:
+            self.add(node, N_("{what} must not be true/false"), what=what)
+            return None
+        if not isinstance(value, kinds):
+            names = {str: "text", int: "whole number", float: "number", bool: "true or false"}
+            self.add(
+                node,
+                N_("{what} must be {kind}"),
+                what=what,
+                kind=" or ".join(names.get(k, k.__name__) for k in kinds),
+            )
+            return None
+        return value
+
+    def raw(self, node: Node, what: str) -> str | None:
+        """A scalar exactly as written: ``yes`` stays the word yes, ``1.0`` stays 1.0."""
+        if not isinstance(node, ScalarNode):
+            self.add(node, N_("{what} must be a single value"), what=what)
+            return None
+        return str(node.value)
+
+    def ident(self, node: Node, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.scalar(node, (str,), what)
+        if value is None:
+            return None
+        if not pattern.match(value):
+            self.add(
+                node,
+                N_("{what} '{value}' is not allowed: use {rule}"),
+                what=what,
+                value=value,
+                rule=pattern.pattern.strip("^$"),
+            )
+            return None
+        return value
+
+    def text(self, node: Node, what: str) -> Text:
+        if not self.languages:  # the languages themselves are wrong: that is reported once
+            return {}
+        mapping = self.mapping(node, set(self.languages), set(), what)
+        if mapping is None:
+            return {}
+        out: Text = {}
+        for lang in self.languages:
+            if lang not in mapping:
+                self.add(node, N_("{what} has no text in '{lang}'"), what=what, lang=lang)
+                continue
+            value = self.raw(mapping[lang], f"{what} ({lang})")
+            if value is None:
+                continue
+            if not value.strip():
+                self.add(mapping[lang], N_("{what} is empty in '{lang}'"), what=what, lang=lang)
+                continue
+            if len(value) > MAX_TEXT_LENGTH:
+                self.add(
+                    mapping[lang],
+                    N_("{what} is too long in '{lang}' (at most {limit} characters)"),
+                    what=what,
+                    lang=lang,
+                    limit=MAX_TEXT_LENGTH,
+                )
+            out[lang] = value.strip()
+        return out
+
+    def flag(self, node: Node | None, what: str, default: bool) -> bool:
+        if node is None:
+            return default
+        value = self.scalar(node, (bool,), what)
+        return default if value is None else value
+
+    def expression(
+        self, node: Node | None, what: str, allowed_names: set[str], answer_ok: bool
+    ) -> Expr | None:
+        if node is None:
+            return None
+        source = self.scalar(node, (str, bool, int, float), what)
+        if source is None:
+            return None
+        if isinstance(source, bool):
+            source = "true" if source else "false"
+        try:
+            expr = compile_expr(str(source))
+        except ExprError as exc:
+            self.add(node, N_("{what}: {error}"), what=what, error=str(exc))
+            return None
+        ok = True
+        for name in sorted(expr.names):
+            if name == "answer":
+                if not answer_ok:
+                    self.add(
+                        node,
+                        N_("{what}: 'answer' can only be used in a constraint"),
+                        what=what,
+                    )
+                    ok = False
+            elif name not in allowed_names:
+                self.add(
+                    node,
+                    N_("{what}: '{name}' is not a step that comes before this one"),
+                    what=what,
+                    name=name,
+                )
+                ok = False
+        return expr if ok else None
+
+    # -- the parts of a flow ------------------------------------------------------
+
+    def languages_of(self, node: Node | None) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, SequenceNode) or not node.value:
+            self.add(node, N_("languages must be a list such as [zh, en]"))
+            return ()
+        langs: list[str] = []
+        for item in node.value:
+            code = self.ident(item, LANG_RE, "language code")
+            if code is None:
+                continue
+            if code in langs:
+                self.add(item, N_("language '{lang}' is listed twice"), lang=code)
+                continue
+            langs.append(code)
+        return tuple(langs)
+
+    def bound(self, node: Node | None, step_type: str, what: str) -> Any:
+        if node is None:
+            return None
+        value = _value(node) if isinstance(node, ScalarNode) else None
+        if step_type == "date":
+            if value == "today":
+                return "today"
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            if isinstance(value, str):
+                try:
+                    return dt.date.fromisoformat(value).isoformat()
+                except ValueError:
+                    pass
+            self.add(node, N_("{what} must be a date like 2024-01-31, or today"), what=what)
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(node, N_("{what} must be a number"), what=what)
+            return None
+        return value
+
+    def choices(self, node: Node | None, step_id: str) -> tuple[Choice, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, SequenceNode) or not node.value:
+            self.add(node, N_("choices must be a list of {{value, label}} items"))
+            return ()
+        seen: set[str] = set()
+        out: list[Choice] = []
+        for item in node.value:
+            keys = self.mapping(item, {"value", "label"}, {"value", "label"}, "a choice")
+            if keys is None or "value" not in keys or "label" not in keys:
+                continue
+            value = self.raw(keys["value"], "a choice value")
+            label = self.text(keys["label"], f"the label of a choice of '{step_id}'")
+            if value is None:
+                continue
+            if value in seen:
+                self.add(keys["value"], N_("choice value '{value}' appears twice"), value=value)
+                continue
+            if len(value.encode()) > 24:
+                self.add(
+                    keys["value"],
+                    N_("choice value '{value}' is too long (at most 24 letters)"),
+                    value=value,
+                )
+            seen.add(value)
+            out.append(Choice(value=value, label=label))
+        return tuple(out)
+
+    def tags(self, node: Node | None) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, SequenceNode):
+            self.add(node, N_("tags must be a list such as [partner, stats]"))
+            return ()
+        out: list[str] = []
+        for item in node.value:
+            tag = self.scalar(item, (str,), "a tag")
+            if tag is None:
+                continue
+            if tag not in KNOWN_TAGS:
+                self.add(
+                    item,
+                    N_("unknown tag '{tag}' (known: {known})"),
+                    tag=tag,
+                    known=", ".join(KNOWN_TAGS),
+                )
+                continue
+            out.append(tag)
+        return tuple(out)
+
+    def positive_int(self, node: Node | None, what: str, default: int, limit: int) -> int:
+        if node is None:
+            return default
+        value = self.scalar(node, (int,), what)
+        if value is None:
+            return default
+        if not 1 <= value <= limit:
+            self.add(node, N_("{what} must be between 1 and {limit}"), what=what, limit=limit)
+            return default
+        return value
+
+    def step(self, node: Node, earlier: set[str], seen_ids: dict[str, int]) -> Step | None:
+        if not isinstance(node, MappingNode):
+            self.add(node, N_("each step must be a mapping with id, type and text"))
+            return None
+        raw_type = None
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == "type":
+                raw_type = _value(value_node) if isinstance(value_node, ScalarNode) else None
+        step_type = raw_type if raw_type in STEP_TYPES else None
+        allowed = (
+            TYPE_KEYS[step_type]
+            if step_type
+            else COMMON_STEP_KEYS | set().union(*TYPE_KEYS.values())
+        )
+        keys = self.mapping(node, allowed, {"id", "type", "text"}, "a step")
+        if keys is None:
+            return None
+        step_id = self.ident(keys["id"], STEP_ID_RE, "step id") if "id" in keys else None
+        what = f"step '{step_id}'" if step_id else "a step"
+        if step_id is not None:
+            if step_id in seen_ids:
+                self.add(
+                    keys["id"],
+                    N_("step id '{id}' is already used at line {other}"),
+                    id=step_id,
+                    other=seen_ids[step_id],
+                )
+            else:
+                seen_ids[step_id] = _line(keys["id"])
+        if "type" in keys and step_type is None:
+            self.add(
+                keys["type"],
+                N_("unknown step type '{type}' (known: {known})"),
+                type=raw_type,
+                known=", ".join(STEP_TYPES),
+            )
+        text = self.text(keys["text"], f"the text of {what}") if "text" in keys else {}
+        help_text = self.text(keys["help"], f"the help of {what}") if "help" in keys else None
+        relevant = self.expression(keys.get("relevant"), f"relevant of {what}", earlier, False)
+        constraint = self.expression(keys.get("constraint"), f"constraint of {what}", earlier, True)
+        message = (
+            self.text(keys["constraint_message"], f"the constraint_message of {what}")
+            if "constraint_message" in keys
+            else None
+        )
+        required = self.flag(keys.get("required"), f"required of {what}", True)
+        sensitive = self.flag(keys.get("sensitive"), f"sensitive of {what}", False)
+        tags = self.tags(keys.get("tags"))
+        choices: tuple[Choice, ...] = ()
+        if step_type in ("choice", "multi_choice"):
+            if "choices" not in keys:
+                self.add(node, N_("{what} needs choices"), what=what)
+            choices = self.choices(keys.get("choices"), step_id or "?")
+        lo = self.bound(keys.get("min"), step_type or "", f"min of {what}")
+        hi = self.bound(keys.get("max"), step_type or "", f"max of {what}")
+        if lo is not None and hi is not None and "today" not in (lo, hi) and lo > hi:
+            self.add(keys["min"], N_("min of {what} is above its max"), what=what)
+        integer = self.flag(keys.get("integer"), f"integer of {what}", True)
+        max_length = self.positive_int(
+            keys.get("max_length"), f"max_length of {what}", 1000, MAX_TEXT_LENGTH
+        )
+        max_files = self.positive_int(keys.get("max_files"), f"max_files of {what}", 10, 50)
+        if step_id is None or step_type is None:
+            return None
+        return Step(
+            id=step_id,
+            type=step_type,
+            text=text,
+            help=help_text,
+            required=required if step_type not in ("note", "consent") else True,
+            relevant=relevant,
+            constraint=constraint,
+            constraint_message=message,
+            sensitive=sensitive,
+            tags=tags,
+            choices=choices,
+            max_length=max_length,
+            min=lo,
+            max=hi,
+            integer=integer,
+            max_files=max_files,
+            line=_line(node),
+        )
+
+    def rules(self, node: Node | None, all_steps: set[str], kind: str) -> tuple[Rule, ...]:
+        if node is None:
+            return ()
+        if not isinstance(node, SequenceNode):
+            self.add(node, N_("{kind} must be a list of rules"), kind=kind)
+            return ()
+        is_priority = kind == "priority"
+        out: list[Rule] = []
+        seen: set[str] = set()
+        for item in node.value:
+            keys = self.mapping(
+                item,
+                PRIORITY_KEYS if is_priority else RULE_KEYS,
+                {"when", "label", "points"} if is_priority else {"id", "when", "label"},
+                f"a rule in {kind}",
+            )
+            if keys is None:
+                continue
+            rule_id = self.ident(keys["id"], STEP_ID_RE, "rule id") if "id" in keys else None
+            if rule_id is not None:
+                if rule_id in seen:
+                    self.add(keys["id"], N_("rule id '{id}' appears twice"), id=rule_id)
+                seen.add(rule_id)
+            what = f"rule '{rule_id}'" if rule_id else f"a rule in {kind}"
+            when = self.expression(keys.get("when"), f"when of {what}", all_steps, False)
+            label = self.text(keys["label"], f"the label of {what}") if "label" in keys else {}
+            points = 0
+            if is_priority and "points" in keys:
+                points = self.scalar(keys["points"], (int,), f"points of {what}") or 0
+            if when is not None and (rule_id or is_priority):
+                rule_id = rule_id or f"priority_{len(out) + 1}"
+                out.append(Rule(id=rule_id, when=when, label=label, points=points))
+        return tuple(out)
+
+    def flow(self, root: Node) -> Flow | None:
+        keys = self.mapping(root, TOP_KEYS, {"id", "languages", "title", "steps"}, "the flow")
+        if keys is None:
+            return None
+        flow_id = self.ident(keys["id"], FLOW_ID_RE, "flow id") if "id" in keys else None
+        self.languages = self.languages_of(keys.get("languages"))
+        title = self.text(keys["title"], "the title") if "title" in keys else {}
+        steps: list[Step] = []
+        earlier: set[str] = set()
+        seen_ids: dict[str, int] = {}
+        steps_node = keys.get("steps")
+        if steps_node is not None:
+            if not isinstance(steps_node, SequenceNode) or not steps_node.value:
+                self.add(steps_node, N_("steps must be a list with at least one step"))
+            else:
+                for item in steps_node.value:
+                    step = self.step(item, earlier, seen_ids)
+                    if step is not None:
+                        steps.append(step)
+                        earlier.add(step.id)
+                if not any(s.asks_input for s in steps) and not self.problems:
+                    self.add(steps_node, N_("the flow has no step that asks anything"))
+        all_ids = set(seen_ids)
+        eligibility = self.rules(keys.get("eligibility"), all_ids, "eligibility")
+        exclusions = self.rules(keys.get("exclusions"), all_ids, "exclusions")
+        priority = self.rules(keys.get("priority"), all_ids, "priority")
+        if self.problems or flow_id is None or not self.languages:
+            return None
+        return Flow(
+            id=flow_id,
+            languages=self.languages,
+            title=title,
+            steps=tuple(steps),
+            eligibility=eligibility,
+            exclusions=exclusions,
+            priority=priority,
+        )
+
+
+def load_flow_text(source: str, *, version: int = 0) -> Flow:
+    """Parse and validate a flow; raise FlowError listing every problem found."""
+    if len(source.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        raise FlowError(
+            [
+                Problem(
+                    1, N_("the file is too large (at most {kb} KB)"), {"kb": MAX_FILE_BYTES // 1024}
+                )
+            ]
+        )
+    try:
+        root = yaml.compose(source, Loader=FlowYamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise FlowError(
+            [Problem(line, N_("YAML syntax: {error}"), {"error": exc.problem or str(exc)})]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise FlowError([Problem(1, N_("YAML syntax: {error}"), {"error": str(exc)})]) from None
+    if root is None:
+        raise FlowError([Problem(1, N_("the file is empty"))])
+    checker = _Checker()
+    try:
+        flow = checker.flow(root)
+    except yaml.YAMLError as exc:  # e.g. a bad tag inside a value
+        checker.add(1, N_("YAML syntax: {error}"), error=str(exc))
+        flow = None
+    if flow is None:
+        raise FlowError(checker.problems or [Problem(1, N_("the flow is not valid"))])
+    if version:
+        flow = Flow(
+            id=flow.id,
+            languages=flow.languages,
+            title=flow.title,
+            steps=flow.steps,
+            eligibility=flow.eligibility,
+            exclusions=flow.exclusions,
+            priority=flow.priority,
+            version=version,
+        )
+    return flow
+
+
+def load_flow_file(path: str | Path) -> tuple[Flow, str]:
+    """Read a file (as UTF-8) and load it; returns the flow and its source text."""
+    data = Path(path).read_bytes()
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FlowError([Problem(1, N_("the file is not UTF-8 text"))]) from None
+    return load_flow_text(source), source
+
+
+def default_flow_source() -> str:
+    """The embedded judicial-assistance flow, as shipped in the package."""
+    from importlib.resources import files
+
+    return (files("bot.flows") / "judicial-assistance.yaml").read_text(encoding="utf-8")

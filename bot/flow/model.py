@@ -1,0 +1,129 @@
+"""The flow model: what a validated flow file becomes.
+
+A flow is immutable once loaded, so one parsed copy per (id, version) can be
+shared by every applicant on that version (the loader's output is cached by the
+store layer; parsing YAML on every update would dominate the cost of an answer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.flow.expr import Expr
+
+# A text is a mapping from language code to a non-empty string.
+Text = dict[str, str]
+
+STEP_TYPES = (
+    "note",
+    "consent",
+    "text",
+    "number",
+    "date",
+    "phone",
+    "choice",
+    "multi_choice",
+    "attachments",
+)
+
+# Tags an admin may put on a step so the rest of the system knows what it holds
+# without hard-coding step ids of one particular flow.
+KNOWN_TAGS = (
+    "name",  # the person's name: shown as the title of the caseworker's card
+    "partner",  # shared with the agriculture department on a referral
+    "stats",  # counted by value in /stats (choice and multi_choice steps)
+    "region",  # where they live: shown in queue lines and referral summaries
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    type: str
+    text: Text
+    help: Text | None = None
+    required: bool = True
+    relevant: Expr | None = None
+    constraint: Expr | None = None
+    constraint_message: Text | None = None
+    sensitive: bool = False
+    tags: tuple[str, ...] = ()
+    # type-specific
+    choices: tuple[Choice, ...] = ()
+    max_length: int = 1000
+    min: Any = None  # number, or ISO date / "today" for date steps
+    max: Any = None
+    integer: bool = True
+    max_files: int = 10
+    line: int = 0
+
+    @property
+    def asks_input(self) -> bool:
+        return self.type != "note"
+
+    def choice(self, value: str) -> Choice | None:
+        for c in self.choices:
+            if c.value == value:
+                return c
+        return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # priority rules without an id get "priority_N" at load
+    when: Expr
+    label: Text
+    points: int = 0
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    languages: tuple[str, ...]
+    title: Text
+    steps: tuple[Step, ...]
+    eligibility: tuple[Rule, ...] = ()
+    exclusions: tuple[Rule, ...] = ()
+    priority: tuple[Rule, ...] = ()
+    version: int = 0  # assigned on publish; 0 for a file not yet published
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({s.id: i for i, s in enumerate(self.steps)})
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self._index[step_id]]
+
+    def has_step(self, step_id: str) -> bool:
+        return step_id in self._index
+
+    def position(self, step_id: str) -> int:
+        return self._index[step_id]
+
+    def tagged(self, tag: str) -> list[Step]:
+        return [s for s in self.steps if tag in s.tags]
+
+    def pick(self, text: Text | None, lang: str) -> str:
+        """The text in the reader's language, else in the flow's fallback language."""
+        if not text:
+            return ""
+        return text.get(lang) or text.get(self.languages[0]) or next(iter(text.values()), "")
+
+    def language_for(self, lang: str | None) -> str:
+        """The flow language closest to a reader's language code."""
+        if lang:
+            lang = lang.lower().replace("_", "-")
+            if lang in self.languages:
+                return lang
+            base = lang.split("-")[0]
+            if base in self.languages:
+                return base
+        return self.languages[0]

@@ -1,0 +1,147 @@
+"""The applicant's interview as a service: load, apply one input, store, say what next.
+
+Handlers call this with an already-parsed input and render the ``Turn`` they
+get back. Every accepted input is stored before ``apply`` returns, so the
+reply that follows never announces something the database does not hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.flow import engine
+from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
+from bot.flow.model import Flow
+from bot.i18n import I18n
+from bot.store import Intake, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    user_id: int
+    chat_id: int
+    telegram_lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What happened on one input, for the handler to render."""
+
+    lang: str  # the reader's interface language
+    flow_lang: str  # the language flow texts are shown in
+    flow: Flow | None = None
+    outcome: Outcome | None = None
+    intake: Intake | None = None
+    duplicate: bool = False  # the update was already applied: say nothing
+    resumed: bool = False  # /start on a draft in progress
+    ref: str | None = None  # the reference given on submit
+    no_draft: bool = False  # nothing in progress: offer /start (and show status)
+
+
+class Interview:
+    def __init__(self, store: Store, i18n: I18n) -> None:
+        self.store = store
+        self.i18n = i18n
+
+    def _langs(
+        self, chosen: str | None, applicant: Applicant, flow: Flow | None
+    ) -> tuple[str, str]:
+        lang = self.i18n.pick(chosen, applicant.telegram_lang)
+        return lang, flow.language_for(lang) if flow else lang
+
+    async def begin(self, applicant: Applicant, update_id: int) -> Turn:
+        """/start: resume the draft in progress, or start a new one on the active flow."""
+        view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        if view.draft is not None:
+            flow = await self.store.flows.get(view.draft.flow_id, view.draft.flow_version)
+            lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
+            outcome = engine.current(flow, view.draft.state)
+            return Turn(lang, flow_lang, flow, outcome, view.draft, resumed=True)
+        flow = await self.store.flows.active()
+        lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
+        first = engine.start(flow)
+        intake = await self.store.intakes.create_draft(
+            applicant_id=applicant.user_id,
+            chat_id=applicant.chat_id,
+            lang=flow_lang,
+            flow=flow,
+            state=first.state,
+            update_id=update_id,
+        )
+        if intake is None:
+            return Turn(lang, flow_lang, duplicate=True)
+        log.info("draft %d started", intake.id)
+        return Turn(lang, flow_lang, flow, first, intake)
+
+    async def show(self, applicant: Applicant) -> Turn:
+        """Where the applicant is now, changing nothing."""
+        view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        if view.draft is None:
+            lang, _ = self._langs(view.chosen_lang, applicant, None)
+            return Turn(lang, lang, no_draft=True)
+        flow = await self.store.flows.get(view.draft.flow_id, view.draft.flow_version)
+        lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
+        return Turn(lang, flow_lang, flow, engine.current(flow, view.draft.state), view.draft)
+
+    async def apply(
+        self,
+        applicant: Applicant,
+        given: Input | Callable[[Flow, State], Input | None],
+        update_id: int,
+        *,
+        intake_id: int | None = None,
+    ) -> Turn:
+        """Apply one input to the applicant's draft and store the result.
+
+        ``given`` may be a function of the draft's flow and state, for buttons that name
+        a step or a choice by position; it returns None for one that does not
+        exist. ``intake_id`` comes from a button: a button of another (older)
+        intake, or a made-up one, is answered with the current question and
+        changes nothing.
+        """
+        view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        draft = view.draft
+        if draft is None:
+            lang, _ = self._langs(view.chosen_lang, applicant, None)
+            return Turn(lang, lang, no_draft=True)
+        flow = await self.store.flows.get(draft.flow_id, draft.flow_version)
+        lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
+        if update_id and update_id <= draft.last_update_id:
+            return Turn(lang, flow_lang, duplicate=True)
+        if callable(given):
+            given = given(flow, draft.state)
+        if given is None or (intake_id is not None and intake_id != draft.id):
+            outcome: Outcome = engine.refuse(flow, draft.state, "moved_on")
+            return Turn(lang, flow_lang, flow, outcome, draft)
+
+        outcome = engine.answer(flow, draft.state, given)
+        if isinstance(outcome, Completed):
+            ref = await self.store.intakes.submit(
+                draft, outcome.state, outcome.screening, update_id
+            )
+            if ref is None:
+                return Turn(lang, flow_lang, duplicate=True)
+            log.info("intake %d submitted", draft.id)
+            return Turn(lang, flow_lang, flow, outcome, draft, ref=ref)
+        if isinstance(outcome, Ended):
+            erased = await self.store.intakes.discard_draft(
+                draft, applicant.user_id, "consent_declined", update_id
+            )
+            if not erased:
+                return Turn(lang, flow_lang, duplicate=True)
+            return Turn(lang, flow_lang, flow, outcome, draft)
+        if isinstance(outcome, Ask | Review) and outcome.changed:
+            saved = await self.store.intakes.save_state(draft.id, outcome.state, update_id)
+            if not saved:
+                return Turn(lang, flow_lang, duplicate=True)
+        return Turn(lang, flow_lang, flow, outcome, draft)
+
+    async def withdraw_draft(self, applicant: Applicant, intake_id: int, update_id: int) -> bool:
+        view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        if view.draft is None or view.draft.id != intake_id:
+            return False
+        return await self.store.intakes.withdraw(view.draft, applicant.user_id, update_id)

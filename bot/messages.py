@@ -1,0 +1,234 @@
+"""What people read: questions, refusals, answers and the review, in their language.
+
+Shared by the Telegram handlers and the terminal ``try`` command so that both
+say exactly the same thing. ``Fmt`` decides only the markup: HTML for
+Telegram (every dynamic part escaped), plain text for a terminal.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from bot.flow.engine import Refusal, State
+from bot.flow.model import Flow, Step
+from bot.flow.values import mask
+from bot.i18n import STATUS_NAMES, Tr
+from bot.i18n_marks import N_
+
+TELEGRAM_LIMIT = 4096
+CHUNK = 3800  # room for a header and markup under Telegram's limit
+
+
+@dataclass(frozen=True)
+class Fmt:
+    html: bool
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False) if self.html else text
+
+    def b(self, text: str) -> str:
+        return f"<b>{self.esc(text)}</b>" if self.html else text
+
+    def i(self, text: str) -> str:
+        return f"<i>{self.esc(text)}</i>" if self.html else text
+
+
+HTML = Fmt(True)
+PLAIN = Fmt(False)
+
+_REFUSALS = {
+    "empty": N_("Please type an answer."),
+    "too_long": N_("That is too long: at most {max} characters, yours has {length}."),
+    "not_a_number": N_("Please send a number, for example 3."),
+    "not_whole": N_("Please send a whole number, without a decimal point."),
+    "too_small": N_("That number is too small: it must be at least {min}."),
+    "too_large": N_("That number is too large: it must be at most {max}."),
+    "not_a_date": N_("Please send a date like 2024-03-05 (year-month-day)."),
+    "date_too_early": N_("That date is too early: it must be {min} or later."),
+    "date_too_late": N_("That date is too late: it must be {max} or earlier."),
+    "not_a_phone": N_("That does not look like a phone number. Please send it like 13812345678."),
+    "use_buttons": N_("Please tap one of the buttons under the question."),
+    "type_answer": N_("Please type your answer as a message."),
+    "send_files": N_("Please send a photo or a file, or tap Done."),
+    "too_many_files": N_("That is enough files: at most {max}. Tap Done to go on."),
+    "need_file": N_("Please send at least one photo or file first."),
+    "choose_one": N_("Please choose at least one, then tap Done."),
+    "required": N_("This question needs an answer."),
+    "constraint": N_("That answer does not fit. Please check it."),
+    "moved_on": N_("That button belongs to an earlier question. Here is the current one."),
+    "at_start": N_("This is the first question; there is nothing before it."),
+    "declined": N_("You did not agree, so nothing was saved."),
+}
+
+_KINDS = {
+    "sticker": N_("a sticker"),
+    "voice": N_("a voice message"),
+    "video": N_("a video"),
+    "video_note": N_("a video message"),
+    "audio": N_("an audio file"),
+    "location": N_("a location"),
+    "photo": N_("a photo"),
+    "document": N_("a file"),
+    "contact": N_("a contact"),
+    "poll": N_("a poll"),
+    "animation": N_("an animation"),
+    "file": N_("a file"),
+}
+
+_HINTS = {
+    "text": N_("Type your answer."),
+    "number": N_("Type a number."),
+    "date": N_("Type the date, for example 1980-05-17."),
+    "phone": N_("Type the number, or tap the button below to share this phone's number."),
+    "choice": N_("Tap one answer."),
+    "multi_choice": N_("Tap every answer that fits, then tap Done."),
+    "consent": N_("Tap one of the buttons."),
+    "attachments": N_("Send photos or files one by one, then tap Done."),
+}
+
+
+def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal) -> str:
+    _ = tr.gettext
+    if refusal.code == "constraint" and refusal.message:
+        return flow.pick(refusal.message, lang)
+    if refusal.code == "wrong_kind":
+        kind = _(_KINDS.get(str(refusal.params.get("kind")), _KINDS["file"]))
+        return _("This question cannot take {kind}.").format(kind=kind)
+    template = _REFUSALS.get(refusal.code, N_("That answer was not accepted."))
+    params = {k: _param(tr, v) for k, v in refusal.params.items()}
+    return _(template).format(**params)
+
+
+def _param(tr: Tr, value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return tr.number(value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        return tr.date(value)
+    return str(value)
+
+
+def answer_text(tr: Tr, flow: Flow, lang: str, step: Step, value: Any, *, masked: bool) -> str:
+    """An answer as the reader should see it (plain text; the caller escapes)."""
+    _ = tr.gettext
+    if value is None:
+        return _("(no answer)")
+    if step.type == "consent":
+        return _("Agreed")
+    if step.type == "choice":
+        choice = step.choice(str(value))
+        return flow.pick(choice.label, lang) if choice else str(value)
+    if step.type == "multi_choice":
+        labels = [flow.pick(c.label, lang) for c in step.choices if c.value in (value or [])]
+        if not labels:
+            return _("(none)")
+        return ("、" if lang == "zh" else ", ").join(labels)
+    if step.type == "attachments":
+        n = len(value or [])
+        if n == 0:
+            return _("(none)")
+        return tr.ngettext("{n} file", "{n} files", n).format(n=tr.number(n))
+    if masked and step.sensitive:
+        return tr.ltr(mask(str(value)))
+    if step.type == "number":
+        return tr.number(value)
+    if step.type == "date":
+        return tr.date(str(value))
+    if step.type == "phone":
+        return tr.ltr(str(value))
+    return str(value)
+
+
+def question_text(
+    tr: Tr,
+    fmt: Fmt,
+    flow: Flow,
+    lang: str,
+    step: Step,
+    state: State,
+    refusal: Refusal | None = None,
+) -> str:
+    """The message that asks ``step``: the refusal if any, the question, help and a hint."""
+    _ = tr.gettext
+    parts: list[str] = []
+    if refusal is not None:
+        parts.append("⚠️ " + fmt.esc(refusal_text(tr, flow, lang, refusal)))
+    parts.append(fmt.b(flow.pick(step.text, lang)))
+    if step.help:
+        parts.append(fmt.i(flow.pick(step.help, lang)))
+    if step.type == "multi_choice" and state.pending:
+        chosen = answer_text(tr, flow, lang, step, state.pending, masked=False)
+        parts.append(fmt.esc(_("Chosen so far: {answers}").format(answers=chosen)))
+    elif step.type == "attachments" and state.pending:
+        n = len(state.pending)
+        parts.append(
+            fmt.esc(tr.ngettext("{n} file received.", "{n} files received.", n).format(n=n))
+        )
+    elif step.asks_input and step.id in state.answers and step.type != "consent":
+        before = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
+        parts.append(fmt.esc(_("Your answer before: {answer}").format(answer=before)))
+    hint = _HINTS.get(step.type)
+    if hint and refusal is None:
+        line = _(hint)
+        if not step.required:
+            line += " " + _("You can also skip this question.")
+        parts.append(fmt.i(line))
+    return "\n\n".join(parts)
+
+
+def note_text(fmt: Fmt, flow: Flow, lang: str, step: Step) -> str:
+    parts = [fmt.esc(flow.pick(step.text, lang))]
+    if step.help:
+        parts.append(fmt.i(flow.pick(step.help, lang)))
+    return "\n\n".join(parts)
+
+
+def answered_steps(flow: Flow, state: State) -> list[Step]:
+    return [s for s in flow.steps if s.asks_input and s.type != "consent" and s.id in state.answers]
+
+
+def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[str]:
+    """The review screen, split into messages that fit Telegram's limit."""
+    _ = tr.gettext
+    lines = [fmt.b(_("Please check your answers before sending:"))]
+    for n, step in enumerate(answered_steps(flow, state), start=1):
+        value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
+        question = flow.pick(step.text, lang)
+        lines.append(f"{tr.ltr(str(n))}. {fmt.esc(question)}\n    → {fmt.b(value)}")
+    lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
+    return split_message("\n\n".join(lines))
+
+
+def split_message(text: str, limit: int = CHUNK) -> list[str]:
+    """Split at paragraph, then line, then character boundaries to fit one message each."""
+    if len(text) <= limit:
+        return [text]
+    chunks: list[str] = []
+    current = ""
+    for para in text.split("\n\n"):
+        pieces = [para]
+        if len(para) > limit:
+            pieces = [para[i : i + limit] for i in range(0, len(para), limit)]
+        for piece in pieces:
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) > limit:
+                chunks.append(current)
+                current = piece
+            else:
+                current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def status_name(tr: Tr, status: str) -> str:
+    return tr.gettext(STATUS_NAMES.get(status, status))
+
+
+def short_label(text: str, limit: int = 40) -> str:
+    """A question shortened to fit on a button."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,42 @@
+"""Storage: the only place that speaks SQL.
+
+The core talks to ``Store`` and its parts, never to a connection, so a
+PostgreSQL implementation of the same methods can be added for deployments
+that outgrow one machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.store.audit import AuditStore
+from bot.store.db import Database, SchemaTooNew
+from bot.store.flows import FlowNotFound, FlowStore
+from bot.store.intakes import Intake, IntakeStore
+from bot.store.users import UserStore
+
+__all__ = ["FlowNotFound", "Intake", "SchemaTooNew", "Store"]
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.flows = FlowStore(db)
+        self.intakes = IntakeStore(db)
+        self.users = UserStore(db)
+        self.audit = AuditStore(db)
+
+    @classmethod
+    async def open(cls, path: str | Path, *, seed_default_flow: bool = True) -> Store:
+        """Open (creating and migrating as needed) the database at ``path``."""
+        store = cls(await Database.open(path))
+        if seed_default_flow:
+            try:
+                await store.flows.ensure_default()
+            except BaseException:
+                await store.close()
+                raise
+        return store
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,156 @@
+"""Published flow versions.
+
+A flow is parsed once per (id, version) and kept: versions never change after
+publishing, and parsing YAML on every update would cost more than the rest of
+an answer together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.flow.engine import with_version
+from bot.flow.loader import default_flow_source, load_flow_text
+from bot.flow.model import Flow
+from bot.store.audit import record
+from bot.store.db import Database, now_iso
+
+DEFAULT_FLOW_ID = "judicial-assistance"
+
+
+class FlowNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class FlowVersion:
+    flow_id: str
+    version: int
+    published_at: str
+    published_by: int | None
+    is_current: bool
+    is_active: bool
+    intakes: int
+
+
+class FlowStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[tuple[str, int], Flow] = {}
+
+    async def get(self, flow_id: str, version: int) -> Flow:
+        key = (flow_id, version)
+        flow = self._cache.get(key)
+        if flow is None:
+            row = await self._db.fetchone(
+                "SELECT source FROM flows WHERE flow_id = ? AND version = ?", key
+            )
+            if row is None:
+                raise FlowNotFound(f"{flow_id} version {version}")
+            flow = with_version(load_flow_text(row["source"]), version)
+            self._cache[key] = flow
+        return flow
+
+    async def active(self) -> Flow:
+        """The flow new intakes start on: the one made current most recently."""
+        row = await self._db.fetchone(
+            "SELECT flow_id, version FROM flows WHERE is_current = 1 "
+            "ORDER BY made_current_at DESC, rowid DESC LIMIT 1"
+        )
+        if row is None:
+            raise FlowNotFound("no flow is published")
+        return await self.get(row["flow_id"], row["version"])
+
+    async def current_version(self, flow_id: str) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT version FROM flows WHERE flow_id = ? AND is_current = 1", (flow_id,)
+        )
+        return None if row is None else int(row["version"])
+
+    async def source(self, flow_id: str | None = None, version: int | None = None) -> str:
+        """The YAML of a version (default: the current version of the active flow)."""
+        if flow_id is None:
+            flow_id = (await self.active()).id
+        if version is None:
+            version = await self.current_version(flow_id)
+        row = await self._db.fetchone(
+            "SELECT source FROM flows WHERE flow_id = ? AND version = ?", (flow_id, version)
+        )
+        if row is None:
+            raise FlowNotFound(f"{flow_id} version {version}")
+        return str(row["source"])
+
+    async def publish(self, source: str, by: int | None = None) -> Flow:
+        """Store a validated file as the next version of its id and make it current."""
+        flow = load_flow_text(source)  # raises FlowError: nothing is stored
+        at = now_iso()
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM flows WHERE flow_id = ?",
+                (flow.id,),
+            )
+            version = int(row["v"]) if row else 1
+            await tx.execute(
+                "UPDATE flows SET is_current = 0 WHERE flow_id = ? AND is_current = 1", (flow.id,)
+            )
+            await tx.execute(
+                "INSERT INTO flows (flow_id, version, source, published_at, published_by,"
+                " is_current, made_current_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                (flow.id, version, source, at, by, at),
+            )
+            await record(tx, by, "flow.published", None, {"flow": flow.id, "version": version})
+        published = with_version(flow, version)
+        self._cache[(flow.id, version)] = published
+        return published
+
+    async def rollback(self, flow_id: str, version: int, by: int | None = None) -> None:
+        """Make an older (or any) version current again; intakes keep their own version."""
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT 1 FROM flows WHERE flow_id = ? AND version = ?", (flow_id, version)
+            )
+            if row is None:
+                raise FlowNotFound(f"{flow_id} version {version}")
+            await tx.execute(
+                "UPDATE flows SET is_current = 0 WHERE flow_id = ? AND is_current = 1", (flow_id,)
+            )
+            await tx.execute(
+                "UPDATE flows SET is_current = 1, made_current_at = ?"
+                " WHERE flow_id = ? AND version = ?",
+                (now_iso(), flow_id, version),
+            )
+            await record(tx, by, "flow.rollback", None, {"flow": flow_id, "version": version})
+
+    async def versions(self) -> list[FlowVersion]:
+        rows = await self._db.fetchall(
+            "SELECT f.flow_id, f.version, f.published_at, f.published_by, f.is_current,"
+            " f.made_current_at,"
+            " (SELECT COUNT(*) FROM intakes i WHERE i.flow_id = f.flow_id"
+            "  AND i.flow_version = f.version) AS intakes"
+            " FROM flows f ORDER BY f.flow_id, f.version"
+        )
+        active = max(
+            (r for r in rows if r["is_current"]),
+            key=lambda r: (r["made_current_at"] or "", r["version"]),
+            default=None,
+        )
+        return [
+            FlowVersion(
+                flow_id=r["flow_id"],
+                version=int(r["version"]),
+                published_at=r["published_at"],
+                published_by=r["published_by"],
+                is_current=bool(r["is_current"]),
+                is_active=active is not None
+                and (r["flow_id"], r["version"]) == (active["flow_id"], active["version"]),
+                intakes=int(r["intakes"]),
+            )
+            for r in rows
+        ]
+
+    async def ensure_default(self) -> Flow | None:
+        """Publish the embedded default flow as version 1 when no flow exists yet."""
+        row = await self._db.fetchone("SELECT 1 FROM flows LIMIT 1")
+        if row is not None:
+            return None
+        return await self.publish(default_flow_source())

@@ -1,0 +1,295 @@
+"""Intakes: drafts being answered, and submitted intakes on their way to a decision.
+
+The applicant's hot path is two awaited calls: ``load_for_applicant`` (one
+read: the user's chosen language and their open draft) and ``save_state``
+(one autocommit UPDATE that is also the duplicate check: it only applies
+when the Telegram update is newer than the last one applied to the draft).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot.flow.engine import Screening, State
+from bot.flow.model import Flow
+from bot.store.audit import record
+from bot.store.db import Database, Transaction, now_iso
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference is read out over the phone.
+REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+OPEN_STATUSES = ("submitted", "in_review", "awaiting_applicant")
+FINAL_STATUSES = ("approved", "declined", "withdrawn", "expired")
+
+
+def new_ref() -> str:
+    code = "".join(secrets.choice(REF_ALPHABET) for _ in range(6))
+    return f"{code[:3]}-{code[3:]}"
+
+
+@dataclass
+class Intake:
+    id: int
+    ref: str | None
+    flow_id: str
+    flow_version: int
+    applicant_id: int
+    chat_id: int
+    lang: str
+    status: str
+    state: State
+    last_update_id: int
+    created_at: str
+    updated_at: str
+    submitted_at: str | None = None
+    screening: Screening | None = None
+    priority: int = 0
+    is_test: bool = False
+
+
+_COLUMNS = (
+    "i.id, i.ref, i.flow_id, i.flow_version, i.applicant_id, i.chat_id, i.lang, i.status,"
+    " i.state, i.last_update_id, i.created_at, i.updated_at, i.submitted_at, i.screening,"
+    " i.priority, i.is_test"
+)
+
+
+def _intake(row: Any) -> Intake:
+    return Intake(
+        id=int(row["id"]),
+        ref=row["ref"],
+        flow_id=row["flow_id"],
+        flow_version=int(row["flow_version"]),
+        applicant_id=int(row["applicant_id"]),
+        chat_id=int(row["chat_id"]),
+        lang=row["lang"],
+        status=row["status"],
+        state=State.from_dict(json.loads(row["state"])),
+        last_update_id=int(row["last_update_id"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
+        screening=Screening.from_dict(json.loads(row["screening"])) if row["screening"] else None,
+        priority=int(row["priority"]),
+        is_test=bool(row["is_test"]),
+    )
+
+
+def _dump(state: State) -> str:
+    return json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ApplicantView:
+    """What one read tells the applicant handler: the chosen language and the open draft."""
+
+    chosen_lang: str | None
+    draft: Intake | None
+    last_update_id: int
+
+
+class IntakeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load_for_applicant(self, user_id: int) -> ApplicantView:
+        rows = await self._db.fetchall(
+            "SELECT u.lang AS chosen_lang, COALESCE(u.last_update_id, 0) AS user_update, "
+            + _COLUMNS
+            + " FROM (SELECT ? AS uid) q"
+            " LEFT JOIN users u ON u.user_id = q.uid"
+            " LEFT JOIN intakes i ON i.applicant_id = q.uid AND i.status = 'draft'",
+            (user_id,),
+        )
+        row = rows[0]
+        draft = _intake(row) if row["id"] is not None else None
+        return ApplicantView(row["chosen_lang"], draft, int(row["user_update"]))
+
+    async def get(self, intake_id: int) -> Intake | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM intakes i WHERE i.id = ?", (intake_id,)
+        )
+        return _intake(row) if row else None
+
+    async def by_ref(self, ref: str) -> Intake | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM intakes i WHERE i.ref = ?", (ref.strip().upper(),)
+        )
+        return _intake(row) if row else None
+
+    async def for_applicant(self, user_id: int) -> list[Intake]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM intakes i WHERE i.applicant_id = ? ORDER BY i.id DESC",
+            (user_id,),
+        )
+        return [_intake(r) for r in rows]
+
+    async def create_draft(
+        self,
+        *,
+        applicant_id: int,
+        chat_id: int,
+        lang: str,
+        flow: Flow,
+        state: State,
+        update_id: int = 0,
+        is_test: bool = False,
+    ) -> Intake | None:
+        """Start a draft; None when this update was already applied (a duplicate)."""
+        at = now_iso()
+        async with self._db.write() as tx:
+            if not await _claim_update(tx, applicant_id, update_id, at):
+                return None
+            existing = await tx.fetchone(
+                f"SELECT {_COLUMNS} FROM intakes i WHERE i.applicant_id = ? AND i.status = 'draft'",
+                (applicant_id,),
+            )
+            if existing is not None:
+                return _intake(existing)
+            cursor = await tx.execute(
+                "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
+                " state, current_step, last_update_id, created_at, updated_at, is_test)"
+                " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+                (
+                    flow.id,
+                    flow.version,
+                    applicant_id,
+                    chat_id,
+                    lang,
+                    _dump(state),
+                    state.current,
+                    update_id,
+                    at,
+                    at,
+                    int(is_test),
+                ),
+            )
+            intake_id = int(cursor.lastrowid or 0)
+            await record(
+                tx,
+                applicant_id,
+                "intake.started",
+                intake_id,
+                {"flow": flow.id, "version": flow.version},
+            )
+        return Intake(
+            id=intake_id,
+            ref=None,
+            flow_id=flow.id,
+            flow_version=flow.version,
+            applicant_id=applicant_id,
+            chat_id=chat_id,
+            lang=lang,
+            status="draft",
+            state=state,
+            last_update_id=update_id,
+            created_at=at,
+            updated_at=at,
+            is_test=is_test,
+        )
+
+    async def save_state(self, intake_id: int, state: State, update_id: int) -> bool:
+        """Store a draft's new state; False if this update was already applied."""
+        changed = await self._db.execute(
+            "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?, last_update_id = ?"
+            " WHERE id = ? AND status = 'draft' AND last_update_id < ?",
+            (_dump(state), state.current, now_iso(), update_id, intake_id, update_id),
+        )
+        return changed == 1
+
+    async def submit(
+        self, intake: Intake, state: State, screening: Screening, update_id: int
+    ) -> str | None:
+        """Turn the draft into a submitted intake; returns its new reference, or None
+        if this update was already applied or the draft is no longer a draft."""
+        at = now_iso()
+        async with self._db.write() as tx:
+            for _ in range(10):
+                ref = new_ref()
+                taken = await tx.fetchone("SELECT 1 FROM intakes WHERE ref = ?", (ref,))
+                if taken is None:
+                    break
+            cursor = await tx.execute(
+                "UPDATE intakes SET status = 'submitted', ref = ?, state = ?, current_step = NULL,"
+                " screening = ?, priority = ?, submitted_at = ?, updated_at = ?,"
+                " last_update_id = ? WHERE id = ? AND status = 'draft' AND last_update_id < ?",
+                (
+                    ref,
+                    _dump(state),
+                    json.dumps(screening.to_dict()),
+                    screening.priority,
+                    at,
+                    at,
+                    update_id,
+                    intake.id,
+                    update_id,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return None
+            await record(
+                tx,
+                intake.applicant_id,
+                "intake.submitted",
+                intake.id,
+                {"ref": ref, "priority": screening.priority},
+            )
+        return ref
+
+    async def discard_draft(self, intake: Intake, actor: int, reason: str, update_id: int) -> bool:
+        """Erase a draft and every answer in it (consent declined, or /delete on a draft)."""
+        async with self._db.write() as tx:
+            if not await _claim_update(tx, intake.applicant_id, update_id, now_iso()):
+                return False
+            cursor = await tx.execute(
+                "DELETE FROM intakes WHERE id = ? AND status = 'draft'", (intake.id,)
+            )
+            if cursor.rowcount != 1:
+                return False
+            await record(tx, actor, "draft.erased", None, {"reason": reason})
+        return True
+
+    async def withdraw(self, intake: Intake, actor: int, update_id: int = 0) -> bool:
+        """The applicant withdraws a draft or a submitted intake; answers of a draft are
+        erased (nothing a person stopped doing is kept), a submitted intake keeps its record."""
+        async with self._db.write() as tx:
+            if not await _claim_update(tx, intake.applicant_id, update_id, now_iso()):
+                return False
+            if intake.status == "draft":
+                cursor = await tx.execute(
+                    "UPDATE intakes SET status = 'withdrawn', state = ?, current_step = NULL,"
+                    " updated_at = ? WHERE id = ? AND status = 'draft'",
+                    (_dump(State()), now_iso(), intake.id),
+                )
+            else:
+                cursor = await tx.execute(
+                    "UPDATE intakes SET status = 'withdrawn', updated_at = ?"
+                    " WHERE id = ? AND status = 'submitted'",
+                    (now_iso(), intake.id),
+                )
+            if cursor.rowcount != 1:
+                return False
+            await record(tx, actor, "intake.withdrawn", intake.id, {"from": intake.status})
+        return True
+
+
+async def _claim_update(tx: Transaction, user_id: int, update_id: int, at: str) -> bool:
+    """Record that ``update_id`` is being applied for this user; False if it already was.
+
+    Telegram's update ids only grow, so the newest applied id per user is
+    enough to recognise an update delivered twice (after a crash or restart).
+    """
+    await tx.execute(
+        "INSERT INTO users (user_id, created_at, last_update_id) VALUES (?, ?, 0)"
+        " ON CONFLICT (user_id) DO NOTHING",
+        (user_id, at),
+    )
+    if not update_id:
+        return True
+    cursor = await tx.execute(
+        "UPDATE users SET last_update_id = ? WHERE user_id = ? AND last_update_id < ?",
+        (update_id, user_id, update_id),
+    )
+    return cursor.rowcount == 1

@@ -1,0 +1,129 @@
+"""Pieces every audience's handlers share: button data, sending with retries.
+
+Callback data is at most 64 bytes and any client can forge it, so it carries
+only short opaque ids (``prefix:id:...`` with numbers), never a value to
+trust: every handler re-reads the intake and the actor's role from the
+database when a button arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+MAX_CALLBACK_BYTES = 64
+SEND_ATTEMPTS = 4
+
+
+def pack(*parts: str | int) -> str:
+    data = ":".join(str(p) for p in parts)
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError("callback data over 64 bytes")
+    return data
+
+
+def unpack(data: str | None, prefix: str, size: int) -> list[str] | None:
+    """Split ``prefix:a:b`` into its parts, or None when it is not ours or malformed."""
+    if not data:
+        return None
+    parts = data.split(":")
+    if parts[0] != prefix or len(parts) != size:
+        return None
+    return parts[1:]
+
+
+def as_int(text: str) -> int | None:
+    if not text or len(text) > 19 or not text.lstrip("-").isdigit():
+        return None
+    return int(text)
+
+
+def button(label: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def rows(
+    buttons: Sequence[InlineKeyboardButton], per_row: int = 1
+) -> list[list[InlineKeyboardButton]]:
+    return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
+
+
+async def send(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: Markup = None,
+    *,
+    parse_mode: str | None = ParseMode.HTML,
+) -> Message | None:
+    """Send a message, retrying network errors and Telegram's flood waits.
+
+    Returns None when the chat cannot be reached at all (blocked, deleted).
+    """
+    delay = 0.5
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=parse_mode,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            await asyncio.sleep(min(seconds, 60))
+        except Forbidden:
+            log.warning("chat unreachable (blocked or deleted)")
+            return None
+        except BadRequest:
+            raise
+        except (TimedOut, NetworkError):
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise NetworkError("sending failed after retries")
+
+
+async def edit_markup(message: Message | None, markup: InlineKeyboardMarkup | None) -> None:
+    """Change or remove a message's buttons; a message that cannot be edited is left alone."""
+    if message is None:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except BadRequest:
+        pass  # unchanged, too old, or deleted: the buttons are checked on tap anyway
+    except (TimedOut, NetworkError):
+        log.info("could not edit buttons of an old message")
+
+
+async def edit_text(
+    message: Message | None, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    if message is None:
+        return
+    try:
+        await message.edit_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+        )
+    except BadRequest:
+        pass
+    except (TimedOut, NetworkError):
+        log.info("could not edit an old message")

@@ -1,0 +1,1 @@
+"""Gettext catalogs, installed as the package data of ``bot.locales``."""
