@@ -21,6 +21,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 
 from bot.config import Settings
 from bot.i18n import I18n
+from bot.intake import Casework
 from bot.interview import Interview
 from bot.store import Store
 
@@ -74,10 +75,13 @@ class Services:
     store: Store
     i18n: I18n
     interview: Interview
+    casework: Casework
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
-    from handlers import applicant
+    from handlers import admin, applicant, caseworker, partner
+    from handlers.outbox import OutboxSender
+    from handlers.router import PendingRouter
 
     settings = services.settings
     builder = (
@@ -101,12 +105,22 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         )
     app = builder.build()
     app.bot_data["services"] = services
-    main, fallback = applicant.build_handlers(services.interview, services.i18n)
-    for handler in main:
-        app.add_handler(handler)
-    for handler in fallback:
+    cw_handlers, cw = caseworker.build_handlers(services.casework)
+    p_handlers, pt = partner.build_handlers(services.casework)
+    router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
+    main, fallback = applicant.build_handlers(services.interview, services.i18n, router)
+    for handler in [
+        *admin.build_handlers(services.store, services.i18n),
+        *cw_handlers,
+        *p_handlers,
+        *main,
+        *fallback,  # last: unknown commands and interview answers
+    ]:
         app.add_handler(handler)
     app.add_error_handler(_on_error)
+    sender = OutboxSender(services.store.outbox, app.bot)
+    app.bot_data["sender"] = sender
+    services.store.db.on_outbox = sender.kick
     return app
 
 
@@ -144,8 +158,10 @@ def configure_logging(settings: Settings) -> None:
 
 async def open_services(settings: Settings) -> Services:
     i18n = I18n.load()  # fails loudly on a missing catalog, before anything starts
-    store = await Store.open(settings.db_path)
-    return Services(settings, store, i18n, Interview(store, i18n))
+    store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
+    casework = Casework(store, i18n, settings)
+    interview = Interview(store, i18n, alerts=casework.alerts_for_new)
+    return Services(settings, store, i18n, interview, casework)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -172,9 +188,13 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=timeout, drop_pending_updates=False)
+    app.bot_data["sender"].start()
 
 
 async def stop_app(app: Application) -> None:
+    sender = app.bot_data.get("sender")
+    if sender is not None:
+        await sender.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, load_settings
 from bot.flow.loader import FlowError, load_flow_file
 from bot.store import FlowNotFound, SchemaTooNew, Store
+from bot.store.roles import ROLES
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -32,7 +33,7 @@ def _print_problems(path: str, err: FlowError) -> None:
 
 
 async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
     try:
         return await fn(store)
     finally:
@@ -107,6 +108,44 @@ def cmd_flow_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_store(settings, run))
 
 
+# --- roles -----------------------------------------------------------------------------
+
+
+def cmd_roles_grant(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        new = await store.roles.grant(args.user_id, args.role, label=args.label)
+        what = "granted" if new else "already held; label updated"
+        print(f"{args.user_id}: {args.role} {what}")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
+def cmd_roles_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        if await store.roles.revoke(args.user_id, args.role):
+            print(f"{args.user_id}: {args.role} revoked")
+            return EXIT_OK
+        print(f"intake-bot: {args.user_id} does not have the role {args.role}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+    return asyncio.run(_with_store(settings, run))
+
+
+def cmd_roles_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def run(store: Store) -> int:
+        grants = await store.roles.grants()
+        if not grants:
+            print("no roles granted (admins come from INTAKE_ADMIN_IDS)")
+        for g in grants:
+            source = " (INTAKE_ADMIN_IDS)" if g.from_config else ""
+            label = f"  {g.label}" if g.label else ""
+            print(f"{g.user_id:>14}  {g.role:<10}{label}{source}")
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
 # --- run -------------------------------------------------------------------------------
 
 
@@ -164,6 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", type=int, metavar="VERSION")
     p.set_defaults(func=cmd_flow_rollback)
     flow.set_defaults(func=lambda a, s: _usage(flow))
+
+    roles = sub.add_parser("roles", help="grant, revoke and list caseworker/partner/admin roles")
+    rsub = roles.add_subparsers(dest="roles_command", metavar="ACTION")
+    p = rsub.add_parser("grant", help="give USER_ID (a Telegram user id) a role")
+    p.add_argument("user_id", type=int, metavar="USER_ID")
+    p.add_argument("role", choices=ROLES)
+    p.add_argument("--label", help="a partner's department or region; a caseworker's name")
+    p.set_defaults(func=cmd_roles_grant)
+    p = rsub.add_parser("revoke", help="take a role away")
+    p.add_argument("user_id", type=int, metavar="USER_ID")
+    p.add_argument("role", choices=ROLES)
+    p.set_defaults(func=cmd_roles_revoke)
+    p = rsub.add_parser("list", help="who has which role")
+    p.set_defaults(func=cmd_roles_list)
+    roles.set_defaults(func=lambda a, s: _usage(roles))
     return parser
 
 
@@ -180,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         settings = load_settings()
+        # Commands other than run print their own results; only warnings go to the log.
+        level = settings.log_level if args.command == "run" else "WARNING"
         logging.basicConfig(
-            level=getattr(logging, settings.log_level, logging.INFO),
+            level=getattr(logging, level, logging.WARNING),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         logging.getLogger("httpx").setLevel(logging.WARNING)

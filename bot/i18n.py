@@ -16,7 +16,9 @@ import gettext
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from io import BytesIO
+from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -113,8 +115,16 @@ class Tr:
         return self.ltr(format_datetime(value, format="short", locale=self.locale))
 
 
+def locales_dir() -> Traversable:
+    """The catalogs: package data when installed, ``locales/`` in a source checkout."""
+    try:
+        return files("bot.locales")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "locales"
+
+
 def _load_catalog(directory: str) -> Translations:
-    resource = files("bot.locales") / directory / "LC_MESSAGES" / "messages.po"
+    resource = locales_dir() / directory / "LC_MESSAGES" / "messages.po"
     try:
         data = resource.read_bytes()
     except (FileNotFoundError, OSError):

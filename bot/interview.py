@@ -16,6 +16,7 @@ from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
 from bot.flow.model import Flow
 from bot.i18n import I18n
 from bot.store import Intake, Store
+from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,16 @@ class Turn:
 
 
 class Interview:
-    def __init__(self, store: Store, i18n: I18n) -> None:
+    def __init__(
+        self,
+        store: Store,
+        i18n: I18n,
+        alerts: Callable[..., list[OutMessage]] | None = None,
+    ) -> None:
         self.store = store
         self.i18n = i18n
+        # The new-intake alert for caseworkers, queued in the submit transaction.
+        self.alerts = alerts
 
     def _langs(
         self, chosen: str | None, applicant: Applicant, flow: Flow | None
@@ -120,8 +128,13 @@ class Interview:
 
         outcome = engine.answer(flow, draft.state, given)
         if isinstance(outcome, Completed):
+            priority = outcome.screening.priority
             ref = await self.store.intakes.submit(
-                draft, outcome.state, outcome.screening, update_id
+                draft,
+                outcome.state,
+                outcome.screening,
+                update_id,
+                (lambda r: self.alerts(r, priority=priority)) if self.alerts else None,
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)

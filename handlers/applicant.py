@@ -45,6 +45,7 @@ from bot.messages import (
     status_name,
 )
 from handlers.common import as_int, button, edit_markup, edit_text, pack, rows, send, unpack
+from handlers.router import PendingRouter
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,14 @@ def applicant_of(update: Update) -> Applicant | None:
 
 
 class ApplicantHandlers:
-    def __init__(self, interview: Interview, i18n: I18n) -> None:
+    def __init__(
+        self, interview: Interview, i18n: I18n, router: PendingRouter | None = None
+    ) -> None:
         self.interview = interview
         self.i18n = i18n
+        # Typed answers the bot asked someone for (staff prompts, replies to a
+        # caseworker's question) are handed to whoever asked, not to the interview.
+        self.router = router
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -238,7 +244,10 @@ class ApplicantHandlers:
         if applicant is None:
             return
         tr = self.i18n.tr(await self._lang(applicant))
-        await send(ctx.bot, applicant.chat_id, help_text(tr))
+        await send(ctx.bot, applicant.chat_id, help_text(tr, await self._roles(applicant)))
+
+    async def _roles(self, applicant: Applicant) -> set[str]:
+        return await self.interview.store.roles.roles_of(applicant.user_id)
 
     async def _lang(self, applicant: Applicant) -> str:
         chosen = await self.interview.store.users.language(applicant.user_id)
@@ -277,6 +286,8 @@ class ApplicantHandlers:
         applicant = applicant_of(update)
         if applicant is None:
             return
+        if self.router and await self.router.cancel(update, ctx):
+            return
         turn = await self.interview.show(applicant)
         tr = self.i18n.tr(turn.lang)
         _ = tr.gettext
@@ -306,9 +317,21 @@ class ApplicantHandlers:
         message = update.effective_message
         if applicant is None or message is None:
             return
+        if (
+            message.reply_to_message is not None
+            and self.router
+            and await self.router.take(update, ctx)
+        ):
+            return
         given = await self._input_from(applicant, message)
         turn = await self.interview.apply(applicant, given, update.update_id)
         if turn.no_draft:
+            if self.router and await self.router.take(update, ctx):
+                return
+            if await self.interview.store.roles.roles_of(applicant.user_id):
+                tr = self.i18n.tr(turn.lang)
+                await send(ctx.bot, applicant.chat_id, help_text(tr, await self._roles(applicant)))
+                return
             # Someone who writes "hello" before /start wants to begin.
             intakes = await self.interview.store.intakes.for_applicant(applicant.user_id)
             if not intakes:
@@ -570,7 +593,9 @@ class ApplicantHandlers:
         await send(
             ctx.bot,
             applicant.chat_id,
-            tr.gettext("I do not know that command.") + "\n\n" + help_text(tr),
+            tr.gettext("I do not know that command.")
+            + "\n\n"
+            + help_text(tr, await self._roles(applicant)),
         )
 
 
@@ -592,31 +617,53 @@ async def _answer_quietly(query: Any) -> None:
         log.info("could not acknowledge a button tap")
 
 
-def help_text(tr: Tr) -> str:
+def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
     _ = tr.gettext
-    return "\n".join(
-        [
-            "<b>"
-            + _("Judicial assistance: help for families in hardship because of a case")
-            + "</b>",
+    lines = [
+        "<b>" + _("Judicial assistance: help for families in hardship because of a case") + "</b>",
+        "",
+        _(
+            "I ask you some questions, one at a time. Your answers go to a caseworker of the procuratorate, who decides and tells you here."
+        ),
+        "",
+        "/start — " + _("begin, or go on with your application"),
+        "/status — " + _("see your applications and where they are"),
+        "/cancel — " + _("stop the application in progress"),
+        "/help — " + _("this message"),
+        "",
+        _("Free legal advice: call 12348."),
+    ]
+    if "caseworker" in roles:
+        lines += [
             "",
-            _(
-                "I ask you some questions, one at a time. Your answers go to a caseworker of the procuratorate, who decides and tells you here."
-            ),
-            "",
-            "/start — " + _("begin, or go on with your application"),
-            "/status — " + _("see your applications and where they are"),
-            "/cancel — " + _("stop the application in progress"),
-            "/help — " + _("this message"),
-            "",
-            _("Free legal advice: call 12348."),
+            "<b>" + _("For caseworkers") + "</b>",
+            "/queue — " + _("open applications, most urgent first"),
+            "/mine — " + _("applications you have claimed"),
+            "/open ABC-DEF — " + _("an application by its reference"),
         ]
-    )
+    if "partner" in roles:
+        lines += [
+            "",
+            "<b>" + _("For agriculture department liaisons") + "</b>",
+            "/referrals — " + _("referrals waiting for you"),
+            "/clue — " + _("send a clue to the procuratorate"),
+        ]
+    if "admin" in roles:
+        lines += [
+            "",
+            "<b>" + _("For admins") + "</b>",
+            "/grant USER_ID ROLE — " + _("give a role: caseworker, partner or admin"),
+            "/revoke USER_ID ROLE — " + _("take a role away"),
+            "/roles — " + _("who has which role"),
+        ]
+    return "\n".join(lines)
 
 
-def build_handlers(interview: Interview, i18n: I18n) -> tuple[list[BaseHandler], list[BaseHandler]]:
+def build_handlers(
+    interview: Interview, i18n: I18n, router: PendingRouter | None = None
+) -> tuple[list[BaseHandler], list[BaseHandler]]:
     """The applicant's handlers, and the fallbacks that must come after every audience's own."""
-    h = ApplicantHandlers(interview, i18n)
+    h = ApplicantHandlers(interview, i18n, router)
     private = filters.ChatType.PRIVATE
     main: list[BaseHandler] = [
         CommandHandler("start", h.start, filters=private),

@@ -29,10 +29,11 @@ _CN_DIGITS = {
     "九": 9,
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-# Units people add after a number ("3人", "5000元", "5000 yuan"); dropped before reading.
+# Units people add after a number ("3人", "四口人", "两个人", "5000元", "5000 yuan");
+# dropped before reading.
 _SUFFIXES = re.compile(
-    r"\s*(人|口|个|個|位|岁|歲|元|块|塊|块钱|元钱|yuan|rmb|people|persons?|years?|kishi|yüen|"
-    r"ئادەم|نەپەر|كىشى|يۈەن|ياش)\s*$",
+    r"\s*(?:人|口|个|個|位|岁|歲|元|块|塊|块钱|元钱|yuan|rmb|people|persons?|years?|kishi|yüen|"
+    r"ئادەم|نەپەر|كىشى|يۈەن|ياش)+\s*$",
     re.IGNORECASE,
 )
 _ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")

@@ -10,26 +10,40 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.audit import AuditStore
+from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.intakes import Intake, IntakeStore
+from bot.store.outbox import OutboxStore
+from bot.store.pending import PendingStore
+from bot.store.roles import RoleStore
 from bot.store.users import UserStore
 
 __all__ = ["FlowNotFound", "Intake", "SchemaTooNew", "Store"]
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, admin_ids: frozenset[int] = frozenset()) -> None:
         self.db = db
         self.flows = FlowStore(db)
         self.intakes = IntakeStore(db)
         self.users = UserStore(db)
         self.audit = AuditStore(db)
+        self.roles = RoleStore(db, admin_ids)
+        self.cases = CaseStore(db)
+        self.pending = PendingStore(db)
+        self.outbox = OutboxStore(db)
 
     @classmethod
-    async def open(cls, path: str | Path, *, seed_default_flow: bool = True) -> Store:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        seed_default_flow: bool = True,
+        admin_ids: frozenset[int] = frozenset(),
+    ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``."""
-        store = cls(await Database.open(path))
+        store = cls(await Database.open(path), admin_ids)
         if seed_default_flow:
             try:
                 await store.flows.ensure_default()

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -51,6 +51,7 @@ class Transaction:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.enqueued = False  # set when the transaction queues outbox messages
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         return await self._conn.execute(sql, params)
@@ -72,6 +73,8 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        # Called after a commit that queued outbox messages (wakes the sender).
+        self.on_outbox: Callable[[], None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -133,12 +136,15 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on error."""
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._writer)
             try:
-                yield Transaction(self._writer)
+                yield tx
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+        if tx.enqueued and self.on_outbox is not None:
+            self.on_outbox()
 
     async def checkpoint(self) -> None:
         """Fold the WAL back into the database file (after deleting personal data)."""

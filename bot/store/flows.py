@@ -55,7 +55,7 @@ class FlowStore:
         """The flow new intakes start on: the one made current most recently."""
         row = await self._db.fetchone(
             "SELECT flow_id, version FROM flows WHERE is_current = 1 "
-            "ORDER BY made_current_at DESC, rowid DESC LIMIT 1"
+            "ORDER BY current_seq DESC LIMIT 1"
         )
         if row is None:
             raise FlowNotFound("no flow is published")
@@ -73,6 +73,8 @@ class FlowStore:
             flow_id = (await self.active()).id
         if version is None:
             version = await self.current_version(flow_id)
+            if version is None:
+                raise FlowNotFound(f"there is no flow '{flow_id}'")
         row = await self._db.fetchone(
             "SELECT source FROM flows WHERE flow_id = ? AND version = ?", (flow_id, version)
         )
@@ -95,7 +97,8 @@ class FlowStore:
             )
             await tx.execute(
                 "INSERT INTO flows (flow_id, version, source, published_at, published_by,"
-                " is_current, made_current_at) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                " is_current, made_current_at, current_seq) VALUES (?, ?, ?, ?, ?, 1, ?,"
+                " (SELECT COALESCE(MAX(current_seq), 0) + 1 FROM flows))",
                 (flow.id, version, source, at, by, at),
             )
             await record(tx, by, "flow.published", None, {"flow": flow.id, "version": version})
@@ -115,7 +118,8 @@ class FlowStore:
                 "UPDATE flows SET is_current = 0 WHERE flow_id = ? AND is_current = 1", (flow_id,)
             )
             await tx.execute(
-                "UPDATE flows SET is_current = 1, made_current_at = ?"
+                "UPDATE flows SET is_current = 1, made_current_at = ?,"
+                " current_seq = (SELECT COALESCE(MAX(current_seq), 0) + 1 FROM flows)"
                 " WHERE flow_id = ? AND version = ?",
                 (now_iso(), flow_id, version),
             )
@@ -124,14 +128,14 @@ class FlowStore:
     async def versions(self) -> list[FlowVersion]:
         rows = await self._db.fetchall(
             "SELECT f.flow_id, f.version, f.published_at, f.published_by, f.is_current,"
-            " f.made_current_at,"
+            " f.current_seq,"
             " (SELECT COUNT(*) FROM intakes i WHERE i.flow_id = f.flow_id"
             "  AND i.flow_version = f.version) AS intakes"
             " FROM flows f ORDER BY f.flow_id, f.version"
         )
         active = max(
             (r for r in rows if r["is_current"]),
-            key=lambda r: (r["made_current_at"] or "", r["version"]),
+            key=lambda r: r["current_seq"],
             default=None,
         )
         return [

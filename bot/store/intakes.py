@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
 from bot.store.audit import record
 from bot.store.db import Database, Transaction, now_iso
+from bot.store.outbox import OutMessage, enqueue
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference is read out over the phone.
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -200,10 +202,16 @@ class IntakeStore:
         return changed == 1
 
     async def submit(
-        self, intake: Intake, state: State, screening: Screening, update_id: int
+        self,
+        intake: Intake,
+        state: State,
+        screening: Screening,
+        update_id: int,
+        notify_for: Callable[[str], list[OutMessage]] | None = None,
     ) -> str | None:
         """Turn the draft into a submitted intake; returns its new reference, or None
-        if this update was already applied or the draft is no longer a draft."""
+        if this update was already applied or the draft is no longer a draft.
+        ``notify_for(ref)`` gives the alerts to queue with it (the caseworkers' group)."""
         at = now_iso()
         async with self._db.write() as tx:
             for _ in range(10):
@@ -236,6 +244,8 @@ class IntakeStore:
                 intake.id,
                 {"ref": ref, "priority": screening.priority},
             )
+            if notify_for is not None:
+                await enqueue(tx, notify_for(ref))
         return ref
 
     async def discard_draft(self, intake: Intake, actor: int, reason: str, update_id: int) -> bool:

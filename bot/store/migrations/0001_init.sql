@@ -12,7 +12,9 @@ CREATE TABLE flows (
     published_at TEXT NOT NULL,
     published_by INTEGER,                  -- Telegram user id; NULL from the command line
     is_current   INTEGER NOT NULL DEFAULT 0,  -- the version of this id that new intakes use
-    made_current_at TEXT,                  -- the newest current flow of all ids is the active one
+    made_current_at TEXT,
+    current_seq  INTEGER NOT NULL DEFAULT 0,  -- grows each time a version is made current:
+                                           -- the current flow with the highest is the active one
     PRIMARY KEY (flow_id, version)
 );
 CREATE UNIQUE INDEX flows_one_current ON flows (flow_id) WHERE is_current = 1;

@@ -1,0 +1,193 @@
+"""What staff read: queue lines and the intake card, in the reader's language.
+
+A caseworker with forty intakes decides from these texts, so the card puts
+what decides first (status, priority and why, the pre-screen reasons), then
+every answer, then referrals and history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.flow.model import Flow
+from bot.i18n import Tr
+from bot.intake import CLUE_FIELDS, Card, Casework, fen_to_yuan
+from bot.messages import HTML, answer_text, split_message, status_name
+from bot.store.casework import Case
+
+
+def _days(since: str | None, today: dt.date | None = None) -> int:
+    if not since:
+        return 0
+    day = dt.date.fromisoformat(since[:10])
+    return max(0, ((today or dt.date.today()) - day).days)
+
+
+def applicant_name(case: Case, flow: Flow) -> str:
+    if case.is_clue:
+        return str(case.clue.get("who") or "")
+    for step in flow.tagged("name"):
+        value = case.state.answers.get(step.id)
+        if value:
+            return str(value)
+    return ""
+
+
+def region(case: Case, flow: Flow) -> str:
+    if case.is_clue:
+        return str(case.clue.get("where") or "")
+    parts = [
+        str(case.state.answers[s.id]) for s in flow.tagged("region") if case.state.answers.get(s.id)
+    ]
+    return " ".join(parts)
+
+
+def age_text(tr: Tr, days: int) -> str:
+    if days == 0:
+        return tr.gettext("today")
+    return tr.ngettext("{n} day", "{n} days", days).format(n=days)
+
+
+def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
+    lang = flow.language_for(tr.lang)
+    rules = {r.id: r for r in flow.priority}
+    if case.screening is None:
+        return []
+    return [
+        flow.pick(rules[rid].label, lang) for rid in case.screening.priority_reasons if rid in rules
+    ]
+
+
+def queue_line(tr: Tr, n: int, case: Case, flow: Flow, actor: int) -> str:
+    _ = tr.gettext
+    bits = [f"{n}. <b>{tr.ltr(case.ref or '')}</b>"]
+    if case.is_clue:
+        bits.append("🔎 " + _("clue"))
+    bits.append(age_text(tr, _days(case.submitted_at)))
+    bits.append("★" + tr.number(case.priority))
+    line = " · ".join(bits)
+    reasons = priority_reasons(tr, case, flow)
+    detail = [HTML.esc(status_name(tr, case.status))]
+    if case.assignee == actor:
+        detail.append(_("claimed by you"))
+    elif case.assignee is not None:
+        detail.append(_("claimed by a colleague"))
+    where = region(case, flow)
+    if where:
+        detail.append(HTML.esc(where))
+    line += "\n    " + " · ".join(detail)
+    if reasons:
+        line += "\n    " + HTML.esc(", ".join(reasons))
+    return line
+
+
+async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str]:
+    """The intake card, split into messages that fit Telegram's limit."""
+    _ = tr.gettext
+    case, flow = card.case, card.flow
+    lang = flow.language_for(tr.lang)
+    out: list[str] = []
+    head = f"<b>{tr.ltr(case.ref or '')}</b>"
+    name = applicant_name(case, flow)
+    if name:
+        head += " · " + HTML.esc(name)
+    if case.is_clue:
+        head += " · 🔎 " + _("clue from the agriculture department")
+    out.append(head)
+    status = HTML.esc(status_name(tr, case.status))
+    sent = _("sent {age} ago").format(age=age_text(tr, _days(case.submitted_at)))
+    if _days(case.submitted_at) == 0:
+        sent = _("sent today")
+    out.append(_("Status: {status}").format(status=status) + " · " + sent)
+    if case.assignee == actor:
+        out.append(_("Claimed by you"))
+    elif case.assignee is not None:
+        out.append(_("Claimed by {name}").format(name=HTML.esc(await work.name_of(case.assignee))))
+    else:
+        out.append(_("Not claimed yet"))
+    if case.status == "approved" and case.amount_fen is not None:
+        out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
+    if case.status == "declined" and case.decision_reason:
+        out.append(
+            _("Declined: {reason}").format(reason=HTML.esc(_decline_text(tr, case.decision_reason)))
+        )
+
+    if case.screening is not None and not case.is_clue:
+        rules = {r.id: r for r in flow.priority}
+        prio = [
+            f"{HTML.esc(flow.pick(rules[r].label, lang))} (+{rules[r].points})"
+            for r in case.screening.priority_reasons
+            if r in rules
+        ]
+        line = "<b>" + _("Priority {score}").format(score=tr.number(case.priority)) + "</b>"
+        if prio:
+            line += ": " + ", ".join(prio)
+        out.append(line)
+        elig = {r.id: r for r in flow.eligibility}
+        excl = {r.id: r for r in flow.exclusions}
+        if case.screening.eligibility:
+            out.append("<b>✅ " + _("May qualify:") + "</b>")
+            out += [
+                "• " + HTML.esc(flow.pick(elig[r].label, lang))
+                for r in case.screening.eligibility
+                if r in elig
+            ]
+        else:
+            out.append("<b>" + _("No eligibility rule matched.") + "</b>")
+        if case.screening.exclusions:
+            out.append("<b>⛔ " + _("May not qualify:") + "</b>")
+            out += [
+                "• " + HTML.esc(flow.pick(excl[r].label, lang))
+                for r in case.screening.exclusions
+                if r in excl
+            ]
+
+    out.append("")
+    out.append("<b>— " + _("Answers") + " —</b>")
+    if case.is_clue:
+        for key, label in CLUE_FIELDS:
+            if case.clue.get(key):
+                out.append(f"<i>{HTML.esc(_(label))}</i>\n{HTML.esc(str(case.clue[key]))}")
+    for step in flow.steps:
+        if not step.asks_input or step.type == "consent" or step.id not in case.state.answers:
+            continue
+        value = answer_text(tr, flow, lang, step, case.state.answers[step.id], masked=False)
+        out.append(f"<i>{HTML.esc(flow.pick(step.text, lang))}</i>\n{HTML.esc(value)}")
+
+    if card.referrals:
+        out.append("")
+        out.append("<b>— " + _("Referrals to the agriculture department") + " —</b>")
+        for ref in card.referrals:
+            line = f"• {HTML.esc(await work.name_of(ref.partner_id))}: {HTML.esc(work.referral_status(tr, ref.status))}"
+            if ref.outcome:
+                line += "\n   <i>" + HTML.esc(_outcome(tr, ref.outcome)) + "</i>"
+            out.append(line)
+
+    if card.history:
+        out.append("")
+        out.append("<b>— " + _("History") + " —</b>")
+        for at, who, kind, text in card.history:
+            when = tr.datetime(at)
+            if kind == "event":
+                out.append(f"{when} · {HTML.esc(work.event_name(tr, text))}")
+            else:
+                label = {"question": _("question"), "reply": _("reply"), "note": _("note")}.get(
+                    kind, kind
+                )
+                author = HTML.esc(await work.name_of(who)) if kind != "reply" else _("applicant")
+                out.append(f"{when} · {label} ({author}):\n<i>{HTML.esc(text)}</i>")
+    return split_message("\n".join(out))
+
+
+def _decline_text(tr: Tr, reason: str) -> str:
+    from bot.intake import DECLINE_REASONS
+
+    codes = dict(DECLINE_REASONS)
+    return tr.gettext(codes[reason]) if reason in codes else reason
+
+
+def _outcome(tr: Tr, outcome: str) -> str:
+    from bot.intake import DONE_OUTCOMES
+
+    codes = dict(DONE_OUTCOMES)
+    return tr.gettext(codes[outcome]) if outcome in codes else outcome

@@ -1,0 +1,368 @@
+"""The review of submitted intakes: queue queries and checked state changes.
+
+Every change re-reads the intake inside a ``BEGIN IMMEDIATE`` transaction and
+checks its status and assignee there, so a stale or replayed button, or two
+caseworkers acting at once, can never decide an intake twice. The audit row,
+the conversation entry and the notifications are written in the same
+transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.flow.engine import State
+from bot.store.audit import record
+from bot.store.db import Database, Transaction, now_iso
+from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _intake, new_ref
+from bot.store.outbox import OutMessage, enqueue
+
+_MORE = ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason"
+
+
+class Conflict(Exception):
+    """The intake is not in a state that allows the action (code says why)."""
+
+    def __init__(self, code: str, intake: Case | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.intake = intake
+
+
+@dataclass
+class Case(Intake):
+    """An intake as the review sees it: with assignee, decision and clue details."""
+
+    assignee: int | None = None
+    is_clue: bool = False
+    clue: dict[str, Any] = field(default_factory=dict)
+    decided_at: str | None = None
+    amount_fen: int | None = None
+    decision_reason: str | None = None
+
+
+def _case(row: Any) -> Case:
+    base = _intake(row)
+    return Case(
+        **base.__dict__,
+        assignee=row["assignee"],
+        is_clue=bool(row["is_clue"]),
+        clue=json.loads(row["clue"] or "{}"),
+        decided_at=row["decided_at"],
+        amount_fen=row["amount_fen"],
+        decision_reason=row["decision_reason"],
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: str
+    author: int | None
+    kind: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Referral:
+    id: int
+    intake_id: int
+    partner_id: int
+    status: str
+    request: str
+    outcome: str | None
+    created_by: int
+    created_at: str
+    updated_at: str
+
+
+def _referral(r: Any) -> Referral:
+    return Referral(
+        r["id"],
+        r["intake_id"],
+        r["partner_id"],
+        r["status"],
+        r["request"],
+        r["outcome"],
+        r["created_by"],
+        r["created_at"],
+        r["updated_at"],
+    )
+
+
+@dataclass
+class Change:
+    """One checked change to an intake, applied atomically by ``CaseStore.change``."""
+
+    action: str  # audit action, e.g. "intake.approved"
+    allowed_from: tuple[str, ...]  # statuses the intake must be in
+    to: str | None = None  # new status, if it changes
+    need_assignee: int | None = None  # the intake must be claimed by this user
+    sets: dict[str, Any] = field(default_factory=dict)  # other columns to set
+    detail: dict[str, Any] = field(default_factory=dict)  # audit detail (no personal data)
+    entry: tuple[str, str] | None = None  # (kind, body) for the conversation
+    notify: list[OutMessage] = field(default_factory=list)
+    pending: tuple[int, str] | None = None  # (user, kind): a typed answer now expected
+    clear_pending: int | None = None  # the user whose pending prompt is answered
+
+
+_SETTABLE = {"assignee", "decided_at", "amount_fen", "decision_reason", "updated_at"}
+
+
+class CaseStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, intake_id: int) -> Case | None:
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
+        )
+        return _case(row) if row else None
+
+    async def queue(
+        self, *, limit: int, offset: int = 0, assignee: int | None = None
+    ) -> list[Case]:
+        """Open intakes: higher priority first, then older first."""
+        marks = ",".join("?" * len(OPEN_STATUSES))
+        sql = (
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.status IN ({marks}) AND i.is_test = 0"
+        )
+        params: list[Any] = list(OPEN_STATUSES)
+        if assignee is not None:
+            sql += " AND i.assignee = ?"
+            params.append(assignee)
+        sql += " ORDER BY i.priority DESC, i.submitted_at ASC, i.id ASC LIMIT ? OFFSET ?"
+        rows = await self._db.fetchall(sql, [*params, limit, offset])
+        return [_case(r) for r in rows]
+
+    async def queue_size(self, assignee: int | None = None) -> int:
+        marks = ",".join("?" * len(OPEN_STATUSES))
+        sql = f"SELECT COUNT(*) AS n FROM intakes WHERE status IN ({marks}) AND is_test = 0"
+        params: list[Any] = list(OPEN_STATUSES)
+        if assignee is not None:
+            sql += " AND assignee = ?"
+            params.append(assignee)
+        row = await self._db.fetchone(sql, params)
+        return int(row["n"]) if row else 0
+
+    async def conversation(self, intake_id: int) -> list[Entry]:
+        rows = await self._db.fetchall(
+            "SELECT at, author, kind, body FROM messages WHERE intake_id = ? ORDER BY id",
+            (intake_id,),
+        )
+        return [Entry(r["at"], r["author"], r["kind"], r["body"]) for r in rows]
+
+    async def change(self, intake_id: int, actor: int, change: Change) -> Case:
+        """Apply ``change`` if the intake allows it now; raise Conflict otherwise."""
+        at = now_iso()
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
+            )
+            if row is None:
+                raise Conflict("not_found")
+            case = _case(row)
+            if case.status not in change.allowed_from:
+                raise Conflict("wrong_status", case)
+            if change.need_assignee is not None and case.assignee != change.need_assignee:
+                raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
+            sets = dict(change.sets)
+            sets["updated_at"] = at
+            if change.to is not None:
+                sets["status"] = change.to
+            cols = [c for c in sets if c in _SETTABLE or c == "status"]
+            assignment = ", ".join(f"{c} = ?" for c in cols)
+            await tx.execute(
+                f"UPDATE intakes SET {assignment} WHERE id = ?",
+                [*(sets[c] for c in cols), intake_id],
+            )
+            await record(tx, actor, change.action, intake_id, change.detail)
+            if change.entry is not None:
+                await _entry(tx, intake_id, actor, *change.entry, at)
+            if change.notify:
+                await enqueue(tx, change.notify)
+            if change.pending is not None:
+                await set_pending(tx, change.pending[0], change.pending[1], intake_id)
+            if change.clear_pending is not None:
+                await tx.execute("DELETE FROM pending WHERE user_id = ?", (change.clear_pending,))
+            for key, value in sets.items():
+                setattr(case, key, value)
+        return case
+
+    async def add_note(
+        self, intake_id: int, actor: int, kind: str, body: str, notify: list[OutMessage]
+    ) -> None:
+        async with self._db.write() as tx:
+            await _entry(tx, intake_id, actor, kind, body, now_iso())
+            await record(tx, actor, f"intake.{kind}", intake_id, {})
+            if notify:
+                await enqueue(tx, notify)
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+
+    # -- referrals -------------------------------------------------------------------
+
+    async def referrals(self, intake_id: int) -> list[Referral]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM referrals WHERE intake_id = ? ORDER BY id", (intake_id,)
+        )
+        return [_referral(r) for r in rows]
+
+    async def referral(self, referral_id: int) -> Referral | None:
+        row = await self._db.fetchone("SELECT * FROM referrals WHERE id = ?", (referral_id,))
+        return _referral(row) if row else None
+
+    async def referrals_for_partner(
+        self, partner_id: int, open_only: bool = True
+    ) -> list[Referral]:
+        sql = "SELECT * FROM referrals WHERE partner_id = ?"
+        if open_only:
+            sql += " AND status IN ('sent', 'acknowledged')"
+        rows = await self._db.fetchall(sql + " ORDER BY id", (partner_id,))
+        return [_referral(r) for r in rows]
+
+    async def refer(
+        self,
+        intake_id: int,
+        actor: int,
+        partner_id: int,
+        request: str,
+        notify_for: Any,
+    ) -> Referral:
+        """Create a referral; ``notify_for(referral_id)`` renders its notifications."""
+        at = now_iso()
+        async with self._db.write() as tx:
+            row = await tx.fetchone("SELECT status FROM intakes WHERE id = ?", (intake_id,))
+            if row is None:
+                raise Conflict("not_found")
+            if row["status"] in ("draft", "withdrawn", "expired"):
+                raise Conflict("wrong_status")
+            cursor = await tx.execute(
+                "INSERT INTO referrals (intake_id, partner_id, status, request, created_by,"
+                " created_at, updated_at) VALUES (?, ?, 'sent', ?, ?, ?, ?)",
+                (intake_id, partner_id, request, actor, at, at),
+            )
+            referral_id = int(cursor.lastrowid or 0)
+            await record(
+                tx,
+                actor,
+                "referral.sent",
+                intake_id,
+                {"referral": referral_id, "partner": partner_id},
+            )
+            await enqueue(tx, notify_for(referral_id))
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+        return Referral(referral_id, intake_id, partner_id, "sent", request, None, actor, at, at)
+
+    async def update_referral(
+        self,
+        referral_id: int,
+        actor: int,
+        *,
+        allowed_from: tuple[str, ...],
+        to: str,
+        outcome: str | None,
+        notify_for: Any,
+    ) -> Referral:
+        at = now_iso()
+        async with self._db.write() as tx:
+            row = await tx.fetchone("SELECT * FROM referrals WHERE id = ?", (referral_id,))
+            if row is None:
+                raise Conflict("not_found")
+            ref = _referral(row)
+            if ref.partner_id != actor:
+                raise Conflict("not_yours")
+            if ref.status not in allowed_from:
+                raise Conflict("wrong_status")
+            await tx.execute(
+                "UPDATE referrals SET status = ?, outcome = COALESCE(?, outcome), updated_at = ?"
+                " WHERE id = ?",
+                (to, outcome, at, referral_id),
+            )
+            await record(tx, actor, f"referral.{to}", ref.intake_id, {"referral": referral_id})
+            updated = Referral(
+                ref.id,
+                ref.intake_id,
+                ref.partner_id,
+                to,
+                ref.request,
+                outcome if outcome is not None else ref.outcome,
+                ref.created_by,
+                ref.created_at,
+                at,
+            )
+            await enqueue(tx, notify_for(updated))
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+        return updated
+
+    # -- clues -----------------------------------------------------------------------
+
+    async def add_clue(
+        self,
+        *,
+        partner_id: int,
+        flow_id: str,
+        flow_version: int,
+        lang: str,
+        clue: dict[str, Any],
+        priority: int,
+        notify: Any,
+    ) -> tuple[int, str]:
+        """A partner's clue enters the queue as a submitted intake marked as a clue."""
+        at = now_iso()
+        async with self._db.write() as tx:
+            for _ in range(10):
+                ref = new_ref()
+                if await tx.fetchone("SELECT 1 FROM intakes WHERE ref = ?", (ref,)) is None:
+                    break
+            cursor = await tx.execute(
+                "INSERT INTO intakes (ref, flow_id, flow_version, applicant_id, chat_id, lang,"
+                " status, state, priority, created_at, updated_at, submitted_at, is_clue, clue,"
+                " screening) VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, 1, ?, ?)",
+                (
+                    ref,
+                    flow_id,
+                    flow_version,
+                    partner_id,
+                    partner_id,
+                    lang,
+                    json.dumps(State().to_dict()),
+                    priority,
+                    at,
+                    at,
+                    at,
+                    json.dumps(clue, ensure_ascii=False),
+                    json.dumps(
+                        {
+                            "eligibility": [],
+                            "exclusions": [],
+                            "priority": priority,
+                            "priority_reasons": [],
+                        }
+                    ),
+                ),
+            )
+            intake_id = int(cursor.lastrowid or 0)
+            await record(tx, partner_id, "clue.received", intake_id, {"ref": ref})
+            await enqueue(tx, notify(ref))
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (partner_id,))
+        return intake_id, ref
+
+
+async def _entry(
+    tx: Transaction, intake_id: int, author: int, kind: str, body: str, at: str
+) -> None:
+    await tx.execute(
+        "INSERT INTO messages (intake_id, at, author, kind, body) VALUES (?, ?, ?, ?, ?)",
+        (intake_id, at, author, kind, body),
+    )
+
+
+async def set_pending(tx: Transaction, user_id: int, kind: str, intake_id: int | None) -> None:
+    await tx.execute(
+        "INSERT INTO pending (user_id, kind, intake_id, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind,"
+        " intake_id = excluded.intake_id, ref_id = NULL, data = NULL,"
+        " created_at = excluded.created_at",
+        (user_id, kind, intake_id, now_iso()),
+    )

@@ -1,0 +1,101 @@
+"""Messages that must reach someone later, and their delivery state.
+
+A notification is written in the same transaction as the change it
+announces, so a decision is never stored without its message nor announced
+without being stored. The sender deletes a row once Telegram has it: what
+was said to a person does not linger in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from bot.store.db import Database, Transaction, now_iso
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    chat_id: int
+    text: str
+    buttons: Buttons = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    chat_id: int
+    text: str
+    buttons: Buttons
+    attempts: int
+
+
+def _later(seconds: float) -> str:
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
+    if not messages:
+        return
+    tx.enqueued = True
+    at = now_iso()
+    await tx.executemany(
+        "INSERT INTO outbox (chat_id, text, buttons, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                m.chat_id,
+                m.text,
+                json.dumps(m.buttons, ensure_ascii=False) if m.buttons else None,
+                at,
+                at,
+            )
+            for m in messages
+        ],
+    )
+
+
+class OutboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, messages: list[OutMessage]) -> None:
+        async with self._db.write() as tx:
+            await enqueue(tx, messages)
+
+    async def due(self, limit: int = 50) -> list[Queued]:
+        rows = await self._db.fetchall(
+            "SELECT id, chat_id, text, buttons, attempts FROM outbox WHERE next_at <= ?"
+            " ORDER BY id LIMIT ?",
+            (now_iso(), limit),
+        )
+        return [
+            Queued(
+                r["id"],
+                r["chat_id"],
+                r["text"],
+                [[(b[0], b[1]) for b in row] for row in json.loads(r["buttons"] or "[]")],
+                r["attempts"],
+            )
+            for r in rows
+        ]
+
+    async def pending_count(self) -> int:
+        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM outbox")
+        return int(row["n"]) if row else 0
+
+    async def next_due(self) -> str | None:
+        row = await self._db.fetchone("SELECT MIN(next_at) AS at FROM outbox")
+        return row["at"] if row else None
+
+    async def delivered(self, item_id: int) -> None:
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+
+    async def retry_later(self, item_id: int, seconds: float, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+            (_later(seconds), error[:200], item_id),
+        )

@@ -1,0 +1,111 @@
+"""Delivers the outbox: notifications that must reach people even through outages.
+
+Runs as a background task beside polling. A message leaves the outbox only
+once Telegram has accepted it; a flood wait (429) waits as long as Telegram
+asks, a network error or a 5xx backs off and tries again, and a chat that
+blocked the bot is given up with a log line (without its text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.store.outbox import OutboxStore, Queued
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+
+
+def _markup(item: Queued) -> InlineKeyboardMarkup | None:
+    if not item.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+            for row in item.buttons
+        ]
+    )
+
+
+class OutboxSender:
+    def __init__(self, outbox: OutboxStore, bot: Bot, *, idle: float = 2.0) -> None:
+        self.outbox = outbox
+        self.bot = bot
+        self.idle = idle
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def kick(self) -> None:
+        """Something was queued: deliver it now rather than at the next idle check."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                log.exception("outbox sender failed; trying again shortly")
+                sent = 0
+            if sent:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle)
+
+    async def deliver_due(self) -> int:
+        """Try every message that is due once; returns how many were delivered."""
+        delivered = 0
+        for item in await self.outbox.due():
+            if await self._deliver(item):
+                delivered += 1
+        return delivered
+
+    async def _deliver(self, item: Queued) -> bool:
+        try:
+            await self.bot.send_message(
+                item.chat_id,
+                item.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=_markup(item),
+                disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+            await self.outbox.retry_later(item.id, seconds, "flood wait")
+            return False
+        except Forbidden:
+            log.warning("notification %d undeliverable: chat blocked or gone", item.id)
+            await self.outbox.delivered(item.id)
+            return False
+        except BadRequest as exc:
+            log.error("notification %d refused by Telegram: %s", item.id, type(exc).__name__)
+            await self.outbox.delivered(item.id)
+            return False
+        except (TimedOut, NetworkError) as exc:
+            backoff = min(MAX_BACKOFF, 1.0 * 2**item.attempts)
+            await self.outbox.retry_later(item.id, backoff, type(exc).__name__)
+            return False
+        await self.outbox.delivered(item.id)
+        return True

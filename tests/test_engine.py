@@ -1,0 +1,758 @@
+"""The interview engine, driven with plain inputs over tests/flows/every_type.yaml and the
+default judicial-assistance flow. Every call goes through ``send``, which also checks that the
+engine never changes the state object it was given.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.flow.engine import (
+    AGREE,
+    DECLINE,
+    Ask,
+    Attached,
+    Back,
+    Completed,
+    Done,
+    Edit,
+    Ended,
+    Input,
+    Keep,
+    Outcome,
+    Picked,
+    Review,
+    SharedContact,
+    Skip,
+    State,
+    Submit,
+    Typed,
+    Unsupported,
+    answer,
+    current,
+    is_relevant,
+    start,
+)
+from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
+from bot.flow.model import Flow
+
+TODAY = dt.date(2026, 11, 23)
+FLOWS = Path(__file__).parent / "flows"
+EVERY: Flow = load_flow_file(FLOWS / "every_type.yaml")[0]
+DEFAULT: Flow = load_flow_text(default_flow_source())
+
+PHOTO_A = {"kind": "photo", "file_id": "a"}
+PHOTO_B = {"kind": "photo", "file_id": "b"}
+PHOTO_C = {"kind": "photo", "file_id": "c"}
+
+# Good answers for every_type.yaml, by step id.
+GOOD: dict[str, list[Input]] = {
+    "consent": [Picked("consent", AGREE)],
+    "name": [Typed("张三")],
+    "household": [Typed("4")],
+    "earners": [Typed("0")],
+    "income": [Typed("1500.5")],
+    "birth": [Typed("1950-01-02")],
+    "phone": [Typed("+86 138 1234 5678")],
+    "kind": [Picked("kind", "injury")],
+    "kind_other": [Typed("被骗了")],
+    "needs": [Picked("needs", "medical"), Picked("needs", "money"), Done("needs")],
+    "groups": [Done("groups")],
+    "paid": [Picked("paid", "no")],
+    "papers": [Attached(PHOTO_A), Done("papers")],
+    "comment": [Skip("comment")],
+}
+
+
+def send(flow: Flow, state: State, given: Input) -> Outcome:
+    """One input; the state handed in must come back untouched."""
+    before = copy.deepcopy(state.to_dict())
+    out = answer(flow, state, given, today=TODAY)
+    assert state.to_dict() == before, f"the engine changed the state it was given on {given}"
+    return out
+
+
+def ok(flow: Flow, outcome: Outcome, *inputs: Input) -> Outcome:
+    """Apply inputs that must all be accepted."""
+    for one in inputs:
+        outcome = send(flow, outcome.state, one)
+        refusal = getattr(outcome, "refusal", None)
+        assert refusal is None, (one, refusal)
+    return outcome
+
+
+def walk(
+    flow: Flow,
+    answers: Mapping[str, Iterable[Input]],
+    *,
+    until: str | None = None,
+    override: Mapping[str, Iterable[Input]] | None = None,
+) -> Outcome:
+    """Answer from the start until the review (or until step ``until`` is asked)."""
+    plan = {**answers, **(override or {})}
+    out: Outcome = start(flow, today=TODAY)
+    asked = 0
+    while isinstance(out, Ask) and out.step.id != until:
+        assert out.step.id in plan, f"no answer planned for {out.step.id}"
+        out = ok(flow, out, *plan[out.step.id])
+        asked += 1
+        assert asked < 100
+    if until is not None:
+        assert isinstance(out, Ask) and out.step.id == until
+    return out
+
+
+def refused(flow: Flow, outcome: Outcome, given: Input, code: str) -> Ask | Review:
+    out = send(flow, outcome.state, given)
+    assert isinstance(out, Ask | Review)
+    assert out.refusal is not None and out.refusal.code == code, (given, out.refusal)
+    assert out.changed is False
+    assert out.state is outcome.state  # nothing to store
+    if isinstance(outcome, Ask):
+        assert isinstance(out, Ask) and out.step.id == outcome.step.id
+    return out
+
+
+def asked(out: Outcome, step_id: str) -> Ask:
+    assert isinstance(out, Ask), out
+    assert out.step.id == step_id, (out.step.id, step_id)
+    return out
+
+
+# --- the whole interview ---------------------------------------------------------------
+
+
+def test_start_shows_the_intro_note_with_the_first_question() -> None:
+    out = start(EVERY, today=TODAY)
+    asked(out, "consent")
+    assert [n.id for n in out.notes] == ["intro"]
+    assert out.state.current == "consent"
+    assert out.state.answers == {}
+    assert out.has_previous is False
+
+
+def test_good_answers_reach_the_review_and_submit_with_screening() -> None:
+    review = walk(EVERY, GOOD)
+    assert isinstance(review, Review)
+    assert review.state.current is None
+    assert review.state.answers == {
+        "consent": True,
+        "name": "张三",
+        "household": 4,
+        "earners": 0,
+        "income": 1500.5,
+        "birth": "1950-01-02",
+        "phone": "13812345678",
+        "kind": "injury",
+        "needs": ["money", "medical"],  # in the order of the choices, not of the taps
+        "groups": [],
+        "paid": "no",
+        "papers": [PHOTO_A],
+        "comment": None,
+    }
+    # the state is plain JSON: it is stored with the draft
+    assert json.loads(json.dumps(review.state.to_dict())) == review.state.to_dict()
+    done = send(EVERY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.state.answers == review.state.answers
+    assert done.screening.eligibility == ("no_income", "injury_unpaid")
+    assert done.screening.exclusions == ()
+    assert done.screening.priority == 6  # medical 5 + elderly 1 (76 years old)
+    assert done.screening.priority_reasons == ("medical", "elderly")
+
+
+def test_screening_counts_a_priority_rule_without_an_id_and_an_exclusion() -> None:
+    review = walk(
+        EVERY,
+        GOOD,
+        override={
+            "birth": [Typed("2015-06-01")],
+            "earners": [Typed("2")],
+            "needs": [Picked("needs", "legal"), Done("needs")],
+            "groups": [Picked("groups", "minor"), Done("groups")],
+            "paid": [Picked("paid", "yes")],
+        },
+    )
+    done = send(EVERY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening.eligibility == ()
+    assert done.screening.exclusions == ("compensated",)
+    assert done.screening.priority == 3
+    assert done.screening.priority_reasons == ("priority_2",)
+
+
+# --- each type takes good input --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step_id", "given", "value"),
+    [
+        ("name", Typed("  李四  "), "李四"),
+        ("name", Typed("一二三四五六七八九十"), "一二三四五六七八九十"),  # exactly max_length
+        ("household", Typed("４"), 4),
+        ("household", Typed("两"), 2),
+        ("household", Typed("十"), 10),
+        ("household", Typed("3人"), 3),
+        ("household", Typed("1"), 1),
+        ("income", Typed("1500.5"), 1500.5),
+        ("income", Typed("两千五"), 2500),
+        ("income", Typed("3000元"), 3000),
+        ("income", Typed("0"), 0),
+        ("income", Typed("100000"), 100000),
+        ("birth", Typed("1950年1月2日"), "1950-01-02"),
+        ("birth", Typed("1900-01-01"), "1900-01-01"),
+        ("birth", Typed("2026-11-23"), "2026-11-23"),  # max: today, inclusive
+        ("phone", Typed("+86 138 1234 5678"), "13812345678"),
+        ("phone", Typed("010-6552 1234"), "01065521234"),
+        ("phone", SharedContact("+8613812345678"), "13812345678"),
+        ("kind", Picked("kind", "other"), "other"),
+        ("kind", Typed("2"), "property"),  # the number of the button
+        ("kind", Typed("Injured"), "injury"),  # its label, in any language and case
+        ("kind", Typed("受伤"), "injury"),
+        ("kind", Typed("SOMETHING ELSE"), "other"),
+        ("kind", Typed("property"), "property"),  # its value
+        ("paid", Typed("yes"), "yes"),
+        ("paid", Picked("paid", "no"), "no"),
+        ("paid", Typed("否"), "no"),
+    ],
+)
+def test_a_step_accepts_good_input(step_id: str, given: Input, value: Any) -> None:
+    at = walk(EVERY, GOOD, until=step_id)
+    out = send(EVERY, at.state, given)
+    assert getattr(out, "refusal", None) is None
+    assert out.state.answers[step_id] == value
+    assert type(out.state.answers[step_id]) is type(value)  # 4, not Decimal('4')
+    assert out.state.current != step_id
+    assert out.state.path[-1] == step_id
+
+
+def test_a_whole_number_step_stores_an_int_and_a_decimal_step_a_float() -> None:
+    at = walk(EVERY, GOOD, until="income")
+    assert type(at.state.answers["household"]) is int
+    out = send(EVERY, at.state, Typed("12.75"))
+    assert out.state.answers["income"] == 12.75
+
+
+# --- and refuses bad input with the right reason ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step_id", "given", "code", "params"),
+    [
+        ("consent", Typed("yes"), "use_buttons", {}),
+        ("consent", Skip("consent"), "required", {}),
+        ("consent", Back(), "at_start", {}),
+        ("name", Typed(""), "empty", {}),
+        ("name", Typed("   "), "empty", {}),
+        ("name", Typed("一二三四五六七八九十一"), "too_long", {"max": 10, "length": 11}),
+        ("name", Skip("name"), "required", {}),
+        ("name", Unsupported("sticker"), "wrong_kind", {"kind": "sticker"}),
+        ("name", Attached(PHOTO_A), "wrong_kind", {"kind": "photo"}),
+        ("name", SharedContact("13812345678"), "wrong_kind", {"kind": "contact"}),
+        ("name", Picked("kind", "injury"), "moved_on", {}),
+        ("name", Done("needs"), "moved_on", {}),
+        ("name", Keep("name"), "moved_on", {}),  # nothing to keep yet
+        ("name", Submit(), "moved_on", {}),
+        ("name", Edit("household"), "moved_on", {}),
+        ("household", Typed("很多"), "not_a_number", {}),
+        ("household", Typed("three"), "not_a_number", {}),
+        ("household", Typed("2.5"), "not_whole", {}),
+        ("household", Typed("0"), "too_small", {"min": 1}),
+        ("household", Typed("11"), "too_large", {"max": 10}),
+        ("income", Typed("-1"), "too_small", {"min": 0}),
+        ("income", Typed("100000.01"), "too_large", {"max": 100000}),
+        ("birth", Typed("昨天"), "not_a_date", {}),
+        ("birth", Typed("2024-02-30"), "not_a_date", {}),
+        ("birth", Typed("1899-12-31"), "date_too_early", {"min": "1900-01-01"}),
+        ("birth", Typed("2026-11-24"), "date_too_late", {"max": "2026-11-23"}),
+        ("phone", Typed("12345"), "not_a_phone", {}),
+        ("phone", Typed("打我电话"), "not_a_phone", {}),
+        ("phone", SharedContact("not a number"), "not_a_phone", {}),
+        ("kind", Typed("maybe"), "use_buttons", {}),
+        ("kind", Typed("4"), "use_buttons", {}),  # there are three buttons
+        ("kind", Done("kind"), "use_buttons", {}),
+        ("kind", Picked("kind", "theft"), "moved_on", {}),  # not one of its choices
+        ("needs", Done("needs"), "choose_one", {}),
+        ("needs", Skip("needs"), "required", {}),
+        ("needs", Typed("a pony"), "use_buttons", {}),
+        ("papers", Done("papers"), "need_file", {}),
+        ("papers", Typed("here they are"), "send_files", {}),
+        ("papers", Unsupported("voice"), "wrong_kind", {"kind": "voice"}),
+    ],
+)
+def test_a_step_refuses_bad_input(
+    step_id: str, given: Input, code: str, params: dict[str, Any]
+) -> None:
+    at = walk(EVERY, GOOD, until=step_id)
+    out = refused(EVERY, at, given, code)
+    assert out.refusal is not None
+    assert out.refusal.params == params
+    assert out.refusal.message is None
+
+
+def test_a_constraint_on_an_earlier_answer_refuses_with_the_flows_message() -> None:
+    at = walk(EVERY, GOOD, until="earners")  # household is 4
+    out = refused(EVERY, at, Typed("5"), "constraint")
+    assert out.refusal is not None
+    assert out.refusal.message == {
+        "zh": "不能多于家庭人数。",
+        "en": "That is more than the household size.",
+    }
+    asked(ok(EVERY, at, Typed("4")), "income")
+
+
+# --- multi_choice and attachments ------------------------------------------------------
+
+
+def test_multi_choice_toggles_until_done() -> None:
+    at = walk(EVERY, GOOD, until="needs")
+    out = send(EVERY, at.state, Picked("needs", "medical"))
+    asked(out, "needs")
+    assert out.changed and out.state.pending == ["medical"]
+    out = send(EVERY, out.state, Picked("needs", "money"))
+    assert out.state.pending == ["money", "medical"]
+    out = send(EVERY, out.state, Picked("needs", "medical"))  # tapped again: off
+    assert out.state.pending == ["money"]
+    out = send(EVERY, out.state, Typed("Legal aid"))  # a typed label toggles too
+    assert out.state.pending == ["money", "legal"]
+    out = send(EVERY, out.state, Typed("1"))  # and a typed number
+    assert out.state.pending == ["legal"]
+    assert "needs" not in out.state.answers  # nothing is answered before Done
+    out = send(EVERY, out.state, Done("needs"))
+    asked(out, "groups")
+    assert out.state.answers["needs"] == ["legal"]
+    assert out.state.pending == []
+
+
+def test_an_optional_multi_choice_may_be_done_empty_or_skipped() -> None:
+    at = walk(EVERY, GOOD, until="groups")
+    assert ok(EVERY, at, Done("groups")).state.answers["groups"] == []
+    assert ok(EVERY, at, Skip("groups")).state.answers["groups"] is None
+
+
+def test_a_multi_choice_constraint_refuses_with_the_flows_message() -> None:
+    at = walk(EVERY, GOOD, until="groups")
+    out = ok(EVERY, at, Picked("groups", "minor"), Picked("groups", "none"))
+    out = refused(EVERY, out, Done("groups"), "constraint")
+    assert out.refusal is not None and out.refusal.message is not None
+    assert out.refusal.message["en"] == "'None of these' goes alone."
+    assert out.state.pending == ["minor", "none"]  # what they chose is still there to fix
+    out = ok(EVERY, out, Picked("groups", "none"), Done("groups"))
+    assert out.state.answers["groups"] == ["minor"]
+
+
+def test_attachments_collect_files_up_to_the_limit() -> None:
+    at = walk(EVERY, GOOD, until="papers")
+    out = ok(EVERY, at, Attached(PHOTO_A), Attached(PHOTO_B))
+    asked(out, "papers")
+    assert out.state.pending == [PHOTO_A, PHOTO_B]
+    out = refused(EVERY, out, Attached(PHOTO_C), "too_many_files")
+    assert out.refusal is not None and out.refusal.params == {"max": 2}
+    out = ok(EVERY, out, Done("papers"))
+    assert out.state.answers["papers"] == [PHOTO_A, PHOTO_B]
+    asked(out, "comment")
+
+
+def test_an_optional_text_can_be_skipped_and_is_stored_as_null() -> None:
+    at = walk(EVERY, GOOD, until="comment")
+    out = ok(EVERY, at, Skip("comment"))
+    assert isinstance(out, Review)
+    assert "comment" in out.state.answers and out.state.answers["comment"] is None
+
+
+# --- notes and relevance ---------------------------------------------------------------
+
+
+def test_a_relevant_note_is_shown_with_the_next_question() -> None:
+    at = walk(EVERY, GOOD, until="kind")
+    out = asked(ok(EVERY, at, Picked("kind", "injury")), "needs")
+    assert [n.id for n in out.notes] == ["injury_note"]
+    out = asked(ok(EVERY, at, Picked("kind", "property")), "needs")
+    assert out.notes == ()
+
+
+def test_an_irrelevant_step_is_skipped_and_a_relevant_one_asked() -> None:
+    at = walk(EVERY, GOOD, until="kind")
+    skipped = ok(EVERY, at, Picked("kind", "property"))
+    asked(skipped, "needs")
+    assert "kind_other" not in skipped.state.answers
+    relevant = asked(ok(EVERY, at, Picked("kind", "other")), "kind_other")
+    assert relevant.step.required is False
+    out = ok(EVERY, relevant, Skip("kind_other"))
+    asked(out, "needs")
+    assert out.state.answers["kind_other"] is None
+
+
+# --- going back ------------------------------------------------------------------------
+
+
+def test_back_asks_the_previous_question_again_showing_the_old_answer() -> None:
+    at = walk(EVERY, GOOD, until="earners")
+    back = asked(send(EVERY, at.state, Back()), "household")
+    assert back.previous == 4 and back.has_previous
+    # Keep accepts the old answer and moves on
+    kept = asked(ok(EVERY, back, Keep("household")), "earners")
+    assert kept.state.answers["household"] == 4
+    # or a new answer replaces it
+    changed = asked(ok(EVERY, back, Typed("6")), "earners")
+    assert changed.state.answers["household"] == 6
+
+
+def test_back_walks_all_the_way_to_the_first_question_and_no_further() -> None:
+    out = walk(EVERY, GOOD, until="household")
+    out = asked(ok(EVERY, out, Back()), "name")
+    assert out.previous == "张三"
+    out = asked(ok(EVERY, out, Back()), "consent")
+    refused(EVERY, out, Back(), "at_start")
+
+
+def test_back_over_a_multi_choice_restores_what_was_chosen() -> None:
+    at = walk(EVERY, GOOD, until="groups")
+    back = asked(ok(EVERY, at, Back()), "needs")
+    assert back.previous == ["money", "medical"]
+    assert back.state.pending == ["money", "medical"]  # shown as ticked
+    out = ok(EVERY, back, Picked("needs", "money"), Done("needs"))
+    assert out.state.answers["needs"] == ["medical"]
+
+
+def test_changing_an_answer_drops_a_later_answer_that_is_no_longer_relevant() -> None:
+    at = walk(EVERY, GOOD, until="needs", override={"kind": [Picked("kind", "other")]})
+    assert at.state.answers["kind_other"] == "被骗了"
+    out = asked(ok(EVERY, at, Back()), "kind_other")
+    assert out.previous == "被骗了"
+    out = asked(ok(EVERY, out, Back()), "kind")
+    assert out.previous == "other"
+    out = asked(ok(EVERY, out, Picked("kind", "property")), "needs")
+    assert "kind_other" not in out.state.answers
+    review = walk(EVERY, GOOD, override={"kind": [Picked("kind", "property")]})
+    done = send(EVERY, review.state, Submit())
+    assert isinstance(done, Completed) and "kind_other" not in done.state.answers
+
+
+def test_keep_refuses_an_old_answer_that_no_longer_fits_a_changed_earlier_one() -> None:
+    at = walk(EVERY, GOOD, until="income", override={"earners": [Typed("3")]})
+    out = asked(ok(EVERY, at, Back(), Back()), "household")
+    out = asked(ok(EVERY, out, Typed("2")), "earners")
+    assert out.previous == 3
+    out = refused(EVERY, out, Keep("earners"), "constraint")
+    assert (
+        out.refusal is not None and out.refusal.message == EVERY.step("earners").constraint_message
+    )
+    assert ok(EVERY, out, Typed("2")).state.answers["earners"] == 2
+
+
+# --- changing an answer from the review ------------------------------------------------
+
+
+def test_edit_from_the_review_returns_to_the_review() -> None:
+    review = walk(EVERY, GOOD)
+    edit = asked(send(EVERY, review.state, Edit("household")), "household")
+    assert edit.previous == 4 and edit.state.editing
+    out = ok(EVERY, edit, Typed("5"))
+    assert isinstance(out, Review)
+    assert out.state.answers == {**review.state.answers, "household": 5}
+    assert out.state.editing is False
+
+
+def test_edit_asks_a_newly_relevant_step_before_the_review() -> None:
+    review = walk(EVERY, GOOD)
+    edit = asked(send(EVERY, review.state, Edit("kind")), "kind")
+    out = asked(ok(EVERY, edit, Picked("kind", "other")), "kind_other")
+    assert out.notes == ()
+    out = ok(EVERY, out, Typed("被骗了"))
+    assert isinstance(out, Review)
+    assert out.state.answers["kind"] == "other"
+    assert out.state.answers["kind_other"] == "被骗了"
+    # and changing it back drops that answer again
+    out = ok(EVERY, out, Edit("kind"), Picked("kind", "injury"))
+    assert isinstance(out, Review) and "kind_other" not in out.state.answers
+
+
+def test_edit_reasks_a_later_answer_that_no_longer_fits() -> None:
+    review = walk(EVERY, GOOD, override={"earners": [Typed("3")]})
+    out = ok(EVERY, review, Edit("household"), Typed("2"))
+    out = asked(out, "earners")
+    assert out.previous == 3
+    out = ok(EVERY, out, Typed("1"))
+    assert isinstance(out, Review)
+    assert (out.state.answers["household"], out.state.answers["earners"]) == (2, 1)
+
+
+def test_back_while_editing_returns_to_the_review_unchanged() -> None:
+    review = walk(EVERY, GOOD)
+    edit = ok(EVERY, review, Edit("needs"), Picked("needs", "legal"))
+    out = send(EVERY, edit.state, Back())
+    assert isinstance(out, Review)
+    assert out.state.answers == review.state.answers
+    assert out.state.pending == [] and out.state.editing is False
+
+
+def test_back_while_editing_cannot_leave_a_newly_relevant_step_unanswered() -> None:
+    review = walk(DEFAULT, DEFAULT_VICTIM)
+    out = ok(DEFAULT, review, Edit("what_happened"), Picked("what_happened", "other"))
+    asked(out, "what_happened_other")  # required, and now relevant
+    out = send(DEFAULT, out.state, Back())
+    out = asked(out, "what_happened_other")
+    assert out.state.answers["what_happened"] == "other"
+    out = ok(DEFAULT, out, Typed("房子被人烧了"))
+    assert isinstance(out, Review)
+    done = send(DEFAULT, out.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.state.answers["what_happened_other"] == "房子被人烧了"
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [
+        (Edit("intro"), "moved_on"),  # a note asks nothing
+        (Edit("kind_other"), "moved_on"),  # not relevant on these answers
+        (Edit("no_such_step"), "moved_on"),
+        (Picked("kind", "other"), "moved_on"),
+        (Done("needs"), "moved_on"),
+        (Typed("hello"), "use_buttons"),
+    ],
+)
+def test_the_review_refuses_what_it_cannot_take(given: Input, code: str) -> None:
+    review = walk(EVERY, GOOD)
+    out = refused(EVERY, review, given, code)
+    assert isinstance(out, Review)
+
+
+def test_back_from_the_review_asks_the_last_question() -> None:
+    review = walk(EVERY, GOOD)
+    out = asked(send(EVERY, review.state, Back()), "comment")
+    assert out.has_previous and out.previous is None
+
+
+def test_current_shows_where_the_applicant_is_without_changing_anything() -> None:
+    at = walk(EVERY, GOOD, until="birth")
+    now = current(EVERY, at.state, today=TODAY)
+    asked(now, "birth")
+    assert now.changed is False and now.state is at.state
+    review = walk(EVERY, GOOD)
+    again = current(EVERY, review.state, today=TODAY)
+    assert isinstance(again, Review) and again.changed is False
+
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def test_declining_consent_ends_the_interview_keeping_nothing() -> None:
+    at = start(EVERY, today=TODAY)
+    out = send(EVERY, at.state, Picked("consent", DECLINE))
+    assert isinstance(out, Ended)
+    assert out.reason == "declined"
+    assert out.step is not None and out.step.id == "consent"
+    assert out.state.answers == {} and out.state.path == []
+
+
+def test_declining_the_guardian_consent_for_a_young_child_ends_the_interview() -> None:
+    at = walk(
+        DEFAULT,
+        DEFAULT_VICTIM,
+        until="guardian_consent",
+        override={"birth_date": [Typed("2016-02-01")]},
+    )
+    assert at.state.answers["guardian_name"] == "李梅"
+    out = send(DEFAULT, at.state, Picked("guardian_consent", DECLINE))
+    assert isinstance(out, Ended) and out.state.answers == {}
+
+
+# --- the default flow's screening on realistic applicants ------------------------------
+
+DEFAULT_VICTIM: dict[str, list[Input]] = {
+    "consent": [Picked("consent", AGREE)],
+    "applying_for": [Picked("applying_for", "self")],
+    "relationship": [Typed("儿子")],
+    "helper_role": [Typed("村委会主任")],
+    "name": [Typed("王大山")],
+    "birth_date": [Typed("1970年5月1日")],
+    "guardian_name": [Typed("李梅")],
+    "guardian_relation": [Typed("母亲")],
+    "guardian_consent": [Picked("guardian_consent", AGREE)],
+    "sensitive_consent": [Picked("sensitive_consent", AGREE)],
+    "county": [Typed("会宁县")],
+    "township": [Typed("河畔镇")],
+    "village": [Typed("张家村")],
+    "rural": [Picked("rural", "yes")],
+    "what_happened": [Picked("what_happened", "crime_injury")],
+    "what_happened_other": [Typed("别的事")],
+    "case_stage": [Picked("case_stage", "judgment")],
+    "case_number": [Skip("case_number")],
+    "own_fault": [Picked("own_fault", "no")],
+    "compensation": [Picked("compensation", "none")],
+    "no_compensation_reason": [Picked("no_compensation_reason", "cannot_pay")],
+    "hardship": [Picked("hardship", "medical"), Picked("hardship", "income"), Done("hardship")],
+    "hardship_caused_by_case": [Picked("hardship_caused_by_case", "yes")],
+    "medical_urgent": [Picked("medical_urgent", "yes")],
+    "household_size": [Typed("四口人")],
+    "earners": [Typed("0")],
+    "monthly_income": [Typed("300元")],
+    "groups": [Picked("groups", "disabled"), Done("groups")],
+    "social_assistance": [Done("social_assistance")],
+    "work_ability": [Picked("work_ability", "none")],
+    "help_wanted": [Picked("help_wanted", "payment"), Done("help_wanted")],
+    "phone": [Typed("138 1234 5678")],
+    "documents": [Done("documents")],
+    "description": [Skip("description")],
+}
+
+
+def submit(flow: Flow, review: Outcome) -> Completed:
+    assert isinstance(review, Review)
+    done = send(flow, review.state, Submit())
+    assert isinstance(done, Completed)
+    return done
+
+
+def test_default_flow_an_injured_victim_without_compensation_is_eligible_and_urgent() -> None:
+    review = walk(DEFAULT, DEFAULT_VICTIM)
+    answers = review.state.answers
+    for not_asked in ("relationship", "helper_role", "guardian_name", "guardian_consent"):
+        assert not_asked not in answers
+    assert answers["household_size"] == 4 and answers["monthly_income"] == 300
+    assert answers["phone"] == "13812345678"
+    screening = submit(DEFAULT, review).screening
+    assert screening.eligibility == ("crime_injury", "special_group")
+    assert screening.exclusions == ()
+    assert screening.priority == 11  # urgent medical 5 + disability 3 + no income 3
+    assert screening.priority_reasons == ("urgent_medical", "disability", "no_income")
+
+
+def test_default_flow_a_fully_compensated_victim_is_flagged() -> None:
+    review = walk(
+        DEFAULT,
+        DEFAULT_VICTIM,
+        override={
+            "compensation": [Picked("compensation", "full")],
+            "medical_urgent": [Picked("medical_urgent", "no")],
+            "earners": [Typed("2")],
+            "groups": [Picked("groups", "none"), Done("groups")],
+        },
+    )
+    assert "no_compensation_reason" not in review.state.answers  # not asked when paid in full
+    screening = submit(DEFAULT, review).screening
+    assert screening.eligibility == ()
+    assert screening.exclusions == ("fully_compensated",)
+    assert screening.priority == 0 and screening.priority_reasons == ()
+
+
+def test_default_flow_a_relative_applying_for_a_child_whose_parent_was_killed() -> None:
+    review = walk(
+        DEFAULT,
+        DEFAULT_VICTIM,
+        override={
+            "applying_for": [Picked("applying_for", "relative")],
+            "birth_date": [Typed("2015-09-01")],  # 11 years old on TODAY
+            "what_happened": [Picked("what_happened", "crime_death")],
+            "compensation": [Picked("compensation", "part")],
+            "no_compensation_reason": [Picked("no_compensation_reason", "refused_offer")],
+            "medical_urgent": [Picked("medical_urgent", "no")],
+            "earners": [Typed("1")],
+            "groups": [Done("groups")],
+        },
+    )
+    answers = review.state.answers
+    assert answers["relationship"] == "儿子"
+    assert answers["guardian_name"] == "李梅" and answers["guardian_consent"] is True
+    screening = submit(DEFAULT, review).screening
+    assert screening.eligibility == ("crime_death",)
+    assert screening.exclusions == ("refused_offer",)
+    assert screening.priority == 5  # minor 3 + relative killed 2
+    assert screening.priority_reasons == ("minor", "relative_killed")
+
+
+# --- state -----------------------------------------------------------------------------
+
+
+def test_state_round_trips_through_json() -> None:
+    at = walk(EVERY, GOOD, until="papers")
+    mid = ok(EVERY, at, Attached(PHOTO_A))
+    review = walk(EVERY, GOOD)
+    editing = ok(EVERY, review, Edit("needs"), Picked("needs", "legal"))
+    for state in (mid.state, editing.state, review.state, State()):
+        data = json.loads(json.dumps(state.to_dict(), ensure_ascii=False))
+        again = State.from_dict(data)
+        assert again == state
+        assert again.to_dict() == state.to_dict()
+    # an interview goes on the same way from a stored state
+    stored = State.from_dict(json.loads(json.dumps(mid.state.to_dict())))
+    assert (
+        ok(EVERY, mid, Done("papers")).state
+        == ok(EVERY, Ask(mid.step, stored), Done("papers")).state
+    )
+    assert editing.state.editing and editing.state.pending == ["money", "medical", "legal"]
+
+
+def test_state_from_an_empty_or_partial_dict() -> None:
+    assert State.from_dict({}) == State()
+    partial = State.from_dict({"answers": {"name": "x"}, "current": "household"})
+    assert partial.answers == {"name": "x"} and partial.path == [] and not partial.editing
+
+
+INPUTS = st.sampled_from(
+    [
+        Typed("3"),
+        Typed("0"),
+        Typed("hello"),
+        Typed("2026-01-01"),
+        Typed("13812345678"),
+        Typed(""),
+        Typed("1"),
+        Picked("consent", AGREE),
+        Picked("kind", "other"),
+        Picked("needs", "money"),
+        Picked("groups", "none"),
+        Picked("groups", "minor"),
+        Picked("paid", "yes"),
+        Done("needs"),
+        Done("groups"),
+        Done("papers"),
+        Skip("kind_other"),
+        Skip("comment"),
+        Keep("household"),
+        Attached(PHOTO_A),
+        SharedContact("+8613812345678"),
+        Unsupported("sticker"),
+        Back(),
+        Edit("kind"),
+        Edit("household"),
+        Submit(),
+    ]
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.booleans(), st.lists(INPUTS, max_size=40))
+def test_any_sequence_of_inputs_keeps_the_state_consistent(
+    from_review: bool, inputs: list[Input]
+) -> None:
+    out: Outcome = walk(EVERY, GOOD) if from_review else start(EVERY, today=TODAY)
+    for given_input in inputs:
+        if isinstance(out, Completed | Ended):
+            break
+        out = send(EVERY, out.state, given_input)  # never mutates what it was given
+        state = out.state
+        json.dumps(state.to_dict())  # always storable
+        assert set(state.answers) <= {s.id for s in EVERY.steps}
+        if isinstance(out, Ask):
+            assert state.current == out.step.id and out.step.asks_input
+        if isinstance(out, Review):
+            assert state.current is None and not state.editing
+        if isinstance(out, Completed | Review):
+            # the review is only reached with every relevant question answered
+            for step in EVERY.steps:
+                if step.asks_input:
+                    relevant = is_relevant(EVERY, step, state.answers, TODAY)
+                    assert (step.id in state.answers) == relevant, step.id

@@ -1,0 +1,305 @@
+"""Loading and validating flow files (FLOW_FORMAT.md, "Validation").
+
+An admin fixing a file needs every problem at once, each on the right line; a file with any
+problem must never load, and loading untrusted text must never run anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.flow.loader import (
+    FlowError,
+    Problem,
+    default_flow_source,
+    load_flow_file,
+    load_flow_text,
+)
+
+FLOWS = Path(__file__).parent / "flows"
+PWNED = Path("/tmp/intake_bot_flow_pwned")  # what broken_forbidden.yaml would create
+
+MINIMAL = """\
+id: tiny
+languages: [zh, en]
+title: {zh: 测试, en: Test}
+steps:
+  - id: name
+    type: text
+    text: {zh: 名字？, en: Your name?}
+"""
+
+
+def problems_of(path: Path) -> list[Problem]:
+    with pytest.raises(FlowError) as caught:
+        load_flow_file(path)
+    return caught.value.problems
+
+
+def problems_in(source: str) -> list[Problem]:
+    with pytest.raises(FlowError) as caught:
+        load_flow_text(source)
+    return caught.value.problems
+
+
+# --- files that load -------------------------------------------------------------------
+
+
+def test_the_default_flow_loads_in_three_languages() -> None:
+    flow = load_flow_text(default_flow_source())
+    assert flow.id == "judicial-assistance"
+    assert flow.languages == ("zh", "en", "ug")
+    assert flow.steps[0].id == "welcome" and flow.steps[0].type == "note"
+    assert flow.step("consent").type == "consent"
+    for step in flow.steps:
+        assert set(step.text) == {"zh", "en", "ug"}, step.id
+        assert all(step.text.values()), step.id
+        for choice in step.choices:
+            assert set(choice.label) == {"zh", "en", "ug"}, (step.id, choice.value)
+    assert flow.step("phone").sensitive
+    assert [s.id for s in flow.tagged("name")] == ["name"]
+    assert {r.id for r in flow.eligibility} >= {"crime_injury", "tort_injury", "special_group"}
+    assert {r.id for r in flow.exclusions} >= {"fully_compensated", "own_fault"}
+    assert {r.id: r.points for r in flow.priority}["urgent_medical"] == 5
+
+
+def test_the_default_flow_keeps_yes_and_no_choice_values_as_words() -> None:
+    flow = load_flow_text(default_flow_source())
+    assert [c.value for c in flow.step("rural").choices] == ["yes", "no", "unsure"]
+    assert [c.value for c in flow.step("medical_urgent").choices] == ["yes", "no"]
+
+
+def test_the_example_from_the_format_page_loads() -> None:
+    flow, source = load_flow_file(FLOWS / "example.yaml")
+    assert source.startswith("id: judicial-assistance")
+    assert flow.id == "judicial-assistance"
+    assert flow.languages == ("zh", "en")
+    assert flow.title == {"zh": "司法救助申请", "en": "Judicial assistance application"}
+    assert [s.id for s in flow.steps] == [
+        "consent",
+        "applying_for",
+        "relationship",
+        "household_size",
+        "earners",
+        "groups",
+        "phone",
+    ]
+    applying = flow.step("applying_for")
+    assert applying.text == {"zh": "您为谁申请？", "en": "Who are you applying for?"}
+    assert [c.value for c in applying.choices] == ["self", "relative"]
+    assert flow.step("relationship").relevant is not None
+    assert flow.step("relationship").max_length == 50
+    assert (flow.step("household_size").min, flow.step("household_size").max) == (1, 30)
+    assert flow.step("earners").constraint_message == {
+        "zh": "不能多于家庭人数。",
+        "en": "That is more than the household size.",
+    }
+    assert flow.step("groups").required is False
+    assert flow.step("phone").sensitive is True
+    assert [r.id for r in flow.eligibility] == ["no_income"]
+    assert [r.id for r in flow.exclusions] == ["none_yet"]
+    # a priority rule without an id gets one, and keeps its points
+    assert [(r.id, r.points) for r in flow.priority] == [("priority_1", 3)]
+
+
+def test_the_every_type_test_flow_loads_with_every_step_type() -> None:
+    flow, _ = load_flow_file(FLOWS / "every_type.yaml")
+    assert {s.type for s in flow.steps} == {
+        "note",
+        "consent",
+        "text",
+        "number",
+        "date",
+        "phone",
+        "choice",
+        "multi_choice",
+        "attachments",
+    }
+    assert flow.step("name").max_length == 10
+    assert flow.step("income").integer is False
+    assert flow.step("household").integer is True
+    # a YAML date and the word today both come out as something the engine can read
+    assert (flow.step("birth").min, flow.step("birth").max) == ("1900-01-01", "today")
+    assert flow.step("papers").max_files == 2
+    assert [c.value for c in flow.step("paid").choices] == ["yes", "no"]
+    assert flow.step("kind_other").required is False
+    assert flow.step("name").line == 15
+    assert [r.id for r in flow.priority] == ["medical", "priority_2", "elderly"]
+
+
+def test_a_question_mark_inside_a_flow_mapping_is_part_of_the_text() -> None:
+    source = """\
+id: question-marks
+languages: [zh, en]
+title: {zh: 测试？, en: Is this a test?}
+steps:
+  - id: applying_for
+    type: choice
+    text: {zh: 您为谁申请？, en: Who are you applying for?}
+    help: {zh: 不清楚？, en: Not sure? Ask us?x}
+    choices:
+      - {value: self, label: {zh: 本人？, en: Me?}}
+      - {value: other, label: {zh: 别人, en: Someone else?}}
+"""
+    flow = load_flow_text(source)
+    assert flow.title["en"] == "Is this a test?"
+    step = flow.step("applying_for")
+    assert step.text == {"zh": "您为谁申请？", "en": "Who are you applying for?"}
+    assert step.help == {"zh": "不清楚？", "en": "Not sure? Ask us?x"}
+    assert [c.label["en"] for c in step.choices] == ["Me?", "Someone else?"]
+
+
+def test_yaml_booleans_stay_words_as_choice_values() -> None:
+    source = (
+        MINIMAL
+        + """\
+  - id: paid
+    type: choice
+    text: {zh: 拿到了吗？, en: Paid?}
+    choices:
+      - {value: yes, label: {zh: 是, en: Yes}}
+      - {value: no, label: {zh: 否, en: No}}
+      - {value: on, label: {zh: 开, en: On}}
+      - {value: off, label: {zh: 关, en: Off}}
+      - {value: 1.0, label: {zh: 一, en: One}}
+"""
+    )
+    values = [c.value for c in load_flow_text(source).step("paid").choices]
+    assert values == ["yes", "no", "on", "off", "1.0"]
+    assert all(isinstance(v, str) for v in values)
+
+
+def test_a_version_is_only_set_when_asked() -> None:
+    assert load_flow_text(MINIMAL).version == 0
+    assert load_flow_text(MINIMAL, version=3).version == 3
+
+
+# --- one problem per file, on the right line -------------------------------------------
+
+BROKEN = {
+    "broken_yaml_syntax.yaml": (7, "YAML syntax: mapping values are not allowed here"),
+    "broken_unknown_key.yaml": (8, "unknown key 'max_lenght' in a step"),
+    "broken_missing_key.yaml": (8, "is missing the key 'text'"),
+    "broken_flow_id.yaml": (2, "flow id 'Judicial Assistance' is not allowed"),
+    "broken_step_id.yaml": (8, "step id 'home-town' is not allowed"),
+    "broken_duplicate_step.yaml": (8, "step id 'name' is already used at line 5"),
+    "broken_duplicate_choice.yaml": (11, "choice value 'yes' appears twice"),
+    "broken_missing_language.yaml": (8, "the text of step 'name' has no text in 'en'"),
+    "broken_expr_syntax.yaml": (11, "constraint of step 'earners': syntax error"),
+    "broken_forbidden.yaml": (10, "relevant of step 'town': attribute access is not allowed"),
+    "broken_later_step.yaml": (8, "'household' is not a step that comes before this one"),
+    "broken_unknown_step.yaml": (10, "when of rule 'poor': 'income' is not a step"),
+    "broken_min_max.yaml": (8, "min of step 'household' is above its max"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_each_broken_file_reports_its_problem_on_the_right_line(name: str) -> None:
+    line, message = BROKEN[name]
+    problems = problems_of(FLOWS / name)
+    assert [p.line for p in problems] == [line], [str(p) for p in problems]
+    assert message in problems[0].message
+    assert str(problems[0]).startswith(f"line {line}: ")
+    assert "Traceback" not in str(problems[0])
+
+
+def test_every_broken_file_in_the_folder_is_checked() -> None:
+    on_disk = {p.name for p in FLOWS.glob("broken_*.yaml")} - {"broken_several.yaml"}
+    assert on_disk == set(BROKEN)
+
+
+def test_a_file_with_several_problems_reports_all_of_them_at_once() -> None:
+    problems = problems_of(FLOWS / "broken_several.yaml")
+    found = [(p.line, p.message) for p in problems]
+    expected = [
+        (2, "flow id 'Broken Several' is not allowed"),
+        (8, "the text of step 'name' has no text in 'en'"),
+        (9, "unknown key 'colour' in a step"),
+        (10, "step id 'name' is already used at line 6"),
+        (13, "min of step 'name' is above its max"),
+        (17, "relevant of step 'kind': 'later' is not a step that comes before this one"),
+        (21, "choice value 'injury' appears twice"),
+        (24, "constraint of step 'later': syntax error"),
+        (26, "is missing the key 'text'"),
+        (28, "relevant of step 'evil': attribute access is not allowed"),
+    ]
+    assert [line for line, _ in found] == [line for line, _ in expected], found
+    for (_, got), (line, want) in zip(found, expected, strict=True):
+        assert want in got, (line, got)
+    # the exception's own text lists them all, one line each, in file order
+    with pytest.raises(FlowError) as caught:
+        load_flow_file(FLOWS / "broken_several.yaml")
+    assert str(caught.value).splitlines() == [str(p) for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "message"),
+    [
+        ("", 1, "the file is empty"),
+        ("id: x\nlanguages: [zh\n", 3, "YAML syntax"),
+        ("- just\n- a list\n", 1, "the flow must be a mapping"),
+        (MINIMAL.replace("title: {zh: 测试, en: Test}\n", ""), 1, "missing the key 'title'"),
+        (MINIMAL + "colour: blue\n", 8, "unknown key 'colour' in the flow"),
+        (MINIMAL.replace("type: text", "type: essay"), 6, "unknown step type 'essay'"),
+        (MINIMAL.replace("[zh, en]", "[zh, en, zh]"), 2, "language 'zh' is listed twice"),
+        (MINIMAL.replace("en: Your name?", "en: ' '"), 7, "is empty in 'en'"),
+        (MINIMAL + "    relevant: \"answer == 'x'\"\n", 8, "'answer' can only be used"),
+        (MINIMAL + "    max_length: 0\n", 8, "max_length of step 'name' must be between 1"),
+    ],
+)
+def test_more_problems_are_reported_with_their_line(source: str, line: int, message: str) -> None:
+    problems = problems_in(source)
+    assert [p.line for p in problems] == [line], [str(p) for p in problems]
+    assert message in problems[0].message
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(MINIMAL.replace("Test", "测试").encode("gbk"))
+    problems = problems_of(path)
+    assert [str(p) for p in problems] == ["line 1: the file is not UTF-8 text"]
+
+
+def test_a_huge_file_is_refused_before_parsing() -> None:
+    problems = problems_in(MINIMAL + "#" * (300 * 1024))
+    assert len(problems) == 1
+    assert "too large" in problems[0].message
+
+
+def test_a_date_min_above_max_is_reported() -> None:
+    source = (
+        MINIMAL
+        + """\
+  - id: when
+    type: date
+    text: {zh: 哪天？, en: When?}
+    min: 2025-01-01
+    max: 2024-01-01
+"""
+    )
+    problems = problems_in(source)
+    assert [(p.line, p.message) for p in problems] == [(11, "min of step 'when' is above its max")]
+
+
+# --- nothing in a flow file ever runs --------------------------------------------------
+
+
+def test_a_forbidden_construct_is_refused_and_never_executed() -> None:
+    PWNED.unlink(missing_ok=True)
+    problems = problems_of(FLOWS / "broken_forbidden.yaml")
+    assert problems and all(p.line == 10 for p in problems)
+    assert not PWNED.exists()
+
+
+def test_python_yaml_tags_are_refused_and_never_executed() -> None:
+    PWNED.unlink(missing_ok=True)
+    for source in (
+        f'id: !!python/object/apply:os.system ["touch {PWNED}"]\n' + MINIMAL.split("\n", 1)[1],
+        MINIMAL.replace("Your name?", f'!!python/object/apply:os.system ["touch {PWNED}"]'),
+        MINIMAL + f"eligibility: !!python/object/apply:os.system ['touch {PWNED}']\n",
+    ):
+        with pytest.raises(FlowError):
+            load_flow_text(source)
+    assert not PWNED.exists()
