@@ -115,14 +115,19 @@ class Casework:
         return self.i18n.tr(await self.lang_of(user_id, fallback))
 
     async def seen(self, user_id: int, telegram_lang: str | None, name: str | None) -> None:
-        """Remember a staff member's Telegram language and name, for alerts and history."""
+        """Remember a staff member's Telegram language and name, for alerts and history.
+
+        The name is kept only for people who hold a role: nobody else's is needed.
+        """
         await self.store.db.execute(
-            "INSERT INTO users (user_id, created_at, tg_lang, display_name)"
-            " VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET tg_lang = excluded.tg_lang,"
-            " display_name = COALESCE(excluded.display_name, users.display_name)",
-            (user_id, telegram_lang, name),
+            "INSERT INTO users (user_id, created_at, tg_lang) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET tg_lang = excluded.tg_lang",
+            (user_id, now_iso(), telegram_lang),
         )
+        if name and await self.store.roles.roles_of(user_id):
+            await self.store.db.execute(
+                "UPDATE users SET display_name = ? WHERE user_id = ?", (name[:64], user_id)
+            )
 
     async def name_of(self, user_id: int | None) -> str:
         if user_id is None:

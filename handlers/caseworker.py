@@ -49,6 +49,8 @@ class CaseworkerHandlers:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return None
+        # Remember the language and name first: alerts and history use them later.
+        await self.work.seen(user.id, user.language_code, user.full_name)
         tr = await self.work.tr_for(user.id)
         return user.id, chat.id, tr
 
@@ -177,7 +179,6 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        await self._remember(update)
         await self.show_queue(ctx, actor, chat_id, tr, 0, mine=False)
 
     async def mine(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -185,7 +186,6 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        await self._remember(update)
         await self.show_queue(ctx, actor, chat_id, tr, 0, mine=True)
 
     async def open_ref(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -212,11 +212,6 @@ class CaseworkerHandlers:
             return
         await self.show_card(ctx, actor, chat_id, tr, intake.id)
 
-    async def _remember(self, update: Update) -> None:
-        user = update.effective_user
-        if user is not None:
-            await self.work.seen(user.id, user.language_code, user.full_name)
-
     # -- buttons ---------------------------------------------------------------------
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -237,7 +232,6 @@ class CaseworkerHandlers:
             await _answer(query, _("This is only for caseworkers of the procuratorate."))
             return
         await _answer(query)
-        await self._remember(update)
         message = query.message if isinstance(query.message, Message) else None
         try:
             await self._dispatch(ctx, actor, chat_id, tr, op, target, arg, message)
