@@ -24,7 +24,6 @@ import contextlib
 import json
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -682,50 +681,25 @@ async def _save(
 
 
 async def _stored(store: Store, flow: Flow, source: str, told: list[str], tr: Tr) -> Flow:
-    """The stored version with this exact source, publishing it if there is none."""
+    """The stored version with this exact source, storing it (not current) if there is none."""
     _ = tr.gettext
-    current = await store.flows.current_version(flow.id)
-    if current is not None and await store.flows.source(flow.id, current) == source:
-        return await store.flows.get(flow.id, current)
+    stored = await store.flows.version_with_source(flow.id, source)
+    if stored is not None:
+        return await store.flows.get(flow.id, stored)
     active = await store.flows.active()
-    published = await store.flows.publish(source)
+    published = await store.flows.publish(source, make_current=False)
     told.append(
         _(
             "This flow was not in the database: it was stored as {id} version {version} so "
             "that the test intake can refer to it."
         ).format(id=published.id, version=published.version)
     )
-    if await _make_active(store, active):
-        told.append(
-            _("New applicants still get {id} version {version}.").format(
-                id=active.id, version=active.version
-            )
+    told.append(
+        _("New applicants still get {id} version {version}.").format(
+            id=active.id, version=active.version
         )
-    else:  # pragma: no cover - only if the database is changed by someone else meanwhile
-        now = await store.flows.active()
-        told.append(
-            _(
-                "New applicants now get {id} version {version}. To undo this, run: "
-                "intake-bot flow rollback {old_id} {old_version}"
-            ).format(id=now.id, version=now.version, old_id=active.id, old_version=active.version)
-        )
+    )
     return published
-
-
-async def _make_active(store: Store, flow: Flow) -> bool:
-    """Make ``flow`` the active flow again, after publishing another one for a test intake.
-
-    The active flow is the one made current last, to the second, and of two made
-    current in the same second the one published later wins; so when the rollback
-    does not take, it is done again in the next second.
-    """
-    for _attempt in range(2):
-        await store.flows.rollback(flow.id, flow.version)
-        now = await store.flows.active()
-        if (now.id, now.version) == (flow.id, flow.version):
-            return True
-        await asyncio.sleep(1.01 - time.time() % 1)
-    return False
 
 
 # --- the command -----------------------------------------------------------------------

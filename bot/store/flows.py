@@ -67,6 +67,14 @@ class FlowStore:
         )
         return None if row is None else int(row["version"])
 
+    async def version_with_source(self, flow_id: str, source: str) -> int | None:
+        """The newest stored version of ``flow_id`` whose YAML is exactly ``source``."""
+        row = await self._db.fetchone(
+            "SELECT MAX(version) AS v FROM flows WHERE flow_id = ? AND source = ?",
+            (flow_id, source),
+        )
+        return None if row is None or row["v"] is None else int(row["v"])
+
     async def source(self, flow_id: str | None = None, version: int | None = None) -> str:
         """The YAML of a version (default: the current version of the active flow)."""
         if flow_id is None:
@@ -82,8 +90,14 @@ class FlowStore:
             raise FlowNotFound(f"{flow_id} version {version}")
         return str(row["source"])
 
-    async def publish(self, source: str, by: int | None = None) -> Flow:
-        """Store a validated file as the next version of its id and make it current."""
+    async def publish(
+        self, source: str, by: int | None = None, *, make_current: bool = True
+    ) -> Flow:
+        """Store a validated file as the next version of its id and make it current.
+
+        ``make_current=False`` only stores it (a test intake needs its flow stored,
+        but trying a flow must not switch real applicants onto it).
+        """
         flow = load_flow_text(source)  # raises FlowError: nothing is stored
         at = now_iso()
         async with self._db.write() as tx:
@@ -92,16 +106,30 @@ class FlowStore:
                 (flow.id,),
             )
             version = int(row["v"]) if row else 1
-            await tx.execute(
-                "UPDATE flows SET is_current = 0 WHERE flow_id = ? AND is_current = 1", (flow.id,)
+            if make_current:
+                await tx.execute(
+                    "UPDATE flows SET is_current = 0 WHERE flow_id = ? AND is_current = 1",
+                    (flow.id,),
+                )
+                await tx.execute(
+                    "INSERT INTO flows (flow_id, version, source, published_at, published_by,"
+                    " is_current, made_current_at, current_seq) VALUES (?, ?, ?, ?, ?, 1, ?,"
+                    " (SELECT COALESCE(MAX(current_seq), 0) + 1 FROM flows))",
+                    (flow.id, version, source, at, by, at),
+                )
+            else:
+                await tx.execute(
+                    "INSERT INTO flows (flow_id, version, source, published_at, published_by,"
+                    " is_current) VALUES (?, ?, ?, ?, ?, 0)",
+                    (flow.id, version, source, at, by),
+                )
+            await record(
+                tx,
+                by,
+                "flow.published" if make_current else "flow.stored",
+                None,
+                {"flow": flow.id, "version": version},
             )
-            await tx.execute(
-                "INSERT INTO flows (flow_id, version, source, published_at, published_by,"
-                " is_current, made_current_at, current_seq) VALUES (?, ?, ?, ?, ?, 1, ?,"
-                " (SELECT COALESCE(MAX(current_seq), 0) + 1 FROM flows))",
-                (flow.id, version, source, at, by, at),
-            )
-            await record(tx, by, "flow.published", None, {"flow": flow.id, "version": version})
         published = with_version(flow, version)
         self._cache[(flow.id, version)] = published
         return published
