@@ -65,10 +65,18 @@ class Interview:
         """/start: resume the draft in progress, or start a new one on the active flow."""
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
         if view.draft is not None:
-            flow = await self.store.flows.get(view.draft.flow_id, view.draft.flow_version)
+            draft = view.draft
+            flow = await self.store.flows.get(draft.flow_id, draft.flow_version)
             lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
-            outcome = engine.current(flow, view.draft.state)
-            return Turn(lang, flow_lang, flow, outcome, view.draft, resumed=True)
+            # The same /start delivered again (it may be the one that created this draft):
+            # say nothing. Recording the resume makes its own redelivery recognisable too.
+            if update_id and (
+                update_id <= draft.last_update_id
+                or not await self.store.intakes.save_state(draft.id, draft.state, update_id)
+            ):
+                return Turn(lang, flow_lang, duplicate=True)
+            outcome = engine.current(flow, draft.state)
+            return Turn(lang, flow_lang, flow, outcome, draft, resumed=True)
         flow = await self.store.flows.active()
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
         first = engine.start(flow)

@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flow.engine import Refusal, State
+from bot.flow.engine import Refusal, Screening, State
 from bot.flow.model import Flow, Step
 from bot.flow.values import mask
 from bot.i18n import STATUS_NAMES, Tr
@@ -232,3 +232,36 @@ def short_label(text: str, limit: int = 40) -> str:
     """A question shortened to fit on a button."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def screening_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, screening: Screening) -> str:
+    """The pre-screen as a caseworker gets it: why the applicant may or may not qualify,
+    and the priority score with its reasons."""
+    _ = tr.gettext
+    lines: list[str] = []
+    eligible = [r for r in flow.eligibility if r.id in screening.eligibility]
+    if eligible:
+        lines.append(fmt.b(_("May qualify because:")))
+        lines += ["  • " + fmt.esc(flow.pick(rule.label, lang)) for rule in eligible]
+    else:
+        lines.append(_("No eligibility rule holds."))
+    lines.append("")
+    excluded = [r for r in flow.exclusions if r.id in screening.exclusions]
+    if excluded:
+        lines.append(fmt.b(_("May not qualify, to be checked:")))
+        lines += ["  • " + fmt.esc(flow.pick(rule.label, lang)) for rule in excluded]
+    else:
+        lines.append(_("No exclusion rule holds."))
+    lines.append("")
+    points = screening.priority
+    lines.append(
+        fmt.b(
+            tr.ngettext("Priority: {points} point", "Priority: {points} points", points).format(
+                points=tr.number(points)
+            )
+        )
+    )
+    for rule in flow.priority:
+        if rule.id in screening.priority_reasons:
+            lines.append(f"  +{tr.number(rule.points)}  {fmt.esc(flow.pick(rule.label, lang))}")
+    return "\n".join(lines)

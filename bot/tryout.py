@@ -61,6 +61,7 @@ from bot.messages import (
     question_text,
     refusal_text,
     review_texts,
+    screening_text,
 )
 from bot.store import FlowNotFound, Store
 
@@ -325,31 +326,7 @@ class Terminal:
         self.say(RULE)
         self.say(_("What the caseworker sees:"))
         self.say()
-        eligible = [r for r in flow.eligibility if r.id in screening.eligibility]
-        if eligible:
-            self.say(_("May qualify because:"))
-            for rule in eligible:
-                self.say("  • " + flow.pick(rule.label, lang))
-        else:
-            self.say(_("No eligibility rule holds."))
-        self.say()
-        excluded = [r for r in flow.exclusions if r.id in screening.exclusions]
-        if excluded:
-            self.say(_("May not qualify, to be checked:"))
-            for rule in excluded:
-                self.say("  • " + flow.pick(rule.label, lang))
-        else:
-            self.say(_("No exclusion rule holds."))
-        self.say()
-        points = screening.priority
-        self.say(
-            tr.ngettext("Priority: {points} point", "Priority: {points} points", points).format(
-                points=tr.number(points)
-            )
-        )
-        for rule in flow.priority:
-            if rule.id in screening.priority_reasons:
-                self.say(f"  +{tr.number(rule.points)}  {flow.pick(rule.label, lang)}")
+        self.say(screening_text(tr, PLAIN, flow, lang, screening))
         self.say(RULE)
 
     # -- input ----------------------------------------------------------------------
