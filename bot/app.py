@@ -108,9 +108,9 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     cw_handlers, cw = caseworker.build_handlers(services.casework)
     p_handlers, pt = partner.build_handlers(services.casework)
     router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
-    main, fallback = applicant.build_handlers(services.interview, services.i18n, router)
+    main, fallback, view = applicant.build_handlers(services.interview, services.i18n, router)
     for handler in [
-        *admin.build_handlers(services.store, services.i18n),
+        *admin.build_handlers(services.store, services.i18n, services.interview, view.render),
         *cw_handlers,
         *p_handlers,
         *main,

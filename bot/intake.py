@@ -232,6 +232,7 @@ class Casework:
                 sets={"assignee": actor},
                 detail={"from": previous} if previous not in (None, actor) else {},
                 notify=notify,
+                expect_assignee=(previous,),
             ),
         )
 
@@ -589,10 +590,11 @@ CLUE_FIELDS = (
 def parse_amount(text: str) -> Decimal | None:
     """A yuan amount as typed ('3000', '3,000.50', '三千', '3000元'); None if not one."""
     value = parse_number(text)
-    if value is None or value <= 0 or value > MAX_AMOUNT_YUAN:
+    if value is None or value > MAX_AMOUNT_YUAN:
         return None
     value = value.quantize(Decimal("0.01"))
-    return value
+    # Checked after rounding to the fen: "0.001" is no amount to approve.
+    return value if value > 0 else None
 
 
 def _outcome_text(tr: Tr, outcome: str) -> str:

@@ -66,13 +66,13 @@ class Interview:
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
         if view.draft is not None:
             draft = view.draft
-            flow = await self.store.flows.get(draft.flow_id, draft.flow_version)
+            flow = await self._flow_of(draft)
             lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
             # The same /start delivered again (it may be the one that created this draft):
             # say nothing. Recording the resume makes its own redelivery recognisable too.
             if update_id and (
                 update_id <= draft.last_update_id
-                or not await self.store.intakes.save_state(draft.id, draft.state, update_id)
+                or not await self._save(draft, draft.state, update_id)
             ):
                 return Turn(lang, flow_lang, duplicate=True)
             outcome = engine.current(flow, draft.state)
@@ -99,9 +99,32 @@ class Interview:
         if view.draft is None:
             lang, _ = self._langs(view.chosen_lang, applicant, None)
             return Turn(lang, lang, no_draft=True)
-        flow = await self.store.flows.get(view.draft.flow_id, view.draft.flow_version)
+        flow = await self._flow_of(view.draft)
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
         return Turn(lang, flow_lang, flow, engine.current(flow, view.draft.state), view.draft)
+
+    async def _flow_of(self, draft: Intake) -> Flow:
+        if draft.is_preview:
+            return await self.store.flows.upload_flow(-draft.id)
+        return await self.store.flows.get(draft.flow_id, draft.flow_version)
+
+    async def _save(self, draft: Intake, state: State, update_id: int) -> bool:
+        if draft.is_preview:
+            return await self.store.intakes.save_preview(draft.applicant_id, state, update_id)
+        return await self.store.intakes.save_state(draft.id, state, update_id)
+
+    async def start_preview(self, applicant: Applicant, upload_id: int) -> Turn:
+        """An admin tries an uploaded flow in the chat: an interview that stores no intake."""
+        flow = await self.store.flows.upload_flow(upload_id)
+        chosen = await self.store.users.language(applicant.user_id)
+        lang, flow_lang = self._langs(chosen, applicant, flow)
+        first = engine.start(flow)
+        await self.store.intakes.start_preview(applicant.user_id, upload_id, first.state)
+        view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        return Turn(lang, flow_lang, flow, first, view.draft)
+
+    async def end_preview(self, applicant: Applicant) -> bool:
+        return await self.store.intakes.end_preview(applicant.user_id)
 
     async def apply(
         self,
@@ -124,7 +147,7 @@ class Interview:
         if draft is None:
             lang, _ = self._langs(view.chosen_lang, applicant, None)
             return Turn(lang, lang, no_draft=True)
-        flow = await self.store.flows.get(draft.flow_id, draft.flow_version)
+        flow = await self._flow_of(draft)
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
         if update_id and update_id <= draft.last_update_id:
             return Turn(lang, flow_lang, duplicate=True)
@@ -135,6 +158,10 @@ class Interview:
             return Turn(lang, flow_lang, flow, outcome, draft)
 
         outcome = engine.answer(flow, draft.state, given)
+        if draft.is_preview:
+            return await self._preview_turn(
+                applicant, draft, flow, outcome, update_id, lang, flow_lang
+            )
         if isinstance(outcome, Completed):
             priority = outcome.screening.priority
             ref = await self.store.intakes.submit(
@@ -159,6 +186,23 @@ class Interview:
             saved = await self.store.intakes.save_state(draft.id, outcome.state, update_id)
             if not saved:
                 return Turn(lang, flow_lang, duplicate=True)
+        return Turn(lang, flow_lang, flow, outcome, draft)
+
+    async def _preview_turn(
+        self,
+        applicant: Applicant,
+        draft: Intake,
+        flow: Flow,
+        outcome: Outcome,
+        update_id: int,
+        lang: str,
+        flow_lang: str,
+    ) -> Turn:
+        """A preview ends at submit or decline without storing anything else."""
+        if isinstance(outcome, Completed | Ended):
+            await self.store.intakes.end_preview(applicant.user_id)
+        elif outcome.changed and not await self._save(draft, outcome.state, update_id):
+            return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
 
     async def withdraw_draft(self, applicant: Applicant, intake_id: int, update_id: int) -> bool:

@@ -7,23 +7,45 @@ when it runs; anyone else gets one polite line and nothing is read or changed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from bot.flow.loader import FlowError
+from bot.flowadmin import Checked, FlowAdmin, NotAdmin
 from bot.i18n import I18n, Tr
-from bot.messages import HTML
-from bot.store import Store
+from bot.interview import Applicant, Interview, Turn
+from bot.messages import HTML, split_message
+from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import as_int, send
+from handlers.common import as_int, button, edit_markup, pack, send, unpack
 
 log = logging.getLogger(__name__)
 
 
+F = "f"
+Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
+
+
 class AdminHandlers:
-    def __init__(self, store: Store, i18n: I18n) -> None:
+    def __init__(
+        self, store: Store, i18n: I18n, flows: FlowAdmin, interview: Interview, render: Render
+    ) -> None:
         self.store = store
         self.i18n = i18n
+        self.flows = flows
+        self.interview = interview
+        # The applicant's renderer: a preview shows exactly what applicants see.
+        self.render = render
 
     async def _admin(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> tuple[int, Tr] | None:
         """The admin's id and language, or None after telling a non-admin no."""
@@ -102,12 +124,234 @@ class AdminHandlers:
             lines.append(line)
         await send(ctx.bot, actor, "\n".join(lines))
 
+    # -- flows ---------------------------------------------------------------------------
 
-def build_handlers(store: Store, i18n: I18n) -> list[BaseHandler]:
-    h = AdminHandlers(store, i18n)
+    async def export(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        who = await self._admin(update, ctx)
+        if who is None:
+            return
+        actor, tr = who
+        flow, source = await self.flows.export(actor)
+        caption = tr.gettext(
+            "The current flow: {id}, version {version}. Edit it and send it back to me as a file to change the interview."
+        ).format(id=flow.id, version=flow.version)
+        await ctx.bot.send_document(
+            actor,
+            document=source.encode("utf-8"),
+            filename=f"{flow.id}-v{flow.version}.yaml",
+            caption=caption,
+        )
+
+    async def upload(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """A .yaml file sent to the bot: only an admin's is read at all."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.document is None:
+            return
+        chosen = await self.store.users.language(user.id)
+        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        _ = tr.gettext
+        if not await self.store.roles.has(user.id, "admin"):
+            await send(
+                ctx.bot,
+                user.id,
+                _("Only admins can change the interview. Nothing was read from that file."),
+            )
+            return
+        doc = message.document
+        if self.flows.too_large(doc.file_size):
+            await send(
+                ctx.bot,
+                user.id,
+                _("That file is too large for a flow (at most 256 KB). Nothing was read."),
+            )
+            return
+        try:
+            data = bytes(await (await doc.get_file()).download_as_bytearray())
+            checked = await self.flows.check(user.id, data)
+        except FlowError as err:
+            lines = ["⚠️ <b>" + _("The file has problems; nothing was published:") + "</b>"]
+            lines += ["• " + HTML.esc(p.render(_)) for p in err.problems[:40]]
+            if len(err.problems) > 40:
+                lines.append(_("…and {n} more.").format(n=len(err.problems) - 40))
+            for chunk in split_message("\n".join(lines)):
+                await send(ctx.bot, user.id, chunk)
+            return
+        except TelegramError:
+            await send(ctx.bot, user.id, _("I could not download that file. Please send it again."))
+            return
+        await send(
+            ctx.bot, user.id, self.summary(tr, checked), self.upload_markup(tr, checked.upload_id)
+        )
+
+    def summary(self, tr: Tr, checked: Checked) -> str:
+        _ = tr.gettext
+        flow = checked.flow
+        questions = sum(1 for s in flow.steps if s.asks_input)
+        lines = [
+            "✅ <b>"
+            + _("The file is valid.")
+            + "</b> "
+            + _("Flow {id}: {n} questions; languages {languages}.").format(
+                id=HTML.esc(flow.id), n=questions, languages=", ".join(flow.languages)
+            )
+        ]
+        if checked.current is None or checked.changes is None:
+            lines.append(
+                _("This is a new flow: publishing it makes it the interview new applicants get.")
+            )
+        else:
+            c = checked.changes
+            lines.append(
+                _("Compared with version {version}, the current one:").format(
+                    version=checked.current.version
+                )
+            )
+            if c.empty:
+                lines.append("• " + _("no changes"))
+            for label, items in (
+                (_("questions added"), c.added),
+                (_("questions removed"), c.removed),
+                (_("questions changed"), c.changed),
+                (_("languages added"), c.languages_added),
+                (_("languages removed"), c.languages_removed),
+            ):
+                if items:
+                    lines.append(f"• {label}: " + HTML.esc(", ".join(items)))
+            if c.rules_changed:
+                lines.append("• " + _("eligibility, exclusion or priority rules changed"))
+            lines.append(
+                tr.ngettext(
+                    "{n} applicant is in the middle of version {version}; they will finish on it.",
+                    "{n} applicants are in the middle of version {version}; they will finish on it.",
+                    checked.drafts_on_current,
+                ).format(n=checked.drafts_on_current, version=checked.current.version)
+            )
+        return "\n".join(lines)
+
+    def upload_markup(self, tr: Tr, upload_id: int) -> InlineKeyboardMarkup:
+        _ = tr.gettext
+        return InlineKeyboardMarkup(
+            [
+                [button("🚀 " + _("Publish"), pack(F, "p", upload_id, 0))],
+                [button("🧪 " + _("Try it"), pack(F, "t", upload_id, 0))],
+            ]
+        )
+
+    async def versions(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        who = await self._admin(update, ctx)
+        if who is None:
+            return
+        actor, tr = who
+        await self._send_versions(ctx, actor, tr)
+
+    async def _send_versions(self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, tr: Tr) -> None:
+        _ = tr.gettext
+        rows = await self.flows.versions(actor)
+        lines = ["<b>" + _("Flow versions") + "</b>"]
+        keys = []
+        for v in rows:
+            by = str(v.published_by) if v.published_by else _("command line")
+            line = _("{id} v{version} · published {when} by {by} · {n} intakes").format(
+                id=HTML.esc(v.flow_id),
+                version=v.version,
+                when=tr.datetime(v.published_at),
+                by=by,
+                n=v.intakes,
+            )
+            if v.is_active:
+                line = "▶️ " + line + " · <b>" + _("in use") + "</b>"
+            elif v.is_current:
+                line = "• " + line + " · " + _("current of its flow")
+            else:
+                line = "• " + line
+                keys.append(
+                    [
+                        button(
+                            "↩️ "
+                            + _("Make {id} v{version} current").format(
+                                id=v.flow_id, version=v.version
+                            ),
+                            pack(F, "r", v.rowid, 0),
+                        )
+                    ]
+                )
+            lines.append(line)
+        await send(ctx.bot, actor, "\n".join(lines), InlineKeyboardMarkup(keys) if keys else None)
+
+    async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        chosen = await self.store.users.language(user.id)
+        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        _ = tr.gettext
+        parts = unpack(query.data, F, 4)
+        target = as_int(parts[1]) if parts else None
+        if parts is None or target is None or not await self.store.roles.has(user.id, "admin"):
+            await _answer(query, _("This is only for admins."))
+            return
+        await _answer(query)
+        message = query.message if isinstance(query.message, Message) else None
+        try:
+            if parts[0] == "p":
+                flow = await self.flows.publish(user.id, target)
+                await edit_markup(message, None)
+                await send(
+                    ctx.bot,
+                    user.id,
+                    _(
+                        "Published {id} version {version}. New applicants get it now; those in the middle finish on their version."
+                    ).format(id=HTML.esc(flow.id), version=flow.version),
+                )
+            elif parts[0] == "t":
+                turn = await self.interview.start_preview(
+                    Applicant(user.id, user.id, user.language_code), target
+                )
+                await send(
+                    ctx.bot,
+                    user.id,
+                    _(
+                        "Preview: you go through the interview as an applicant would. Nothing is stored as an intake. Send /cancel to stop."
+                    ),
+                )
+                await self.render(update, ctx, turn)
+            elif parts[0] == "r":
+                flow_id, version = await self.flows.rollback(user.id, target)
+                await edit_markup(message, None)
+                await send(
+                    ctx.bot,
+                    user.id,
+                    _("{id} version {version} is current again. New applicants get it now.").format(
+                        id=HTML.esc(flow_id), version=version
+                    ),
+                )
+            else:
+                raise FlowNotFound(parts[0])
+        except FlowNotFound:
+            await send(ctx.bot, user.id, _("That file or version no longer exists."))
+        except NotAdmin:
+            await send(ctx.bot, user.id, _("This is only for admins."))
+
+
+async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    try:
+        await query.answer(text)
+    except TelegramError:
+        log.info("could not acknowledge a button tap")
+
+
+def build_handlers(
+    store: Store, i18n: I18n, interview: Interview, render: Render
+) -> list[BaseHandler]:
+    h = AdminHandlers(store, i18n, FlowAdmin(store), interview, render)
     private = filters.ChatType.PRIVATE
+    yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     return [
         CommandHandler("grant", h.grant, filters=private),
         CommandHandler("revoke", h.revoke, filters=private),
         CommandHandler("roles", h.roles, filters=private),
+        CommandHandler("flow", h.export, filters=private),
+        CommandHandler("flows", h.versions, filters=private),
+        MessageHandler(private & yaml_file, h.upload),
+        CallbackQueryHandler(h.on_button, pattern=r"^f:"),
     ]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import (
+    Bot,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -41,6 +42,7 @@ from bot.messages import (
     question_text,
     refusal_text,
     review_texts,
+    screening_text,
     short_label,
     status_name,
 )
@@ -184,8 +186,29 @@ class ApplicantHandlers:
         flow, outcome, intake = turn.flow, turn.outcome, turn.intake
         assert flow is not None and outcome is not None and intake is not None
         lang = turn.flow_lang
+        if intake.is_preview:
+            # Every message of a preview says so: an admin must never mistake it for real.
+            mark = "🧪 <b>" + _("Preview") + "</b> · "
+
+            async def say(bot: Bot, chat_id: int, text: str, markup: Any = None) -> Any:
+                return await send(bot, chat_id, mark + text, markup)
+
+            if isinstance(outcome, Completed):
+                await say(
+                    bot,
+                    chat_id,
+                    _(
+                        "The preview is finished; nothing was stored. This is what the caseworker would see:"
+                    )
+                    + "\n\n"
+                    + screening_text(tr, HTML, flow, lang, outcome.screening),
+                    ReplyKeyboardRemove(),
+                )
+                return
+        else:
+            say = send
         if isinstance(outcome, Completed):
-            await send(
+            await say(
                 bot,
                 chat_id,
                 _("Thank you. Your application has been sent.")
@@ -199,7 +222,7 @@ class ApplicantHandlers:
             )
             return
         if isinstance(outcome, Ended):
-            await send(
+            await say(
                 bot,
                 chat_id,
                 refusal_text(tr, flow, lang, engine.Refusal("declined"))
@@ -209,9 +232,9 @@ class ApplicantHandlers:
             )
             return
         if turn.resumed:
-            await send(bot, chat_id, _("Welcome back. Let us continue where you stopped."))
+            await say(bot, chat_id, _("Welcome back. Let us continue where you stopped."))
         for note in outcome.notes:
-            await send(bot, chat_id, note_text(HTML, flow, lang, note))
+            await say(bot, chat_id, note_text(HTML, flow, lang, note))
         if isinstance(outcome, Review):
             chunks = review_texts(tr, HTML, flow, lang, outcome.state)
             if outcome.refusal is not None:
@@ -222,13 +245,13 @@ class ApplicantHandlers:
                     + chunks[0]
                 )
             for chunk in chunks[:-1]:
-                await send(bot, chat_id, chunk)
-            await send(bot, chat_id, chunks[-1], self.review_markup(tr, intake.id))
+                await say(bot, chat_id, chunk)
+            await say(bot, chat_id, chunks[-1], self.review_markup(tr, intake.id))
             return
         assert isinstance(outcome, Ask)
         text = question_text(tr, HTML, flow, lang, outcome.step, outcome.state, outcome.refusal)
         markup = self.question_markup(tr, flow, lang, intake.id, outcome.step, outcome)
-        await send(bot, chat_id, text, markup)
+        await say(bot, chat_id, text, markup)
 
     # -- commands ------------------------------------------------------------------------
 
@@ -291,6 +314,15 @@ class ApplicantHandlers:
         turn = await self.interview.show(applicant)
         tr = self.i18n.tr(turn.lang)
         _ = tr.gettext
+        if turn.intake is not None and turn.intake.is_preview:
+            await self.interview.end_preview(applicant)
+            await send(
+                ctx.bot,
+                applicant.chat_id,
+                _("The preview was stopped. Nothing was stored."),
+                ReplyKeyboardRemove(),
+            )
+            return
         if turn.intake is None:
             await send(
                 ctx.bot, applicant.chat_id, _("There is no application in progress to cancel.")
@@ -661,8 +693,9 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
 
 def build_handlers(
     interview: Interview, i18n: I18n, router: PendingRouter | None = None
-) -> tuple[list[BaseHandler], list[BaseHandler]]:
-    """The applicant's handlers, and the fallbacks that must come after every audience's own."""
+) -> tuple[list[BaseHandler], list[BaseHandler], ApplicantHandlers]:
+    """The applicant's handlers, the fallbacks that must come after every audience's own,
+    and the renderer (the admin's preview shows exactly what applicants see)."""
     h = ApplicantHandlers(interview, i18n, router)
     private = filters.ChatType.PRIVATE
     main: list[BaseHandler] = [
@@ -677,4 +710,4 @@ def build_handlers(
         MessageHandler(private & filters.COMMAND, h.unknown_command),
         MessageHandler(private & filters.UpdateType.MESSAGE, h.on_message),
     ]
-    return main, fallback
+    return main, fallback, h

@@ -99,6 +99,9 @@ class Change:
     allowed_from: tuple[str, ...]  # statuses the intake must be in
     to: str | None = None  # new status, if it changes
     need_assignee: int | None = None  # the intake must be claimed by this user
+    # The assignee the caller saw when it decided to act (compare-and-set): a claim must not
+    # silently replace a colleague's claim made in the meantime.
+    expect_assignee: tuple[int | None, ...] | None = None
     sets: dict[str, Any] = field(default_factory=dict)  # other columns to set
     detail: dict[str, Any] = field(default_factory=dict)  # audit detail (no personal data)
     entry: tuple[str, str] | None = None  # (kind, body) for the conversation
@@ -163,10 +166,17 @@ class CaseStore:
             if row is None:
                 raise Conflict("not_found")
             case = _case(row)
+            need = change.need_assignee
+            # On an open intake, "claim it first" says more than "wrong status".
+            if need is not None and case.status in OPEN_STATUSES and case.assignee != need:
+                raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
             if case.status not in change.allowed_from:
                 raise Conflict("wrong_status", case)
-            if change.need_assignee is not None and case.assignee != change.need_assignee:
+            if need is not None and case.assignee != need:
                 raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
+            if change.expect_assignee is not None and case.assignee not in change.expect_assignee:
+                taken = case.assignee not in (None, actor)
+                raise Conflict("claimed_by_other" if taken else "wrong_status", case)
             sets = dict(change.sets)
             sets["updated_at"] = at
             if change.to is not None:

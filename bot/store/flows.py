@@ -24,6 +24,7 @@ class FlowNotFound(LookupError):
 
 @dataclass(frozen=True)
 class FlowVersion:
+    rowid: int
     flow_id: str
     version: int
     published_at: str
@@ -50,6 +51,47 @@ class FlowStore:
             flow = with_version(load_flow_text(row["source"]), version)
             self._cache[key] = flow
         return flow
+
+    # -- files uploaded in the chat, before they are published --------------------------
+
+    async def upload(self, admin_id: int, source: str) -> int:
+        """Keep a validated file an admin sent, so Publish and Try it can refer to it by id."""
+        return await self._db.insert(
+            "INSERT INTO flow_uploads (admin_id, source, uploaded_at) VALUES (?, ?, ?)",
+            (admin_id, source, now_iso()),
+        )
+
+    async def uploaded(self, upload_id: int) -> tuple[int, str] | None:
+        """(admin id, source) of an upload."""
+        row = await self._db.fetchone(
+            "SELECT admin_id, source FROM flow_uploads WHERE id = ?", (upload_id,)
+        )
+        return None if row is None else (int(row["admin_id"]), str(row["source"]))
+
+    async def upload_flow(self, upload_id: int) -> Flow:
+        key = ("\0upload", upload_id)
+        flow = self._cache.get(key)
+        if flow is None:
+            found = await self.uploaded(upload_id)
+            if found is None:
+                raise FlowNotFound(f"upload {upload_id}")
+            flow = load_flow_text(found[1])
+            self._cache[key] = flow
+        return flow
+
+    async def drafts_on(self, flow_id: str, version: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM intakes WHERE flow_id = ? AND flow_version = ?"
+            " AND status = 'draft'",
+            (flow_id, version),
+        )
+        return int(row["n"]) if row else 0
+
+    async def by_rowid(self, rowid: int) -> tuple[str, int] | None:
+        row = await self._db.fetchone(
+            "SELECT flow_id, version FROM flows WHERE rowid = ?", (rowid,)
+        )
+        return None if row is None else (str(row["flow_id"]), int(row["version"]))
 
     async def active(self) -> Flow:
         """The flow new intakes start on: the one made current most recently."""
@@ -155,8 +197,8 @@ class FlowStore:
 
     async def versions(self) -> list[FlowVersion]:
         rows = await self._db.fetchall(
-            "SELECT f.flow_id, f.version, f.published_at, f.published_by, f.is_current,"
-            " f.current_seq,"
+            "SELECT f.rowid AS rowid, f.flow_id, f.version, f.published_at, f.published_by,"
+            " f.is_current, f.current_seq,"
             " (SELECT COUNT(*) FROM intakes i WHERE i.flow_id = f.flow_id"
             "  AND i.flow_version = f.version) AS intakes"
             " FROM flows f ORDER BY f.flow_id, f.version"
@@ -168,6 +210,7 @@ class FlowStore:
         )
         return [
             FlowVersion(
+                rowid=int(r["rowid"]),
                 flow_id=r["flow_id"],
                 version=int(r["version"]),
                 published_at=r["published_at"],

@@ -49,6 +49,7 @@ class Intake:
     screening: Screening | None = None
     priority: int = 0
     is_test: bool = False
+    is_preview: bool = False  # an admin trying an uploaded flow: not an intake at all
 
 
 _COLUMNS = (
@@ -79,13 +80,33 @@ def _intake(row: Any) -> Intake:
     )
 
 
+def _preview(user_id: int, row: Any) -> Intake:
+    upload = int(row["p_upload"])
+    return Intake(
+        id=-upload,  # never a real intake id: buttons of a preview cannot touch an intake
+        ref=None,
+        flow_id="",
+        flow_version=0,
+        applicant_id=user_id,
+        chat_id=user_id,
+        lang="",
+        status="draft",
+        state=State.from_dict(json.loads(row["p_state"])),
+        last_update_id=int(row["p_update"]),
+        created_at=row["p_started"],
+        updated_at=row["p_started"],
+        is_preview=True,
+    )
+
+
 def _dump(state: State) -> str:
     return json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
 class ApplicantView:
-    """What one read tells the applicant handler: the chosen language and the open draft."""
+    """What one read tells the applicant handler: the chosen language and the open draft
+    (or the admin's preview of an uploaded flow, which takes its place while it runs)."""
 
     chosen_lang: str | None
     draft: Intake | None
@@ -98,16 +119,41 @@ class IntakeStore:
 
     async def load_for_applicant(self, user_id: int) -> ApplicantView:
         rows = await self._db.fetchall(
-            "SELECT u.lang AS chosen_lang, COALESCE(u.last_update_id, 0) AS user_update, "
-            + _COLUMNS
-            + " FROM (SELECT ? AS uid) q"
+            "SELECT u.lang AS chosen_lang, COALESCE(u.last_update_id, 0) AS user_update,"
+            " p.upload_id AS p_upload, p.state AS p_state, p.last_update_id AS p_update,"
+            " p.started_at AS p_started, " + _COLUMNS + " FROM (SELECT ? AS uid) q"
             " LEFT JOIN users u ON u.user_id = q.uid"
-            " LEFT JOIN intakes i ON i.applicant_id = q.uid AND i.status = 'draft'",
+            " LEFT JOIN intakes i ON i.applicant_id = q.uid AND i.status = 'draft'"
+            " LEFT JOIN previews p ON p.user_id = q.uid",
             (user_id,),
         )
         row = rows[0]
-        draft = _intake(row) if row["id"] is not None else None
+        if row["p_upload"] is not None:
+            draft: Intake | None = _preview(user_id, row)
+        else:
+            draft = _intake(row) if row["id"] is not None else None
         return ApplicantView(row["chosen_lang"], draft, int(row["user_update"]))
+
+    # -- previews of uploaded flows ------------------------------------------------------
+
+    async def start_preview(self, user_id: int, upload_id: int, state: State) -> None:
+        await self._db.execute(
+            "INSERT INTO previews (user_id, upload_id, state, started_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET upload_id = excluded.upload_id,"
+            " state = excluded.state, started_at = excluded.started_at",
+            (user_id, upload_id, _dump(state), now_iso()),
+        )
+
+    async def save_preview(self, user_id: int, state: State, update_id: int) -> bool:
+        changed = await self._db.execute(
+            "UPDATE previews SET state = ?, last_update_id = ? WHERE user_id = ?"
+            " AND last_update_id < ?",
+            (_dump(state), update_id, user_id, update_id),
+        )
+        return changed == 1
+
+    async def end_preview(self, user_id: int) -> bool:
+        return await self._db.execute("DELETE FROM previews WHERE user_id = ?", (user_id,)) == 1
 
     async def get(self, intake_id: int) -> Intake | None:
         row = await self._db.fetchone(
