@@ -20,6 +20,7 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot.config import Settings
+from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.intake import Casework
 from bot.interview import Interview
@@ -76,6 +77,7 @@ class Services:
     i18n: I18n
     interview: Interview
     casework: Casework
+    housekeeping: Housekeeping
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
@@ -110,7 +112,9 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
     main, fallback, view = applicant.build_handlers(services.interview, services.i18n, router)
     for handler in [
-        *admin.build_handlers(services.store, services.i18n, services.interview, view.render),
+        *admin.build_handlers(
+            services.store, services.i18n, services.interview, view.render, services.housekeeping
+        ),
         *cw_handlers,
         *p_handlers,
         *main,
@@ -118,10 +122,23 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     ]:
         app.add_handler(handler)
     app.add_error_handler(_on_error)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
     sender = OutboxSender(services.store.outbox, app.bot)
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
     return app
+
+
+HOUSEKEEPING_EVERY = 3600  # seconds between expiry and retention runs
+
+
+async def _housekeeping(context: Any) -> None:
+    services: Services = context.application.bot_data["services"]
+    try:
+        await services.housekeeping.run()
+    except Exception:
+        log.exception("housekeeping failed")
 
 
 async def _post_init(app: Application) -> None:
@@ -161,7 +178,8 @@ async def open_services(settings: Settings) -> Services:
     store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
     casework = Casework(store, i18n, settings)
     interview = Interview(store, i18n, alerts=casework.alerts_for_new)
-    return Services(settings, store, i18n, interview, casework)
+    housekeeping = Housekeeping(store, i18n, settings)
+    return Services(settings, store, i18n, interview, casework, housekeeping)
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:

@@ -11,9 +11,20 @@ import datetime as dt
 
 from bot.flow.model import Flow
 from bot.i18n import Tr
+from bot.i18n_marks import N_
 from bot.intake import CLUE_FIELDS, Card, Casework, fen_to_yuan
 from bot.messages import HTML, answer_text, split_message, status_name
 from bot.store.casework import Case
+
+# Where the applicant reads "waiting for your answer", the caseworker waits for the applicant.
+_STAFF_STATUS = {"awaiting_applicant": N_("waiting for the applicant's answer")}
+
+
+def staff_status(tr: Tr, status: str) -> str:
+    """A status as a caseworker reads it."""
+    if status in _STAFF_STATUS:
+        return tr.gettext(_STAFF_STATUS[status])
+    return status_name(tr, status)
 
 
 def _days(since: str | None, today: dt.date | None = None) -> int:
@@ -67,7 +78,7 @@ def queue_line(tr: Tr, n: int, case: Case, flow: Flow, actor: int) -> str:
     bits.append("★" + tr.number(case.priority))
     line = " · ".join(bits)
     reasons = priority_reasons(tr, case, flow)
-    detail = [HTML.esc(status_name(tr, case.status))]
+    detail = [HTML.esc(staff_status(tr, case.status))]
     if case.assignee == actor:
         detail.append(_("claimed by you"))
     elif case.assignee is not None:
@@ -94,7 +105,7 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
     if case.is_clue:
         head += " · 🔎 " + _("clue from the agriculture department")
     out.append(head)
-    status = HTML.esc(status_name(tr, case.status))
+    status = HTML.esc(staff_status(tr, case.status))
     sent = _("sent {age} ago").format(age=age_text(tr, _days(case.submitted_at)))
     if _days(case.submitted_at) == 0:
         sent = _("sent today")

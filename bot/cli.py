@@ -146,6 +146,26 @@ def cmd_roles_list(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_store(settings, run))
 
 
+# --- stats -----------------------------------------------------------------------------
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import stats
+    from bot.i18n import I18n, resolve
+    from bot.messages import PLAIN
+
+    i18n = I18n.load()
+    lang = resolve(args.lang) if args.lang else "en"
+    if lang is None:
+        raise CliError(f"unknown language {args.lang!r}; choose zh, en or ug")
+
+    async def run(store: Store) -> int:
+        print(stats.render(i18n.tr(lang), PLAIN, await stats.figures(store)))
+        return EXIT_OK
+
+    return asyncio.run(_with_store(settings, run))
+
+
 # --- run -------------------------------------------------------------------------------
 
 
@@ -218,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("list", help="who has which role")
     p.set_defaults(func=cmd_roles_list)
     roles.set_defaults(func=lambda a, s: _usage(roles))
+
+    p = sub.add_parser("stats", help="intakes by status, week, group and help wanted; amounts")
+    p.add_argument("--lang", help="language of the report (zh, en, ug; default en)")
+    p.set_defaults(func=cmd_stats)
     return parser
 
 

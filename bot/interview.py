@@ -16,6 +16,7 @@ from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
 from bot.flow.model import Flow
 from bot.i18n import I18n
 from bot.store import Intake, Store
+from bot.store.intakes import ApplicantView
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,10 @@ class Interview:
         draft = view.draft
         if draft is None:
             lang, _ = self._langs(view.chosen_lang, applicant, None)
+            if await self._already_applied(applicant, view, update_id):
+                # e.g. Send or "I do not agree" delivered again: the draft it ended is gone,
+                # and "nothing in progress" would contradict what the applicant was just told.
+                return Turn(lang, lang, duplicate=True)
             return Turn(lang, lang, no_draft=True)
         flow = await self._flow_of(draft)
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
@@ -205,8 +210,29 @@ class Interview:
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
 
-    async def withdraw_draft(self, applicant: Applicant, intake_id: int, update_id: int) -> bool:
+    async def withdraw_draft(
+        self, applicant: Applicant, intake_id: int, update_id: int
+    ) -> bool | None:
+        """Withdraw the draft ``intake_id``: True when done, False when there is no such
+        draft, None when this update was already applied (say nothing)."""
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
         if view.draft is None or view.draft.id != intake_id:
+            if await self._already_applied(applicant, view, update_id):
+                return None
             return False
-        return await self.store.intakes.withdraw(view.draft, applicant.user_id, update_id)
+        if not await self.store.intakes.withdraw(view.draft, applicant.user_id, update_id):
+            return None if update_id else False
+        return True
+
+    async def _already_applied(
+        self, applicant: Applicant, view: ApplicantView, update_id: int
+    ) -> bool:
+        """With no draft in progress: was ``update_id`` already applied (it may be the very
+        update that submitted, withdrew or erased the last draft)? Telegram's update ids only
+        grow, so anything at or below the newest one applied for this person is a repeat."""
+        if not update_id:
+            return False
+        if update_id <= view.last_update_id:
+            return True
+        applied = await self.store.intakes.for_applicant(applicant.user_id)
+        return any(update_id <= it.last_update_id for it in applied)

@@ -20,8 +20,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot import stats
 from bot.flow.loader import FlowError
 from bot.flowadmin import Checked, FlowAdmin, NotAdmin
+from bot.housekeeping import Housekeeping
 from bot.i18n import I18n, Tr
 from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
@@ -38,8 +40,15 @@ Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 class AdminHandlers:
     def __init__(
-        self, store: Store, i18n: I18n, flows: FlowAdmin, interview: Interview, render: Render
+        self,
+        store: Store,
+        i18n: I18n,
+        flows: FlowAdmin,
+        interview: Interview,
+        render: Render,
+        housekeeping: Housekeeping,
     ) -> None:
+        self.housekeeping = housekeeping
         self.store = store
         self.i18n = i18n
         self.flows = flows
@@ -332,6 +341,51 @@ class AdminHandlers:
         except NotAdmin:
             await send(ctx.bot, user.id, _("This is only for admins."))
 
+    # -- statistics and settings ------------------------------------------------------
+
+    async def stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        chosen = await self.store.users.language(user.id)
+        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        roles = await self.store.roles.roles_of(user.id)
+        if not roles & {"admin", "caseworker"}:
+            await send(ctx.bot, user.id, tr.gettext("This is only for caseworkers and admins."))
+            return
+        text = stats.render(tr, HTML, await stats.figures(self.store))
+        for chunk in split_message(text):
+            await send(ctx.bot, user.id, chunk)
+
+    async def expiry(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        who = await self._admin(update, ctx)
+        if who is None:
+            return
+        actor, tr = who
+        _ = tr.gettext
+        days = as_int(ctx.args[0]) if ctx.args else None
+        if days is None:
+            current = await self.housekeeping.draft_days()
+            await send(
+                ctx.bot,
+                actor,
+                _(
+                    "Unfinished applications are closed after {n} days without answers. To change it: /expiry DAYS"
+                ).format(n=current),
+            )
+            return
+        if not 1 <= days <= 365:
+            await send(ctx.bot, actor, _("Please give a number of days from 1 to 365."))
+            return
+        await self.housekeeping.set_draft_days(actor, days)
+        await send(
+            ctx.bot,
+            actor,
+            _("Unfinished applications are now closed after {n} days without answers.").format(
+                n=days
+            ),
+        )
+
 
 async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
     try:
@@ -341,9 +395,13 @@ async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-un
 
 
 def build_handlers(
-    store: Store, i18n: I18n, interview: Interview, render: Render
+    store: Store,
+    i18n: I18n,
+    interview: Interview,
+    render: Render,
+    housekeeping: Housekeeping,
 ) -> list[BaseHandler]:
-    h = AdminHandlers(store, i18n, FlowAdmin(store), interview, render)
+    h = AdminHandlers(store, i18n, FlowAdmin(store), interview, render, housekeeping)
     private = filters.ChatType.PRIVATE
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     return [
@@ -352,6 +410,8 @@ def build_handlers(
         CommandHandler("roles", h.roles, filters=private),
         CommandHandler("flow", h.export, filters=private),
         CommandHandler("flows", h.versions, filters=private),
+        CommandHandler("stats", h.stats, filters=private),
+        CommandHandler("expiry", h.expiry, filters=private),
         MessageHandler(private & yaml_file, h.upload),
         CallbackQueryHandler(h.on_button, pattern=r"^f:"),
     ]

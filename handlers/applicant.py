@@ -578,6 +578,8 @@ class ApplicantHandlers:
             return
         if parts[1] == "y":
             done = await self.interview.withdraw_draft(applicant, intake_id, update.update_id)
+            if done is None:
+                return  # the same tap delivered again: it was answered the first time
             await edit_markup(msg, None)
             if done:
                 await send(

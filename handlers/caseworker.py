@@ -13,11 +13,11 @@ from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot.cards import card_texts, queue_line
+from bot.cards import card_texts, queue_line, staff_status
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amount
-from bot.messages import HTML, status_name
+from bot.messages import HTML
 from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
 from handlers.common import as_int, button, edit_markup, pack, rows, send, unpack
@@ -67,7 +67,7 @@ class CaseworkerHandlers:
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
             text += " " + _("Its status: {status}.").format(
-                status=HTML.esc(status_name(tr, err.intake.status))
+                status=HTML.esc(staff_status(tr, err.intake.status))
             )
         if err.code == "claimed_by_other" and err.intake is not None:
             markup = InlineKeyboardMarkup(

@@ -17,6 +17,7 @@ from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
 from bot.store.roles import RoleStore
+from bot.store.stats import StatsStore
 from bot.store.users import UserStore
 
 __all__ = ["FlowNotFound", "Intake", "SchemaTooNew", "Store"]
@@ -33,6 +34,7 @@ class Store:
         self.cases = CaseStore(db)
         self.pending = PendingStore(db)
         self.outbox = OutboxStore(db)
+        self.stats = StatsStore(db)
 
     @classmethod
     async def open(

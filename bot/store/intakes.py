@@ -307,6 +307,21 @@ class IntakeStore:
             await record(tx, actor, "draft.erased", None, {"reason": reason})
         return True
 
+    async def expire_draft(self, intake_id: int, cutoff: str, notice: OutMessage) -> bool:
+        """Close a draft idle since before ``cutoff``: its answers are erased, the
+        applicant is told (in the same transaction)."""
+        async with self._db.write() as tx:
+            cursor = await tx.execute(
+                "UPDATE intakes SET status = 'expired', state = ?, current_step = NULL,"
+                " updated_at = ? WHERE id = ? AND status = 'draft' AND updated_at < ?",
+                (_dump(State()), now_iso(), intake_id, cutoff),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await record(tx, None, "draft.expired", intake_id, {})
+            await enqueue(tx, [notice])
+        return True
+
     async def withdraw(self, intake: Intake, actor: int, update_id: int = 0) -> bool:
         """The applicant withdraws a draft or a submitted intake; answers of a draft are
         erased (nothing a person stopped doing is kept), a submitted intake keeps its record."""

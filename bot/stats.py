@@ -1,0 +1,92 @@
+"""Statistics for admins and caseworkers: the figures a campaign reports upward.
+
+The same text serves /stats in the chat (HTML) and ``intake-bot stats`` (plain).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.flow.model import Flow
+from bot.i18n import Tr
+from bot.intake import fen_to_yuan
+from bot.messages import Fmt, status_name
+from bot.store import Store
+
+STATUS_ORDER = (
+    "draft",
+    "submitted",
+    "in_review",
+    "awaiting_applicant",
+    "approved",
+    "declined",
+    "withdrawn",
+    "expired",
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    flow: Flow
+    by_status: dict[str, int]
+    by_week: list[tuple[str, int]]
+    by_step: list[tuple[str, dict[str, int]]]  # (step id, value -> count) for steps tagged stats
+    approved_fen: int
+    median_days: float | None
+
+
+async def figures(store: Store) -> Figures:
+    flow = await store.flows.active()
+    by_step = [(s.id, await store.stats.by_answer(s.id)) for s in flow.tagged("stats")]
+    return Figures(
+        flow=flow,
+        by_status=await store.stats.by_status(),
+        by_week=await store.stats.by_week(),
+        by_step=by_step,
+        approved_fen=await store.stats.approved_total_fen(),
+        median_days=await store.stats.median_days_to_decision(),
+    )
+
+
+def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
+    _ = tr.gettext
+    flow = f.flow
+    lang = flow.language_for(tr.lang)
+    lines = [fmt.b(_("Statistics"))]
+    total = sum(n for s, n in f.by_status.items() if s != "draft")
+    lines.append(_("Applications sent: {n}").format(n=tr.number(total)))
+    if f.by_status:
+        lines.append("")
+        lines.append(fmt.b(_("By status")))
+    for status in STATUS_ORDER:
+        if f.by_status.get(status):
+            lines.append(f"• {fmt.esc(status_name(tr, status))}: {tr.number(f.by_status[status])}")
+    if f.by_week:
+        lines.append("")
+        lines.append(fmt.b(_("Sent per week")))
+        for week, n in f.by_week:
+            lines.append("• " + _("week of {date}: {n}").format(date=tr.date(week), n=tr.number(n)))
+    for step_id, counts in f.by_step:
+        if not counts or not flow.has_step(step_id):
+            continue
+        step = flow.step(step_id)
+        lines.append("")
+        lines.append(fmt.b(flow.pick(step.text, lang)))
+        for choice in step.choices:
+            if counts.get(choice.value):
+                label = flow.pick(choice.label, lang)
+                lines.append(f"• {fmt.esc(label)}: {tr.number(counts[choice.value])}")
+    lines.append("")
+    lines.append(_("Total approved: {amount}").format(amount=tr.money(fen_to_yuan(f.approved_fen))))
+    if f.median_days is None:
+        lines.append(_("No application has been decided yet."))
+    else:
+        days = round(f.median_days, 1)
+        lines.append(
+            tr.ngettext(
+                "Median time from sending to decision: {days} day",
+                "Median time from sending to decision: {days} days",
+                round(days),
+            ).format(days=tr.number(days))
+        )
+    return "\n".join(lines)

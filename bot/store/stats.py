@@ -1,0 +1,57 @@
+"""Counts for /stats: what the campaign reports upward, straight from the intakes."""
+
+from __future__ import annotations
+
+from statistics import median
+from typing import Any
+
+from bot.store.db import Database
+
+_REAL = "is_test = 0 AND status NOT IN ('draft', 'withdrawn', 'expired')"
+
+
+class StatsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def by_status(self) -> dict[str, int]:
+        rows = await self._db.fetchall(
+            "SELECT status, COUNT(*) AS n FROM intakes WHERE is_test = 0 GROUP BY status"
+        )
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    async def by_week(self, weeks: int = 12) -> list[tuple[str, int]]:
+        """Submitted intakes per ISO-like week (Monday first), newest last."""
+        rows = await self._db.fetchall(
+            "SELECT date(submitted_at, 'weekday 0', '-6 days') AS week, COUNT(*) AS n"
+            f" FROM intakes WHERE {_REAL} AND submitted_at IS NOT NULL"
+            " GROUP BY week ORDER BY week DESC LIMIT ?",
+            (weeks,),
+        )
+        return [(r["week"], int(r["n"])) for r in reversed(rows)]
+
+    async def by_answer(self, step_id: str) -> dict[str, int]:
+        """How many intakes gave each value to one step (each value of a list counts)."""
+        rows = await self._db.fetchall(
+            "SELECT j.value AS value, COUNT(*) AS n FROM intakes i,"
+            " json_each(i.state, '$.answers.' || ?) j"
+            " WHERE i.is_test = 0 AND i.status NOT IN ('draft', 'withdrawn', 'expired')"
+            " GROUP BY j.value",
+            (step_id,),
+        )
+        return {str(r["value"]): int(r["n"]) for r in rows if r["value"] is not None}
+
+    async def approved_total_fen(self) -> int:
+        row = await self._db.fetchone(
+            "SELECT COALESCE(SUM(amount_fen), 0) AS s FROM intakes"
+            " WHERE status = 'approved' AND is_test = 0"
+        )
+        return int(row["s"]) if row else 0
+
+    async def median_days_to_decision(self) -> float | None:
+        rows = await self._db.fetchall(
+            "SELECT julianday(decided_at) - julianday(submitted_at) AS d FROM intakes"
+            " WHERE decided_at IS NOT NULL AND submitted_at IS NOT NULL AND is_test = 0"
+        )
+        values: list[Any] = [r["d"] for r in rows if r["d"] is not None]
+        return float(median(values)) if values else None
