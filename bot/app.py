@@ -81,7 +81,7 @@ class Services:
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
-    from handlers import admin, applicant, caseworker, partner
+    from handlers import admin, applicant, caseworker, language, partner
     from handlers.outbox import OutboxSender
     from handlers.router import PendingRouter
 
@@ -111,7 +111,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     p_handlers, pt = partner.build_handlers(services.casework)
     router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
     main, fallback, view = applicant.build_handlers(services.interview, services.i18n, router)
+    lang_handlers, lang = language.build_handlers(services.interview, services.i18n, view.render)
+    view.offer_language = lang.offer_if_unknown
     for handler in [
+        *lang_handlers,
         *admin.build_handlers(
             services.store, services.i18n, services.interview, view.render, services.housekeeping
         ),
@@ -149,6 +152,7 @@ async def _post_init(app: Application) -> None:
             BotCommand("start", tr.gettext("begin, or go on with your application")),
             BotCommand("status", tr.gettext("see your applications and where they are")),
             BotCommand("cancel", tr.gettext("stop the application in progress")),
+            BotCommand("language", tr.gettext("choose the language")),
             BotCommand("help", tr.gettext("this message")),
         ]
         try:

@@ -168,8 +168,11 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
     if card.referrals:
         out.append("")
         out.append("<b>— " + _("Referrals to the agriculture department") + " —</b>")
+        # The department as the caseworker picked it from the list, else the liaison's name.
+        labels = {g.user_id: g.label for g in await work.store.roles.grants("partner") if g.label}
         for ref in card.referrals:
-            line = f"• {HTML.esc(await work.name_of(ref.partner_id))}: {HTML.esc(work.referral_status(tr, ref.status))}"
+            who = labels.get(ref.partner_id) or await work.name_of(ref.partner_id)
+            line = f"• {HTML.esc(who)}: {HTML.esc(work.referral_status(tr, ref.status))}"
             if ref.outcome:
                 line += "\n   <i>" + HTML.esc(_outcome(tr, ref.outcome)) + "</i>"
             out.append(line)

@@ -1,0 +1,105 @@
+"""Choosing the language of the bot: /language, and an offer on the first /start.
+
+The choice is stored and wins over Telegram's language_code, since a shared
+family phone is often set to a language its user does not read best.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+
+from bot.i18n import I18n, language_name, resolve
+from bot.interview import Applicant, Interview, Turn
+from handlers.common import button, edit_markup, pack, rows, send, unpack
+
+log = logging.getLogger(__name__)
+
+L = "l"
+Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
+
+
+class LanguageHandlers:
+    def __init__(self, interview: Interview, i18n: I18n, render: Render) -> None:
+        self.interview = interview
+        self.i18n = i18n
+        self.render = render
+
+    def picker(self, then_start: bool) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            rows(
+                [
+                    button(language_name(lang), pack(L, lang, int(then_start)))
+                    for lang in self.i18n.languages
+                ]
+            )
+        )
+
+    def prompt(self) -> str:
+        """'Choose your language' in every language, since we do not know which they read."""
+        return "\n".join(
+            self.i18n.tr(lang).gettext("Please choose your language.")
+            for lang in self.i18n.languages
+        )
+
+    async def command(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        await send(ctx.bot, user.id, self.prompt(), self.picker(then_start=False))
+
+    async def offer_if_unknown(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> bool:
+        """On /start from someone whose language we neither know nor can guess: ask first."""
+        user = update.effective_user
+        if user is None or resolve(user.language_code) is not None:
+            return False
+        if await self.interview.store.users.language(user.id) is not None:
+            return False
+        await send(ctx.bot, user.id, self.prompt(), self.picker(then_start=True))
+        return True
+
+    async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        parts = unpack(query.data, L, 3)
+        try:
+            await query.answer()
+        except TelegramError:
+            log.info("could not acknowledge a button tap")
+        if parts is None or parts[0] not in self.i18n.languages:
+            return
+        lang, then_start = parts[0], parts[1] == "1"
+        await self.interview.store.users.set_language(user.id, lang)
+        message = query.message if isinstance(query.message, Message) else None
+        await edit_markup(message, None)
+        tr = self.i18n.tr(lang)
+        await send(
+            ctx.bot,
+            user.id,
+            tr.gettext("From now on I write to you in {language}.").format(
+                language=language_name(lang)
+            ),
+        )
+        applicant = Applicant(user.id, user.id, user.language_code)
+        if then_start:
+            await self.render(update, ctx, await self.interview.begin(applicant, update.update_id))
+            return
+        turn = await self.interview.show(applicant)
+        if not turn.no_draft:
+            await self.render(update, ctx, turn)
+
+
+def build_handlers(
+    interview: Interview, i18n: I18n, render: Render
+) -> tuple[list[BaseHandler], LanguageHandlers]:
+    h = LanguageHandlers(interview, i18n, render)
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("language", h.command, filters=private),
+        CallbackQueryHandler(h.on_button, pattern=r"^l:"),
+    ], h
