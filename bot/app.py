@@ -179,7 +179,9 @@ def configure_logging(settings: Settings) -> None:
 
 async def open_services(settings: Settings) -> Services:
     i18n = I18n.load()  # fails loudly on a missing catalog, before anything starts
-    store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
+    store = await Store.open(
+        settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
+    )
     casework = Casework(store, i18n, settings)
     interview = Interview(store, i18n, alerts=casework.alerts_for_new)
     housekeeping = Housekeeping(store, i18n, settings)

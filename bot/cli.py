@@ -33,7 +33,9 @@ def _print_problems(path: str, err: FlowError) -> None:
 
 
 async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
-    store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
+    store = await Store.open(
+        settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
+    )
     try:
         return await fn(store)
     finally:

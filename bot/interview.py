@@ -73,7 +73,7 @@ class Interview:
             # say nothing. Recording the resume makes its own redelivery recognisable too.
             if update_id and (
                 update_id <= draft.last_update_id
-                or not await self._save(draft, draft.state, update_id)
+                or not await self._save(draft, draft.state, update_id, flow.protected)
             ):
                 return Turn(lang, flow_lang, duplicate=True)
             outcome = engine.current(flow, draft.state)
@@ -109,10 +109,14 @@ class Interview:
             return await self.store.flows.upload_flow(-draft.id)
         return await self.store.flows.get(draft.flow_id, draft.flow_version)
 
-    async def _save(self, draft: Intake, state: State, update_id: int) -> bool:
+    async def _save(
+        self, draft: Intake, state: State, update_id: int, protect: frozenset[str]
+    ) -> bool:
         if draft.is_preview:
-            return await self.store.intakes.save_preview(draft.applicant_id, state, update_id)
-        return await self.store.intakes.save_state(draft.id, state, update_id)
+            return await self.store.intakes.save_preview(
+                draft.applicant_id, state, update_id, protect
+            )
+        return await self.store.intakes.save_state(draft.id, state, update_id, protect)
 
     async def start_preview(self, applicant: Applicant, upload_id: int) -> Turn:
         """An admin tries an uploaded flow in the chat: an interview that stores no intake."""
@@ -120,7 +124,9 @@ class Interview:
         chosen = await self.store.users.language(applicant.user_id)
         lang, flow_lang = self._langs(chosen, applicant, flow)
         first = engine.start(flow)
-        await self.store.intakes.start_preview(applicant.user_id, upload_id, first.state)
+        await self.store.intakes.start_preview(
+            applicant.user_id, upload_id, first.state, flow.protected
+        )
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
         return Turn(lang, flow_lang, flow, first, view.draft)
 
@@ -175,6 +181,7 @@ class Interview:
                 outcome.screening,
                 update_id,
                 (lambda r: self.alerts(r, priority=priority)) if self.alerts else None,
+                flow.protected,
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)
@@ -188,7 +195,9 @@ class Interview:
                 return Turn(lang, flow_lang, duplicate=True)
             return Turn(lang, flow_lang, flow, outcome, draft)
         if isinstance(outcome, Ask | Review) and outcome.changed:
-            saved = await self.store.intakes.save_state(draft.id, outcome.state, update_id)
+            saved = await self.store.intakes.save_state(
+                draft.id, outcome.state, update_id, flow.protected
+            )
             if not saved:
                 return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
@@ -206,7 +215,9 @@ class Interview:
         """A preview ends at submit or decline without storing anything else."""
         if isinstance(outcome, Completed | Ended):
             await self.store.intakes.end_preview(applicant.user_id)
-        elif outcome.changed and not await self._save(draft, outcome.state, update_id):
+        elif outcome.changed and not await self._save(
+            draft, outcome.state, update_id, flow.protected
+        ):
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
 

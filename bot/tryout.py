@@ -126,7 +126,7 @@ def _load(args: argparse.Namespace, settings: Settings, tr: Tr) -> Loaded | int:
 
 async def _active_flow(settings: Settings) -> Flow | None:
     # seed_default_flow=False: trying must not write a flow into someone's database.
-    store = await Store.open(settings.db_path, seed_default_flow=False)
+    store = await Store.open(settings.db_path, seed_default_flow=False, secret=settings.secret_key)
     try:
         return await store.flows.active()
     except FlowNotFound:
@@ -633,7 +633,7 @@ async def _save(
     """
     _ = tr.gettext
     told: list[str] = []
-    store = await Store.open(settings.db_path)
+    store = await Store.open(settings.db_path, secret=settings.secret_key)
     try:
         flow = loaded.flow
         if loaded.source is not None:
@@ -650,7 +650,9 @@ async def _save(
             is_test=True,
         )
         assert draft is not None  # update id 0 is never a duplicate
-        ref = await store.intakes.submit(draft, completed.state, completed.screening, 1)
+        ref = await store.intakes.submit(
+            draft, completed.state, completed.screening, 1, protect=flow.protected
+        )
         assert ref is not None
         return ref, told
     finally:

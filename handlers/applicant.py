@@ -8,7 +8,7 @@ outcome. Nothing here decides anything about the interview.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -86,6 +86,10 @@ class ApplicantHandlers:
         # Typed answers the bot asked someone for (staff prompts, replies to a
         # caseworker's question) are handed to whoever asked, not to the interview.
         self.router = router
+        # Set by the language handlers: asks someone whose language is unknown first.
+        self.offer_language: (
+            Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]] | None
+        ) = None
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -258,6 +262,8 @@ class ApplicantHandlers:
     async def start(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         applicant = applicant_of(update)
         if applicant is None:
+            return
+        if self.offer_language is not None and await self.offer_language(update, ctx):
             return
         turn = await self.interview.begin(applicant, update.update_id)
         await self.render(update, ctx, turn)
@@ -663,6 +669,7 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
         "/start — " + _("begin, or go on with your application"),
         "/status — " + _("see your applications and where they are"),
         "/cancel — " + _("stop the application in progress"),
+        "/language — " + _("choose the language"),
         "/help — " + _("this message"),
         "",
         _("Free legal advice: call 12348."),

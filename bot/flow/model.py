@@ -8,6 +8,7 @@ store layer; parsing YAML on every update would dominate the cost of an answer).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -98,6 +99,11 @@ class Flow:
 
     def __post_init__(self) -> None:
         self._index.update({s.id: i for i, s in enumerate(self.steps)})
+
+    @cached_property
+    def protected(self) -> frozenset[str]:
+        """Steps whose answers are encrypted at rest: sensitive ones, and attachments."""
+        return frozenset(s.id for s in self.steps if s.sensitive or s.type == "attachments")
 
     def step(self, step_id: str) -> Step:
         return self.steps[self._index[step_id]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.crypto import Cipher, load_key
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew
@@ -43,9 +44,20 @@ class Store:
         *,
         seed_default_flow: bool = True,
         admin_ids: frozenset[int] = frozenset(),
+        secret: str | None = None,
     ) -> Store:
-        """Open (creating and migrating as needed) the database at ``path``."""
-        store = cls(await Database.open(path), admin_ids)
+        """Open (creating and migrating as needed) the database at ``path``.
+
+        Sensitive answers are encrypted with ``secret`` (INTAKE_SECRET_KEY) or, when
+        it is unset, with a key kept in a file beside the database.
+        """
+        db = await Database.open(path)
+        try:
+            db.cipher = Cipher(load_key(secret, str(path)))
+        except BaseException:
+            await db.close()
+            raise
+        store = cls(db, admin_ids)
         if seed_default_flow:
             try:
                 await store.flows.ensure_default()

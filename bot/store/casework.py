@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.crypto import Cipher
 from bot.flow.engine import State
 from bot.store.audit import record
 from bot.store.db import Database, Transaction, now_iso
@@ -43,8 +44,8 @@ class Case(Intake):
     decision_reason: str | None = None
 
 
-def _case(row: Any) -> Case:
-    base = _intake(row)
+def _case(row: Any, cipher: Cipher | None) -> Case:
+    base = _intake(row, cipher)
     return Case(
         **base.__dict__,
         assignee=row["assignee"],
@@ -121,7 +122,7 @@ class CaseStore:
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
         )
-        return _case(row) if row else None
+        return _case(row, self._db.cipher) if row else None
 
     async def queue(
         self, *, limit: int, offset: int = 0, assignee: int | None = None
@@ -137,7 +138,7 @@ class CaseStore:
             params.append(assignee)
         sql += " ORDER BY i.priority DESC, i.submitted_at ASC, i.id ASC LIMIT ? OFFSET ?"
         rows = await self._db.fetchall(sql, [*params, limit, offset])
-        return [_case(r) for r in rows]
+        return [_case(r, self._db.cipher) for r in rows]
 
     async def queue_size(self, assignee: int | None = None) -> int:
         marks = ",".join("?" * len(OPEN_STATUSES))
@@ -165,7 +166,7 @@ class CaseStore:
             )
             if row is None:
                 raise Conflict("not_found")
-            case = _case(row)
+            case = _case(row, self._db.cipher)
             need = change.need_assignee
             # On an open intake, "claim it first" says more than "wrong status".
             if need is not None and case.status in OPEN_STATUSES and case.assignee != need:

@@ -22,6 +22,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.crypto import Cipher
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
@@ -49,8 +51,9 @@ def migrations() -> list[tuple[int, str, str]]:
 class Transaction:
     """The statements of one write transaction (only valid inside ``Database.write``)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, cipher: Cipher | None = None) -> None:
         self._conn = conn
+        self.cipher = cipher
         self.enqueued = False  # set when the transaction queues outbox messages
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
@@ -75,6 +78,8 @@ class Database:
         self._lock = asyncio.Lock()
         # Called after a commit that queued outbox messages (wakes the sender).
         self.on_outbox: Callable[[], None] | None = None
+        # Protects sensitive answers and queued messages at rest (set by Store.open).
+        self.cipher: Cipher | None = None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -136,7 +141,7 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on error."""
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Transaction(self._writer)
+            tx = Transaction(self._writer, self.cipher)
             try:
                 yield tx
             except BaseException:

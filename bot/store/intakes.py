@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.crypto import Cipher, open_answers, seal_answers
 from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
 from bot.store.audit import record
@@ -59,7 +60,15 @@ _COLUMNS = (
 )
 
 
-def _intake(row: Any) -> Intake:
+def _state(raw: str, cipher: Cipher | None) -> State:
+    data = json.loads(raw)
+    if cipher is not None:
+        data["answers"] = open_answers(cipher, data.get("answers") or {})
+        data["pending"] = cipher.open(data.get("pending") or [])
+    return State.from_dict(data)
+
+
+def _intake(row: Any, cipher: Cipher | None = None) -> Intake:
     return Intake(
         id=int(row["id"]),
         ref=row["ref"],
@@ -69,7 +78,7 @@ def _intake(row: Any) -> Intake:
         chat_id=int(row["chat_id"]),
         lang=row["lang"],
         status=row["status"],
-        state=State.from_dict(json.loads(row["state"])),
+        state=_state(row["state"], cipher),
         last_update_id=int(row["last_update_id"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -80,7 +89,7 @@ def _intake(row: Any) -> Intake:
     )
 
 
-def _preview(user_id: int, row: Any) -> Intake:
+def _preview(user_id: int, row: Any, cipher: Cipher | None) -> Intake:
     upload = int(row["p_upload"])
     return Intake(
         id=-upload,  # never a real intake id: buttons of a preview cannot touch an intake
@@ -91,7 +100,7 @@ def _preview(user_id: int, row: Any) -> Intake:
         chat_id=user_id,
         lang="",
         status="draft",
-        state=State.from_dict(json.loads(row["p_state"])),
+        state=_state(row["p_state"], cipher),
         last_update_id=int(row["p_update"]),
         created_at=row["p_started"],
         updated_at=row["p_started"],
@@ -99,8 +108,15 @@ def _preview(user_id: int, row: Any) -> Intake:
     )
 
 
-def _dump(state: State) -> str:
-    return json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))
+def _dump(state: State, cipher: Cipher | None = None, protect: frozenset[str] = frozenset()) -> str:
+    """The state as stored: answers to protected steps (and what a protected step has
+    collected so far) encrypted."""
+    data = state.to_dict()
+    if cipher is not None and protect:
+        data["answers"] = seal_answers(cipher, state.answers, protect)
+        if state.pending and state.current in protect:
+            data["pending"] = cipher.seal(state.pending)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -129,26 +145,30 @@ class IntakeStore:
         )
         row = rows[0]
         if row["p_upload"] is not None:
-            draft: Intake | None = _preview(user_id, row)
+            draft: Intake | None = _preview(user_id, row, self._db.cipher)
         else:
-            draft = _intake(row) if row["id"] is not None else None
+            draft = _intake(row, self._db.cipher) if row["id"] is not None else None
         return ApplicantView(row["chosen_lang"], draft, int(row["user_update"]))
 
     # -- previews of uploaded flows ------------------------------------------------------
 
-    async def start_preview(self, user_id: int, upload_id: int, state: State) -> None:
+    async def start_preview(
+        self, user_id: int, upload_id: int, state: State, protect: frozenset[str] = frozenset()
+    ) -> None:
         await self._db.execute(
             "INSERT INTO previews (user_id, upload_id, state, started_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET upload_id = excluded.upload_id,"
             " state = excluded.state, started_at = excluded.started_at",
-            (user_id, upload_id, _dump(state), now_iso()),
+            (user_id, upload_id, _dump(state, self._db.cipher, protect), now_iso()),
         )
 
-    async def save_preview(self, user_id: int, state: State, update_id: int) -> bool:
+    async def save_preview(
+        self, user_id: int, state: State, update_id: int, protect: frozenset[str] = frozenset()
+    ) -> bool:
         changed = await self._db.execute(
             "UPDATE previews SET state = ?, last_update_id = ? WHERE user_id = ?"
             " AND last_update_id < ?",
-            (_dump(state), update_id, user_id, update_id),
+            (_dump(state, self._db.cipher, protect), update_id, user_id, update_id),
         )
         return changed == 1
 
@@ -159,20 +179,20 @@ class IntakeStore:
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM intakes i WHERE i.id = ?", (intake_id,)
         )
-        return _intake(row) if row else None
+        return _intake(row, self._db.cipher) if row else None
 
     async def by_ref(self, ref: str) -> Intake | None:
         row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM intakes i WHERE i.ref = ?", (ref.strip().upper(),)
         )
-        return _intake(row) if row else None
+        return _intake(row, self._db.cipher) if row else None
 
     async def for_applicant(self, user_id: int) -> list[Intake]:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM intakes i WHERE i.applicant_id = ? ORDER BY i.id DESC",
             (user_id,),
         )
-        return [_intake(r) for r in rows]
+        return [_intake(r, self._db.cipher) for r in rows]
 
     async def create_draft(
         self,
@@ -195,7 +215,7 @@ class IntakeStore:
                 (applicant_id,),
             )
             if existing is not None:
-                return _intake(existing)
+                return _intake(existing, self._db.cipher)
             cursor = await tx.execute(
                 "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
                 " state, current_step, last_update_id, created_at, updated_at, is_test)"
@@ -206,7 +226,7 @@ class IntakeStore:
                     applicant_id,
                     chat_id,
                     lang,
-                    _dump(state),
+                    _dump(state, self._db.cipher, flow.protected),
                     state.current,
                     update_id,
                     at,
@@ -238,12 +258,21 @@ class IntakeStore:
             is_test=is_test,
         )
 
-    async def save_state(self, intake_id: int, state: State, update_id: int) -> bool:
+    async def save_state(
+        self, intake_id: int, state: State, update_id: int, protect: frozenset[str] = frozenset()
+    ) -> bool:
         """Store a draft's new state; False if this update was already applied."""
         changed = await self._db.execute(
             "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?, last_update_id = ?"
             " WHERE id = ? AND status = 'draft' AND last_update_id < ?",
-            (_dump(state), state.current, now_iso(), update_id, intake_id, update_id),
+            (
+                _dump(state, self._db.cipher, protect),
+                state.current,
+                now_iso(),
+                update_id,
+                intake_id,
+                update_id,
+            ),
         )
         return changed == 1
 
@@ -254,6 +283,7 @@ class IntakeStore:
         screening: Screening,
         update_id: int,
         notify_for: Callable[[str], list[OutMessage]] | None = None,
+        protect: frozenset[str] = frozenset(),
     ) -> str | None:
         """Turn the draft into a submitted intake; returns its new reference, or None
         if this update was already applied or the draft is no longer a draft.
@@ -271,7 +301,7 @@ class IntakeStore:
                 " last_update_id = ? WHERE id = ? AND status = 'draft' AND last_update_id < ?",
                 (
                     ref,
-                    _dump(state),
+                    _dump(state, self._db.cipher, protect),
                     json.dumps(screening.to_dict()),
                     screening.priority,
                     at,
