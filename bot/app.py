@@ -81,7 +81,7 @@ class Services:
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
-    from handlers import admin, applicant, caseworker, language, partner
+    from handlers import admin, applicant, caseworker, language, partner, privacy
     from handlers.outbox import OutboxSender
     from handlers.router import PendingRouter
 
@@ -115,6 +115,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     view.offer_language = lang.offer_if_unknown
     for handler in [
         *lang_handlers,
+        *privacy.build_handlers(services.interview, services.casework, services.i18n),
         *admin.build_handlers(
             services.store, services.i18n, services.interview, view.render, services.housekeeping
         ),
@@ -153,6 +154,8 @@ async def _post_init(app: Application) -> None:
             BotCommand("status", tr.gettext("see your applications and where they are")),
             BotCommand("cancel", tr.gettext("stop the application in progress")),
             BotCommand("language", tr.gettext("choose the language")),
+            BotCommand("mydata", tr.gettext("get a copy of everything we hold about you")),
+            BotCommand("delete", tr.gettext("delete your data")),
             BotCommand("help", tr.gettext("this message")),
         ]
         try:

@@ -116,6 +116,10 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
         out.append(_("Claimed by {name}").format(name=HTML.esc(await work.name_of(case.assignee))))
     else:
         out.append(_("Not claimed yet"))
+    if case.deletion_requested_at:
+        out.append("🗑 <b>" + _("The applicant asked to delete their data.") + "</b>")
+    if case.anonymised_at:
+        out.append(_("The personal data of this application has been erased."))
     if case.status == "approved" and case.amount_fen is not None:
         out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
     if case.status == "declined" and case.decision_reason:

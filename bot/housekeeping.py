@@ -12,6 +12,7 @@ import logging
 
 from bot.config import Settings
 from bot.i18n import I18n
+from bot.intake import DECLINE_REASONS
 from bot.store import Store
 from bot.store.audit import record
 from bot.store.db import now_iso
@@ -80,5 +81,19 @@ class Housekeeping:
             await self.store.db.checkpoint()
         return expired
 
+    async def anonymise_decided(self, now: dt.datetime | None = None) -> int:
+        """Decided intakes older than the retention period keep their figures, not their people."""
+        cutoff = _ago(self.settings.retain_days, now)
+        codes = tuple(code for code, _label in DECLINE_REASONS)
+        done = 0
+        for intake_id in await self.store.cases.due_for_anonymising(cutoff):
+            if await self.store.cases.anonymise(intake_id, None, "intake.anonymised", [], codes):
+                done += 1
+        if done:
+            log.info("%d decided intakes anonymised after the retention period", done)
+            await self.store.db.checkpoint()
+        return done
+
     async def run(self) -> None:
         await self.expire_drafts()
+        await self.anonymise_decided()

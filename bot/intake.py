@@ -66,6 +66,10 @@ _EVENTS = {
     "referral.returned": N_("referral returned"),
     "clue.received": N_("clue received from a partner"),
     "deletion.requested": N_("the applicant asked to delete their data"),
+    "deletion.refused": N_("deletion refused"),
+    "intake.erased": N_("data erased at the applicant's request"),
+    "intake.anonymised": N_("anonymised after the retention period"),
+    "draft.expired": N_("closed: not finished in time"),
 }
 
 REFERRAL_STATUS = {
@@ -575,6 +579,74 @@ class Casework:
                 ref="<b>" + ref + "</b>", priority=priority
             )
         return [OutMessage(chat, text + "\n" + tr.gettext("Send /queue to the bot to review it."))]
+
+    # -- the applicant's right to erasure --------------------------------------------
+
+    async def request_deletion(self, applicant: int, intake_id: int) -> Case:
+        """The applicant asks to erase a sent intake: its caseworker (or the group) is told."""
+        case = await self.store.cases.get(intake_id)
+        if case is None or case.applicant_id != applicant or case.status == "draft":
+            raise Conflict("not_found")
+        notify: list[OutMessage] = []
+        target = case.assignee
+        if target is not None:
+            notify.append(
+                await self._to_user(
+                    target,
+                    lambda tr: tr.gettext(
+                        "The applicant of {ref} asks to delete their data. Open it to erase the data or to refuse with a reason."
+                    ).format(ref=self._ref(tr, case)),
+                    lambda tr: [[("📂 " + tr.gettext("Open"), f"c:o:{case.id}:0")]],
+                )
+            )
+        elif self.settings.caseworker_chat is not None:
+            tr = self.i18n.tr(None)
+            notify.append(
+                OutMessage(
+                    self.settings.caseworker_chat,
+                    tr.gettext(
+                        "The applicant of {ref} asks to delete their data. Open it to erase the data or to refuse with a reason."
+                    ).format(ref=self._ref(tr, case)),
+                )
+            )
+        if not await self.store.intakes.request_deletion(case, notify):
+            raise Conflict("wrong_status", case)
+        return case
+
+    async def erase(self, actor: int, intake_id: int) -> Case:
+        """A caseworker completes a deletion request: everything personal goes."""
+        case = await self.open_case(actor, intake_id)
+        if case.deletion_requested_at is None:
+            raise Conflict("wrong_status", case)
+        notify = await self._to_applicant(
+            case,
+            lambda tr: tr.gettext(
+                "As you asked, your data in application {ref} has been deleted."
+            ).format(ref=self._ref(tr, case)),
+        )
+        codes = tuple(code for code, _label in DECLINE_REASONS)
+        if not await self.store.cases.anonymise(intake_id, actor, "intake.erased", notify, codes):
+            raise Conflict("wrong_status", case)
+        await self.store.db.checkpoint()
+        return case
+
+    async def refuse_deletion(self, actor: int, intake_id: int, reason: str) -> Case:
+        case = await self.open_case(actor, intake_id)
+        reason = reason.strip()[:MAX_TYPED]
+
+        def render(tr: Tr) -> str:
+            return (
+                tr.gettext(
+                    "Your request to delete the data of application {ref} was refused."
+                ).format(ref=self._ref(tr, case))
+                + "\n\n"
+                + tr.gettext("Reason: {reason}").format(reason=_esc(reason))
+            )
+
+        notify = await self._to_applicant(case, render)
+        if not await self.store.cases.refuse_deletion(intake_id, actor, notify):
+            raise Conflict("wrong_status", case)
+        return case
 
     def status_line(self, tr: Tr, status: str) -> str:
         return status_name(tr, status)

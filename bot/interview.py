@@ -7,13 +7,15 @@ reply that follows never announces something the database does not hold.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
-from bot.flow.model import Flow
+from bot.flow.model import Flow, Step
 from bot.i18n import I18n
 from bot.store import Intake, Store
 from bot.store.intakes import ApplicantView
@@ -42,6 +44,12 @@ class Turn:
     resumed: bool = False  # /start on a draft in progress
     ref: str | None = None  # the reference given on submit
     no_draft: bool = False  # nothing in progress: offer /start (and show status)
+
+
+def consent_hash(step: Step) -> str:
+    """Identifies the consent text agreed to: any change to it, in any language, changes it."""
+    text = json.dumps([step.text, step.help], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Interview:
@@ -194,6 +202,16 @@ class Interview:
             if not erased:
                 return Turn(lang, flow_lang, duplicate=True)
             return Turn(lang, flow_lang, flow, outcome, draft)
+        if (
+            isinstance(given, engine.Picked)
+            and given.value == engine.AGREE
+            and isinstance(outcome, Ask | Review)
+            and outcome.refusal is None
+        ):
+            consent = flow.step(given.step)
+            await self.store.intakes.record_consent(
+                draft, consent.id, consent_hash(consent), flow_lang
+            )
         if isinstance(outcome, Ask | Review) and outcome.changed:
             saved = await self.store.intakes.save_state(
                 draft.id, outcome.state, update_id, flow.protected

@@ -670,6 +670,8 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
         "/status — " + _("see your applications and where they are"),
         "/cancel — " + _("stop the application in progress"),
         "/language — " + _("choose the language"),
+        "/mydata — " + _("get a copy of everything we hold about you"),
+        "/delete — " + _("delete your data"),
         "/help — " + _("this message"),
         "",
         _("Free legal advice: call 12348."),

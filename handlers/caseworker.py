@@ -94,7 +94,9 @@ class CaseworkerHandlers:
                     keys.append([b("❓ " + _("Ask the applicant"), "as")])
                 keys.append([b("✅ " + _("Approve"), "ap"), b("❌ " + _("Decline"), "dc")])
                 keys.append([b("↩️ " + _("Release"), "rl")])
-        if case.status not in ("withdrawn", "expired"):
+        if case.deletion_requested_at and not case.anonymised_at:
+            keys.append([b("🗑 " + _("Erase the data"), "er"), b(_("Refuse deletion"), "en")])
+        if case.status not in ("withdrawn", "expired") and not case.anonymised_at:
             keys.append([b("🤝 " + _("Refer to agriculture dept."), "rf")])
         keys.append([b("📝 " + _("Add a note"), "nt")])
         if files:
@@ -399,6 +401,30 @@ class CaseworkerHandlers:
                 ),
                 target,
             )
+        elif op == "er":
+            case = await work.erase(actor, target)
+            await edit_markup(message, None)
+            await send(
+                ctx.bot,
+                chat_id,
+                _("The data of {ref} was erased; the applicant has been told.").format(
+                    ref=_ref(tr, case)
+                ),
+            )
+        elif op == "en":
+            case = await work.open_case(actor, target)
+            if case.deletion_requested_at is None:
+                raise Conflict("wrong_status", case)
+            await pending.set(actor, "cw_keep", target)
+            await self._prompt(
+                ctx,
+                chat_id,
+                tr,
+                _(
+                    "Type why the data of {ref} must be kept (for example, the case is still open). The applicant will read it."
+                ).format(ref=_ref(tr, case)),
+                target,
+            )
         elif op == "at":
             await self._send_attachments(ctx, actor, chat_id, tr, target)
         elif op == "x":
@@ -520,6 +546,15 @@ class CaseworkerHandlers:
                     chat_id,
                     _(
                         "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
+                    ),
+                )
+            elif pending.kind == "cw_keep":
+                case = await work.refuse_deletion(actor, target, text)
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _("The applicant of {ref} was told why their data is kept.").format(
+                        ref=_ref(tr, case)
                     ),
                 )
             elif pending.kind == "cw_confirm":

@@ -20,7 +20,10 @@ from bot.store.db import Database, Transaction, now_iso
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
 
-_MORE = ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason"
+_MORE = (
+    ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason,"
+    " i.deletion_requested_at, i.anonymised_at"
+)
 
 
 class Conflict(Exception):
@@ -42,6 +45,8 @@ class Case(Intake):
     decided_at: str | None = None
     amount_fen: int | None = None
     decision_reason: str | None = None
+    deletion_requested_at: str | None = None
+    anonymised_at: str | None = None
 
 
 def _case(row: Any, cipher: Cipher | None) -> Case:
@@ -54,6 +59,8 @@ def _case(row: Any, cipher: Cipher | None) -> Case:
         decided_at=row["decided_at"],
         amount_fen=row["amount_fen"],
         decision_reason=row["decision_reason"],
+        deletion_requested_at=row["deletion_requested_at"],
+        anonymised_at=row["anonymised_at"],
     )
 
 
@@ -210,6 +217,75 @@ class CaseStore:
             if notify:
                 await enqueue(tx, notify)
             await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+
+    # -- erasure -----------------------------------------------------------------------
+
+    async def anonymise(
+        self,
+        intake_id: int,
+        actor: int | None,
+        action: str,
+        notify: list[OutMessage],
+        keep_reasons: tuple[str, ...],
+    ) -> bool:
+        """Erase everything personal in an intake, keeping what statistics need.
+
+        Answers, the conversation, the clue, typed reasons and the applicant's
+        Telegram id go; status, dates, amount, screening and consent records stay.
+        An open intake becomes withdrawn.
+        """
+        at = now_iso()
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT decision_reason FROM intakes WHERE id = ? AND anonymised_at IS NULL"
+                " AND status != 'draft'",
+                (intake_id,),
+            )
+            if row is None:
+                return False
+            if notify:
+                await enqueue(tx, notify)
+            marks = ",".join("?" * len(OPEN_STATUSES))
+            reason = row["decision_reason"] if row["decision_reason"] in keep_reasons else None
+            await tx.execute(
+                "UPDATE intakes SET state = ?, clue = NULL, decision_reason = ?,"
+                " anonymised_at = ?, deletion_requested_at = NULL, applicant_id = 0,"
+                " chat_id = 0, updated_at = ?,"
+                f" status = CASE WHEN status IN ({marks}) THEN 'withdrawn' ELSE status END"
+                " WHERE id = ?",
+                (json.dumps(State().to_dict()), reason, at, at, *OPEN_STATUSES, intake_id),
+            )
+            await tx.execute("DELETE FROM messages WHERE intake_id = ?", (intake_id,))
+            await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
+            await tx.execute(
+                "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",
+                (intake_id,),
+            )
+            await record(tx, actor, action, intake_id, {})
+        return True
+
+    async def refuse_deletion(self, intake_id: int, actor: int, notify: list[OutMessage]) -> bool:
+        async with self._db.write() as tx:
+            cursor = await tx.execute(
+                "UPDATE intakes SET deletion_requested_at = NULL, updated_at = ? WHERE id = ?"
+                " AND deletion_requested_at IS NOT NULL",
+                (now_iso(), intake_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await record(tx, actor, "deletion.refused", intake_id, {})
+            await enqueue(tx, notify)
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+        return True
+
+    async def due_for_anonymising(self, cutoff: str) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT id FROM intakes WHERE anonymised_at IS NULL"
+            " AND status IN ('approved', 'declined', 'withdrawn', 'expired')"
+            " AND COALESCE(decided_at, updated_at) < ?",
+            (cutoff,),
+        )
+        return [int(r["id"]) for r in rows]
 
     # -- referrals -------------------------------------------------------------------
 

@@ -352,6 +352,41 @@ class IntakeStore:
             await enqueue(tx, [notice])
         return True
 
+    async def record_consent(
+        self, intake: Intake, step_id: str, text_sha256: str, lang: str
+    ) -> None:
+        """Which consent text this person agreed to, in which language, and when."""
+        if intake.is_preview:
+            return
+        await self._db.execute(
+            "INSERT INTO consents (intake_id, applicant_id, step_id, text_sha256, lang, agreed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (intake.id, intake.applicant_id, step_id, text_sha256, lang, now_iso()),
+        )
+
+    async def consents(self, intake_id: int) -> list[dict[str, Any]]:
+        rows = await self._db.fetchall(
+            "SELECT step_id, text_sha256, lang, agreed_at FROM consents WHERE intake_id = ?"
+            " ORDER BY id",
+            (intake_id,),
+        )
+        return [dict(r) for r in rows]
+
+    async def request_deletion(self, intake: Intake, notify: list[OutMessage]) -> bool:
+        """The applicant asks to erase a sent intake; a caseworker completes or refuses it."""
+        async with self._db.write() as tx:
+            cursor = await tx.execute(
+                "UPDATE intakes SET deletion_requested_at = ?, updated_at = ? WHERE id = ?"
+                " AND applicant_id = ? AND status != 'draft' AND anonymised_at IS NULL"
+                " AND deletion_requested_at IS NULL",
+                (now_iso(), now_iso(), intake.id, intake.applicant_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await record(tx, intake.applicant_id, "deletion.requested", intake.id, {})
+            await enqueue(tx, notify)
+        return True
+
     async def withdraw(self, intake: Intake, actor: int, update_id: int = 0) -> bool:
         """The applicant withdraws a draft or a submitted intake; answers of a draft are
         erased (nothing a person stopped doing is kept), a submitted intake keeps its record."""
