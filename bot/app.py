@@ -15,6 +15,7 @@ import signal
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
@@ -82,10 +83,21 @@ class Services:
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
     from handlers import admin, applicant, caseworker, language, partner, privacy
+    from handlers.guard import RateLimit, Watchdog, WatchedRequest
     from handlers.outbox import OutboxSender
     from handlers.router import PendingRouter
 
     settings = services.settings
+    timeouts = (
+        {}
+        if request_timeout is None
+        else {
+            "connect_timeout": request_timeout,
+            "read_timeout": request_timeout,
+            "pool_timeout": request_timeout,
+        }
+    )
+    poll_request = WatchedRequest(connection_pool_size=1, **timeouts)
     builder = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -93,6 +105,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         .base_file_url(settings.file_url)
         .concurrent_updates(PerChatUpdateProcessor(256))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .get_updates_request(poll_request)
         .post_init(_post_init)
     )
     if request_timeout is not None:
@@ -101,12 +114,12 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             .read_timeout(request_timeout)
             .write_timeout(request_timeout)
             .pool_timeout(request_timeout)
-            .get_updates_connect_timeout(request_timeout)
-            .get_updates_read_timeout(request_timeout)
-            .get_updates_pool_timeout(request_timeout)
         )
     app = builder.build()
     app.bot_data["services"] = services
+    app.bot_data["watchdog"] = watchdog = Watchdog(poll_request)
+    limiter = RateLimit(services.store, services.i18n, limit=settings.rate_limit, per=60.0)
+    app.add_handler(limiter.handler(), group=-1)
     cw_handlers, cw = caseworker.build_handlers(services.casework)
     p_handlers, pt = partner.build_handlers(services.casework)
     router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
@@ -128,6 +141,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.add_error_handler(_on_error)
     if app.job_queue is not None:
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
+        app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
     sender = OutboxSender(services.store.outbox, app.bot)
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
@@ -168,6 +182,23 @@ async def _on_error(update: object, context: Any) -> None:
     # Never log the update itself: it carries what people wrote.
     err = context.error
     log.error("error while handling an update: %s", type(err).__name__, exc_info=err)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != "private" or update.effective_user is None:
+        return
+    services: Services = context.application.bot_data["services"]
+    user = update.effective_user
+    try:
+        chosen = await services.store.users.language(user.id)
+        tr = services.i18n.tr(services.i18n.pick(chosen, user.language_code))
+        await context.bot.send_message(
+            update.effective_chat.id,
+            tr.gettext(
+                "Sorry, something went wrong on our side. Please send your last answer again; what you answered before is kept."
+            ),
+        )
+    except Exception:
+        log.warning("could not tell the user about the error")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -201,8 +232,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     app = build_application(services)
     try:
-        await start_polling(app)
-        log.info("bot started (long polling)")
+        if settings.webhook_url:
+            await start_webhook(app, settings)
+            log.info("bot started (webhook on port %d)", settings.webhook_port)
+        else:
+            await start_polling(app)
+            log.info("bot started (long polling)")
         await stop.wait()
         log.info("stopping")
         await stop_app(app)
@@ -215,6 +250,25 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=timeout, drop_pending_updates=False)
+    app.bot_data["sender"].start()
+
+
+async def start_webhook(app: Application, settings: Settings) -> None:
+    """Serve Telegram's webhook calls; requests without the secret token get 403."""
+    if not settings.webhook_secret:
+        log.warning("INTAKE_WEBHOOK_SECRET is not set: anyone who finds the URL can post updates")
+    path = urlsplit(settings.webhook_url or "").path.strip("/")
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=path,
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        drop_pending_updates=False,
+    )
     app.bot_data["sender"].start()
 
 

@@ -31,6 +31,8 @@ KEYS = {
     "INTAKE_DRAFT_DAYS": "draft_days",
     "INTAKE_RETAIN_DAYS": "retain_days",
     "INTAKE_LOG_LEVEL": "log_level",
+    "INTAKE_WEBHOOK_LISTEN": "webhook_listen",
+    "INTAKE_RATE_LIMIT": "rate_limit",
 }
 
 
@@ -52,6 +54,8 @@ class Settings:
     draft_days: int = 30  # idle drafts expire after this many days
     retain_days: int = 5 * 365  # decided intakes are anonymised after this many days
     log_level: str = "INFO"
+    webhook_listen: str = "0.0.0.0"
+    rate_limit: int = 30  # updates one person may send per minute; 0 turns the limit off
 
     @property
     def file_url(self) -> str:
@@ -141,6 +145,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if days < 1:
                 raise ConfigError(f"{name} must be at least 1")
             kwargs[attr] = days
+    if get("INTAKE_WEBHOOK_LISTEN"):
+        kwargs["webhook_listen"] = str(get("INTAKE_WEBHOOK_LISTEN"))
+    if get("INTAKE_RATE_LIMIT") is not None:
+        kwargs["rate_limit"] = max(0, _int("INTAKE_RATE_LIMIT", get("INTAKE_RATE_LIMIT")))
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

@@ -8,6 +8,7 @@ Telegram (every dynamic part escaped), plain text for a terminal.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,25 +204,37 @@ def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[
 
 
 def split_message(text: str, limit: int = CHUNK) -> list[str]:
-    """Split at paragraph, then line, then character boundaries to fit one message each."""
+    """Split a message to fit Telegram's limit: at paragraphs, then lines; a single line
+    longer than the limit is cut, and loses its markup so no tag is left open."""
     if len(text) <= limit:
         return [text]
+    pieces: list[tuple[str, str]] = []  # (separator before it, text)
+    for para in text.split("\n\n"):
+        if len(para) <= limit:
+            pieces.append(("\n\n", para))
+            continue
+        for n, line in enumerate(para.split("\n")):
+            sep = "\n\n" if n == 0 else "\n"
+            if len(line) <= limit:
+                pieces.append((sep, line))
+            else:
+                plain = _TAG.sub("", line)
+                pieces += [(sep, plain[i : i + limit]) for i in range(0, len(plain), limit)]
     chunks: list[str] = []
     current = ""
-    for para in text.split("\n\n"):
-        pieces = [para]
-        if len(para) > limit:
-            pieces = [para[i : i + limit] for i in range(0, len(para), limit)]
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) > limit:
-                chunks.append(current)
-                current = piece
-            else:
-                current = candidate
+    for sep, piece in pieces:
+        candidate = f"{current}{sep}{piece}" if current else piece
+        if len(candidate) > limit and current:
+            chunks.append(current)
+            current = piece
+        else:
+            current = candidate
     if current:
         chunks.append(current)
     return chunks
+
+
+_TAG = re.compile(r"</?(b|i|u|s|code|pre)>")
 
 
 def status_name(tr: Tr, status: str) -> str:

@@ -394,7 +394,9 @@ class ApplicantHandlers:
             return  # still on the phone question: keep its keyboard
         tr = self.i18n.tr(turn.lang)
         text = "✔️"
-        if out is not None and step.id in out.state.answers:
+        if isinstance(given, engine.Back):
+            text = "⬅️"  # went back from the phone question: nothing was answered there
+        elif out is not None and step.id in out.state.answers:
             value = answer_text(
                 tr, flow, turn.flow_lang, step, out.state.answers[step.id], masked=True
             )

@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.messages import split_message
 from bot.store.outbox import OutboxStore, Queued
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,17 @@ class OutboxSender:
         return delivered
 
     async def _deliver(self, item: Queued) -> bool:
+        # A long applicant reply forwarded to a caseworker can pass Telegram's limit.
+        chunks = split_message(item.text)
         try:
-            await self.bot.send_message(
-                item.chat_id,
-                item.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=_markup(item),
-                disable_web_page_preview=True,
-            )
+            for n, chunk in enumerate(chunks, start=1):
+                await self.bot.send_message(
+                    item.chat_id,
+                    chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=_markup(item) if n == len(chunks) else None,
+                    disable_web_page_preview=True,
+                )
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)

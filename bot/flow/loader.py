@@ -534,6 +534,17 @@ class _Checker:
                         earlier.add(step.id)
                 if not any(s.asks_input for s in steps) and not self.problems:
                     self.add(steps_node, N_("the flow has no step that asks anything"))
+        consent_seen = False
+        for step in steps:
+            if step.type == "consent" and step.relevant is None:
+                consent_seen = True
+            elif (step.sensitive or step.type == "attachments") and not consent_seen:
+                # PIPL: sensitive personal information needs consent before it is asked.
+                self.add(
+                    step.line,
+                    N_("step '{id}' asks for sensitive information before any consent step"),
+                    id=step.id,
+                )
         all_ids = set(seen_ids)
         eligibility = self.rules(keys.get("eligibility"), all_ids, "eligibility")
         exclusions = self.rules(keys.get("exclusions"), all_ids, "exclusions")
