@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,8 +84,9 @@ class Services:
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
     from handlers import admin, applicant, caseworker, language, partner, privacy
+    from handlers.common import on_send_failure
     from handlers.guard import RateLimit, Watchdog, WatchedRequest
-    from handlers.outbox import OutboxSender
+    from handlers.outbox import OutboxSender, defer_to_outbox
     from handlers.router import PendingRouter
 
     settings = services.settings
@@ -145,6 +147,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     sender = OutboxSender(services.store.outbox, app.bot)
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
+    on_send_failure(app.bot, partial(defer_to_outbox, services.store.outbox))
     return app
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import (
     Bot,
@@ -63,6 +64,16 @@ def rows(
     return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
 
 
+Fallback = Callable[[int, str, Markup], Awaitable[None]]
+_fallbacks: weakref.WeakKeyDictionary[Bot, Fallback] = weakref.WeakKeyDictionary()
+
+
+def on_send_failure(bot: Bot, fallback: Fallback) -> None:
+    """Where a reply goes when Telegram cannot be reached for a while: the outbox,
+    whose sender keeps trying, so an outage delays a reply and loses none."""
+    _fallbacks[bot] = fallback
+
+
 async def send(
     bot: Bot,
     chat_id: int,
@@ -73,8 +84,25 @@ async def send(
 ) -> Message | None:
     """Send a message, retrying network errors and Telegram's flood waits.
 
-    Returns None when the chat cannot be reached at all (blocked, deleted).
+    Returns None when the chat cannot be reached at all (blocked, deleted), or
+    when the message was handed to the outbox after the retries here failed.
     """
+    try:
+        return await _send(bot, chat_id, text, markup, parse_mode)
+    except (TimedOut, NetworkError) as exc:
+        if isinstance(exc, BadRequest | Forbidden):
+            raise
+        fallback = _fallbacks.get(bot)
+        if fallback is None:
+            raise
+        log.warning("reply deferred to the outbox after %s", type(exc).__name__)
+        await fallback(chat_id, text, markup)
+        return None
+
+
+async def _send(
+    bot: Bot, chat_id: int, text: str, markup: Markup, parse_mode: str | None
+) -> Message | None:
     delay = 0.5
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:

@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.messages import split_message
-from bot.store.outbox import OutboxStore, Queued
+from bot.store.outbox import OutboxStore, OutMessage, Queued
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +113,15 @@ class OutboxSender:
             return False
         await self.outbox.delivered(item.id)
         return True
+
+
+async def defer_to_outbox(outbox: OutboxStore, chat_id: int, text: str, markup: object) -> None:
+    """Queue a reply that could not be sent now; inline buttons go with it (a reply
+    keyboard cannot be queued, and the question's own buttons still work)."""
+    buttons: list[list[tuple[str, str]]] = []
+    if isinstance(markup, InlineKeyboardMarkup):
+        buttons = [
+            [(b.text, str(b.callback_data)) for b in row if b.callback_data is not None]
+            for row in markup.inline_keyboard
+        ]
+    await outbox.add([OutMessage(chat_id, text, buttons)])
