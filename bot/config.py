@@ -55,7 +55,7 @@ class Settings:
     retain_days: int = 5 * 365  # decided intakes are anonymised after this many days
     log_level: str = "INFO"
     webhook_listen: str = "0.0.0.0"
-    rate_limit: int = 30  # updates one person may send per minute; 0 turns the limit off
+    rate_limit: int = 60  # updates one person may send per minute; 0 turns the limit off
 
     @property
     def file_url(self) -> str:

@@ -89,7 +89,18 @@ class FlowAdmin:
         found = await self.store.flows.uploaded(upload_id)
         if found is None:
             raise FlowNotFound(f"upload {upload_id}")
-        return await self.store.flows.publish(found[1], by=actor)
+        source = found[1]
+        try:
+            active = await self.store.flows.active()
+        except FlowNotFound:
+            active = None
+        if active is not None and source == await self.store.flows.source(
+            active.id, active.version
+        ):
+            # Publish tapped twice (or this very file is what is in use already): one
+            # version, not two identical ones.
+            return active
+        return await self.store.flows.publish(source, by=actor)
 
     async def versions(self, actor: int) -> list[FlowVersion]:
         await self.require(actor)

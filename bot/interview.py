@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
 from bot.flow.model import Flow, Step
-from bot.i18n import I18n
+from bot.i18n import I18n, resolve
 from bot.store import Intake, Store
-from bot.store.intakes import ApplicantView
+from bot.store.intakes import OPEN_STATUSES, ApplicantView
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class Turn:
     resumed: bool = False  # /start on a draft in progress
     ref: str | None = None  # the reference given on submit
     no_draft: bool = False  # nothing in progress: offer /start (and show status)
+    open_intakes: tuple[Intake, ...] = ()  # /start with sent applications still open
 
 
 def consent_hash(step: Step) -> str:
@@ -68,11 +69,25 @@ class Interview:
         self, chosen: str | None, applicant: Applicant, flow: Flow | None
     ) -> tuple[str, str]:
         lang = self.i18n.pick(chosen, applicant.telegram_lang)
-        return lang, flow.language_for(lang) if flow else lang
+        if flow is None:
+            return lang, lang
+        # Flow texts: the reader's own language if the flow has it, else the flow's first.
+        reader = chosen or resolve(applicant.telegram_lang)
+        return lang, flow.language_for(reader)
 
-    async def begin(self, applicant: Applicant, update_id: int) -> Turn:
-        """/start: resume the draft in progress, or start a new one on the active flow."""
+    async def begin(self, applicant: Applicant, update_id: int, *, new: bool = False) -> Turn:
+        """/start: resume the draft in progress; else show the applications still open
+        (unless ``new``: they asked for another one); else start on the active flow."""
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
+        if view.draft is None and not new:
+            waiting = [
+                i
+                for i in await self.store.intakes.for_applicant(applicant.user_id)
+                if i.status in OPEN_STATUSES
+            ]
+            if waiting:
+                lang, _ = self._langs(view.chosen_lang, applicant, None)
+                return Turn(lang, lang, open_intakes=tuple(waiting))
         if view.draft is not None:
             draft = view.draft
             flow = await self._flow_of(draft)

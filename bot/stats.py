@@ -29,6 +29,7 @@ STATUS_ORDER = (
 class Figures:
     flow: Flow
     by_status: dict[str, int]
+    sent: int  # ever submitted (drafts, expired drafts and withdrawn drafts never were)
     by_week: list[tuple[str, int]]
     by_step: list[tuple[str, dict[str, int]]]  # (step id, value -> count) for steps tagged stats
     approved_fen: int
@@ -41,6 +42,7 @@ async def figures(store: Store) -> Figures:
     return Figures(
         flow=flow,
         by_status=await store.stats.by_status(),
+        sent=await store.stats.sent_count(),
         by_week=await store.stats.by_week(),
         by_step=by_step,
         approved_fen=await store.stats.approved_total_fen(),
@@ -53,8 +55,7 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
     flow = f.flow
     lang = flow.language_for(tr.lang)
     lines = [fmt.b(_("Statistics"))]
-    total = sum(n for s, n in f.by_status.items() if s != "draft")
-    lines.append(_("Applications sent: {n}").format(n=tr.number(total)))
+    lines.append(_("Applications sent: {n}").format(n=tr.number(f.sent)))
     if f.by_status:
         lines.append("")
         lines.append(fmt.b(_("By status")))

@@ -46,6 +46,7 @@ from bot.messages import (
     short_label,
     status_name,
 )
+from bot.store import Intake
 from handlers.common import as_int, button, edit_markup, edit_text, pack, rows, send, unpack
 from handlers.router import PendingRouter
 
@@ -178,6 +179,18 @@ class ApplicantHandlers:
         _ = tr.gettext
         if turn.duplicate:
             return
+        if turn.open_intakes:
+            await send(
+                bot,
+                chat_id,
+                self.status_text(tr, list(turn.open_intakes))
+                + "\n\n"
+                + _("To apply for someone else, start a new application."),
+                InlineKeyboardMarkup(
+                    [[button("➕ " + _("Start a new application"), pack(X, 0, "new"))]]
+                ),
+            )
+            return
         if turn.no_draft:
             await send(
                 bot,
@@ -287,8 +300,11 @@ class ApplicantHandlers:
         if applicant is None:
             return
         tr = self.i18n.tr(await self._lang(applicant))
-        _ = tr.gettext
         intakes = await self.interview.store.intakes.for_applicant(applicant.user_id)
+        await send(ctx.bot, applicant.chat_id, self.status_text(tr, intakes))
+
+    def status_text(self, tr: Tr, intakes: list[Intake]) -> str:
+        _ = tr.gettext
         lines = []
         for it in intakes:
             if it.status == "draft":
@@ -306,10 +322,8 @@ class ApplicantHandlers:
                     + _("sent on {date}").format(date=when)
                 )
         if not lines:
-            text = _("You have no applications yet. Send /start to begin.")
-        else:
-            text = "<b>" + _("Your applications") + "</b>\n\n" + "\n\n".join(lines)
-        await send(ctx.bot, applicant.chat_id, text)
+            return _("You have no applications yet. Send /start to begin.")
+        return "<b>" + _("Your applications") + "</b>\n\n" + "\n\n".join(lines)
 
     async def cancel(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         applicant = applicant_of(update)
@@ -583,6 +597,12 @@ class ApplicantHandlers:
         _ = tr.gettext
         if parts is None or intake_id is None:
             await self.render(update, ctx, await self._stale(applicant))
+            return
+        if parts[1] == "new":
+            # Another application while earlier ones are still open (for someone else).
+            await edit_markup(msg, None)
+            turn = await self.interview.begin(applicant, update.update_id, new=True)
+            await self.render(update, ctx, turn)
             return
         if parts[1] == "y":
             done = await self.interview.withdraw_draft(applicant, intake_id, update.update_id)

@@ -20,6 +20,13 @@ class StatsStore:
         )
         return {r["status"]: int(r["n"]) for r in rows}
 
+    async def sent_count(self) -> int:
+        """Intakes that were ever sent (submitted), whatever became of them since."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM intakes WHERE is_test = 0 AND submitted_at IS NOT NULL"
+        )
+        return int(row["n"]) if row else 0
+
     async def by_week(self, weeks: int = 12) -> list[tuple[str, int]]:
         """Submitted intakes per ISO-like week (Monday first), newest last."""
         rows = await self._db.fetchall(
