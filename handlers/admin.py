@@ -260,7 +260,11 @@ class AdminHandlers:
         keys = []
         for v in rows:
             by = str(v.published_by) if v.published_by else _("command line")
-            line = _("{id} v{version} · published {when} by {by} · {n} intakes").format(
+            line = tr.ngettext(
+                "{id} v{version} · published {when} by {by} · {n} intake",
+                "{id} v{version} · published {when} by {by} · {n} intakes",
+                v.intakes,
+            ).format(
                 id=HTML.esc(v.flow_id),
                 version=v.version,
                 when=tr.datetime(v.published_at),
@@ -369,8 +373,10 @@ class AdminHandlers:
             await send(
                 ctx.bot,
                 actor,
-                _(
-                    "Unfinished applications are closed after {n} days without answers. To change it: /expiry DAYS"
+                tr.ngettext(
+                    "Unfinished applications are closed after {n} day without answers. To change it: /expiry DAYS",
+                    "Unfinished applications are closed after {n} days without answers. To change it: /expiry DAYS",
+                    current,
                 ).format(n=current),
             )
             return
@@ -381,9 +387,11 @@ class AdminHandlers:
         await send(
             ctx.bot,
             actor,
-            _("Unfinished applications are now closed after {n} days without answers.").format(
-                n=days
-            ),
+            tr.ngettext(
+                "Unfinished applications are now closed after {n} day without answers.",
+                "Unfinished applications are now closed after {n} days without answers.",
+                days,
+            ).format(n=days),
         )
 
 

@@ -446,9 +446,11 @@ class ApplicantHandlers:
             )
         if message.text is not None:
             text = message.text
-            tr = self.i18n.tr(await self._lang(applicant))
-            # The phone question's keyboard sends its buttons as text.
             stripped = text.strip()
+            if not stripped.startswith(("⬅️", "⏭", "↩️")):
+                return engine.Typed(text)  # the common case: no language lookup needed
+            # The phone question's keyboard sends its buttons as text.
+            tr = self.i18n.tr(await self._lang(applicant))
             if stripped == self._back_label(tr):
                 return engine.Back()
             if stripped == "⏭ " + tr.gettext("Skip"):

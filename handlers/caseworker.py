@@ -39,6 +39,11 @@ CONFLICTS = {
 }
 
 
+def conflict_text(code: str) -> str:
+    """The (untranslated) message for a conflict code; a name, so extraction skips the keys."""
+    return CONFLICTS.get(code, CONFLICTS["wrong_status"])
+
+
 class CaseworkerHandlers:
     def __init__(self, work: Casework) -> None:
         self.work = work
@@ -63,7 +68,7 @@ class CaseworkerHandlers:
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, err: Conflict
     ) -> None:
         _ = tr.gettext
-        text = _(CONFLICTS.get(err.code, CONFLICTS["wrong_status"]))
+        text = tr.gettext(conflict_text(err.code))
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
             text += " " + _("Its status: {status}.").format(
@@ -506,7 +511,7 @@ class CaseworkerHandlers:
             elif pending.kind == "cw_amount":
                 amount = parse_amount(text)
                 if amount is None:
-                    await send(ctx.bot, chat_id, _(CONFLICTS["bad_amount"]))
+                    await send(ctx.bot, chat_id, tr.gettext(conflict_text("bad_amount")))
                     return True
                 case = await self._claimed(actor, target)
                 await work.store.pending.set(

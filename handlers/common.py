@@ -65,13 +65,23 @@ def rows(
 
 
 Fallback = Callable[[int, str, Markup], Awaitable[None]]
-_fallbacks: weakref.WeakKeyDictionary[Bot, Fallback] = weakref.WeakKeyDictionary()
+# Keyed by identity, not by the Bot itself: PTB's Bot.__hash__ changes once the bot has
+# called getMe (initialize), so a Bot-keyed mapping filled at build time misses later.
+_fallbacks: dict[int, tuple[weakref.ref[Bot], Fallback]] = {}
 
 
 def on_send_failure(bot: Bot, fallback: Fallback) -> None:
     """Where a reply goes when Telegram cannot be reached for a while: the outbox,
     whose sender keeps trying, so an outage delays a reply and loses none."""
-    _fallbacks[bot] = fallback
+    key = id(bot)
+    _fallbacks[key] = (weakref.ref(bot, lambda _ref: _fallbacks.pop(key, None)), fallback)
+
+
+def _fallback_for(bot: Bot) -> Fallback | None:
+    entry = _fallbacks.get(id(bot))
+    if entry is None or entry[0]() is not bot:
+        return None
+    return entry[1]
 
 
 async def send(
@@ -92,7 +102,7 @@ async def send(
     except (TimedOut, NetworkError) as exc:
         if isinstance(exc, BadRequest | Forbidden):
             raise
-        fallback = _fallbacks.get(bot)
+        fallback = _fallback_for(bot)
         if fallback is None:
             raise
         log.warning("reply deferred to the outbox after %s", type(exc).__name__)

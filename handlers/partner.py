@@ -36,6 +36,14 @@ _CONFLICTS = {
 }
 
 
+def _conflict_text(code: str) -> str:
+    return _CONFLICTS.get(code, _CONFLICTS["not_found"])
+
+
+def _clue_prompt(key: str) -> str:
+    return _CLUE_PROMPTS[key]
+
+
 class PartnerHandlers:
     def __init__(self, work: Casework) -> None:
         self.work = work
@@ -103,7 +111,7 @@ class PartnerHandlers:
             actor,
             tr.gettext("Send a clue to the procuratorate: three short questions.")
             + "\n\n"
-            + tr.gettext(_CLUE_PROMPTS["who"])
+            + tr.gettext(_clue_prompt("who"))
             + "\n\n"
             + HTML.i(tr.gettext("Or send /cancel to stop.")),
             ForceReply(selective=True),
@@ -178,7 +186,7 @@ class PartnerHandlers:
         except Denied:
             await self._denied(ctx, actor, tr)
         except Conflict as err:
-            await send(ctx.bot, actor, _(_CONFLICTS.get(err.code, _CONFLICTS["not_found"])))
+            await send(ctx.bot, actor, tr.gettext(_conflict_text(err.code)))
 
     async def on_typed(
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
@@ -204,7 +212,7 @@ class PartnerHandlers:
                 if rest:
                     await self.work.store.pending.set(actor, "p_clue", data=collected)
                     await send(
-                        ctx.bot, actor, _(_CLUE_PROMPTS[rest[0]]), ForceReply(selective=True)
+                        ctx.bot, actor, tr.gettext(_clue_prompt(rest[0])), ForceReply(selective=True)
                     )
                 else:
                     ref = await self.work.send_clue(actor, collected)
@@ -230,7 +238,7 @@ class PartnerHandlers:
             await self._denied(ctx, actor, tr)
         except Conflict as err:
             await self.work.store.pending.clear(actor)
-            await send(ctx.bot, actor, _(_CONFLICTS.get(err.code, _CONFLICTS["not_found"])))
+            await send(ctx.bot, actor, tr.gettext(_conflict_text(err.code)))
         return True
 
 
