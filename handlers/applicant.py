@@ -204,11 +204,9 @@ class ApplicantHandlers:
         assert flow is not None and outcome is not None and intake is not None
         lang = turn.flow_lang
         if intake.is_preview:
-            # Every message of a preview says so: an admin must never mistake it for real.
-            mark = "🧪 <b>" + _("Preview") + "</b> · "
 
             async def say(bot: Bot, chat_id: int, text: str, markup: Any = None) -> Any:
-                return await send(bot, chat_id, mark + text, markup)
+                return await send(bot, chat_id, preview_mark(tr, turn, text), markup)
 
             if isinstance(outcome, Completed):
                 await say(
@@ -415,7 +413,12 @@ class ApplicantHandlers:
                 tr, flow, turn.flow_lang, step, out.state.answers[step.id], masked=True
             )
             text = "✔️ " + HTML.esc(value)
-        await send(ctx.bot, update.effective_chat.id, text, ReplyKeyboardRemove())  # type: ignore[union-attr]
+        await send(
+            ctx.bot,
+            update.effective_chat.id,  # type: ignore[union-attr]
+            preview_mark(tr, turn, text),
+            ReplyKeyboardRemove(),
+        )
 
     async def _input_from(
         self, applicant: Applicant, message: Message
@@ -519,7 +522,7 @@ class ApplicantHandlers:
                 tr = self.i18n.tr(turn.lang)
                 markup = self.question_markup(tr, flow, turn.flow_lang, intake_id, step, out)
                 text = question_text(tr, HTML, flow, turn.flow_lang, step, out.state)
-                await edit_text(msg, text, markup)  # type: ignore[arg-type]
+                await edit_text(msg, preview_mark(tr, turn, text), markup)  # type: ignore[arg-type]
                 return
             if msg is not None:
                 await self._close_question(turn, step, msg)
@@ -537,7 +540,7 @@ class ApplicantHandlers:
             text = question_text(tr, HTML, flow, turn.flow_lang, step, engine.State()).split(
                 "\n\n"
             )[0]
-            await edit_text(message, f"{text}\n\n✔️ {HTML.esc(value)}", None)
+            await edit_text(message, preview_mark(tr, turn, f"{text}\n\n✔️ {HTML.esc(value)}"), None)
         else:
             await edit_markup(message, None)
 
@@ -661,6 +664,13 @@ class ApplicantHandlers:
             + "\n\n"
             + help_text(tr, await self._roles(applicant)),
         )
+
+
+def preview_mark(tr: Tr, turn: Turn, text: str) -> str:
+    """Every message of a preview says so: an admin must never mistake it for real."""
+    if turn.intake is None or not turn.intake.is_preview:
+        return text
+    return "🧪 <b>" + tr.gettext("Preview") + "</b> · " + text
 
 
 def _on_current(

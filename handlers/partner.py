@@ -212,7 +212,10 @@ class PartnerHandlers:
                 if rest:
                     await self.work.store.pending.set(actor, "p_clue", data=collected)
                     await send(
-                        ctx.bot, actor, tr.gettext(_clue_prompt(rest[0])), ForceReply(selective=True)
+                        ctx.bot,
+                        actor,
+                        tr.gettext(_clue_prompt(rest[0])),
+                        ForceReply(selective=True),
                     )
                 else:
                     ref = await self.work.send_clue(actor, collected)

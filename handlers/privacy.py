@@ -78,13 +78,11 @@ class PrivacyHandlers:
                 keys,
             )
             return
-        sent = [
-            c
-            for c in (
-                await store.cases.get(i.id) for i in await store.intakes.for_applicant(user_id)
-            )
-            if c is not None and c.ref and c.anonymised_at is None
-        ]
+        sent = []
+        for intake in await store.intakes.for_applicant(user_id):
+            c = await store.cases.get(intake.id)
+            if c is not None and c.ref and c.anonymised_at is None:
+                sent.append(c)
         if not sent:
             await send(ctx.bot, user_id, _("We hold no application from you. Nothing to delete."))
             return

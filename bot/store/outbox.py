@@ -43,12 +43,15 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
         return
     tx.enqueued = True
     at = now_iso()
+    # Notifications quote answers (a referral carries the phone number): encrypted at rest
+    # like the answers themselves, so neither the file nor its WAL holds them in the clear.
+    seal = tx.cipher.seal_text if tx.cipher is not None else (lambda text: text)
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
-                m.text,
+                seal(m.text),
                 json.dumps(m.buttons, ensure_ascii=False) if m.buttons else None,
                 at,
                 at,
@@ -72,11 +75,12 @@ class OutboxStore:
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
+        cipher = self._db.cipher
         return [
             Queued(
                 r["id"],
                 r["chat_id"],
-                r["text"],
+                cipher.open_text(r["text"]) if cipher is not None else r["text"],
                 [[(b[0], b[1]) for b in row] for row in json.loads(r["buttons"] or "[]")],
                 r["attempts"],
             )
