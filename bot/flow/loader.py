@@ -58,6 +58,31 @@ PRIORITY_KEYS = {"id", "when", "label", "points"}
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A piece of a problem message ("the text of step 'name'"), translated with it."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.template).format(**_rendered(self.params, gettext))
+
+    def __str__(self) -> str:
+        return self.render(lambda t: t)
+
+
+def P(template: str, **params: Any) -> Phrase:
+    return Phrase(template, params)
+
+
+def _rendered(params: dict[str, Any], gettext: Callable[[str], str]) -> dict[str, Any]:
+    return {k: v.render(gettext) if isinstance(v, Phrase) else v for k, v in params.items()}
+
+
+What = str | Phrase  # what a problem is about: "step 'name'", "the title", ...
+
+
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with a flow file: a gettext template, its values, and the line."""
 
@@ -67,11 +92,13 @@ class Problem:
 
     @property
     def message(self) -> str:
-        return self.template.format(**self.params)
+        return self.template.format(**_rendered(self.params, lambda t: t))
 
     def render(self, gettext: Callable[[str], str]) -> str:
+        """The problem in a reader's language, e.g. for an admin in the chat."""
         return gettext("line {line}: {message}").format(
-            line=self.line, message=gettext(self.template).format(**self.params)
+            line=self.line,
+            message=gettext(self.template).format(**_rendered(self.params, gettext)),
         )
 
     def __str__(self) -> str:
@@ -152,7 +179,7 @@ class _Checker:
     # -- generic shapes -------------------------------------------------------------
 
     def mapping(
-        self, node: Node, allowed: set[str], required: set[str], what: str
+        self, node: Node, allowed: set[str], required: set[str], what: What
     ) -> dict[str, Node] | None:
         if not isinstance(node, MappingNode):
             self.add(node, N_("{what} must be a mapping of keys to values"), what=what)
@@ -180,7 +207,7 @@ class _Checker:
             self.add(node, N_("{what} is missing the key '{key}'"), what=what, key=key)
         return out
 
-    def scalar(self, node: Node, kinds: tuple[type, ...], what: str) -> Any:
+    def scalar(self, node: Node, kinds: tuple[type, ...], what: What) -> Any:
         if not isinstance(node, ScalarNode):
             self.add(node, N_("{what} must be a single value"), what=what)
             return None
@@ -189,24 +216,25 @@ class _Checker:
             self.add(node, N_("{what} must not be true/false"), what=what)
             return None
         if not isinstance(value, kinds):
-            names = {str: "text", int: "whole number", float: "number", bool: "true or false"}
+            templates = {
+                (str,): N_("{what} must be text"),
+                (int,): N_("{what} must be a whole number"),
+                (bool,): N_("{what} must be true or false"),
+            }
             self.add(
-                node,
-                N_("{what} must be {kind}"),
-                what=what,
-                kind=" or ".join(names.get(k, k.__name__) for k in kinds),
+                node, templates.get(kinds, N_("{what} has the wrong kind of value")), what=what
             )
             return None
         return value
 
-    def raw(self, node: Node, what: str) -> str | None:
+    def raw(self, node: Node, what: What) -> str | None:
         """A scalar exactly as written: ``yes`` stays the word yes, ``1.0`` stays 1.0."""
         if not isinstance(node, ScalarNode):
             self.add(node, N_("{what} must be a single value"), what=what)
             return None
         return str(node.value)
 
-    def ident(self, node: Node, pattern: re.Pattern[str], what: str) -> str | None:
+    def ident(self, node: Node, pattern: re.Pattern[str], what: What) -> str | None:
         value = self.scalar(node, (str,), what)
         if value is None:
             return None
@@ -221,7 +249,7 @@ class _Checker:
             return None
         return value
 
-    def text(self, node: Node, what: str) -> Text:
+    def text(self, node: Node, what: What) -> Text:
         if not self.languages:  # the languages themselves are wrong: that is reported once
             return {}
         mapping = self.mapping(node, set(self.languages), set(), what)
@@ -232,7 +260,7 @@ class _Checker:
             if lang not in mapping:
                 self.add(node, N_("{what} has no text in '{lang}'"), what=what, lang=lang)
                 continue
-            value = self.raw(mapping[lang], f"{what} ({lang})")
+            value = self.raw(mapping[lang], P(N_("{what} ({lang})"), what=what, lang=lang))
             if value is None:
                 continue
             if not value.strip():
@@ -249,14 +277,14 @@ class _Checker:
             out[lang] = value.strip()
         return out
 
-    def flag(self, node: Node | None, what: str, default: bool) -> bool:
+    def flag(self, node: Node | None, what: What, default: bool) -> bool:
         if node is None:
             return default
         value = self.scalar(node, (bool,), what)
         return default if value is None else value
 
     def expression(
-        self, node: Node | None, what: str, allowed_names: set[str], answer_ok: bool
+        self, node: Node | None, what: What, allowed_names: set[str], answer_ok: bool
     ) -> Expr | None:
         if node is None:
             return None
@@ -300,7 +328,7 @@ class _Checker:
             return ()
         langs: list[str] = []
         for item in node.value:
-            code = self.ident(item, LANG_RE, "language code")
+            code = self.ident(item, LANG_RE, P(N_("language code")))
             if code is None:
                 continue
             if code in langs:
@@ -309,7 +337,7 @@ class _Checker:
             langs.append(code)
         return tuple(langs)
 
-    def bound(self, node: Node | None, step_type: str, what: str) -> Any:
+    def bound(self, node: Node | None, step_type: str, what: What) -> Any:
         if node is None:
             return None
         value = _value(node) if isinstance(node, ScalarNode) else None
@@ -341,11 +369,11 @@ class _Checker:
         seen: set[str] = set()
         out: list[Choice] = []
         for item in node.value:
-            keys = self.mapping(item, {"value", "label"}, {"value", "label"}, "a choice")
+            keys = self.mapping(item, {"value", "label"}, {"value", "label"}, P(N_("a choice")))
             if keys is None or "value" not in keys or "label" not in keys:
                 continue
-            value = self.raw(keys["value"], "a choice value")
-            label = self.text(keys["label"], f"the label of a choice of '{step_id}'")
+            value = self.raw(keys["value"], P(N_("a choice value")))
+            label = self.text(keys["label"], P(N_("the label of a choice of '{id}'"), id=step_id))
             if value is None:
                 continue
             if value in seen:
@@ -369,7 +397,7 @@ class _Checker:
             return ()
         out: list[str] = []
         for item in node.value:
-            tag = self.scalar(item, (str,), "a tag")
+            tag = self.scalar(item, (str,), P(N_("a tag")))
             if tag is None:
                 continue
             if tag not in KNOWN_TAGS:
@@ -383,7 +411,7 @@ class _Checker:
             out.append(tag)
         return tuple(out)
 
-    def positive_int(self, node: Node | None, what: str, default: int, limit: int) -> int:
+    def positive_int(self, node: Node | None, what: What, default: int, limit: int) -> int:
         if node is None:
             return default
         value = self.scalar(node, (int,), what)
@@ -408,11 +436,11 @@ class _Checker:
             if step_type
             else COMMON_STEP_KEYS | set().union(*TYPE_KEYS.values())
         )
-        keys = self.mapping(node, allowed, {"id", "type", "text"}, "a step")
+        keys = self.mapping(node, allowed, {"id", "type", "text"}, P(N_("a step")))
         if keys is None:
             return None
-        step_id = self.ident(keys["id"], STEP_ID_RE, "step id") if "id" in keys else None
-        what = f"step '{step_id}'" if step_id else "a step"
+        step_id = self.ident(keys["id"], STEP_ID_RE, P(N_("step id"))) if "id" in keys else None
+        what = P(N_("step '{id}'"), id=step_id) if step_id else P(N_("a step"))
         if step_id is not None:
             if step_id in seen_ids:
                 self.add(
@@ -430,32 +458,48 @@ class _Checker:
                 type=raw_type,
                 known=", ".join(STEP_TYPES),
             )
-        text = self.text(keys["text"], f"the text of {what}") if "text" in keys else {}
-        help_text = self.text(keys["help"], f"the help of {what}") if "help" in keys else None
-        relevant = self.expression(keys.get("relevant"), f"relevant of {what}", earlier, False)
-        constraint = self.expression(keys.get("constraint"), f"constraint of {what}", earlier, True)
+        text = (
+            self.text(keys["text"], P(N_("the text of {what}"), what=what))
+            if "text" in keys
+            else {}
+        )
+        help_text = (
+            self.text(keys["help"], P(N_("the help of {what}"), what=what))
+            if "help" in keys
+            else None
+        )
+        relevant = self.expression(
+            keys.get("relevant"), P(N_("relevant of {what}"), what=what), earlier, False
+        )
+        constraint = self.expression(
+            keys.get("constraint"), P(N_("constraint of {what}"), what=what), earlier, True
+        )
         message = (
-            self.text(keys["constraint_message"], f"the constraint_message of {what}")
+            self.text(
+                keys["constraint_message"], P(N_("the constraint_message of {what}"), what=what)
+            )
             if "constraint_message" in keys
             else None
         )
-        required = self.flag(keys.get("required"), f"required of {what}", True)
-        sensitive = self.flag(keys.get("sensitive"), f"sensitive of {what}", False)
+        required = self.flag(keys.get("required"), P(N_("required of {what}"), what=what), True)
+        sensitive = self.flag(keys.get("sensitive"), P(N_("sensitive of {what}"), what=what), False)
         tags = self.tags(keys.get("tags"))
         choices: tuple[Choice, ...] = ()
         if step_type in ("choice", "multi_choice"):
             if "choices" not in keys:
                 self.add(node, N_("{what} needs choices"), what=what)
             choices = self.choices(keys.get("choices"), step_id or "?")
-        lo = self.bound(keys.get("min"), step_type or "", f"min of {what}")
-        hi = self.bound(keys.get("max"), step_type or "", f"max of {what}")
+        lo = self.bound(keys.get("min"), step_type or "", P(N_("min of {what}"), what=what))
+        hi = self.bound(keys.get("max"), step_type or "", P(N_("max of {what}"), what=what))
         if lo is not None and hi is not None and "today" not in (lo, hi) and lo > hi:
             self.add(keys["min"], N_("min of {what} is above its max"), what=what)
-        integer = self.flag(keys.get("integer"), f"integer of {what}", True)
+        integer = self.flag(keys.get("integer"), P(N_("integer of {what}"), what=what), True)
         max_length = self.positive_int(
-            keys.get("max_length"), f"max_length of {what}", 1000, MAX_TEXT_LENGTH
+            keys.get("max_length"), P(N_("max_length of {what}"), what=what), 1000, MAX_TEXT_LENGTH
         )
-        max_files = self.positive_int(keys.get("max_files"), f"max_files of {what}", 10, 50)
+        max_files = self.positive_int(
+            keys.get("max_files"), P(N_("max_files of {what}"), what=what), 10, 50
+        )
         if step_id is None or step_type is None:
             return None
         return Step(
@@ -492,33 +536,47 @@ class _Checker:
                 item,
                 PRIORITY_KEYS if is_priority else RULE_KEYS,
                 {"when", "label", "points"} if is_priority else {"id", "when", "label"},
-                f"a rule in {kind}",
+                P(N_("a rule in {kind}"), kind=kind),
             )
             if keys is None:
                 continue
-            rule_id = self.ident(keys["id"], STEP_ID_RE, "rule id") if "id" in keys else None
+            rule_id = self.ident(keys["id"], STEP_ID_RE, P(N_("rule id"))) if "id" in keys else None
             if rule_id is not None:
                 if rule_id in seen:
                     self.add(keys["id"], N_("rule id '{id}' appears twice"), id=rule_id)
                 seen.add(rule_id)
-            what = f"rule '{rule_id}'" if rule_id else f"a rule in {kind}"
-            when = self.expression(keys.get("when"), f"when of {what}", all_steps, False)
-            label = self.text(keys["label"], f"the label of {what}") if "label" in keys else {}
+            what = (
+                P(N_("rule '{id}'"), id=rule_id)
+                if rule_id
+                else P(N_("a rule in {kind}"), kind=kind)
+            )
+            when = self.expression(
+                keys.get("when"), P(N_("when of {what}"), what=what), all_steps, False
+            )
+            label = (
+                self.text(keys["label"], P(N_("the label of {what}"), what=what))
+                if "label" in keys
+                else {}
+            )
             points = 0
             if is_priority and "points" in keys:
-                points = self.scalar(keys["points"], (int,), f"points of {what}") or 0
+                points = (
+                    self.scalar(keys["points"], (int,), P(N_("points of {what}"), what=what)) or 0
+                )
             if when is not None and (rule_id or is_priority):
                 rule_id = rule_id or f"priority_{len(out) + 1}"
                 out.append(Rule(id=rule_id, when=when, label=label, points=points))
         return tuple(out)
 
     def flow(self, root: Node) -> Flow | None:
-        keys = self.mapping(root, TOP_KEYS, {"id", "languages", "title", "steps"}, "the flow")
+        keys = self.mapping(
+            root, TOP_KEYS, {"id", "languages", "title", "steps"}, P(N_("the flow"))
+        )
         if keys is None:
             return None
-        flow_id = self.ident(keys["id"], FLOW_ID_RE, "flow id") if "id" in keys else None
+        flow_id = self.ident(keys["id"], FLOW_ID_RE, P(N_("flow id"))) if "id" in keys else None
         self.languages = self.languages_of(keys.get("languages"))
-        title = self.text(keys["title"], "the title") if "title" in keys else {}
+        title = self.text(keys["title"], P(N_("the title"))) if "title" in keys else {}
         steps: list[Step] = []
         earlier: set[str] = set()
         seen_ids: dict[str, int] = {}
