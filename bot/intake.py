@@ -72,6 +72,9 @@ _EVENTS = {
     "draft.expired": N_("closed: not finished in time"),
 }
 
+# Audit actions whose words are shown from the conversation instead.
+_SHOWN_AS_MESSAGES = {"intake.started", "intake.asked", "intake.replied", "intake.note"}
+
 REFERRAL_STATUS = {
     "sent": N_("sent, not yet acknowledged"),
     "acknowledged": N_("acknowledged, in progress"),
@@ -171,7 +174,9 @@ class Casework:
         audit = await self.store.audit.for_intake(intake_id)
         talk = await self.store.cases.conversation(intake_id)
         history: list[tuple[str, int | None, str, str]] = [
-            (a.at, a.actor, "event", a.action) for a in audit if a.action != "intake.started"
+            (a.at, a.actor, "event", a.action)
+            for a in audit
+            if a.action not in _SHOWN_AS_MESSAGES  # their text is in the conversation below
         ]
         history += [(m.at, m.author, m.kind, m.body) for m in talk]
         history.sort(key=lambda h: h[0])
@@ -202,6 +207,8 @@ class Casework:
 
     async def claim(self, actor: int, intake_id: int, *, take_over: bool = False) -> Case:
         case = await self.open_case(actor, intake_id)
+        if case.applicant_id == actor and not case.is_clue:
+            raise Conflict("own_case", case)  # nobody decides their own application
         if case.assignee not in (None, actor) and not take_over:
             raise Conflict("claimed_by_other", case)
         notify: list[OutMessage] = []

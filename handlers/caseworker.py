@@ -36,6 +36,7 @@ CONFLICTS = {
     "bad_amount": N_("Please type an amount in yuan, for example 3000."),
     "is_clue": N_("This is a clue from a partner: there is no applicant to ask."),
     "not_a_partner": N_("That person is no longer a partner."),
+    "own_case": N_("This is your own application: another caseworker must handle it."),
 }
 
 
