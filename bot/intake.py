@@ -157,6 +157,15 @@ class Casework:
             raise Conflict("not_found")
         return case
 
+    async def claimed_case(self, actor: int, intake_id: int) -> Case:
+        """An open intake this caseworker has claimed: what deciding on it requires."""
+        case = await self.open_case(actor, intake_id)
+        if case.status not in OPEN_STATUSES:
+            raise Conflict("wrong_status", case)
+        if case.assignee != actor:
+            raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
+        return case
+
     # -- reading ---------------------------------------------------------------------
 
     async def queue(

@@ -280,7 +280,7 @@ class CaseworkerHandlers:
                 _("You released {ref}; it is back in the queue.").format(ref=_ref(tr, case)),
             )
         elif op == "as":
-            case = await self._claimed(actor, target)
+            case = await self.work.claimed_case(actor, target)
             await pending.set(actor, "cw_ask", target)
             await self._prompt(
                 ctx,
@@ -292,7 +292,7 @@ class CaseworkerHandlers:
                 target,
             )
         elif op == "ap":
-            case = await self._claimed(actor, target)
+            case = await self.work.claimed_case(actor, target)
             await pending.set(actor, "cw_amount", target)
             await self._prompt(
                 ctx,
@@ -320,7 +320,7 @@ class CaseworkerHandlers:
                 ),
             )
         elif op == "dc":
-            case = await self._claimed(actor, target)
+            case = await self.work.claimed_case(actor, target)
             keys = [
                 [button(_(label), pack(P, "dr", target, n))]
                 for n, (_code, label) in enumerate(DECLINE_REASONS)
@@ -348,7 +348,7 @@ class CaseworkerHandlers:
                 ).format(ref=_ref(tr, case)),
             )
         elif op == "do":
-            case = await self._claimed(actor, target)
+            case = await self.work.claimed_case(actor, target)
             await edit_markup(message, None)
             await pending.set(actor, "cw_decline", target)
             await self._prompt(
@@ -440,14 +440,6 @@ class CaseworkerHandlers:
         else:
             raise Conflict("wrong_status")
 
-    async def _claimed(self, actor: int, intake_id: int) -> Case:
-        case = await self.work.open_case(actor, intake_id)
-        if case.status not in ("in_review", "awaiting_applicant", "submitted"):
-            raise Conflict("wrong_status", case)
-        if case.assignee != actor:
-            raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
-        return case
-
     async def _prompt(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, text: str, intake_id: int
     ) -> None:
@@ -514,7 +506,7 @@ class CaseworkerHandlers:
                 if amount is None:
                     await send(ctx.bot, chat_id, tr.gettext(conflict_text("bad_amount")))
                     return True
-                case = await self._claimed(actor, target)
+                case = await self.work.claimed_case(actor, target)
                 await work.store.pending.set(
                     actor, "cw_confirm", target, data={"amount": str(amount)}
                 )
