@@ -212,6 +212,11 @@ def configure_logging(settings: Settings) -> None:
     # httpx logs request URLs, and Telegram's URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # At DEBUG, python-telegram-bot logs every update and API call and aiosqlite every
+    # statement with its parameters: what people wrote. Our own loggers say what happened.
+    for noisy in ("telegram", "aiosqlite", "apscheduler"):
+        logger = logging.getLogger(noisy)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
 
 
 async def open_services(settings: Settings) -> Services:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.crypto import KeyError_
 from bot.flow.loader import FlowError, load_flow_file
 from bot.store import FlowNotFound, SchemaTooNew, Store
 from bot.store.roles import ROLES
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FlowNotFound, CliError) as err:
         print(f"intake-bot: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except SchemaTooNew as err:
+    except (SchemaTooNew, KeyError_) as err:
         print(f"intake-bot: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     except FileNotFoundError as err:

@@ -218,8 +218,7 @@ def split_message(text: str, limit: int = CHUNK) -> list[str]:
             if len(line) <= limit:
                 pieces.append((sep, line))
             else:
-                plain = _TAG.sub("", line)
-                pieces += [(sep, plain[i : i + limit]) for i in range(0, len(plain), limit)]
+                pieces += [(sep, cut) for cut in _cut(_TAG.sub("", line), limit)]
     chunks: list[str] = []
     current = ""
     for sep, piece in pieces:
@@ -235,6 +234,20 @@ def split_message(text: str, limit: int = CHUNK) -> list[str]:
 
 
 _TAG = re.compile(r"</?(b|i|u|s|code|pre)>")
+_OPEN_ENTITY = re.compile(r"&[#\w]{0,8}$")
+
+
+def _cut(text: str, limit: int) -> list[str]:
+    """Cut escaped text into pieces of at most ``limit``, never inside an entity (&lt;)."""
+    out = []
+    while len(text) > limit:
+        at = limit
+        m = _OPEN_ENTITY.search(text[:at])
+        if m and ";" in text[m.start() : m.start() + 10]:
+            at = m.start()
+        out.append(text[:at])
+        text = text[at:]
+    return [*out, text] if text else out
 
 
 def status_name(tr: Tr, status: str) -> str:

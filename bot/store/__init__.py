@@ -7,12 +7,13 @@ that outgrow one machine.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from bot.crypto import Cipher, load_key
+from bot.crypto import Cipher, KeyError_, key_file_for, load_key
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
-from bot.store.db import Database, SchemaTooNew
+from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
@@ -53,7 +54,7 @@ class Store:
         """
         db = await Database.open(path)
         try:
-            db.cipher = Cipher(load_key(secret, str(path)))
+            db.cipher = await _cipher_for(db, secret, str(path))
         except BaseException:
             await db.close()
             raise
@@ -68,3 +69,29 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+
+
+_KEY_CHECK = "key_check"
+
+
+async def _cipher_for(db: Database, secret: str | None, path: str) -> Cipher:
+    """The cipher for this database, refusing a key that cannot read what it holds.
+
+    A sealed marker is kept in the database: a wrong INTAKE_SECRET_KEY, or a lost
+    key file, is found at start rather than when a caseworker opens a card.
+    """
+    row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_KEY_CHECK,))
+    if row is not None and not secret and not key_file_for(path).exists():
+        raise KeyError_(
+            f"the key file {key_file_for(path)} is missing, but the database holds protected "
+            "answers: restore the file from your backup, or set INTAKE_SECRET_KEY to that key"
+        )
+    cipher = Cipher(load_key(secret, path))
+    if row is None:
+        await db.execute(
+            "INSERT INTO settings (key, value, changed_at) VALUES (?, ?, ?)",
+            (_KEY_CHECK, json.dumps(cipher.seal("ok")), now_iso()),
+        )
+    elif cipher.open(json.loads(row["value"])) != "ok":  # open() raises on a wrong key
+        raise KeyError_("the key does not match this database")
+    return cipher

@@ -237,8 +237,8 @@ class CaseStore:
         at = now_iso()
         async with self._db.write() as tx:
             row = await tx.fetchone(
-                "SELECT decision_reason FROM intakes WHERE id = ? AND anonymised_at IS NULL"
-                " AND status != 'draft'",
+                "SELECT decision_reason, applicant_id FROM intakes WHERE id = ?"
+                " AND anonymised_at IS NULL AND status != 'draft'",
                 (intake_id,),
             )
             if row is None:
@@ -254,6 +254,14 @@ class CaseStore:
                 f" status = CASE WHEN status IN ({marks}) THEN 'withdrawn' ELSE status END"
                 " WHERE id = ?",
                 (json.dumps(State().to_dict()), reason, at, at, *OPEN_STATUSES, intake_id),
+            )
+            # The Telegram id goes from the consent records and the audit trail too.
+            await tx.execute(
+                "UPDATE consents SET applicant_id = 0 WHERE intake_id = ?", (intake_id,)
+            )
+            await tx.execute(
+                "UPDATE audit SET actor = NULL WHERE intake_id = ? AND actor = ?",
+                (intake_id, row["applicant_id"]),
             )
             await tx.execute("DELETE FROM messages WHERE intake_id = ?", (intake_id,))
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
