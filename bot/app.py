@@ -106,6 +106,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .concurrent_updates(PerChatUpdateProcessor(256))
+        # httpcore checks every pooled connection on every request: PTB's default of 256
+        # connections made each API call cost more than the rest of an answer together.
+        .connection_pool_size(POOL_SIZE)
+        .pool_timeout(30.0)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .get_updates_request(poll_request)
         .post_init(_post_init)
@@ -151,6 +155,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     return app
 
 
+POOL_SIZE = 16  # connections to the Bot API
 HOUSEKEEPING_EVERY = 3600  # seconds between expiry and retention runs
 
 
