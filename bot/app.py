@@ -27,6 +27,7 @@ from bot.i18n import I18n
 from bot.intake import Casework
 from bot.interview import Interview
 from bot.store import Store
+from bot.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -90,37 +91,29 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     from handlers.router import PendingRouter
 
     settings = services.settings
-    timeouts = (
-        {}
-        if request_timeout is None
-        else {
+    if request_timeout is None:
+        calls = AiohttpRequest(connection_pool_size=POOL_SIZE, pool_timeout=30.0)
+        poll_request = WatchedRequest(connection_pool_size=1)
+    else:
+        short = {
             "connect_timeout": request_timeout,
             "read_timeout": request_timeout,
+            "write_timeout": request_timeout,
             "pool_timeout": request_timeout,
         }
-    )
-    poll_request = WatchedRequest(connection_pool_size=1, **timeouts)
+        calls = AiohttpRequest(connection_pool_size=POOL_SIZE, **short)
+        poll_request = WatchedRequest(connection_pool_size=1, **short)
     builder = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .concurrent_updates(PerChatUpdateProcessor(256))
-        # httpcore checks every pooled connection on every request: PTB's default of 256
-        # connections made each API call cost more than the rest of an answer together.
-        .connection_pool_size(POOL_SIZE)
-        .pool_timeout(30.0)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .request(calls)
         .get_updates_request(poll_request)
+        .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(_post_init)
     )
-    if request_timeout is not None:
-        builder = (
-            builder.connect_timeout(request_timeout)
-            .read_timeout(request_timeout)
-            .write_timeout(request_timeout)
-            .pool_timeout(request_timeout)
-        )
     app = builder.build()
     app.bot_data["services"] = services
     app.bot_data["watchdog"] = watchdog = Watchdog(poll_request)
@@ -155,7 +148,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     return app
 
 
-POOL_SIZE = 16  # connections to the Bot API
+POOL_SIZE = 16  # connections to the Bot API: few, kept alive
 HOUSEKEEPING_EVERY = 3600  # seconds between expiry and retention runs
 
 

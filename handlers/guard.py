@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
-from telegram.request import HTTPXRequest
 
 from bot.i18n import I18n
 from bot.store import Store
+from bot.transport import AiohttpRequest
 from handlers.common import send
 
 log = logging.getLogger(__name__)
@@ -80,11 +81,11 @@ class RateLimit:
         return TypeHandler(Update, self)
 
 
-class WatchedRequest(HTTPXRequest):
+class WatchedRequest(AiohttpRequest):
     """The getUpdates connection, noting when polling last succeeded (for the watchdog)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.last_ok = time.monotonic()
 
     async def do_request(

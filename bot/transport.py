@@ -1,0 +1,101 @@
+"""The Bot API connection: python-telegram-bot's request interface over aiohttp.
+
+Measured with bench/, PTB's default httpx transport spent about three quarters
+of the bot's CPU time per answer inside the HTTP client (an answer is three
+Bot API calls: acknowledge the tap, close the old question, ask the next).
+aiohttp's client does the same work for a fraction of that. Only app.py uses
+this module; it is the app layer, not the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+
+def _value(given: Any, default: float | None) -> float | None:
+    return default if isinstance(given, DefaultValue) else given
+
+
+class AiohttpRequest(BaseRequest):
+    """HTTP/1.1 keep-alive requests to the Bot API through one aiohttp session."""
+
+    def __init__(
+        self,
+        *,
+        connection_pool_size: int = 16,
+        connect_timeout: float | None = 5.0,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._pool_timeout = pool_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(  # type: ignore[override]
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        read = _value(read_timeout, self._read_timeout)
+        write = _value(write_timeout, self._write_timeout)
+        connect = _value(connect_timeout, self._connect_timeout)
+        pool = _value(pool_timeout, self._pool_timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
+            sock_connect=connect,
+            sock_read=None if read is None and write is None else max(read or 0, write or 0),
+        )
+        data: Any = None
+        if request_data is not None:
+            files = request_data.multipart_data
+            if files:
+                form = aiohttp.FormData()
+                for name, value in request_data.json_parameters.items():
+                    form.add_field(name, value)
+                for name, part in files.items():
+                    filename, content, mime = part if len(part) == 3 else (*part, None)  # type: ignore[misc]
+                    form.add_field(name, content, filename=filename, content_type=mime)
+                data = form
+            else:
+                data = request_data.json_parameters
+        try:
+            async with self._session.request(method, url, data=data, timeout=timeout) as resp:
+                return resp.status, await resp.read()
+        except TimeoutError as exc:
+            raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
+        except asyncio.CancelledError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
