@@ -7,6 +7,7 @@ an answer together.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from bot.flow.engine import with_version
@@ -38,18 +39,25 @@ class FlowStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._cache: dict[tuple[str, int], Flow] = {}
+        self._loading = asyncio.Lock()
 
     async def get(self, flow_id: str, version: int) -> Flow:
         key = (flow_id, version)
         flow = self._cache.get(key)
-        if flow is None:
-            row = await self._db.fetchone(
-                "SELECT source FROM flows WHERE flow_id = ? AND version = ?", key
-            )
-            if row is None:
-                raise FlowNotFound(f"{flow_id} version {version}")
-            flow = with_version(load_flow_text(row["source"]), version)
-            self._cache[key] = flow
+        if flow is not None:
+            return flow
+        # One load per version: hundreds of applicants starting at once after a restart
+        # must not each parse the same YAML while the first parse is still waiting.
+        async with self._loading:
+            flow = self._cache.get(key)
+            if flow is None:
+                row = await self._db.fetchone(
+                    "SELECT source FROM flows WHERE flow_id = ? AND version = ?", key
+                )
+                if row is None:
+                    raise FlowNotFound(f"{flow_id} version {version}")
+                flow = with_version(load_flow_text(row["source"]), version)
+                self._cache[key] = flow
         return flow
 
     # -- files uploaded in the chat, before they are published --------------------------
