@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
+from multidict import CIMultiDict
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
+
+_FORM = CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"})
 
 
 def _value(given: Any, default: float | None) -> float | None:
@@ -40,6 +45,24 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+
+    def _timeout(
+        self, read: float | None, write: float | None, connect: float | None, pool: float | None
+    ) -> aiohttp.ClientTimeout:
+        key = (read, write, connect, pool)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None,
+                connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
+                sock_connect=connect,
+                sock_read=None if read is None and write is None else max(read or 0, write or 0),
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = timeout
+        return timeout
 
     @property
     def read_timeout(self) -> float | None:
@@ -71,13 +94,9 @@ class AiohttpRequest(BaseRequest):
         write = _value(write_timeout, self._write_timeout)
         connect = _value(connect_timeout, self._connect_timeout)
         pool = _value(pool_timeout, self._pool_timeout)
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
-            sock_connect=connect,
-            sock_read=None if read is None and write is None else max(read or 0, write or 0),
-        )
+        timeout = self._timeout(read, write, connect, pool)
         data: Any = None
+        headers = None
         if request_data is not None:
             files = request_data.multipart_data
             if files:
@@ -89,9 +108,19 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:
-                data = request_data.json_parameters
+                # Encoded here: aiohttp's FormData would build a multipart writer (and a
+                # random boundary) for every plain call.
+                data = urlencode(request_data.json_parameters).encode()
+                headers = _FORM
+        target = self._urls.get(url)
+        if target is None:
+            target = URL(url, encoded=True)
+            if len(self._urls) < 512:
+                self._urls[url] = target
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as resp:
+            async with self._session.request(
+                method, target, data=data, headers=headers, timeout=timeout
+            ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
             raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
