@@ -111,7 +111,13 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         .concurrent_updates(PerChatUpdateProcessor(256))
         .request(calls)
         .get_updates_request(poll_request)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.send_rate,
+                group_max_rate=20 if settings.send_rate else 0,
+                max_retries=3,
+            )
+        )
         .post_init(_post_init)
     )
     app = builder.build()

@@ -33,6 +33,7 @@ KEYS = {
     "INTAKE_LOG_LEVEL": "log_level",
     "INTAKE_WEBHOOK_LISTEN": "webhook_listen",
     "INTAKE_RATE_LIMIT": "rate_limit",
+    "INTAKE_SEND_RATE": "send_rate",
 }
 
 
@@ -56,6 +57,9 @@ class Settings:
     log_level: str = "INFO"
     webhook_listen: str = "0.0.0.0"
     rate_limit: int = 60  # updates one person may send per minute; 0 turns the limit off
+    # Messages the bot sends per second, all chats together: Telegram allows about 30, up to
+    # 1000 with paid broadcasts; 0 lifts the limit (only for a local Bot API, e.g. a benchmark).
+    send_rate: int = 30
 
     @property
     def file_url(self) -> str:
@@ -149,6 +153,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["webhook_listen"] = str(get("INTAKE_WEBHOOK_LISTEN"))
     if get("INTAKE_RATE_LIMIT") is not None:
         kwargs["rate_limit"] = max(0, _int("INTAKE_RATE_LIMIT", get("INTAKE_RATE_LIMIT")))
+    if get("INTAKE_SEND_RATE") is not None:
+        kwargs["send_rate"] = max(0, _int("INTAKE_SEND_RATE", get("INTAKE_SEND_RATE")))
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

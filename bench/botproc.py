@@ -1,0 +1,482 @@
+"""One bot under test, in a process of its own (started by ``bench/run.py``).
+
+    python bench/botproc.py --kind intake|conversation|echo --api-url URL --workdir DIR
+    python bench/botproc.py --setup --seed 100000 --workdir DIR   # database + drafts, exit
+
+Prints ``READY`` on stdout once polling runs, serves until SIGTERM, stops cleanly and prints
+one JSON line (its peak RSS, CPU time, and the profile when asked). Logging goes to stderr at
+WARNING. The intake bot is the real Application: ``bot.app.open_services`` +
+``build_application`` + ``start_polling`` / ``stop_app``, configured through
+``bot.config.Settings`` with ``rate_limit=0`` (the per-user limit, 30 updates a minute, would
+otherwise stop a simulated applicant who answers as fast as the bot replies).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TOKEN = "123456:BENCH-TOKEN-not-a-secret"
+SEEDED_FIRST_ID = 5_000_000_000  # Telegram user ids of the stored drafts
+log = logging.getLogger("bench.bot")
+
+
+def _settings(api_url: str, db_path: str) -> Any:
+    from bot.config import Settings
+
+    return Settings(
+        token=TOKEN,
+        api_url=f"{api_url}/bot",
+        db_path=db_path,
+        rate_limit=0,
+        log_level="WARNING",
+    )
+
+
+def parse_what_if(items: list[str]) -> dict[str, Any]:
+    """``--what-if concurrency=32 --what-if pool=8 --what-if sniffio --what-if
+    transport=lean --what-if warm``: experiments only, never the shipped configuration."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key in ("concurrency", "pool"):
+            out[key] = int(value)
+        elif key in ("sniffio", "warm") and not value:
+            out[key] = True
+        elif key == "transport" and value == "lean":
+            out[key] = value
+        else:
+            raise SystemExit(f"unknown --what-if {item!r}")
+    if "pool" in out and "transport" in out:
+        raise SystemExit("--what-if pool=N and transport=lean do not go together")
+    return out
+
+
+def customise(builder: Any, what_if: dict[str, Any]) -> Any:
+    """Apply ``pool`` / ``transport`` to a baseline's ApplicationBuilder."""
+    if "pool" in what_if:
+        builder = builder.connection_pool_size(int(what_if["pool"]))
+    if what_if.get("transport") == "lean":
+        from leanhttp import LeanRequest
+
+        builder = builder.request(LeanRequest())
+    return builder
+
+
+def intake_like_request(what_if: dict[str, Any]) -> Any:
+    """For the echo bot, the ceiling of the intake bot's plumbing: a Bot API request object
+    of the class and pool size ``bot.app`` uses (its aiohttp transport when it has one, else
+    PTB's httpx default), or the lean what-if transport."""
+    from telegram.request import HTTPXRequest
+
+    import bot.app
+
+    if what_if.get("transport") == "lean":
+        from leanhttp import LeanRequest
+
+        return LeanRequest()
+    size = int(what_if.get("pool", getattr(bot.app, "POOL_SIZE", 256)))
+    cls = getattr(bot.app, "AiohttpRequest", None)
+    if cls is None:
+        return HTTPXRequest(connection_pool_size=size)
+    try:
+        return cls(connection_pool_size=size, pool_timeout=30.0)
+    except TypeError:
+        return cls()
+
+
+_REQUEST_PARAMS = ("pool_timeout", "connect_timeout", "read_timeout", "write_timeout")
+
+
+def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
+    """Change what ``bot.app.build_application`` builds, without touching its code:
+    ``concurrency`` = updates handled at once (shipped: 256), ``pool`` = connections to the
+    Bot API (bot.app's ``POOL_SIZE``), ``transport=lean`` = bench/leanhttp.py for the Bot
+    API calls (not getUpdates) instead of whatever bot.app gives PTB."""
+    from telegram.ext import ApplicationBuilder
+
+    import bot.app
+
+    if "concurrency" in what_if:
+        n = int(what_if["concurrency"])
+        original = bot.app.PerChatUpdateProcessor
+
+        class Processor(original):  # type: ignore[misc, valid-type]
+            def __init__(self, max_concurrent_updates: int = 256) -> None:
+                super().__init__(n)
+
+        bot.app.PerChatUpdateProcessor = Processor  # type: ignore[misc]
+    pool = what_if.get("pool")
+    if pool is not None and hasattr(bot.app, "POOL_SIZE"):
+        bot.app.POOL_SIZE = int(pool)  # type: ignore[attr-defined]
+        pool = None
+    lean = what_if.get("transport") == "lean"
+    if pool is None and not lean:
+        return
+
+    class Builder(ApplicationBuilder):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            super().__init__()
+            if lean:
+                from leanhttp import LeanRequest
+
+                super().request(LeanRequest())
+            else:
+                super().connection_pool_size(int(pool))
+
+        def request(self, request: Any) -> Any:
+            return self if lean else super().request(request)
+
+        def connection_pool_size(self, size: int) -> Any:
+            return self if lean else super().connection_pool_size(int(pool))
+
+    def ignored(name: str) -> Any:
+        def setter(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if lean:
+                return self
+            return getattr(ApplicationBuilder, name)(self, *args, **kwargs)
+
+        return setter
+
+    for name in _REQUEST_PARAMS:
+        setattr(Builder, name, ignored(name))
+    bot.app.ApplicationBuilder = Builder  # type: ignore[misc]
+
+
+async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
+    from bot.app import build_application, open_services, start_polling, stop_app
+
+    apply_what_if_to_intake(args.what_if)
+    settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"))
+    if args.limiter == "off":
+        # The fake is not Telegram: the figure wanted is the bot's own capacity, so the
+        # shipped 30 messages/s (INTAKE_SEND_RATE) is lifted; retries are kept.
+        settings = dataclasses.replace(settings, send_rate=0)
+    services = await open_services(settings)
+    try:
+        if args.what_if.get("warm"):
+            # What a cache warmed at start (or filled once under a lock) would do: the first
+            # updates after a restart otherwise each parse the flow's YAML (~55 ms, ~1 MB).
+            await services.store.flows.active()
+        app = build_application(services)
+        await start_polling(app, timeout=10)
+    except BaseException:
+        await services.store.close()  # its threads would keep this process alive
+        raise
+
+    async def stop() -> None:
+        await stop_app(app)
+        await services.store.close()
+
+    return app, stop
+
+
+async def _start_plain(app: Any) -> Any:
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling(poll_interval=0.0, timeout=10)
+
+    async def stop() -> None:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()  # flushes PicklePersistence
+
+    return stop
+
+
+async def start_conversation(args: argparse.Namespace) -> tuple[Any, Any]:
+    from baseline_conversation import build_conversation
+
+    path = str(Path(args.workdir) / "conversationbot.pickle")
+    app = build_conversation(
+        TOKEN, f"{args.api_url}/bot", path, customise=lambda b: customise(b, args.what_if)
+    )
+    return app, await _start_plain(app)
+
+
+async def start_echo(args: argparse.Namespace) -> tuple[Any, Any]:
+    from echo import build_echo
+
+    app = build_echo(
+        TOKEN,
+        f"{args.api_url}/bot",
+        concurrency=int(args.what_if.get("concurrency", 256)),
+        customise=lambda b: b.request(intake_like_request(args.what_if)),
+    )
+    return app, await _start_plain(app)
+
+
+# --- profiling -------------------------------------------------------------------------------
+
+
+class Profile:
+    """pyinstrument if installed (statistical, low overhead), else cProfile."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.kind = "none"
+        self._p: Any = None
+
+    def start(self) -> None:
+        try:
+            from pyinstrument import Profiler
+
+            self._p = Profiler(interval=0.002, async_mode="disabled")
+            self.kind = "pyinstrument"
+        except ImportError:
+            import cProfile
+
+            self._p = cProfile.Profile()
+            self.kind = "cProfile"
+        self._p.start() if self.kind == "pyinstrument" else self._p.enable()
+
+    def stop(self) -> dict[str, Any]:
+        if self.kind == "pyinstrument":
+            self._p.stop()
+            return self._pyinstrument()
+        self._p.disable()
+        return self._cprofile()
+
+    def _pyinstrument(self) -> dict[str, Any]:
+        session = self._p.last_session
+        root = session.root_frame()
+        (self.out.with_suffix(".txt")).write_text(
+            self._p.output_text(unicode=True, color=False, show_all=False), encoding="utf-8"
+        )
+        with contextlib.suppress(Exception):
+            self.out.with_suffix(".html").write_text(self._p.output_html(), encoding="utf-8")
+        session.save(str(self.out.with_suffix(".pyisession")))
+        own: dict[str, float] = {}
+        total: dict[str, float] = {}
+
+        def walk(frame: Any, above: frozenset[str]) -> None:
+            if frame.is_synthetic:
+                return
+            key = f"{frame.function} ({frame.file_path_short}:{frame.line_no})"
+            kids = [c for c in frame.children if not c.is_synthetic]
+            own[key] = own.get(key, 0.0) + frame.time - sum(c.time for c in kids)
+            if key not in above:  # recursion counts once
+                total[key] = total.get(key, 0.0) + frame.time
+            for child in kids:
+                walk(child, above | {key})
+
+        layers: dict[str, float] = {}
+
+        def by_layer(frame: Any, layer: str) -> None:
+            if frame.is_synthetic:
+                return
+            layer = _layer(frame, layer)
+            kids = [c for c in frame.children if not c.is_synthetic]
+            layers[layer] = layers.get(layer, 0.0) + frame.time - sum(c.time for c in kids)
+            for child in kids:
+                by_layer(child, layer)
+
+        if root is not None:
+            walk(root, frozenset())
+            by_layer(root, "event loop, PTB dispatch, other")
+        duration = session.duration or 1e-9
+        top_self = sorted(own.items(), key=lambda kv: -kv[1])[:25]
+        top_total = sorted(total.items(), key=lambda kv: -kv[1])[:40]
+        return {
+            "profiler": "pyinstrument (main thread, wall-clock samples)",
+            "duration_s": round(duration, 3),
+            "idle_pct": round(100 * layers.get("idle (waiting in select)", 0.0) / duration, 1),
+            "layers": {
+                k: round(100 * v / duration, 1)
+                for k, v in sorted(layers.items(), key=lambda kv: -kv[1])
+            },
+            "self": [[k, round(100 * v / duration, 2)] for k, v in top_self],
+            "total": [[k, round(100 * v / duration, 2)] for k, v in top_total],
+            "files": [str(self.out.with_suffix(s)) for s in (".txt", ".html", ".pyisession")],
+        }
+
+    def _cprofile(self) -> dict[str, Any]:
+        import pstats
+
+        self._p.dump_stats(str(self.out.with_suffix(".prof")))
+        stats = pstats.Stats(self._p)
+        rows = stats.stats  # type: ignore[attr-defined]
+        whole = sum(v[2] for v in rows.values()) or 1e-9
+        by_self = sorted(rows.items(), key=lambda kv: -kv[1][2])[:25]
+        by_total = sorted(rows.items(), key=lambda kv: -kv[1][3])[:40]
+
+        def name(key: tuple[str, int, str]) -> str:
+            return f"{key[2]} ({Path(key[0]).name}:{key[1]})"
+
+        return {
+            "profiler": "cProfile (main thread, deterministic; % of all own time)",
+            "self": [[name(k), round(100 * v[2] / whole, 2)] for k, v in by_self],
+            "total": [[name(k), round(100 * v[3] / whole, 2)] for k, v in by_total],
+            "files": [str(self.out.with_suffix(".prof"))],
+        }
+
+
+# Where the time of a sample goes: the deepest of these frames on its stack decides.
+_HTTP = "HTTP client (httpx/httpcore/anyio/h11 or aiohttp, bot/transport.py)"
+_LAYERS: list[tuple[str, str, str]] = [
+    # (path fragment, function or "" for any, layer)
+    ("telegram/ext/_updater.py", "", "getUpdates polling (Updater)"),
+    ("telegram/_bot.py", "_post", "PTB request/response (encode params, decode JSON, de_json)"),
+    ("telegram/request/", "", "PTB request/response (encode params, decode JSON, de_json)"),
+    ("httpx/", "", _HTTP),
+    ("httpcore/", "", _HTTP),
+    ("aiohttp/", "", _HTTP),
+    ("/bot/transport.py", "", _HTTP),
+    ("bench/leanhttp.py", "", _HTTP),
+    ("yaml/", "", "YAML parsing (flow loading)"),
+    ("/bot/", "", "bot core (interview, engine, store, i18n, messages)"),
+    ("/handlers/", "", "handlers (parse update, render, keyboards)"),
+    ("aiosqlite/", "", "aiosqlite (main-thread side: queue, futures)"),
+    ("selectors.py", "select", "idle (waiting in select)"),
+]
+
+
+def _layer(frame: Any, current: str) -> str:
+    path = frame.file_path or ""
+    for fragment, function, layer in _LAYERS:
+        if fragment in path and (not function or frame.function == function):
+            if layer == _HTTP and current.startswith("getUpdates"):
+                return current  # the long poll's own HTTP is part of polling
+            return layer
+    return current
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+async def serve(args: argparse.Namespace) -> dict[str, Any]:
+    starters = {"intake": start_intake, "conversation": start_conversation, "echo": start_echo}
+    _app, stop_bot = await starters[args.kind](args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    profile = Profile(Path(args.workdir) / f"profile-{args.kind}") if args.profile else None
+    if profile is not None:
+        profile.start()
+    print("READY", flush=True)
+    try:
+        await asyncio.wait_for(stop.wait(), args.max_seconds)
+    except TimeoutError:
+        log.error("no SIGTERM within %ss: stopping on my own", args.max_seconds)
+    result: dict[str, Any] = {}
+    if profile is not None:
+        result["profile"] = profile.stop()
+    t0 = time.perf_counter()
+    await asyncio.wait_for(stop_bot(), 60)
+    result["shutdown_s"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+async def seed(args: argparse.Namespace) -> dict[str, Any]:
+    """Create the database (migrations, default flow) and store ``args.seed`` drafts, as if
+    that many people had started and not finished. Run before the bot under test starts, in
+    another process, so the bot always starts on an existing database, as after a restart.
+
+    Each is a realistic draft a few questions in (consent given, who for, name, birth date),
+    with its user row and its audit row, written through the store's own connection in
+    batches of 10,000 per transaction.
+    """
+    from bot.app import open_services
+    from bot.flow import engine
+    from bot.store.db import now_iso
+
+    services = await open_services(
+        _settings("http://127.0.0.1:9", str(Path(args.workdir) / "intake.db"))
+    )
+    store = services.store
+    flow = await store.flows.active()
+    outcome: Any = engine.start(flow)
+    for given in (
+        engine.Picked("consent", engine.AGREE),
+        engine.Picked("applying_for", "self"),
+        engine.Typed("王某某"),
+        engine.Typed("1968-11-02"),
+        engine.Picked("sensitive_consent", engine.AGREE),
+        engine.Typed("湘潭县"),
+    ):
+        outcome = engine.answer(flow, outcome.state, given)
+    state = outcome.state
+    if state.current != "township" or getattr(outcome, "refusal", None) is not None:
+        raise RuntimeError(f"the seeded draft is not where it should be: {state.current}")
+    blob = json.dumps(state.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    lang = "zh"
+    at = now_iso()
+    t0 = time.perf_counter()
+    batch = 10_000
+    for start in range(0, args.seed, batch):
+        ids = range(SEEDED_FIRST_ID + start, SEEDED_FIRST_ID + min(start + batch, args.seed))
+        async with store.db.write() as tx:
+            await tx.executemany(
+                "INSERT INTO users (user_id, created_at, last_update_id) VALUES (?, ?, 1)",
+                [(uid, at) for uid in ids],
+            )
+            await tx.executemany(
+                "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
+                " state, current_step, last_update_id, created_at, updated_at, is_test)"
+                " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, 1, ?, ?, 0)",
+                [
+                    (flow.id, flow.version, uid, uid, lang, blob, state.current, at, at)
+                    for uid in ids
+                ],
+            )
+            await tx.execute(
+                "INSERT INTO audit (at, actor, action, intake_id, detail)"
+                " SELECT ?, applicant_id, 'intake.started', id, ? FROM intakes"
+                " WHERE applicant_id >= ? AND applicant_id < ?",
+                (
+                    at,
+                    json.dumps({"flow": flow.id, "version": flow.version}),
+                    ids.start,
+                    ids.stop,
+                ),
+            )
+    await store.db.checkpoint()
+    await store.close()
+    return {"seeded": args.seed, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=["intake", "conversation", "echo"], default="intake")
+    parser.add_argument("--api-url", default="")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--limiter", choices=["off", "shipped"], default="off")
+    parser.add_argument(
+        "--setup", action="store_true", help="create the database, store --seed drafts, exit"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="drafts to store with --setup")
+    parser.add_argument("--max-seconds", type=float, default=3600)
+    parser.add_argument("--what-if", action="append", default=[])
+    args = parser.parse_args()
+    args.what_if = parse_what_if(args.what_if)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="[bot] %(levelname)s %(name)s: %(message)s"
+    )
+    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    result = asyncio.run(seed(args) if args.setup else serve(args))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["ru_maxrss_kb"] = usage.ru_maxrss
+    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

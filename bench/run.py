@@ -1,0 +1,456 @@
+"""Load test: N applicants at once through the real intake bot, against two baselines.
+
+    python bench/run.py [--applicants 500] [--drafts 0] [--skip-baselines] [--profile]
+                        [--think 1.0] [--limiter off|shipped] [--keep]
+
+Each bot runs in its own process (``bench/botproc.py``), pinned to one CPU; this process runs
+the fake Bot API (``bench/fakeapi.py``) and the simulated applicants on the other CPU, so the
+fake's work does not eat into the bot's core. For each bot:
+
+1. burst: N applicants send /start at the same moment and each answers the next question as
+   soon as it arrives (no think time), through the whole default flow to the review's Send:
+   updates per second, and latency under saturation;
+2. paced (``--think S``, 0 to skip): N more applicants start within 2*S seconds and wait
+   uniform(0, 2*S) seconds before each answer (mean S): latency at a steady load of about
+   N/S updates per second, as when N people fill in the form at the same time.
+
+Then the bot is stopped and its peak RSS (VmHWM), CPU time and database size are read.
+Progress goes to stderr; stdout gets exactly one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fakeapi import FakeApi, Phase, load_steps, run_phase
+
+HERE = Path(__file__).resolve().parent
+BOTPROC = HERE / "botproc.py"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+FIRST_ID = 1_000_000  # Telegram user ids of the simulated applicants
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- /proc readings of the bot process -------------------------------------------------------
+
+
+def proc_cpu(pid: int) -> tuple[float, float, float]:
+    """(whole process, main thread, other threads) CPU seconds (user + system)."""
+
+    def ticks(path: Path) -> float:
+        fields = path.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    whole = ticks(Path(f"/proc/{pid}/stat"))
+    main = ticks(Path(f"/proc/{pid}/task/{pid}/stat"))
+    return whole, main, max(0.0, whole - main)
+
+
+def proc_status(pid: int, key: str) -> int:
+    """A kB figure from /proc/PID/status (VmHWM = peak RSS, VmRSS = now)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    v = sorted(values)
+
+    def q(p: float) -> float:
+        return round(1000 * v[min(len(v) - 1, int(p * len(v)))], 2)
+
+    return {
+        "p50": q(0.50),
+        "p95": q(0.95),
+        "p99": q(0.99),
+        "max": round(1000 * v[-1], 2),
+        "mean": round(1000 * sum(v) / len(v), 2),
+    }
+
+
+def phase_figures(phase: Phase, wall: float, fake_cpu: float) -> dict[str, Any]:
+    done = phase.done
+    start = min((s.t_queued for s in done), default=0.0)
+    return {
+        "updates": len(done),
+        "applicants_done": phase.finished,
+        "applicants_failed": phase.failed,
+        "refusals": phase.refusals,
+        "wall_s": round(wall, 3),
+        "updates_per_s": round(len(done) / wall, 1) if wall > 0 else 0.0,
+        "latency_ms": percentiles([s.t_done - s.t_delivered for s in done]),
+        "latency_from_queued_ms": percentiles([s.t_done - s.t_queued for s in done]),
+        "first_call_ms": percentiles([s.t_first - s.t_delivered for s in done]),
+        "fake_cpu_share": round(fake_cpu / wall, 2) if wall > 0 else None,
+        # When the slowest answers happened (seconds into the phase) and how slow (ms).
+        "slowest": [
+            [round(s.t_queued - start, 2), round(1000 * (s.t_done - s.t_delivered), 1)]
+            for s in sorted(done, key=lambda s: s.t_delivered - s.t_done)[:5]
+        ],
+    }
+
+
+def db_figures(kind: str, workdir: Path) -> dict[str, Any]:
+    if kind == "intake":
+        files = {
+            "db": workdir / "intake.db",
+            "wal": workdir / "intake.db-wal",
+            "shm": workdir / "intake.db-shm",
+        }
+    elif kind == "conversation":
+        files = {"pickle": workdir / "conversationbot.pickle"}
+    else:
+        return {"db_bytes": 0}
+    sizes = {k: p.stat().st_size for k, p in files.items() if p.exists()}
+    main_size = sizes.get("db", 0) + sizes.get("wal", 0) + sizes.get("pickle", 0)
+    out: dict[str, Any] = {"db_bytes": main_size, "db_files": sizes}
+    if kind == "intake" and files["db"].exists():
+        with contextlib.closing(sqlite3.connect(f"file:{files['db']}?mode=ro", uri=True)) as c:
+            out["intakes_by_status"] = dict(
+                c.execute("SELECT status, count(*) FROM intakes GROUP BY status").fetchall()
+            )
+    return out
+
+
+# --- one bot -----------------------------------------------------------------------------------
+
+
+async def read_line(proc: asyncio.subprocess.Process, timeout: float) -> str:
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    return line.decode().strip()
+
+
+async def run_bot(
+    kind: str, args: argparse.Namespace, root: Path, cpus: tuple[int, int] | None
+) -> dict[str, Any]:
+    workdir = root / kind
+    workdir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    if kind == "intake":
+        # The bot under test always starts on an existing database, as after a restart: a
+        # separate process creates it (and stores the drafts) and exits first.
+        say(f"[{kind}] setting up the database with {args.drafts} stored drafts ...")
+        seed = await asyncio.create_subprocess_exec(
+            sys.executable, str(BOTPROC), "--setup", "--seed", str(args.drafts),
+            "--workdir", str(workdir), stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, _ = await asyncio.wait_for(seed.communicate(), 900)
+        if seed.returncode != 0:
+            raise RuntimeError("seeding drafts failed")
+        out["setup"] = json.loads(stdout.decode().strip().splitlines()[-1])
+        out["db_bytes_before"] = db_figures(kind, workdir)["db_bytes"]
+
+    api = FakeApi()
+    await api.start()
+    cmd = [
+        sys.executable, str(BOTPROC), "--kind", kind, "--api-url", api.url,
+        "--workdir", str(workdir), "--limiter", args.limiter,
+        "--max-seconds", str(args.timeout * 3 + 120),
+    ]  # fmt: skip
+    if cpus is not None:
+        cmd += ["--cpu", str(cpus[1])]
+    if args.profile and kind == "intake":
+        cmd.append("--profile")
+    env = dict(os.environ)
+    for item in args.what_if:
+        cmd += ["--what-if", item]
+        if item == "sniffio":
+            # What httpcore would do with sniffio installed: answer "asyncio" at once
+            # instead of failing `import sniffio` on every lock it sets up.
+            stub = root / "sniffio-stub"
+            stub.mkdir(exist_ok=True)
+            (stub / "sniffio.py").write_text(
+                "def current_async_library():\n    return 'asyncio'\n", encoding="utf-8"
+            )
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(stub), env.get("PYTHONPATH")]))
+    say(f"[{kind}] starting the bot: {' '.join(cmd[1:3])} ...")
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, env=env)
+    try:
+        ready = await read_line(proc, 60)
+        if ready != "READY":
+            raise RuntimeError(f"{kind} bot did not start (said {ready!r})")
+        out["rss_after_start_mb"] = round(proc_status(proc.pid, "VmRSS") / 1024, 1)
+        steps = load_steps(_flow_source())
+        mode = "echo" if kind == "echo" else "interview"
+        phases = [("burst", 0.0, FIRST_ID)]
+        if args.think > 0:
+            phases.append(("paced", args.think, FIRST_ID + args.applicants))
+        cpu_total = 0.0
+        for name, think, first_id in phases:
+            say(
+                f"[{kind}] {name}: {args.applicants} applicants"
+                + (f", think {think}s" if think else "")
+            )
+            cpu0 = proc_cpu(proc.pid)
+            phase, wall, fake_cpu = await run_phase(
+                api, mode=mode, steps=steps, applicants=args.applicants, first_id=first_id,
+                think=think, timeout=args.timeout, stall=args.stall, log=say,
+            )  # fmt: skip
+            cpu1 = proc_cpu(proc.pid)
+            figures = phase_figures(phase, wall, fake_cpu)
+            cpu = cpu1[0] - cpu0[0]
+            cpu_total += cpu
+            figures["bot_cpu_s"] = round(cpu, 2)
+            figures["bot_cpu_main_thread_s"] = round(cpu1[1] - cpu0[1], 2)
+            figures["bot_cpu_other_threads_s"] = round(cpu1[2] - cpu0[2], 2)
+            figures["bot_cpu_busy"] = round(cpu / wall, 2) if wall > 0 else None
+            figures["bot_cpu_ms_per_update"] = (
+                round(1000 * cpu / figures["updates"], 3) if figures["updates"] else None
+            )
+            if think:
+                figures["think_mean_s"] = think
+            say(
+                f"[{kind}] {name}: {figures['updates']} updates in {figures['wall_s']}s ="
+                f" {figures['updates_per_s']}/s; latency {figures['latency_ms']};"
+                f" bot CPU busy {figures['bot_cpu_busy']}, fake CPU {figures['fake_cpu_share']}"
+            )
+            out[name] = figures
+        out["peak_rss_mb"] = round(proc_status(proc.pid, "VmHWM") / 1024, 1)
+        out["rss_at_end_mb"] = round(proc_status(proc.pid, "VmRSS") / 1024, 1)
+        proc.send_signal(signal.SIGTERM)
+        # Writing the profile of a long run takes a while.
+        final = json.loads(await read_line(proc, 900 if args.profile else 120) or "{}")
+        await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await api.stop()
+    out["bot_shutdown_s"] = final.get("shutdown_s")
+    if "profile" in final:
+        out["profile"] = final["profile"]
+    out.update(db_figures(kind, workdir))
+    out["api_calls"] = dict(api.calls)
+    burst = out["burst"]
+    # The headline figures are the burst's (the brief's "all at once" run).
+    headline = {
+        "updates_per_s": burst["updates_per_s"],
+        "latency_ms": burst["latency_ms"],
+        "peak_rss_mb": out["peak_rss_mb"],
+        "db_bytes": out["db_bytes"],
+    }
+    return {**headline, **out}
+
+
+def _flow_source() -> str:
+    from importlib.resources import files
+
+    return (files("bot.flows") / "judicial-assistance.yaml").read_text(encoding="utf-8")
+
+
+def bot_code() -> dict[str, Any]:
+    """Which bot was measured: the commit, whether bot/ or handlers/ had local changes, and
+    the plumbing settings bot.app uses (others change the bot while benches run)."""
+    import bot.app
+
+    request = getattr(bot.app, "AiohttpRequest", None)
+    out: dict[str, Any] = {
+        "pool_size": getattr(bot.app, "POOL_SIZE", None),
+        "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
+    }
+    root = HERE.parent
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot", "handlers"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        out["commit"] = head.stdout.strip()
+        out["uncommitted_changes"] = bool(dirty.stdout.strip())
+    return out
+
+
+def pick_cpus() -> tuple[int, int] | None:
+    """(fake, bot): two different CPUs this process may use, or None with fewer than two."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    mine = sorted(os.sched_getaffinity(0))
+    if len(mine) < 2:
+        return None
+    return mine[0], mine[1]
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    cpus = pick_cpus()
+    if cpus is not None:
+        os.sched_setaffinity(0, {cpus[0]})
+    root = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    say(f"work directory {root}; CPUs (fake, bot): {cpus}")
+    result: dict[str, Any] = {
+        "applicants": args.applicants,
+        "drafts": args.drafts,
+        "think_s": args.think,
+    }
+    result["bot_code"] = bot_code()
+    if args.what_if:
+        result["what_if"] = args.what_if
+    try:
+        result["intake_bot"] = await run_bot("intake", args, root, cpus)
+        if not args.skip_baselines:
+            result["conversation_baseline"] = await run_bot("conversation", args, root, cpus)
+            result["echo"] = await run_bot("echo", args, root, cpus)
+    finally:
+        if args.keep:
+            say(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    intake = result["intake_bot"]
+    if not args.skip_baselines:
+        conv, echo = result["conversation_baseline"], result["echo"]
+        result["ratio_vs_echo"] = ratio(intake["updates_per_s"], echo["updates_per_s"])
+        result["ratio_vs_conversation"] = ratio(intake["updates_per_s"], conv["updates_per_s"])
+        if args.think > 0:
+            result["paced_p99_ms"] = {
+                k: result[k]["paced"]["latency_ms"].get("p99")
+                for k in ("intake_bot", "conversation_baseline", "echo")
+            }
+    p99 = intake.get("paced", intake["burst"])["latency_ms"].get("p99")
+    result["targets"] = {
+        "updates_per_s>=1000": intake["updates_per_s"] >= 1000,
+        "ratio_vs_echo>=0.8": (result.get("ratio_vs_echo") or 0) >= 0.8
+        if "ratio_vs_echo" in result
+        else None,
+        "ahead_of_conversation": (result.get("ratio_vs_conversation") or 0) > 1
+        if "ratio_vs_conversation" in result
+        else None,
+        "p99_ms<50": p99 is not None and p99 < 50,
+        "p99_ms_judged_on": "paced" if "paced" in intake else "burst",
+        "all_submitted": intake["burst"]["applicants_done"] == args.applicants
+        and intake["burst"]["refusals"] == 0,
+    }
+    result["notes"] = notes(args, cpus)
+    return result
+
+
+def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
+    parts = [
+        "Fake Bot API: bench/fakeapi.py (minimal asyncio HTTP/1.1 server on 127.0.0.1) with the "
+        "simulated applicants in the bench process; each bot in its own process"
+        + (
+            f", bot pinned to CPU {cpus[1]}, fake+applicants to CPU {cpus[0]}"
+            if cpus
+            else ", NOT pinned (fewer than 2 CPUs): fake and bot share the CPU"
+        )
+        + ".",
+        "updates_per_s = answered updates / (first update queued .. last reply), burst phase "
+        "(all applicants at once, no think time).",
+        "latency_ms = update handed to the bot in a getUpdates response .. the bot's call that "
+        "shows the next question (its keyboard); latency_from_queued_ms adds the wait for the "
+        "next getUpdates; first_call_ms ends at the bot's first sendMessage/edit to that chat.",
+        "In the burst every applicant always has one update in flight, so latency there is about "
+        "applicants / throughput (Little's law); p99 target judged on the paced phase "
+        "(think uniform 0..2*think_s per answer) when it ran.",
+        "intake bot: rate_limit=0 (per-user limit off for the load test)"
+        + (
+            "; AIORateLimiter's 30 msg/s overall limit lifted (limits set to 0, retries kept) "
+            "because the fake is not Telegram"
+            if args.limiter == "off"
+            else "; AIORateLimiter as shipped (30 msg/s overall)"
+        )
+        + "; SQLite WAL, synchronous=NORMAL, every answer committed before its reply.",
+        "conversation baseline: ConversationHandler + PicklePersistence (update_interval 60 s: "
+        "answers reach disk once a minute and at shutdown, not before the reply), updates one "
+        "at a time (examples' default).",
+        "echo: one sendMessage per update, with the intake bot's plumbing: "
+        "concurrent_updates(256), the same Bot API request class and pool size as bot.app "
+        "(bot_code); the conversation baseline keeps PTB's defaults (httpx, 256 connections), "
+        "as the examples do.",
+        "peak_rss_mb = VmHWM of the bot process; db_bytes = SQLite db+wal (pickle for the "
+        "baseline).",
+    ]
+    if args.profile:
+        parts.append("--profile: the intake bot ran under the profiler, its figures are slower.")
+    if args.what_if:
+        parts.append(
+            f"WHAT-IF run {args.what_if}: NOT the shipped configuration (bench-level changes to "
+            "what bot.app builds; see bench/README.md)."
+        )
+    return " ".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Load test of the intake bot.")
+    parser.add_argument("--applicants", type=int, default=500)
+    parser.add_argument("--drafts", type=int, default=0, help="stored drafts before the run")
+    parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="profile the intake bot")
+    parser.add_argument(
+        "--think", type=float, default=5.0, help="mean think time of the paced phase (0 = skip)"
+    )
+    parser.add_argument("--limiter", choices=["off", "shipped"], default="off")
+    parser.add_argument("--timeout", type=float, default=600, help="per phase, seconds")
+    parser.add_argument(
+        "--stall", type=float, default=300, help="give up an applicant waiting this long"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--what-if",
+        action="append",
+        default=[],
+        metavar="CHANGE",
+        help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N, transport=lean",
+    )
+    args = parser.parse_args()
+    from botproc import parse_what_if
+
+    parse_what_if(args.what_if)  # refuse a bad combination before anything starts
+    started = time.perf_counter()
+    result = asyncio.run(main_async(args))
+    result["bench_seconds"] = round(time.perf_counter() - started, 1)
+    if "profile" in result["intake_bot"]:
+        print_profile(result["intake_bot"]["profile"])
+        # The full lists are in the files; the JSON line keeps the top of each.
+        prof = result["intake_bot"]["profile"]
+        prof["self"], prof["total"] = prof["self"][:12], prof["total"][:20]
+    print(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+    return 0
+
+
+def print_profile(profile: dict[str, Any]) -> None:
+    say(f"\nprofile of the intake bot: {profile.get('profiler')}")
+    if "idle_pct" in profile:
+        say(f"  idle (waiting in the event loop's select): {profile['idle_pct']}%")
+    for layer, pct in profile.get("layers", {}).items():
+        say(f"  {pct:6.1f}%  {layer}")
+    say("  top by own time (% of wall time):")
+    for name, pct in profile["self"]:
+        say(f"    {pct:6.2f}%  {name}")
+    say("  top by total time including callees:")
+    for name, pct in profile["total"]:
+        say(f"    {pct:6.2f}%  {name}")
+    say(f"  files: {profile.get('files')}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
