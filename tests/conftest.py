@@ -53,11 +53,15 @@ class Running:
 
 
 def make_settings(tg: FakeTelegram, db: Path, **extra: object) -> Settings:
+    """Settings for a bot under test. Telegram's overall 30 messages a second is lifted
+    (``send_rate=0``) unless a test asks for it: the people in these tests answer far faster
+    than anyone could, and a throttled reply would arrive after the test stopped listening."""
+    values: dict[str, object] = {"send_rate": 0, **extra}
     return Settings(
         token=TOKEN,
         api_url=tg.base_url,
         db_path=str(db),
-        **extra,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
 
 

@@ -19,7 +19,7 @@ import datetime as dt
 import html
 import re
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.i18n import I18n
 from bot.store import db as store_db
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
+from tests.helpers import wait_until
 
 ADMIN, ADMIN_ZH, CW, STRANGER = 1, 7, 2, 9
 FLOW_ID = "judicial-assistance"
@@ -149,23 +150,6 @@ def said(replies: list[SentMessage], text: str) -> SentMessage:
     found = [m for m in replies if text in (m.text or "")]
     assert found, f"no reply with {text!r}: {describe(replies)}"
     return found[-1]
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 8.0, what: str = "condition"
-) -> None:
-    """Poll ``predicate`` (sync or async) until it holds; fail with ``what`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def arrives(chat: FakeUser, *needles: str, timeout: float = 8.0) -> SentMessage:

@@ -16,7 +16,6 @@ messages may pause between them for longer than the fake's quiet period on a bus
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from bot.cli import main as cli_main
 from bot.flow.engine import Screening, State
 from tests.conftest import Running, make_settings
 from tests.fakebot import DEFAULT_SETTLE, FakeTelegram, FakeUser, SentMessage
+from tests.helpers import wait_until, with_text
 
 FLOW = """
 id: casework-test
@@ -133,29 +133,6 @@ def cw_of(tg: FakeTelegram) -> FakeUser:
 
 def partner_of(tg: FakeTelegram) -> FakeUser:
     return tg.user(PARTNER, first_name="Liu", language_code="en")
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 8.0, what: str = "condition"
-) -> None:
-    """Poll ``predicate`` (sync or async) until it holds; fail with ``what`` after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def with_text(chat: Any, *needles: str) -> list[SentMessage]:
-    """The messages (of a chat, or a list) whose text contains every one of ``needles``."""
-    messages = chat if isinstance(chat, list) else chat.messages
-    return [m for m in messages if all(n in (m.text or "") for n in needles)]
 
 
 async def arrives(chat: Any, *needles: str, timeout: float = 8.0) -> SentMessage:

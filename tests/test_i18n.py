@@ -196,9 +196,13 @@ def test_no_user_facing_literal_escapes_gettext() -> None:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _name(node.func) not in SENDERS:
                 continue
-            args = list(node.args) + [k.value for k in node.keywords if k.arg in (None, "text", "caption")]
+            args = list(node.args) + [
+                k.value for k in node.keywords if k.arg in (None, "text", "caption")
+            ]
             for arg in args:
                 for const in _literals_outside_gettext(arg):
                     if _words(const.value):
-                        offenders.append(f"{path.relative_to(ROOT)}:{const.lineno}: {const.value!r}")
+                        offenders.append(
+                            f"{path.relative_to(ROOT)}:{const.lineno}: {const.value!r}"
+                        )
     assert not offenders, "literals shown to people without gettext:\n" + "\n".join(offenders)

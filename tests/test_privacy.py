@@ -16,7 +16,7 @@ import html
 import logging
 import re
 import stat
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.interview import consent_hash
 from bot.store import Store
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
+from tests.helpers import wait_until, with_text
 
 DEFAULT = load_flow_text(default_flow_source())
 AGREE, SEND, SHARE = "✅ I agree", "📨 Send", "📱 Share my phone number"
@@ -42,28 +43,6 @@ NUMBERS = {"household_size": "3", "earners": "1", "monthly_income": "500"}
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def with_text(person: Any, *needles: str) -> list[SentMessage]:
-    return [m for m in person.messages if all(n in (m.text or "") for n in needles)]
 
 
 async def arrives(person: Any, *needles: str, timeout: float = 10.0) -> SentMessage:

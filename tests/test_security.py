@@ -22,7 +22,7 @@ import inspect
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from handlers import admin, caseworker, partner
 from handlers.guard import RateLimit
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
+from tests.helpers import wait_until
 
 FLOW = """
 id: security-test
@@ -250,22 +251,6 @@ class World:
         if op == "rp":
             return f"c:rp:{self.intake_id}:{PARTNER}"
         return f"c:{op}:{self.intake_id}:0"
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def outbox_empty(r: Running) -> None:

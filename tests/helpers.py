@@ -1,0 +1,36 @@
+"""Small helpers the end-to-end tests share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from tests.fakebot import SentMessage
+
+
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+) -> None:
+    """Poll ``predicate`` (sync or async) until it holds; fail with ``what`` after ``timeout``.
+
+    Notifications arrive through the outbox sender, not as a reply to the update that
+    caused them, so tests wait for them instead of sleeping a fixed time.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def with_text(chat: Any, *needles: str) -> list[SentMessage]:
+    """The messages (of a chat, or a list) whose text contains every one of ``needles``."""
+    messages = chat if isinstance(chat, list) else chat.messages
+    return [m for m in messages if all(n in (m.text or "") for n in needles)]
