@@ -29,7 +29,7 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import as_int, button, edit_markup, pack, send, unpack
+from handlers.common import as_int, button, edit_markup, pack, reader, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class AdminHandlers:
         user = update.effective_user
         if user is None:
             return None
-        chosen = await self.store.users.language(user.id)
-        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        tr = await reader(self.store, self.i18n, user)
         if not await self.store.roles.has(user.id, "admin"):
             await send(ctx.bot, user.id, tr.gettext("This is only for admins."))
             return None
@@ -156,8 +155,7 @@ class AdminHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.document is None:
             return
-        chosen = await self.store.users.language(user.id)
-        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        tr = await reader(self.store, self.i18n, user)
         _ = tr.gettext
         if not await self.store.roles.has(user.id, "admin"):
             await send(
@@ -295,8 +293,7 @@ class AdminHandlers:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        chosen = await self.store.users.language(user.id)
-        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        tr = await reader(self.store, self.i18n, user)
         _ = tr.gettext
         parts = unpack(query.data, F, 4)
         target = as_int(parts[1]) if parts else None
@@ -351,8 +348,7 @@ class AdminHandlers:
         user = update.effective_user
         if user is None:
             return
-        chosen = await self.store.users.language(user.id)
-        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        tr = await reader(self.store, self.i18n, user)
         roles = await self.store.roles.roles_of(user.id)
         if not roles & {"admin", "caseworker"}:
             await send(ctx.bot, user.id, tr.gettext("This is only for caseworkers and admins."))

@@ -20,15 +20,25 @@ from telegram import (
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    User,
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.i18n import I18n, Tr
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
+
+
+async def reader(store: Store, i18n: I18n, user: User) -> Tr:
+    """How to speak to this Telegram user: their chosen language, else Telegram's."""
+    chosen = await store.users.language(user.id)
+    return i18n.tr(i18n.pick(chosen, user.language_code))
 
 
 def pack(*parts: str | int) -> str:

@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 from bot.i18n import I18n
 from bot.store import Store
 from bot.transport import AiohttpRequest
-from handlers.common import send
+from handlers.common import reader, send
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,7 @@ class RateLimit:
         if now - self._warned.get(user.id, -1e9) > self.per:
             self._warned[user.id] = now
             log.warning("rate limit reached by a user")
-            chosen = await self.store.users.language(user.id)
-            tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+            tr = await reader(self.store, self.i18n, user)
             chat = update.effective_chat
             if chat is not None and chat.type == "private":
                 await send(

@@ -18,7 +18,7 @@ from bot.intake import Casework
 from bot.interview import Applicant, Interview
 from bot.mydata import export_text
 from bot.store.casework import Conflict
-from handlers.common import as_int, button, edit_markup, pack, send, unpack
+from handlers.common import as_int, button, edit_markup, pack, reader, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ class PrivacyHandlers:
         user = update.effective_user
         if user is None:
             return None
-        chosen = await self.interview.store.users.language(user.id)
-        return user.id, self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        return user.id, await reader(self.interview.store, self.i18n, user)
 
     async def mydata(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._tr(update)

@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import I18n
 from bot.store import Store
 from bot.store.pending import Pending
-from handlers.common import send
+from handlers.common import reader, send
 
 Taker = Callable[[Update, ContextTypes.DEFAULT_TYPE, Pending], Awaitable[bool]]
 
@@ -49,7 +49,6 @@ class PendingRouter:
         if pending is None or pending.kind == "reply":
             return False
         await self.store.pending.clear(user.id)
-        chosen = await self.store.users.language(user.id)
-        tr = self.i18n.tr(self.i18n.pick(chosen, user.language_code))
+        tr = await reader(self.store, self.i18n, user)
         await send(ctx.bot, user.id, tr.gettext("Cancelled."))
         return True
