@@ -1703,13 +1703,26 @@ class FakeUser(_ChatView):
     def _candidates(self, message: SentMessage | None) -> list[SentMessage]:
         return [message] if message is not None else list(reversed(self.messages))
 
-    def _find_button(
-        self, match: Callable[[str], bool], message: SentMessage | None, what: str
+    async def _find_button(
+        self,
+        match: Callable[[str], bool],
+        message: SentMessage | None,
+        what: str,
+        wait: float,
     ) -> tuple[SentMessage, JSONDict]:
-        for candidate in self._candidates(message):
-            for button in candidate.inline_buttons:
-                if match(button.get("text", "")):
-                    return candidate, button
+        """The newest matching inline button. Waits up to ``wait`` seconds for it to appear:
+        a handler that sends several messages may pause between them for longer than the
+        settle period of :meth:`wait_reply` on a busy machine."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            for candidate in self._candidates(message):
+                for button in candidate.inline_buttons:
+                    if match(button.get("text", "")):
+                        return candidate, button
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(_POLL_STEP)
         available = {m.message_id: m.buttons for m in self._candidates(message) if m.buttons}
         raise AssertionError(
             f"no inline button {what} in chat {self.chat_id}; buttons by message id: {available}"
@@ -1735,16 +1748,23 @@ class FakeUser(_ChatView):
         }
         return await self._queue(payload)
 
-    async def tap(self, label: str, message: SentMessage | None = None) -> JSONDict:
+    async def tap(
+        self, label: str, message: SentMessage | None = None, *, wait: float = 5.0
+    ) -> JSONDict:
         """Tap the inline button labelled exactly ``label`` on the newest bot message having
-        one (or on ``message``). ``AssertionError`` lists the buttons if there is none."""
-        found, button = self._find_button(lambda text: text == label, message, f"{label!r}")
+        one (or on ``message``), waiting up to ``wait`` seconds for it to be shown.
+        ``AssertionError`` lists the buttons if there is none."""
+        found, button = await self._find_button(
+            lambda text: text == label, message, f"{label!r}", wait
+        )
         return await self._tap_button(found, button)
 
-    async def tap_containing(self, substr: str, message: SentMessage | None = None) -> JSONDict:
+    async def tap_containing(
+        self, substr: str, message: SentMessage | None = None, *, wait: float = 5.0
+    ) -> JSONDict:
         """Like :meth:`tap`, matching the first button whose label contains ``substr``."""
-        found, button = self._find_button(
-            lambda text: substr in text, message, f"containing {substr!r}"
+        found, button = await self._find_button(
+            lambda text: substr in text, message, f"containing {substr!r}", wait
         )
         return await self._tap_button(found, button)
 
@@ -1781,17 +1801,24 @@ class FakeUser(_ChatView):
                 return message.reply_keyboard
         return []
 
-    async def press(self, label: str) -> JSONDict:
+    async def press(self, label: str, *, wait: float = 5.0) -> JSONDict:
         """Press a reply-keyboard button: ``request_contact`` shares the own phone number,
-        ``request_location`` a location, anything else sends the label as text."""
-        keyboard = self.current_reply_keyboard()
-        for button in keyboard:
-            if button.get("text") == label:
-                if button.get("request_contact"):
-                    return await self.send_contact(self.phone_number, own=True)
-                if button.get("request_location"):
-                    return await self.send_location()
-                return await self.send(label)
+        ``request_location`` a location, anything else sends the label as text. Waits up to
+        ``wait`` seconds for the keyboard to be shown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            keyboard = self.current_reply_keyboard()
+            for button in keyboard:
+                if button.get("text") == label:
+                    if button.get("request_contact"):
+                        return await self.send_contact(self.phone_number, own=True)
+                    if button.get("request_location"):
+                        return await self.send_location()
+                    return await self.send(label)
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(_POLL_STEP)
         labels = [b.get("text") for b in keyboard]
         raise AssertionError(
             f"no reply keyboard button {label!r} in chat {self.chat_id}; shown: {labels}"

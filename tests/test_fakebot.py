@@ -209,7 +209,7 @@ async def test_tap_inline_button_by_label_edits_message(
     [prompt] = await li.ask("/menu")
     assert prompt.buttons == ["是 Yes", "No"]
     with pytest.raises(AssertionError, match=r"\['是 Yes', 'No'\]"):
-        await li.tap("Maybe")
+        await li.tap("Maybe", wait=0.2)
 
     tap = await li.tap("是 Yes")
     [edited] = await li.wait_reply()
