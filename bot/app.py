@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
+from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.intake import Casework
@@ -221,6 +222,8 @@ def configure_logging(settings: Settings) -> None:
     for noisy in ("telegram", "aiosqlite", "apscheduler"):
         logger = logging.getLogger(noisy)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+    # The scheduler announces every housekeeping job at INFO; only its problems matter here.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 async def open_services(settings: Settings) -> Services:
@@ -244,6 +247,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     app = build_application(services)
     try:
+        if not await reach_telegram(app, settings, stop):
+            return
         if settings.webhook_url:
             await start_webhook(app, settings)
             log.info("bot started (webhook on port %d)", settings.webhook_port)
@@ -254,7 +259,39 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         log.info("stopping")
         await stop_app(app)
     finally:
+        # Closes the HTTP sessions too when Telegram was never reached (app not initialised).
+        await app.bot.shutdown()
         await services.store.close()
+
+
+async def reach_telegram(app: Application, settings: Settings, stop: asyncio.Event) -> bool:
+    """Check the token with Telegram before starting, waiting out a network that is not up
+    yet (a village server after a power cut) instead of dying with a traceback. A rejected
+    token is final: say so in one line. False if asked to stop while waiting."""
+    where = urlsplit(settings.api_url).netloc or settings.api_url
+    delay = 1.0
+    while True:
+        try:
+            await app.bot.initialize()
+            return True
+        except InvalidToken:
+            raise ConfigError(
+                f"the Bot API at {where} rejected INTAKE_BOT_TOKEN: copy the token again from"
+                " @BotFather (and check INTAKE_BOT_API_URL if you set it)"
+            ) from None
+        except (NetworkError, TimedOut) as err:
+            reason = str(err).replace(settings.token or "\0", "***")
+            log.warning(
+                "cannot reach the Telegram Bot API at %s (%s); trying again in %d s",
+                where,
+                reason,
+                delay,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return False
+        delay = min(delay * 2, 60.0)
 
 
 async def start_polling(app: Application, *, timeout: int = 30) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tests.fakebot import SentMessage
@@ -34,3 +37,11 @@ def with_text(chat: Any, *needles: str) -> list[SentMessage]:
     """The messages (of a chat, or a list) whose text contains every one of ``needles``."""
     messages = chat if isinstance(chat, list) else chat.messages
     return [m for m in messages if all(n in (m.text or "") for n in needles)]
+
+
+def console_script() -> str:
+    """The installed ``intake-bot`` command of this interpreter's environment."""
+    beside = Path(sys.executable).parent / "intake-bot"
+    found = str(beside) if beside.is_file() else shutil.which("intake-bot")
+    assert found, "the intake-bot console script is not installed"
+    return found

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import socket
 from pathlib import Path
 
 import pytest
 
-from bot.app import POOL_SIZE, build_application, open_services
+from bot.app import POOL_SIZE, build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.transport import AiohttpRequest
+from tests.fakebot import FakeTelegram
+from tests.helpers import console_script, wait_until
 
 
 async def _app(tmp_path: Path, **settings: object):  # type: ignore[no-untyped-def]
@@ -59,3 +65,74 @@ def test_settings_from_environment_and_file(tmp_path: Path) -> None:
         Settings().require_token()
     with pytest.raises(ConfigError, match="INTAKE_RATE_LIMIT"):
         load_settings({"INTAKE_RATE_LIMIT": "many"})
+
+
+# --- starting without Telegram ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_the_bot_waits_for_the_network_and_then_serves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A village server often boots before its network: the bot says what it waits for and
+    starts serving once Telegram answers, instead of dying with a traceback."""
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    port = _free_port()
+    settings = Settings(
+        token="123:SECRET-TOKEN",
+        api_url=f"http://127.0.0.1:{port}/bot",
+        db_path=str(tmp_path / "intake.db"),
+        send_rate=0,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop))
+    try:
+        await wait_until(
+            lambda: "cannot reach the Telegram Bot API" in caplog.text, 10, "a warning"
+        )
+        assert not task.done()
+        async with FakeTelegram(port=port) as tg:
+            li = tg.user(4, language_code="en")
+            await wait_until(lambda: tg.calls, 10, "the bot to reach Telegram")
+            replies = await li.ask("/start", timeout=10)
+            assert any("✅ I agree" in m.buttons for m in replies), [str(m) for m in replies]
+            stop.set()
+            await asyncio.wait_for(task, 10)
+    finally:
+        stop.set()
+        if not task.done():
+            task.cancel()
+    assert "SECRET-TOKEN" not in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_rejected_token_is_one_line_and_the_command_exits(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    async with FakeTelegram(token="123:RIGHT") as tg:
+        env.update(
+            INTAKE_BOT_TOKEN="999:WRONG-SECRET",
+            INTAKE_BOT_API_URL=tg.base_url,
+            INTAKE_DB=str(tmp_path / "intake.db"),
+        )
+        process = await asyncio.create_subprocess_exec(
+            console_script(),
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    stderr = err.decode()
+    assert process.returncode == 1, stderr
+    assert stderr.splitlines()[-1] == (
+        f"intake-bot: the Bot API at 127.0.0.1:{tg.port} rejected INTAKE_BOT_TOKEN: copy the"
+        " token again from @BotFather (and check INTAKE_BOT_API_URL if you set it)"
+    )
+    assert "Traceback" not in stderr and "Unclosed" not in stderr
+    assert "WRONG-SECRET" not in stderr + out.decode()

@@ -4,14 +4,13 @@ real, as the installed console script."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from tests.helpers import console_script
 
 ROOT = Path(__file__).parent.parent
 FLOWS = Path(__file__).parent / "flows"
@@ -188,13 +187,6 @@ def test_usage_mistakes(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --- the installed command -------------------------------------------------------------
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).parent / "intake-bot"
-    found = str(beside) if beside.is_file() else shutil.which("intake-bot")
-    assert found, "the intake-bot console script is not installed"
-    return found
 
 
 def test_the_console_script_validates_publishes_and_lists(tmp_path: Path) -> None:
