@@ -357,9 +357,31 @@ def _layer(frame: Any, current: str) -> str:
 # --- serving ---------------------------------------------------------------------------------
 
 
+class DbAwaits:
+    """Counts the calls the bot awaits on aiosqlite (each is a round trip to its thread:
+    ``execute``, ``fetchall``, ``commit``, ...): every awaited call funnels through
+    ``Connection._execute``. The issue aims for at most three per answer."""
+
+    def __init__(self) -> None:
+        import aiosqlite.core
+
+        self.count = 0
+        original = aiosqlite.core.Connection._execute
+        counter = self
+
+        async def counted(conn: Any, fn: Any, *a: Any, **kw: Any) -> Any:
+            counter.count += 1
+            return await original(conn, fn, *a, **kw)
+
+        aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
+
+
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
     starters = {"intake": start_intake, "conversation": start_conversation, "echo": start_echo}
+    awaits = DbAwaits() if args.kind == "intake" else None
     _app, stop_bot = await starters[args.kind](args)
+    if awaits is not None:
+        awaits.count = 0  # from here on: serving updates only
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -373,6 +395,8 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     except TimeoutError:
         log.error("no SIGTERM within %ss: stopping on my own", args.max_seconds)
     result: dict[str, Any] = {}
+    if awaits is not None:
+        result["db_awaits"] = awaits.count
     if profile is not None:
         result["profile"] = profile.stop()
     t0 = time.perf_counter()

@@ -240,6 +240,10 @@ async def run_bot(
             await proc.wait()
         await api.stop()
     out["bot_shutdown_s"] = final.get("shutdown_s")
+    if "db_awaits" in final:
+        updates = sum(out[name]["updates"] for name, _, _ in phases)
+        out["db_awaits"] = final["db_awaits"]
+        out["db_awaits_per_update"] = round(final["db_awaits"] / updates, 2) if updates else None
     if "profile" in final:
         out["profile"] = final["profile"]
     out.update(db_figures(kind, workdir))
