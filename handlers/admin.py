@@ -73,9 +73,7 @@ class AdminHandlers:
             return
         actor, tr = who
         _ = tr.gettext
-        args = ctx.args or []
-        user_id = as_int(args[0]) if args else None
-        role = args[1].lower() if len(args) > 1 else ""
+        user_id, role, label = _role_args(ctx.args or [])
         if user_id is None or role not in ROLES:
             await send(
                 ctx.bot,
@@ -85,7 +83,6 @@ class AdminHandlers:
                 ),
             )
             return
-        label = " ".join(args[2:]).strip() or None
         new = await self.store.roles.grant(user_id, role, label=label, by=actor)
         text = (
             _("{user} is now {role}.") if new else _("{user} already was {role}; details updated.")
@@ -98,9 +95,7 @@ class AdminHandlers:
             return
         actor, tr = who
         _ = tr.gettext
-        args = ctx.args or []
-        user_id = as_int(args[0]) if args else None
-        role = args[1].lower() if len(args) > 1 else ""
+        user_id, role, _label = _role_args(ctx.args or [])
         if user_id is None or role not in ROLES:
             await send(ctx.bot, actor, _("Usage: /revoke USER_ID ROLE"))
             return
@@ -419,3 +414,11 @@ def build_handlers(
         MessageHandler(private & yaml_file, h.upload),
         CallbackQueryHandler(h.on_button, pattern=r"^f:"),
     ]
+
+
+def _role_args(args: list[str]) -> tuple[int | None, str, str | None]:
+    """``USER_ID ROLE [label ...]`` of /grant and /revoke; the role in lower case."""
+    user_id = as_int(args[0]) if args else None
+    role = args[1].lower() if len(args) > 1 else ""
+    label = " ".join(args[2:]).strip() or None
+    return user_id, role, label
