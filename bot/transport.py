@@ -5,13 +5,21 @@ of the bot's CPU time per answer inside the HTTP client (an answer is three
 Bot API calls: acknowledge the tap, close the old question, ask the next).
 aiohttp's client does the same work for a fraction of that. Only app.py uses
 this module; it is the app layer, not the core.
+
+Proxies: where Telegram is only reachable through one, set ``HTTPS_PROXY`` (or
+``https_proxy``; ``NO_PROXY`` is honoured). It is read once per host, not by
+aiohttp on every call: with ``trust_env`` aiohttp looks up the environment and
+~/.netrc in a worker thread for each request, two thread hops that cost more
+CPU than the request itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from multidict import CIMultiDict
@@ -21,6 +29,23 @@ from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
 _FORM = CIMultiDict({"Content-Type": "application/x-www-form-urlencoded"})
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    url: URL | None = None
+
+
+def _env_proxy(url: URL) -> _Proxy:
+    """The proxy the environment names for this URL's host (HTTPS_PROXY, NO_PROXY, ...).
+
+    Credentials stay in the proxy's URL (``http://user:password@host:port``): aiohttp
+    turns them into Proxy-Authorization, for a tunnel (https) and a plain request alike.
+    """
+    if url.host is not None and proxy_bypass(url.host):
+        return _Proxy()
+    named = getproxies().get(url.scheme)
+    return _Proxy(URL(named) if named else None)
 
 
 def _value(given: Any, default: float | None) -> float | None:
@@ -47,6 +72,7 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._proxies: dict[URL, _Proxy] = {}
 
     def _timeout(
         self, read: float | None, write: float | None, connect: float | None, pool: float | None
@@ -71,7 +97,7 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            self._session = aiohttp.ClientSession(connector=connector)
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -117,9 +143,17 @@ class AiohttpRequest(BaseRequest):
             target = URL(url, encoded=True)
             if len(self._urls) < 512:
                 self._urls[url] = target
+        proxy = self._proxies.get(target.origin())
+        if proxy is None:
+            proxy = self._proxies[target.origin()] = _env_proxy(target)
         try:
             async with self._session.request(
-                method, target, data=data, headers=headers, timeout=timeout
+                method,
+                target,
+                data=data,
+                headers=headers,
+                timeout=timeout,
+                proxy=proxy.url,
             ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
