@@ -225,7 +225,9 @@ class _Conn(asyncio.Protocol):
             path, _, query = target.partition("?")
             method = path.rsplit("/", 1)[-1]
             params: JSONDict = dict(parse_qsl(query, keep_blank_values=True))
-            if body:
+            if body[:1] == b"{":
+                params.update(json.loads(body))
+            elif body:
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
             if method.lower() == "getupdates":
                 self.api.calls[method] += 1
@@ -468,7 +470,7 @@ class Applicant:
         raw = params.get("reply_markup")
         if not raw:
             return
-        markup = json.loads(raw)
+        markup = json.loads(raw) if isinstance(raw, str) else raw
         if "inline_keyboard" not in markup and "keyboard" not in markup:
             return  # e.g. the keyboard removal that follows the phone answer
         self._complete(sent, now)

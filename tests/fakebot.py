@@ -402,6 +402,20 @@ class _ApiHandler(tornado.web.RequestHandler):
         for name, values in self.request.arguments.items():
             if values:
                 params[name] = _decode_param(name, values[-1].decode("utf-8", "replace"))
+        if self.request.body and self.request.headers.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            try:
+                body = json.loads(self.request.body)
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self.set_status(400, reason="Bad Request")
+                self.finish(
+                    {"ok": False, "error_code": 400, "description": "Bad Request: can't parse JSON"}
+                )
+                return
+            params.update(body)
         for name, parts in self.request.files.items():
             if parts:
                 part = parts[-1]

@@ -92,7 +92,9 @@ async def test_calls_go_through_the_proxy_the_environment_names(
         assert headers["proxy-authorization"] == "Basic " + base64.b64encode(
             b"relay:s3cret"
         ).decode("ascii")
-        assert b"text=%E4%BD%A0%E5%A5%BD" in body
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body) == {"chat_id": 5, "text": "你好"}
+        assert "你好".encode() in body  # UTF-8 as is, not 18 bytes of %-escapes
 
 
 async def test_no_proxy_and_no_setting_go_direct(monkeypatch: pytest.MonkeyPatch) -> None:
