@@ -132,8 +132,24 @@ def _message_params(
     if parse_mode is not None:
         params["parse_mode"] = parse_mode
     if markup is not None:
-        params["reply_markup"] = markup
+        params["reply_markup"] = _plain(markup)
     return params
+
+
+def _plain(markup: Markup) -> object:
+    """Buttons as the Bot API's JSON. PTB's generic ``to_dict`` walks every attribute of
+    every button; ours only ever carry a label and callback data (``button`` above)."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return markup
+    keyboard = []
+    for row in markup.inline_keyboard:
+        plain = []
+        for b in row:
+            if b.callback_data is None or not isinstance(b.callback_data, str):
+                return markup  # some other kind of button: PTB knows all of them
+            plain.append({"text": b.text, "callback_data": b.callback_data})
+        keyboard.append(plain)
+    return {"inline_keyboard": keyboard}
 
 
 async def _call(bot: Bot, method: str, params: dict[str, object]) -> Any:
@@ -181,7 +197,7 @@ async def edit_markup(message: Message | None, markup: InlineKeyboardMarkup | No
         return
     params: dict[str, object] = {"chat_id": message.chat_id, "message_id": message.message_id}
     if markup is not None:
-        params["reply_markup"] = markup
+        params["reply_markup"] = _plain(markup)
     try:
         await _call(message.get_bot(), "editMessageReplyMarkup", params)
     except BadRequest:
