@@ -74,7 +74,10 @@ Sink = Callable[[str, JSONDict, int, float], None]
 class FakeApi:
     """The Bot API as far as a load test needs it. ``start()`` in a running loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        # Seconds each answer to a method other than getUpdates is held back: Telegram's
+        # round trip, which the loopback does not have.
+        self.delay = delay
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
         self._update_ids = itertools.count(1)
@@ -235,7 +238,17 @@ class _Conn(asyncio.Protocol):
                 task = asyncio.ensure_future(self.api.get_updates(params))
                 task.add_done_callback(self._polled)
                 return
-            self._reply(self.api.call(method, params))
+            result = self.api.call(method, params)
+            if self.api.delay > 0:
+                self.waiting = True  # HTTP/1.1: later requests on this connection queue
+                asyncio.get_running_loop().call_later(self.api.delay, self._delayed, result)
+                return
+            self._reply(result)
+
+    def _delayed(self, result: Any) -> None:
+        self.waiting = False
+        self._reply(result)
+        self._process()
 
     def _polled(self, task: asyncio.Future[list[JSONDict]]) -> None:
         self.waiting = False

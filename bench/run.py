@@ -163,7 +163,7 @@ async def run_bot(
         out["setup"] = json.loads(stdout.decode().strip().splitlines()[-1])
         out["db_bytes_before"] = db_figures(kind, workdir)["db_bytes"]
 
-    api = FakeApi()
+    api = FakeApi(delay=args.api_delay / 1000)
     await api.start()
     cmd = [
         sys.executable, str(BOTPROC), "--kind", kind, "--api-url", api.url,
@@ -315,6 +315,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "applicants": args.applicants,
         "drafts": args.drafts,
         "think_s": args.think,
+        "api_delay_ms": args.api_delay,
     }
     result["bot_code"] = bot_code()
     if args.what_if:
@@ -393,6 +394,11 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
         "peak_rss_mb = VmHWM of the bot process; db_bytes = SQLite db+wal (pickle for the "
         "baseline).",
     ]
+    if args.api_delay:
+        parts.append(
+            f"--api-delay {args.api_delay:g}: the fake held back each answer to a Bot API call "
+            "(not getUpdates) that many ms, as Telegram's round trip would."
+        )
     if args.profile:
         parts.append("--profile: the intake bot ran under the profiler, its figures are slower.")
     if args.what_if:
@@ -413,6 +419,13 @@ def main() -> int:
         "--think", type=float, default=5.0, help="mean think time of the paced phase (0 = skip)"
     )
     parser.add_argument("--limiter", choices=["off", "shipped"], default="off")
+    parser.add_argument(
+        "--api-delay",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="hold back each Bot API answer (not getUpdates) this long: Telegram's round trip",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="per phase, seconds")
     parser.add_argument(
         "--stall", type=float, default=300, help="give up an applicant waiting this long"
