@@ -47,7 +47,17 @@ from bot.messages import (
     status_name,
 )
 from bot.store import Intake
-from handlers.common import as_int, button, edit_markup, edit_text, pack, rows, send, unpack
+from handlers.common import (
+    as_int,
+    beside,
+    button,
+    edit_markup,
+    edit_text,
+    pack,
+    rows,
+    send,
+    unpack,
+)
 from handlers.router import PendingRouter
 
 log = logging.getLogger(__name__)
@@ -471,8 +481,12 @@ class ApplicantHandlers:
         applicant = applicant_of(update)
         if query is None or applicant is None:
             return
-        await _answer_quietly(query)
-        data = query.data or ""
+        # The spinner on the button stops while the answer is worked out and stored.
+        await beside(_answer_quietly(query), self._on_button_data(update, ctx, query.data or ""))
+
+    async def _on_button_data(
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, data: str
+    ) -> None:
         if data.startswith(Q + ":"):
             await self._question_button(update, ctx, data)
         elif data.startswith(R + ":"):
@@ -525,7 +539,8 @@ class ApplicantHandlers:
                 await edit_text(msg, preview_mark(tr, turn, text), markup)  # type: ignore[arg-type]
                 return
             if msg is not None:
-                await self._close_question(turn, step, msg)
+                await beside(self._close_question(turn, step, msg), self.render(update, ctx, turn))
+                return
         await self.render(update, ctx, turn)
 
     async def _close_question(self, turn: Turn, step: Step, message: Message) -> None:
@@ -586,7 +601,8 @@ class ApplicantHandlers:
         if turn.duplicate:
             return
         if getattr(turn.outcome, "refusal", None) is None:
-            await edit_markup(msg, None)
+            await beside(edit_markup(msg, None), self.render(update, ctx, turn))
+            return
         await self.render(update, ctx, turn)
 
     async def _cancel_button(

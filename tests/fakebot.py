@@ -1490,14 +1490,16 @@ class _ChatView:
         for event, message in self.tg._log.get(self.chat_id, [])[self._mark :]:
             if event in ("sent", "edited") and not message.deleted:
                 seen.setdefault(id(message), message)
-        return list(seen.values())
+        # As the chat shows them, top to bottom: the bot may edit an older message while
+        # it sends a new one, and which call Telegram gets first is not fixed.
+        return sorted(seen.values(), key=lambda m: m.message_id)
 
     async def wait_reply(
         self, timeout: float = 5.0, *, settle: float = DEFAULT_SETTLE, min_messages: int = 1
     ) -> list[SentMessage]:
         """Wait for the bot's answer: at least ``min_messages`` new or edited messages in this
         chat, then ``settle`` seconds without the bot touching the chat. Returns them (current
-        state, in order of first appearance). ``AssertionError`` on timeout, with the bot's
+        state, in the chat's order). ``AssertionError`` on timeout, with the bot's
         recent calls, so a failing test says what the bot did instead.
         """
         loop = asyncio.get_running_loop()

@@ -890,6 +890,28 @@ async def test_an_answer_is_stored_before_the_next_question_is_sent(
     asks(await wu.wait_reply(), OWN, "earners")
 
 
+async def test_a_slow_telegram_does_not_hold_back_the_next_question(
+    tg: FakeTelegram, bot: Running
+) -> None:
+    """Acknowledging a tap and closing the answered question go side by side with the next
+    question: on a slow link the applicant waits one round trip for it, not three."""
+    li = tg.user(3019, language_code="en")
+    F = DEFAULT
+    await li.ask("/start")
+    consent = asks(await li.ask("ok"), F, "consent")
+    tg.delay_next("answerCallbackQuery", 1.0, apply_first=False)
+    tg.delay_next("editMessageText", 1.0, apply_first=False)
+    tapped = await li.tap(AGREE, consent)
+    await _sending(tg, li, question(F, "applying_for"))
+    # The next question is on its way while Telegram still holds the other two calls.
+    assert li.callback_answer(tapped) is None
+    assert consent.buttons == [AGREE, DECLINE, BACK] and consent.edits == 0
+    replies = await li.wait_reply()
+    assert replies[0] is consent and consent.buttons == [] and "✔️" in (consent.text or "")
+    asks(replies, F, "applying_for")
+    assert li.callback_answer(tapped) is not None
+
+
 async def test_restart_mid_flow_the_applicant_just_goes_on(tg: FakeTelegram, bot: Running) -> None:
     zheng = tg.user(3010, language_code="en")
     F = DEFAULT
