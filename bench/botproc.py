@@ -155,7 +155,13 @@ def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
 
 
 async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
-    from bot.app import build_application, open_services, start_polling, stop_app
+    from bot.app import (
+        build_application,
+        open_services,
+        settle_memory,
+        start_polling,
+        stop_app,
+    )
 
     apply_what_if_to_intake(args.what_if)
     settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"))
@@ -171,6 +177,7 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
             await services.store.flows.active()
         app = build_application(services)
         await start_polling(app, timeout=10)
+        await settle_memory(services)  # as bot.app.serve does once the bot serves
     except BaseException:
         await services.store.close()  # its threads would keep this process alive
         raise

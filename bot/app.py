@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable
@@ -27,7 +28,7 @@ from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.intake import Casework
 from bot.interview import Interview
-from bot.store import Store
+from bot.store import FlowNotFound, Store
 from bot.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         else:
             await start_polling(app)
             log.info("bot started (long polling)")
+        await settle_memory(services)
         await stop.wait()
         log.info("stopping")
         await stop_app(app)
@@ -262,6 +264,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         # Closes the HTTP sessions too when Telegram was never reached (app not initialised).
         await app.bot.shutdown()
         await services.store.close()
+        gc.unfreeze()  # undoes settle_memory, for a caller that goes on (the tests)
 
 
 async def reach_telegram(app: Application, settings: Settings, stop: asyncio.Event) -> bool:
@@ -292,6 +295,18 @@ async def reach_telegram(app: Application, settings: Settings, stop: asyncio.Eve
         if stop.is_set():
             return False
         delay = min(delay * 2, 60.0)
+
+
+async def settle_memory(services: Services) -> None:
+    """Keep what start-up built (PTB, catalogues, the parsed flow) out of later garbage
+    collections. Measured with bench/ (gc callbacks in the bot's process): each full
+    collection walked all of it, a pause of 30-50 ms that stalled every chat in flight;
+    frozen, about 10 ms, as they only walk what serving has allocated since. Called once
+    the bot serves."""
+    with contextlib.suppress(FlowNotFound):
+        await services.store.flows.active()  # parsed now, so that it is frozen too
+    gc.collect()
+    gc.freeze()
 
 
 async def start_polling(app: Application, *, timeout: int = 30) -> None:
