@@ -86,7 +86,7 @@ def intake_like_request(what_if: dict[str, Any]) -> Any:
         from leanhttp import LeanRequest
 
         return LeanRequest()
-    size = int(what_if.get("pool", getattr(bot.app, "POOL_SIZE", 256)))
+    size = int(what_if.get("pool", _shipped_pool(bot.app)))
     cls = getattr(bot.app, "AiohttpRequest", None)
     if cls is None:
         return HTTPXRequest(connection_pool_size=size)
@@ -94,6 +94,13 @@ def intake_like_request(what_if: dict[str, Any]) -> Any:
         return cls(connection_pool_size=size, pool_timeout=30.0)
     except TypeError:
         return cls()
+
+
+def _shipped_pool(app_module: Any) -> int:
+    """The connections bot.app gives the intake bot in the bench (send_rate=0: no limit)."""
+    if hasattr(app_module, "pool_size"):
+        return int(app_module.pool_size(0))
+    return int(getattr(app_module, "POOL_SIZE", 256))
 
 
 _REQUEST_PARAMS = ("pool_timeout", "connect_timeout", "read_timeout", "write_timeout")
@@ -118,7 +125,11 @@ def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
 
         bot.app.PerChatUpdateProcessor = Processor  # type: ignore[misc]
     pool = what_if.get("pool")
-    if pool is not None and hasattr(bot.app, "POOL_SIZE"):
+    if pool is not None and hasattr(bot.app, "pool_size"):
+        size = int(pool)
+        bot.app.pool_size = lambda send_rate: size  # type: ignore[attr-defined]
+        pool = None
+    elif pool is not None and hasattr(bot.app, "POOL_SIZE"):
         bot.app.POOL_SIZE = int(pool)  # type: ignore[attr-defined]
         pool = None
     lean = what_if.get("transport") == "lean"

@@ -272,7 +272,11 @@ def bot_code() -> dict[str, Any]:
 
     request = getattr(bot.app, "AiohttpRequest", None)
     out: dict[str, Any] = {
-        "pool_size": getattr(bot.app, "POOL_SIZE", None),
+        "pool_size": (
+            bot.app.pool_size(0)
+            if hasattr(bot.app, "pool_size")
+            else getattr(bot.app, "POOL_SIZE", None)
+        ),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
     }
     root = HERE.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import POOL_SIZE, build_application, open_services, serve
+from bot.app import build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.transport import AiohttpRequest
 from tests.fakebot import FakeTelegram
@@ -31,7 +31,7 @@ async def test_shipped_limits_follow_telegram(tmp_path: Path) -> None:
         assert limiter._base_limiter is not None and limiter._base_limiter.max_rate == 30
         assert limiter._group_max_rate == 20 and limiter._max_retries == 3
         assert isinstance(app.bot.request, AiohttpRequest)
-        assert app.bot.request._pool_size == POOL_SIZE
+        assert app.bot.request._pool_size == 16
     finally:
         await services.store.close()
 
@@ -40,6 +40,8 @@ async def test_paid_broadcast_rate_and_no_limit(tmp_path: Path) -> None:
     services, app = await _app(tmp_path, send_rate=1000)
     try:
         assert app.bot.rate_limiter._base_limiter.max_rate == 1000
+        # Calls in flight grow with the rate: each holds a connection for a round trip.
+        assert app.bot.request._pool_size == 125
     finally:
         await services.store.close()
     services, app = await _app(tmp_path, send_rate=0)
