@@ -20,7 +20,7 @@ from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amo
 from bot.messages import HTML
 from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
-from handlers.common import as_int, button, edit_markup, pack, rows, send, unpack
+from handlers.common import as_int, beside, button, edit_markup, pack, rows, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +239,21 @@ class CaseworkerHandlers:
         if not await self.work.store.roles.has(actor, "caseworker"):
             await _answer(query, _("This is only for caseworkers of the procuratorate."))
             return
-        await _answer(query)
         message = query.message if isinstance(query.message, Message) else None
+        act = self._act(ctx, actor, chat_id, tr, op, target, arg, message)
+        await beside(_answer(query), act)
+
+    async def _act(
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        actor: int,
+        chat_id: int,
+        tr: Tr,
+        op: str,
+        target: int,
+        arg: int,
+        message: Message | None,
+    ) -> None:
         try:
             await self._dispatch(ctx, actor, chat_id, tr, op, target, arg, message)
         except Denied:

@@ -19,7 +19,7 @@ from bot.intake import CLUE_FIELDS, DONE_OUTCOMES, Casework, Denied
 from bot.messages import HTML
 from bot.store.casework import Conflict
 from bot.store.pending import Pending
-from handlers.common import as_int, button, edit_markup, pack, send, unpack
+from handlers.common import as_int, beside, button, edit_markup, pack, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,20 @@ class PartnerHandlers:
         if not await self.work.store.roles.has(actor, "partner"):
             await _answer(query, _("This is only for liaisons of the agriculture department."))
             return
-        await _answer(query)
-        op = parts[0]
         message = query.message if isinstance(query.message, Message) else None
+        await beside(_answer(query), self._act(ctx, actor, tr, parts[0], rid, arg, message))
+
+    async def _act(
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        actor: int,
+        tr: Tr,
+        op: str,
+        rid: int,
+        arg: int,
+        message: Message | None,
+    ) -> None:
+        _ = tr.gettext
         try:
             if op == "a":
                 await self.work.acknowledge(actor, rid)

@@ -201,7 +201,7 @@ def test_the_matrix_covers_every_registered_handler(tmp_path: Path) -> None:
     # Every operation the privileged dispatchers know has a sample in the matrix.
     known = {
         "^c:": ops_in_source(caseworker, "CaseworkerHandlers._dispatch", "op"),
-        "^p:": ops_in_source(partner, "PartnerHandlers.on_button", "op"),
+        "^p:": ops_in_source(partner, "PartnerHandlers._act", "op"),
         "^f:": ops_in_source(admin, "AdminHandlers.on_button", "parts[0]"),
     }
     for pattern, ops in known.items():
