@@ -226,6 +226,8 @@ async def test_notifications_survive_faults_exactly_once(tg: FakeTelegram, r: Ru
         lambda: with_text(ap, "is now looking at your application"), 15, "the claim notice"
     )
     await wait_until(lambda: with_text(cw, "You have claimed"), 15, "the caseworker's reply")
+    # The claim ends with the case's card; the faults below are meant for the decision.
+    await wait_until(lambda: with_text(cw, "being reviewed"), 15, "the claimed case's card")
     tg.fail_next("sendMessage", status=429, retry_after=1)
     tg.fail_next("sendMessage", status=502, count=2)
     await r.services.casework.decline(CW, intake.id, "compensated")  # type: ignore[union-attr]
