@@ -240,26 +240,16 @@ class CaseworkerHandlers:
             await _answer(query, _("This is only for caseworkers of the procuratorate."))
             return
         message = query.message if isinstance(query.message, Message) else None
-        act = self._act(ctx, actor, chat_id, tr, op, target, arg, message)
-        await beside(_answer(query), act)
 
-    async def _act(
-        self,
-        ctx: ContextTypes.DEFAULT_TYPE,
-        actor: int,
-        chat_id: int,
-        tr: Tr,
-        op: str,
-        target: int,
-        arg: int,
-        message: Message | None,
-    ) -> None:
-        try:
-            await self._dispatch(ctx, actor, chat_id, tr, op, target, arg, message)
-        except Denied:
-            await self._denied(ctx, chat_id, tr)
-        except Conflict as err:
-            await self._conflict(ctx, chat_id, tr, err)
+        async def act() -> None:
+            try:
+                await self._dispatch(ctx, actor, chat_id, tr, op, target, arg, message)
+            except Denied:
+                await self._denied(ctx, chat_id, tr)
+            except Conflict as err:
+                await self._conflict(ctx, chat_id, tr, err)
+
+        await beside(_answer(query), act())
 
     async def _dispatch(
         self,
