@@ -86,7 +86,7 @@ def intake_like_request(what_if: dict[str, Any]) -> Any:
         from leanhttp import LeanRequest
 
         return LeanRequest()
-    size = int(what_if.get("pool", _shipped_pool(bot.app)))
+    size = int(what_if.get("pool", shipped_pool(bot.app)))
     cls = getattr(bot.app, "AiohttpRequest", None)
     if cls is None:
         return HTTPXRequest(connection_pool_size=size)
@@ -96,7 +96,7 @@ def intake_like_request(what_if: dict[str, Any]) -> Any:
         return cls()
 
 
-def _shipped_pool(app_module: Any) -> int:
+def shipped_pool(app_module: Any) -> int:
     """The connections bot.app gives the intake bot in the bench (send_rate=0: no limit)."""
     if hasattr(app_module, "pool_size"):
         return int(app_module.pool_size(0))

@@ -268,15 +268,13 @@ def _flow_source() -> str:
 def bot_code() -> dict[str, Any]:
     """Which bot was measured: the commit, whether bot/ or handlers/ had local changes, and
     the plumbing settings bot.app uses (others change the bot while benches run)."""
+    from botproc import shipped_pool
+
     import bot.app
 
     request = getattr(bot.app, "AiohttpRequest", None)
     out: dict[str, Any] = {
-        "pool_size": (
-            bot.app.pool_size(0)
-            if hasattr(bot.app, "pool_size")
-            else getattr(bot.app, "POOL_SIZE", None)
-        ),
+        "pool_size": shipped_pool(bot.app),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
     }
     root = HERE.parent
