@@ -45,8 +45,8 @@ def _settings(api_url: str, db_path: str) -> Any:
 
 
 def parse_what_if(items: list[str]) -> dict[str, Any]:
-    """``--what-if concurrency=32 --what-if pool=8 --what-if sniffio --what-if
-    transport=lean --what-if warm``: experiments only, never the shipped configuration."""
+    """``--what-if concurrency=32 --what-if pool=8 --what-if sniffio --what-if warm``:
+    experiments only, never the shipped configuration."""
     out: dict[str, Any] = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -54,40 +54,28 @@ def parse_what_if(items: list[str]) -> dict[str, Any]:
             out[key] = int(value)
         elif key in ("sniffio", "warm") and not value:
             out[key] = True
-        elif key == "transport" and value == "lean":
-            out[key] = value
         else:
             raise SystemExit(f"unknown --what-if {item!r}")
-    if "pool" in out and "transport" in out:
-        raise SystemExit("--what-if pool=N and transport=lean do not go together")
     return out
 
 
 def customise(builder: Any, what_if: dict[str, Any]) -> Any:
-    """Apply ``pool`` / ``transport`` to a baseline's ApplicationBuilder."""
+    """Apply ``pool`` to a baseline's ApplicationBuilder."""
     if "pool" in what_if:
         builder = builder.connection_pool_size(int(what_if["pool"]))
-    if what_if.get("transport") == "lean":
-        from leanhttp import LeanRequest
-
-        builder = builder.request(LeanRequest())
     return builder
 
 
 def intake_like_request(what_if: dict[str, Any]) -> Any:
     """For the echo bot, the ceiling of the intake bot's plumbing: a Bot API request object
-    of the class and pool size ``bot.app`` uses (its aiohttp transport when it has one, else
-    PTB's httpx default), or the lean what-if transport."""
+    of the class and pool size ``bot.app`` uses (its own transport when it has one, else
+    PTB's httpx default)."""
     from telegram.request import HTTPXRequest
 
     import bot.app
 
-    if what_if.get("transport") == "lean":
-        from leanhttp import LeanRequest
-
-        return LeanRequest()
     size = int(what_if.get("pool", shipped_pool(bot.app)))
-    cls = getattr(bot.app, "AiohttpRequest", None)
+    cls = getattr(bot.app, "BotApiRequest", None)
     if cls is None:
         return HTTPXRequest(connection_pool_size=size)
     try:
@@ -103,14 +91,10 @@ def shipped_pool(app_module: Any) -> int:
     return int(getattr(app_module, "POOL_SIZE", 256))
 
 
-_REQUEST_PARAMS = ("pool_timeout", "connect_timeout", "read_timeout", "write_timeout")
-
-
 def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
     """Change what ``bot.app.build_application`` builds, without touching its code:
     ``concurrency`` = updates handled at once (shipped: 256), ``pool`` = connections to the
-    Bot API (bot.app's ``POOL_SIZE``), ``transport=lean`` = bench/leanhttp.py for the Bot
-    API calls (not getUpdates) instead of whatever bot.app gives PTB."""
+    Bot API (bot.app's ``pool_size``, or ``POOL_SIZE`` in older commits)."""
     from telegram.ext import ApplicationBuilder
 
     import bot.app
@@ -132,36 +116,19 @@ def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
     elif pool is not None and hasattr(bot.app, "POOL_SIZE"):
         bot.app.POOL_SIZE = int(pool)  # type: ignore[attr-defined]
         pool = None
-    lean = what_if.get("transport") == "lean"
-    if pool is None and not lean:
+    if pool is None:
         return
 
     class Builder(ApplicationBuilder):  # type: ignore[type-arg]
+        """Commits that let PTB build its own httpx pool: set its size."""
+
         def __init__(self) -> None:
             super().__init__()
-            if lean:
-                from leanhttp import LeanRequest
-
-                super().request(LeanRequest())
-            else:
-                super().connection_pool_size(int(pool))
-
-        def request(self, request: Any) -> Any:
-            return self if lean else super().request(request)
+            super().connection_pool_size(int(pool))
 
         def connection_pool_size(self, size: int) -> Any:
-            return self if lean else super().connection_pool_size(int(pool))
+            return super().connection_pool_size(int(pool))
 
-    def ignored(name: str) -> Any:
-        def setter(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if lean:
-                return self
-            return getattr(ApplicationBuilder, name)(self, *args, **kwargs)
-
-        return setter
-
-    for name in _REQUEST_PARAMS:
-        setattr(Builder, name, ignored(name))
     bot.app.ApplicationBuilder = Builder  # type: ignore[misc]
 
 
@@ -343,7 +310,7 @@ class Profile:
 
 
 # Where the time of a sample goes: the deepest of these frames on its stack decides.
-_HTTP = "HTTP client (httpx/httpcore/anyio/h11 or aiohttp, bot/transport.py)"
+_HTTP = "HTTP client (httpx/httpcore/anyio/h11, aiohttp, bot/transport.py, bot/http1.py)"
 _LAYERS: list[tuple[str, str, str]] = [
     # (path fragment, function or "" for any, layer)
     ("telegram/ext/_updater.py", "", "getUpdates polling (Updater)"),
@@ -353,7 +320,7 @@ _LAYERS: list[tuple[str, str, str]] = [
     ("httpcore/", "", _HTTP),
     ("aiohttp/", "", _HTTP),
     ("/bot/transport.py", "", _HTTP),
-    ("bench/leanhttp.py", "", _HTTP),
+    ("/bot/http1.py", "", _HTTP),
     ("yaml/", "", "YAML parsing (flow loading)"),
     ("/bot/", "", "bot core (interview, engine, store, i18n, messages)"),
     ("/handlers/", "", "handlers (parse update, render, keyboards)"),

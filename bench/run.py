@@ -272,7 +272,7 @@ def bot_code() -> dict[str, Any]:
 
     import bot.app
 
-    request = getattr(bot.app, "AiohttpRequest", None)
+    request = getattr(bot.app, "BotApiRequest", None)
     out: dict[str, Any] = {
         "pool_size": shipped_pool(bot.app),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
@@ -438,7 +438,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="CHANGE",
-        help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N, transport=lean",
+        help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N",
     )
     args = parser.parse_args()
     from botproc import parse_what_if

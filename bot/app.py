@@ -29,7 +29,7 @@ from bot.i18n import I18n
 from bot.intake import Casework
 from bot.interview import Interview
 from bot.store import FlowNotFound, Store
-from bot.transport import AiohttpRequest
+from bot.transport import BotApiRequest
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     settings = services.settings
     pool = pool_size(settings.send_rate)
     if request_timeout is None:
-        calls = AiohttpRequest(connection_pool_size=pool, pool_timeout=30.0)
+        calls = BotApiRequest(connection_pool_size=pool, pool_timeout=30.0)
         poll_request = WatchedRequest(connection_pool_size=1)
     else:
         short = {
@@ -104,7 +104,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             "write_timeout": request_timeout,
             "pool_timeout": request_timeout,
         }
-        calls = AiohttpRequest(connection_pool_size=pool, **short)
+        calls = BotApiRequest(connection_pool_size=pool, **short)
         poll_request = WatchedRequest(connection_pool_size=1, **short)
     builder = (
         ApplicationBuilder()

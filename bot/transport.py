@@ -1,13 +1,16 @@
-"""The Bot API connection: python-telegram-bot's request interface over aiohttp.
+"""The Bot API connection: python-telegram-bot's request interface, made cheap per call.
 
 Measured with bench/, PTB's default httpx transport spent about three quarters
 of the bot's CPU time per answer inside the HTTP client (an answer is three
 Bot API calls: acknowledge the tap, close the old question, ask the next).
-aiohttp's client does the same work for a fraction of that. Only app.py uses
-this module; it is the app layer, not the core.
+aiohttp did the same work for a fraction of that, and ``bot/http1.py`` for a
+fraction of aiohttp's (about 35 against 160 µs a call): plain calls go through
+it; file uploads and calls through a proxy go through aiohttp, which knows
+multipart bodies and proxy tunnels. Only app.py uses this module; it is the app
+layer, not the core.
 
 Proxies: where Telegram is only reachable through one, set ``HTTPS_PROXY`` (or
-``https_proxy``; ``NO_PROXY`` is honoured). It is read once per host, not by
+``https_proxy``; ``NO_PROXY`` is honoured). It is read once per URL, not by
 aiohttp on every call: with ``trust_env`` aiohttp looks up the environment and
 ~/.netrc in a worker thread for each request, two thread hops that cost more
 CPU than the request itself.
@@ -28,33 +31,48 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
+from bot import http1
+
 _JSON = CIMultiDict({"Content-Type": "application/json"})
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
-class _Proxy:
-    url: URL | None = None
+class _Route:
+    """Where one Bot API URL goes, worked out once per URL (a handful per bot)."""
+
+    url: URL
+    proxy: URL | None
+    origin: http1.Origin
+    target: str  # path and query, as the request line carries them
+
+    @classmethod
+    def of(cls, url: str) -> _Route:
+        parsed = URL(url, encoded=True)
+        origin = http1.Origin(parsed.scheme, parsed.host or "", parsed.port or 443)
+        return cls(parsed, _env_proxy(parsed), origin, parsed.raw_path_qs)
 
 
-def _env_proxy(url: URL) -> _Proxy:
+def _env_proxy(url: URL) -> URL | None:
     """The proxy the environment names for this URL's host (HTTPS_PROXY, NO_PROXY, ...).
 
-    Credentials stay in the proxy's URL (``http://user:password@host:port``): aiohttp
-    turns them into Proxy-Authorization, for a tunnel (https) and a plain request alike.
+    Read once per URL, not by aiohttp on every call. Credentials stay in the proxy's URL
+    (``http://user:password@host:port``): aiohttp turns them into Proxy-Authorization,
+    for a tunnel (https) and a plain request alike.
     """
     if url.host is not None and proxy_bypass(url.host):
-        return _Proxy()
+        return None
     named = getproxies().get(url.scheme)
-    return _Proxy(URL(named) if named else None)
+    return URL(named) if named else None
 
 
 def _value(given: Any, default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
-class AiohttpRequest(BaseRequest):
-    """HTTP/1.1 keep-alive requests to the Bot API through one aiohttp session."""
+class BotApiRequest(BaseRequest):
+    """HTTP/1.1 keep-alive requests to the Bot API: ``http1`` for plain calls, aiohttp for
+    uploads and proxies. ``connection_pool_size`` bounds each of the two."""
 
     def __init__(
         self,
@@ -71,9 +89,9 @@ class AiohttpRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
+        self._lean: http1.Http1Pool | None = None
+        self._routes: dict[str, _Route] = {}
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
-        self._proxies: dict[URL, _Proxy] = {}
 
     def _timeout(
         self, read: float | None, write: float | None, connect: float | None, pool: float | None
@@ -99,11 +117,16 @@ class AiohttpRequest(BaseRequest):
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
             self._session = aiohttp.ClientSession(connector=connector)
+        if self._lean is None:
+            self._lean = http1.Http1Pool(size=self._pool_size, keepalive=30.0)
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        if self._lean is not None:
+            await self._lean.close()
+        self._lean = None
 
     async def do_request(  # type: ignore[override]
         self,
@@ -116,16 +139,27 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         if self._session is None or self._session.closed:
-            raise RuntimeError("This AiohttpRequest is not initialized!")
+            raise RuntimeError("This BotApiRequest is not initialized!")
         read = _value(read_timeout, self._read_timeout)
         write = _value(write_timeout, self._write_timeout)
         connect = _value(connect_timeout, self._connect_timeout)
         pool = _value(pool_timeout, self._pool_timeout)
+        route = self._routes.get(url)
+        if route is None:
+            route = _Route.of(url)
+            if len(self._routes) < 512:
+                self._routes[url] = route
+        files = request_data.multipart_data if request_data is not None else None
+        if route.proxy is None and not files:
+            # One JSON body (the Bot API takes application/json for every call without
+            # an upload): PTB's form encoding would JSON-encode each keyboard on its own
+            # and then percent-encode the whole body, Chinese text at 9 bytes a character.
+            body = _json(request_data.parameters).encode() if request_data is not None else b""
+            return await self._plain(method, route, body, read, write, connect, pool)
         timeout = self._timeout(read, write, connect, pool)
         data: Any = None
         headers = None
         if request_data is not None:
-            files = request_data.multipart_data
             if files:
                 form = aiohttp.FormData()
                 for name, value in request_data.json_parameters.items():
@@ -135,27 +169,16 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:
-                # One JSON body (the Bot API takes application/json for every call without
-                # an upload): PTB's form encoding would JSON-encode each keyboard on its own
-                # and then percent-encode the whole body, Chinese text at 9 bytes a character.
                 data = _json(request_data.parameters).encode()
                 headers = _JSON
-        target = self._urls.get(url)
-        if target is None:
-            target = URL(url, encoded=True)
-            if len(self._urls) < 512:
-                self._urls[url] = target
-        proxy = self._proxies.get(target.origin())
-        if proxy is None:
-            proxy = self._proxies[target.origin()] = _env_proxy(target)
         try:
             async with self._session.request(
                 method,
-                target,
+                route.url,
                 data=data,
                 headers=headers,
                 timeout=timeout,
-                proxy=proxy.url,
+                proxy=route.proxy,
             ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
@@ -164,3 +187,31 @@ class AiohttpRequest(BaseRequest):
             raise
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    async def _plain(
+        self,
+        method: str,
+        route: _Route,
+        body: bytes,
+        read: float | None,
+        write: float | None,
+        connect: float | None,
+        pool: float | None,
+    ) -> tuple[int, bytes]:
+        if self._lean is None:
+            raise RuntimeError("This BotApiRequest is not initialized!")
+        try:
+            return await self._lean.request(
+                method,
+                route.origin,
+                route.target,
+                body=body,
+                connect_timeout=connect,
+                # Writes are buffered: a body that cannot be written shows as no answer.
+                read_timeout=None if read is None and write is None else max(read or 0, write or 0),
+                pool_timeout=pool,
+            )
+        except TimeoutError as exc:
+            raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
+        except (OSError, http1.ProtocolError) as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc

@@ -18,7 +18,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.i18n import I18n
 from bot.store import Store
-from bot.transport import AiohttpRequest
+from bot.transport import BotApiRequest
 from handlers.common import reader, send
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class RateLimit:
         return TypeHandler(Update, self)
 
 
-class WatchedRequest(AiohttpRequest):
+class WatchedRequest(BotApiRequest):
     """The getUpdates connection, noting when polling last succeeded (for the watchdog)."""
 
     def __init__(self, **kwargs: Any) -> None:

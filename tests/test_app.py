@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
-from bot.transport import AiohttpRequest
+from bot.transport import BotApiRequest
 from tests.fakebot import FakeTelegram
 from tests.helpers import console_script, wait_until
 
@@ -30,7 +30,7 @@ async def test_shipped_limits_follow_telegram(tmp_path: Path) -> None:
         limiter = app.bot.rate_limiter
         assert limiter._base_limiter is not None and limiter._base_limiter.max_rate == 30
         assert limiter._group_max_rate == 20 and limiter._max_retries == 3
-        assert isinstance(app.bot.request, AiohttpRequest)
+        assert isinstance(app.bot.request, BotApiRequest)
         assert app.bot.request._pool_size == 16
     finally:
         await services.store.close()

@@ -10,7 +10,7 @@ import json
 import pytest
 from telegram import Bot
 
-from bot.transport import AiohttpRequest
+from bot.transport import BotApiRequest
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
 ME = {"id": 1, "is_bot": True, "first_name": "Intake", "username": "intake_bot"}
@@ -73,7 +73,7 @@ def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _send(port: int) -> int:
     """What a reply does: sendMessage through the bot's transport."""
-    bot = Bot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest())
+    bot = Bot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest())
     async with bot:
         return (await bot.send_message(5, "你好")).message_id
 

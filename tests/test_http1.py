@@ -1,0 +1,326 @@
+"""The small HTTP/1.1 client that carries the Bot API's plain calls: every way a server may
+frame, delay, refuse or drop an answer ends in the answer or in a clear error, never in a
+reply silently lost or a request waiting for ever."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import json
+import ssl
+import tempfile
+from collections.abc import Awaitable, Callable
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bot import http1
+from bot.transport import BotApiRequest
+
+Answer = Callable[[asyncio.StreamWriter, bytes, int], Awaitable[bool]]
+OK = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}
+
+
+def framed(body: bytes, *extra: bytes) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    head += b"".join(h + b"\r\n" for h in extra)
+    return head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+
+
+class Server:
+    """Reads requests and lets each test answer them as it likes. ``answer`` gets the writer,
+    the request (head and body) and its number, and returns False to stop the connection."""
+
+    def __init__(self, answer: Answer, tls: ssl.SSLContext | None = None) -> None:
+        self.answer = answer
+        self.tls = tls
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Server:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                if not await self.answer(writer, request, len(self.requests)):
+                    break
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def origin(server: Server, scheme: str = "http") -> http1.Origin:
+    return http1.Origin(scheme, "127.0.0.1", server.port)
+
+
+async def plain(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+    writer.write(framed(json.dumps({"n": n}).encode()))
+    return True
+
+
+async def test_answers_come_back_whole_and_the_connection_is_kept() -> None:
+    async with Server(plain) as server:
+        port = server.port
+        pool = http1.Http1Pool(size=4)
+        first = await pool.request("POST", origin(server), "/bot1:x/sendMessage", body=b'{"a":1}')
+        second = await pool.request("POST", origin(server), "/bot1:x/sendMessage", body=b"{}")
+        await pool.close()
+    assert first == (200, b'{"n": 1}')
+    assert second == (200, b'{"n": 2}')
+    assert server.connections == 1
+    head = server.requests[0].split(b"\r\n")
+    assert head[0] == b"POST /bot1:x/sendMessage HTTP/1.1"
+    assert f"Host: 127.0.0.1:{port}".encode() in head
+    assert b"Content-Type: application/json" in head
+    assert server.requests[0].endswith(b'\r\n\r\n{"a":1}')
+
+
+async def test_a_chunked_answer_in_pieces_is_put_back_together() -> None:
+    async def chunked(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b"5;ext=1\r\n\xe4\xbd\xa0\xe5\xa5", b"\r\n5\r\n\xbd abc\r\n", b"0\r\n\r\n"):
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        return True
+
+    async with Server(chunked) as server:
+        pool = http1.Http1Pool(size=1)
+        answers = [await pool.request("GET", origin(server), "/file") for _ in range(2)]
+        await pool.close()
+    assert answers == [(200, "你好 abc".encode())] * 2
+    assert server.connections == 1
+
+
+async def test_an_answer_that_ends_with_the_connection_is_read_to_the_end() -> None:
+    async def closing(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 100_000)
+        return False
+
+    async with Server(closing) as server:
+        pool = http1.Http1Pool(size=2)
+        for _ in range(2):
+            assert await pool.request("GET", origin(server), "/") == (200, b"x" * 100_000)
+        await pool.close()
+    assert server.connections == 2  # nothing is reused after Connection: close
+
+
+async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    async def once(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(framed(b"{}", b"Connection: keep-alive"))
+        await writer.drain()
+        return False  # then the server closes it, as Telegram does after a while
+
+    async with Server(once) as server:
+        pool = http1.Http1Pool(size=2)
+        assert await pool.request("POST", origin(server), "/a", body=b"{}") == (200, b"{}")
+        await asyncio.sleep(0.05)
+        assert await pool.request("POST", origin(server), "/b", body=b"{}") == (200, b"{}")
+        await pool.close()
+    assert server.connections == 2
+
+
+async def test_connections_idle_too_long_are_dropped() -> None:
+    async with Server(plain) as server:
+        pool = http1.Http1Pool(size=2, keepalive=0.05)
+        await pool.request("GET", origin(server), "/")
+        await asyncio.sleep(0.1)
+        await pool.request("GET", origin(server), "/")
+        await pool.close()
+    assert server.connections == 2
+
+
+async def test_a_request_dropped_unanswered_is_repeated_only_when_that_is_harmless() -> None:
+    async def drops_the_second(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if n == 2:
+            writer.transport.abort()  # read the request, closed without a word
+            return False
+        writer.write(framed(b"{}"))
+        return True
+
+    async with Server(drops_the_second) as server:
+        pool = http1.Http1Pool(size=1)
+        await pool.request("GET", origin(server), "/")
+        # A GET on the reused connection: asked again on a new one.
+        assert await pool.request("GET", origin(server), "/") == (200, b"{}")
+        server.requests.clear()
+        server.connections = 0
+        await pool.request("POST", origin(server), "/", body=b"{}")  # number 1 again
+        with pytest.raises(http1.Disconnected):
+            await pool.request("POST", origin(server), "/sendMessage", body=b"{}")
+        await pool.close()
+    # The POST was not sent twice: a message must not go out twice behind the caller's back.
+    assert sum(b"/sendMessage" in r for r in server.requests) == 1
+
+
+async def test_no_answer_in_time_is_a_timeout_and_the_connection_is_not_reused() -> None:
+    async def slow(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if n == 1:
+            await asyncio.sleep(1)
+        writer.write(framed(b"{}"))
+        return True
+
+    async with Server(slow) as server:
+        pool = http1.Http1Pool(size=1)
+        with pytest.raises(http1.ReadTimeout):
+            await pool.request("GET", origin(server), "/", read_timeout=0.05)
+        assert await pool.request("GET", origin(server), "/", read_timeout=2) == (200, b"{}")
+        await pool.close()
+    assert server.connections == 2
+
+
+async def test_a_full_pool_makes_callers_wait_then_gives_up_after_the_pool_timeout() -> None:
+    release = asyncio.Event()
+
+    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if n == 1:
+            await release.wait()
+        writer.write(framed(str(n).encode()))
+        return True
+
+    async with Server(held) as server:
+        pool = http1.Http1Pool(size=1)
+        first = asyncio.ensure_future(pool.request("GET", origin(server), "/"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(http1.PoolTimeout):
+            await pool.request("GET", origin(server), "/", pool_timeout=0.05)
+        waiting = asyncio.ensure_future(pool.request("GET", origin(server), "/", pool_timeout=2))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        release.set()
+        assert await first == (200, b"1")
+        assert await waiting == (200, b"2")
+        await pool.close()
+    assert server.connections == 1
+
+
+async def test_something_that_is_not_http_is_an_error_not_a_hang() -> None:
+    async def garbage(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        return True
+
+    async with Server(garbage) as server:
+        pool = http1.Http1Pool(size=1)
+        with pytest.raises(http1.ProtocolError):
+            await pool.request("GET", origin(server), "/", read_timeout=2)
+        await pool.close()
+
+
+def _self_signed() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A certificate for 127.0.0.1: the server's context, and a client context trusting it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.NamedTemporaryFile("wb", suffix=".pem") as f:
+        f.write(pem)
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        f.flush()
+        server.load_cert_chain(f.name)
+    client = ssl.create_default_context(cadata=pem.decode("ascii"))
+    return server, client
+
+
+async def test_https_is_verified_and_kept_alive() -> None:
+    server_tls, client_tls = _self_signed()
+    async with Server(plain, tls=server_tls) as server:
+        pool = http1.Http1Pool(size=1, ssl_context=client_tls)
+        for n in (1, 2):
+            assert await pool.request("GET", origin(server, "https"), "/") == (
+                200,
+                json.dumps({"n": n}).encode(),
+            )
+        await pool.close()
+        assert server.connections == 1
+        # A client that does not trust the certificate does not talk to that server.
+        strict = http1.Http1Pool(size=1)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await strict.request("GET", origin(server, "https"), "/", connect_timeout=5)
+        await strict.close()
+    assert len(server.requests) == 2
+
+
+async def test_the_bot_sends_through_it_and_maps_failures_to_ptb_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    async def telegram(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if b"/getMe " in request:
+            me = {"id": 1, "is_bot": True, "first_name": "Intake", "username": "intake_bot"}
+            writer.write(framed(json.dumps({"ok": True, "result": me}).encode()))
+        elif b"slow" in request:
+            await asyncio.sleep(1)
+        else:
+            writer.write(framed(json.dumps(OK).encode()))
+        return True
+
+    async with Server(telegram) as server:
+        port = server.port
+        request = BotApiRequest(read_timeout=0.2)
+        bot = Bot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
+        async with bot:
+            assert (await bot.send_message(5, "你好")).message_id == 7
+            with pytest.raises(TimedOut):
+                await bot.send_message(5, "slow")
+        sent = [r for r in server.requests if b"/sendMessage " in r]
+        assert json.loads(sent[0].split(b"\r\n\r\n", 1)[1]) == {"chat_id": 5, "text": "你好"}
+    refused = Bot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest())
+    await refused.request.initialize()
+    with pytest.raises(NetworkError):
+        await refused.send_message(5, "nobody listens")
+    await refused.request.shutdown()
