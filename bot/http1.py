@@ -257,6 +257,7 @@ class Http1Pool:
         self._ssl = ssl_context
         self._slots = asyncio.Semaphore(size)
         self._idle: dict[Origin, deque[_Connection]] = {}
+        self._heads: dict[tuple[str, Origin, str, bytes], bytes] = {}  # request line and headers
         self._closed = False
 
     def _ssl_context(self) -> ssl.SSLContext:
@@ -279,26 +280,14 @@ class Http1Pool:
         """One request; returns (status, body). ``target`` is the path with its query."""
         if self._closed:
             raise RuntimeError("this Http1Pool is closed")
-        head = [
-            method.encode("ascii"),
-            b" ",
-            target.encode("ascii"),
-            b" HTTP/1.1\r\nHost: ",
-            origin.host_header,
-            b"\r\nUser-Agent: ",
-            USER_AGENT,
-            b"\r\n",
-        ]
-        if body or method not in ("GET", "HEAD"):
-            head += [
-                b"Content-Type: ",
-                content_type,
-                b"\r\nContent-Length: ",
-                str(len(body)).encode(),
-                b"\r\n",
-            ]
-        head.append(b"\r\n")
-        request_head = b"".join(head)
+        with_body = bool(body) or method not in ("GET", "HEAD")
+        key = (method, origin, target, content_type if with_body else b"")
+        start = self._heads.get(key)
+        if start is None:
+            start = _head_start(method, origin, target, content_type if with_body else None)
+            if len(self._heads) < 512:
+                self._heads[key] = start
+        request_head = (start + str(len(body)).encode() + b"\r\n\r\n") if with_body else start
         if self._slots.locked():
             try:
                 async with asyncio.timeout(pool_timeout):
@@ -380,6 +369,25 @@ class Http1Pool:
                 idle.pop().close()
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports finish closing
+
+
+def _head_start(method: str, origin: Origin, target: str, content_type: bytes | None) -> bytes:
+    """The request line and headers up to the body's length (or to the end, with no body)."""
+    head = [
+        method.encode("ascii"),
+        b" ",
+        target.encode("ascii"),
+        b" HTTP/1.1\r\nHost: ",
+        origin.host_header,
+        b"\r\nUser-Agent: ",
+        USER_AGENT,
+        b"\r\n",
+    ]
+    if content_type is None:
+        head.append(b"\r\n")
+    else:
+        head += [b"Content-Type: ", content_type, b"\r\nContent-Length: "]
+    return b"".join(head)
 
 
 def _expire(waiter: asyncio.Future[tuple[int, bytes, bool]], seconds: float) -> None:
