@@ -10,7 +10,6 @@ import ipaddress
 import json
 import ssl
 import tempfile
-from collections.abc import Awaitable, Callable
 
 import pytest
 from cryptography import x509
@@ -22,61 +21,9 @@ from telegram.error import NetworkError, TimedOut
 
 from bot import http1
 from bot.transport import BotApiRequest
+from tests.httpserver import Server, framed
 
-Answer = Callable[[asyncio.StreamWriter, bytes, int], Awaitable[bool]]
 OK = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}
-
-
-def framed(body: bytes, *extra: bytes) -> bytes:
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-    head += b"".join(h + b"\r\n" for h in extra)
-    return head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-
-
-class Server:
-    """Reads requests and lets each test answer them as it likes. ``answer`` gets the writer,
-    the request (head and body) and its number, and returns False to stop the connection."""
-
-    def __init__(self, answer: Answer, tls: ssl.SSLContext | None = None) -> None:
-        self.answer = answer
-        self.tls = tls
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self.server: asyncio.Server | None = None
-
-    async def __aenter__(self) -> Server:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return self.server.sockets[0].getsockname()[1]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                request = head + await reader.readexactly(length)
-                self.requests.append(request)
-                if not await self.answer(writer, request, len(self.requests)):
-                    break
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
 
 
 def origin(server: Server, scheme: str = "http") -> http1.Origin:
