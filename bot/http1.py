@@ -1,11 +1,12 @@
 """A small HTTP/1.1 keep-alive client on asyncio protocols, for the Bot API's plain calls.
 
-Why not aiohttp for these: measured with bench/, an aiohttp request cost about 160 µs of
-CPU on loopback and one written straight on ``asyncio.Protocol`` about 35 µs; an answer
-makes 2.35 Bot API calls, so aiohttp alone took about a quarter of the bot's CPU per
-answer. This client does only what those calls need: one request at a time per
-connection, a JSON (or empty) body, a response framed by Content-Length, chunked
-encoding or the end of the connection, TLS with the system's certificates. Proxies and
+Why not aiohttp for these: measured with bench/calls.py, an aiohttp request cost about
+210 µs of CPU on loopback and one written straight on ``asyncio.Protocol`` about 60 µs
+(35 against 160 on a quieter run); an answer makes 2.35 Bot API calls, so aiohttp alone
+took about a quarter of the bot's CPU per answer. This client does only what those calls
+need: one request at a time per connection, a JSON (or empty) body, a response framed by
+Content-Length, chunked encoding or the end of the connection, TLS with the system's
+certificates. Proxies and
 file uploads stay with aiohttp (``bot/transport.py`` chooses).
 
 Failures are plain exceptions for the caller to map: ``ConnectTimeout`` and

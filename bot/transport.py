@@ -4,7 +4,7 @@ Measured with bench/, PTB's default httpx transport spent about three quarters
 of the bot's CPU time per answer inside the HTTP client (an answer is three
 Bot API calls: acknowledge the tap, close the old question, ask the next).
 aiohttp did the same work for a fraction of that, and ``bot/http1.py`` for a
-fraction of aiohttp's (about 35 against 160 µs a call): plain calls go through
+fraction of aiohttp's (60 against 210 µs of CPU a call, bench/calls.py): plain calls go through
 it; file uploads and calls through a proxy go through aiohttp, which knows
 multipart bodies and proxy tunnels. Only app.py uses this module; it is the app
 layer, not the core.
