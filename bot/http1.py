@@ -6,8 +6,7 @@ Why not aiohttp for these: measured with bench/calls.py, an aiohttp request cost
 took about a quarter of the bot's CPU per answer. This client does only what those calls
 need: one request at a time per connection, a JSON (or empty) body, a response framed by
 Content-Length, chunked encoding or the end of the connection, TLS with the system's
-certificates. Proxies and
-file uploads stay with aiohttp (``bot/transport.py`` chooses).
+certificates. Proxies and file uploads stay with aiohttp (``bot/transport.py`` chooses).
 
 Failures are plain exceptions for the caller to map: ``ConnectTimeout`` and
 ``ReadTimeout`` (both ``TimeoutError``), ``PoolTimeout``, ``Disconnected`` and ``OSError``
