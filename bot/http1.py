@@ -116,7 +116,9 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._until_close:
+        if self._until_close and exc is None:
+            # An answer framed by the end of the connection: a clean close ends it, a reset
+            # would cut it short.
             waiter.set_result((self._status, bytes(self._body), False))
             return
         self._fail(

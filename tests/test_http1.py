@@ -8,7 +8,9 @@ import asyncio
 import datetime
 import ipaddress
 import json
+import socket
 import ssl
+import struct
 import tempfile
 
 import pytest
@@ -81,6 +83,23 @@ async def test_an_answer_that_ends_with_the_connection_is_read_to_the_end() -> N
             assert await pool.request("GET", origin(server), "/") == (200, b"x" * 100_000)
         await pool.close()
     assert server.connections == 2  # nothing is reused after Connection: close
+
+
+async def test_an_answer_cut_short_by_a_reset_is_an_error_not_a_short_answer() -> None:
+    async def reset(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 1000)
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST: the rest of the answer never comes
+        return False
+
+    async with Server(reset) as server:
+        pool = http1.Http1Pool(size=1)
+        with pytest.raises(http1.Disconnected):
+            await pool.request("GET", origin(server), "/", read_timeout=2)
+        await pool.close()
 
 
 async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
