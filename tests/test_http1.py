@@ -23,13 +23,22 @@ from telegram.error import NetworkError, TimedOut
 
 from bot import http1
 from bot.transport import BotApiRequest
-from tests.httpserver import Server, framed
+from tests.httpserver import Answer, Server, framed
 
 OK = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}
 
 
 def origin(server: Server, scheme: str = "http") -> http1.Origin:
     return http1.Origin(scheme, "127.0.0.1", server.port)
+
+
+async def one_get_fails(answer: Answer, error: type[Exception]) -> None:
+    """A GET to a server answering so ends in ``error`` within the read timeout."""
+    async with Server(answer) as server:
+        pool = http1.Http1Pool(size=1)
+        with pytest.raises(error):
+            await pool.request("GET", origin(server), "/", read_timeout=2)
+        await pool.close()
 
 
 async def plain(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
@@ -95,11 +104,7 @@ async def test_an_answer_cut_short_by_a_reset_is_an_error_not_a_short_answer() -
         writer.transport.abort()  # RST: the rest of the answer never comes
         return False
 
-    async with Server(reset) as server:
-        pool = http1.Http1Pool(size=1)
-        with pytest.raises(http1.Disconnected):
-            await pool.request("GET", origin(server), "/", read_timeout=2)
-        await pool.close()
+    await one_get_fails(reset, http1.Disconnected)
 
 
 async def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
@@ -196,11 +201,7 @@ async def test_something_that_is_not_http_is_an_error_not_a_hang() -> None:
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
         return True
 
-    async with Server(garbage) as server:
-        pool = http1.Http1Pool(size=1)
-        with pytest.raises(http1.ProtocolError):
-            await pool.request("GET", origin(server), "/", read_timeout=2)
-        await pool.close()
+    await one_get_fails(garbage, http1.ProtocolError)
 
 
 def _self_signed() -> tuple[ssl.SSLContext, ssl.SSLContext]:
