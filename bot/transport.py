@@ -70,6 +70,12 @@ def _value(given: Any, default: float | None) -> float | None:
     return default if isinstance(given, DefaultValue) else given
 
 
+def _read_limit(read: float | None, write: float | None) -> float | None:
+    """How long to wait for the answer. Writes are buffered: a body that cannot be
+    written shows as an answer that does not come, so both limits apply to the read."""
+    return None if read is None and write is None else max(read or 0, write or 0)
+
+
 class BotApiRequest(BaseRequest):
     """HTTP/1.1 keep-alive requests to the Bot API: ``http1`` for plain calls, aiohttp for
     uploads and proxies. ``connection_pool_size`` bounds each of the two."""
@@ -103,7 +109,7 @@ class BotApiRequest(BaseRequest):
                 total=None,
                 connect=None if pool is None and connect is None else (pool or 0) + (connect or 0),
                 sock_connect=connect,
-                sock_read=None if read is None and write is None else max(read or 0, write or 0),
+                sock_read=_read_limit(read, write),
             )
             if len(self._timeouts) < 64:
                 self._timeouts[key] = timeout
@@ -150,27 +156,25 @@ class BotApiRequest(BaseRequest):
             if len(self._routes) < 512:
                 self._routes[url] = route
         files = request_data.multipart_data if request_data is not None else None
-        if route.proxy is None and not files:
+        data: Any = None
+        headers = None
+        if request_data is not None and files:
+            form = aiohttp.FormData()
+            for name, value in request_data.json_parameters.items():
+                form.add_field(name, value)
+            for name, part in files.items():
+                filename, content, mime = part if len(part) == 3 else (*part, None)  # type: ignore[misc]
+                form.add_field(name, content, filename=filename, content_type=mime)
+            data = form
+        elif request_data is not None:
             # One JSON body (the Bot API takes application/json for every call without
             # an upload): PTB's form encoding would JSON-encode each keyboard on its own
             # and then percent-encode the whole body, Chinese text at 9 bytes a character.
-            body = _json(request_data.parameters).encode() if request_data is not None else b""
-            return await self._plain(method, route, body, read, write, connect, pool)
+            data = _json(request_data.parameters).encode()
+            headers = _JSON
+        if route.proxy is None and not files:
+            return await self._plain(method, route, data or b"", read, write, connect, pool)
         timeout = self._timeout(read, write, connect, pool)
-        data: Any = None
-        headers = None
-        if request_data is not None:
-            if files:
-                form = aiohttp.FormData()
-                for name, value in request_data.json_parameters.items():
-                    form.add_field(name, value)
-                for name, part in files.items():
-                    filename, content, mime = part if len(part) == 3 else (*part, None)  # type: ignore[misc]
-                    form.add_field(name, content, filename=filename, content_type=mime)
-                data = form
-            else:
-                data = _json(request_data.parameters).encode()
-                headers = _JSON
         try:
             async with self._session.request(
                 method,
@@ -207,8 +211,7 @@ class BotApiRequest(BaseRequest):
                 route.target,
                 body=body,
                 connect_timeout=connect,
-                # Writes are buffered: a body that cannot be written shows as no answer.
-                read_timeout=None if read is None and write is None else max(read or 0, write or 0),
+                read_timeout=_read_limit(read, write),
                 pool_timeout=pool,
             )
         except TimeoutError as exc:
