@@ -103,6 +103,7 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
     await request.initialize()
     await limiter.initialize()
     out["bot"] = await _measure(calls, lambda: _call(bot, "sendMessage", dict(PARAMS)))
+    out["ptb_post"] = await _measure(calls, lambda: bot._post("sendMessage", dict(PARAMS)))
     await request.shutdown()
 
     request = BotApiRequest(connection_pool_size=AT_ONCE)

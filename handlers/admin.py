@@ -29,7 +29,7 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import as_int, button, edit_markup, pack, reader, send, unpack
+from handlers.common import acknowledge, as_int, button, edit_markup, pack, reader, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -293,9 +293,9 @@ class AdminHandlers:
         parts = unpack(query.data, F, 4)
         target = as_int(parts[1]) if parts else None
         if parts is None or target is None or not await self.store.roles.has(user.id, "admin"):
-            await _answer(query, _("This is only for admins."))
+            await acknowledge(query, _("This is only for admins."))
             return
-        await _answer(query)
+        await acknowledge(query)
         message = query.message if isinstance(query.message, Message) else None
         try:
             if parts[0] == "p":
@@ -384,13 +384,6 @@ class AdminHandlers:
                 days,
             ).format(n=days),
         )
-
-
-async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    try:
-        await query.answer(text)
-    except TelegramError:
-        log.info("could not acknowledge a button tap")
 
 
 def build_handlers(

@@ -48,6 +48,7 @@ from bot.messages import (
 )
 from bot.store import Intake
 from handlers.common import (
+    acknowledge,
     as_int,
     beside,
     button,
@@ -482,7 +483,7 @@ class ApplicantHandlers:
         if query is None or applicant is None:
             return
         # The spinner on the button stops while the answer is worked out and stored.
-        await beside(_answer_quietly(query), self._on_button_data(update, ctx, query.data or ""))
+        await beside(acknowledge(query), self._on_button_data(update, ctx, query.data or ""))
 
     async def _on_button_data(
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, data: str
@@ -698,13 +699,6 @@ def _on_current(
         return kind(state.current) if state.current else None
 
     return build
-
-
-async def _answer_quietly(query: Any) -> None:
-    try:
-        await query.answer()
-    except Exception:
-        log.info("could not acknowledge a button tap")
 
 
 def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:

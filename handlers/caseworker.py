@@ -20,7 +20,17 @@ from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amo
 from bot.messages import HTML
 from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
-from handlers.common import as_int, beside, button, edit_markup, pack, rows, send, unpack
+from handlers.common import (
+    acknowledge,
+    as_int,
+    beside,
+    button,
+    edit_markup,
+    pack,
+    rows,
+    send,
+    unpack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,11 +243,11 @@ class CaseworkerHandlers:
         target = as_int(parts[1]) if parts else None
         arg = as_int(parts[2]) if parts else None
         if parts is None or target is None or arg is None:
-            await _answer(query, _("That button is not valid any more."))
+            await acknowledge(query, _("That button is not valid any more."))
             return
         op = parts[0]
         if not await self.work.store.roles.has(actor, "caseworker"):
-            await _answer(query, _("This is only for caseworkers of the procuratorate."))
+            await acknowledge(query, _("This is only for caseworkers of the procuratorate."))
             return
         message = query.message if isinstance(query.message, Message) else None
 
@@ -249,7 +259,7 @@ class CaseworkerHandlers:
             except Conflict as err:
                 await self._conflict(ctx, chat_id, tr, err)
 
-        await beside(_answer(query), act())
+        await beside(acknowledge(query), act())
 
     async def _dispatch(
         self,
@@ -591,13 +601,6 @@ class CaseworkerHandlers:
 
 def _ref(tr: Tr, case: Case) -> str:
     return "<b>" + tr.ltr(case.ref or "") + "</b>"
-
-
-async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    try:
-        await query.answer(text)
-    except TelegramError:
-        log.info("could not acknowledge a button tap")
 
 
 def build_handlers(work: Casework) -> tuple[list[BaseHandler], CaseworkerHandlers]:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -28,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.i18n import I18n, Tr
 from bot.store import Store
+from bot.transport import call
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ async def _call(bot: Bot, method: str, params: dict[str, object]) -> Any:
     ``Bot.do_api_request`` would be the public way, but it warns on every call
     to a method PTB knows; ``_post`` is what it calls (PTB is pinned to 22.x).
     """
-    return await bot._post(method, params)
+    return await call(bot, method, params)
 
 
 async def _send(
@@ -208,6 +210,19 @@ async def _send(
             await asyncio.sleep(delay)
             delay *= 2
     raise NetworkError("sending failed after retries")
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button tap (Telegram shows a spinner on the button until then), with a
+    short notice when ``text`` is given. Only ever beside the real reply: a failure is
+    logged and the reply goes on."""
+    params: dict[str, object] = {"callback_query_id": query.id}
+    if text:
+        params["text"] = text
+    try:
+        await _call(query.get_bot(), "answerCallbackQuery", params)
+    except Exception as exc:
+        log.info("could not acknowledge a button tap (%s)", type(exc).__name__)
 
 
 async def edit_markup(message: Message | None, markup: InlineKeyboardMarkup | None) -> None:

@@ -10,12 +10,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import I18n, language_name, resolve
 from bot.interview import Applicant, Interview, Turn
-from handlers.common import button, edit_markup, pack, rows, send, unpack
+from handlers.common import acknowledge, button, edit_markup, pack, rows, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +66,7 @@ class LanguageHandlers:
         if query is None or user is None:
             return
         parts = unpack(query.data, L, 3)
-        try:
-            await query.answer()
-        except TelegramError:
-            log.info("could not acknowledge a button tap")
+        await acknowledge(query)
         if parts is None or parts[0] not in self.i18n.languages:
             return
         lang, then_start = parts[0], parts[1] == "1"

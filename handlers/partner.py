@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import Tr
@@ -19,7 +18,7 @@ from bot.intake import CLUE_FIELDS, DONE_OUTCOMES, Casework, Denied
 from bot.messages import HTML
 from bot.store.casework import Conflict
 from bot.store.pending import Pending
-from handlers.common import as_int, beside, button, edit_markup, pack, send, unpack
+from handlers.common import acknowledge, as_int, beside, button, edit_markup, pack, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +127,13 @@ class PartnerHandlers:
         rid = as_int(parts[1]) if parts else None
         arg = as_int(parts[2]) if parts else None
         if parts is None or rid is None or arg is None:
-            await _answer(query, _("That button is not valid any more."))
+            await acknowledge(query, _("That button is not valid any more."))
             return
         if not await self.work.store.roles.has(actor, "partner"):
-            await _answer(query, _("This is only for liaisons of the agriculture department."))
+            await acknowledge(query, _("This is only for liaisons of the agriculture department."))
             return
         message = query.message if isinstance(query.message, Message) else None
-        await beside(_answer(query), self._act(ctx, actor, tr, parts[0], rid, arg, message))
+        await beside(acknowledge(query), self._act(ctx, actor, tr, parts[0], rid, arg, message))
 
     async def _act(
         self,
@@ -254,13 +253,6 @@ class PartnerHandlers:
             await self.work.store.pending.clear(actor)
             await send(ctx.bot, actor, tr.gettext(_conflict_text(err.code)))
         return True
-
-
-async def _answer(query, text: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    try:
-        await query.answer(text)
-    except TelegramError:
-        log.info("could not acknowledge a button tap")
 
 
 def build_handlers(work: Casework) -> tuple[list[BaseHandler], PartnerHandlers]:

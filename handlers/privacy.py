@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import I18n, Tr
@@ -18,7 +17,7 @@ from bot.intake import Casework
 from bot.interview import Applicant, Interview
 from bot.mydata import export_text
 from bot.store.casework import Conflict
-from handlers.common import as_int, button, edit_markup, pack, reader, send, unpack
+from handlers.common import acknowledge, as_int, button, edit_markup, pack, reader, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +109,7 @@ class PrivacyHandlers:
             return
         user_id, tr = who
         _ = tr.gettext
-        try:
-            await query.answer()
-        except TelegramError:
-            log.info("could not acknowledge a button tap")
+        await acknowledge(query)
         parts = unpack(query.data, D, 3)
         intake_id = as_int(parts[0]) if parts else None
         message = query.message if isinstance(query.message, Message) else None

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 
 import pytest
 from telegram import Bot
+from telegram.error import TelegramError
+from telegram.request import BaseRequest
 
-from bot.transport import BotApiRequest
+from bot.transport import BotApiRequest, call, result_of
 from tests.httpserver import Server, framed, parse
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
@@ -41,20 +44,27 @@ def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.lower(), raising=False)
 
 
-async def _send(port: int) -> int:
-    """What a reply does: sendMessage through the bot's transport."""
+async def _send(port: int, via: str) -> int:
+    """sendMessage through the bot's transport: as PTB's methods send it (uploads,
+    getUpdates), or as the handlers' replies do (``bot.transport.call``)."""
     bot = Bot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest())
     async with bot:
+        if via == "call":
+            return (await call(bot, "sendMessage", {"chat_id": 5, "text": "你好"}))["message_id"]
         return (await bot.send_message(5, "你好")).message_id
 
 
+both_paths = pytest.mark.parametrize("via", ["ptb", "call"])
+
+
+@both_paths
 async def test_calls_go_through_the_proxy_the_environment_names(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, via: str
 ) -> None:
     async with listener() as api, listener() as proxy:
         monkeypatch.setenv("HTTP_PROXY", f"http://relay:s3cret@127.0.0.1:{proxy.port}")
-        assert await _send(api.port) == 7
-        assert await _send(api.port) == 7
+        assert await _send(api.port, via) == 7
+        assert await _send(api.port, via) == 7
         assert _calls(api) == []
         url = f"http://127.0.0.1:{api.port}/bot1:x/sendMessage"
         assert [line for line, _, _ in _calls(proxy)] == [f"POST {url} HTTP/1.1"] * 2
@@ -67,11 +77,80 @@ async def test_calls_go_through_the_proxy_the_environment_names(
         assert "你好".encode() in body  # UTF-8 as is, not 18 bytes of %-escapes
 
 
-async def test_no_proxy_and_no_setting_go_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+@both_paths
+async def test_no_proxy_and_no_setting_go_direct(monkeypatch: pytest.MonkeyPatch, via: str) -> None:
     async with listener() as api, listener() as proxy:
-        assert await _send(api.port) == 7
+        assert await _send(api.port, via) == 7
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        assert await _send(api.port) == 7
+        assert await _send(api.port, via) == 7
         assert _calls(proxy) == []
         assert [line for line, _, _ in _calls(api)] == ["POST /bot1:x/sendMessage HTTP/1.1"] * 2
+
+
+class _Canned(BaseRequest):
+    """A request class that answers with one fixed (status, body): PTB's own mapping."""
+
+    def __init__(self, code: int, payload: bytes) -> None:
+        self.answer = (code, payload)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, *args: object, **kwargs: object) -> tuple[int, bytes]:
+        return self.answer
+
+
+def _outcome(run: Callable[[], object]) -> object:
+    try:
+        return ("result", run())
+    except TelegramError as exc:
+        return (type(exc), str(exc))
+
+
+ANSWERS = [
+    (200, {"ok": True, "result": {"message_id": 7}}),
+    (200, {"ok": True, "result": True}),
+    (400, {"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"}),
+    (
+        403,
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+    ),
+    (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}),
+    (404, {"ok": False, "error_code": 404, "description": "Not Found"}),
+    (
+        409,
+        {"ok": False, "error_code": 409, "description": "Conflict: terminated by other getUpdates"},
+    ),
+    (429, {"ok": False, "description": "Too Many Requests", "parameters": {"retry_after": 7}}),
+    (400, {"ok": False, "description": "migrated", "parameters": {"migrate_to_chat_id": -100}}),
+    (400, {"ok": False, "description": "odd", "parameters": {"something": 1}}),
+    (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}),
+    (502, b"<html>502 Bad Gateway</html>"),
+    (599, b""),
+    (200, b"<html>not JSON</html>"),
+]
+
+
+@pytest.mark.parametrize(("code", "answer"), ANSWERS)
+async def test_answers_become_what_ptb_makes_of_them(code: int, answer: object) -> None:
+    """The handlers' calls skip PTB's request building, not its reading of answers: every
+    status the Bot API gives ends as the same result or the same exception, so RetryAfter
+    still reaches the rate limiter and Forbidden still means "blocked"."""
+    payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    ptb = await _outcome_async(_Canned(code, payload).post("http://x/bot1:x/sendMessage"))
+    assert _outcome(lambda: result_of(code, payload)) == ptb
+
+
+async def _outcome_async(pending: Awaitable[object]) -> object:
+    try:
+        return ("result", await pending)
+    except TelegramError as exc:
+        return (type(exc), str(exc))
