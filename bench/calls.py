@@ -7,8 +7,10 @@ The fake Bot API (bench/fakeapi.py) runs in another process, pinned to the other
 calls are made from this one, pinned to one CPU, and timed with the process's CPU clock.
 Layers, each on its own fresh connections to the fake:
 
-* ``bot``: what a reply does, ``handlers.common._call``: PTB's ``Bot._post`` through the
-  rate limiter as bot.app builds it (no rate, retries kept) and ``bot.transport.BotApiRequest``;
+* ``bot``: what a reply does, ``bot.transport.call``: the rate limiter as bot.app builds it
+  (no rate, retries kept), ``BotApiRequest.post_json`` and the answer read as PTB reads it;
+* ``ptb_post``: the same call through PTB's ``Bot._post`` (what replies did before c88a9d0,
+  and what PTB's own methods still do);
 * ``transport``: ``BotApiRequest.do_request`` alone (a ready ``RequestData``);
 * ``http1``: ``bot.http1.Http1Pool.request`` alone, the JSON body encoded by the caller;
 * ``aiohttp``: one ``aiohttp.ClientSession.post`` with the same body (what the transport
@@ -88,8 +90,7 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
     from telegram.request._requestparameter import RequestParameter
 
     from bot import http1
-    from bot.transport import BotApiRequest
-    from handlers.common import _call
+    from bot.transport import BotApiRequest, call
 
     _pin(0)
     base = f"http://127.0.0.1:{port}/bot1:x"
@@ -102,7 +103,7 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
     )
     await request.initialize()
     await limiter.initialize()
-    out["bot"] = await _measure(calls, lambda: _call(bot, "sendMessage", dict(PARAMS)))
+    out["bot"] = await _measure(calls, lambda: call(bot, "sendMessage", dict(PARAMS)))
     out["ptb_post"] = await _measure(calls, lambda: bot._post("sendMessage", dict(PARAMS)))
     await request.shutdown()
 

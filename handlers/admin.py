@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -29,7 +29,17 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import acknowledge, as_int, button, edit_markup, pack, reader, send, unpack
+from handlers.common import (
+    Keyboard,
+    acknowledge,
+    as_int,
+    button,
+    edit_markup,
+    pack,
+    reader,
+    send,
+    unpack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +240,9 @@ class AdminHandlers:
             )
         return "\n".join(lines)
 
-    def upload_markup(self, tr: Tr, upload_id: int) -> InlineKeyboardMarkup:
+    def upload_markup(self, tr: Tr, upload_id: int) -> Keyboard:
         _ = tr.gettext
-        return InlineKeyboardMarkup(
+        return Keyboard(
             [
                 [button("🚀 " + _("Publish"), pack(F, "p", upload_id, 0))],
                 [button("🧪 " + _("Try it"), pack(F, "t", upload_id, 0))],
@@ -282,7 +292,7 @@ class AdminHandlers:
                     ]
                 )
             lines.append(line)
-        await send(ctx.bot, actor, "\n".join(lines), InlineKeyboardMarkup(keys) if keys else None)
+        await send(ctx.bot, actor, "\n".join(lines), Keyboard(keys) if keys else None)
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query, user = update.callback_query, update.effective_user

@@ -13,7 +13,6 @@ from typing import Any
 
 from telegram import (
     Bot,
-    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -48,6 +47,7 @@ from bot.messages import (
 )
 from bot.store import Intake
 from handlers.common import (
+    Keyboard,
     acknowledge,
     as_int,
     beside,
@@ -110,7 +110,7 @@ class ApplicantHandlers:
 
     def question_markup(
         self, tr: Tr, flow: Flow, lang: str, intake_id: int, step: Step, ask: Ask
-    ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup:
+    ) -> Keyboard | ReplyKeyboardMarkup:
         _ = tr.gettext
         idx = flow.position(step.id)
 
@@ -154,11 +154,11 @@ class ApplicantHandlers:
             nav.append(button("⏭ " + _("Skip"), data(SKIP)))
         nav.append(button(self._back_label(tr), data(BACK)))
         buttons.append(nav)
-        return InlineKeyboardMarkup(buttons)
+        return Keyboard(buttons)
 
-    def review_markup(self, tr: Tr, intake_id: int) -> InlineKeyboardMarkup:
+    def review_markup(self, tr: Tr, intake_id: int) -> Keyboard:
         _ = tr.gettext
-        return InlineKeyboardMarkup(
+        return Keyboard(
             [
                 [button("📨 " + _("Send"), pack(R, intake_id, SUBMIT, 0))],
                 [button("✏️ " + _("Change an answer"), pack(R, intake_id, CHANGE, 0))],
@@ -166,7 +166,7 @@ class ApplicantHandlers:
             ]
         )
 
-    def change_markup(self, tr: Tr, turn: Turn, intake_id: int) -> InlineKeyboardMarkup:
+    def change_markup(self, tr: Tr, turn: Turn, intake_id: int) -> Keyboard:
         assert turn.flow is not None and isinstance(turn.outcome, Review)
         flow = turn.flow
         steps = answered_steps(flow, turn.outcome.state)
@@ -180,7 +180,7 @@ class ApplicantHandlers:
         buttons.append(
             button("↩️ " + tr.gettext("Back to the summary"), pack(R, intake_id, CLOSE, 0))
         )
-        return InlineKeyboardMarkup(rows(buttons))
+        return Keyboard(rows(buttons))
 
     async def render(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, turn: Turn) -> None:
         """Send what a turn means to the applicant."""
@@ -197,9 +197,7 @@ class ApplicantHandlers:
                 self.status_text(tr, list(turn.open_intakes))
                 + "\n\n"
                 + _("To apply for someone else, start a new application."),
-                InlineKeyboardMarkup(
-                    [[button("➕ " + _("Start a new application"), pack(X, 0, "new"))]]
-                ),
+                Keyboard([[button("➕ " + _("Start a new application"), pack(X, 0, "new"))]]),
             )
             return
         if turn.no_draft:
@@ -357,7 +355,7 @@ class ApplicantHandlers:
                 ctx.bot, applicant.chat_id, _("There is no application in progress to cancel.")
             )
             return
-        markup = InlineKeyboardMarkup(
+        markup = Keyboard(
             [
                 [button(_("Yes, stop and delete my answers"), pack(X, turn.intake.id, "y"))],
                 [button(_("No, go on"), pack(X, turn.intake.id, "n"))],

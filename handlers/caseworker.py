@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
+from telegram import ForceReply, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
@@ -21,6 +21,7 @@ from bot.messages import HTML
 from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
 from handlers.common import (
+    Keyboard,
     acknowledge,
     as_int,
     beside,
@@ -86,12 +87,10 @@ class CaseworkerHandlers:
                 status=HTML.esc(staff_status(tr, err.intake.status))
             )
         if err.code == "claimed_by_other" and err.intake is not None:
-            markup = InlineKeyboardMarkup(
-                [[button("🔁 " + _("Take over"), pack(P, "to", err.intake.id, 0))]]
-            )
+            markup = Keyboard([[button("🔁 " + _("Take over"), pack(P, "to", err.intake.id, 0))]])
         await send(ctx.bot, chat_id, text, markup)
 
-    def card_markup(self, tr: Tr, case: Case, actor: int, files: int) -> InlineKeyboardMarkup:
+    def card_markup(self, tr: Tr, case: Case, actor: int, files: int) -> Keyboard:
         _ = tr.gettext
         i = case.id
 
@@ -118,7 +117,7 @@ class CaseworkerHandlers:
         if files:
             keys.append([b("📎 " + _("Show attachments ({n})").format(n=files), "at")])
         keys.append([button("📋 " + _("Back to the queue"), pack(P, "q", 0, 0))])
-        return InlineKeyboardMarkup(keys)
+        return Keyboard(keys)
 
     async def show_card(
         self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, chat_id: int, tr: Tr, intake_id: int
@@ -188,7 +187,7 @@ class CaseworkerHandlers:
             nav.append(button(_("Next") + " ▶️", pack(P, op, page + 1, 0)))
         if nav:
             keys.append(nav)
-        await send(ctx.bot, chat_id, "\n\n".join(lines), InlineKeyboardMarkup(keys))
+        await send(ctx.bot, chat_id, "\n\n".join(lines), Keyboard(keys))
 
     # -- commands --------------------------------------------------------------------
 
@@ -346,7 +345,7 @@ class CaseworkerHandlers:
                 _("Why is {ref} declined? The applicant will read this reason.").format(
                     ref=_ref(tr, case)
                 ),
-                InlineKeyboardMarkup(keys),
+                Keyboard(keys),
             )
         elif op == "dr":
             if not 0 <= arg < len(DECLINE_REASONS):
@@ -403,7 +402,7 @@ class CaseworkerHandlers:
                 _("Refer {ref} to which liaison of the agriculture department?").format(
                     ref=_ref(tr, case)
                 ),
-                InlineKeyboardMarkup(keys),
+                Keyboard(keys),
             )
         elif op == "rp":
             case = await work.open_case(actor, target)
@@ -523,7 +522,7 @@ class CaseworkerHandlers:
                 await work.store.pending.set(
                     actor, "cw_confirm", target, data={"amount": str(amount)}
                 )
-                keys = InlineKeyboardMarkup(
+                keys = Keyboard(
                     [
                         [button("✅ " + _("Yes, approve"), pack(P, "ac", target, 0))],
                         [button(_("Cancel"), pack(P, "x", target, 0))],

@@ -12,13 +12,12 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from telegram import (
     Bot,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
+    ForceReply,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -33,7 +32,45 @@ from bot.transport import call
 
 log = logging.getLogger(__name__)
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+class Button(NamedTuple):
+    """An inline button of ours: a label and callback data, nothing else."""
+
+    text: str
+    callback_data: str
+
+
+class Keyboard:
+    """Inline buttons, kept as the Bot API's JSON will carry them.
+
+    PTB's InlineKeyboardButton and InlineKeyboardMarkup check and freeze every one of
+    their attributes: about 12 µs for each button built and as much again to turn it
+    into JSON, with four or five buttons under every question (bench/run.py).
+    """
+
+    __slots__ = ("inline_keyboard",)
+
+    def __init__(self, rows: Sequence[Sequence[Button]]) -> None:
+        self.inline_keyboard: list[list[Button]] = [list(row) for row in rows]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "inline_keyboard": [
+                [{"text": b.text, "callback_data": b.callback_data} for b in row]
+                for row in self.inline_keyboard
+            ]
+        }
+
+    def pairs(self) -> list[list[tuple[str, str]]]:
+        return [[(b.text, b.callback_data) for b in row] for row in self.inline_keyboard]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Keyboard) and other.inline_keyboard == self.inline_keyboard
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+Markup = Keyboard | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
 MAX_CALLBACK_BYTES = 64
 SEND_ATTEMPTS = 4
 
@@ -86,13 +123,11 @@ def as_int(text: str) -> int | None:
     return int(text)
 
 
-def button(label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=data)
+def button(label: str, data: str) -> Button:
+    return Button(label, data)
 
 
-def rows(
-    buttons: Sequence[InlineKeyboardButton], per_row: int = 1
-) -> list[list[InlineKeyboardButton]]:
+def rows(buttons: Sequence[Button], per_row: int = 1) -> list[list[Button]]:
     return [list(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row)]
 
 
@@ -146,7 +181,7 @@ async def send(
 _NO_PREVIEW = {"is_disabled": True}
 
 
-def _message_params(
+def message_params(
     text: str, markup: Markup, parse_mode: str | None, **where: int
 ) -> dict[str, object]:
     params: dict[str, object] = {**where, "text": text, "link_preview_options": _NO_PREVIEW}
@@ -158,42 +193,19 @@ def _message_params(
 
 
 def _plain(markup: Markup) -> object:
-    """Buttons as the Bot API's JSON. PTB's generic ``to_dict`` walks every attribute of
-    every button; ours only ever carry a label and callback data (``button`` above)."""
-    if not isinstance(markup, InlineKeyboardMarkup):
-        return markup
-    keyboard = []
-    for row in markup.inline_keyboard:
-        plain = []
-        for b in row:
-            if b.callback_data is None or not isinstance(b.callback_data, str):
-                return markup  # some other kind of button: PTB knows all of them
-            plain.append({"text": b.text, "callback_data": b.callback_data})
-        keyboard.append(plain)
-    return {"inline_keyboard": keyboard}
-
-
-async def _call(bot: Bot, method: str, params: dict[str, object]) -> Any:
-    """A Bot API call whose answer is not turned into PTB objects.
-
-    Measured with bench/: decoding the Message that sendMessage and the edits
-    return cost about as much CPU as the HTTP call itself, and no handler reads
-    more of it than the id. The call still goes through the bot's rate limiter
-    and PTB's error mapping (RetryAfter, BadRequest, Forbidden, ...).
-    ``Bot.do_api_request`` would be the public way, but it warns on every call
-    to a method PTB knows; ``_post`` is what it calls (PTB is pinned to 22.x).
-    """
-    return await call(bot, method, params)
+    """Our keyboards as JSON; PTB's markups (reply keyboards, forced replies) are turned
+    into JSON by the transport, as PTB would."""
+    return markup.to_json() if isinstance(markup, Keyboard) else markup
 
 
 async def _send(
     bot: Bot, chat_id: int, text: str, markup: Markup, parse_mode: str | None
 ) -> int | None:
     delay = 0.5
-    params = _message_params(text, markup, parse_mode, chat_id=chat_id)
+    params = message_params(text, markup, parse_mode, chat_id=chat_id)
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            sent = await _call(bot, "sendMessage", params)
+            sent = await call(bot, "sendMessage", params)
             return sent.get("message_id") if isinstance(sent, dict) else None
         except RetryAfter as exc:
             wait = exc.retry_after
@@ -220,12 +232,12 @@ async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
     if text:
         params["text"] = text
     try:
-        await _call(query.get_bot(), "answerCallbackQuery", params)
+        await call(query.get_bot(), "answerCallbackQuery", params)
     except Exception as exc:
         log.info("could not acknowledge a button tap (%s)", type(exc).__name__)
 
 
-async def edit_markup(message: Message | None, markup: InlineKeyboardMarkup | None) -> None:
+async def edit_markup(message: Message | None, markup: Keyboard | None) -> None:
     """Change or remove a message's buttons; a message that cannot be edited is left alone."""
     if message is None:
         return
@@ -233,23 +245,21 @@ async def edit_markup(message: Message | None, markup: InlineKeyboardMarkup | No
     if markup is not None:
         params["reply_markup"] = _plain(markup)
     try:
-        await _call(message.get_bot(), "editMessageReplyMarkup", params)
+        await call(message.get_bot(), "editMessageReplyMarkup", params)
     except BadRequest:
         pass  # unchanged, too old, or deleted: the buttons are checked on tap anyway
     except (TimedOut, NetworkError):
         log.info("could not edit buttons of an old message")
 
 
-async def edit_text(
-    message: Message | None, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
+async def edit_text(message: Message | None, text: str, markup: Keyboard | None) -> None:
     if message is None:
         return
-    params = _message_params(
+    params = message_params(
         text, markup, ParseMode.HTML, chat_id=message.chat_id, message_id=message.message_id
     )
     try:
-        await _call(message.get_bot(), "editMessageText", params)
+        await call(message.get_bot(), "editMessageText", params)
     except BadRequest:
         pass
     except (TimedOut, NetworkError):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import I18n, language_name, resolve
 from bot.interview import Applicant, Interview, Turn
-from handlers.common import acknowledge, button, edit_markup, pack, rows, send, unpack
+from handlers.common import Keyboard, acknowledge, button, edit_markup, pack, rows, send, unpack
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ class LanguageHandlers:
         self.i18n = i18n
         self.render = render
 
-    def picker(self, then_start: bool) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
+    def picker(self, then_start: bool) -> Keyboard:
+        return Keyboard(
             rows(
                 [
                     button(language_name(lang), pack(L, lang, int(then_start)))

@@ -12,27 +12,24 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.messages import split_message
 from bot.store.outbox import OutboxStore, OutMessage, Queued
+from bot.transport import call
+from handlers.common import Button, Keyboard, message_params
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 
 
-def _markup(item: Queued) -> InlineKeyboardMarkup | None:
+def _markup(item: Queued) -> Keyboard | None:
     if not item.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in item.buttons
-        ]
-    )
+    return Keyboard([[Button(label, data) for label, data in row] for row in item.buttons])
 
 
 class OutboxSender:
@@ -87,13 +84,9 @@ class OutboxSender:
         chunks = split_message(item.text)
         try:
             for n, chunk in enumerate(chunks, start=1):
-                await self.bot.send_message(
-                    item.chat_id,
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=_markup(item) if n == len(chunks) else None,
-                    disable_web_page_preview=True,
-                )
+                markup = _markup(item) if n == len(chunks) else None
+                params = message_params(chunk, markup, ParseMode.HTML, chat_id=item.chat_id)
+                await call(self.bot, "sendMessage", params)
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
@@ -118,10 +111,5 @@ class OutboxSender:
 async def defer_to_outbox(outbox: OutboxStore, chat_id: int, text: str, markup: object) -> None:
     """Queue a reply that could not be sent now; inline buttons go with it (a reply
     keyboard cannot be queued, and the question's own buttons still work)."""
-    buttons: list[list[tuple[str, str]]] = []
-    if isinstance(markup, InlineKeyboardMarkup):
-        buttons = [
-            [(b.text, str(b.callback_data)) for b in row if b.callback_data is not None]
-            for row in markup.inline_keyboard
-        ]
+    buttons = markup.pairs() if isinstance(markup, Keyboard) else []
     await outbox.add([OutMessage(chat_id, text, buttons)])

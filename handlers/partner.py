@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
+from telegram import ForceReply, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import Tr
@@ -18,7 +18,17 @@ from bot.intake import CLUE_FIELDS, DONE_OUTCOMES, Casework, Denied
 from bot.messages import HTML
 from bot.store.casework import Conflict
 from bot.store.pending import Pending
-from handlers.common import acknowledge, as_int, beside, button, edit_markup, pack, send, unpack
+from handlers.common import (
+    Keyboard,
+    acknowledge,
+    as_int,
+    beside,
+    button,
+    edit_markup,
+    pack,
+    send,
+    unpack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +97,14 @@ class PartnerHandlers:
                 text += "\n\n" + _("What is asked:") + "\n<i>" + HTML.esc(ref.request) + "</i>"
             await send(ctx.bot, actor, text, self.referral_markup(tr, ref.id, ref.status))
 
-    def referral_markup(self, tr: Tr, referral_id: int, status: str) -> InlineKeyboardMarkup:
+    def referral_markup(self, tr: Tr, referral_id: int, status: str) -> Keyboard:
         _ = tr.gettext
         keys = []
         if status == "sent":
             keys.append([button("👍 " + _("Acknowledge"), pack(P, "a", referral_id, 0))])
         keys.append([button("✅ " + _("Report what was done"), pack(P, "d", referral_id, 0))])
         keys.append([button("↩️ " + _("Return it"), pack(P, "r", referral_id, 0))])
-        return InlineKeyboardMarkup(keys)
+        return Keyboard(keys)
 
     async def clue(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._who(update)
@@ -164,7 +174,7 @@ class PartnerHandlers:
                     ctx.bot,
                     actor,
                     _("What was done for this household?"),
-                    InlineKeyboardMarkup(keys),
+                    Keyboard(keys),
                 )
             elif op == "o":
                 if not 0 <= arg < len(DONE_OUTCOMES):

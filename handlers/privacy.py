@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.i18n import I18n, Tr
@@ -17,7 +17,17 @@ from bot.intake import Casework
 from bot.interview import Applicant, Interview
 from bot.mydata import export_text
 from bot.store.casework import Conflict
-from handlers.common import acknowledge, as_int, button, edit_markup, pack, reader, send, unpack
+from handlers.common import (
+    Keyboard,
+    acknowledge,
+    as_int,
+    button,
+    edit_markup,
+    pack,
+    reader,
+    send,
+    unpack,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +71,7 @@ class PrivacyHandlers:
         view = await store.intakes.load_for_applicant(user_id)
         draft = view.draft
         if draft is not None and not draft.is_preview:
-            keys = InlineKeyboardMarkup(
+            keys = Keyboard(
                 [
                     [button("🗑 " + _("Yes, delete my answers"), pack(D, draft.id, "y"))],
                     [button(_("No, keep them"), pack(D, draft.id, "n"))],
@@ -100,7 +110,7 @@ class PrivacyHandlers:
         )
         if not keys:
             text += "\n\n" + _("Your request is already with a caseworker.")
-        await send(ctx.bot, user_id, text, InlineKeyboardMarkup(keys) if keys else None)
+        await send(ctx.bot, user_id, text, Keyboard(keys) if keys else None)
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -142,6 +142,7 @@ SENDERS = {
     "KeyboardButton",
     "BotCommand",
     "answer",
+    "acknowledge",
     "OutMessage",
 }
 GETTEXT = {"_", "gettext", "ngettext", "N_"}
