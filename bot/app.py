@@ -134,7 +134,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     main, fallback, view = applicant.build_handlers(services.interview, services.i18n, router)
     lang_handlers, lang = language.build_handlers(services.interview, services.i18n, view.render)
     view.offer_language = lang.offer_if_unknown
+    # Commands and button prefixes are distinct, so the order only decides how many
+    # handlers PTB asks before the right one: the applicants' (nearly every update) first.
     for handler in [
+        *main,
         *lang_handlers,
         *privacy.build_handlers(services.interview, services.casework, services.i18n),
         *admin.build_handlers(
@@ -142,7 +145,6 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         ),
         *cw_handlers,
         *p_handlers,
-        *main,
         *fallback,  # last: unknown commands and interview answers
     ]:
         app.add_handler(handler)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 from pathlib import Path
 
 import pytest
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.app import build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
@@ -48,6 +50,33 @@ async def test_paid_broadcast_rate_and_no_limit(tmp_path: Path) -> None:
     try:
         assert app.bot.rate_limiter._base_limiter is None
         assert app.bot.rate_limiter._max_retries == 3  # flood waits are still retried
+    finally:
+        await services.store.close()
+
+
+async def test_each_update_has_one_handler_whatever_their_order(tmp_path: Path) -> None:
+    """bot.app puts the applicants' handlers first (they get nearly every update); that is
+    only safe while no two handlers before the fallbacks claim the same command or the
+    same button prefix."""
+    services, app = await _app(tmp_path)
+    try:
+        handlers = app.handlers[0]
+        commands = [c for h in handlers if isinstance(h, CommandHandler) for c in h.commands]
+        assert len(commands) == len(set(commands)) > 10
+        prefixes = [h.pattern.pattern for h in handlers if isinstance(h, CallbackQueryHandler)]
+        for data in (
+            "a:1:2:c:0",
+            "r:1:u:0",
+            "x:0:new",
+            "c:1:2",
+            "p:1:2",
+            "f:p:1:0",
+            "l:zh:0",
+            "d:1:y",
+        ):
+            assert sum(re.match(p, data) is not None for p in prefixes) == 1, data
+        # the last three: edited messages, unknown commands, answers typed in the interview
+        assert all(isinstance(h, MessageHandler) for h in handlers[-3:])
     finally:
         await services.store.close()
 
