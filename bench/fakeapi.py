@@ -10,7 +10,9 @@ message with its history, polls for quiet periods): fine for a test of one perso
 * ``getUpdates`` long polling over an in-memory queue;
 * ``sendMessage`` / ``editMessageText`` / ``editMessageReplyMarkup`` answered with a plausible
   ``Message``, and handed to the applicant of that chat as an event; every other method
-  answers ``true``.
+  answers ``true``;
+* a tap on a button carries the message it was on as the chat shows it (text, bold
+  entities, the keyboard), as Telegram's callback queries do.
 
 Applicants live in the same process and event loop as the fake: they queue updates directly
 (no HTTP between them and the fake) and react to the bot's calls synchronously. All timestamps
@@ -28,9 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import itertools
 import json
 import random
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -388,6 +392,8 @@ class Applicant:
         self.toggled: dict[str, int] = {}
         self.expect_end = False
         self.last_bot_message = 1
+        # The bot's newest message as the chat shows it: a tap carries it, as Telegram's do.
+        self.shown: JSONDict = {"message_id": 0, "text": "…"}
         self.finished = False
 
     # -- sending ---------------------------------------------------------------------
@@ -423,20 +429,39 @@ class Applicant:
         self._queue({"message": message})
 
     def _tap(self, data: str, message_id: int) -> None:
+        message: JSONDict = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self.chat,
+            "from": BOT_USER,
+            "text": "…",
+        }
+        if self.shown["message_id"] == message_id:
+            # What Telegram sends with a tap: the message with its text, formatting and
+            # keyboard (PTB decodes all of it).
+            message.update((k, v) for k, v in self.shown.items() if k != "message_id")
         query = {
             "id": f"{self.id}-{self.sent}",
             "from": self.user,
-            "message": {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": self.chat,
-                "from": BOT_USER,
-                "text": "…",
-            },
+            "message": message,
             "chat_instance": f"ci{self.id}",
             "data": data,
         }
         self._queue({"callback_query": query})
+
+    def _show(self, method: str, params: JSONDict, message_id: int) -> None:
+        if method not in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+            return
+        if message_id != self.shown["message_id"]:
+            self.shown = {"message_id": message_id, "text": "…"}
+        if params.get("text"):
+            self.shown.update(_as_telegram(str(params["text"])))
+        raw = params.get("reply_markup")
+        markup = json.loads(raw) if isinstance(raw, str) else raw
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            self.shown["reply_markup"] = markup
+        else:
+            self.shown.pop("reply_markup", None)
 
     def _finish(self, *, failed: bool = False) -> None:
         if self.finished:
@@ -466,6 +491,7 @@ class Applicant:
             sent.t_first = now
         if method == "sendMessage":
             self.last_bot_message = message_id
+        self._show(method, params, message_id)
         if self.phase.mode == "echo":
             if method != "sendMessage":
                 return
@@ -548,6 +574,29 @@ class Applicant:
                 tap("d")
         else:
             self._finish(failed=True)
+
+
+_BOLD = re.compile(r"<b>(.*?)</b>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _as_telegram(html_text: str) -> JSONDict:
+    """HTML as the bot sends it, as Telegram gives it back: plain text and entities
+    (bold only; offsets in characters, close enough for a load test)."""
+    text, entities, at = [], [], 0
+    for match in _BOLD.finditer(html_text):
+        before = html.unescape(_TAG.sub("", html_text[at : match.start()]))
+        inner = html.unescape(_TAG.sub("", match.group(1)))
+        text.append(before)
+        offset = sum(map(len, text))
+        entities.append({"type": "bold", "offset": offset, "length": len(inner)})
+        text.append(inner)
+        at = match.end()
+    text.append(html.unescape(_TAG.sub("", html_text[at:])))
+    out: JSONDict = {"text": "".join(text) or "…"}
+    if entities:
+        out["entities"] = entities
+    return out
 
 
 async def run_phase(
