@@ -64,11 +64,6 @@ class Keyboard:
     def pairs(self) -> list[list[tuple[str, str]]]:
         return [[(b.text, b.callback_data) for b in row] for row in self.inline_keyboard]
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Keyboard) and other.inline_keyboard == self.inline_keyboard
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 Markup = Keyboard | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None
 MAX_CALLBACK_BYTES = 64
