@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 import pytest
 from telegram import Bot, Update
@@ -109,9 +109,10 @@ class _Canned(BaseRequest):
         return self.answer
 
 
-def _outcome(run: Callable[[], object]) -> object:
+async def _outcome(pending: Awaitable[object]) -> object:
+    """The result, or the exception's kind and message."""
     try:
-        return ("result", run())
+        return ("result", await pending)
     except TelegramError as exc:
         return (type(exc), str(exc))
 
@@ -146,15 +147,11 @@ async def test_answers_become_what_ptb_makes_of_them(code: int, answer: object) 
     status the Bot API gives ends as the same result or the same exception, so RetryAfter
     still reaches the rate limiter and Forbidden still means "blocked"."""
     payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-    ptb = await _outcome_async(_Canned(code, payload).post("http://x/bot1:x/sendMessage"))
-    assert _outcome(lambda: result_of(code, payload)) == ptb
+    async def ours() -> object:
+        return result_of(code, payload)
 
-
-async def _outcome_async(pending: Awaitable[object]) -> object:
-    try:
-        return ("result", await pending)
-    except TelegramError as exc:
-        return (type(exc), str(exc))
+    ptb = await _outcome(_Canned(code, payload).post("http://x/bot1:x/sendMessage"))
+    assert await _outcome(ours()) == ptb
 
 
 def test_a_tap_is_decoded_without_the_keyboard_it_was_on() -> None:
