@@ -147,6 +147,7 @@ async def test_answers_become_what_ptb_makes_of_them(code: int, answer: object) 
     status the Bot API gives ends as the same result or the same exception, so RetryAfter
     still reaches the rate limiter and Forbidden still means "blocked"."""
     payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+
     async def ours() -> object:
         return result_of(code, payload)
 
