@@ -30,6 +30,7 @@ from bot.intake import Casework
 from bot.interview import Interview
 from bot.store import FlowNotFound, Store
 from bot.transport import BotApiRequest
+from bot.updates import IntakeBot
 
 log = logging.getLogger(__name__)
 
@@ -106,21 +107,22 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         }
         calls = BotApiRequest(connection_pool_size=pool, **short)
         poll_request = WatchedRequest(connection_pool_size=1, **short)
+    telegram = IntakeBot(
+        settings.require_token(),
+        base_url=settings.api_url,
+        base_file_url=settings.file_url,
+        request=calls,
+        get_updates_request=poll_request,
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=settings.send_rate,
+            group_max_rate=20 if settings.send_rate else 0,
+            max_retries=3,
+        ),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.require_token())
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
+        .bot(telegram)
         .concurrent_updates(PerChatUpdateProcessor(256))
-        .request(calls)
-        .get_updates_request(poll_request)
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.send_rate,
-                group_max_rate=20 if settings.send_rate else 0,
-                max_retries=3,
-            )
-        )
         .post_init(_post_init)
     )
     app = builder.build()

@@ -1,0 +1,329 @@
+"""The quick reading of updates gives the very objects PTB's ``Update.de_json`` gives."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dtm
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from telegram import Bot, TelegramObject, Update
+from telegram._utils.datetime import extract_tzinfo_from_defaults
+from telegram.ext import Defaults, ExtBot
+
+from bot import updates
+from bot.updates import IntakeBot, decode
+
+APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
+CHAT = {"id": 1001, "type": "private", "first_name": "秀英"}
+BOT_USER = {"id": 42, "is_bot": True, "first_name": "司法救助", "username": "intake_bot"}
+QUESTION = {
+    "message_id": 77,
+    "date": 1764500000,
+    "chat": CHAT,
+    "from": BOT_USER,
+    "text": "第 3 题，共 20 题\n家里一共几口人？",
+    "entities": [{"type": "bold", "offset": 0, "length": 12}],
+}
+
+# What nearly all traffic is: read the quick way.
+COMMON: dict[str, dict[str, Any]] = {
+    "typed answer": {
+        "update_id": 1,
+        "message": {
+            "message_id": 78,
+            "date": 1764500010,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "text": "张秀英",
+        },
+    },
+    "/start": {
+        "update_id": 2,
+        "message": {
+            "message_id": 1,
+            "date": 1764500000,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    },
+    "tap": {
+        "update_id": 3,
+        "callback_query": {
+            "id": "4382bfdwdsb323b2d9",
+            "from": APPLICANT,
+            "message": QUESTION,
+            "chat_instance": "-7429",
+            "data": "a:12:3:c:1",
+        },
+    },
+    "tap on an edited question": {
+        "update_id": 4,
+        "callback_query": {
+            "id": "5",
+            "from": APPLICANT,
+            "message": {**QUESTION, "edit_date": 1764500020, "entities": []},
+            "chat_instance": "-7429",
+            "data": "r:12:u:0",
+        },
+    },
+    "every name field": {
+        "update_id": 5,
+        "message": {
+            "message_id": 79,
+            "date": 1764500030,
+            "chat": {**CHAT, "last_name": "张", "username": "xiuying"},
+            "from": {
+                **APPLICANT,
+                "last_name": "张",
+                "username": "xiuying",
+                "is_premium": True,
+                "added_to_attachment_menu": False,
+            },
+            "text": "好",
+        },
+    },
+    "group": {
+        "update_id": 6,
+        "message": {
+            "message_id": 5,
+            "date": 1764500040,
+            "chat": {"id": -100123, "type": "supergroup", "title": "县检察院"},
+            "from": APPLICANT,
+            "text": "/status",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+        },
+    },
+    "a type PTB does not know yet": {
+        "update_id": 7,
+        "message": {
+            "message_id": 80,
+            "date": 1764500050,
+            "chat": {**CHAT, "type": "future_kind"},
+            "from": APPLICANT,
+            "text": "a",
+            "entities": [{"type": "future_entity", "offset": 0, "length": 1}],
+        },
+    },
+}
+
+# Anything else: left to PTB, so it comes out exactly as before.
+UNUSUAL: dict[str, dict[str, Any]] = {
+    "contact": {
+        "update_id": 10,
+        "message": {
+            "message_id": 81,
+            "date": 1764500060,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "contact": {"phone_number": "+8613912345678", "first_name": "秀英", "user_id": 1001},
+        },
+    },
+    "photo": {
+        "update_id": 11,
+        "message": {
+            "message_id": 82,
+            "date": 1764500070,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "photo": [{"file_id": "f", "file_unique_id": "u", "width": 90, "height": 90}],
+            "caption": "判决书",
+        },
+    },
+    "a field Telegram added later": {
+        "update_id": 12,
+        "message": {
+            "message_id": 83,
+            "date": 1764500080,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "text": "x",
+            "brand_new_field": {"a": 1},
+        },
+    },
+    "a link in the text": {
+        "update_id": 13,
+        "message": {
+            "message_id": 84,
+            "date": 1764500090,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "text": "see",
+            "entities": [{"type": "text_link", "offset": 0, "length": 3, "url": "https://a.cn"}],
+        },
+    },
+    "tap on a message too old to show": {
+        "update_id": 14,
+        "callback_query": {
+            "id": "6",
+            "from": APPLICANT,
+            "message": {"message_id": 1, "date": 0, "chat": CHAT},
+            "chat_instance": "-7429",
+            "data": "a:1:1:c:0",
+        },
+    },
+    "tap on an inline message": {
+        "update_id": 15,
+        "callback_query": {
+            "id": "7",
+            "from": APPLICANT,
+            "inline_message_id": "AAA",
+            "chat_instance": "-7429",
+            "data": "x",
+        },
+    },
+    "edited message": {
+        "update_id": 16,
+        "edited_message": {
+            "message_id": 78,
+            "date": 1764500010,
+            "edit_date": 1764500100,
+            "chat": CHAT,
+            "from": APPLICANT,
+            "text": "张秀英 改",
+        },
+    },
+    "blocked by the user": {
+        "update_id": 17,
+        "my_chat_member": {
+            "chat": CHAT,
+            "from": APPLICANT,
+            "date": 1764500110,
+            "old_chat_member": {"user": BOT_USER, "status": "member"},
+            "new_chat_member": {"user": BOT_USER, "status": "kicked", "until_date": 0},
+        },
+    },
+    "a keyboard still on the tapped message": {
+        "update_id": 18,
+        "callback_query": {
+            "id": "8",
+            "from": APPLICANT,
+            "message": {
+                **QUESTION,
+                "reply_markup": {"inline_keyboard": [[{"text": "是", "callback_data": "y"}]]},
+            },
+            "chat_instance": "-7429",
+            "data": "y",
+        },
+    },
+    "a date that is not whole seconds": {
+        "update_id": 19,
+        "message": {**COMMON["typed answer"]["message"], "date": 1764500010.5},
+    },
+}
+
+
+def _same(ours: object, ptb: object, bot: Bot, path: str = "update") -> None:
+    """Attribute by attribute, private ones included, down through every object and tuple.
+
+    Each object of ours must carry ``bot`` where PTB's carries the bot that read it.
+    """
+    assert type(ours) is type(ptb), path
+    if isinstance(ptb, TelegramObject):
+        assert isinstance(ours, TelegramObject)
+        assert ours._bot is (None if ptb._bot is None else bot), path
+        for name in ptb._get_attrs_names(include_private=True):
+            if name != "_bot":
+                _same(getattr(ours, name), getattr(ptb, name), bot, f"{path}.{name}")
+    elif isinstance(ptb, tuple):
+        assert isinstance(ours, tuple)
+        assert len(ours) == len(ptb), path
+        for i, (a, b) in enumerate(zip(ours, ptb, strict=True)):
+            _same(a, b, bot, f"{path}[{i}]")
+    elif isinstance(ptb, dtm.datetime):
+        assert ours == ptb and ours.tzinfo == ptb.tzinfo, path  # type: ignore[union-attr]
+    else:
+        assert ours == ptb, f"{path}: {ours!r} != {ptb!r}"
+
+
+BOTS = {
+    "bot": Bot("123:abc"),
+    "bot with a time zone": ExtBot("123:abc", defaults=Defaults(tzinfo=ZoneInfo("Asia/Shanghai"))),
+}
+
+
+@pytest.mark.parametrize("bot", BOTS.values(), ids=BOTS.keys())
+@pytest.mark.parametrize("data", COMMON.values(), ids=COMMON.keys())
+def test_common_updates_are_read_quickly_into_what_ptb_makes(data: dict, bot: Bot) -> None:
+    ptb = Update.de_json(copy.deepcopy(data), bot)
+    kept = copy.deepcopy(data)
+    ours = updates._quick(data, bot, extract_tzinfo_from_defaults(bot))
+    assert data == kept  # the answer it was read from is left as it was
+    _same(ours, ptb, bot)
+    assert ours.to_dict() == ptb.to_dict()
+    _same(decode(data, bot), ptb, bot)
+
+
+@pytest.mark.parametrize("data", UNUSUAL.values(), ids=UNUSUAL.keys())
+def test_anything_else_is_left_to_ptb(data: dict) -> None:
+    bot = BOTS["bot"]
+    with pytest.raises(updates._Unusual):
+        updates._quick(copy.deepcopy(data), bot, None)
+    ours = decode(copy.deepcopy(data), bot)
+    ptb = Update.de_json(copy.deepcopy(data), bot)
+    _same(ours, ptb, bot)
+    assert ours.to_dict() == ptb.to_dict()
+
+
+def test_a_new_field_still_reaches_the_handlers_in_api_kwargs() -> None:
+    update = decode(copy.deepcopy(UNUSUAL["a field Telegram added later"]), BOTS["bot"])
+    assert update.message is not None
+    assert update.message.api_kwargs == {"brand_new_field": {"a": 1}}
+    assert update.message.text == "x"
+
+
+def test_read_objects_are_frozen_and_answer_like_ptbs() -> None:
+    bot = BOTS["bot"]
+    tap = decode(copy.deepcopy(COMMON["tap"]), bot)
+    query = tap.callback_query
+    assert query is not None and query.message is not None
+    assert tap.effective_user is query.from_user
+    assert tap.effective_chat is query.message.chat
+    assert query.message.get_bot() is bot
+    assert query.message.chat_id == 1001
+    assert query.message.text_html.startswith("<b>第 3 题，共 20 题</b>")
+    assert query == Update.de_json(copy.deepcopy(COMMON["tap"]), bot).callback_query
+    with pytest.raises(AttributeError):
+        query.data = "forged"  # type: ignore[misc]
+
+
+def test_a_broken_update_fails_as_in_ptb() -> None:
+    broken = {"update_id": 20, "message": {"message_id": 1, "chat": CHAT, "text": "x"}}
+    with pytest.raises(KeyError):
+        Update.de_json(copy.deepcopy(broken), BOTS["bot"])
+    with pytest.raises(KeyError):
+        decode(copy.deepcopy(broken), BOTS["bot"])
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"timeout": 10},
+        {"timeout": dtm.timedelta(seconds=7)},
+        {"timeout": 10, "read_timeout": 2.5},
+        {"timeout": 10, "read_timeout": None},
+        {"offset": 5, "limit": 100, "allowed_updates": ["message", "callback_query"]},
+    ],
+    ids=["plain", "long poll", "timedelta", "read timeout", "no read timeout", "offset"],
+)
+async def test_get_updates_asks_telegram_as_ptb_does(kwargs: dict) -> None:
+    """Same parameters and timeouts to ``_post`` as ExtBot.get_updates, same updates back."""
+    answer = [copy.deepcopy(COMMON["tap"]), copy.deepcopy(UNUSUAL["contact"])]
+    seen: dict[str, Any] = {}
+    bots = {"ExtBot": ExtBot("123:abc"), "IntakeBot": IntakeBot("123:abc")}
+    for name, bot in bots.items():
+
+        async def _post(method: str, data: dict, **options: Any) -> list[dict]:
+            seen[name] = (method, data, options)  # noqa: B023
+            return copy.deepcopy(answer)
+
+        bot._post = _post  # type: ignore[method-assign]
+        seen[name + " updates"] = await bot.get_updates(**kwargs)
+
+    assert seen["IntakeBot"] == seen["ExtBot"]
+    for ours, ptb in zip(seen["IntakeBot updates"], seen["ExtBot updates"], strict=True):
+        _same(ours, ptb, bots["IntakeBot"])
