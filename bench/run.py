@@ -281,7 +281,7 @@ def bot_code() -> dict[str, Any]:
         "pool_size": shipped_pool(bot.app),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
     }
-    root = HERE.parent
+    root = Path(bot.app.__file__).resolve().parents[1]  # PYTHONPATH may point at another tree
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
