@@ -80,6 +80,12 @@ _USER_FIELDS = frozenset(
         "language_code",
         "is_premium",
         "added_to_attachment_menu",
+        # getMe's, plain values too: a User carrying them need not go the slow way
+        "can_join_groups",
+        "can_read_all_group_messages",
+        "supports_inline_queries",
+        "can_connect_to_business",
+        "has_main_web_app",
     }
 )
 _CHAT_FIELDS = frozenset({"id", "type", "title", "username", "first_name", "last_name"})

@@ -17,7 +17,15 @@ from bot.updates import IntakeBot, decode
 
 APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
 CHAT = {"id": 1001, "type": "private", "first_name": "秀英"}
-BOT_USER = {"id": 42, "is_bot": True, "first_name": "司法救助", "username": "intake_bot"}
+BOT_USER = {
+    "id": 42,
+    "is_bot": True,
+    "first_name": "司法救助",
+    "username": "intake_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 QUESTION = {
     "message_id": 77,
     "date": 1764500000,
