@@ -6,8 +6,8 @@ Bot API calls: acknowledge the tap, close the old question, ask the next).
 aiohttp did the same work for a fraction of that, and ``bot/http1.py`` for a
 fraction of aiohttp's (60 against 210 µs of CPU a call, bench/calls.py): plain calls go through
 it; file uploads and calls through a proxy go through aiohttp, which knows
-multipart bodies and proxy tunnels. Only app.py uses this module; it is the app
-layer, not the core.
+multipart bodies and proxy tunnels. The app layer (app.py, updates.py) and the
+handlers' senders use this module; the core does not.
 
 Proxies: where Telegram is only reachable through one, set ``HTTPS_PROXY`` (or
 ``https_proxy``; ``NO_PROXY`` is honoured). It is read once per URL, not by
@@ -28,7 +28,7 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 from multidict import CIMultiDict
 from telegram import Bot, TelegramObject
-from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -194,7 +194,9 @@ class BotApiRequest(BaseRequest):
             return await self._plain(method, route, data or b"", read, write, connect, pool)
         return await self._aiohttp(method, route, data, headers, read, write, connect, pool)
 
-    async def post_json(self, url: str, params: dict[str, object]) -> Any:
+    async def post_json(
+        self, url: str, params: dict[str, object], *, read_timeout: Any = DEFAULT_NONE
+    ) -> Any:
         """One Bot API call with a JSON body; its ``result``, or the error PTB would raise.
 
         What ``Bot._post`` does for the bot's own calls, without building a
@@ -203,7 +205,7 @@ class BotApiRequest(BaseRequest):
         """
         route = self._route(url)
         body = _json(params).encode()
-        read, write = self._read_timeout, self._write_timeout
+        read, write = _value(read_timeout, self._read_timeout), self._write_timeout
         connect, pool = self._connect_timeout, self._pool_timeout
         try:
             if route.proxy is None:

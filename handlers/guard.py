@@ -81,14 +81,7 @@ class RateLimit:
 
 
 class WatchedRequest(BotApiRequest):
-    """The getUpdates connection, noting when polling last succeeded (for the watchdog).
-
-    A tap on a button arrives with the whole message it was on, keyboard included, and PTB
-    turns every button of it into objects (about 15 µs each, five or so under a question)
-    that no handler reads: the buttons of a tapped message are checked against the
-    database, never against what the client says they were. So the keyboard is dropped
-    here, before PTB decodes the update: ``query.message.reply_markup`` is always None.
-    """
+    """The getUpdates connection, noting when polling last succeeded (for the watchdog)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -102,17 +95,10 @@ class WatchedRequest(BotApiRequest):
             self.last_ok = time.monotonic()
         return code, payload
 
-    @staticmethod
-    def parse_json_payload(payload: bytes) -> dict[str, Any]:
-        answer = BotApiRequest.parse_json_payload(payload)
-        updates = answer.get("result")
-        if isinstance(updates, list):
-            for update in updates:
-                query = update.get("callback_query") if isinstance(update, dict) else None
-                message = query.get("message") if isinstance(query, dict) else None
-                if isinstance(message, dict):
-                    message.pop("reply_markup", None)
-        return answer
+    async def post_json(self, url: str, params: dict[str, object], **kwargs: Any) -> Any:
+        result = await super().post_json(url, params, **kwargs)
+        self.last_ok = time.monotonic()
+        return result
 
 
 class Watchdog:

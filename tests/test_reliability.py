@@ -399,6 +399,9 @@ async def test_the_watchdog_sees_failing_polls_of_the_real_bot(
         assert any("polling has not succeeded" in rec.getMessage() for rec in caplog.records)
     finally:
         tg._faults.clear()
+    # Telegram answers again: the next successful poll is seen.
+    await wait_until(lambda: dog.stale_for() < 0.5, 10, "polling to succeed again")
+    assert await dog.check() is False
 
 
 # --- 5. the real process: kill -9, SIGTERM, no token ------------------------------------

@@ -9,12 +9,11 @@ import json
 from collections.abc import Awaitable
 
 import pytest
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import TelegramError
 from telegram.request import BaseRequest
 
 from bot.transport import BotApiRequest, call, result_of
-from handlers.guard import WatchedRequest
 from tests.httpserver import Server, framed, parse
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
@@ -153,37 +152,3 @@ async def test_answers_become_what_ptb_makes_of_them(code: int, answer: object) 
 
     ptb = await _outcome(_Canned(code, payload).post("http://x/bot1:x/sendMessage"))
     assert await _outcome(ours()) == ptb
-
-
-def test_a_tap_is_decoded_without_the_keyboard_it_was_on() -> None:
-    """getUpdates answers go through WatchedRequest: a tapped message's buttons are
-    dropped before PTB builds objects of them; what handlers read is all there."""
-    tapped = {
-        "message_id": 3,
-        "date": 0,
-        "chat": {"id": 5, "type": "private"},
-        "text": "您是为自己申请，还是替家人申请？",
-        "entities": [{"type": "bold", "offset": 0, "length": 16}],
-        "reply_markup": {"inline_keyboard": [[{"text": "为我自己", "callback_data": "a:1:1:c:0"}]]},
-    }
-    query = {"id": "q", "from": ME, "chat_instance": "c", "data": "a:1:1:c:0", "message": tapped}
-    typed = {"message_id": 4, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "张三"}
-    payload = json.dumps(
-        {
-            "ok": True,
-            "result": [
-                {"update_id": 1, "callback_query": query},
-                {"update_id": 2, "message": typed},
-            ],
-        }
-    ).encode()
-    bot = Bot("1:x")
-    first, second = (
-        Update.de_json(u, bot) for u in WatchedRequest.parse_json_payload(payload)["result"]
-    )
-    assert first.callback_query.data == "a:1:1:c:0"
-    message = first.callback_query.message
-    assert (message.message_id, message.chat.id, message.text) == (3, 5, tapped["text"])
-    assert message.entities[0].type == "bold"
-    assert message.reply_markup is None
-    assert second.message.text == "张三"

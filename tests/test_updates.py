@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dtm
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from telegram._utils.datetime import extract_tzinfo_from_defaults
 from telegram.ext import Defaults, ExtBot
 
 from bot import updates
+from bot.transport import BotApiRequest
 from bot.updates import IntakeBot, decode
 
 APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
@@ -204,19 +206,6 @@ UNUSUAL: dict[str, dict[str, Any]] = {
             "new_chat_member": {"user": BOT_USER, "status": "kicked", "until_date": 0},
         },
     },
-    "a keyboard still on the tapped message": {
-        "update_id": 18,
-        "callback_query": {
-            "id": "8",
-            "from": APPLICANT,
-            "message": {
-                **QUESTION,
-                "reply_markup": {"inline_keyboard": [[{"text": "是", "callback_data": "y"}]]},
-            },
-            "chat_instance": "-7429",
-            "data": "y",
-        },
-    },
     "a date that is not whole seconds": {
         "update_id": 19,
         "message": {**COMMON["typed answer"]["message"], "date": 1764500010.5},
@@ -276,6 +265,26 @@ def test_anything_else_is_left_to_ptb(data: dict) -> None:
     assert ours.to_dict() == ptb.to_dict()
 
 
+KEYBOARD = {"inline_keyboard": [[{"text": "为我自己", "callback_data": "a:12:3:c:0"}]]}
+
+
+@pytest.mark.parametrize(
+    "tapped",
+    [QUESTION, {**QUESTION, "link_preview_options": {"is_disabled": True}}],
+    ids=["the quick way", "PTB's way"],
+)
+def test_the_keyboard_of_a_tapped_message_is_not_read(tapped: dict) -> None:
+    """No handler reads it (a tap is checked against the database), and PTB would make
+    objects of every button; all the rest of the message is read as PTB reads it."""
+    bot = BOTS["bot"]
+    tap = copy.deepcopy(COMMON["tap"])
+    tap["callback_query"]["message"] = {**tapped, "reply_markup": KEYBOARD}
+    ours = decode(copy.deepcopy(tap), bot)
+    assert ours.callback_query.message.reply_markup is None  # type: ignore[union-attr]
+    del tap["callback_query"]["message"]["reply_markup"]
+    _same(ours, Update.de_json(tap, bot), bot)
+
+
 def test_a_new_field_still_reaches_the_handlers_in_api_kwargs() -> None:
     update = decode(copy.deepcopy(UNUSUAL["a field Telegram added later"]), BOTS["bot"])
     assert update.message is not None
@@ -306,6 +315,56 @@ def test_a_broken_update_fails_as_in_ptb() -> None:
         decode(copy.deepcopy(broken), BOTS["bot"])
 
 
+GET_UPDATES_CALLS = [
+    {},
+    {"timeout": 10},
+    {"timeout": dtm.timedelta(seconds=7)},
+    {"timeout": dtm.timedelta(seconds=0.5)},
+    {"timeout": 10, "read_timeout": 2.5},
+    {"timeout": 10, "read_timeout": None},
+    {"offset": 5, "limit": 100, "allowed_updates": ["message", "callback_query"]},
+    {"offset": 5, "api_kwargs": {"future_option": True}},
+]
+CALL_IDS = [
+    "plain",
+    "long poll",
+    "timedelta",
+    "part second",
+    "read timeout",
+    "no read timeout",
+    "offset",
+    "api_kwargs",
+]
+
+
+@pytest.mark.parametrize("kwargs", GET_UPDATES_CALLS, ids=CALL_IDS)
+async def test_get_updates_sends_what_ptb_sends(kwargs: dict) -> None:
+    """On the bot's own connection getUpdates skips Bot._post: the same body, URL and
+    read timeout reach the connection as when PTB builds the call, the same updates come
+    back."""
+    answer = [copy.deepcopy(COMMON["tap"]), copy.deepcopy(UNUSUAL["contact"])]
+    ptb_request, our_request = BotApiRequest(), BotApiRequest()
+    seen: dict[str, Any] = {}
+
+    async def do_request(url: str, method: str, request_data: Any = None, **timeouts: Any) -> Any:
+        seen["ptb"] = (url, request_data.parameters, timeouts["read_timeout"])
+        return 200, json.dumps({"ok": True, "result": answer}).encode()
+
+    async def post_json(url: str, params: dict, *, read_timeout: Any) -> Any:
+        seen["ours"] = (url, json.loads(json.dumps(params)), read_timeout)
+        return copy.deepcopy(answer)
+
+    ptb_request.do_request = do_request  # type: ignore[method-assign]
+    our_request.post_json = post_json  # type: ignore[method-assign]
+    ptb_bot = ExtBot("123:abc", get_updates_request=ptb_request)
+    our_bot = IntakeBot("123:abc", get_updates_request=our_request)
+    ptb_updates = await ptb_bot.get_updates(**kwargs)
+    our_updates = await our_bot.get_updates(**kwargs)
+    assert seen["ours"] == seen["ptb"]
+    for ours, ptb in zip(our_updates, ptb_updates, strict=True):
+        _same(ours, ptb, our_bot)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -318,8 +377,9 @@ def test_a_broken_update_fails_as_in_ptb() -> None:
     ],
     ids=["plain", "long poll", "timedelta", "read timeout", "no read timeout", "offset"],
 )
-async def test_get_updates_asks_telegram_as_ptb_does(kwargs: dict) -> None:
-    """Same parameters and timeouts to ``_post`` as ExtBot.get_updates, same updates back."""
+async def test_get_updates_on_another_connection_goes_through_ptb(kwargs: dict) -> None:
+    """Another request class (a test's, PTB's own): the same parameters and timeouts to
+    ``_post`` as ExtBot.get_updates, the same updates back."""
     answer = [copy.deepcopy(COMMON["tap"]), copy.deepcopy(UNUSUAL["contact"])]
     seen: dict[str, Any] = {}
     bots = {"ExtBot": ExtBot("123:abc"), "IntakeBot": IntakeBot("123:abc")}
