@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.app import build_application, open_services, serve
+from bot.app import GC_THRESHOLDS, build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
 from bot.transport import BotApiRequest
 from tests.fakebot import FakeTelegram
@@ -121,6 +122,7 @@ async def test_the_bot_waits_for_the_network_and_then_serves(
         send_rate=0,
     )
     stop = asyncio.Event()
+    thresholds = gc.get_threshold()
     task = asyncio.create_task(serve(settings, stop))
     try:
         await wait_until(
@@ -132,6 +134,7 @@ async def test_the_bot_waits_for_the_network_and_then_serves(
             await wait_until(lambda: tg.calls, 10, "the bot to reach Telegram")
             replies = await li.ask("/start", timeout=10)
             assert any("✅ I agree" in m.buttons for m in replies), [str(m) for m in replies]
+            assert gc.get_threshold() == GC_THRESHOLDS  # serving: collects less often
             stop.set()
             await asyncio.wait_for(task, 10)
     finally:
@@ -140,6 +143,9 @@ async def test_the_bot_waits_for_the_network_and_then_serves(
             task.cancel()
     assert "SECRET-TOKEN" not in caplog.text
     assert "Traceback" not in caplog.text
+    # Stopped: the process's collector is as it was (unfrozen, its own thresholds).
+    assert gc.get_threshold() == thresholds
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_rejected_token_is_one_line_and_the_command_exits(tmp_path: Path) -> None:
