@@ -285,11 +285,22 @@ def is_relevant(flow: Flow, step: Step, answers: dict[str, Any], today: dt.date)
     return _holds(step.relevant, _env(flow, answers), today, on_error=True)
 
 
-def _purge(flow: Flow, answers: dict[str, Any], today: dt.date) -> None:
-    """Drop answers of steps that are no longer relevant (in order, as later ones depend)."""
+def _relevant(step: Step, env: dict[str, Any], today: dt.date) -> bool:
+    return step.relevant is None or _holds(step.relevant, env, today, on_error=True)
+
+
+def _purge(flow: Flow, answers: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """Drop answers of steps that are no longer relevant (in order, as later ones depend).
+
+    Returns what the rules see of the answers left (``_env``), built once, not once per
+    rule: every answer walks the whole flow here.
+    """
+    env = _env(flow, answers)
     for step in flow.steps:
-        if step.id in answers and not is_relevant(flow, step, answers, today):
+        if step.id in answers and not _relevant(step, env, today):
             del answers[step.id]
+            env[step.id] = None
+    return env
 
 
 def _enter(step: Step, state: State) -> None:
@@ -302,10 +313,10 @@ def _enter(step: Step, state: State) -> None:
 
 
 def _advance(flow: Flow, state: State, start: int, today: dt.date) -> Ask | Review:
-    _purge(flow, state.answers, today)
+    env = _purge(flow, state.answers, today)
     notes: list[Step] = []
     for step in flow.steps[start:]:
-        if not is_relevant(flow, step, state.answers, today):
+        if not _relevant(step, env, today):
             continue
         if step.type == "note":
             if not state.editing:
