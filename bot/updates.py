@@ -14,12 +14,16 @@ comes out exactly as PTB makes it, but for the keyboard of a tapped message (bel
 ``tests/test_updates.py`` holds both ways to the same objects, attribute by attribute.
 
 ``IntakeBot.get_updates`` also sends the long poll itself the way the bot's other calls
-go (``bot.transport``), not through ``Bot._post``.
+go (``bot.transport``), not through ``Bot._post``, and after a poll that brought updates
+waits ``POLL_GAP`` before the next one, so that under load updates come in batches.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
+import math
+import time
 from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
@@ -214,6 +218,19 @@ def _json_value(value: object) -> object:
 class IntakeBot(ExtBot[None]):
     """PTB's ExtBot, reading the updates of getUpdates with ``decode``."""
 
+    __slots__ = ("_batch_at",)
+
+    #: Seconds from a getUpdates that brought updates to the next one. Each poll costs
+    #: the bot about as much CPU as a reply; with no gap, a busy bot on a fast link polls
+    #: about once per two updates. 5 ms brings that to one poll per eight updates and
+    #: about 8% more updates per CPU-second (bench/README), for at most 5 ms more wait,
+    #: only for updates that arrive just after a batch. Idle polls wait for nothing.
+    POLL_GAP = 0.005
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._batch_at = -math.inf
+
     async def get_updates(
         self,
         offset: int | None = None,
@@ -227,6 +244,9 @@ class IntakeBot(ExtBot[None]):
         pool_timeout: ODVInput[float] = DEFAULT_NONE,
         api_kwargs: JSONDict | None = None,
     ) -> tuple[Update, ...]:
+        early = self._batch_at + self.POLL_GAP - time.monotonic()
+        if early > 0:
+            await asyncio.sleep(early)
         # As Bot.get_updates: the long poll's wait comes on top of the read timeout.
         if isinstance(read_timeout, DefaultValue):
             waited = self._request[0].read_timeout or 0
@@ -264,6 +284,7 @@ class IntakeBot(ExtBot[None]):
                 api_kwargs=api_kwargs,
             )
         updates = tuple(decode(item, self) for item in result)
+        self._batch_at = time.monotonic() if updates else -math.inf
         for update in updates:
             self.insert_callback_data(update)
         return updates

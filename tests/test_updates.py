@@ -395,3 +395,31 @@ async def test_get_updates_on_another_connection_goes_through_ptb(kwargs: dict) 
     assert seen["IntakeBot"] == seen["ExtBot"]
     for ours, ptb in zip(seen["IntakeBot updates"], seen["ExtBot updates"], strict=True):
         _same(ours, ptb, bots["IntakeBot"])
+
+
+async def test_after_a_batch_the_next_poll_waits_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load updates come in batches: the poll after one that brought updates waits
+    up to POLL_GAP; a poll after an empty one, or long after a batch, does not wait."""
+    request = BotApiRequest()
+    answers = [[copy.deepcopy(COMMON["tap"])], [], [copy.deepcopy(COMMON["typed answer"])], []]
+
+    async def post_json(url: str, params: dict, *, read_timeout: Any) -> Any:
+        return answers.pop(0)
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    request.post_json = post_json  # type: ignore[method-assign]
+    monkeypatch.setattr("bot.updates.asyncio.sleep", sleep)
+    bot = IntakeBot("123:abc", get_updates_request=request)
+    assert len(await bot.get_updates(timeout=10)) == 1
+    assert slept == []  # the first poll goes at once
+    assert await bot.get_updates(timeout=10) == ()
+    assert len(slept) == 1 and 0 < slept[0] <= IntakeBot.POLL_GAP
+    assert len(await bot.get_updates(timeout=10)) == 1  # after an empty poll: at once
+    assert len(slept) == 1
+    bot._batch_at -= IntakeBot.POLL_GAP  # the batch was handled long ago
+    await bot.get_updates(timeout=10)
+    assert len(slept) == 1
