@@ -396,7 +396,7 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
             if args.limiter == "off"
             else "; AIORateLimiter as shipped (30 msg/s overall)"
         )
-        + "; SQLite WAL, synchronous=NORMAL, every answer committed before its reply.",
+        + "; SQLite WAL, synchronous=FULL (flushed to disk), every answer committed before its reply.",
         "conversation baseline: ConversationHandler + PicklePersistence (update_interval 60 s: "
         "answers reach disk once a minute and at shutdown, not before the reply), updates one "
         "at a time (examples' default).",

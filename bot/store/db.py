@@ -1,16 +1,29 @@
-"""The SQLite connection: pragmas, migrations, and how writes are serialised.
+"""The SQLite connection: pragmas, migrations, and how writes are serialised and committed.
 
 Two aiosqlite connections share one WAL database: a writer, guarded by an
-asyncio lock so that the statements of one transaction never interleave with
+asyncio lock so that the statements of one write never interleave with
 another coroutine's, and a reader that sees only committed data and never
-waits for the writer. Writes that are a single statement run in autocommit
-(one awaited call); several statements run inside ``BEGIN IMMEDIATE`` so that
-SQLite takes the write lock up front instead of failing to upgrade later.
+waits for the writer.
+
+Commits are durable (``synchronous = FULL``): the WAL is flushed to disk before a write
+returns, so an answer the bot has replied to survives a power cut, not only a crash of the
+bot. A flush per write cost the bench about 0.2 ms of CPU per update (a fifth), so writes
+that queue up while one is under way share a commit (group commit): a write that finds
+others waiting opens a transaction (``BEGIN IMMEDIATE``, so that SQLite takes the write
+lock up front), the writes queued behind it add their statements to it, and one
+``COMMIT`` ends them all. In a 500-applicant burst that makes an update cheaper than it
+was with one unflushed commit per write (bench/README). No write returns before its
+commit; a write that fails is undone alone (each write in a shared transaction is a
+savepoint, a single statement is undone by SQLite), and an error that ends the whole
+transaction fails every write in it. A write that finds no one waiting runs on its own as
+before: a single statement in autocommit (one awaited call), several inside
+``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -70,12 +83,23 @@ class Transaction:
         return rows[0] if rows else None
 
 
+class _Batch:
+    """Writes that share one open transaction and its commit."""
+
+    def __init__(self) -> None:
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.enqueued = False
+
+
 class Database:
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._queued = 0  # writes waiting for the lock
+        self._batch: _Batch | None = None  # the open shared transaction
+        self._committer: asyncio.Task[None] | None = None
         # Called after a commit that queued outbox messages (wakes the sender).
         self.on_outbox: Callable[[], None] | None = None
         # Protects sensitive answers and queued messages at rest (set by Store.open).
@@ -103,7 +127,7 @@ class Database:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA synchronous = FULL")
         # Deleted rows are overwritten with zeros, so an erased draft leaves no trace.
         await conn.execute("PRAGMA secure_delete = ON")
         return conn
@@ -111,6 +135,7 @@ class Database:
     async def close(self) -> None:
         await self._reader.close()
         async with self._lock:
+            await self._settle(self._batch)
             await self._writer.close()
 
     # -- reads -------------------------------------------------------------------------
@@ -125,35 +150,127 @@ class Database:
     # -- writes ------------------------------------------------------------------------
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One statement in autocommit; returns the number of rows changed."""
-        async with self._lock:
-            cursor = await self._writer.execute(sql, params)
-            return cursor.rowcount
+        """One statement, committed; returns the number of rows changed."""
+        cursor = await self._statement(sql, params)
+        return cursor.rowcount
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One INSERT in autocommit; returns the new row id."""
-        async with self._lock:
-            cursor = await self._writer.execute(sql, params)
-            return int(cursor.lastrowid or 0)
+        """One INSERT, committed; returns the new row id."""
+        cursor = await self._statement(sql, params)
+        return int(cursor.lastrowid or 0)
+
+    async def _statement(self, sql: str, params: Sequence[Any]) -> aiosqlite.Cursor:
+        async with self._turn():
+            if not self._shared():
+                return await self._writer.execute(sql, params)  # autocommit
+            batch = self._batch or await self._open()
+            try:
+                cursor = await self._writer.execute(sql, params)
+            except BaseException:
+                self._check(batch)  # SQLite undid the statement; did it end the transaction?
+                raise
+        await asyncio.shield(batch.committed)
+        return cursor
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+        async with self._turn():
             tx = Transaction(self._writer, self.cipher)
-            try:
-                yield tx
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
+            if not self._shared():
+                await self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield tx
+                except BaseException:
+                    if self._writer.in_transaction:  # not already ended by SQLite
+                        await self._writer.execute("ROLLBACK")
+                    raise
+                await self._writer.execute("COMMIT")
+                batch = None
+            else:
+                batch = self._batch or await self._open()
+                await self._writer.execute("SAVEPOINT write")
+                try:
+                    yield tx
+                except BaseException:
+                    if self._check(batch):
+                        await self._writer.execute("ROLLBACK TO write")
+                        await self._writer.execute("RELEASE write")
+                    raise
+                await self._writer.execute("RELEASE write")
+                batch.enqueued = batch.enqueued or tx.enqueued
+        if batch is not None:
+            await asyncio.shield(batch.committed)
+        elif tx.enqueued and self.on_outbox is not None:
+            self.on_outbox()
+
+    # -- group commit (see the module's docstring) --------------------------------------
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        self._queued += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._queued -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _shared(self) -> bool:
+        """Whether this write goes into a shared transaction: one is open, or others wait."""
+        return self._batch is not None or self._queued > 0
+
+    async def _open(self) -> _Batch:
+        """Begin a shared transaction; its commit queues behind the writes waiting now."""
+        await self._writer.execute("BEGIN IMMEDIATE")
+        self._batch = batch = _Batch()
+        self._committer = asyncio.create_task(self._commit(batch))
+        return batch
+
+    def _check(self, batch: _Batch) -> bool:
+        """After an error in a shared transaction: False, and every write in it failed, if
+        SQLite ended the transaction (a full disk, an I/O error, RAISE(ROLLBACK))."""
+        if self._writer.in_transaction:
+            return True
+        self._fail(batch, sqlite3.OperationalError("the shared transaction was rolled back"))
+        return False
+
+    def _fail(self, batch: _Batch, exc: BaseException) -> None:
+        if self._batch is batch:
+            self._batch = None
+        if not batch.committed.done():
+            batch.committed.set_exception(exc)
+            batch.committed.exception()  # retrieved: the writes waiting on it raise it
+
+    async def _commit(self, batch: _Batch) -> None:
+        async with self._lock:
+            await self._settle(batch)
+
+    async def _settle(self, batch: _Batch | None) -> None:
+        """Commit ``batch`` if it is still the open transaction (the caller holds the lock)."""
+        if batch is None or self._batch is not batch:
+            return  # already committed, or failed
+        self._batch = None
+        try:
             await self._writer.execute("COMMIT")
-        if tx.enqueued and self.on_outbox is not None:
+        except BaseException as exc:
+            if self._writer.in_transaction:
+                with contextlib.suppress(Exception):
+                    await self._writer.execute("ROLLBACK")
+            self._fail(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        batch.committed.set_result(None)
+        if batch.enqueued and self.on_outbox is not None:
             self.on_outbox()
 
     async def checkpoint(self) -> None:
         """Fold the WAL back into the database file (after deleting personal data)."""
         async with self._lock:
+            await self._settle(self._batch)
             await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
