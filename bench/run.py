@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -144,9 +145,13 @@ async def read_line(proc: asyncio.subprocess.Process, timeout: float) -> str:
 
 
 async def run_bot(
-    kind: str, args: argparse.Namespace, root: Path, cpus: tuple[int, int] | None
+    kind: str,
+    args: argparse.Namespace,
+    root: Path,
+    cpus: tuple[int, int] | None,
+    tag: str = "",
 ) -> dict[str, Any]:
-    workdir = root / kind
+    workdir = root / (kind + tag)
     workdir.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}
     if kind == "intake":
@@ -311,6 +316,33 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
+async def run_pairs(
+    args: argparse.Namespace, root: Path, cpus: tuple[int, int] | None
+) -> dict[str, Any]:
+    """Bursts of the intake bot and the echo bot back to back, ``args.pairs`` times: on a
+    shared machine the CPU each gets drifts by tens of percent within minutes, so a ratio
+    is only worth as much as the time between its two runs is short."""
+    burst = argparse.Namespace(**{**vars(args), "think": 0.0, "profile": False})
+    runs = []
+    for i in range(args.pairs):
+        intake = (await run_bot("intake", burst, root, cpus, f"-pair{i}"))["burst"]
+        echo = (await run_bot("echo", burst, root, cpus, f"-pair{i}"))["burst"]
+        runs.append(
+            {
+                "intake_cpu_ms_per_update": intake["bot_cpu_ms_per_update"],
+                "echo_cpu_ms_per_update": echo["bot_cpu_ms_per_update"],
+                "ratio_vs_echo": ratio(intake["updates_per_s"], echo["updates_per_s"]),
+                "cpu_ratio_vs_echo": ratio(intake["updates_per_cpu_s"], echo["updates_per_cpu_s"]),
+            }
+        )
+        say(f"[pair {i}] {runs[-1]}")
+    return {
+        "runs": runs,
+        "median_ratio_vs_echo": statistics.median(r["ratio_vs_echo"] or 0 for r in runs),
+        "median_cpu_ratio_vs_echo": statistics.median(r["cpu_ratio_vs_echo"] or 0 for r in runs),
+    }
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     cpus = pick_cpus()
     if cpus is not None:
@@ -331,6 +363,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_baselines:
             result["conversation_baseline"] = await run_bot("conversation", args, root, cpus)
             result["echo"] = await run_bot("echo", args, root, cpus)
+        if args.pairs:
+            result["pairs"] = await run_pairs(args, root, cpus)
     finally:
         if args.keep:
             say(f"kept {root}")
@@ -428,6 +462,13 @@ def main() -> int:
     parser.add_argument("--drafts", type=int, default=0, help="stored drafts before the run")
     parser.add_argument("--skip-baselines", action="store_true")
     parser.add_argument("--profile", action="store_true", help="profile the intake bot")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then N bursts of the intake bot and the echo bot back to back (ratios per pair)",
+    )
     parser.add_argument(
         "--think", type=float, default=5.0, help="mean think time of the paced phase (0 = skip)"
     )
