@@ -99,7 +99,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._queued = 0  # writes waiting for the lock
         self._batch: _Batch | None = None  # the open shared transaction
-        self._committer: asyncio.Task[None] | None = None
+        self._committer: asyncio.Task[None] | None = None  # held: the loop keeps weak refs
         # Called after a commit that queued outbox messages (wakes the sender).
         self.on_outbox: Callable[[], None] | None = None
         # Protects sensitive answers and queued messages at rest (set by Store.open).
