@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -195,9 +197,15 @@ class BotApiRequest(BaseRequest):
         return await self._aiohttp(method, route, data, headers, read, write, connect, pool)
 
     async def post_json(
-        self, url: str, params: dict[str, object], *, read_timeout: Any = DEFAULT_NONE
+        self,
+        url: str,
+        params: dict[str, object],
+        *,
+        read_timeout: Any = DEFAULT_NONE,
+        answer: Reader | None = None,
     ) -> Any:
-        """One Bot API call with a JSON body; its ``result``, or the error PTB would raise.
+        """One Bot API call with a JSON body; its ``result`` (as ``answer`` reads it:
+        ``result_of`` by default), or the error PTB would raise.
 
         What ``Bot._post`` does for the bot's own calls, without building a
         ``RequestData`` of ``RequestParameter`` objects first (bench/calls.py: about a
@@ -218,7 +226,7 @@ class BotApiRequest(BaseRequest):
             raise
         except Exception as exc:
             raise NetworkError(f"Unknown error in HTTP implementation: {exc!r}") from exc
-        return result_of(code, payload)
+        return (answer or result_of)(code, payload)
 
     def _route(self, url: str) -> _Route:
         route = self._routes.get(url)
@@ -287,6 +295,40 @@ class BotApiRequest(BaseRequest):
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
 
 
+Reader = Callable[[int, bytes], Any]
+"""What a call's caller makes of the HTTP status and body of the Bot API's answer."""
+
+# How the Bot API begins a successful answer (``{"ok":true,"result":...``), with or without
+# the blanks other JSON writers put in; a sent or edited Message begins with its id.
+_SUCCESS = re.compile(rb'\{\s*"ok"\s*:\s*true\s*,')
+_MESSAGE_ID = re.compile(
+    rb'\{\s*"ok"\s*:\s*true\s*,\s*"result"\s*:\s*\{\s*"message_id"\s*:\s*(\d{1,19})\s*[,}]'
+)
+
+
+def ok_of(code: int, payload: bytes) -> Any:
+    """For a call whose result nobody reads (an acknowledgement, an edit): True when the
+    Bot API says it succeeded, else the error ``result_of`` raises.
+
+    A sent or edited Message is the largest answer the bot gets and decoding it cost
+    about as much CPU as sending the call; a failure is read in full as before.
+    """
+    if 200 <= code <= 299 and _SUCCESS.match(payload):
+        return True
+    return result_of(code, payload)
+
+
+def message_id_of(code: int, payload: bytes) -> Any:
+    """sendMessage's result as far as the bot reads it, ``{"message_id": n}``; anything
+    but a success that begins with the message's id (as the Bot API writes it) is read
+    in full by ``result_of``."""
+    if 200 <= code <= 299:
+        found = _MESSAGE_ID.match(payload)
+        if found is not None:
+            return {"message_id": int(found[1])}
+    return result_of(code, payload)
+
+
 def result_of(code: int, payload: bytes) -> Any:
     """The ``result`` of a Bot API answer, or the exception PTB 22's
     ``BaseRequest._request_wrapper`` raises for it (tests/test_transport.py holds the two
@@ -332,7 +374,9 @@ def result_of(code: int, payload: bytes) -> Any:
     raise error
 
 
-async def call(bot: Bot, method: str, params: dict[str, object]) -> Any:
+async def call(
+    bot: Bot, method: str, params: dict[str, object], *, answer: Reader | None = None
+) -> Any:
     """A Bot API call of the bot's own (sendMessage, the edits, answerCallbackQuery) and
     its ``result`` as plain JSON, through the bot's rate limiter and its retries.
 
@@ -340,9 +384,11 @@ async def call(bot: Bot, method: str, params: dict[str, object]) -> Any:
     cost about as much CPU as the HTTP call itself, and no handler reads more of it than
     the id; building PTB's RequestData of RequestParameter objects for the parameters
     cost a third of what remained (bench/calls.py: 101 µs a call here, 161 through
-    ``Bot._post``). Answers are read as PTB reads them (``result_of``). ``params``
-    holds JSON values; a PTB object in it (a reply keyboard) is sent as its JSON.
-    A bot on another request class (a test's) goes through PTB's ``_post``.
+    ``Bot._post``). Answers are read as PTB reads them (``result_of``), or only as far
+    as the caller needs (``answer``: ``ok_of``, ``message_id_of``); errors always in full.
+    ``params`` holds JSON values; a PTB object in it (a reply keyboard) is sent as its
+    JSON. A bot on another request class (a test's) goes through PTB's ``_post`` and
+    gets the whole result.
     """
     request = bot.request
     if not isinstance(request, BotApiRequest):
@@ -350,11 +396,11 @@ async def call(bot: Bot, method: str, params: dict[str, object]) -> Any:
     url = f"{bot.base_url}/{method}"
     limiter = getattr(bot, "rate_limiter", None)
     if limiter is None:
-        return await request.post_json(url, params)
+        return await request.post_json(url, params, answer=answer)
     return await limiter.process_request(
         callback=request.post_json,
         args=(url, params),
-        kwargs={},
+        kwargs={"answer": answer},
         endpoint=method,
         data=params,
         rate_limit_args=None,

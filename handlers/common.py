@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.i18n import I18n, Tr
 from bot.store import Store
-from bot.transport import call
+from bot.transport import call, message_id_of, ok_of
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ async def _send(
     params = message_params(text, markup, parse_mode, chat_id=chat_id)
     for attempt in range(1, SEND_ATTEMPTS + 1):
         try:
-            sent = await call(bot, "sendMessage", params)
+            sent = await call(bot, "sendMessage", params, answer=message_id_of)
             return sent.get("message_id") if isinstance(sent, dict) else None
         except RetryAfter as exc:
             wait = exc.retry_after
@@ -227,7 +227,7 @@ async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
     if text:
         params["text"] = text
     try:
-        await call(query.get_bot(), "answerCallbackQuery", params)
+        await call(query.get_bot(), "answerCallbackQuery", params, answer=ok_of)
     except Exception as exc:
         log.info("could not acknowledge a button tap (%s)", type(exc).__name__)
 
@@ -240,7 +240,7 @@ async def edit_markup(message: Message | None, markup: Keyboard | None) -> None:
     if markup is not None:
         params["reply_markup"] = _plain(markup)
     try:
-        await call(message.get_bot(), "editMessageReplyMarkup", params)
+        await call(message.get_bot(), "editMessageReplyMarkup", params, answer=ok_of)
     except BadRequest:
         pass  # unchanged, too old, or deleted: the buttons are checked on tap anyway
     except (TimedOut, NetworkError):
@@ -254,7 +254,7 @@ async def edit_text(message: Message | None, text: str, markup: Keyboard | None)
         text, markup, ParseMode.HTML, chat_id=message.chat_id, message_id=message.message_id
     )
     try:
-        await call(message.get_bot(), "editMessageText", params)
+        await call(message.get_bot(), "editMessageText", params, answer=ok_of)
     except BadRequest:
         pass
     except (TimedOut, NetworkError):

@@ -18,7 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.messages import split_message
 from bot.store.outbox import OutboxStore, OutMessage, Queued
-from bot.transport import call
+from bot.transport import call, ok_of
 from handlers.common import Button, Keyboard, message_params
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class OutboxSender:
             for n, chunk in enumerate(chunks, start=1):
                 markup = _markup(item) if n == len(chunks) else None
                 params = message_params(chunk, markup, ParseMode.HTML, chat_id=item.chat_id)
-                await call(self.bot, "sendMessage", params)
+                await call(self.bot, "sendMessage", params, answer=ok_of)
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)

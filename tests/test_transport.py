@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from telegram import Bot
 from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import BaseRequest
 
-from bot.transport import BotApiRequest, call, result_of
+from bot.transport import BotApiRequest, call, message_id_of, ok_of, result_of
 from tests.httpserver import Server, framed, parse
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
@@ -152,3 +153,78 @@ async def test_answers_become_what_ptb_makes_of_them(code: int, answer: object) 
 
     ptb = await _outcome(_Canned(code, payload).post("http://x/bot1:x/sendMessage"))
     assert await _outcome(ours()) == ptb
+
+
+def _read(reader: Callable[[int, bytes], object], code: int, payload: bytes) -> object:
+    try:
+        return ("result", reader(code, payload))
+    except TelegramError as exc:
+        return (type(exc), str(exc))
+
+
+@pytest.mark.parametrize(("code", "answer"), ANSWERS)
+def test_answers_read_only_in_part_fail_as_in_full(code: int, answer: object) -> None:
+    """The readers that skip most of a success (an acknowledgement, an edit, a sent
+    message's id) raise on every failure exactly what PTB would."""
+    payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    whole = _read(result_of, code, payload)
+    if whole[0] != "result":
+        assert _read(ok_of, code, payload) == whole
+        assert _read(message_id_of, code, payload) == whole
+    else:
+        assert _read(ok_of, code, payload) == ("result", True)
+        result = whole[1]
+        expected = {"message_id": 7} if isinstance(result, dict) else result
+        assert _read(message_id_of, code, payload) == ("result", expected)
+
+
+A_MESSAGE = {
+    "message_id": 9007199254740993,  # above 2**53: read as an int, not through a float
+    "from": {"id": 1, "is_bot": True, "first_name": "Bot", "username": "bot"},
+    "chat": {"id": 5, "first_name": "阿依古丽", "type": "private"},
+    "date": 1700000000,
+    "text": "您是为自己申请，还是替家人申请？",
+    "reply_markup": {"inline_keyboard": [[{"text": "为我自己", "callback_data": "a:1"}]]},
+}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        json.dumps({"ok": True, "result": A_MESSAGE}, ensure_ascii=False, separators=(",", ":")),
+        json.dumps({"ok": True, "result": A_MESSAGE}),
+        '{ "ok" : true , "result" : { "message_id" : 9007199254740993 } }',
+    ],
+    ids=["as the Bot API writes it", "with blanks and escapes", "id alone"],
+)
+def test_a_sent_message_is_read_for_its_id_only(payload: str) -> None:
+    assert message_id_of(200, payload.encode()) == {"message_id": 9007199254740993}
+    assert ok_of(200, payload.encode()) is True
+
+
+def test_a_message_written_in_another_order_is_read_in_full() -> None:
+    later = {k: v for k, v in A_MESSAGE.items() if k != "message_id"} | {"message_id": 12}
+    payload = json.dumps({"ok": True, "result": later}).encode()
+    assert message_id_of(200, payload) == result_of(200, payload)
+    assert message_id_of(200, payload)["message_id"] == 12  # type: ignore[index]
+
+
+async def test_the_bots_sends_get_the_new_messages_id_through_the_rate_limiter() -> None:
+    request = BotApiRequest()
+    answer = json.dumps({"ok": True, "result": A_MESSAGE}, separators=(",", ":")).encode()
+
+    async def canned(*args: object, **kwargs: object) -> tuple[int, bytes]:
+        return 200, answer
+
+    request._plain = canned  # type: ignore[method-assign]
+    bot = ExtBot("1:x", request=request, rate_limiter=AIORateLimiter(max_retries=1))
+    await request.initialize()
+    try:
+        sent = await call(bot, "sendMessage", {"chat_id": 5, "text": "x"}, answer=message_id_of)
+        edited = await call(bot, "editMessageText", {"chat_id": 5, "text": "y"}, answer=ok_of)
+        whole = await call(bot, "sendMessage", {"chat_id": 5, "text": "z"})
+    finally:
+        await request.shutdown()
+    assert sent == {"message_id": 9007199254740993}
+    assert edited is True
+    assert whole == A_MESSAGE
