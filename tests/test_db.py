@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import db as store_db
 from bot.store.db import Database
 
 
@@ -133,3 +134,17 @@ async def test_closing_commits_what_is_waiting(tmp_path: Path) -> None:
         assert len(await stored(again)) == 10
     finally:
         await again.close()
+
+
+def test_the_time_stamped_on_rows_follows_the_clock_second_by_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1_700_000_000.2]
+    monkeypatch.setattr(store_db.time, "time", lambda: clock[0])
+    assert store_db.now_iso() == "2023-11-14T22:13:20Z"
+    clock[0] = 1_700_000_000.9
+    assert store_db.now_iso() == "2023-11-14T22:13:20Z"
+    clock[0] = 1_700_000_001.0
+    assert store_db.now_iso() == "2023-11-14T22:13:21Z"
+    clock[0] = 1_700_086_400.5  # a day later
+    assert store_db.now_iso() == "2023-11-15T22:13:20Z"

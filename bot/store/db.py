@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -312,8 +314,18 @@ async def migrate(conn: aiosqlite.Connection) -> int:
     return current
 
 
-def now_iso() -> str:
-    """The current UTC time as stored: ISO 8601 to the second, sortable as text."""
-    import datetime as dt
+_stamp: tuple[int, str] = (-1, "")
 
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def now_iso() -> str:
+    """The current UTC time as stored: ISO 8601 to the second, sortable as text.
+
+    Kept for the second it names: most writes stamp a row, and under load many fall
+    in the same second (formatting it each time was 1.5% of the bot's CPU in bench/).
+    """
+    global _stamp
+    second = int(time.time())
+    if second != _stamp[0]:
+        at = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _stamp = (second, at)
+    return _stamp[1]
