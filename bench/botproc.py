@@ -45,14 +45,14 @@ def _settings(api_url: str, db_path: str) -> Any:
 
 
 def parse_what_if(items: list[str]) -> dict[str, Any]:
-    """``--what-if concurrency=32 --what-if pool=8 --what-if sniffio --what-if warm``:
-    experiments only, never the shipped configuration."""
+    """``--what-if concurrency=32 --what-if pool=8 --what-if sniffio --what-if warm
+    --what-if one_call_per_tap``: experiments only, never the shipped configuration."""
     out: dict[str, Any] = {}
     for item in items:
         key, _, value = item.partition("=")
         if key in ("concurrency", "pool"):
             out[key] = int(value)
-        elif key in ("sniffio", "warm") and not value:
+        elif key in ("sniffio", "warm", "one_call_per_tap") and not value:
             out[key] = True
         else:
             raise SystemExit(f"unknown --what-if {item!r}")
@@ -94,10 +94,15 @@ def shipped_pool(app_module: Any) -> int:
 def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
     """Change what ``bot.app.build_application`` builds, without touching its code:
     ``concurrency`` = updates handled at once (shipped: 256), ``pool`` = connections to the
-    Bot API (bot.app's ``pool_size``, or ``POOL_SIZE`` in older commits)."""
+    Bot API (bot.app's ``pool_size``, or ``POOL_SIZE`` in older commits);
+    ``one_call_per_tap`` = a tap on an interview question is answered with the next question
+    only, as the echo bot answers, without acknowledging it or closing the question."""
     from telegram.ext import ApplicationBuilder
 
     import bot.app
+
+    if what_if.get("one_call_per_tap"):
+        _one_call_per_tap()
 
     if "concurrency" in what_if:
         n = int(what_if["concurrency"])
@@ -130,6 +135,24 @@ def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
             return super().connection_pool_size(int(pool))
 
     bot.app.ApplicationBuilder = Builder  # type: ignore[misc]
+
+
+def _one_call_per_tap() -> None:
+    """What the two calls the shipped bot adds to a tap cost: Telegram's spinner would turn
+    until it times out, and the old question would keep its buttons and not show the answer."""
+    import handlers.applicant
+
+    plain_acknowledge = handlers.applicant.acknowledge
+
+    async def acknowledge(query: Any, text: str | None = None) -> None:
+        if text:  # a notice the applicant reads still goes
+            await plain_acknowledge(query, text)
+
+    async def close_question(self: Any, turn: Any, step: Any, message: Any) -> None:
+        return None
+
+    handlers.applicant.acknowledge = acknowledge  # type: ignore[assignment]
+    handlers.applicant.ApplicantHandlers._close_question = close_question  # type: ignore[method-assign]
 
 
 async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -2,6 +2,7 @@
 
     python bench/calls.py                 # 20,000 sendMessage calls per layer, 64 at once
     python bench/calls.py --calls 5000
+    python bench/calls.py --at-once 256   # more callers than connections: a burst's queue
 
 The fake Bot API (bench/fakeapi.py) runs in another process, pinned to the other CPU; the
 calls are made from this one, pinned to one CPU, and timed with the process's CPU clock.
@@ -48,7 +49,7 @@ PARAMS: dict[str, Any] = {
         ]
     },
 }
-AT_ONCE = 64
+POOL = 64  # connections, as bot.app asks for with no rate limit (the bench's case)
 
 
 def _pin(cpu: int) -> None:
@@ -70,20 +71,22 @@ def _serve(ports: Any) -> None:
     asyncio.run(main())
 
 
-async def _measure(calls: int, call: Callable[[], Awaitable[Any]]) -> dict[str, float]:
+async def _measure(
+    calls: int, call: Callable[[], Awaitable[Any]], at_once: int
+) -> dict[str, float]:
     async def worker(n: int) -> None:
         for _ in range(n):
             await call()
 
-    await asyncio.gather(*(worker(20) for _ in range(AT_ONCE)))  # connections open, code warm
+    await asyncio.gather(*(worker(20) for _ in range(at_once)))  # connections open, code warm
     cpu, wall = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker(calls // AT_ONCE) for _ in range(AT_ONCE)))
+    await asyncio.gather(*(worker(calls // at_once) for _ in range(at_once)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    done = calls // AT_ONCE * AT_ONCE
+    done = calls // at_once * at_once
     return {"cpu_us_per_call": round(cpu / done * 1e6, 1), "calls_per_s": round(done / wall)}
 
 
-async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
+async def _layers(port: int, calls: int, at_once: int) -> dict[str, dict[str, float]]:
     import aiohttp
     from telegram.ext import AIORateLimiter, ExtBot
     from telegram.request import RequestData
@@ -97,28 +100,28 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
 
     limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
-    request = BotApiRequest(connection_pool_size=AT_ONCE)
+    request = BotApiRequest(connection_pool_size=POOL)
     bot = ExtBot(
         "1:x", base_url=f"http://127.0.0.1:{port}/bot", request=request, rate_limiter=limiter
     )
     await request.initialize()
     await limiter.initialize()
-    out["bot"] = await _measure(calls, lambda: call(bot, "sendMessage", dict(PARAMS)))
-    out["ptb_post"] = await _measure(calls, lambda: bot._post("sendMessage", dict(PARAMS)))
+    out["bot"] = await _measure(calls, lambda: call(bot, "sendMessage", dict(PARAMS)), at_once)
+    out["ptb_post"] = await _measure(calls, lambda: bot._post("sendMessage", dict(PARAMS)), at_once)
     await request.shutdown()
 
-    request = BotApiRequest(connection_pool_size=AT_ONCE)
+    request = BotApiRequest(connection_pool_size=POOL)
     await request.initialize()
 
     def data() -> RequestData:
         return RequestData([RequestParameter.from_input(k, v) for k, v in PARAMS.items()])
 
     out["transport"] = await _measure(
-        calls, lambda: request.do_request(f"{base}/sendMessage", "POST", data())
+        calls, lambda: request.do_request(f"{base}/sendMessage", "POST", data()), at_once
     )
     await request.shutdown()
 
-    pool = http1.Http1Pool(size=AT_ONCE)
+    pool = http1.Http1Pool(size=POOL)
     origin = http1.Origin("http", "127.0.0.1", port)
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -127,10 +130,10 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
         _, payload = await pool.request("POST", origin, "/bot1:x/sendMessage", body=body)
         json.loads(payload)
 
-    out["http1"] = await _measure(calls, lean)
+    out["http1"] = await _measure(calls, lean, at_once)
     await pool.close()
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=AT_ONCE)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=POOL)) as session:
         headers = {"Content-Type": "application/json"}
 
         async def plain_aiohttp() -> None:
@@ -138,13 +141,19 @@ async def _layers(port: int, calls: int) -> dict[str, dict[str, float]]:
             async with session.post(f"{base}/sendMessage", data=body, headers=headers) as resp:
                 json.loads(await resp.read())
 
-        out["aiohttp"] = await _measure(calls, plain_aiohttp)
+        out["aiohttp"] = await _measure(calls, plain_aiohttp, at_once)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument(
+        "--at-once",
+        type=int,
+        default=POOL,
+        help=f"callers at once; above {POOL} they queue for the {POOL} connections",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
     ports: Any = mp.Queue()
@@ -152,7 +161,7 @@ def main() -> None:
     server.start()
     try:
         port = ports.get(timeout=30)
-        layers = asyncio.run(_layers(port, args.calls))
+        layers = asyncio.run(_layers(port, args.calls, args.at_once))
     finally:
         server.terminate()
         server.join(5)
@@ -162,7 +171,11 @@ def main() -> None:
             f" {figures['calls_per_s']:8d} calls/s",
             file=sys.stderr,
         )
-    print(json.dumps({"calls": args.calls, "at_once": AT_ONCE, "layers": layers}))
+    print(
+        json.dumps(
+            {"calls": args.calls, "at_once": args.at_once, "connections": POOL, "layers": layers}
+        )
+    )
 
 
 if __name__ == "__main__":

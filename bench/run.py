@@ -490,7 +490,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="CHANGE",
-        help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N",
+        help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N, one_call_per_tap",
     )
     args = parser.parse_args()
     from botproc import parse_what_if
