@@ -321,7 +321,8 @@ def now_iso() -> str:
     """The current UTC time as stored: ISO 8601 to the second, sortable as text.
 
     Kept for the second it names: most writes stamp a row, and under load many fall
-    in the same second (formatting it each time was 1.5% of the bot's CPU in bench/).
+    in the same second (formatting it each time took 1.5% of the event loop's CPU in
+    bench/, py-spy; now 0.4 µs a call against 2.6).
     """
     global _stamp
     second = int(time.time())
