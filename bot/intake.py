@@ -130,10 +130,13 @@ class Casework:
             "INSERT INTO users (user_id, created_at, tg_lang) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET tg_lang = excluded.tg_lang",
             (user_id, now_iso(), telegram_lang),
+            touches=user_id,
         )
         if name and await self.store.roles.roles_of(user_id):
             await self.store.db.execute(
-                "UPDATE users SET display_name = ? WHERE user_id = ?", (name[:64], user_id)
+                "UPDATE users SET display_name = ? WHERE user_id = ?",
+                (name[:64], user_id),
+                touches=user_id,
             )
 
     async def name_of(self, user_id: int | None) -> str:

@@ -96,7 +96,7 @@ class Interview:
             # say nothing. Recording the resume makes its own redelivery recognisable too.
             if update_id and (
                 update_id <= draft.last_update_id
-                or not await self._save(draft, draft.state, update_id, flow.protected)
+                or not await self._save(view, draft.state, update_id, flow.protected)
             ):
                 return Turn(lang, flow_lang, duplicate=True)
             outcome = engine.current(flow, draft.state)
@@ -133,13 +133,17 @@ class Interview:
         return await self.store.flows.get(draft.flow_id, draft.flow_version)
 
     async def _save(
-        self, draft: Intake, state: State, update_id: int, protect: frozenset[str]
+        self, view: ApplicantView, state: State, update_id: int, protect: frozenset[str]
     ) -> bool:
+        """Store the new state of the draft in ``view`` (the view it was worked out from)."""
+        draft = view.draft
+        if draft is None:
+            raise ValueError("no draft to save")
         if draft.is_preview:
             return await self.store.intakes.save_preview(
-                draft.applicant_id, state, update_id, protect
+                draft.applicant_id, state, update_id, protect, view=view
             )
-        return await self.store.intakes.save_state(draft.id, state, update_id, protect)
+        return await self.store.intakes.save_state(draft.id, state, update_id, protect, view=view)
 
     async def start_preview(self, applicant: Applicant, upload_id: int) -> Turn:
         """An admin tries an uploaded flow in the chat: an interview that stores no intake."""
@@ -194,7 +198,7 @@ class Interview:
         outcome = engine.answer(flow, draft.state, given)
         if draft.is_preview:
             return await self._preview_turn(
-                applicant, draft, flow, outcome, update_id, lang, flow_lang
+                applicant, view, flow, outcome, update_id, lang, flow_lang
             )
         if isinstance(outcome, Completed):
             priority = outcome.screening.priority
@@ -227,18 +231,18 @@ class Interview:
             await self.store.intakes.record_consent(
                 draft, consent.id, consent_hash(consent), flow_lang
             )
-        if isinstance(outcome, Ask | Review) and outcome.changed:
-            saved = await self.store.intakes.save_state(
-                draft.id, outcome.state, update_id, flow.protected
-            )
-            if not saved:
-                return Turn(lang, flow_lang, duplicate=True)
+        if (
+            isinstance(outcome, Ask | Review)
+            and outcome.changed
+            and not await self._save(view, outcome.state, update_id, flow.protected)
+        ):
+            return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
 
     async def _preview_turn(
         self,
         applicant: Applicant,
-        draft: Intake,
+        view: ApplicantView,
         flow: Flow,
         outcome: Outcome,
         update_id: int,
@@ -249,10 +253,10 @@ class Interview:
         if isinstance(outcome, Completed | Ended):
             await self.store.intakes.end_preview(applicant.user_id)
         elif outcome.changed and not await self._save(
-            draft, outcome.state, update_id, flow.protected
+            view, outcome.state, update_id, flow.protected
         ):
             return Turn(lang, flow_lang, duplicate=True)
-        return Turn(lang, flow_lang, flow, outcome, draft)
+        return Turn(lang, flow_lang, flow, outcome, view.draft)
 
     async def withdraw_draft(
         self, applicant: Applicant, intake_id: int, update_id: int

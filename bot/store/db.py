@@ -33,11 +33,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiosqlite
 
 from bot.crypto import Cipher
+from bot.store.views import Views
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,18 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer version of the code."""
+
+
+class _Nobody:
+    def __repr__(self) -> str:
+        return "NOBODY"
+
+
+# Whose kept applicant view a write may change (bot/store/views.py): one applicant's
+# (their user id), no one's (NOBODY: the outbox, consents, the audit log), or possibly
+# anyone's (None, the default: every kept view is dropped when it commits).
+NOBODY: Final = _Nobody()
+Touches = int | _Nobody | None
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -91,6 +104,7 @@ class _Batch:
     def __init__(self) -> None:
         self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.enqueued = False
+        self.touched: list[Touches] = []  # told to the views when it commits or fails
 
 
 class Database:
@@ -106,6 +120,8 @@ class Database:
         self.on_outbox: Callable[[], None] | None = None
         # Protects sensitive answers and queued messages at rest (set by Store.open).
         self.cipher: Cipher | None = None
+        # Applicants' views kept between answers, dropped by the writes that touch them.
+        self.views: Views[Any] = Views()
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -151,21 +167,32 @@ class Database:
 
     # -- writes ------------------------------------------------------------------------
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+    ) -> int:
         """One statement, committed; returns the number of rows changed."""
-        cursor = await self._statement(sql, params)
+        cursor = await self._statement(sql, params, touches)
         return cursor.rowcount
 
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
         """One INSERT, committed; returns the new row id."""
-        cursor = await self._statement(sql, params)
+        cursor = await self._statement(sql, params, touches)
         return int(cursor.lastrowid or 0)
 
-    async def _statement(self, sql: str, params: Sequence[Any]) -> aiosqlite.Cursor:
+    async def _statement(
+        self, sql: str, params: Sequence[Any], touches: Touches
+    ) -> aiosqlite.Cursor:
         async with self._turn():
             if not self._shared():
-                return await self._writer.execute(sql, params)  # autocommit
+                try:
+                    cursor = await self._writer.execute(sql, params)  # autocommit
+                except BaseException as exc:
+                    self._ended(touches, exc)
+                    raise
+                self._ended(touches)
+                return cursor
             batch = self._batch or await self._open()
+            batch.touched.append(touches)
             try:
                 cursor = await self._writer.execute(sql, params)
             except BaseException:
@@ -175,22 +202,28 @@ class Database:
         return cursor
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Transaction]:
+    async def write(self, *, touches: Touches = None) -> AsyncIterator[Transaction]:
         """A write transaction: committed when the block ends, rolled back on error."""
         async with self._turn():
             tx = Transaction(self._writer, self.cipher)
             if not self._shared():
-                await self._writer.execute("BEGIN IMMEDIATE")
                 try:
-                    yield tx
-                except BaseException:
-                    if self._writer.in_transaction:  # not already ended by SQLite
-                        await self._writer.execute("ROLLBACK")
+                    await self._writer.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield tx
+                    except BaseException:
+                        if self._writer.in_transaction:  # not already ended by SQLite
+                            await self._writer.execute("ROLLBACK")
+                        raise
+                    await self._writer.execute("COMMIT")
+                except BaseException as exc:
+                    self._ended(touches, exc)
                     raise
-                await self._writer.execute("COMMIT")
+                self._ended(touches)
                 batch = None
             else:
                 batch = self._batch or await self._open()
+                batch.touched.append(touches)
                 await self._writer.execute("SAVEPOINT write")
                 try:
                     yield tx
@@ -205,6 +238,23 @@ class Database:
             await asyncio.shield(batch.committed)
         elif tx.enqueued and self.on_outbox is not None:
             self.on_outbox()
+
+    def _ended(self, touches: Touches, exc: BaseException | None = None) -> None:
+        """A write on its own is over: its commit (if any) is visible now. One that was
+        interrupted (cancelled) may still land, after this, on the writer's thread: keep
+        no view until the writer has finished a later write."""
+        if exc is not None and not isinstance(exc, Exception):
+            self.views.hold()
+            return
+        self.views.release()
+        if not isinstance(touches, _Nobody):
+            self.views.changed(touches)
+
+    def _told(self, batch: _Batch, exc: BaseException | None = None) -> None:
+        """A shared transaction committed or failed: tell the views what it touched."""
+        touched, batch.touched = batch.touched, []
+        for touches in touched:
+            self._ended(touches, exc)
 
     # -- group commit (see the module's docstring) --------------------------------------
 
@@ -242,6 +292,7 @@ class Database:
     def _fail(self, batch: _Batch, exc: BaseException) -> None:
         if self._batch is batch:
             self._batch = None
+        self._told(batch, exc)
         if not batch.committed.done():
             batch.committed.set_exception(exc)
             batch.committed.exception()  # retrieved: the writes waiting on it raise it
@@ -265,6 +316,7 @@ class Database:
             if not isinstance(exc, Exception):
                 raise
             return
+        self._told(batch)
         batch.committed.set_result(None)
         if batch.enqueued and self.on_outbox is not None:
             self.on_outbox()

@@ -4,21 +4,24 @@ The applicant's hot path is two awaited calls: ``load_for_applicant`` (one
 read: the user's chosen language and their open draft) and ``save_state``
 (one autocommit UPDATE that is also the duplicate check: it only applies
 when the Telegram update is newer than the last one applied to the draft).
+The view a save produced is kept (bot/store/views.py), so the next answer
+usually finds it without the read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.crypto import Cipher, open_answers, seal_answers
 from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
 from bot.store.audit import record
-from bot.store.db import Database, Transaction, now_iso
+from bot.store.db import NOBODY, Database, Transaction, now_iso
 from bot.store.outbox import OutMessage, enqueue
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference is read out over the phone.
@@ -119,6 +122,12 @@ def _dump(state: State, cipher: Cipher | None = None, protect: frozenset[str] = 
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _as_read(state: State, stored: str, sealed: bool) -> State:
+    """The state as a read of what was ``stored`` gives it back (JSON's types: lists, not
+    tuples; ``sealed`` answers opened), for the view a save keeps."""
+    return State.from_dict(json.loads(_dump(state) if sealed else stored))
+
+
 @dataclass(frozen=True)
 class ApplicantView:
     """What one read tells the applicant handler: the chosen language and the open draft
@@ -127,13 +136,23 @@ class ApplicantView:
     chosen_lang: str | None
     draft: Intake | None
     last_update_id: int
+    # When it was read (Views' clock): a save worked out from it may keep its result.
+    seen: int = field(default=0, compare=False)
 
 
 class IntakeStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._views = db.views
 
     async def load_for_applicant(self, user_id: int) -> ApplicantView:
+        """The applicant's view; kept (not read again) while no write can have changed it.
+
+        Callers treat it as read-only: the same objects are given to the next answer."""
+        kept = self._views.get(user_id)
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
+        seen = self._views.reading()
         rows = await self._db.fetchall(
             "SELECT u.lang AS chosen_lang, COALESCE(u.last_update_id, 0) AS user_update,"
             " p.upload_id AS p_upload, p.state AS p_state, p.last_update_id AS p_update,"
@@ -148,7 +167,35 @@ class IntakeStore:
             draft: Intake | None = _preview(user_id, row, self._db.cipher)
         else:
             draft = _intake(row, self._db.cipher) if row["id"] is not None else None
-        return ApplicantView(row["chosen_lang"], draft, int(row["user_update"]))
+        view = ApplicantView(row["chosen_lang"], draft, int(row["user_update"]), seen)
+        self._views.keep(user_id, seen, view)
+        return view
+
+    async def _save(
+        self,
+        sql: str,
+        params: tuple[Any, ...],
+        view: ApplicantView | None,
+        user_id: int | None,
+        saved: Callable[[], Intake],
+    ) -> bool:
+        """Run a save's UPDATE of the draft in ``view``; keep the view it leaves (the
+        draft ``saved()`` gives) when nothing else touched it meanwhile."""
+        if user_id is None:  # not told whose draft: it may be anyone's view
+            return await self._db.execute(sql, params) == 1
+        writing = self._views.writing(user_id, view.seen if view is not None else 0)
+        applied = False
+        try:
+            applied = await self._db.execute(sql, params, touches=NOBODY) == 1
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # cancelled: it may still commit, unseen
+                self._views.hold()
+            raise
+        finally:
+            seen = self._views.written(writing, applied)
+        if seen is not None and view is not None:
+            self._views.keep(user_id, seen, dataclasses.replace(view, draft=saved(), seen=seen))
+        return applied
 
     # -- previews of uploaded flows ------------------------------------------------------
 
@@ -160,20 +207,42 @@ class IntakeStore:
             " ON CONFLICT (user_id) DO UPDATE SET upload_id = excluded.upload_id,"
             " state = excluded.state, started_at = excluded.started_at",
             (user_id, upload_id, _dump(state, self._db.cipher, protect), now_iso()),
+            touches=user_id,
         )
 
     async def save_preview(
-        self, user_id: int, state: State, update_id: int, protect: frozenset[str] = frozenset()
+        self,
+        user_id: int,
+        state: State,
+        update_id: int,
+        protect: frozenset[str] = frozenset(),
+        *,
+        view: ApplicantView | None = None,
     ) -> bool:
-        changed = await self._db.execute(
+        """Store the preview's new state; ``view`` is the one it was worked out from."""
+        stored = _dump(state, self._db.cipher, protect)
+        if view is not None and (view.draft is None or not view.draft.is_preview):
+            view = None
+        return await self._save(
             "UPDATE previews SET state = ?, last_update_id = ? WHERE user_id = ?"
             " AND last_update_id < ?",
-            (_dump(state, self._db.cipher, protect), update_id, user_id, update_id),
+            (stored, update_id, user_id, update_id),
+            view,
+            user_id,
+            lambda: dataclasses.replace(
+                view.draft,  # type: ignore[union-attr, arg-type]
+                state=_as_read(state, stored, self._db.cipher is not None and bool(protect)),
+                last_update_id=update_id,
+            ),
         )
-        return changed == 1
 
     async def end_preview(self, user_id: int) -> bool:
-        return await self._db.execute("DELETE FROM previews WHERE user_id = ?", (user_id,)) == 1
+        return (
+            await self._db.execute(
+                "DELETE FROM previews WHERE user_id = ?", (user_id,), touches=user_id
+            )
+            == 1
+        )
 
     async def get(self, intake_id: int) -> Intake | None:
         row = await self._db.fetchone(
@@ -207,7 +276,7 @@ class IntakeStore:
     ) -> Intake | None:
         """Start a draft; None when this update was already applied (a duplicate)."""
         at = now_iso()
-        async with self._db.write() as tx:
+        async with self._db.write(touches=applicant_id) as tx:
             if not await _claim_update(tx, applicant_id, update_id, at):
                 return None
             existing = await tx.fetchone(
@@ -259,22 +328,36 @@ class IntakeStore:
         )
 
     async def save_state(
-        self, intake_id: int, state: State, update_id: int, protect: frozenset[str] = frozenset()
+        self,
+        intake_id: int,
+        state: State,
+        update_id: int,
+        protect: frozenset[str] = frozenset(),
+        *,
+        view: ApplicantView | None = None,
     ) -> bool:
-        """Store a draft's new state; False if this update was already applied."""
-        changed = await self._db.execute(
+        """Store a draft's new state; False if this update was already applied.
+
+        ``view`` is the applicant's view the state was worked out from: given, the view
+        this save leaves is kept for the next answer."""
+        stored = _dump(state, self._db.cipher, protect)
+        at = now_iso()
+        draft = view.draft if view is not None else None
+        if draft is None or draft.id != intake_id or draft.is_preview:
+            view = draft = None
+        return await self._save(
             "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?, last_update_id = ?"
             " WHERE id = ? AND status = 'draft' AND last_update_id < ?",
-            (
-                _dump(state, self._db.cipher, protect),
-                state.current,
-                now_iso(),
-                update_id,
-                intake_id,
-                update_id,
+            (stored, state.current, at, update_id, intake_id, update_id),
+            view,
+            draft.applicant_id if draft is not None else None,
+            lambda: dataclasses.replace(
+                draft,  # type: ignore[arg-type]
+                state=_as_read(state, stored, self._db.cipher is not None and bool(protect)),
+                last_update_id=update_id,
+                updated_at=at,
             ),
         )
-        return changed == 1
 
     async def submit(
         self,
@@ -289,7 +372,7 @@ class IntakeStore:
         if this update was already applied or the draft is no longer a draft.
         ``notify_for(ref)`` gives the alerts to queue with it (the caseworkers' group)."""
         at = now_iso()
-        async with self._db.write() as tx:
+        async with self._db.write(touches=intake.applicant_id) as tx:
             for _ in range(10):
                 ref = new_ref()
                 taken = await tx.fetchone("SELECT 1 FROM intakes WHERE ref = ?", (ref,))
@@ -326,7 +409,7 @@ class IntakeStore:
 
     async def discard_draft(self, intake: Intake, actor: int, reason: str, update_id: int) -> bool:
         """Erase a draft and every answer in it (consent declined, or /delete on a draft)."""
-        async with self._db.write() as tx:
+        async with self._db.write(touches=intake.applicant_id) as tx:
             if not await _claim_update(tx, intake.applicant_id, update_id, now_iso()):
                 return False
             cursor = await tx.execute(
@@ -362,6 +445,7 @@ class IntakeStore:
             "INSERT INTO consents (intake_id, applicant_id, step_id, text_sha256, lang, agreed_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (intake.id, intake.applicant_id, step_id, text_sha256, lang, now_iso()),
+            touches=NOBODY,
         )
 
     async def consents(self, intake_id: int) -> list[dict[str, Any]]:
@@ -374,7 +458,7 @@ class IntakeStore:
 
     async def request_deletion(self, intake: Intake, notify: list[OutMessage]) -> bool:
         """The applicant asks to erase a sent intake; a caseworker completes or refuses it."""
-        async with self._db.write() as tx:
+        async with self._db.write(touches=intake.applicant_id) as tx:
             cursor = await tx.execute(
                 "UPDATE intakes SET deletion_requested_at = ?, updated_at = ? WHERE id = ?"
                 " AND applicant_id = ? AND status != 'draft' AND anonymised_at IS NULL"
@@ -390,7 +474,7 @@ class IntakeStore:
     async def withdraw(self, intake: Intake, actor: int, update_id: int = 0) -> bool:
         """The applicant withdraws a draft or a submitted intake; answers of a draft are
         erased (nothing a person stopped doing is kept), a submitted intake keeps its record."""
-        async with self._db.write() as tx:
+        async with self._db.write(touches=intake.applicant_id) as tx:
             if not await _claim_update(tx, intake.applicant_id, update_id, now_iso()):
                 return False
             if intake.status == "draft":

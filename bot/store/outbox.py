@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from bot.store.db import Database, Transaction, now_iso
+from bot.store.db import NOBODY, Database, Transaction, now_iso
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
 
@@ -66,7 +66,7 @@ class OutboxStore:
         self._db = db
 
     async def add(self, messages: list[OutMessage]) -> None:
-        async with self._db.write() as tx:
+        async with self._db.write(touches=NOBODY) as tx:
             await enqueue(tx, messages)
 
     async def due(self, limit: int = 50) -> list[Queued]:
@@ -96,10 +96,11 @@ class OutboxStore:
         return row["at"] if row else None
 
     async def delivered(self, item_id: int) -> None:
-        await self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (item_id,), touches=NOBODY)
 
     async def retry_later(self, item_id: int, seconds: float, error: str) -> None:
         await self._db.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
             (_later(seconds), error[:200], item_id),
+            touches=NOBODY,
         )

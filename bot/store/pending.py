@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Database, now_iso
+from bot.store.db import NOBODY, Database, now_iso
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class PendingStore:
                 json.dumps(data or {}, ensure_ascii=False),
                 now_iso(),
             ),
+            touches=NOBODY,
         )
 
     async def clear(self, user_id: int) -> None:
-        await self._db.execute("DELETE FROM pending WHERE user_id = ?", (user_id,))
+        await self._db.execute("DELETE FROM pending WHERE user_id = ?", (user_id,), touches=NOBODY)

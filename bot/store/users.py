@@ -18,4 +18,5 @@ class UserStore:
             "INSERT INTO users (user_id, lang, created_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET lang = excluded.lang",
             (user_id, lang, now_iso()),
+            touches=user_id,
         )
