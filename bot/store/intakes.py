@@ -122,12 +122,6 @@ def _dump(state: State, cipher: Cipher | None = None, protect: frozenset[str] = 
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _as_read(state: State, stored: str, sealed: bool) -> State:
-    """The state as a read of what was ``stored`` gives it back (JSON's types: lists, not
-    tuples; ``sealed`` answers opened), for the view a save keeps."""
-    return State.from_dict(json.loads(_dump(state) if sealed else stored))
-
-
 @dataclass(frozen=True)
 class ApplicantView:
     """What one read tells the applicant handler: the chosen language and the open draft
@@ -231,7 +225,7 @@ class IntakeStore:
             user_id,
             lambda: dataclasses.replace(
                 view.draft,  # type: ignore[union-attr, arg-type]
-                state=_as_read(state, stored, self._db.cipher is not None and bool(protect)),
+                state=state,
                 last_update_id=update_id,
             ),
         )
@@ -339,7 +333,9 @@ class IntakeStore:
         """Store a draft's new state; False if this update was already applied.
 
         ``view`` is the applicant's view the state was worked out from: given, the view
-        this save leaves is kept for the next answer."""
+        this save leaves is kept for the next answer, holding ``state`` itself. So the
+        state must be one a read gives back equal (the engine's are: JSON's types only)
+        and must not be changed afterwards (the engine makes a new one for each answer)."""
         stored = _dump(state, self._db.cipher, protect)
         at = now_iso()
         draft = view.draft if view is not None else None
@@ -353,7 +349,7 @@ class IntakeStore:
             draft.applicant_id if draft is not None else None,
             lambda: dataclasses.replace(
                 draft,  # type: ignore[arg-type]
-                state=_as_read(state, stored, self._db.cipher is not None and bool(protect)),
+                state=state,
                 last_update_id=update_id,
                 updated_at=at,
             ),
