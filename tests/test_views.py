@@ -4,6 +4,7 @@ saved without reading it back, and never a view that another write may have chan
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,39 @@ async def test_a_write_in_a_shared_commit_drops_views_when_it_commits(store: Sto
     first = await store.intakes.load_for_applicant(1)
     assert first.draft is not None and first.draft.lang == "ug"
     assert first.draft.state.answers["household"] == 0
+
+
+# --- through the interview ---------------------------------------------------------------
+
+
+async def test_an_answer_after_the_draft_expired_is_not_applied_to_the_kept_view(
+    tmp_path: Path,
+) -> None:
+    from bot.config import Settings
+    from bot.flow.engine import AGREE, Ask, Picked
+    from bot.housekeeping import Housekeeping
+    from bot.i18n import I18n
+    from bot.interview import Applicant, Interview
+
+    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"), draft_days=1)
+    store = await Store.open(settings.db_path)
+    try:
+        i18n = I18n.load()
+        interview = Interview(store, i18n)
+        me = Applicant(A, A, "zh")
+        first = await interview.begin(me, 10)
+        assert first.intake is not None
+        turn = await interview.apply(me, Picked("consent", AGREE), 11)
+        assert isinstance(turn.outcome, Ask) and turn.outcome.step.id == "applying_for"
+        assert store.db.views.get(A) is not None  # kept for the next answer
+        # Three days on, the idle draft is closed (a write that may touch anyone's view).
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+        assert await Housekeeping(store, i18n, settings).expire_drafts(now=later) == 1
+        late = await interview.apply(me, Picked("applying_for", "self"), 12)
+        assert late.no_draft and late.outcome is None
+        row = await store.db.fetchone(
+            "SELECT status, state FROM intakes WHERE id = ?", (first.intake.id,)
+        )
+        assert row is not None and row["status"] == "expired" and "self" not in row["state"]
+    finally:
+        await store.close()
