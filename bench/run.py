@@ -312,6 +312,12 @@ def pick_cpus() -> tuple[int, int] | None:
     return mine[0], mine[1]
 
 
+# Intake and echo bursts back to back, by default: the main runs' echo burst comes minutes
+# after the intake bot's (its paced phase and the conversation baseline lie between), and on
+# a shared machine the CPU a process gets drifts by tens of percent in that time.
+PAIRS = 3
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
@@ -384,18 +390,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 for k in ("intake_bot", "conversation_baseline", "echo")
             }
     p99 = intake.get("paced", intake["burst"])["latency_ms"].get("p99")
+    echo_ratio, echo_cpu_ratio = result.get("ratio_vs_echo"), result.get("cpu_ratio_vs_echo")
+    if "pairs" in result:
+        echo_ratio = result["pairs"]["median_ratio_vs_echo"]
+        echo_cpu_ratio = result["pairs"]["median_cpu_ratio_vs_echo"]
     result["targets"] = {
         "updates_per_s>=1000": intake["updates_per_s"] >= 1000,
-        "ratio_vs_echo>=0.8": (result.get("ratio_vs_echo") or 0) >= 0.8
-        if "ratio_vs_echo" in result
-        else None,
+        "ratio_vs_echo>=0.8": (echo_ratio or 0) >= 0.8 if echo_ratio is not None else None,
         "ahead_of_conversation": (result.get("ratio_vs_conversation") or 0) > 1
         if "ratio_vs_conversation" in result
         else None,
         "updates_per_cpu_s>=1000": (intake["burst"]["updates_per_cpu_s"] or 0) >= 1000,
-        "cpu_ratio_vs_echo>=0.8": (result.get("cpu_ratio_vs_echo") or 0) >= 0.8
-        if "cpu_ratio_vs_echo" in result
+        "cpu_ratio_vs_echo>=0.8": (echo_cpu_ratio or 0) >= 0.8
+        if echo_cpu_ratio is not None
         else None,
+        "echo_ratios_judged_on": f"pairs: median of {args.pairs}"
+        if "pairs" in result
+        else "main runs",
         "p99_ms<50": p99 is not None and p99 < 50,
         "p99_ms_judged_on": "paced" if "paced" in intake else "burst",
         "all_submitted": intake["burst"]["applicants_done"] == args.applicants
@@ -465,9 +476,10 @@ def main() -> int:
     parser.add_argument(
         "--pairs",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="then N bursts of the intake bot and the echo bot back to back (ratios per pair)",
+        help="then N bursts of the intake bot and the echo bot back to back (ratios per pair;"
+        " the echo targets are judged on their medians); default 3 with the baselines, else 0",
     )
     parser.add_argument(
         "--think", type=float, default=5.0, help="mean think time of the paced phase (0 = skip)"
@@ -493,6 +505,8 @@ def main() -> int:
         help="experiment, not the shipped bot: sniffio, warm, concurrency=N, pool=N, one_call_per_tap",
     )
     args = parser.parse_args()
+    if args.pairs is None:
+        args.pairs = 0 if args.skip_baselines else PAIRS
     from botproc import parse_what_if
 
     parse_what_if(args.what_if)  # refuse a bad combination before anything starts

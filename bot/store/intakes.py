@@ -143,9 +143,9 @@ class IntakeStore:
         """The applicant's view; kept (not read again) while no write can have changed it.
 
         Callers treat it as read-only: the same objects are given to the next answer."""
-        kept = self._views.get(user_id)
+        kept: ApplicantView | None = self._views.get(user_id)
         if kept is not None:
-            return kept  # type: ignore[no-any-return]
+            return kept
         seen = self._views.reading()
         rows = await self._db.fetchall(
             "SELECT u.lang AS chosen_lang, COALESCE(u.last_update_id, 0) AS user_update,"
@@ -169,15 +169,13 @@ class IntakeStore:
         self,
         sql: str,
         params: tuple[Any, ...],
-        view: ApplicantView | None,
-        user_id: int | None,
+        user_id: int,
+        view: ApplicantView,
         saved: Callable[[], Intake],
     ) -> bool:
-        """Run a save's UPDATE of the draft in ``view``; keep the view it leaves (the
-        draft ``saved()`` gives) when nothing else touched it meanwhile."""
-        if user_id is None:  # not told whose draft: it may be anyone's view
-            return await self._db.execute(sql, params) == 1
-        writing = self._views.writing(user_id, view.seen if view is not None else 0)
+        """Run a save's UPDATE of ``user_id``'s draft; keep the view it leaves (``view``
+        with the draft ``saved()`` gives) when nothing else touched it meanwhile."""
+        writing = self._views.writing(user_id, view.seen)
         applied = False
         try:
             applied = await self._db.execute(sql, params, touches=NOBODY) == 1
@@ -187,7 +185,7 @@ class IntakeStore:
             raise
         finally:
             seen = self._views.written(writing, applied)
-        if seen is not None and view is not None:
+        if seen is not None:
             self._views.keep(user_id, seen, dataclasses.replace(view, draft=saved(), seen=seen))
         return applied
 
@@ -214,20 +212,20 @@ class IntakeStore:
         view: ApplicantView | None = None,
     ) -> bool:
         """Store the preview's new state; ``view`` is the one it was worked out from."""
-        stored = _dump(state, self._db.cipher, protect)
-        if view is not None and (view.draft is None or not view.draft.is_preview):
-            view = None
-        return await self._save(
+        sql = (
             "UPDATE previews SET state = ?, last_update_id = ? WHERE user_id = ?"
-            " AND last_update_id < ?",
-            (stored, update_id, user_id, update_id),
-            view,
+            " AND last_update_id < ?"
+        )
+        params = (_dump(state, self._db.cipher, protect), update_id, user_id, update_id)
+        draft = view.draft if view is not None else None
+        if view is None or draft is None or not draft.is_preview:
+            return await self._db.execute(sql, params, touches=user_id) == 1
+        return await self._save(
+            sql,
+            params,
             user_id,
-            lambda: dataclasses.replace(
-                view.draft,  # type: ignore[union-attr, arg-type]
-                state=state,
-                last_update_id=update_id,
-            ),
+            view,
+            lambda: dataclasses.replace(draft, state=state, last_update_id=update_id),
         )
 
     async def end_preview(self, user_id: int) -> bool:
@@ -336,22 +334,23 @@ class IntakeStore:
         this save leaves is kept for the next answer, holding ``state`` itself. So the
         state must be one a read gives back equal (the engine's are: JSON's types only)
         and must not be changed afterwards (the engine makes a new one for each answer)."""
-        stored = _dump(state, self._db.cipher, protect)
         at = now_iso()
-        draft = view.draft if view is not None else None
-        if draft is None or draft.id != intake_id or draft.is_preview:
-            view = draft = None
-        return await self._save(
+        sql = (
             "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?, last_update_id = ?"
-            " WHERE id = ? AND status = 'draft' AND last_update_id < ?",
-            (stored, state.current, at, update_id, intake_id, update_id),
+            " WHERE id = ? AND status = 'draft' AND last_update_id < ?"
+        )
+        stored = _dump(state, self._db.cipher, protect)
+        params = (stored, state.current, at, update_id, intake_id, update_id)
+        draft = view.draft if view is not None else None
+        if view is None or draft is None or draft.id != intake_id or draft.is_preview:
+            return await self._db.execute(sql, params) == 1  # whose draft: anyone's, maybe
+        return await self._save(
+            sql,
+            params,
+            draft.applicant_id,
             view,
-            draft.applicant_id if draft is not None else None,
             lambda: dataclasses.replace(
-                draft,  # type: ignore[arg-type]
-                state=state,
-                last_update_id=update_id,
-                updated_at=at,
+                draft, state=state, last_update_id=update_id, updated_at=at
             ),
         )
 
