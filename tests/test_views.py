@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from bot.flow.engine import State, start
-from bot.store import Intake, Store
+from bot.flow.engine import State
+from bot.store import Store
 from bot.store.db import NOBODY
 from bot.store.intakes import ApplicantView
 from bot.store.outbox import OutMessage
 from bot.store.views import Views
+from tests.test_store import new_draft
 
 A, B = 101, 202
 
@@ -131,20 +132,6 @@ class Reads:
         monkeypatch.setattr(store.db, "fetchall", counted)
 
 
-async def draft_of(store: Store, applicant: int, update_id: int = 10) -> Intake:
-    flow = await store.flows.active()
-    intake = await store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang="zh",
-        flow=flow,
-        state=start(flow).state,
-        update_id=update_id,
-    )
-    assert intake is not None
-    return intake
-
-
 async def fresh(store: Store, user_id: int) -> ApplicantView:
     """What the database holds, read past every kept view."""
     store.db.views.changed(None)
@@ -162,7 +149,7 @@ def answers(n: int) -> State:
 async def test_the_next_answer_finds_the_saved_view_without_a_read(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     reads = Reads(store, monkeypatch)
     view = await store.intakes.load_for_applicant(A)
     assert reads.count == 1
@@ -177,7 +164,7 @@ async def test_the_next_answer_finds_the_saved_view_without_a_read(
 
 
 async def test_a_kept_view_of_protected_answers_matches_a_read(store: Store) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     view = await store.intakes.load_for_applicant(A)
     protect = frozenset({"name", "needs"})
     assert await store.intakes.save_state(draft.id, answers(3), 11, protect, view=view)
@@ -191,10 +178,10 @@ async def test_a_kept_view_of_protected_answers_matches_a_read(store: Store) -> 
 async def test_other_applicants_writes_keep_the_view(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mine = await draft_of(store, A)
+    mine = await new_draft(store, A)
     view = await store.intakes.load_for_applicant(A)
     assert await store.intakes.save_state(mine.id, answers(4), 11, view=view)
-    theirs = await draft_of(store, B)
+    theirs = await new_draft(store, B)
     await store.intakes.record_consent(theirs, "consent", "0" * 64, "zh")
     await store.users.set_language(B, "ug")
     await store.outbox.add([OutMessage(B, "hello")])
@@ -205,7 +192,7 @@ async def test_other_applicants_writes_keep_the_view(
 
 
 async def test_an_applicants_own_other_writes_are_read_again(store: Store) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     await store.intakes.load_for_applicant(A)
     await store.users.set_language(A, "ug")
     assert (await store.intakes.load_for_applicant(A)).chosen_lang == "ug"
@@ -217,14 +204,14 @@ async def test_an_applicants_own_other_writes_are_read_again(store: Store) -> No
 
 
 async def test_a_write_that_may_touch_anyone_drops_the_view(store: Store) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     view = await store.intakes.load_for_applicant(A)
     assert await store.intakes.save_state(draft.id, answers(4), 11, view=view)
     expired = await store.intakes.expire_draft(draft.id, "9999", OutMessage(A, "closed"))
     assert expired
     assert (await store.intakes.load_for_applicant(A)).draft is None
 
-    other = await draft_of(store, A, update_id=20)
+    other = await new_draft(store, A, update_id=20)
     view = await store.intakes.load_for_applicant(A)
     assert view.draft is not None and view.draft.id == other.id
     # Any statement not said to touch one applicant only (a caseworker's, an admin's).
@@ -234,7 +221,7 @@ async def test_a_write_that_may_touch_anyone_drops_the_view(store: Store) -> Non
 
 
 async def test_a_refused_save_keeps_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     view = await store.intakes.load_for_applicant(A)
     assert await store.intakes.save_state(draft.id, answers(4), 11, view=view)
     stale = view  # a second delivery of update 11, worked out from the older view
@@ -253,7 +240,7 @@ async def test_a_refused_save_keeps_nothing(store: Store, monkeypatch: pytest.Mo
 async def test_saves_in_a_shared_commit_keep_their_own_views(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    drafts = [await draft_of(store, user) for user in range(1, 21)]
+    drafts = [await new_draft(store, user) for user in range(1, 21)]
     views = [await store.intakes.load_for_applicant(user) for user in range(1, 21)]
     saved = await asyncio.gather(
         *(
@@ -272,7 +259,7 @@ async def test_saves_in_a_shared_commit_keep_their_own_views(
 async def test_a_cancelled_write_keeps_views_away_until_the_writer_moves_on(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    draft = await draft_of(store, A)
+    draft = await new_draft(store, A)
     await store.intakes.load_for_applicant(A)
     write = asyncio.create_task(
         store.db.execute("UPDATE intakes SET lang = 'ug' WHERE id = ?", (draft.id,))
@@ -295,7 +282,7 @@ async def test_a_cancelled_write_keeps_views_away_until_the_writer_moves_on(
 
 
 async def test_a_write_in_a_shared_commit_drops_views_when_it_commits(store: Store) -> None:
-    drafts = [await draft_of(store, user) for user in range(1, 11)]
+    drafts = [await new_draft(store, user) for user in range(1, 11)]
     views = [await store.intakes.load_for_applicant(user) for user in range(1, 11)]
     await asyncio.gather(
         *(
