@@ -88,18 +88,19 @@ async def _measure(
 
 async def _layers(port: int, calls: int, at_once: int) -> dict[str, dict[str, float]]:
     import aiohttp
-    from telegram.ext import AIORateLimiter, ExtBot
+    from telegram.ext import ExtBot
     from telegram.request import RequestData
     from telegram.request._requestparameter import RequestParameter
 
     from bot import http1
+    from bot.sendlimit import SendLimiter
     from bot.transport import BotApiRequest, call
 
     _pin(0)
     base = f"http://127.0.0.1:{port}/bot1:x"
     out: dict[str, dict[str, float]] = {}
 
-    limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+    limiter = SendLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
     request = BotApiRequest(connection_pool_size=POOL)
     bot = ExtBot(
         "1:x", base_url=f"http://127.0.0.1:{port}/bot", request=request, rate_limiter=limiter

@@ -436,10 +436,10 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
         "(think uniform 0..2*think_s per answer) when it ran.",
         "intake bot: rate_limit=0 (per-user limit off for the load test)"
         + (
-            "; AIORateLimiter's 30 msg/s overall limit lifted (limits set to 0, retries kept) "
+            "; the send limiter's 30 msg/s overall limit lifted (limits set to 0, retries kept) "
             "because the fake is not Telegram"
             if args.limiter == "off"
-            else "; AIORateLimiter as shipped (30 msg/s overall)"
+            else "; the send limiter as shipped (30 msg/s overall)"
         )
         + "; SQLite WAL, synchronous=FULL (flushed to disk), every answer committed before its reply.",
         "conversation baseline: ConversationHandler + PicklePersistence (update_interval 60 s: "

@@ -21,13 +21,14 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot.config import ConfigError, Settings
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.intake import Casework
 from bot.interview import Interview
+from bot.sendlimit import SendLimiter
 from bot.store import FlowNotFound, Store
 from bot.transport import BotApiRequest
 from bot.updates import IntakeBot
@@ -113,7 +114,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         base_file_url=settings.file_url,
         request=calls,
         get_updates_request=poll_request,
-        rate_limiter=AIORateLimiter(
+        rate_limiter=SendLimiter(
             overall_max_rate=settings.send_rate,
             group_max_rate=20 if settings.send_rate else 0,
             max_retries=3,

@@ -15,6 +15,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.app import GC_THRESHOLDS, build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
+from bot.sendlimit import SendLimiter
 from bot.transport import BotApiRequest
 from tests.fakebot import FakeTelegram
 from tests.helpers import console_script, wait_until
@@ -31,8 +32,9 @@ async def test_shipped_limits_follow_telegram(tmp_path: Path) -> None:
     services, app = await _app(tmp_path)
     try:
         limiter = app.bot.rate_limiter
-        assert limiter._base_limiter is not None and limiter._base_limiter.max_rate == 30
-        assert limiter._group_max_rate == 20 and limiter._max_retries == 3
+        assert isinstance(limiter, SendLimiter)
+        assert limiter.overall is not None and limiter.overall.max_rate == 30
+        assert limiter.group_rate == 20 and limiter.max_retries == 3
         assert isinstance(app.bot.request, BotApiRequest)
         assert app.bot.request._pool_size == 16
     finally:
@@ -42,15 +44,15 @@ async def test_shipped_limits_follow_telegram(tmp_path: Path) -> None:
 async def test_paid_broadcast_rate_and_no_limit(tmp_path: Path) -> None:
     services, app = await _app(tmp_path, send_rate=1000)
     try:
-        assert app.bot.rate_limiter._base_limiter.max_rate == 1000
+        assert app.bot.rate_limiter.overall.max_rate == 1000
         # Calls in flight grow with the rate: each holds a connection for a round trip.
         assert app.bot.request._pool_size == 125
     finally:
         await services.store.close()
     services, app = await _app(tmp_path, send_rate=0)
     try:
-        assert app.bot.rate_limiter._base_limiter is None
-        assert app.bot.rate_limiter._max_retries == 3  # flood waits are still retried
+        assert app.bot.rate_limiter.overall is None
+        assert app.bot.rate_limiter.max_retries == 3  # flood waits are still retried
     finally:
         await services.store.close()
 

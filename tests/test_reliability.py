@@ -33,8 +33,9 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import AIORateLimiter, TypeHandler
+from telegram.ext import TypeHandler
 
+from bot.sendlimit import SendLimiter
 from bot.store import Store
 from handlers.guard import Watchdog, WatchedRequest
 from tests.conftest import TOKEN, Running, make_settings
@@ -155,11 +156,11 @@ async def begin(person: FakeUser) -> None:
 async def test_replies_survive_429_502_and_timeouts_exactly_once(
     tg: FakeTelegram, r: Running
 ) -> None:
-    assert isinstance(r.app.bot.rate_limiter, AIORateLimiter)  # type: ignore[attr-defined]
+    assert isinstance(r.app.bot.rate_limiter, SendLimiter)  # type: ignore[attr-defined]
     ap = tg.user(4, language_code="en", first_name="Zhang")
     await begin(ap)
 
-    # A flood wait: PTB's rate limiter waits retry_after, then sends.
+    # A flood wait: the send limiter waits retry_after, then sends.
     tg.fail_next("sendMessage", status=429, retry_after=1)
     await ap.send("Zhang San")
     await ap.wait_reply(timeout=10)

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 from telegram import Bot
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest
 
+from bot.sendlimit import SendLimiter
 from bot.transport import BotApiRequest, call, message_id_of, ok_of, result_of
 from tests.httpserver import Server, framed, parse
 
@@ -209,7 +210,7 @@ def test_a_message_written_in_another_order_is_read_in_full() -> None:
     assert message_id_of(200, payload)["message_id"] == 12  # type: ignore[index]
 
 
-async def test_the_bots_sends_get_the_new_messages_id_through_the_rate_limiter() -> None:
+async def test_the_bots_sends_get_the_new_messages_id_through_the_send_limiter() -> None:
     request = BotApiRequest()
     answer = json.dumps({"ok": True, "result": A_MESSAGE}, separators=(",", ":")).encode()
 
@@ -217,7 +218,7 @@ async def test_the_bots_sends_get_the_new_messages_id_through_the_rate_limiter()
         return 200, answer
 
     request._plain = canned  # type: ignore[method-assign]
-    bot = ExtBot("1:x", request=request, rate_limiter=AIORateLimiter(max_retries=1))
+    bot = ExtBot("1:x", request=request, rate_limiter=SendLimiter(max_retries=1))
     await request.initialize()
     try:
         sent = await call(bot, "sendMessage", {"chat_id": 5, "text": "x"}, answer=message_id_of)
