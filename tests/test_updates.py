@@ -15,7 +15,7 @@ from telegram.ext import Defaults, ExtBot
 
 from bot import updates
 from bot.transport import BotApiRequest
-from bot.updates import IntakeBot, decode
+from bot.updates import IntakeBot, _setter, decode
 
 APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
 CHAT = {"id": 1001, "type": "private", "first_name": "秀英"}
@@ -423,3 +423,18 @@ async def test_after_a_batch_the_next_poll_waits_a_moment(monkeypatch: pytest.Mo
     bot._batch_at -= IntakeBot.POLL_GAP  # the batch was handled long ago
     await bot.get_updates(timeout=10)
     assert len(slept) == 1
+
+
+def test_an_attribute_without_a_slot_is_still_set() -> None:
+    """Every PTB attribute is a slot today; one that is not (a later PTB) is set as before."""
+
+    class Plain:
+        pass
+
+    class Slotted:
+        __slots__ = ("a",)
+
+    plain, slotted = Plain(), Slotted()
+    _setter(Plain, "a")(plain, 1)
+    _setter(Slotted, "a")(slotted, 2)
+    assert plain.a == 1 and slotted.a == 2  # type: ignore[attr-defined]
