@@ -8,6 +8,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,6 +117,59 @@ async def test_an_error_that_ends_the_transaction_fails_every_write_in_it(db: Da
     assert isinstance(results[2], sqlite3.IntegrityError)
     assert results[3] == 1 and kept["after"] == 4
     assert await db.execute("INSERT INTO t VALUES (?, ?)", ("later", 5)) == 1
+
+
+def count_thread_calls(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call the writer makes to its thread (each wakes it and, when it is done, the
+    event loop): what the single statements that queue up share."""
+    calls: list[str] = []
+    original = db._writer._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", repr(fn)))
+        return await original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db._writer, "_execute", counted)
+    return calls
+
+
+async def test_single_statements_that_queue_up_go_to_the_thread_together(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await db.execute("INSERT INTO t VALUES (?, ?)", ("n", 0))
+    calls = count_thread_calls(db, monkeypatch)
+    seen = await watch(db)
+    calls.clear()
+    async with db.write() as tx:  # the writer is busy: the statements below queue up
+        await tx.execute("INSERT INTO t VALUES (?, ?)", ("busy", 0))
+        queued = [
+            asyncio.ensure_future(db.insert("INSERT INTO t VALUES (?, ?)", (f"s{i}", i)))
+            for i in range(40)
+        ] + [asyncio.ensure_future(db.execute("UPDATE t SET v = 7 WHERE k = ?", ("n",)))]
+        await asyncio.sleep(0)
+    returned = await asyncio.gather(*queued)
+    row_ids = returned[:40]
+    assert len(set(row_ids)) == 40 and all(r > 0 for r in row_ids)  # each its own row id
+    assert returned[40] == 1  # and its own count of rows changed
+    stored_now = await stored(db)
+    assert stored_now["n"] == 7 and all(stored_now[f"s{i}"] == i for i in range(40))
+    # The write (BEGIN, INSERT, COMMIT: 3 calls), then the 41 statements: BEGIN, one call
+    # with all of them, COMMIT.
+    assert calls.count("_run_queued") == 1, calls
+    assert len(calls) == 6, calls
+    assert seen.count("COMMIT") == 2
+
+
+async def test_a_statement_whose_caller_gave_up_before_its_turn_is_not_run(db: Database) -> None:
+    async with db.write() as tx:
+        await tx.execute("INSERT INTO t VALUES (?, ?)", ("busy", 0))
+        kept = asyncio.ensure_future(db.execute("INSERT INTO t VALUES (?, ?)", ("kept", 1)))
+        dropped = asyncio.ensure_future(db.execute("INSERT INTO t VALUES (?, ?)", ("gone", 2)))
+        await asyncio.sleep(0)
+        dropped.cancel()
+    assert await kept == 1
+    assert dropped.cancelled()
+    assert await stored(db) == {"busy": 0, "kept": 1}
 
 
 async def test_closing_commits_what_is_waiting(tmp_path: Path) -> None:
