@@ -19,7 +19,6 @@ CPU than the request itself.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
-from bot import http1
+from bot import http1, jsoncodec
 
 _JSON = CIMultiDict({"Content-Type": "application/json"})
 
@@ -56,9 +55,6 @@ def _telegram_object(value: object) -> object:
     if isinstance(value, TelegramObject):
         return value.to_dict()
     raise TypeError(f"{type(value).__name__} is not a Bot API value")
-
-
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_telegram_object).encode
 
 
 @dataclass(frozen=True)
@@ -190,7 +186,7 @@ class BotApiRequest(BaseRequest):
             # One JSON body (the Bot API takes application/json for every call without
             # an upload): PTB's form encoding would JSON-encode each keyboard on its own
             # and then percent-encode the whole body, Chinese text at 9 bytes a character.
-            data = _json(request_data.parameters).encode()
+            data = jsoncodec.dumps(request_data.parameters, _telegram_object)
             headers = _JSON
         if route.proxy is None and not files:
             return await self._plain(method, route, data or b"", read, write, connect, pool)
@@ -212,7 +208,7 @@ class BotApiRequest(BaseRequest):
         third of a call's CPU). The caller passes plain JSON values only.
         """
         route = self._route(url)
-        body = _json(params).encode()
+        body = jsoncodec.dumps(params, _telegram_object)
         read, write = _value(read_timeout, self._read_timeout), self._write_timeout
         connect, pool = self._connect_timeout, self._pool_timeout
         try:
@@ -335,7 +331,7 @@ def result_of(code: int, payload: bytes) -> Any:
     ``BaseRequest._request_wrapper`` raises for it (tests/test_transport.py holds the two
     side by side for every status the Bot API gives)."""
     try:
-        answer = json.loads(payload.decode("utf-8", "replace"))
+        answer = jsoncodec.loads(payload)
     except ValueError as exc:
         answer, parse_error = None, exc
     else:

@@ -11,6 +11,7 @@ half-way: the caller stores the returned state, or nothing happened.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -403,6 +404,8 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
         if step.max is not None and number > step.max:
             return None, Refusal("too_large", {"max": step.max})
         value: Any = int(number) if step.integer or number == int(number) else float(number)
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, Refusal("not_a_number")  # beyond a float: JSON would lose it
         return value, None
     if step.type == "date":
         date = parse_date(raw)

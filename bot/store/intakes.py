@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import jsoncodec
 from bot.crypto import Cipher, open_answers, seal_answers
 from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
@@ -64,7 +65,7 @@ _COLUMNS = (
 
 
 def _state(raw: str, cipher: Cipher | None) -> State:
-    data = json.loads(raw)
+    data = jsoncodec.loads(raw)
     if cipher is not None:
         data["answers"] = open_answers(cipher, data.get("answers") or {})
         data["pending"] = cipher.open(data.get("pending") or [])
@@ -119,7 +120,7 @@ def _dump(state: State, cipher: Cipher | None = None, protect: frozenset[str] = 
         data["answers"] = seal_answers(cipher, state.answers, protect)
         if state.pending and state.current in protect:
             data["pending"] = cipher.seal(state.pending)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return jsoncodec.dumps_text(data)
 
 
 @dataclass(frozen=True)
