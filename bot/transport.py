@@ -19,6 +19,7 @@ CPU than the request itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -331,7 +332,7 @@ def result_of(code: int, payload: bytes) -> Any:
     ``BaseRequest._request_wrapper`` raises for it (tests/test_transport.py holds the two
     side by side for every status the Bot API gives)."""
     try:
-        answer = jsoncodec.loads(payload)
+        answer = json.loads(payload.decode("utf-8", "replace"))
     except ValueError as exc:
         answer, parse_error = None, exc
     else:

@@ -1,4 +1,4 @@
-"""orjson on the hot paths gives what the standard library gave, or hands over to it."""
+"""orjson writes what the standard library wrote, or hands over to it."""
 
 from __future__ import annotations
 
@@ -60,27 +60,20 @@ def same(a: Any, b: Any) -> bool:
 
 def test_a_draft_state_is_written_exactly_as_before() -> None:
     assert jsoncodec.dumps_text(A_STATE) == BEFORE.encode(A_STATE)
-    assert jsoncodec.loads(jsoncodec.dumps_text(A_STATE)) == A_STATE
+    assert json.loads(jsoncodec.dumps_text(A_STATE)) == A_STATE
 
 
 @given(json_values)
-def test_any_json_value_reads_back_as_the_standard_library_reads_it(value: Any) -> None:
+def test_any_json_value_reads_back_as_what_the_standard_library_wrote(value: Any) -> None:
     ours = jsoncodec.dumps(value)
-    assert same(json.loads(ours.decode()), json.loads(BEFORE.encode(value)))
-    assert same(jsoncodec.loads(ours), value)
-    assert same(jsoncodec.loads(ours.decode()), value)
+    assert same(json.loads(ours), json.loads(BEFORE.encode(value)))
+    assert same(json.loads(ours), value)
 
 
 def test_what_orjson_refuses_goes_to_the_standard_library() -> None:
     big = {"id": 2**70, "nan": float("nan"), 1: "int key"}
     assert jsoncodec.dumps(big) == BEFORE.encode(big).encode()
-    assert jsoncodec.loads(b'{"id": 1180591620717411303424, "x": NaN}')["id"] == 2**70
-    # Not UTF-8: read with the bad bytes replaced, as PTB reads the Bot API's answers.
-    assert jsoncodec.loads(b'{"text": "caf\xe9"}') == {"text": "caf\ufffd"}
-    with pytest.raises(ValueError):
-        jsoncodec.loads(b"<html>502 Bad Gateway</html>")
-    with pytest.raises(ValueError):
-        jsoncodec.loads(b"")
+    assert json.loads(jsoncodec.dumps({"id": -(2**64)}))["id"] == -(2**64)
 
 
 def test_a_telegram_object_in_the_parameters_is_sent_as_its_json() -> None:
@@ -108,7 +101,6 @@ def test_what_json_cannot_write_is_still_refused() -> None:
             jsoncodec.dumps({"v": value})
 
 
-def test_nan_and_infinity_are_read_as_json_read_them_and_written_as_null() -> None:
+def test_nan_and_infinity_are_written_as_null() -> None:
     """Not JSON, and nothing the bot writes has them (the engine refuses such numbers)."""
-    assert same(jsoncodec.loads("[NaN, Infinity, -Infinity]"), [math.nan, math.inf, -math.inf])
-    assert jsoncodec.dumps([math.nan, math.inf]) == b"[null,null]"
+    assert jsoncodec.dumps([math.nan, math.inf, -math.inf]) == b"[null,null,null]"

@@ -65,7 +65,7 @@ _COLUMNS = (
 
 
 def _state(raw: str, cipher: Cipher | None) -> State:
-    data = jsoncodec.loads(raw)
+    data = json.loads(raw)
     if cipher is not None:
         data["answers"] = open_answers(cipher, data.get("answers") or {})
         data["pending"] = cipher.open(data.get("pending") or [])
