@@ -96,7 +96,7 @@ async def reader(store: Store, i18n: I18n, user: User) -> Tr:
 
 
 def pack(*parts: str | int) -> str:
-    data = ":".join(str(p) for p in parts)
+    data = ":".join([str(p) for p in parts])  # a list: join makes one from a generator anyway
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError("callback data over 64 bytes")
     return data
