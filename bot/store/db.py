@@ -18,6 +18,13 @@ savepoint, a single statement is undone by SQLite), and an error that ends the w
 transaction fails every write in it. A write that finds no one waiting runs on its own as
 before: a single statement in autocommit (one awaited call), several inside
 ``BEGIN IMMEDIATE``.
+
+Single statements (``execute``, ``insert``: an answer's save) that find the writer busy
+do not each wait for it: they queue, and one runner takes them all to the writer's thread
+in one call, inside the shared transaction (``_run_queue``). Each call to that thread
+wakes it and then the event loop; with a hundred saves queued in a burst, that was more
+of the bot's CPU than the statements themselves (bench/README). Each statement still
+returns its own result after the commit, and fails alone unless the transaction ends.
 """
 
 from __future__ import annotations
