@@ -172,6 +172,32 @@ async def test_a_statement_whose_caller_gave_up_before_its_turn_is_not_run(db: D
     assert await stored(db) == {"busy": 0, "kept": 1}
 
 
+async def test_when_the_thread_call_fails_every_queued_statement_hears_it(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = db._writer._execute
+    broken = True
+
+    async def flaky(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if broken and fn is store_db._run_queued:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await original(fn, *args, **kwargs)
+
+    monkeypatch.setattr(db._writer, "_execute", flaky)
+    async with db.write() as tx:
+        await tx.execute("INSERT INTO t VALUES (?, ?)", ("busy", 0))
+        queued = [
+            asyncio.ensure_future(db.execute("INSERT INTO t VALUES (?, ?)", (f"q{i}", i)))
+            for i in range(5)
+        ]
+        await asyncio.sleep(0)
+    results = await asyncio.wait_for(asyncio.gather(*queued, return_exceptions=True), 5)
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
+    broken = False
+    assert await db.execute("INSERT INTO t VALUES (?, ?)", ("later", 1)) == 1
+    assert await stored(db) == {"busy": 0, "later": 1}
+
+
 async def test_closing_commits_what_is_waiting(tmp_path: Path) -> None:
     path = tmp_path / "intake.db"
     db = await Database.open(path)
