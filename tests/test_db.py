@@ -160,6 +160,16 @@ async def test_single_statements_that_queue_up_go_to_the_thread_together(
     assert seen.count("COMMIT") == 2
 
 
+async def test_a_statement_that_waited_only_for_a_lone_write_runs_alone_too(db: Database) -> None:
+    seen = await watch(db)
+    first = asyncio.ensure_future(db.execute("INSERT INTO t VALUES (?, ?)", ("a", 1)))
+    await asyncio.sleep(0)  # the first has the writer
+    second = asyncio.ensure_future(db.execute("INSERT INTO t VALUES (?, ?)", ("b", 2)))
+    assert await first == 1 and await second == 1
+    # No transaction around one statement: one call to the thread, as for the first.
+    assert seen == ["INSERT INTO t VALUES ('a', 1)", "INSERT INTO t VALUES ('b', 2)"]
+
+
 async def test_a_statement_whose_caller_gave_up_before_its_turn_is_not_run(db: Database) -> None:
     async with db.write() as tx:
         await tx.execute("INSERT INTO t VALUES (?, ?)", ("busy", 0))
