@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram import Bot, TelegramObject, Update
+from telegram import Bot, Message, TelegramObject, Update
 from telegram._utils.datetime import extract_tzinfo_from_defaults
 from telegram.ext import Defaults, ExtBot
 
@@ -216,9 +216,13 @@ UNUSUAL: dict[str, dict[str, Any]] = {
 def _same(ours: object, ptb: object, bot: Bot, path: str = "update") -> None:
     """Attribute by attribute, private ones included, down through every object and tuple.
 
-    Each object of ours must carry ``bot`` where PTB's carries the bot that read it.
+    Each object of ours must carry ``bot`` where PTB's carries the bot that read it. A
+    message of ours may be ``updates._Message``, PTB's Message with its defaults read late.
     """
-    assert type(ours) is type(ptb), path
+    if type(ours) is updates._Message:
+        assert type(ptb) is Message, path
+    else:
+        assert type(ours) is type(ptb), path
     if isinstance(ptb, TelegramObject):
         assert isinstance(ours, TelegramObject)
         assert ours._bot is (None if ptb._bot is None else bot), path
@@ -305,6 +309,30 @@ def test_read_objects_are_frozen_and_answer_like_ptbs() -> None:
     assert query == Update.de_json(copy.deepcopy(COMMON["tap"]), bot).callback_query
     with pytest.raises(AttributeError):
         query.data = "forged"  # type: ignore[misc]
+
+
+def test_what_a_message_did_not_set_reads_as_ptbs_default() -> None:
+    """A quick message sets only the fields the update has; every other attribute, read
+    later, is what PTB's constructor gives, and the message stays frozen."""
+    bot = BOTS["bot"]
+    data = COMMON["typed answer"]
+    ours = decode(copy.deepcopy(data), bot).message
+    ptb = Update.de_json(copy.deepcopy(data), bot).message
+    assert isinstance(ours, Message) and ptb is not None
+    with pytest.raises(AttributeError):
+        object.__getattribute__(ours, "caption")  # not set: it reads through the defaults
+    for name in ptb._get_attrs_names(include_private=True):
+        if name != "_bot":
+            assert getattr(ours, name) == getattr(ptb, name), name
+    assert ours.photo == () and ours.caption is None and ours.sticker is None
+    assert ours.effective_attachment is None and ours.effective_attachment is None
+    assert not hasattr(ours, "no_such_field")
+    with pytest.raises(AttributeError, match="no_such_field"):
+        _ = ours.no_such_field  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        ours.caption = "forged"  # type: ignore[misc]
+    restored = copy.deepcopy(ours)
+    assert restored == ours and restored.text == ours.text and restored.caption is None
 
 
 def test_a_broken_update_fails_as_in_ptb() -> None:
