@@ -16,10 +16,13 @@ Failures are plain exceptions for the caller to map: ``ConnectTimeout`` and
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 MAX_HEAD = 64 * 1024  # status line and headers of one response
 USER_AGENT = b"intake-bot (python-telegram-bot compatible)"
@@ -128,13 +131,13 @@ class _Connection(asyncio.Protocol):
     # -- requests ------------------------------------------------------------------------
 
     def send(
-        self, head: bytes, body: bytes, *, no_body: bool
+        self, loop: asyncio.AbstractEventLoop, head: bytes, body: bytes, *, no_body: bool
     ) -> asyncio.Future[tuple[int, bytes, bool]]:
         """Write one request; the future gets (status, body, reusable)."""
         assert self.transport is not None
         self._reset()
         self._no_body = no_body
-        self._waiter = asyncio.get_running_loop().create_future()
+        self._waiter = loop.create_future()
         self.transport.write(head + body if body else head)
         return self._waiter
 
@@ -248,8 +251,70 @@ class _Connection(asyncio.Protocol):
             self._chunk_left = -1
 
 
+class _Deadlines:
+    """When each waiting future gives up, kept with one timer for all of them.
+
+    Nearly every request is answered long before its read timeout, and in a burst most
+    callers wait a moment for a free connection. A timer of its own for each (``call_later``
+    and ``cancel``, ``asyncio.timeout`` for the wait) was about 4% of the bot's CPU in the
+    500-applicant burst (bench/README). Here a deadline is a dict entry, removed when the
+    future is done; the one timer is set for the earliest deadline, and when it fires it
+    fails the futures that are due and is set again for the next.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[asyncio.Future[Any], tuple[float, Callable[[Any, float], None], float]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._at = math.inf
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+        seconds: float,
+        expire: Callable[[Any, float], None],
+    ) -> None:
+        """In ``seconds``, unless the future is done or discarded by then, ``expire(future,
+        seconds)``."""
+        when = loop.time() + seconds
+        self._due[future] = (when, expire, seconds)
+        if when < self._at or loop is not self._loop:
+            self._arm(loop, when)
+
+    def discard(self, future: asyncio.Future[Any]) -> None:
+        self._due.pop(future, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop, self._at = loop, when
+        self._timer = loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._timer, self._at = None, math.inf
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        soonest = math.inf
+        for future, (when, expire, seconds) in list(self._due.items()):
+            if future.done():
+                del self._due[future]
+            elif when <= now:
+                del self._due[future]
+                expire(future, seconds)
+            elif when < soonest:
+                soonest = when
+        if soonest < math.inf:
+            self._arm(loop, soonest)
+
+
 class Http1Pool:
-    """Up to ``size`` keep-alive connections (all origins together), reused last-in first-out."""
+    """Up to ``size`` keep-alive connections (all origins together), reused last-in first-out.
+
+    Callers beyond ``size`` wait in turn, first come first served: a connection given back
+    goes straight to the longest waiting caller.
+    """
 
     def __init__(
         self, *, size: int = 16, keepalive: float = 30.0, ssl_context: ssl.SSLContext | None = None
@@ -257,7 +322,9 @@ class Http1Pool:
         self.size = size
         self.keepalive = keepalive
         self._ssl = ssl_context
-        self._slots = asyncio.Semaphore(size)
+        self._free = size  # connections no request holds (idle or yet to be opened)
+        self._queue: deque[asyncio.Future[None]] = deque()  # callers waiting for one
+        self._deadlines = _Deadlines()
         self._idle: dict[Origin, deque[_Connection]] = {}
         self._heads: dict[tuple[str, Origin, str, bytes], bytes] = {}  # request line and headers
         self._closed = False
@@ -290,14 +357,10 @@ class Http1Pool:
             if len(self._heads) < 512:
                 self._heads[key] = start
         request_head = (start + str(len(body)).encode() + b"\r\n\r\n") if with_body else start
-        if self._slots.locked():
-            try:
-                async with asyncio.timeout(pool_timeout):
-                    await self._slots.acquire()
-            except TimeoutError:
-                raise PoolTimeout("no free connection to the Bot API") from None
+        if self._free:  # nobody is waiting whenever one is free (see _release)
+            self._free -= 1
         else:
-            await self._slots.acquire()
+            await self._wait_for_one(pool_timeout)
         try:
             conn, reused = self._take(origin)
             if conn is None:
@@ -313,7 +376,31 @@ class Http1Pool:
             conn = await self._connect(origin, connect_timeout)
             return await self._exchange(conn, request_head, body, method, read_timeout)
         finally:
-            self._slots.release()
+            self._release()
+
+    async def _wait_for_one(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._queue.append(turn)
+        if timeout is not None:
+            self._deadlines.add(loop, turn, timeout, _no_connection)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self._release()  # handed a connection just as the caller was cancelled
+            raise
+        finally:
+            self._deadlines.discard(turn)
+
+    def _release(self) -> None:
+        queue = self._queue
+        while queue:
+            turn = queue.popleft()
+            if not turn.done():  # not given up (pool timeout) or cancelled meanwhile
+                turn.set_result(None)
+                return
+        self._free += 1
 
     def _take(self, origin: Origin) -> tuple[_Connection | None, bool]:
         idle = self._idle.get(origin)
@@ -344,20 +431,18 @@ class Http1Pool:
     async def _exchange(
         self, conn: _Connection, head: bytes, body: bytes, method: str, read_timeout: float | None
     ) -> tuple[int, bytes]:
-        waiter = conn.send(head, body, no_body=method == "HEAD")
-        timer = None
+        loop = asyncio.get_running_loop()
+        waiter = conn.send(loop, head, body, no_body=method == "HEAD")
         if read_timeout is not None:
-            timer = asyncio.get_running_loop().call_later(
-                read_timeout, _expire, waiter, read_timeout
-            )
+            self._deadlines.add(loop, waiter, read_timeout, _expire)
         try:
             status, payload, reusable = await waiter
         except BaseException:
             conn.close()  # mid-answer: the connection cannot be trusted for the next request
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            if read_timeout is not None:
+                self._deadlines.discard(waiter)
         if reusable and conn.alive and not self._closed:
             self._idle.setdefault(conn.origin, deque()).append(conn)
         else:
@@ -395,3 +480,8 @@ def _head_start(method: str, origin: Origin, target: str, content_type: bytes | 
 def _expire(waiter: asyncio.Future[tuple[int, bytes, bool]], seconds: float) -> None:
     if not waiter.done():
         waiter.set_exception(ReadTimeout(f"no answer within {seconds} s"))
+
+
+def _no_connection(turn: asyncio.Future[None], seconds: float) -> None:
+    if not turn.done():
+        turn.set_exception(PoolTimeout(f"no free connection to the Bot API within {seconds} s"))

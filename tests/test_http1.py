@@ -196,6 +196,94 @@ async def test_a_full_pool_makes_callers_wait_then_gives_up_after_the_pool_timeo
     assert server.connections == 1
 
 
+async def test_waiting_callers_get_a_connection_in_turn_and_a_cancelled_one_gives_it_on() -> None:
+    """First come, first served; a caller that gives up (cancelled, or its pool timeout)
+    neither takes a connection nor keeps one from the callers after it."""
+    release = asyncio.Event()
+    order: list[bytes] = []
+
+    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if n == 1:
+            await release.wait()
+        order.append(request.split(b" ")[1])
+        writer.write(framed(str(n).encode()))
+        return True
+
+    async with Server(held) as server:
+        pool = http1.Http1Pool(size=1)
+        first = asyncio.ensure_future(pool.request("GET", origin(server), "/first"))
+        await asyncio.sleep(0.05)
+        callers = {}
+        for name in ("a", "gone", "timed-out", "b", "c"):
+            timeout = 0.05 if name == "timed-out" else None
+            callers[name] = asyncio.ensure_future(
+                pool.request("GET", origin(server), f"/{name}", pool_timeout=timeout)
+            )
+            await asyncio.sleep(0)
+        callers["gone"].cancel()
+        with pytest.raises(http1.PoolTimeout):
+            await callers.pop("timed-out")
+        release.set()
+        assert await first == (200, b"1")
+        for name in ("a", "b", "c"):
+            assert (await callers[name])[0] == 200
+        assert callers["gone"].cancelled()
+        assert order == [b"/first", b"/a", b"/b", b"/c"]
+        assert pool._free == 1 and not pool._queue  # nothing held, nobody left waiting
+        await pool.close()
+    assert server.connections == 1
+
+
+async def test_a_connection_handed_over_as_its_caller_is_cancelled_goes_to_the_next() -> None:
+    pool = http1.Http1Pool(size=1)
+    pool._free = 0  # one request holds the only connection
+    a = asyncio.ensure_future(pool._wait_for_one(None))
+    b = asyncio.ensure_future(pool._wait_for_one(None))
+    await asyncio.sleep(0)
+    pool._release()  # the connection goes to a ...
+    a.cancel()  # ... which is cancelled before it runs again
+    with pytest.raises(asyncio.CancelledError):
+        await a
+    await asyncio.wait_for(b, 1)  # b has it
+    assert pool._free == 0
+    pool._release()
+    assert pool._free == 1
+
+
+async def test_each_deadline_holds_whatever_order_the_requests_came_in() -> None:
+    """One timer serves every deadline: a short read timeout set after a long one still
+    fires on time, the long one after it, and answers in time leave nothing behind."""
+
+    async def silent(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if b"/slow" in request:
+            await asyncio.sleep(5)
+        writer.write(framed(b"{}"))
+        return True
+
+    async with Server(silent) as server:
+        pool = http1.Http1Pool(size=8)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        ended: dict[str, float] = {}
+
+        async def timed(name: str, seconds: float) -> None:
+            with pytest.raises(http1.ReadTimeout):
+                await pool.request("GET", origin(server), "/slow", read_timeout=seconds)
+            ended[name] = loop.time() - started
+
+        long = asyncio.ensure_future(timed("long", 0.6))
+        await asyncio.sleep(0.05)
+        short = asyncio.ensure_future(timed("short", 0.1))
+        answers = [pool.request("GET", origin(server), "/", read_timeout=3) for _ in range(5)]
+        assert await asyncio.gather(*answers) == [(200, b"{}")] * 5
+        assert len(pool._deadlines._due) == 2  # the answered ones are gone at once
+        await asyncio.gather(long, short)
+        assert 0.1 <= ended["short"] < 0.5
+        assert 0.6 <= ended["long"] < 1.0
+        assert not pool._deadlines._due
+        await pool.close()
+
+
 async def test_something_that_is_not_http_is_an_error_not_a_hang() -> None:
     async def garbage(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
