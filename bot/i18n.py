@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from io import BytesIO

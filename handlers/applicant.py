@@ -54,6 +54,7 @@ from handlers.common import (
     button,
     edit_markup,
     edit_text,
+    fits,
     pack,
     rows,
     send,
@@ -122,10 +123,10 @@ class ApplicantHandlers:
         self, tr: Tr, flow: Flow, lang: str, intake_id: int, step: Step, ask: Ask
     ) -> Keyboard | ReplyKeyboardMarkup:
         _ = tr.gettext
-        idx = flow.position(step.id)
+        head = f"{Q}:{intake_id}:{flow.position(step.id)}:"  # pack(Q, intake_id, idx, op, arg)
 
         def data(op: str, arg: int | str = 0) -> str:
-            return pack(Q, intake_id, idx, op, arg)
+            return fits(f"{head}{op}:{arg}")
 
         if step.type == "phone":
             keys = [[KeyboardButton("📱 " + _("Share my phone number"), request_contact=True)]]

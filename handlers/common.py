@@ -96,8 +96,12 @@ async def reader(store: Store, i18n: I18n, user: User) -> Tr:
 
 
 def pack(*parts: str | int) -> str:
-    data = ":".join([str(p) for p in parts])  # a list: join makes one from a generator anyway
-    if len(data.encode()) > MAX_CALLBACK_BYTES:
+    return fits(":".join([str(p) for p in parts]))  # a list: join makes one anyway
+
+
+def fits(data: str) -> str:
+    """``data`` if Telegram takes it as a button's callback data, else ValueError."""
+    if len(data) > MAX_CALLBACK_BYTES // 4 and len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError("callback data over 64 bytes")
     return data
 

@@ -40,6 +40,7 @@ from bot.flow.engine import (
     answer,
     current,
     is_relevant,
+    screen,
     start,
 )
 from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
@@ -639,6 +640,18 @@ def test_default_flow_an_injured_victim_without_compensation_is_eligible_and_urg
     assert screening.exclusions == ()
     assert screening.priority == 11  # urgent medical 5 + disability 3 + no income 3
     assert screening.priority_reasons == ("urgent_medical", "disability", "no_income")
+
+
+def test_answers_to_steps_the_flow_does_not_have_are_not_seen_by_its_rules() -> None:
+    """A stored draft may hold an answer to a step the flow no longer has; the rules see
+    the flow's own steps only, and reading answers never changes the flow."""
+    review = walk(DEFAULT, DEFAULT_VICTIM)
+    before = dict(DEFAULT.unanswered)
+    plain = screen(DEFAULT, review.state.answers, today=TODAY)
+    stray = {**review.state.answers, "an_old_step": "x"}
+    assert screen(DEFAULT, stray, today=TODAY) == plain
+    assert DEFAULT.unanswered == before and set(before) == {s.id for s in DEFAULT.steps}
+    assert all(value is None for value in before.values())
 
 
 def test_default_flow_a_fully_compensated_victim_is_flagged() -> None:

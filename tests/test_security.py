@@ -35,6 +35,7 @@ from bot.app import build_application, open_services, start_webhook, stop_app
 from bot.config import Settings
 from bot.i18n import I18n
 from handlers import admin, caseworker, partner
+from handlers.common import fits, pack
 from handlers.guard import RateLimit
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
@@ -714,3 +715,17 @@ async def snapshot_users(services: Any) -> list[tuple[Any, ...]]:
             " (SELECT COUNT(*) FROM audit)"
         )
     ]
+
+
+def test_callback_data_telegram_would_refuse_is_never_built() -> None:
+    """Telegram takes at most 64 bytes of callback data (UTF-8): a button with more would
+    fail the whole message, so building it fails here, whatever the characters."""
+    assert fits("a" * 64) == "a" * 64
+    assert fits("审" * 21) == "审" * 21  # 63 bytes
+    assert fits("🙂" * 16) == "🙂" * 16  # 64 bytes
+    for too_long in ("a" * 65, "审" * 22, "🙂" * 17, "a:" + "审" * 21):
+        with pytest.raises(ValueError):
+            fits(too_long)
+    assert pack("a", 12, 3, "c", 0) == "a:12:3:c:0"
+    with pytest.raises(ValueError):
+        pack("a", "审" * 22)

@@ -101,6 +101,12 @@ class Flow:
         self._index.update({s.id: i for i, s in enumerate(self.steps)})
 
     @cached_property
+    def unanswered(self) -> dict[str, None]:
+        """Every step's id, in order, without an answer: what rules see before any answer.
+        Copy it before changing it."""
+        return dict.fromkeys(self._index)
+
+    @cached_property
     def protected(self) -> frozenset[str]:
         """Steps whose answers are encrypted at rest: sensitive ones, and attachments."""
         return frozenset(s.id for s in self.steps if s.sensitive or s.type == "attachments")
