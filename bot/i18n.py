@@ -92,8 +92,8 @@ class Tr:
 
     @cached_property
     def rtl(self) -> bool:
-        # Kept: Babel looks it up in the locale's data each time (about 1% of the bot's CPU,
-        # read on every question). The instance's own dict, so the frozen dataclass allows it.
+        # Kept (in the instance's own dict, which a frozen dataclass allows): Babel looks it
+        # up in the locale's data each time, and ``ltr`` asks on every number and reference.
         return self.locale.character_order == "right-to-left"
 
     def ltr(self, text: str) -> str:
@@ -151,6 +151,11 @@ class I18n:
         self._by_lang = {
             lang: Tr(lang, catalogs[lang], Locale.parse(LANGUAGES[lang][1])) for lang in catalogs
         }
+        for tr in self._by_lang.values():
+            # Babel reads a locale's data from disk when it is first used: now, not while
+            # the first applicant after a start waits (and before start-up's objects are
+            # frozen out of garbage collection, bot.app.settle_memory).
+            _ = tr.rtl
 
     @classmethod
     def load(cls, languages: tuple[str, ...] = tuple(LANGUAGES)) -> I18n:
