@@ -149,7 +149,7 @@ class _Update(_Late, Update):
     __slots__ = ()
     _ptb = Update
     _late_defaults = _defaults(Update(update_id=1))
-    # What PTB's effective_user, _chat and _message and the handlers' checks look at.
+    # What the handlers' filters ask of every update (channel_post several times each).
     _eager = _eager(
         _late_defaults,
         "message",
@@ -158,14 +158,8 @@ class _Update(_Late, Update):
         "edited_channel_post",
         "business_message",
         "edited_business_message",
-        "deleted_business_messages",
         "guest_message",
-        "inline_query",
-        "chosen_inline_result",
         "callback_query",
-        "_effective_user",
-        "_effective_chat",
-        "_effective_message",
     )
 
 
@@ -275,11 +269,19 @@ def _quick(data: object, bot: Any, tz: dtm.tzinfo | None) -> Update:
     raw = _check(data, _UPDATE_FIELDS, ("update_id",))
     fields: dict[str, Any] = {"update_id": raw["update_id"]}
     if "message" in raw:
-        fields["message"] = _message(raw["message"], bot, tz)
+        message = fields["message"] = _message(raw["message"], bot, tz)
+        user, chat = message.from_user, message.chat
     if "callback_query" in raw:
-        fields["callback_query"] = _query(raw["callback_query"], bot, tz)
+        query = fields["callback_query"] = _query(raw["callback_query"], bot, tz)
+        message, user = query.message, query.from_user
+        chat = message.chat if message is not None else None
     if len(fields) != 2:  # none, or two kinds at once: not something Telegram sends
         raise _Unusual
+    # What PTB's effective_user, _chat and _message would work out on first use (each
+    # asks up to a dozen attributes), as they keep it.
+    fields["_effective_user"] = user
+    fields["_effective_chat"] = chat
+    fields["_effective_message"] = message
     return _Update.make(fields, (fields["update_id"],), bot)  # type: ignore[no-any-return]
 
 

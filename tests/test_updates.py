@@ -224,6 +224,10 @@ def _same(ours: object, ptb: object, bot: Bot, path: str = "update") -> None:
         assert type(ours)._ptb is type(ptb), path
     else:
         assert type(ours) is type(ptb), path
+    if isinstance(ptb, Update) and isinstance(ours, Update):
+        # Quick ones come with what PTB keeps once it is first asked for: ask both.
+        for update in (ours, ptb):
+            _ = update.effective_user, update.effective_chat, update.effective_message
     if isinstance(ptb, TelegramObject):
         assert isinstance(ours, TelegramObject)
         assert ours._bot is (None if ptb._bot is None else bot), path
