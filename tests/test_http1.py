@@ -41,6 +41,21 @@ async def one_get_fails(answer: Answer, error: type[Exception]) -> None:
         await pool.close()
 
 
+def holding_the_first(release: asyncio.Event, paths: list[bytes] | None = None) -> Answer:
+    """Answers each request with its number, the first only once ``release`` is set; the
+    path of each request answered goes to ``paths``."""
+
+    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if n == 1:
+            await release.wait()
+        if paths is not None:
+            paths.append(request.split(b" ")[1])
+        writer.write(framed(str(n).encode()))
+        return True
+
+    return held
+
+
 async def plain(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
     writer.write(framed(json.dumps({"n": n}).encode()))
     return True
@@ -173,14 +188,7 @@ async def test_no_answer_in_time_is_a_timeout_and_the_connection_is_not_reused()
 
 async def test_a_full_pool_makes_callers_wait_then_gives_up_after_the_pool_timeout() -> None:
     release = asyncio.Event()
-
-    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
-        if n == 1:
-            await release.wait()
-        writer.write(framed(str(n).encode()))
-        return True
-
-    async with Server(held) as server:
+    async with Server(holding_the_first(release)) as server:
         pool = http1.Http1Pool(size=1)
         first = asyncio.ensure_future(pool.request("GET", origin(server), "/"))
         await asyncio.sleep(0.05)
@@ -201,15 +209,7 @@ async def test_waiting_callers_get_a_connection_in_turn_and_a_cancelled_one_give
     neither takes a connection nor keeps one from the callers after it."""
     release = asyncio.Event()
     order: list[bytes] = []
-
-    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
-        if n == 1:
-            await release.wait()
-        order.append(request.split(b" ")[1])
-        writer.write(framed(str(n).encode()))
-        return True
-
-    async with Server(held) as server:
+    async with Server(holding_the_first(release, order)) as server:
         pool = http1.Http1Pool(size=1)
         first = asyncio.ensure_future(pool.request("GET", origin(server), "/first"))
         await asyncio.sleep(0.05)
