@@ -233,10 +233,11 @@ def _message(data: object, bot: Any, tz: dtm.tzinfo | None, *, tapped: bool = Fa
         data, _TAPPED_FIELDS if tapped else _MESSAGE_FIELDS, ("message_id", "date", "chat")
     )
     chat = _chat(raw["chat"], bot)
-    fields: dict[str, Any] = {}
-    fields["message_id"] = raw["message_id"]
-    fields["date"] = _time(raw["date"], tz)
-    fields["chat"] = chat
+    fields: dict[str, Any] = {
+        "message_id": raw["message_id"],
+        "date": _time(raw["date"], tz),
+        "chat": chat,
+    }
     if "from" in raw:
         fields["from_user"] = _user(raw["from"], bot)
     if "text" in raw:

@@ -330,7 +330,8 @@ def test_what_a_message_did_not_set_reads_as_ptbs_default() -> None:
         if name != "_bot":
             assert getattr(ours, name) == getattr(ptb, name), name
     assert ours.photo == () and ours.caption is None and ours.sticker is None
-    assert ours.effective_attachment is None and ours.effective_attachment is None
+    assert ours.effective_attachment is None
+    assert ours.effective_attachment is None  # again: now what PTB kept from the first read
     assert not hasattr(ours, "no_such_field")
     with pytest.raises(AttributeError, match="no_such_field"):
         _ = ours.no_such_field  # type: ignore[attr-defined]
