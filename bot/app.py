@@ -23,9 +23,11 @@ from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
+from bot import redact
 from bot.config import ConfigError, Settings
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
+from bot.instance import InstanceLock
 from bot.intake import Casework
 from bot.interview import Interview
 from bot.sendlimit import SendLimiter
@@ -248,6 +250,9 @@ def configure_logging(settings: Settings) -> None:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
     # The scheduler announces every housekeeping job at INFO; only its problems matter here.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Libraries quote URLs in their errors (a proxy's, with its password; the Bot API's,
+    # with the token): every line is cleaned where it leaves.
+    redact.install(settings)
 
 
 async def open_services(settings: Settings) -> Services:
@@ -262,9 +267,21 @@ async def open_services(settings: Settings) -> Services:
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly."""
-    services = await open_services(settings)
-    stop = stop or asyncio.Event()
+    """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly.
+
+    Holds the database's run lock throughout (``bot.instance``): a second bot on the same
+    database is refused before it opens anything. Whatever fails on the way up, what was
+    opened is closed again, so the error ends the process instead of leaving it hanging
+    on a database thread."""
+    with InstanceLock(settings.db_path):
+        services = await open_services(settings)
+        try:
+            await _serve(services, settings, stop or asyncio.Event())
+        finally:
+            await services.store.close()
+
+
+async def _serve(services: Services, settings: Settings, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -287,7 +304,6 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         # Closes the HTTP sessions too when Telegram was never reached (app not initialised).
         await app.bot.shutdown()
-        await services.store.close()
         # Undoes settle_memory, for a caller that goes on (the tests).
         gc.unfreeze()
         gc.set_threshold(*thresholds)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import sqlite3
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot import redact
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import KeyError_
 from bot.flow.loader import FlowError, load_flow_file
@@ -254,11 +258,28 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    status = _main(argv)
+    if status != EXIT_OK and _held_open():
+        # A failure must end the process, so that a supervisor sees it and starts it again:
+        # a thread a library left running (a database connection) would keep it alive.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _held_open() -> bool:
+    main_thread = threading.main_thread()
+    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    settings: Settings | None = None
     try:
         settings = load_settings()
         # Commands other than run print their own results; only warnings go to the log.
@@ -268,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        redact.install(settings)
         return int(args.func(args, settings) or 0)
     except ConfigError as err:
         print(f"intake-bot: {err}", file=sys.stderr)
@@ -284,8 +306,17 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"intake-bot: {err.strerror or err}: {getattr(err, 'filename', '')}", file=sys.stderr)
         return EXIT_PROBLEMS
+    except sqlite3.Error as err:
+        where = f" {settings.db_path}" if settings is not None else ""
+        print(f"intake-bot: cannot use the database{where}: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # A bug, not a user's mistake: the traceback (through the log, so secrets are
+        # hidden) helps whoever reports it, and the exit status tells the supervisor.
+        logging.getLogger("bot.cli").critical("stopped by an unexpected error", exc_info=True)
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

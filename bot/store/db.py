@@ -187,13 +187,19 @@ class Database:
     @staticmethod
     async def _connect(path: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = FULL")
-        # Deleted rows are overwritten with zeros, so an erased draft leaves no trace.
-        await conn.execute("PRAGMA secure_delete = ON")
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA synchronous = FULL")
+            # Deleted rows are overwritten with zeros, so an erased draft leaves no trace.
+            await conn.execute("PRAGMA secure_delete = ON")
+        except BaseException:
+            # Each connection has a thread of its own that keeps the process alive until
+            # it is closed: a file that is not a database must end the bot, not hang it.
+            await conn.close()
+            raise
         return conn
 
     async def close(self) -> None:
