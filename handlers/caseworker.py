@@ -594,7 +594,8 @@ class CaseworkerHandlers:
         if message is None or user is None or pending.intake_id is None:
             return False
         if not clean_text(message.text or ""):
-            tr = await self.work.tr_for(user.id)
+            # In their language: applicants have no language remembered for staff (seen).
+            tr = await reader(self.work.store, self.work.i18n, user)
             await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
             return True
         try:
