@@ -1093,6 +1093,25 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     assert with_bidi([cw, partner, ap, zhao, drafter]) == []
 
 
+async def test_the_amount_prompt_refuses_odd_digits_and_huge_answers_at_once(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """The approve amount is read by the applicants' number parser: "፩" raised nothing
+    here but a wall of spaces cost seconds; both are now plain refusals, and
+    Arabic-Indic digits are an amount like any other."""
+    cw = cw_of(tg)
+    ref = await claimed_intake(r, tg)
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    await tap(cw, APPROVE, card, until="Type the amount")
+    bad = "Please type an amount in yuan, for example 3000."
+    for typed in ("፩", "3000" + " " * 4000 + "元x", "元" * 4000):
+        assert texts(await say(cw, typed, until=bad)) == [bad]
+    assert texts(await say(cw, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
+    confirm = said(await say(cw, "٣٠٠٠ يۈەن", until="CN¥3,000.00"), "CN¥3,000.00")
+    assert confirm.text == f"Approve <b>{ref}</b> with <b>CN¥3,000.00</b>?"
+    assert (await row_of(r, ref))["status"] == "in_review"
+
+
 # --- 6. the outbox through outages ------------------------------------------------------
 
 
