@@ -30,23 +30,24 @@ _CN_DIGITS = {
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 # Units people add after a number ("3人", "四口人", "两个人", "5000元", "5000 yuan");
-# dropped from the end before reading, longest first (块钱 before 块), in lower case.
-_UNITS = tuple(
-    sorted(
-        {
-            *("人", "口", "个", "個", "位", "岁", "歲", "元", "块", "塊", "块钱", "元钱"),
-            *("yuan", "rmb", "people", "person", "persons", "year", "years", "kishi", "yüen"),
-            *("ئادەم", "نەپەر", "كىشى", "يۈەن", "ياش"),
-        },
-        key=len,
-        reverse=True,
-    )
+# dropped from the end before reading, in lower case.
+_UNITS = (
+    *("人", "口", "个", "個", "位", "岁", "歲", "元", "块", "塊", "块钱", "元钱"),
+    *("yuan", "rmb", "people", "person", "persons", "year", "years", "kishi", "yüen"),
+    *("ئادەم", "نەپەر", "كىشى", "يۈەن", "ياش"),
 )
+# By their last letter, longest first (块钱 before 块): most answers end in a digit, and
+# are let through with one dictionary lookup.
+_UNITS_BY_LAST: dict[str, tuple[str, ...]] = {
+    last: tuple(sorted((u for u in _UNITS if u[-1] == last), key=len, reverse=True))
+    for last in {u[-1] for u in _UNITS}
+}
 # Typed numbers, dates and phone numbers are short; anything longer is none of them, and
 # is refused before any work that grows with its length (a 4096-character message of
 # spaces cost a backtracking regex seconds, with every other applicant waiting).
 MAX_VALUE_CHARS = 100
-_DIGIT = re.compile(r"\d")  # str patterns: any decimal digit (Unicode category Nd)
+# A decimal digit (Unicode category Nd, in a str pattern) other than 0-9.
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 # Bidirectional formatting characters: embeddings and overrides, isolates, the marks and
@@ -114,7 +115,7 @@ def normalise(text: str) -> str:
     NFKC has already read superscripts and circled digits as the digits they show.
     """
     s = clean_text(unicodedata.normalize("NFKC", text))
-    return s if s.isascii() else _DIGIT.sub(_ascii_digit, s)
+    return s if s.isascii() else _OTHER_DIGIT.sub(_ascii_digit, s)
 
 
 def _short(text: str) -> str | None:
@@ -133,7 +134,7 @@ def _drop_units(s: str) -> str:
     """
     s = s.rstrip()
     while s:
-        for unit in _UNITS:
+        for unit in _UNITS_BY_LAST.get(s[-1].lower(), ()):
             if s[-len(unit) :].lower() == unit:
                 s = s[: -len(unit)].rstrip()
                 break
