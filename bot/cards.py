@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.flow.model import Flow
+from bot.flow.values import strip_bidi
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.intake import CLUE_FIELDS, Card, Casework, fen_to_yuan
@@ -36,21 +37,21 @@ def _days(since: str | None, today: dt.date | None = None) -> int:
 
 def applicant_name(case: Case, flow: Flow) -> str:
     if case.is_clue:
-        return str(case.clue.get("who") or "")
+        return strip_bidi(str(case.clue.get("who") or ""))
     for step in flow.tagged("name"):
         value = case.state.answers.get(step.id)
         if value:
-            return str(value)
+            return strip_bidi(str(value))
     return ""
 
 
 def region(case: Case, flow: Flow) -> str:
     if case.is_clue:
-        return str(case.clue.get("where") or "")
+        return strip_bidi(str(case.clue.get("where") or ""))
     parts = [
         str(case.state.answers[s.id]) for s in flow.tagged("region") if case.state.answers.get(s.id)
     ]
-    return " ".join(parts)
+    return strip_bidi(" ".join(parts))
 
 
 def age_text(tr: Tr, days: int) -> str:
@@ -162,7 +163,9 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
     if case.is_clue:
         for key, label in CLUE_FIELDS:
             if case.clue.get(key):
-                out.append(f"<i>{HTML.esc(_(label))}</i>\n{HTML.esc(str(case.clue[key]))}")
+                out.append(
+                    f"<i>{HTML.esc(_(label))}</i>\n{HTML.esc(strip_bidi(str(case.clue[key])))}"
+                )
     for step in flow.steps:
         if not step.asks_input or step.type == "consent" or step.id not in case.state.answers:
             continue
@@ -175,7 +178,7 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
         # The department as the caseworker picked it from the list, else the liaison's name.
         labels = {g.user_id: g.label for g in await work.store.roles.grants("partner") if g.label}
         for ref in card.referrals:
-            who = labels.get(ref.partner_id) or await work.name_of(ref.partner_id)
+            who = strip_bidi(labels.get(ref.partner_id) or await work.name_of(ref.partner_id))
             line = f"• {HTML.esc(who)}: {HTML.esc(work.referral_status(tr, ref.status))}"
             if ref.outcome:
                 line += "\n   <i>" + HTML.esc(_outcome(tr, ref.outcome)) + "</i>"
@@ -193,7 +196,7 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
                     kind, kind
                 )
                 author = HTML.esc(await work.name_of(who)) if kind != "reply" else _("applicant")
-                out.append(f"{when} · {label} ({author}):\n<i>{HTML.esc(text)}</i>")
+                out.append(f"{when} · {label} ({author}):\n<i>{HTML.esc(strip_bidi(text))}</i>")
     return split_message("\n".join(out))
 
 
@@ -201,11 +204,11 @@ def _decline_text(tr: Tr, reason: str) -> str:
     from bot.intake import DECLINE_REASONS
 
     codes = dict(DECLINE_REASONS)
-    return tr.gettext(codes[reason]) if reason in codes else reason
+    return tr.gettext(codes[reason]) if reason in codes else strip_bidi(reason)
 
 
 def _outcome(tr: Tr, outcome: str) -> str:
     from bot.intake import DONE_OUTCOMES
 
     codes = dict(DONE_OUTCOMES)
-    return tr.gettext(codes[outcome]) if outcome in codes else outcome
+    return tr.gettext(codes[outcome]) if outcome in codes else strip_bidi(outcome)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.flow.model import Flow
-from bot.flow.values import parse_number
+from bot.flow.values import clean_text, parse_number, strip_bidi
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.messages import answer_text, status_name
@@ -132,10 +132,11 @@ class Casework:
             (user_id, now_iso(), telegram_lang),
             touches=user_id,
         )
+        name = clean_text(name or "")[:64]  # shown on cards: no bidi controls in it
         if name and await self.store.roles.roles_of(user_id):
             await self.store.db.execute(
                 "UPDATE users SET display_name = ? WHERE user_id = ?",
-                (name[:64], user_id),
+                (name, user_id),
                 touches=user_id,
             )
 
@@ -145,7 +146,8 @@ class Casework:
         row = await self.store.db.fetchone(
             "SELECT display_name FROM users WHERE user_id = ?", (user_id,)
         )
-        return (row["display_name"] if row and row["display_name"] else None) or f"#{user_id}"
+        name = row["display_name"] if row and row["display_name"] else None
+        return strip_bidi(name) if name else f"#{user_id}"
 
     # -- checks ----------------------------------------------------------------------
 
@@ -274,7 +276,7 @@ class Casework:
 
     async def ask(self, actor: int, intake_id: int, question: str) -> Case:
         case = await self.open_case(actor, intake_id)
-        question = question.strip()[:MAX_TYPED]
+        question = clean_text(question)[:MAX_TYPED]
         if case.is_clue:
             raise Conflict("is_clue", case)
 
@@ -309,7 +311,7 @@ class Casework:
         case = await self.store.cases.get(intake_id)
         if case is None or case.applicant_id != applicant:
             raise Conflict("not_found")
-        text = text.strip()[:4000]
+        text = clean_text(text)[:4000]
         notify: list[OutMessage] = []
         if case.assignee is not None:
             notify.append(
@@ -386,7 +388,7 @@ class Casework:
     async def decline(self, actor: int, intake_id: int, reason: str) -> Case:
         """``reason`` is a code from DECLINE_REASONS or the caseworker's own words."""
         case = await self.open_case(actor, intake_id)
-        reason = reason.strip()[:MAX_TYPED]
+        reason = clean_text(reason)[:MAX_TYPED]
         codes = dict(DECLINE_REASONS)
 
         def render(tr: Tr) -> str:
@@ -421,19 +423,19 @@ class Casework:
 
     async def note(self, actor: int, intake_id: int, text: str) -> None:
         await self.open_case(actor, intake_id)
-        await self.store.cases.add_note(intake_id, actor, "note", text.strip()[:MAX_TYPED], [])
+        await self.store.cases.add_note(intake_id, actor, "note", clean_text(text)[:MAX_TYPED], [])
 
     async def partners(self, actor: int) -> list[tuple[int, str]]:
         await self.require(actor, "caseworker")
         grants = await self.store.roles.grants("partner")
-        return [(g.user_id, g.label or await self.name_of(g.user_id)) for g in grants]
+        return [(g.user_id, strip_bidi(g.label or await self.name_of(g.user_id))) for g in grants]
 
     async def refer(self, actor: int, intake_id: int, partner_id: int, request: str) -> Referral:
         case = await self.open_case(actor, intake_id)
         if not await self.store.roles.has(partner_id, "partner"):
             raise Conflict("not_a_partner", case)
         flow = await self.store.flows.get(case.flow_id, case.flow_version)
-        request = request.strip()[:MAX_TYPED]
+        request = clean_text(request)[:MAX_TYPED]
         partner_tr = await self.tr_for(partner_id)
         summary = self.partner_summary(partner_tr, case, flow)
         applicant_msgs = (
@@ -475,7 +477,9 @@ class Casework:
         if case.is_clue:
             for key, label in CLUE_FIELDS:
                 if case.clue.get(key):
-                    lines.append(f"<b>{_esc(tr.gettext(label))}</b>: {_esc(case.clue[key])}")
+                    lines.append(
+                        f"<b>{_esc(tr.gettext(label))}</b>: {_esc(strip_bidi(case.clue[key]))}"
+                    )
             return "\n".join(lines)
         for step in flow.tagged("partner"):
             if step.id not in case.state.answers:
@@ -523,7 +527,7 @@ class Casework:
 
     async def report_done(self, actor: int, referral_id: int, outcome: str) -> Referral:
         ref, case = await self.referral_for_partner(actor, referral_id)
-        outcome = outcome.strip()[:MAX_TYPED]
+        outcome = clean_text(outcome)[:MAX_TYPED]
         msg = await self._tell_caseworker(
             ref, case, N_("done by the agriculture department"), outcome
         )
@@ -538,7 +542,7 @@ class Casework:
 
     async def return_referral(self, actor: int, referral_id: int, reason: str) -> Referral:
         ref, case = await self.referral_for_partner(actor, referral_id)
-        reason = reason.strip()[:MAX_TYPED]
+        reason = clean_text(reason)[:MAX_TYPED]
         msg = await self._tell_caseworker(
             ref, case, N_("returned by the agriculture department"), reason
         )
@@ -565,7 +569,7 @@ class Casework:
         await self.require(actor, "partner")
         flow = await self.store.flows.active()
         lang = await self.lang_of(actor)
-        clue = {k: v.strip()[:MAX_TYPED] for k, v in clue.items() if k in dict(CLUE_FIELDS)}
+        clue = {k: clean_text(v)[:MAX_TYPED] for k, v in clue.items() if k in dict(CLUE_FIELDS)}
 
         def notify(ref: str) -> list[OutMessage]:
             return self.alerts_for_new(ref, is_clue=True)
@@ -651,7 +655,7 @@ class Casework:
 
     async def refuse_deletion(self, actor: int, intake_id: int, reason: str) -> Case:
         case = await self.open_case(actor, intake_id)
-        reason = reason.strip()[:MAX_TYPED]
+        reason = clean_text(reason)[:MAX_TYPED]
 
         def render(tr: Tr) -> str:
             return (
@@ -690,7 +694,7 @@ def parse_amount(text: str) -> Decimal | None:
 
 def _outcome_text(tr: Tr, outcome: str) -> str:
     codes = dict(DONE_OUTCOMES)
-    return tr.gettext(codes[outcome]) if outcome in codes else outcome
+    return tr.gettext(codes[outcome]) if outcome in codes else strip_bidi(outcome)
 
 
 def _esc(text: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.flow.engine import Refusal, Screening, State
 from bot.flow.model import Flow, Step
-from bot.flow.values import mask
+from bot.flow.values import mask, strip_bidi
 from bot.i18n import STATUS_NAMES, Tr
 from bot.i18n_marks import N_
 
@@ -140,7 +140,9 @@ def answer_text(tr: Tr, flow: Flow, lang: str, step: Step, value: Any, *, masked
         return tr.date(str(value))
     if step.type == "phone":
         return tr.ltr(str(value))
-    return str(value)
+    # Typed by a person: bidi controls kept from before they were dropped on input would
+    # turn what follows on the reader's line.
+    return strip_bidi(str(value))
 
 
 def question_text(

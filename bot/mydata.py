@@ -7,6 +7,7 @@ is that copy, in their language, with protected answers opened for them.
 from __future__ import annotations
 
 from bot.flow.model import Flow
+from bot.flow.values import strip_bidi
 from bot.i18n import Tr, language_name
 from bot.messages import PLAIN, answer_text, status_name
 from bot.store import Store
@@ -58,7 +59,9 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
             names = {"question": _("question"), "reply": _("reply")}
             for entry in talk:
                 if entry.kind in names:
-                    lines.append(f"- {tr.datetime(entry.at)} {names[entry.kind]}: {entry.body}")
+                    lines.append(
+                        f"- {tr.datetime(entry.at)} {names[entry.kind]}: {strip_bidi(entry.body)}"
+                    )
         referrals = await store.cases.referrals(intake.id)
         if referrals:
             lines.append("")

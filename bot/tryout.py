@@ -53,6 +53,7 @@ from bot.flow.engine import (
 )
 from bot.flow.loader import FlowError, default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow, Step
+from bot.flow.values import parse_index
 from bot.i18n import SOURCE_LANG, CatalogError, I18n, Tr, language_name, resolve
 from bot.messages import (
     PLAIN,
@@ -374,11 +375,9 @@ class Terminal:
             if meaning == "change" and text.startswith(word):
                 number = text[len(word) :].strip()
                 break
-        if number.isdigit():
-            steps = answered_steps(self.flow, outcome.state)
-            if 1 <= int(number) <= len(steps):
-                return Edit(steps[int(number) - 1].id)
-        return None
+        steps = answered_steps(self.flow, outcome.state)
+        index = parse_index(number, len(steps))
+        return None if index is None else Edit(steps[index].id)
 
 
 def _consent(step: Step, text: str, tr: Tr) -> Input:

@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot import stats
 from bot.flow.loader import FlowError
+from bot.flow.values import clean_text, strip_bidi
 from bot.flowadmin import Checked, FlowAdmin, NotAdmin
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n, Tr
@@ -131,7 +132,7 @@ class AdminHandlers:
         for g in grants:
             line = f"• {g.user_id} · {g.role}"
             if g.label:
-                line += " · " + HTML.esc(g.label)
+                line += " · " + HTML.esc(strip_bidi(g.label))
             if g.from_config:
                 line += " · " + _("(from INTAKE_ADMIN_IDS)")
             lines.append(line)
@@ -423,5 +424,5 @@ def _role_args(args: list[str]) -> tuple[int | None, str, str | None]:
     """``USER_ID ROLE [label ...]`` of /grant and /revoke; the role in lower case."""
     user_id = as_int(args[0]) if args else None
     role = args[1].lower() if len(args) > 1 else ""
-    label = " ".join(args[2:]).strip() or None
+    label = clean_text(" ".join(args[2:])) or None
     return user_id, role, label

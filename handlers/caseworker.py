@@ -14,6 +14,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.cards import card_texts, queue_line, staff_status
+from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amount
@@ -28,6 +29,7 @@ from handlers.common import (
     button,
     edit_markup,
     pack,
+    reader,
     rows,
     send,
     unpack,
@@ -232,18 +234,23 @@ class CaseworkerHandlers:
     # -- buttons ---------------------------------------------------------------------
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        who = await self._actor(update)
-        if query is None or who is None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
             return
-        actor, chat_id, tr = who
-        _ = tr.gettext
         parts = unpack(query.data, P, 4)
         target = as_int(parts[1]) if parts else None
         arg = as_int(parts[2]) if parts else None
         if parts is None or target is None or arg is None:
-            await acknowledge(query, _("That button is not valid any more."))
+            # Forged or from an older version: answered, and nothing written or checked.
+            log.info("a malformed caseworker button was ignored")
+            tr = await reader(self.work.store, self.work.i18n, user)
+            await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
+        who = await self._actor(update)
+        if who is None:
+            return
+        actor, chat_id, tr = who
+        _ = tr.gettext
         op = parts[0]
         if not await self.work.store.roles.has(actor, "caseworker"):
             await acknowledge(query, _("This is only for caseworkers of the procuratorate."))
@@ -498,7 +505,7 @@ class CaseworkerHandlers:
             return False
         actor, chat_id, tr = who
         _ = tr.gettext
-        text = (message.text or "").strip()
+        text = clean_text(message.text or "")  # nothing visible is nothing typed
         if not text:
             await send(ctx.bot, chat_id, _("Please type it as a text message, or send /cancel."))
             return True
@@ -586,8 +593,9 @@ class CaseworkerHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or pending.intake_id is None:
             return False
-        if not (message.text or "").strip():
-            tr = await self.work.tr_for(user.id)
+        if not clean_text(message.text or ""):
+            # In their language: applicants have no language remembered for staff (seen).
+            tr = await reader(self.work.store, self.work.i18n, user)
             await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
             return True
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -108,18 +109,25 @@ def fits(data: str) -> str:
 
 def unpack(data: str | None, prefix: str, size: int) -> list[str] | None:
     """Split ``prefix:a:b`` into its parts, or None when it is not ours or malformed."""
-    if not data:
+    if not data or len(data) > MAX_CALLBACK_BYTES:
         return None
-    parts = data.split(":")
+    parts = data.split(":", size)
     if parts[0] != prefix or len(parts) != size:
         return None
     return parts[1:]
 
 
+_ID = re.compile(r"-?[0-9]{1,18}")
+
+
 def as_int(text: str) -> int | None:
-    if not text or len(text) > 19 or not text.lstrip("-").isdigit():
-        return None
-    return int(text)
+    """An id or count in button data or a command's arguments: ASCII digits only.
+
+    ``str.isdigit`` is true for "²" and "፩", which ``int`` refuses with a ValueError,
+    and for any length: a forged button must not raise, and an id SQLite cannot hold
+    (19 digits and more) is none of ours.
+    """
+    return int(text) if _ID.fullmatch(text) else None
 
 
 def button(label: str, data: str) -> Button:

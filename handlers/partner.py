@@ -12,6 +12,7 @@ import logging
 from telegram import ForceReply, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.flow.values import clean_text, strip_bidi
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.intake import CLUE_FIELDS, DONE_OUTCOMES, Casework, Denied
@@ -26,6 +27,7 @@ from handlers.common import (
     button,
     edit_markup,
     pack,
+    reader,
     send,
     unpack,
 )
@@ -94,7 +96,13 @@ class PartnerHandlers:
                 + self.work.partner_summary(tr, case, flow)
             )
             if ref.request:
-                text += "\n\n" + _("What is asked:") + "\n<i>" + HTML.esc(ref.request) + "</i>"
+                text += (
+                    "\n\n"
+                    + _("What is asked:")
+                    + "\n<i>"
+                    + HTML.esc(strip_bidi(ref.request))
+                    + "</i>"
+                )
             await send(ctx.bot, actor, text, self.referral_markup(tr, ref.id, ref.status))
 
     def referral_markup(self, tr: Tr, referral_id: int, status: str) -> Keyboard:
@@ -127,18 +135,23 @@ class PartnerHandlers:
         )
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        who = await self._who(update)
-        if query is None or who is None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
             return
-        actor, tr = who
-        _ = tr.gettext
         parts = unpack(query.data, P, 4)
         rid = as_int(parts[1]) if parts else None
         arg = as_int(parts[2]) if parts else None
         if parts is None or rid is None or arg is None:
-            await acknowledge(query, _("That button is not valid any more."))
+            # Forged or from an older version: answered, and nothing written or checked.
+            log.info("a malformed partner button was ignored")
+            tr = await reader(self.work.store, self.work.i18n, user)
+            await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
+        who = await self._who(update)
+        if who is None:
+            return
+        actor, tr = who
+        _ = tr.gettext
         if not await self.work.store.roles.has(actor, "partner"):
             await acknowledge(query, _("This is only for liaisons of the agriculture department."))
             return
@@ -219,7 +232,7 @@ class PartnerHandlers:
             return False
         actor, tr = who
         _ = tr.gettext
-        text = (message.text or "").strip()
+        text = clean_text(message.text or "")  # nothing visible is nothing typed
         if not text:
             await send(ctx.bot, actor, _("Please type it as a text message, or send /cancel."))
             return True

@@ -986,6 +986,132 @@ async def test_a_partners_clue_enters_the_queue_as_a_clue(tg: FakeTelegram, r: R
     assert clues is not None and clues["n"] == 1
 
 
+# --- 5b. what people type: nothing visible, and bidi controls ---------------------------
+
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+INVISIBLE = "\u200b\u3164 \u2800\u00ad\u202e\ufeff"  # looks like an empty message
+TYPE_IT = "Please type it as a text message, or send /cancel."
+
+
+def with_bidi(people: list[FakeUser]) -> list[tuple[int, str]]:
+    """Messages the bot sent these people that hold a bidi control (readers of English
+    here: the bot adds its own marks only for right-to-left readers)."""
+    return [
+        (who.chat_id, m.text or "")
+        for who in people
+        for m in who.messages
+        if any(ch in BIDI for ch in m.text or "")
+    ]
+
+
+async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
+    tg: FakeTelegram, r: Running
+) -> None:
+    cw, partner = cw_of(tg), partner_of(tg)
+    # A name of nothing visible is no name: refused like an empty answer, asked again.
+    drafter = tg.user(6, language_code="en", first_name="Ma")
+    await drafter.send("/start")
+    await showing(drafter, has_button("✅"), "the consent question")
+    await drafter.tap_containing("✅")
+    await showing(drafter, has_text(ASKED["en"]["name"]), "the name question")
+    refusal = said(await say(drafter, INVISIBLE, until="Please type an answer."), "Please type")
+    assert ASKED["en"]["name"] in refusal.text
+    draft = (await r.store.intakes.load_for_applicant(6)).draft
+    assert draft is not None and "name" not in draft.state.answers
+
+    # An override turning a name around is dropped; a Uyghur village stays as written.
+    village = "قەشقەر يېڭىشەھەر"
+    ref = await claimed_intake(r, tg, name="\u202enaS gnahZ\u202c", village=village)
+    iid = await intake_id(r, ref)
+    ap = tg.user(4, language_code="en", first_name="Zhang")
+    case = await r.store.cases.get(iid)
+    assert case is not None
+    assert (case.state.answers["name"], case.state.answers["village"]) == ("naS gnahZ", village)
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    assert (
+        f"<b>{ref}</b> · naS gnahZ" in card.text
+        and f"<i>Which village?</i>\n{village}" in card.text
+    )
+
+    # The caseworker's note: nothing visible is refused and the prompt stays.
+    await tap(cw, NOTE, card, until="Only caseworkers see notes.")
+    assert texts(await say(cw, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
+    held = await r.store.pending.get(CW)
+    assert held is not None and held.kind == "cw_note"
+    await say(cw, "\u2067Called\u2069 the village", until="Note saved.")
+    # A question to the applicant reaches them without the controls typed into it.
+    await tap(cw, ASK, card, until="question for the applicant")
+    assert texts(await say(cw, "\u200b\u3164", until=TYPE_IT)) == [TYPE_IT]
+    await say(cw, "\u202eBring the bill\u202c", until="Your question was sent")
+    question = await arrives(ap, ref, "the caseworker asks")
+    assert "<i>Bring the bill</i>" in question.text
+    # The applicant's reply: nothing visible is refused, the question still waits.
+    await ap.send(INVISIBLE)
+    await arrives(ap, "Please write your answer as a text message.")
+    assert (await row_of(r, ref))["status"] == "awaiting_applicant"
+    await ap.send("\u202eok, tomorrow\u202c")
+    back = await arrives(cw, ref, "The applicant replied on")
+    assert "<i>ok, tomorrow</i>" in back.text
+    # A referral's request, and the liaison's reason to return it.
+    await tap(cw, REFER, card, until="to which liaison")
+    await tap(cw, BUREAU, until="What do you ask them to do")
+    assert texts(await say(cw, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
+    await say(cw, "\u2066Please help\u2069", until="The referral was sent")
+    referral = await arrives(partner, ref, "A referral from the procuratorate")
+    assert "<i>Please help</i>" in referral.text and "naS gnahZ" in referral.text
+    await tap(partner, RETURN, referral, until="Type why you return this referral")
+    assert texts(await say(partner, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
+    await say(partner, "\u202eNot our county", until="The referral was returned")
+    returned = await r.store.db.fetchone("SELECT outcome FROM referrals")
+    assert returned is not None and returned["outcome"] == "Not our county"
+    notes = await r.store.cases.conversation(iid)
+    assert [e.body for e in notes] == ["Called the village", "Bring the bill", "ok, tomorrow"]
+
+    # A staff member's Telegram name with an override is remembered without it.
+    await r.store.roles.grant(CW2, "caseworker")
+    zhao = tg.user(CW2, first_name="\u202eoahZ", language_code="en")
+    await say(zhao, "/mine", until="Nothing claimed by you is open.")
+    row = await r.store.db.fetchone("SELECT display_name FROM users WHERE user_id = ?", (CW2,))
+    assert row is not None and row["display_name"] == "oahZ"
+    # What was stored before, controls and all, is shown without them.
+    await r.store.db.execute(
+        "UPDATE users SET display_name = ? WHERE user_id = ?", ("\u202eoahZ", CW2)
+    )
+    await r.store.db.execute(
+        "UPDATE intakes SET state = json_set(state, '$.answers.name', ?) WHERE id = ?",
+        ("\u202enaS gnahZ\u202c", iid),
+    )
+    await r.store.cases.add_note(iid, CW, "note", "\u2067old\u2069 note", [])
+    await r.services.casework.claim(CW2, iid, take_over=True)  # type: ignore[union-attr]
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    assert "Claimed by oahZ" in card.text and f"<b>{ref}</b> · naS gnahZ" in card.text
+    assert "<i>old note</i>" in card.text
+    queue = said(await say(cw, "/queue", until=ref), ref)
+    assert village in queue.text
+    await outbox_empty(r)
+    await tg.wait_idle()
+    assert with_bidi([cw, partner, ap, zhao, drafter]) == []
+
+
+async def test_the_amount_prompt_refuses_odd_digits_and_huge_answers_at_once(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """The approve amount is read by the applicants' number parser: "፩" raised nothing
+    here but a wall of spaces cost seconds; both are now plain refusals, and
+    Arabic-Indic digits are an amount like any other."""
+    cw = cw_of(tg)
+    ref = await claimed_intake(r, tg)
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    await tap(cw, APPROVE, card, until="Type the amount")
+    bad = "Please type an amount in yuan, for example 3000."
+    for typed in ("፩", "3000" + " " * 4000 + "元x", "元" * 4000):
+        assert texts(await say(cw, typed, until=bad)) == [bad]
+    assert texts(await say(cw, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
+    confirm = said(await say(cw, "٣٠٠٠ يۈەن", until="CN¥3,000.00"), "CN¥3,000.00")
+    assert confirm.text == f"Approve <b>{ref}</b> with <b>CN¥3,000.00</b>?"
+    assert (await row_of(r, ref))["status"] == "in_review"
+
+
 # --- 6. the outbox through outages ------------------------------------------------------
 
 

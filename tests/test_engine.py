@@ -243,8 +243,10 @@ def test_a_whole_number_step_stores_an_int_and_a_decimal_step_a_float() -> None:
     assert out.state.answers["income"] == 12.75
 
 
-def test_a_number_too_big_for_a_float_is_refused_not_stored_as_infinity() -> None:
-    """JSON has no Infinity: stored, it would come back as something else (or nothing)."""
+def test_a_number_too_long_to_be_one_is_refused_not_stored_as_infinity() -> None:
+    """JSON has no Infinity: stored, it would come back as something else (or nothing).
+    Past 100 characters an answer is no number at all (and is not worked on: see
+    test_values), so a float never overflows; a long integer below that is kept exactly."""
     flow = load_flow_text(
         "id: t\nlanguages: [en]\ntitle: {en: T}\nsteps:\n"
         "  - {id: amount, type: number, integer: false, text: {en: How much?}}\n"
@@ -252,8 +254,9 @@ def test_a_number_too_big_for_a_float_is_refused_not_stored_as_infinity() -> Non
     )
     first = start(flow)
     refused(flow, first, Typed("9" * 400 + ".5"), "not_a_number")
-    whole = send(flow, first.state, Typed("9" * 400))  # an int: JSON keeps it exactly
-    assert whole.state.answers["amount"] == int("9" * 400)
+    refused(flow, first, Typed("9" * 400), "not_a_number")
+    whole = send(flow, first.state, Typed("9" * 99))  # an int: JSON keeps it exactly
+    assert whole.state.answers["amount"] == int("9" * 99)
 
 
 # --- and refuses bad input with the right reason ---------------------------------------
@@ -267,6 +270,11 @@ def test_a_number_too_big_for_a_float_is_refused_not_stored_as_infinity() -> Non
         ("consent", Back(), "at_start", {}),
         ("name", Typed(""), "empty", {}),
         ("name", Typed("   "), "empty", {}),
+        # Nothing visible is no answer: zero-width characters, fillers, bidi controls.
+        ("name", Typed("\u200b\u200c\u2060\ufeff"), "empty", {}),
+        ("name", Typed("\u3164"), "empty", {}),  # the Hangul filler "blank name"
+        ("name", Typed("\u2800 \u00ad"), "empty", {}),
+        ("name", Typed("\u202e\u2066\u200f"), "empty", {}),
         ("name", Typed("一二三四五六七八九十一"), "too_long", {"max": 10, "length": 11}),
         ("name", Skip("name"), "required", {}),
         ("name", Unsupported("sticker"), "wrong_kind", {"kind": "sticker"}),
@@ -293,6 +301,13 @@ def test_a_number_too_big_for_a_float_is_refused_not_stored_as_infinity() -> Non
         ("phone", SharedContact("not a number"), "not_a_phone", {}),
         ("kind", Typed("maybe"), "use_buttons", {}),
         ("kind", Typed("4"), "use_buttons", {}),  # there are three buttons
+        # isdigit() says yes to these and int() raised a ValueError: refused, politely.
+        ("kind", Typed("፩"), "use_buttons", {}),
+        ("kind", Typed("፪"), "use_buttons", {}),
+        ("kind", Typed("99999999999999999999999"), "use_buttons", {}),
+        ("needs", Typed("፩"), "use_buttons", {}),
+        ("household", Typed("፩"), "not_a_number", {}),
+        ("household", Typed("1" + " " * 4094 + "x"), "not_a_number", {}),
         ("kind", Done("kind"), "use_buttons", {}),
         ("kind", Picked("kind", "theft"), "moved_on", {}),  # not one of its choices
         ("needs", Done("needs"), "choose_one", {}),
@@ -311,6 +326,30 @@ def test_a_step_refuses_bad_input(
     assert out.refusal is not None
     assert out.refusal.params == params
     assert out.refusal.message is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("2", "property"), ("٢", "property"), ("３", "other")]
+)
+def test_a_choice_typed_as_its_number_in_any_digits(typed: str, value: str) -> None:
+    at = walk(EVERY, GOOD, until="kind")
+    out = ok(EVERY, at, Typed(typed))
+    assert out.state.answers["kind"] == value
+
+
+def test_a_text_answer_is_kept_without_bidi_controls_and_invisible_ends() -> None:
+    """An override in a name would turn it, and the line it is shown in, around on the
+    caseworker's card; the bot's own marks are added when it writes, never stored."""
+    at = walk(EVERY, GOOD, until="name")
+    out = ok(EVERY, at, Typed("\u200b\u202eilA\u202c\u3164"))
+    assert out.state.answers["name"] == "ilA"
+
+
+def test_a_uyghur_name_is_kept_exactly_as_typed() -> None:
+    at = walk(EVERY, GOOD, until="name")
+    name = "ئابدۇرېھىم"
+    out = ok(EVERY, at, Typed(name))
+    assert out.state.answers["name"] == name
 
 
 def test_a_constraint_on_an_earlier_answer_refuses_with_the_flows_message() -> None:

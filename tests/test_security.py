@@ -19,6 +19,7 @@ import ast
 import asyncio
 import html
 import inspect
+import logging
 import re
 import socket
 import time
@@ -488,6 +489,64 @@ async def test_forged_buttons_on_other_peoples_intakes_change_nothing(world: Wor
     await tg.wait_idle(settle=0.2)
     await outbox_empty(w.r)
     assert await snapshot(w.r) == before
+
+
+async def test_buttons_with_digits_int_cannot_read_are_ignored_without_an_error(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ "²" and "፩" pass ``str.isdigit`` but not ``int``: a modified client sending them in
+    button data must get its tap answered and nothing else, with no traceback in the log
+    (before, each one was an ERROR with the update's handling cut short), whoever it is."""
+    w, tg = world, world.tg
+    caplog.set_level(logging.INFO)
+    before = await snapshot(w.r)
+    forged = [
+        "c:o:²:0",
+        "c:o:፩:0",
+        f"c:rp:{w.intake_id}:²",
+        "c:o:٣:0",  # a real digit, but not one of ours: ids are ASCII
+        "c:o:99999999999999999999999:0",
+        "c:o:9999999999999999999:0",  # 19 digits: beyond what SQLite holds
+        "c:o::0",
+        "c:o",
+        "c:" + "o:1" * 40,
+        "p:a:²:0",
+        "p:o:1:፩",
+        "f:p:²:0",
+        "a:²:1:c:0",
+        "a:1:¹:c:0",
+        "r:²:u:0",
+        "x:፩:y",
+        "d:²:y",
+        "l:²:1",
+    ]
+    for role in ("stranger", "caseworker", "partner", "admin", "applicant"):
+        person = w.person(role)
+        updates = [await person.tap_data(data) for data in forged]
+        await wait_until(
+            lambda p=person, us=updates: all(p.callback_answer(u) for u in us),
+            15,
+            f"answers to {role}'s forged taps",
+        )
+        await tg.wait_idle(settle=0.2)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [(r.name, r.getMessage(), r.exc_info) for r in errors]
+    await outbox_empty(w.r)
+    assert await snapshot(w.r) == before
+    # Told apart as not valid, before any role is looked at: the same for everyone.
+    for role in ("stranger", "caseworker"):
+        person = w.person(role)
+        for data in ("c:o:፩:0", "c:o::0"):
+            update = await person.tap_data(data)
+            await wait_until(lambda p=person, u=update: p.callback_answer(u), 5, "an answer")
+            answer = person.callback_answer(update) or {}
+            assert answer.get("text") == "That button is not valid any more.", (role, data)
+    cw = w.person("caseworker")
+    # And the bot goes on answering: the caseworker's queue, the applicant's status.
+    queue = await cw.ask("/queue", settle=QUICK)
+    assert any(w.ref in (m.text or "") for m in queue)
+    status = await w.person("applicant").ask("/status", settle=QUICK)
+    assert any(w.ref in (m.text or "") for m in status)
 
 
 # --- abuse --------------------------------------------------------------------------------

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from bot.flow.values import mask, parse_date, parse_number, parse_phone
+from bot.flow.values import (
+    clean_text,
+    mask,
+    normalise,
+    parse_date,
+    parse_index,
+    parse_number,
+    parse_phone,
+    strip_bidi,
+)
+from bot.intake import parse_amount
 
 # --- numbers ---------------------------------------------------------------------------
 
@@ -68,6 +82,163 @@ def test_parse_number_reads_the_usual_forms(text: str, expected: Decimal | None)
 )
 def test_parse_number_refuses_what_is_not_a_number(text: str) -> None:
     assert parse_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("٣", Decimal(3)),  # Arabic-Indic, as an Uyghur keyboard types them
+        ("۳", Decimal(3)),  # Extended Arabic-Indic (Persian forms)
+        ("١٢٠٠ يۈەن", Decimal(1200)),
+        ("१२", Decimal(12)),  # Devanagari
+        ("๓", Decimal(3)),  # Thai
+        ("𝟑", Decimal(3)),  # a mathematical digit: NFKC reads it as 3
+        ("²", Decimal(2)),  # a superscript: NFKC reads it as the 2 it shows
+        ("3\u200b", Decimal(3)),  # a zero-width space pasted after the number
+        ("\u200f3\u200f", Decimal(3)),  # right-to-left marks around it
+    ],
+)
+def test_parse_number_reads_decimal_digits_of_every_script(text: str, expected: Decimal) -> None:
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["፩", "፩፪", "Ⅻ", "௰", "𐄇", "3\u200b3"])
+def test_parse_number_refuses_signs_that_are_digits_to_isdigit_but_not_numbers(text: str) -> None:
+    """Ethiopic ፩, a Roman numeral, Tamil ten: ``str.isdigit`` (or ``isnumeric``) says yes,
+    ``int`` says no. They are refused like any other text, not guessed and not crashed on."""
+    assert parse_number(text) is None
+    assert parse_amount(text) is None
+
+
+def test_more_than_a_hundred_characters_are_not_a_number_whatever_they_hold() -> None:
+    """Before, "3" + 4094 spaces + "元" was read as 3 after 0.7 s of work with every other
+    applicant waiting; digits with spaces between were read as one long number."""
+    assert parse_number("3" + " " * 98 + "元") == Decimal(3)  # 100 characters: still read
+    assert parse_number("3" + " " * 4094 + "元") is None
+    assert parse_number("1 " * 60) is None
+    assert parse_number("1" * 101) is None
+    assert parse_amount("3000" + " " * 200 + "元") is None
+    assert parse_date("2024" + " " * 200 + "-03-05") is None
+    # Spaces around an answer are not part of it: only what is left is counted.
+    assert parse_number(" " * 300 + "3" + " " * 90) == Decimal(3)
+    assert parse_phone(" " * 200 + "13812345678") == "13812345678"
+
+
+# Inputs built to make a backtracking parser work in the square of their length: runs of
+# spaces before a letter, unit words repeated, digits and spaces, each at three sizes.
+_ADVERSARIAL = """
+import json, sys
+from bot.flow.values import parse_date, parse_index, parse_number, parse_phone
+from bot.intake import parse_amount
+
+results = {}
+for n in (20_000, 100_000, 1_000_000):
+    for name, text in (
+        ("spaces then a letter", "1" + " " * n + "x"),
+        ("unit words then a letter", "元" * n + "x"),
+        ("unit words with spaces", "1" + " 元" * n + " x"),
+        ("english units", "1" + " yuan" * (n // 5) + "!"),
+        ("digits and spaces", "1 " * n),
+        ("digits", "9" * n),
+        ("date separators", "2024" + " " * n + "年x"),
+        ("phone digits", "1-" * n),
+    ):
+        for parse in (parse_number, parse_amount, parse_date, parse_phone):
+            results[f"{parse.__name__} {name} {n}"] = repr(parse(text))
+        results[f"parse_index {name} {n}"] = repr(parse_index(text, 5))
+json.dump(results, sys.stdout)
+"""
+
+
+def test_huge_adversarial_answers_are_refused_and_the_parsers_return() -> None:
+    """No timing asserted: 20,000 characters took the old parser 16 s, a megabyte would
+    take it days, so a run that finishes at all (the watchdog is five minutes, the parsers
+    take milliseconds) shows the work no longer grows with the square of the input. In a
+    child process, as a runaway regex cannot be stopped inside this one."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", _ADVERSARIAL],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    results = json.loads(done.stdout)
+    assert len(results) == 3 * 8 * 5
+    assert {k: v for k, v in results.items() if v != "None"} == {}
+
+
+# --- typed positions and free text -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", 0), ("3", 2), (" 2 ", 1), ("٢", 1), ("２", 1), ("²", 1), ("0", None), ("4", None)],
+)
+def test_parse_index_reads_a_position_typed_in_any_digits(text: str, expected: int | None) -> None:
+    assert parse_index(text, 3) == expected
+
+
+@pytest.mark.parametrize("text", ["፩", "፪", "Ⅱ", "-1", "1.0", "", "99999999999999999999"])
+def test_parse_index_refuses_what_int_cannot_read_or_is_no_position(text: str) -> None:
+    assert parse_index(text, 3) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\u200b",  # zero-width space
+        "\u200b\u200c\u200d\u2060\ufeff",  # zero-width (non-)joiners, word joiner, BOM
+        "\u00ad",  # soft hyphen
+        "\u3164",  # Hangul filler, a favourite for "empty" names
+        "\u115f\u1160\uffa0",
+        "\u2800",  # Braille blank
+        "\u180e",  # Mongolian vowel separator
+        "\u202e\u202c\u2066\u2069\u200e\u200f\u061c",  # bidi controls only
+        "\u3000\u00a0\u2028\u2029\t\n",  # ideographic and no-break spaces, line breaks
+        "\ufe0f\u034f",  # a variation selector, the combining grapheme joiner
+        "\U000e0020\U000e007f",  # tag characters
+    ],
+)
+def test_clean_text_finds_nothing_in_invisible_answers(text: str) -> None:
+    assert clean_text(text) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  Zhang San  ", "Zhang San"),
+        ("\u202eilA\u202c", "ilA"),  # an override turning the name around: dropped
+        ("\u2067Ali\u2069 Khan", "Ali Khan"),
+        ("\u200bLi\u200b", "Li"),
+        ("张三", "张三"),
+        # Uyghur in Arabic script stays exactly as typed.
+        ("ئابدۇرېھىم مەمەت", "ئابدۇرېھىم مەمەت"),
+        ("قەشقەر ۋىلايىتى، يېڭىشەھەر ناھىيىسى", "قەشقەر ۋىلايىتى، يېڭىشەھەر ناھىيىسى"),
+        # Joiners inside a word or an emoji hold it together: kept.
+        ("👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"),
+        ("می\u200cخواهم", "می\u200cخواهم"),
+    ],
+)
+def test_clean_text_drops_bidi_controls_and_invisible_ends(text: str, expected: str) -> None:
+    assert clean_text(text) == expected
+
+
+def test_strip_bidi_leaves_everything_else_alone() -> None:
+    assert strip_bidi("a\u202eb\u200fc\u2066d\u061c") == "abcd"
+    assert strip_bidi("ئابدۇرېھىم") == "ئابدۇرېھىم"
+    assert strip_bidi("plain") == "plain"
+
+
+def test_normalise_gives_ascii_digits_and_keeps_what_is_no_digit() -> None:
+    assert normalise(" ١٣٨ ١٢٣٤ ٥٦٧٨ ") == "138 1234 5678"
+    assert normalise("፩") == "፩"
+    assert parse_phone("١٣٨ ١٢٣٤ ٥٦٧٨") == "13812345678"
+    assert parse_phone("१३८१२३४५६७८") == "13812345678"
+    assert parse_date("٢٠٢٤-٠٣-٠٥") == dt.date(2024, 3, 5)
 
 
 # --- dates -----------------------------------------------------------------------------

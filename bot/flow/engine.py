@@ -17,7 +17,14 @@ from typing import Any
 
 from bot.flow.expr import Expr, ExprError, evaluate, truthy
 from bot.flow.model import Flow, Step, Text
-from bot.flow.values import normalise, parse_date, parse_number, parse_phone
+from bot.flow.values import (
+    clean_text,
+    normalise,
+    parse_date,
+    parse_index,
+    parse_number,
+    parse_phone,
+)
 
 AGREE = "agree"
 DECLINE = "decline"
@@ -396,6 +403,9 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
     """Turn typed text into the step's value, or say why it cannot be one."""
     raw = text.strip()
     if step.type == "text":
+        # Kept as typed, less bidi controls and invisible ends: an answer of nothing but
+        # zero-width characters or fillers is no answer.
+        raw = clean_text(text)
         if not raw:
             return None, Refusal("empty")
         if len(raw) > step.max_length:
@@ -444,9 +454,10 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
 
 
 def _match_choice(step: Step, raw: str) -> str | None:
+    index = parse_index(raw, len(step.choices))
+    if index is not None:
+        return step.choices[index].value
     s = normalise(raw).casefold()
-    if s.isdigit() and 1 <= int(s) <= len(step.choices):
-        return step.choices[int(s) - 1].value
     for choice in step.choices:
         if s == choice.value or any(s == label.casefold() for label in choice.label.values()):
             return choice.value
