@@ -1,16 +1,25 @@
 """A small HTTP/1.1 keep-alive client on asyncio protocols, for the Bot API's plain calls.
 
-Why not aiohttp for these: measured with bench/calls.py, an aiohttp request cost about
-210 µs of CPU on loopback and one written straight on ``asyncio.Protocol`` about 60 µs
-(35 against 160 on a quieter run); an answer makes 2.35 Bot API calls, so aiohttp alone
-took about a quarter of the bot's CPU per answer. This client does only what those calls
-need: one request at a time per connection, a JSON (or empty) body, a response framed by
-Content-Length, chunked encoding or the end of the connection, TLS with the system's
-certificates. Proxies and file uploads stay with aiohttp (``bot/transport.py`` chooses).
+Why not aiohttp for these: per call it cost several times the CPU of a client written on
+``asyncio.Protocol`` (bench/calls.py; the figures are in bench/README.md, "Transport"),
+and every answer to an applicant makes two or three Bot API calls. This client does only
+what those calls need: GET and POST, one request at a time per connection, a JSON (or
+empty) body, TLS with the system's certificates. Proxies and file uploads stay with
+aiohttp (``bot/transport.py`` chooses).
 
-Failures are plain exceptions for the caller to map: ``ConnectTimeout`` and
-``ReadTimeout`` (both ``TimeoutError``), ``PoolTimeout``, ``Disconnected`` and ``OSError``
-(connection refused, reset), ``ProtocolError`` (an answer that is not HTTP/1.x).
+Answers are read by llhttp, Node.js's HTTP parser, through httptools: framed by
+Content-Length, by chunks (with extensions or trailers, split anywhere between reads) or
+by the end of the connection. What could be read two ways is refused as llhttp refuses it:
+two Content-Length headers, Content-Length beside Transfer-Encoding, a malformed chunk.
+Bytes after a complete answer do not spoil it: the answer is returned and the connection
+closed instead of reused, since whatever follows would be read as the next answer.
+
+Failures are plain exceptions for the caller to map, and each says whether the request
+may have reached the server. Before it was written (not applied): ``ConnectTimeout``,
+``PoolTimeout``, ``OSError`` from connecting (refused, unreachable, TLS). After (it may
+have been applied): ``ReadTimeout``, ``Disconnected`` (a reset included),
+``ProtocolError``. The only request repeated here is a GET on a reused connection that
+closed without a word of answer.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
+
 MAX_HEAD = 64 * 1024  # status line and headers of one response
 USER_AGENT = b"intake-bot (python-telegram-bot compatible)"
 
@@ -33,7 +44,7 @@ class ConnectTimeout(TimeoutError):
 
 
 class ReadTimeout(TimeoutError):
-    pass
+    """The request was written and no whole answer came in time."""
 
 
 class PoolTimeout(TimeoutError):
@@ -49,7 +60,7 @@ class Disconnected(ConnectionError):
 
 
 class ProtocolError(Exception):
-    pass
+    """The answer is not one HTTP/1.1 (or 1.0) response that llhttp accepts as it is."""
 
 
 @dataclass(frozen=True)
@@ -66,27 +77,33 @@ class Origin:
 
 
 class _Connection(asyncio.Protocol):
-    """One keep-alive connection: it parses the answer to the request in flight as bytes arrive."""
+    """One keep-alive connection: llhttp reads the answer to the request in flight as its
+    bytes arrive, and calls back here with its parts.
+
+    The framing, chunked encoding with its extensions and trailers, and the refusals (two
+    Content-Length headers, Content-Length beside Transfer-Encoding, a malformed chunk)
+    are llhttp's. What is decided here: an interim answer (1xx) is skipped; an answer
+    without length or chunks ends with the connection; anything after a complete answer
+    leaves that answer good and the connection unfit for another request.
+    """
 
     def __init__(self, origin: Origin) -> None:
         self.origin = origin
         self.transport: asyncio.Transport | None = None
         self.alive = True
         self.idle_since = time.monotonic()
-        self._buf = bytearray()
+        self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[tuple[int, bytes, bool]] | None = None
-        self._no_body = False
         self._reset()
 
     def _reset(self) -> None:
-        self._status = 0
-        self._keep = True
-        self._length: int | None = None  # Content-Length, when the answer gives one
-        self._chunked = False
-        self._until_close = False
-        self._chunk_left = -1  # bytes of the current chunk still to come; -1: a size line next
-        self._body = bytearray()
+        self._status = 0  # of the final answer, once its head has been read
+        self._interim = False  # the head read is a 1xx: the real answer follows
+        self._framed = False  # a Content-Length or chunks: the answer ends by itself
+        self._body: list[bytes] = []
+        self._head_bytes = 0
         self._got_any = False
+        self._done = False
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
@@ -95,20 +112,27 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None or self._waiter.done():
-            # Nothing was asked on this connection: the server is out of step with us.
-            self.alive = False
-            if self.transport is not None:
-                self.transport.close()
+            # Nothing was asked on this connection, or the answer is complete: the server
+            # is out of step with us. The answer stands; the connection is not used again.
+            self.close()
             return
         self._got_any = True
-        self._buf += data
         try:
-            self._parse()
-        except (ProtocolError, ValueError) as exc:
-            self.alive = False
-            self._fail(exc if isinstance(exc, ProtocolError) else ProtocolError(str(exc)))
-            if self.transport is not None:
-                self.transport.close()
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.close()
+            if not self._done:
+                self._fail(ProtocolError(str(exc) or type(exc).__name__))
+            return
+        except httptools.HttpParserUpgrade:
+            self.close()
+            self._fail(ProtocolError("an answer switching protocols (Upgrade)"))
+            return
+        if not self._status and not self._done:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD:
+                self.close()
+                self._fail(ProtocolError("response headers too long"))
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -119,24 +143,59 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._until_close and exc is None:
+        if self._status and not self._framed and exc is None:
             # An answer framed by the end of the connection: a clean close ends it, a reset
             # would cut it short.
-            waiter.set_result((self._status, bytes(self._body), False))
+            waiter.set_result((self._status, self._payload(), False))
             return
-        self._fail(
-            Disconnected("the server closed the connection", answered=self._got_any),
-        )
+        self._fail(Disconnected("the server closed the connection", answered=self._got_any))
+
+    # -- llhttp's callbacks --------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._done:
+            self.alive = False  # a second answer to one request
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) == 14 and name.lower() == b"content-length":
+            self._framed = True
+        elif len(name) == 17 and name.lower() == b"transfer-encoding":
+            # Chunked when it is the last coding (llhttp's rule too); else to the close.
+            self._framed = value.rstrip().lower().endswith(b"chunked")
+
+    def on_headers_complete(self) -> None:
+        status = self._parser.get_status_code()
+        if status < 200:
+            self._interim, self._framed = True, False  # 100 Continue and friends
+            return
+        self._status = status
+        if status in (204, 304):
+            self._framed = True  # no body, whatever the headers say
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        self._done = True
+        keep = self._parser.should_keep_alive()
+        if not keep:
+            self.alive = False
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            self.idle_since = time.monotonic()
+            waiter.set_result((self._status, self._payload(), keep))
 
     # -- requests ------------------------------------------------------------------------
 
     def send(
-        self, loop: asyncio.AbstractEventLoop, head: bytes, body: bytes, *, no_body: bool
+        self, loop: asyncio.AbstractEventLoop, head: bytes, body: bytes
     ) -> asyncio.Future[tuple[int, bytes, bool]]:
         """Write one request; the future gets (status, body, reusable)."""
         assert self.transport is not None
         self._reset()
-        self._no_body = no_body
         self._waiter = loop.create_future()
         self.transport.write(head + body if body else head)
         return self._waiter
@@ -146,109 +205,13 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def _payload(self) -> bytes:
+        body = self._body
+        return body[0] if len(body) == 1 else b"".join(body)
+
     def _fail(self, exc: BaseException) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
-
-    def _parse(self) -> None:
-        if not self._status and not self._parse_head():
-            return
-        if self._until_close:
-            self._body += self._buf
-            self._buf.clear()
-            return
-        if self._chunked:
-            if not self._parse_chunks():
-                return
-        elif self._length is not None:
-            if len(self._buf) < self._length:
-                return
-            self._body = self._buf[: self._length]
-            del self._buf[: self._length]
-        if self._buf:
-            raise ProtocolError("more bytes than the answer announced")
-        assert self._waiter is not None
-        self.idle_since = time.monotonic()
-        self._waiter.set_result((self._status, bytes(self._body), self._keep))
-
-    def _parse_head(self) -> bool:
-        while True:
-            end = self._buf.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buf) > MAX_HEAD:
-                    raise ProtocolError("response headers too long")
-                return False
-            lines = bytes(self._buf[:end]).split(b"\r\n")
-            del self._buf[: end + 4]
-            version, _, rest = lines[0].partition(b" ")
-            if not version.startswith(b"HTTP/1."):
-                raise ProtocolError("not an HTTP/1.x response")
-            status = int(rest[:3])
-            if 100 <= status < 200:
-                continue  # 100 Continue and friends: the real answer follows
-            break
-        keep = version != b"HTTP/1.0"
-        length: int | None = None
-        chunked = False
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            value = value.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-                if length < 0:
-                    raise ProtocolError("negative Content-Length")
-            elif name == b"transfer-encoding":
-                chunked = value.endswith(b"chunked")
-            elif name == b"connection":
-                if b"close" in value:
-                    keep = False
-                elif b"keep-alive" in value:
-                    keep = True
-        self._status = status
-        self._keep = keep
-        if self._no_body or status in (204, 304):
-            self._length = 0
-        elif chunked:
-            self._chunked = True
-        elif length is not None:
-            self._length = length
-        else:
-            self._until_close = True
-            self._keep = False
-        return True
-
-    def _parse_chunks(self) -> bool:
-        buf = self._buf
-        while True:
-            if self._chunk_left < 0:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    if len(buf) > MAX_HEAD:
-                        raise ProtocolError("chunk size line too long")
-                    return False
-                size = int(bytes(buf[:end]).split(b";", 1)[0].strip(), 16)
-                del buf[: end + 2]
-                if size == 0:
-                    self._chunk_left = -2  # trailers next
-                else:
-                    self._chunk_left = size
-            if self._chunk_left == -2:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    return False
-                trailer = bytes(buf[:end])
-                del buf[: end + 2]
-                if not trailer:
-                    return True
-                continue
-            if len(buf) < self._chunk_left + 2:
-                return False
-            self._body += buf[: self._chunk_left]
-            if buf[self._chunk_left : self._chunk_left + 2] != b"\r\n":
-                raise ProtocolError("chunk not followed by CRLF")
-            del buf[: self._chunk_left + 2]
-            self._chunk_left = -1
 
 
 class _Deadlines:
@@ -346,10 +309,13 @@ class Http1Pool:
         read_timeout: float | None = None,
         pool_timeout: float | None = None,
     ) -> tuple[int, bytes]:
-        """One request; returns (status, body). ``target`` is the path with its query."""
+        """One request, GET or POST; returns (status, body). ``target`` is the path with
+        its query."""
         if self._closed:
             raise RuntimeError("this Http1Pool is closed")
-        with_body = bool(body) or method not in ("GET", "HEAD")
+        if method not in ("GET", "POST"):
+            raise ValueError(f"{method}: only GET and POST (an answer to HEAD has no body)")
+        with_body = bool(body) or method == "POST"
         key = (method, origin, target, content_type if with_body else b"")
         start = self._heads.get(key)
         if start is None:
@@ -366,15 +332,16 @@ class Http1Pool:
             if conn is None:
                 conn = await self._connect(origin, connect_timeout)
             try:
-                return await self._exchange(conn, request_head, body, method, read_timeout)
+                return await self._exchange(conn, request_head, body, read_timeout)
             except Disconnected as exc:
-                # A reused connection the server had closed while it sat idle, and nothing of
-                # an answer: the request was not read. Safe to repeat only where repeating is
-                # harmless; a POST goes back to the caller, whose retries decide.
-                if not reused or exc.answered or method not in ("GET", "HEAD"):
+                # A reused connection closed with nothing of an answer: most likely the server
+                # closed it while it sat idle, but it may have read the request. Asked again
+                # only where that is harmless (a GET); a POST goes back to the caller, as
+                # written and maybe applied.
+                if not reused or exc.answered or method != "GET":
                     raise
             conn = await self._connect(origin, connect_timeout)
-            return await self._exchange(conn, request_head, body, method, read_timeout)
+            return await self._exchange(conn, request_head, body, read_timeout)
         finally:
             self._release()
 
@@ -407,7 +374,13 @@ class Http1Pool:
         now = time.monotonic()
         while idle:
             conn = idle.pop()
-            if conn.alive and conn.transport is not None and now - conn.idle_since < self.keepalive:
+            transport = conn.transport
+            if (
+                conn.alive
+                and transport is not None
+                and not transport.is_closing()
+                and now - conn.idle_since < self.keepalive
+            ):
                 return conn, True
             conn.close()
         return None, False
@@ -429,10 +402,10 @@ class Http1Pool:
         return conn
 
     async def _exchange(
-        self, conn: _Connection, head: bytes, body: bytes, method: str, read_timeout: float | None
+        self, conn: _Connection, head: bytes, body: bytes, read_timeout: float | None
     ) -> tuple[int, bytes]:
         loop = asyncio.get_running_loop()
-        waiter = conn.send(loop, head, body, no_body=method == "HEAD")
+        waiter = conn.send(loop, head, body)
         if read_timeout is not None:
             self._deadlines.add(loop, waiter, read_timeout, _expire)
         try:

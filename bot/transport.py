@@ -50,6 +50,23 @@ from bot import http1, jsoncodec
 _JSON = CIMultiDict({"Content-Type": "application/json"})
 
 
+class AnswerLost(NetworkError):
+    """The request went out to the Bot API and no whole answer came back: the connection
+    dropped, the answer was not HTTP that can be read one way only, or it came too late.
+
+    Telegram may have applied the call. The Bot API has no idempotency key, so sending it
+    again could deliver the message twice: a sender counts it as sent and does not repeat
+    it. Where repeating is harmless (getUpdates, an edit) a caller may still treat it as
+    any ``NetworkError``. Failures before the request went out (no connection, none free
+    in the pool) stay plain ``NetworkError`` and ``TimedOut``, safe to try again.
+    """
+
+
+class AnswerTimedOut(AnswerLost, TimedOut):
+    """``AnswerLost`` for want of time: the request went out and the read timeout passed.
+    Also a ``TimedOut``, as PTB expects of a timeout (its polling retries those at once)."""
+
+
 def _telegram_object(value: object) -> object:
     """What PTB's own methods send for a PTB object in the parameters (a reply keyboard,
     a forced reply): its Bot API JSON."""
@@ -258,9 +275,24 @@ class BotApiRequest(BaseRequest):
             ) as resp:
                 return resp.status, await resp.read()
         except TimeoutError as exc:
-            raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
+            if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no connection: not sent
+                raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
+            raise AnswerTimedOut(f"aiohttp: {type(exc).__name__}") from exc
         except asyncio.CancelledError:
             raise
+        except (
+            aiohttp.ClientConnectorError,  # refused, unreachable, TLS, the proxy unreachable
+            aiohttp.ClientHttpProxyError,  # the proxy would not open a tunnel
+            aiohttp.ClientConnectionResetError,  # the connection closed before writing
+        ) as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientResponseError,
+            aiohttp.ClientOSError,
+        ) as exc:
+            raise AnswerLost(f"aiohttp.{type(exc).__name__}: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
@@ -286,9 +318,13 @@ class BotApiRequest(BaseRequest):
                 read_timeout=_read_limit(read, write),
                 pool_timeout=pool,
             )
-        except TimeoutError as exc:
+        except http1.ReadTimeout as exc:
+            raise AnswerTimedOut(f"ReadTimeout: {exc}") from exc
+        except TimeoutError as exc:  # connecting, or waiting for a connection: not sent
             raise TimedOut(f"{type(exc).__name__}: {exc}") from exc
-        except (OSError, http1.ProtocolError) as exc:
+        except (http1.Disconnected, http1.ProtocolError) as exc:
+            raise AnswerLost(f"{type(exc).__name__}: {exc}") from exc
+        except OSError as exc:  # connecting: not sent
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
 
 

@@ -29,7 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.i18n import I18n, Tr
 from bot.store import Store
-from bot.transport import call, message_id_of, ok_of
+from bot.transport import AnswerLost, call, message_id_of, ok_of
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +168,22 @@ async def send(
 ) -> int | None:
     """Send a message, retrying network errors and Telegram's flood waits.
 
+    Retried only while Telegram cannot have shown it: no connection, or an error the Bot
+    API answered (429, 5xx). Once the request went out and its answer was lost
+    (``AnswerLost``) Telegram may have shown it, and the Bot API cannot be asked: the
+    message counts as sent, neither repeated nor queued, so the person never gets it twice.
+
     Returns the new message's id; None when the chat cannot be reached at all
-    (blocked, deleted), or when the message was handed to the outbox after the
-    retries here failed.
+    (blocked, deleted), when the answer that carried its id was lost, or when the message
+    was handed to the outbox after the retries here failed.
     """
     try:
         return await _send(bot, chat_id, text, markup, parse_mode)
+    except AnswerLost as exc:
+        log.warning(
+            "a reply went out but its answer was lost (%s); not sent again", type(exc).__name__
+        )
+        return None
     except (TimedOut, NetworkError) as exc:
         if isinstance(exc, BadRequest | Forbidden):
             raise
@@ -221,7 +231,7 @@ async def _send(
         except Forbidden:
             log.warning("chat unreachable (blocked or deleted)")
             return None
-        except BadRequest:
+        except (BadRequest, AnswerLost):
             raise
         except (TimedOut, NetworkError):
             if attempt == SEND_ATTEMPTS:

@@ -1,9 +1,11 @@
 """Delivers the outbox: notifications that must reach people even through outages.
 
-Runs as a background task beside polling. A message leaves the outbox only
-once Telegram has accepted it; a flood wait (429) waits as long as Telegram
-asks, a network error or a 5xx backs off and tries again, and a chat that
-blocked the bot is given up with a log line (without its text).
+Runs as a background task beside polling. A message leaves the outbox once
+Telegram has accepted it, or once it went out and its answer was lost (Telegram
+may have shown it: sending it again could show it twice); a flood wait (429)
+waits as long as Telegram asks, a failure to reach Telegram or a 5xx backs off
+and tries again, and a chat that blocked the bot is given up with a log line
+(without its text).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.messages import split_message
 from bot.store.outbox import OutboxStore, OutMessage, Queued
-from bot.transport import call, ok_of
+from bot.transport import AnswerLost, call, ok_of
 from handlers.common import Button, Keyboard, message_params
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,16 @@ class OutboxSender:
             for n, chunk in enumerate(chunks, start=1):
                 markup = _markup(item) if n == len(chunks) else None
                 params = message_params(chunk, markup, ParseMode.HTML, chat_id=item.chat_id)
-                await call(self.bot, "sendMessage", params, answer=ok_of)
+                try:
+                    await call(self.bot, "sendMessage", params, answer=ok_of)
+                except AnswerLost as exc:
+                    log.warning(
+                        "notification %d (part %d) went out but its answer was lost (%s);"
+                        " counted as sent",
+                        item.id,
+                        n,
+                        type(exc).__name__,
+                    )
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)

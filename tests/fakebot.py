@@ -49,6 +49,7 @@ from typing import Any, NamedTuple, Self
 
 import tornado.httpserver
 import tornado.httputil
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 
@@ -285,6 +286,20 @@ class _Delay:
     apply_first: bool
 
 
+#: How ``FakeTelegram.frame_next`` may write an answer, byte for byte (each piece its own
+#: write, a moment apart, so the client reads them apart): ``chunked-split`` and
+#: ``trailers`` are valid HTTP/1.1, ``junk-after`` a valid answer with stray bytes after
+#: it, ``two-lengths`` an answer that reads two ways, which a careful client refuses.
+_FRAMINGS = frozenset({"chunked-split", "trailers", "junk-after", "two-lengths"})
+
+
+@dataclass
+class _Framing:
+    method: str
+    how: str
+    remaining: int
+
+
 @dataclass
 class _QueuedUpdate:
     update: JSONDict
@@ -427,12 +442,42 @@ class _ApiHandler(tornado.web.RequestHandler):
         status, body = await self.fake._handle_api(token, method, params, self.closed)
         if self.closed.is_set():
             return
+        framing = self.fake._take_framing(method)
+        if framing is not None:
+            await self._write_raw(status, body, framing)
+            return
         self.set_status(status, reason=_reason(status))
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 
     async def post(self, token: str, method: str) -> None:
         await self.get(token, method)
+
+    async def _write_raw(self, status: int, body: bytes, how: str) -> None:
+        """The answer written by hand, as ``frame_next`` asked; the connection is closed
+        after it (announced in the answer where the client could otherwise reuse it)."""
+        head = f"HTTP/1.1 {status} {_reason(status)}\r\nContent-Type: application/json\r\n"
+        size = f"{len(body):x}\r\n".encode()
+        chunked = (head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+        length = f"Content-Length: {len(body)}\r\n".encode()
+        if how == "chunked-split":  # the last chunk's line in one read, the final CRLF in the next
+            pieces = [chunked + size + body[:10], body[10:] + b"\r\n0\r\n", b"\r\n"]
+        elif how == "trailers":
+            pieces = [chunked + size + body + b"\r\n0\r\nX-Request-Id: 7\r\n\r\n"]
+        elif how == "junk-after":  # a keep-alive answer, then bytes nobody asked for
+            pieces = [head.encode() + length + b"\r\n" + body + b"\r\n0\r\n\r\n"]
+        else:  # two-lengths: the second one byte more than the body
+            extra = f"Content-Length: {len(body) + 1}\r\n".encode()
+            pieces = [head.encode() + length + extra + b"\r\n" + body]
+        stream = self.detach()
+        try:
+            for piece in pieces:
+                await stream.write(piece)
+                await asyncio.sleep(0.02)
+        except tornado.iostream.StreamClosedError:
+            pass
+        finally:
+            stream.close()
 
 
 class _FileHandler(tornado.web.RequestHandler):
@@ -534,6 +579,7 @@ class FakeTelegram:
         self._wakeup = asyncio.Event()
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self._framings: list[_Framing] = []
         self._messages: dict[int, dict[int, SentMessage]] = {}
         self._log: dict[int, list[tuple[str, SentMessage]]] = {}
         self._user_messages: dict[tuple[int, int], JSONDict] = {}
@@ -753,6 +799,25 @@ class FakeTelegram:
         dropped if the client gave up meanwhile.
         """
         self._delays.append(_Delay(method, seconds, count, apply_first))
+
+    def frame_next(self, method: str, how: str, count: int = 1) -> None:
+        """Write the answer to the next ``count`` calls of ``method`` (``"*"`` = any) by
+        hand, after the call took effect: ``chunked-split`` (chunked, the read split between
+        the last chunk's ``0\\r\\n`` and the final ``\\r\\n``), ``trailers`` (chunked with
+        a trailer), ``junk-after`` (a complete keep-alive answer followed by stray bytes),
+        ``two-lengths`` (two different Content-Length headers). The connection closes after."""
+        if how not in _FRAMINGS:
+            raise ValueError(f"unknown framing {how!r}: one of {sorted(_FRAMINGS)}")
+        self._framings.append(_Framing(method, how, count))
+
+    def _take_framing(self, method: str) -> str | None:
+        for framing in self._framings:
+            if _matches(framing.method, method):
+                framing.remaining -= 1
+                if framing.remaining <= 0:
+                    self._framings.remove(framing)
+                return framing.how
+        return None
 
     def duplicate_next_update(self) -> None:
         """Deliver the next queued update twice: once normally and, after the bot confirmed

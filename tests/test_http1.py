@@ -96,6 +96,85 @@ async def test_a_chunked_answer_in_pieces_is_put_back_together() -> None:
     assert server.connections == 1
 
 
+CHUNKED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b'8;ext=1\r\n{"ok":tr\r\n6\r\nue,"n"\r\n3\r\n:1}\r\n0\r\n\r\n'
+)
+WITH_TRAILERS = CHUNKED[:-2] + b"X-Request-Id: 7\r\nX-Other: a\r\n\r\n"
+
+
+@pytest.mark.parametrize("answer", [CHUNKED, WITH_TRAILERS], ids=["chunked", "with trailers"])
+async def test_a_chunked_answer_split_at_any_byte_is_read_whole(answer: bytes) -> None:
+    """Whatever byte a read ends on (between the last chunk's ``0\\r\\n`` and the final
+    ``\\r\\n`` too) and whether trailers follow: the same answer, on the same connection."""
+    cuts = range(1, len(answer))
+
+    async def split(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        cut = cuts[n - 1]
+        writer.write(answer[:cut])
+        await writer.drain()
+        await asyncio.sleep(0.003)  # the client reads the first part on its own
+        writer.write(answer[cut:])
+        return True
+
+    async with Server(split) as server:
+        pool = http1.Http1Pool(size=1)
+        for _ in cuts:
+            reply = await pool.request("POST", origin(server), "/sendMessage", body=b"{}")
+            assert reply == (200, b'{"ok":true,"n":1}'), _
+        await pool.close()
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["in the same read", "a moment later"])
+async def test_bytes_after_a_complete_answer_leave_it_good_and_the_connection_unused(
+    later: bool,
+) -> None:
+    async def junk_after_the_first(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(framed(b'{"n":%d}' % n))
+        if n == 1:
+            if later:
+                await writer.drain()
+                await asyncio.sleep(0.05)
+            writer.write(b"\r\n0\r\n\r\n")
+        return True
+
+    async with Server(junk_after_the_first) as server:
+        pool = http1.Http1Pool(size=1)
+        first = await pool.request("POST", origin(server), "/sendMessage", body=b"{}")
+        await asyncio.sleep(0.1)
+        second = await pool.request("POST", origin(server), "/sendMessage", body=b"{}")
+        await pool.close()
+    assert (first, second) == ((200, b'{"n":1}'), (200, b'{"n":2}'))
+    assert server.connections == 2  # the first connection was not used again
+
+
+CHUNKS = b'7\r\n{"n":1}\r\n0\r\n\r\n'
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        b'Content-Length: 8\r\nContent-Length: 7\r\n\r\n{"n":1}',
+        b'Content-Length: 7\r\nContent-Length: 8\r\n\r\n{"n":1}',
+        b"Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n" + CHUNKS,
+        b"Transfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n" + CHUNKS,
+    ],
+    ids=["two lengths", "two lengths, the shorter first", "length and chunks", "chunks and length"],
+)
+async def test_an_answer_that_reads_two_ways_is_refused(rest: bytes) -> None:
+    async def ambiguous(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\n" + rest)
+        return True
+
+    async with Server(ambiguous) as server:
+        pool = http1.Http1Pool(size=1)
+        with pytest.raises(http1.ProtocolError):
+            await pool.request("POST", origin(server), "/sendMessage", body=b"{}", read_timeout=1)
+        await pool.close()
+    assert len(server.requests) == 1  # and not asked again
+
+
 async def test_an_answer_that_ends_with_the_connection_is_read_to_the_end() -> None:
     async def closing(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
         writer.write(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 100_000)

@@ -6,16 +6,27 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 import pytest
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest
 
 from bot.sendlimit import SendLimiter
-from bot.transport import BotApiRequest, call, message_id_of, ok_of, result_of
+from bot.transport import (
+    AnswerLost,
+    AnswerTimedOut,
+    BotApiRequest,
+    call,
+    message_id_of,
+    ok_of,
+    result_of,
+)
+from handlers.common import on_send_failure, send
 from tests.httpserver import Server, framed, parse
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
@@ -229,3 +240,122 @@ async def test_the_bots_sends_get_the_new_messages_id_through_the_send_limiter()
     assert sent == {"message_id": 9007199254740993}
     assert edited is True
     assert whole == A_MESSAGE
+
+
+# --- a request that may have been applied, told from one that cannot have been ----------
+
+
+async def _two_lengths(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+    body = json.dumps({"ok": True, "result": SENT}).encode()
+    writer.write(
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(body), len(body) + 1, body)
+    )
+    return True
+
+
+async def _never(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+    await asyncio.sleep(5)
+    return False
+
+
+async def _hangs_up(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+    return False  # reads the request, closes without a word
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _post(url: str, **timeouts: float) -> object:
+    request = BotApiRequest(read_timeout=0.3, **timeouts)
+    await request.initialize()
+    try:
+        return await _outcome(request.post_json(url, {"chat_id": 5, "text": "你好"}))
+    finally:
+        await request.shutdown()
+
+
+@pytest.mark.parametrize("route", ["direct", "proxy"])
+async def test_a_lost_answer_is_told_from_a_request_that_never_went_out(
+    monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """Sent and then no whole answer (unreadable, cut off, too late): ``AnswerLost``, which
+    the senders never repeat. No connection to send it on: a plain ``NetworkError`` or
+    ``TimedOut``, safe to try again. The same through aiohttp, for a proxy."""
+
+    def url(port: int) -> str:
+        if route == "proxy":
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+            return "http://api.telegram.invalid/bot1:x/sendMessage"
+        return f"http://127.0.0.1:{port}/bot1:x/sendMessage"
+
+    for answer in (_two_lengths, _hangs_up):
+        async with Server(answer) as server:
+            kind, _ = await _post(url(server.port))  # type: ignore[misc]
+        assert issubclass(kind, AnswerLost) and not issubclass(kind, TimedOut), answer
+    async with Server(_never) as server:
+        kind, _ = await _post(url(server.port))  # type: ignore[misc]
+    assert issubclass(kind, AnswerTimedOut) and issubclass(kind, TimedOut)
+    assert issubclass(kind, AnswerLost)
+    kind, _ = await _post(url(_closed_port()))  # type: ignore[misc]
+    assert issubclass(kind, NetworkError) and not issubclass(kind, AnswerLost)
+
+    # No free connection in time: a timeout, and the request never went out.
+    release = asyncio.Event()
+
+    async def held(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        await release.wait()
+        return await _telegram(writer, request, n)
+
+    async with Server(held) as server:
+        request = BotApiRequest(connection_pool_size=1, pool_timeout=0.05, connect_timeout=0.1)
+        await request.initialize()
+        to = url(server.port)
+        first = asyncio.ensure_future(request.post_json(to, {"chat_id": 5, "text": "a"}))
+        await asyncio.sleep(0.05)
+        kind, _ = await _outcome(request.post_json(to, {"chat_id": 5, "text": "b"}))  # type: ignore[misc]
+        release.set()
+        await first
+        await request.shutdown()
+    assert issubclass(kind, TimedOut) and not issubclass(kind, AnswerLost)
+    assert len(server.requests) == 1  # "b" never went out
+
+
+async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``handlers.common.send``: a 502 is tried again and arrives; an answer that reads two
+    ways is not (Telegram may have shown the message), nor handed to the outbox."""
+    caplog.set_level(logging.WARNING)
+    deferred: list[str] = []
+
+    async def outbox(chat_id: int, text: str, markup: object) -> None:
+        deferred.append(text)
+
+    async def telegram(writer: asyncio.StreamWriter, request: bytes, n: int) -> bool:
+        if b"bad gateway" in request and sum(b"bad gateway" in r for r in server.requests) == 1:
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return True
+        if b"two lengths" in request:
+            return await _two_lengths(writer, request, n)
+        return await _telegram(writer, request, n)
+
+    async with Server(telegram) as server:
+        request = BotApiRequest()
+        bot = ExtBot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
+        on_send_failure(bot, outbox)
+        await request.initialize()
+        try:
+            assert await send(bot, 5, "bad gateway") == 7
+            assert await send(bot, 5, "two lengths") is None
+        finally:
+            await request.shutdown()
+    sent = [body for _, _, body in _calls(server)]
+    assert sum(b"bad gateway" in body for body in sent) == 2
+    assert sum(b"two lengths" in body for body in sent) == 1
+    assert deferred == []
+    assert any("answer was lost" in rec.getMessage() for rec in caplog.records)
+    assert not any("two lengths" in rec.getMessage() for rec in caplog.records)
