@@ -392,19 +392,6 @@ def test_an_anchor_anywhere_is_refused_with_its_line_and_the_message_is_translat
     assert zh(ALIASES) != ALIASES
 
 
-def test_the_built_in_flow_and_the_test_flows_use_no_anchors() -> None:
-    for source in [default_flow_source(), *(p.read_text() for p in FLOWS.glob("*.yaml"))]:
-        assert not any(p.message == ALIASES for p in _problems_or_none(source))
-
-
-def _problems_or_none(source: str) -> list[Problem]:
-    try:
-        load_flow_text(source)
-    except FlowError as err:
-        return err.problems
-    return []
-
-
 def _steps(n: int, choices: int = 2) -> str:
     options = "".join(
         f"      - {{value: v{i}, label: {{zh: 选{i}, en: c{i}}}}}\n" for i in range(choices)
