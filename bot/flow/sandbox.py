@@ -78,7 +78,11 @@ class FlowChecker:
     async def check(self, source: str) -> Flow:
         """The flow in ``source``; raise FlowError with its problems, or CheckStopped."""
         async with self._one_at_a_time:
-            output, status = await self._run(source.encode("utf-8"))
+            try:
+                output, status = await self._run(source.encode("utf-8"))
+            except OSError as exc:  # no process could be started (out of memory, of pids)
+                log.error("flow check process could not start: %s", exc.strerror or exc)
+                output, status = b"", None
         if status == _OUT_OF_MEMORY:
             log.warning("flow check ran out of its memory budget")
             raise CheckStopped(
