@@ -14,7 +14,7 @@ import gc
 import logging
 import signal
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot import redact
 from bot.config import ConfigError, Settings
+from bot.flow.sandbox import FlowChecker
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.instance import InstanceLock
@@ -87,6 +88,8 @@ class Services:
     interview: Interview
     casework: Casework
     housekeeping: Housekeeping
+    # Checks flow files admins upload, in a child process with a time and memory budget.
+    flow_checker: FlowChecker = field(default_factory=FlowChecker)
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
@@ -146,7 +149,12 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         *lang_handlers,
         *privacy.build_handlers(services.interview, services.casework, services.i18n),
         *admin.build_handlers(
-            services.store, services.i18n, services.interview, view.render, services.housekeeping
+            services.store,
+            services.i18n,
+            services.interview,
+            view.render,
+            services.housekeeping,
+            services.flow_checker,
         ),
         *cw_handlers,
         *p_handlers,

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.flow.diff import FlowDiff, diff
-from bot.flow.loader import MAX_FILE_BYTES, FlowError, Problem, load_flow_text
+from bot.flow.loader import MAX_FILE_BYTES, FlowError, Problem
 from bot.flow.model import Flow
+from bot.flow.sandbox import FlowChecker
 from bot.i18n_marks import N_
 from bot.store import Store
 from bot.store.flows import FlowNotFound, FlowVersion
@@ -46,8 +47,11 @@ def is_flow_file(file_name: str | None, mime_type: str | None) -> bool:
 
 
 class FlowAdmin:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, checker: FlowChecker | None = None) -> None:
         self.store = store
+        # Uploads are checked in a child process with a time and memory budget, never on
+        # the bot's own loop: see bot/flow/sandbox.py.
+        self.checker = checker or FlowChecker()
 
     async def require(self, actor: int) -> None:
         if not await self.store.roles.has(actor, "admin"):
@@ -57,7 +61,11 @@ class FlowAdmin:
         return size is None or size > MAX_FILE_BYTES
 
     async def check(self, actor: int, data: bytes) -> Checked:
-        """Validate an uploaded file; raise FlowError with every problem and its line."""
+        """Validate an uploaded file; raise FlowError with every problem and its line.
+
+        Raises CheckStopped (bot.flow.sandbox) when checking the file went over its time
+        or memory budget: the bot went on serving everyone else meanwhile.
+        """
         await self.require(actor)
         if len(data) > MAX_FILE_BYTES:
             raise FlowError(
@@ -75,7 +83,7 @@ class FlowAdmin:
             source = data.decode("utf-8")
         except UnicodeDecodeError:
             raise FlowError([Problem(1, N_("the file is not UTF-8 text"))]) from None
-        flow = load_flow_text(source)
+        flow = await self.checker.check(source)
         upload_id = await self.store.flows.upload(actor, source)
         current_version = await self.store.flows.current_version(flow.id)
         if current_version is None:

@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot import stats
 from bot.flow.loader import FlowError
+from bot.flow.sandbox import CheckStopped, FlowChecker
 from bot.flow.values import clean_text, strip_bidi
 from bot.flowadmin import Checked, FlowAdmin, NotAdmin
 from bot.housekeeping import Housekeeping
@@ -188,6 +189,9 @@ class AdminHandlers:
                 lines.append(_("…and {n} more.").format(n=len(err.problems) - 40))
             for chunk in split_message("\n".join(lines)):
                 await send(ctx.bot, user.id, chunk)
+            return
+        except CheckStopped as stopped:
+            await send(ctx.bot, user.id, "⚠️ " + HTML.esc(stopped.render(_)))
             return
         except TelegramError:
             await send(ctx.bot, user.id, _("I could not download that file. Please send it again."))
@@ -403,8 +407,9 @@ def build_handlers(
     interview: Interview,
     render: Render,
     housekeeping: Housekeeping,
+    checker: FlowChecker | None = None,
 ) -> list[BaseHandler]:
-    h = AdminHandlers(store, i18n, FlowAdmin(store), interview, render, housekeeping)
+    h = AdminHandlers(store, i18n, FlowAdmin(store, checker), interview, render, housekeeping)
     private = filters.ChatType.PRIVATE
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     return [

@@ -29,11 +29,14 @@ from bot.cli import main as cli_main
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
+from bot.flow.sandbox import Budget
 from bot.i18n import I18n
 from bot.store import db as store_db
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until
+from tests.test_flowcheck import TOO_LONG
+from tests.test_loader import ALIASES, alias_bomb
 
 ADMIN, ADMIN_ZH, CW, STRANGER = 1, 7, 2, 9
 FLOW_ID = "judicial-assistance"
@@ -841,3 +844,59 @@ async def test_a_file_saved_by_windows_notepad_is_read_as_the_same_flow(
     assert "• no changes" in summary.text
     assert "0 applicants are in the middle of version 1" in summary.text
     assert summary.buttons == [PUBLISH, TRY]
+
+
+# --- 11. files built to freeze the bot (issue 30, finding 5) --------------------------------
+
+
+async def _at_consent(tg: FakeTelegram, user_id: int) -> FakeUser:
+    """An applicant looking at the consent question, about to tap I agree."""
+    who = person(tg, user_id)
+    await who.ask("/start")
+    assert AGREE in who.last().buttons, describe(who.messages[-2:])
+    return who
+
+
+async def test_an_alias_bomb_is_refused_at_its_line_while_another_applicant_is_answered(
+    r: Running, tg: FakeTelegram
+) -> None:
+    applicant = await _at_consent(tg, 601)
+    admin = admin_of(tg)
+    # Sent together: before, reading the 36 KB file held the bot for 46 s and 1.8 GB.
+    await admin.send_document("bomb.yaml", alias_bomb().encode(), mime_type="application/x-yaml")
+    await applicant.tap(AGREE)
+    answered = await applicant.wait_reply(timeout=2.0)
+    assert step_asked(V1, answered[-1]) == "applying_for", describe(answered)
+
+    replies = await admin.wait_reply(timeout=10.0)
+    text = "\n".join(m.text or "" for m in replies)
+    assert text == f"⚠️ <b>{PROBLEMS}</b>\n• line 5: {html.escape(ALIASES, quote=False)}", text
+    assert all(not m.buttons for m in replies)
+    assert await versions(r) == [(1, True, None)]
+    row = await r.store.db.fetchone("SELECT COUNT(*) AS n FROM flow_uploads")
+    assert row["n"] == 0
+
+
+async def test_an_upload_over_its_time_budget_ends_with_a_message_and_others_are_answered(
+    r: Running, tg: FakeTelegram
+) -> None:
+    r.services.flow_checker.budget = Budget(seconds=0.05)
+    applicant = await _at_consent(tg, 602)
+    admin = admin_of(tg)
+    await admin.send_document("flow.yaml", V2_SOURCE.encode(), mime_type="application/x-yaml")
+    await applicant.tap(AGREE)
+    answered = await applicant.wait_reply(timeout=2.0)
+    assert step_asked(V1, answered[-1]) == "applying_for", describe(answered)
+
+    [stopped] = await admin.wait_reply(timeout=10.0)
+    assert stopped.text == "⚠️ " + TOO_LONG.format(seconds="0.05")
+    assert not stopped.buttons
+    assert await versions(r) == [(1, True, None)]
+    row = await r.store.db.fetchone("SELECT COUNT(*) AS n FROM flow_uploads")
+    assert row["n"] == 0
+
+    # With the normal budget the same file is checked and summarised as usual.
+    r.services.flow_checker.budget = Budget()
+    replies = await upload(admin, V2_SOURCE)
+    assert replies[-1].text.startswith("✅ <b>The file is valid.</b> "), describe(replies)
+    assert replies[-1].buttons == [PUBLISH, TRY]

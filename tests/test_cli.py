@@ -95,6 +95,24 @@ def test_validate_of_good_and_broken_files_checks_them_all(
     assert out.startswith(f"{EXAMPLE}: ok:")
 
 
+def test_validate_of_a_deep_or_aliased_file_is_a_problem_not_a_crash(
+    db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.yaml"
+    deep.write_text(
+        "id: deep\nlanguages: [en]\ntitle: {en: Deep}\nsteps: " + "[" * 1000 + "]" * 1000
+    )
+    aliased = tmp_path / "aliased.yaml"
+    aliased.write_text(EXAMPLE.read_text(encoding="utf-8").replace("title: ", "title: &t ", 1))
+    code, out, err = run(capsys, "flow", "validate", str(deep), str(aliased))
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"{deep}: line 4: the file is nested too deeply (at most 50 levels)",
+        f"{aliased}: line 3: anchors and aliases (& and *) are not allowed in a flow file;"
+        " write each value out in full",
+    ]
+
+
 def test_validate_of_a_missing_file_is_one_line(
     db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -6,17 +6,26 @@ problem must never load, and loading untrusted text must never run anything.
 
 from __future__ import annotations
 
+import gc
+import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from bot.flow.loader import (
+    MAX_CHOICES,
+    MAX_NODES,
+    MAX_PROBLEMS,
+    MAX_RULES,
+    MAX_STEPS,
     FlowError,
     Problem,
     default_flow_source,
     load_flow_file,
     load_flow_text,
 )
+from bot.i18n import I18n
 
 FLOWS = Path(__file__).parent / "flows"
 PWNED = Path("/tmp/intake_bot_flow_pwned")  # what broken_forbidden.yaml would create
@@ -303,3 +312,161 @@ def test_python_yaml_tags_are_refused_and_never_executed() -> None:
         with pytest.raises(FlowError):
             load_flow_text(source)
     assert not PWNED.exists()
+
+
+# --- files built to keep the bot busy (issue 30, finding 5) -----------------------------
+
+BOMB_HEAD = "id: bomb\nlanguages: [en]\ntitle: {en: Bomb}\nsteps:\n"
+ALIASES = (
+    "anchors and aliases (& and *) are not allowed in a flow file; write each value out in full"
+)
+
+
+def alias_bomb(n: int = 2000) -> str:
+    """36 KB: one step with ``n`` aliased choices, aliased ``n`` times (4 million choices)."""
+    step = (
+        "  - &s\n    id: s\n    type: choice\n    text: {en: Q}\n    choices:\n"
+        "      - &c {value: a, label: {en: A}}\n"
+    )
+    return BOMB_HEAD + step + "      - *c\n" * (n - 1) + "  - *s\n" * (n - 1)
+
+
+def aliased_rules(n: int = 20_000) -> str:
+    """138 KB: one rule written once and aliased ``n - 1`` times."""
+    return (
+        MINIMAL
+        + "eligibility:\n  - &r {id: r, when: \"name == 'x'\", label: {zh: 是, en: yes}}\n"
+        + "  - *r\n" * (n - 1)
+    )
+
+
+def test_the_alias_bomb_is_refused_at_its_first_anchor_without_building_anything() -> None:
+    source = alias_bomb()
+    assert 35_000 < len(source.encode()) < 37_000
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        problems = problems_in(source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Before: 4 million choices walked, 46 s and 1.8 GB, 4 million problems.
+    assert [str(p) for p in problems] == [f"line 5: {ALIASES}"]
+    assert peak < 2 * 1024 * 1024, peak
+    assert time.perf_counter() - started < 5
+
+
+def test_twenty_thousand_aliased_rules_are_refused_at_the_anchor() -> None:
+    source = aliased_rules()
+    assert len(source.encode()) > 130_000
+    problems = problems_in(source)
+    assert [str(p) for p in problems] == [f"line 9: {ALIASES}"]
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        "[" * 1000 + "]" * 1000,  # lists in lists, written inline
+        "{a: " * 1000 + "x" + "}" * 1000,  # mappings in mappings
+        "- " * 1000 + "x",  # a block list whose item is a list whose item ...
+    ],
+    ids=["lists", "mappings", "block"],
+)
+def test_nesting_a_thousand_deep_is_a_problem_not_a_recursion_error(nested: str) -> None:
+    source = MINIMAL + "    help:\n      " + nested + "\n"
+    problems = problems_in(source)
+    assert [(p.line, p.message) for p in problems] == [
+        (9, "the file is nested too deeply (at most 50 levels)")
+    ]
+
+
+def test_an_anchor_anywhere_is_refused_with_its_line_and_the_message_is_translated() -> None:
+    source = MINIMAL.replace("title: {zh: 测试, en: Test}", "title: &t {zh: 测试, en: Test}")
+    source += "    help: *t\n"
+    problems = problems_in(source)
+    assert [p.line for p in problems] == [3]
+    zh = I18n.load().tr("zh").gettext
+    assert problems[0].render(zh) == zh("line {line}: {message}").format(
+        line=3, message=zh(ALIASES)
+    )
+    assert zh(ALIASES) != ALIASES
+
+
+def _steps(n: int, choices: int = 2) -> str:
+    options = "".join(
+        f"      - {{value: v{i}, label: {{zh: 选{i}, en: c{i}}}}}\n" for i in range(choices)
+    )
+    return "".join(
+        f"  - id: s{k}\n    type: choice\n    text: {{zh: 问, en: q}}\n    choices:\n{options}"
+        for k in range(n)
+    )
+
+
+def test_too_many_steps_choices_and_rules_are_problems_at_the_line_of_the_list() -> None:
+    head = "id: big\nlanguages: [zh, en]\ntitle: {zh: 大, en: Big}\nsteps:\n"
+    problems = problems_in(head + _steps(MAX_STEPS + 1))
+    assert [(p.line, p.message) for p in problems] == [
+        (5, f"the flow has too many steps ({MAX_STEPS + 1}; at most {MAX_STEPS})")
+    ]
+    problems = problems_in(head + _steps(1, MAX_CHOICES + 1))
+    assert [(p.line, p.message) for p in problems] == [
+        (9, f"step 's0' has too many choices ({MAX_CHOICES + 1}; at most {MAX_CHOICES})")
+    ]
+    rule = "  - {id: r%d, when: \"name == 'x'\", label: {zh: 是, en: yes}}\n"
+    rules = "exclusions:\n" + "".join(rule % i for i in range(MAX_RULES + 1))
+    problems = problems_in(MINIMAL + rules)
+    assert [(p.line, p.message) for p in problems] == [
+        (9, f"exclusions has too many rules ({MAX_RULES + 1}; at most {MAX_RULES})")
+    ]
+
+
+def test_a_file_of_too_many_values_is_refused_where_the_budget_runs_out() -> None:
+    source = MINIMAL + "    tags: [" + ", ".join(["name"] * MAX_NODES) + "]\n"
+    problems = problems_in(source)
+    assert [(p.line, p.message) for p in problems] == [
+        (8, f"the file has too many values (at most {MAX_NODES})")
+    ]
+
+
+def test_problems_stop_at_a_screenful_with_a_note_saying_so() -> None:
+    source = MINIMAL + "    tags: [" + ", ".join(["colour"] * 5000) + "]\n"
+    problems = problems_in(source)
+    assert len(problems) == MAX_PROBLEMS + 1
+    assert problems[-1].message == (
+        f"checking stopped after {MAX_PROBLEMS} problems; fix these and send the file again"
+    )
+
+
+def test_loading_flows_again_and_again_does_not_keep_them_in_memory() -> None:
+    source = default_flow_source()
+    load_flow_text(source)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for _ in range(10):
+            load_flow_text(source)
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Before: every scalar of every load stayed in a module-wide YAML constructor.
+    assert after - before < 100_000, after - before
+
+
+def test_a_version_published_with_anchors_still_loads_but_a_stored_bomb_does_not() -> None:
+    """Versions published before anchors were refused must go on loading for the intakes
+    on them; each alias still counts as the values it stands for."""
+    source = MINIMAL.replace("title: {zh: 测试, en: Test}", "title: &t {zh: 测试, en: Test}")
+    source += "    help: *t\n"
+    assert load_flow_text(source, published=True).step("name").help == {"zh": "测试", "en": "Test"}
+    started = time.perf_counter()
+    problems = [p.message for p in _problems_published(alias_bomb())]
+    assert problems == [f"the file has too many values (at most {MAX_NODES})"]
+    assert time.perf_counter() - started < 5
+
+
+def _problems_published(source: str) -> list[Problem]:
+    with pytest.raises(FlowError) as caught:
+        load_flow_text(source, published=True)
+    return caught.value.problems

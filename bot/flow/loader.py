@@ -28,6 +28,15 @@ STEP_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 MAX_FILE_BYTES = 256 * 1024
 MAX_TEXT_LENGTH = 4000  # a Telegram message holds 4096 characters
+# What a file may hold. Reading and checking cost grows with these, so an upload cannot
+# keep the bot busy or eat its memory; each is many times what a real flow needs (the
+# built-in one: 35 steps, 11 choices, 7 rules a list, 1,832 values, 6 levels).
+MAX_DEPTH = 50  # mappings and lists inside each other
+MAX_NODES = 20_000  # values of every kind in the whole file
+MAX_STEPS = 300
+MAX_CHOICES = 90  # with the navigation row, a keyboard Telegram accepts (100 buttons)
+MAX_RULES = 200  # in each of eligibility, exclusions and priority
+MAX_PROBLEMS = 200  # an admin fixes a file a screenful at a time; more is only work
 
 TOP_KEYS = {"id", "languages", "title", "steps", "eligibility", "exclusions", "priority"}
 COMMON_STEP_KEYS = {
@@ -113,16 +122,83 @@ class FlowError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-_constructor = yaml.constructor.SafeConstructor()
+class _Refused(Exception):
+    """A file given up on while it is read: one problem, and nothing more is read."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
 _BREAKS = "\0 \t\r\n\x85\u2028\u2029"
 
 
 class FlowYamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading ``?`` inside a plain scalar in ``{...}`` as YAML 1.2 does.
+    """PyYAML's safe loader with the limits of a flow file, reading ``?`` as YAML 1.2 does.
+
+    Anchors and aliases are refused as soon as the parser meets the first one, before
+    any tree exists: an alias is a pointer, so 36 KB of them can stand for millions of
+    values (one step with 2,000 aliased choices, aliased 2,000 times), and every checker
+    that walks the tree would walk each copy. A flow has no use for them; texts are
+    written out. Nesting and the number of values are counted as the tree is built, so
+    a deep file ends in a problem, not in ``RecursionError``.
 
     Admins write ``text: {en: Who are you applying for?}`` (FLOW_FORMAT.md does);
     PyYAML follows YAML 1.1 there and stops the scalar at the question mark.
     """
+
+    allow_aliases = False
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.flow_depth = 0
+        self.flow_nodes = 0  # values read, an alias counting as the values it stands for
+        self.anchor_sizes: dict[str, int] = {}
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and not self.allow_aliases:
+            raise _Refused(
+                Problem(
+                    line,
+                    N_(
+                        "anchors and aliases (& and *) are not allowed in a flow file;"
+                        " write each value out in full"
+                    ),
+                )
+            )
+        if isinstance(event, yaml.AliasEvent):
+            self._count(self.anchor_sizes.get(str(anchor), 1), line)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        before = self.flow_nodes
+        self._count(1, line)
+        if self.flow_depth >= MAX_DEPTH:
+            raise _Refused(
+                Problem(
+                    line,
+                    N_("the file is nested too deeply (at most {limit} levels)"),
+                    {"limit": MAX_DEPTH},
+                )
+            )
+        self.flow_depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.flow_depth -= 1
+        if anchor is not None:
+            self.anchor_sizes[anchor] = self.flow_nodes - before
+        return node  # type: ignore[no-any-return]
+
+    def _count(self, values: int, line: int) -> None:
+        self.flow_nodes += values
+        if self.flow_nodes > MAX_NODES:
+            raise _Refused(
+                Problem(
+                    line, N_("the file has too many values (at most {limit})"), {"limit": MAX_NODES}
+                )
+            )
 
     def scan_plain(self) -> yaml.tokens.ScalarToken:
         chunks: list[str] = []
@@ -159,22 +235,46 @@ class FlowYamlLoader(yaml.SafeLoader):
         return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
 
 
-def _value(node: Node) -> Any:
-    return _constructor.construct_object(node, deep=True)
+class _PublishedFlowYamlLoader(FlowYamlLoader):
+    """For versions already published: files checked before anchors were refused may use them.
+
+    Refusing them now would stop intakes in the middle of such a version. Each alias still
+    counts as every value it stands for, so the budget of values holds all the same.
+    """
+
+    allow_aliases = True
 
 
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+class _TooManyProblems(Exception):
+    pass
+
+
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.languages: tuple[str, ...] = ()
+        # One per load: a constructor remembers every node it built, so a shared one kept
+        # every flow ever loaded (uploads and versions) in memory for good.
+        self._constructor = yaml.constructor.SafeConstructor()
 
     def add(self, node: Node | int, template: str, **params: Any) -> None:
         line = node if isinstance(node, int) else _line(node)
         self.problems.append(Problem(line, template, params))
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooManyProblems()
+
+    def value(self, node: Node) -> Any:
+        return self._constructor.construct_object(node, deep=True)
+
+    def at_most(self, node: SequenceNode, limit: int, template: str, **params: Any) -> list[Node]:
+        """The items of a list, the first ``limit`` of them if it is longer (a problem)."""
+        if len(node.value) > limit:
+            self.add(node, template, n=len(node.value), limit=limit, **params)
+        return list(node.value[:limit])
 
     # -- generic shapes -------------------------------------------------------------
 
@@ -186,7 +286,7 @@ class _Checker:
             return None
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            key = _value(key_node) if isinstance(key_node, ScalarNode) else None
+            key = self.value(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str):
                 self.add(key_node, N_("keys must be words, not {value}"), value=repr(key))
                 continue
@@ -211,7 +311,7 @@ class _Checker:
         if not isinstance(node, ScalarNode):
             self.add(node, N_("{what} must be a single value"), what=what)
             return None
-        value = _value(node)
+        value = self.value(node)
         if isinstance(value, bool) and bool not in kinds:
             self.add(node, N_("{what} must not be true/false"), what=what)
             return None
@@ -340,7 +440,7 @@ class _Checker:
     def bound(self, node: Node | None, step_type: str, what: What) -> Any:
         if node is None:
             return None
-        value = _value(node) if isinstance(node, ScalarNode) else None
+        value = self.value(node) if isinstance(node, ScalarNode) else None
         if step_type == "date":
             if value == "today":
                 return "today"
@@ -368,7 +468,12 @@ class _Checker:
             return ()
         seen: set[str] = set()
         out: list[Choice] = []
-        for item in node.value:
+        for item in self.at_most(
+            node,
+            MAX_CHOICES,
+            N_("step '{id}' has too many choices ({n}; at most {limit})"),
+            id=step_id,
+        ):
             keys = self.mapping(item, {"value", "label"}, {"value", "label"}, P(N_("a choice")))
             if keys is None or "value" not in keys or "label" not in keys:
                 continue
@@ -429,7 +534,7 @@ class _Checker:
         raw_type = None
         for key_node, value_node in node.value:
             if isinstance(key_node, ScalarNode) and key_node.value == "type":
-                raw_type = _value(value_node) if isinstance(value_node, ScalarNode) else None
+                raw_type = self.value(value_node) if isinstance(value_node, ScalarNode) else None
         step_type = raw_type if raw_type in STEP_TYPES else None
         allowed = (
             TYPE_KEYS[step_type]
@@ -531,7 +636,9 @@ class _Checker:
         is_priority = kind == "priority"
         out: list[Rule] = []
         seen: set[str] = set()
-        for item in node.value:
+        for item in self.at_most(
+            node, MAX_RULES, N_("{kind} has too many rules ({n}; at most {limit})"), kind=kind
+        ):
             keys = self.mapping(
                 item,
                 PRIORITY_KEYS if is_priority else RULE_KEYS,
@@ -585,7 +692,9 @@ class _Checker:
             if not isinstance(steps_node, SequenceNode) or not steps_node.value:
                 self.add(steps_node, N_("steps must be a list with at least one step"))
             else:
-                for item in steps_node.value:
+                for item in self.at_most(
+                    steps_node, MAX_STEPS, N_("the flow has too many steps ({n}; at most {limit})")
+                ):
                     step = self.step(item, earlier, seen_ids)
                     if step is not None:
                         steps.append(step)
@@ -620,8 +729,11 @@ class _Checker:
         )
 
 
-def load_flow_text(source: str, *, version: int = 0) -> Flow:
-    """Parse and validate a flow; raise FlowError listing every problem found."""
+def load_flow_text(source: str, *, version: int = 0, published: bool = False) -> Flow:
+    """Parse and validate a flow; raise FlowError listing every problem found.
+
+    ``published``: the source of a version stored earlier (see _PublishedFlowYamlLoader).
+    """
     if len(source.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise FlowError(
             [
@@ -631,7 +743,11 @@ def load_flow_text(source: str, *, version: int = 0) -> Flow:
             ]
         )
     try:
-        root = yaml.compose(source, Loader=FlowYamlLoader)
+        root = yaml.compose(
+            source, Loader=_PublishedFlowYamlLoader if published else FlowYamlLoader
+        )
+    except _Refused as refused:
+        raise FlowError([refused.problem]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -645,8 +761,18 @@ def load_flow_text(source: str, *, version: int = 0) -> Flow:
     checker = _Checker()
     try:
         flow = checker.flow(root)
+    except _TooManyProblems:
+        last = max(p.line for p in checker.problems)
+        checker.problems.append(
+            Problem(
+                last,
+                N_("checking stopped after {n} problems; fix these and send the file again"),
+                {"n": MAX_PROBLEMS},
+            )
+        )
+        flow = None
     except yaml.YAMLError as exc:  # e.g. a bad tag inside a value
-        checker.add(1, N_("YAML syntax: {error}"), error=str(exc))
+        checker.problems.append(Problem(1, N_("YAML syntax: {error}"), {"error": str(exc)}))
         flow = None
     if flow is None:
         raise FlowError(checker.problems or [Problem(1, N_("the flow is not valid"))])

@@ -56,7 +56,7 @@ class FlowStore:
                 )
                 if row is None:
                     raise FlowNotFound(f"{flow_id} version {version}")
-                flow = with_version(load_flow_text(row["source"]), version)
+                flow = with_version(load_flow_text(row["source"], published=True), version)
                 self._cache[key] = flow
         return flow
 
