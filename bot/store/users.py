@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from bot.store.db import Database, now_iso
+from bot.store.db import Database, Transaction, now_iso
+
+
+async def forget_user(tx: Transaction, user_id: int) -> None:
+    """Erasure: delete the person's row (their Telegram id, language, last update) when
+    nothing of theirs is left: no intake, and no role (staff keep theirs)."""
+    await tx.execute(
+        "DELETE FROM users WHERE user_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM intakes WHERE applicant_id = ?) AND NOT EXISTS"
+        " (SELECT 1 FROM roles WHERE user_id = ?)",
+        (user_id, user_id, user_id),
+    )
 
 
 class UserStore:
