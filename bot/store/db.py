@@ -449,9 +449,10 @@ class Database:
         that in too, so that neither the file nor its WAL keeps a page with the old bytes."""
         async with self._lock:
             await self._settle(self._batch)
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._writer.execute("VACUUM")
-            await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Each read to its end: VACUUM refuses to run beside an unfinished statement.
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._writer.execute_fetchall("VACUUM")
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _private(path: str) -> None:
