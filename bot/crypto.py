@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -50,6 +51,7 @@ FORMAT = b"\x01"  # the first byte of a sealed value
 NONCE = 12
 KEY_BYTES = 32
 _INFO = b"intake-bot: personal data at rest, AES-256-GCM, v1"
+_PSEUDONYMS = b"intake-bot: pseudonyms of erased people, HMAC-SHA256, v1"
 
 
 class KeyError_(RuntimeError):
@@ -160,6 +162,8 @@ class Cipher:
             raise ValueError("the key must be 32 bytes")
         derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INFO)
         self._aead = AESGCM(derived.derive(key))
+        macs = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_PSEUDONYMS)
+        self._mac_key = macs.derive(key)
         # What an earlier version wrote with this key: read, never written.
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
@@ -203,6 +207,11 @@ class Cipher:
         if isinstance(stored, bytes):
             return json.loads(self.open_bytes(stored))
         return self.open(json.loads(stored))
+
+    def pseudonym(self, user_id: int) -> bytes:
+        """A keyed hash of a Telegram id: recognises the id again without keeping it (an id
+        alone is easily guessed from a hash without a key)."""
+        return hmac.new(self._mac_key, str(user_id).encode(), hashlib.sha256).digest()[:16]
 
     # -- what an earlier version wrote -----------------------------------------------------
 

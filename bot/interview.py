@@ -276,4 +276,8 @@ class Interview:
         if update_id <= view.last_update_id:
             return True
         applied = await self.store.intakes.for_applicant(applicant.user_id)
-        return any(update_id <= it.last_update_id for it in applied)
+        if any(update_id <= it.last_update_id for it in applied):
+            return True
+        # The update that erased their last draft (declined consent, /delete) took their
+        # row with it; the erasure keeps the newest update id under a pseudonym a while.
+        return update_id <= await self.store.users.erased_update(applicant.user_id)

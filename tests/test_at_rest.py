@@ -506,12 +506,27 @@ async def test_delete_of_a_draft_leaves_no_row_with_the_persons_id(
     erased = await r.store.audit.recent(action="draft.erased")
     assert [(a.actor, a.detail) for a in erased] == [(None, {"reason": "applicant_deleted"})]
 
-    # Declining the consent erases the draft the same way.
+    # Declining the consent erases the draft the same way; the tap delivered again is
+    # still known as applied (answered once), though their row is gone.
     other = tg.user(4104, language_code="en", first_name="Ma")
     await other.ask("/start")
+    before = len(other.messages)
+    tg.duplicate_next_update()
     await other.tap("I do not agree")
     await other.wait_reply()
+    await tg.wait_idle()
+    assert [m.text for m in other.messages[before:]] == [
+        "You did not agree, so nothing was saved.\n\nIf you change your mind, send /start."
+    ]
     assert await person_traces(r, other.id) == NOTHING
+
+    # What lets it be recognised is a keyed hash of the id, not the id, kept two days.
+    tags = [row["tag"] for row in await r.store.db.fetchall("SELECT tag FROM erased")]
+    assert len(tags) == 2 and all(str(ap.id).encode() not in t for t in tags)
+    keeper = r.services.housekeeping  # type: ignore[union-attr]
+    assert await keeper.forget_erased() == 0
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+    assert await keeper.forget_erased(now=later) == 2
 
 
 async def sent_intake(r: Running, user_id: int, name: str, *, update_id: int) -> int:
