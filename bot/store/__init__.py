@@ -106,7 +106,8 @@ async def _cipher_for(db: Database, secret: str | None, path: str) -> tuple[Ciph
     else:
         reading = None
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_KEY_CHECK,))
-    assert row is not None
+    if row is None:
+        raise KeyError_("the key check could not be stored in the database")
     value = row["value"]
     if isinstance(value, bytes):
         if cipher.open_text(value) != _OK:  # open_text raises on a wrong key
