@@ -21,6 +21,7 @@ from bot.store.outbox import OutMessage
 log = logging.getLogger(__name__)
 
 DRAFT_DAYS_KEY = "draft_days"
+ERASED_DAYS = 2  # Telegram delivers an update again for up to a day
 
 
 def _ago(days: int, now: dt.datetime | None = None) -> str:
@@ -97,3 +98,8 @@ class Housekeeping:
     async def run(self) -> None:
         await self.expire_drafts()
         await self.anonymise_decided()
+        await self.forget_erased()
+
+    async def forget_erased(self, now: dt.datetime | None = None) -> int:
+        """Erased people are recognised (for updates delivered again) for two days only."""
+        return await self.store.users.forget_erased(_ago(ERASED_DAYS, now))

@@ -96,7 +96,7 @@ class Interview:
             # say nothing. Recording the resume makes its own redelivery recognisable too.
             if update_id and (
                 update_id <= draft.last_update_id
-                or not await self._save(view, draft.state, update_id, flow.protected)
+                or not await self._save(view, draft.state, update_id)
             ):
                 return Turn(lang, flow_lang, duplicate=True)
             outcome = engine.current(flow, draft.state)
@@ -132,18 +132,16 @@ class Interview:
             return await self.store.flows.upload_flow(-draft.id)
         return await self.store.flows.get(draft.flow_id, draft.flow_version)
 
-    async def _save(
-        self, view: ApplicantView, state: State, update_id: int, protect: frozenset[str]
-    ) -> bool:
+    async def _save(self, view: ApplicantView, state: State, update_id: int) -> bool:
         """Store the new state of the draft in ``view`` (the view it was worked out from)."""
         draft = view.draft
         if draft is None:
             raise ValueError("no draft to save")
         if draft.is_preview:
             return await self.store.intakes.save_preview(
-                draft.applicant_id, state, update_id, protect, view=view
+                draft.applicant_id, state, update_id, view=view
             )
-        return await self.store.intakes.save_state(draft.id, state, update_id, protect, view=view)
+        return await self.store.intakes.save_state(draft.id, state, update_id, view=view)
 
     async def start_preview(self, applicant: Applicant, upload_id: int) -> Turn:
         """An admin tries an uploaded flow in the chat: an interview that stores no intake."""
@@ -151,9 +149,7 @@ class Interview:
         chosen = await self.store.users.language(applicant.user_id)
         lang, flow_lang = self._langs(chosen, applicant, flow)
         first = engine.start(flow)
-        await self.store.intakes.start_preview(
-            applicant.user_id, upload_id, first.state, flow.protected
-        )
+        await self.store.intakes.start_preview(applicant.user_id, upload_id, first.state)
         view = await self.store.intakes.load_for_applicant(applicant.user_id)
         return Turn(lang, flow_lang, flow, first, view.draft)
 
@@ -208,7 +204,6 @@ class Interview:
                 outcome.screening,
                 update_id,
                 (lambda r: self.alerts(r, priority=priority)) if self.alerts else None,
-                flow.protected,
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)
@@ -234,7 +229,7 @@ class Interview:
         if (
             isinstance(outcome, Ask | Review)
             and outcome.changed
-            and not await self._save(view, outcome.state, update_id, flow.protected)
+            and not await self._save(view, outcome.state, update_id)
         ):
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft)
@@ -252,9 +247,7 @@ class Interview:
         """A preview ends at submit or decline without storing anything else."""
         if isinstance(outcome, Completed | Ended):
             await self.store.intakes.end_preview(applicant.user_id)
-        elif outcome.changed and not await self._save(
-            view, outcome.state, update_id, flow.protected
-        ):
+        elif outcome.changed and not await self._save(view, outcome.state, update_id):
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, view.draft)
 
@@ -283,4 +276,8 @@ class Interview:
         if update_id <= view.last_update_id:
             return True
         applied = await self.store.intakes.for_applicant(applicant.user_id)
-        return any(update_id <= it.last_update_id for it in applied)
+        if any(update_id <= it.last_update_id for it in applied):
+            return True
+        # The update that erased their last draft (declined consent, /delete) took their
+        # row with it; the erasure keeps the newest update id under a pseudonym a while.
+        return update_id <= await self.store.users.erased_update(applicant.user_id)

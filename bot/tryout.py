@@ -649,9 +649,7 @@ async def _save(
             is_test=True,
         )
         assert draft is not None  # update id 0 is never a duplicate
-        ref = await store.intakes.submit(
-            draft, completed.state, completed.screening, 1, protect=flow.protected
-        )
+        ref = await store.intakes.submit(draft, completed.state, completed.screening, 1)
         assert ref is not None
         return ref, told
     finally:

@@ -301,13 +301,14 @@ async def intake_id(r: Running, ref: str) -> int:
 
 
 async def row_of(r: Running, ref: str) -> dict[str, Any]:
+    """The intake's row; its reason and clue as the store reads them (sealed at rest)."""
     row = await r.store.db.fetchone(
-        "SELECT id, status, assignee, amount_fen, decision_reason, is_clue, clue"
-        " FROM intakes WHERE ref = ?",
-        (ref,),
+        "SELECT id, status, assignee, amount_fen, is_clue FROM intakes WHERE ref = ?", (ref,)
     )
     assert row is not None, ref
-    return dict(row)
+    case = await r.store.cases.get(row["id"])
+    assert case is not None
+    return {**dict(row), "decision_reason": case.decision_reason, "clue": case.clue}
 
 
 async def audit_actions(r: Running, ref: str) -> list[str]:
@@ -474,8 +475,8 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     await tap(partner, MONITORING, outcomes, until="The caseworker has been told what was done")
     told = await arrives(cw, ref, "done by the agriculture department")
     assert MONITORING in told.text
-    ref_row = await r.store.db.fetchone("SELECT status, outcome FROM referrals")
-    assert tuple(ref_row) == ("done", "monitoring")  # type: ignore[arg-type]
+    done = await r.store.cases.referral(ref_row["id"])  # outcomes are sealed at rest
+    assert done is not None and (done.status, done.outcome) == ("done", "monitoring")
     no_more = "No open referrals. Thank you."
     assert texts(await say(partner, "/referrals", until=no_more)) == [no_more]
     # The closed referral's old buttons do nothing more.
@@ -602,8 +603,10 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     await say(partner, "Not in our county", until="The referral was returned to the caseworker.")
     told = await arrives(cw, ref1, "returned by the agriculture department")
     assert "<i>Not in our county</i>" in told.text
-    returned = await r.store.db.fetchone("SELECT status, outcome FROM referrals")
-    assert tuple(returned) == ("returned", "Not in our county")  # type: ignore[arg-type]
+    row = await r.store.db.fetchone("SELECT id FROM referrals")
+    returned = await r.store.cases.referral(row["id"])  # type: ignore[index]
+    assert returned is not None
+    assert (returned.status, returned.outcome) == ("returned", "Not in our county")
     assert (await audit_actions(r, ref1))[-2:] == ["referral.sent", "referral.returned"]
 
 

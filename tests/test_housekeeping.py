@@ -153,7 +153,7 @@ async def test_idle_drafts_expire_with_a_message_and_fresh_ones_stay(w: World) -
     row = await w.store.db.fetchone(
         "SELECT state, current_step FROM intakes WHERE id = ?", (idle.id,)
     )
-    assert "Idle Person" not in row["state"] and row["current_step"] is None
+    assert b"Idle Person" not in row["state"] and row["current_step"] is None
 
     zh = I18n.load().tr("zh")
     told = dict(await outbox(w))

@@ -522,8 +522,11 @@ class BotProcess:
 
 
 def db_answers(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]]:
-    """(current step, answers) of the person's newest intake, read with plain sqlite3."""
+    """(current step, answers) of the person's newest intake, read with plain sqlite3 and
+    opened with the key file the bot made beside it (the state is sealed at rest)."""
     import json
+
+    from bot.crypto import Cipher, generated_key, key_file_for
 
     with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
         row = conn.execute(
@@ -531,7 +534,9 @@ def db_answers(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]]:
             (user_id,),
         ).fetchone()
     assert row is not None, "no intake in the database"
-    state = json.loads(row[0])
+    key = generated_key(key_file_for(str(db)).read_text(encoding="ascii"))
+    assert key is not None
+    state = json.loads(Cipher(key).open_bytes(row[0]))
     return state.get("current"), dict(state.get("answers") or {})
 
 

@@ -107,9 +107,15 @@ class Flow:
         return dict.fromkeys(self._index)
 
     @cached_property
-    def protected(self) -> frozenset[str]:
-        """Steps whose answers are encrypted at rest: sensitive ones, and attachments."""
-        return frozenset(s.id for s in self.steps if s.sensitive or s.type == "attachments")
+    def plain(self) -> frozenset[str]:
+        """Steps whose answers are also kept in the clear, for statistics counted in SQL:
+        choice and multi_choice steps tagged ``stats`` and not ``sensitive``. They hold
+        only choice codes. Every answer is encrypted at rest (bot/crypto.py), these too."""
+        return frozenset(
+            s.id
+            for s in self.steps
+            if "stats" in s.tags and s.type in ("choice", "multi_choice") and not s.sensitive
+        )
 
     def step(self, step_id: str) -> Step:
         return self.steps[self._index[step_id]]

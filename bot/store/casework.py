@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.crypto import Cipher
+from bot.crypto import Cipher, open_json, open_text, seal_json, seal_text
 from bot.flow.engine import State
 from bot.store.audit import record
 from bot.store.db import Database, Transaction, now_iso
-from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _intake, new_ref
+from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
+from bot.store.users import forget_user
 
 _MORE = (
     ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason,"
@@ -55,10 +56,12 @@ def _case(row: Any, cipher: Cipher | None) -> Case:
         **base.__dict__,
         assignee=row["assignee"],
         is_clue=bool(row["is_clue"]),
-        clue=json.loads(row["clue"] or "{}"),
+        clue=open_json(cipher, row["clue"]) if row["clue"] else {},
         decided_at=row["decided_at"],
         amount_fen=row["amount_fen"],
-        decision_reason=row["decision_reason"],
+        decision_reason=(
+            None if row["decision_reason"] is None else open_text(cipher, row["decision_reason"])
+        ),
         deletion_requested_at=row["deletion_requested_at"],
         anonymised_at=row["anonymised_at"],
     )
@@ -85,14 +88,14 @@ class Referral:
     updated_at: str
 
 
-def _referral(r: Any) -> Referral:
+def _referral(r: Any, cipher: Cipher | None) -> Referral:
     return Referral(
         r["id"],
         r["intake_id"],
         r["partner_id"],
         r["status"],
-        r["request"],
-        r["outcome"],
+        open_text(cipher, r["request"]),
+        None if r["outcome"] is None else open_text(cipher, r["outcome"]),
         r["created_by"],
         r["created_at"],
         r["updated_at"],
@@ -162,7 +165,8 @@ class CaseStore:
             "SELECT at, author, kind, body FROM messages WHERE intake_id = ? ORDER BY id",
             (intake_id,),
         )
-        return [Entry(r["at"], r["author"], r["kind"], r["body"]) for r in rows]
+        cipher = self._db.cipher
+        return [Entry(r["at"], r["author"], r["kind"], open_text(cipher, r["body"])) for r in rows]
 
     async def change(self, intake_id: int, actor: int, change: Change) -> Case:
         """Apply ``change`` if the intake allows it now; raise Conflict otherwise."""
@@ -191,13 +195,16 @@ class CaseStore:
                 sets["status"] = change.to
             cols = [c for c in sets if c in _SETTABLE or c == "status"]
             assignment = ", ".join(f"{c} = ?" for c in cols)
-            await tx.execute(
-                f"UPDATE intakes SET {assignment} WHERE id = ?",
-                [*(sets[c] for c in cols), intake_id],
-            )
+            values = [sets[c] for c in cols]
+            if "decision_reason" in cols and sets["decision_reason"] is not None:
+                # A reason code or the caseworker's own words: sealed either way.
+                at_reason = cols.index("decision_reason")
+                values[at_reason] = seal_text(self._db.cipher, values[at_reason])
+            await tx.execute(f"UPDATE intakes SET {assignment} WHERE id = ?", [*values, intake_id])
             await record(tx, actor, change.action, intake_id, change.detail)
             if change.entry is not None:
-                await _entry(tx, intake_id, actor, *change.entry, at)
+                kind, body = change.entry
+                await _entry(tx, intake_id, actor, kind, seal_text(self._db.cipher, body), at)
             if change.notify:
                 await enqueue(tx, change.notify)
             if change.pending is not None:
@@ -212,7 +219,7 @@ class CaseStore:
         self, intake_id: int, actor: int, kind: str, body: str, notify: list[OutMessage]
     ) -> None:
         async with self._db.write() as tx:
-            await _entry(tx, intake_id, actor, kind, body, now_iso())
+            await _entry(tx, intake_id, actor, kind, seal_text(self._db.cipher, body), now_iso())
             await record(tx, actor, f"intake.{kind}", intake_id, {})
             if notify:
                 await enqueue(tx, notify)
@@ -230,11 +237,14 @@ class CaseStore:
     ) -> bool:
         """Erase everything personal in an intake, keeping what statistics need.
 
-        Answers, the conversation, the clue, typed reasons and the applicant's
-        Telegram id go; status, dates, amount, screening and consent records stay.
+        Answers (the plain ones for statistics too, as before), the conversation, the
+        clue, typed reasons and the applicant's Telegram id go (from the audit rows about
+        it as well, and their ``users`` row when nothing else of theirs is left); status,
+        dates, amount, screening, a decline reason code and consent records stay.
         An open intake becomes withdrawn.
         """
         at = now_iso()
+        cipher = self._db.cipher
         async with self._db.write() as tx:
             row = await tx.fetchone(
                 "SELECT decision_reason, applicant_id FROM intakes WHERE id = ?"
@@ -246,14 +256,24 @@ class CaseStore:
             if notify:
                 await enqueue(tx, notify)
             marks = ",".join("?" * len(OPEN_STATUSES))
-            reason = row["decision_reason"] if row["decision_reason"] in keep_reasons else None
+            stored = row["decision_reason"]
+            said = None if stored is None else open_text(cipher, stored)
+            # A reason code stays, in the clear like the other figures: it names no one.
+            kept = said if said in keep_reasons else None
             await tx.execute(
-                "UPDATE intakes SET state = ?, clue = NULL, decision_reason = ?,"
-                " anonymised_at = ?, deletion_requested_at = NULL, applicant_id = 0,"
-                " chat_id = 0, updated_at = ?,"
+                "UPDATE intakes SET state = ?, plain_answers = NULL, clue = NULL,"
+                " decision_reason = ?, anonymised_at = ?, deletion_requested_at = NULL,"
+                " applicant_id = 0, chat_id = 0, updated_at = ?,"
                 f" status = CASE WHEN status IN ({marks}) THEN 'withdrawn' ELSE status END"
                 " WHERE id = ?",
-                (json.dumps(State().to_dict()), reason, at, at, *OPEN_STATUSES, intake_id),
+                (
+                    _dump(State(), cipher),
+                    kept,
+                    at,
+                    at,
+                    *OPEN_STATUSES,
+                    intake_id,
+                ),
             )
             # The Telegram id goes from the consent records and the audit trail too.
             await tx.execute(
@@ -270,6 +290,7 @@ class CaseStore:
                 (intake_id,),
             )
             await record(tx, actor, action, intake_id, {})
+            await forget_user(tx, int(row["applicant_id"]))
         return True
 
     async def refuse_deletion(self, intake_id: int, actor: int, notify: list[OutMessage]) -> bool:
@@ -301,11 +322,11 @@ class CaseStore:
         rows = await self._db.fetchall(
             "SELECT * FROM referrals WHERE intake_id = ? ORDER BY id", (intake_id,)
         )
-        return [_referral(r) for r in rows]
+        return [_referral(r, self._db.cipher) for r in rows]
 
     async def referral(self, referral_id: int) -> Referral | None:
         row = await self._db.fetchone("SELECT * FROM referrals WHERE id = ?", (referral_id,))
-        return _referral(row) if row else None
+        return _referral(row, self._db.cipher) if row else None
 
     async def referrals_for_partner(
         self, partner_id: int, open_only: bool = True
@@ -314,7 +335,7 @@ class CaseStore:
         if open_only:
             sql += " AND status IN ('sent', 'acknowledged')"
         rows = await self._db.fetchall(sql + " ORDER BY id", (partner_id,))
-        return [_referral(r) for r in rows]
+        return [_referral(r, self._db.cipher) for r in rows]
 
     async def refer(
         self,
@@ -335,7 +356,7 @@ class CaseStore:
             cursor = await tx.execute(
                 "INSERT INTO referrals (intake_id, partner_id, status, request, created_by,"
                 " created_at, updated_at) VALUES (?, ?, 'sent', ?, ?, ?, ?)",
-                (intake_id, partner_id, request, actor, at, at),
+                (intake_id, partner_id, seal_text(self._db.cipher, request), actor, at, at),
             )
             referral_id = int(cursor.lastrowid or 0)
             await record(
@@ -364,7 +385,7 @@ class CaseStore:
             row = await tx.fetchone("SELECT * FROM referrals WHERE id = ?", (referral_id,))
             if row is None:
                 raise Conflict("not_found")
-            ref = _referral(row)
+            ref = _referral(row, self._db.cipher)
             if ref.partner_id != actor:
                 raise Conflict("not_yours")
             if ref.status not in allowed_from:
@@ -372,7 +393,12 @@ class CaseStore:
             await tx.execute(
                 "UPDATE referrals SET status = ?, outcome = COALESCE(?, outcome), updated_at = ?"
                 " WHERE id = ?",
-                (to, outcome, at, referral_id),
+                (
+                    to,
+                    None if outcome is None else seal_text(self._db.cipher, outcome),
+                    at,
+                    referral_id,
+                ),
             )
             await record(tx, actor, f"referral.{to}", ref.intake_id, {"referral": referral_id})
             updated = Referral(
@@ -421,12 +447,12 @@ class CaseStore:
                     partner_id,
                     partner_id,
                     lang,
-                    json.dumps(State().to_dict()),
+                    _dump(State(), self._db.cipher),
                     priority,
                     at,
                     at,
                     at,
-                    json.dumps(clue, ensure_ascii=False),
+                    seal_json(self._db.cipher, clue),
                     json.dumps(
                         {
                             "eligibility": [],
@@ -445,8 +471,9 @@ class CaseStore:
 
 
 async def _entry(
-    tx: Transaction, intake_id: int, author: int, kind: str, body: str, at: str
+    tx: Transaction, intake_id: int, author: int, kind: str, body: str | bytes, at: str
 ) -> None:
+    """One conversation entry; ``body`` as stored (sealed)."""
     await tx.execute(
         "INSERT INTO messages (intake_id, at, author, kind, body) VALUES (?, ?, ?, ?, ?)",
         (intake_id, at, author, kind, body),

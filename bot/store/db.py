@@ -33,8 +33,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -175,6 +177,7 @@ class Database:
         if path == ":memory:":
             raise ValueError("the database must be a file: readers and the writer share it")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _private(path)
         writer = await cls._connect(path)
         try:
             await migrate(writer)
@@ -445,6 +448,33 @@ class Database:
         async with self._lock:
             await self._settle(self._batch)
             await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def compact(self) -> None:
+        """After personal data was rewritten in place (encrypted at start, bot/store/atrest.py):
+        fold the WAL into the file and empty it, then rebuild the file (VACUUM) and fold
+        that in too, so that neither the file nor its WAL keeps a page with the old bytes."""
+        async with self._lock:
+            await self._settle(self._batch)
+            # Each read to its end: VACUUM refuses to run beside an unfinished statement.
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._writer.execute_fetchall("VACUUM")
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _private(path: str) -> None:
+    """Make the database file readable and writable by the bot's own user only (0600): it
+    holds personal data. A new one is created so, and SQLite gives the -wal and -shm it
+    creates the database file's mode; files left wider by an earlier version are narrowed."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # an empty file is an empty database
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            mode = stat.S_IMODE(os.stat(name).st_mode)
+            if mode & 0o077:
+                os.chmod(name, mode & 0o700)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not its owner: say so, and go on with what it is
+            log.warning("could not make %s private to the bot's user (mode 0600)", name)
 
 
 def _settle_all(queued: list[_Queued], exc: BaseException) -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from bot.crypto import open_text, seal_text
 from bot.store.db import NOBODY, Database, Transaction, now_iso
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
@@ -45,13 +46,13 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     at = now_iso()
     # Notifications quote answers (a referral carries the phone number): encrypted at rest
     # like the answers themselves, so neither the file nor its WAL holds them in the clear.
-    seal = tx.cipher.seal_text if tx.cipher is not None else (lambda text: text)
+    cipher = tx.cipher
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
-                seal(m.text),
+                seal_text(cipher, m.text),
                 json.dumps(m.buttons, ensure_ascii=False) if m.buttons else None,
                 at,
                 at,
@@ -80,7 +81,7 @@ class OutboxStore:
             Queued(
                 r["id"],
                 r["chat_id"],
-                cipher.open_text(r["text"]) if cipher is not None else r["text"],
+                open_text(cipher, r["text"]),
                 [[(b[0], b[1]) for b in row] for row in json.loads(r["buttons"] or "[]")],
                 r["attempts"],
             )

@@ -1,15 +1,16 @@
 """Typed answers the bot is waiting for: an amount, a reason, a reply to a question.
 
 Kept in the database rather than in memory so that a restart between the
-bot's prompt and the person's answer loses nothing.
+bot's prompt and the person's answer loses nothing. What was collected so far (a
+partner's clue being typed, an amount) is sealed like the answers (bot/crypto.py).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.crypto import open_json, seal_json
 from bot.store.db import NOBODY, Database, now_iso
 
 
@@ -38,7 +39,7 @@ class PendingStore:
             row["kind"],
             row["intake_id"],
             row["ref_id"],
-            json.loads(row["data"] or "{}"),
+            open_json(self._db.cipher, row["data"]) if row["data"] else {},
         )
 
     async def set(
@@ -59,7 +60,7 @@ class PendingStore:
                 kind,
                 intake_id,
                 ref_id,
-                json.dumps(data or {}, ensure_ascii=False),
+                seal_json(self._db.cipher, data or {}),
                 now_iso(),
             ),
             touches=NOBODY,

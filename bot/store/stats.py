@@ -38,10 +38,13 @@ class StatsStore:
         return [(r["week"], int(r["n"])) for r in reversed(rows)]
 
     async def by_answer(self, step_id: str) -> dict[str, int]:
-        """How many intakes gave each value to one step (each value of a list counts)."""
+        """How many intakes gave each value to one step (each value of a list counts).
+
+        Only steps the flow keeps plain (``Flow.plain``) can be counted: the rest of the
+        answers are sealed in the state, which SQL cannot read."""
         rows = await self._db.fetchall(
             "SELECT j.value AS value, COUNT(*) AS n FROM intakes i,"
-            " json_each(i.state, '$.answers.' || ?) j"
+            " json_each(i.plain_answers, '$.' || ?) j"
             " WHERE i.is_test = 0 AND i.status NOT IN ('draft', 'withdrawn', 'expired')"
             " GROUP BY j.value",
             (step_id,),

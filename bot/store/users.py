@@ -1,8 +1,33 @@
-"""People the bot knows: their chosen language."""
+"""People the bot knows: their chosen language; and, briefly, those whose data was erased."""
 
 from __future__ import annotations
 
-from bot.store.db import Database, now_iso
+from bot.store.db import NOBODY, Database, Transaction, now_iso
+
+
+async def forget_user(tx: Transaction, user_id: int) -> None:
+    """Erasure: delete the person's row (their Telegram id, language, last update) when
+    nothing of theirs is left: no intake, and no role (staff keep theirs).
+
+    The newest update applied for them is kept under a keyed hash of the id (``erased``),
+    never the id itself, for two days: an update Telegram delivers again (it does for a
+    day) is still recognised as applied (``UserStore.erased_update``)."""
+    row = await tx.fetchone(
+        "SELECT last_update_id FROM users WHERE user_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM intakes WHERE applicant_id = ?) AND NOT EXISTS"
+        " (SELECT 1 FROM roles WHERE user_id = ?)",
+        (user_id, user_id, user_id),
+    )
+    if row is None:
+        return
+    await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+    if tx.cipher is not None and row["last_update_id"]:
+        await tx.execute(
+            "INSERT INTO erased (tag, last_update_id, erased_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (tag) DO UPDATE SET erased_at = excluded.erased_at,"
+            " last_update_id = MAX(last_update_id, excluded.last_update_id)",
+            (tx.cipher.pseudonym(user_id), int(row["last_update_id"]), now_iso()),
+        )
 
 
 class UserStore:
@@ -19,4 +44,21 @@ class UserStore:
             " ON CONFLICT (user_id) DO UPDATE SET lang = excluded.lang",
             (user_id, lang, now_iso()),
             touches=user_id,
+        )
+
+    async def erased_update(self, user_id: int) -> int:
+        """The newest update applied for this person before their data was erased (0: none
+        known, or longer ago than ``forget_erased`` keeps)."""
+        cipher = self._db.cipher
+        if cipher is None:
+            return 0
+        row = await self._db.fetchone(
+            "SELECT last_update_id FROM erased WHERE tag = ?", (cipher.pseudonym(user_id),)
+        )
+        return 0 if row is None else int(row["last_update_id"])
+
+    async def forget_erased(self, before: str) -> int:
+        """Drop what ``forget_user`` kept, for erasures before ``before``."""
+        return await self._db.execute(
+            "DELETE FROM erased WHERE erased_at < ?", (before,), touches=NOBODY
         )

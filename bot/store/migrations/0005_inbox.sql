@@ -1,0 +1,1 @@
+-- reserved: the update inbox (merged from another branch)
