@@ -1065,8 +1065,10 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     await tap(partner, RETURN, referral, until="Type why you return this referral")
     assert texts(await say(partner, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
     await say(partner, "\u202eNot our county", until="The referral was returned")
-    returned = await r.store.db.fetchone("SELECT outcome FROM referrals")
-    assert returned is not None and returned["outcome"] == "Not our county"
+    row = await r.store.db.fetchone("SELECT id FROM referrals")
+    assert row is not None
+    returned = await r.store.cases.referral(row["id"])  # outcomes are sealed at rest
+    assert returned is not None and returned.outcome == "Not our county"
     notes = await r.store.cases.conversation(iid)
     assert [e.body for e in notes] == ["Called the village", "Bring the bill", "ok, tomorrow"]
 
