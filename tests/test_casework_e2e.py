@@ -16,6 +16,7 @@ messages may pause between them for longer than the fake's quiet period on a bus
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -1082,10 +1083,11 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     await r.store.db.execute(
         "UPDATE users SET display_name = ? WHERE user_id = ?", ("\u202eoahZ", CW2)
     )
-    await r.store.db.execute(
-        "UPDATE intakes SET state = json_set(state, '$.answers.name', ?) WHERE id = ?",
-        ("\u202enaS gnahZ\u202c", iid),
-    )
+    stored = await r.store.intakes.get(iid)
+    assert stored is not None
+    legacy = stored.state.to_dict()  # as the previous version kept it: plain JSON text
+    legacy["answers"]["name"] = "\u202enaS gnahZ\u202c"
+    await r.store.db.execute("UPDATE intakes SET state = ? WHERE id = ?", (json.dumps(legacy), iid))
     await r.store.cases.add_note(iid, CW, "note", "\u2067old\u2069 note", [])
     await r.services.casework.claim(CW2, iid, take_over=True)  # type: ignore[union-attr]
     card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
