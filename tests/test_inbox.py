@@ -169,6 +169,31 @@ async def test_updates_left_pending_are_applied_at_start_in_order_and_once(
         await running.stop()
 
 
+async def test_housekeeping_forgets_applied_updates_after_days(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from bot.config import Settings
+    from bot.housekeeping import Housekeeping
+    from bot.i18n import I18n
+
+    store = await Store.open(tmp_path / "intake.db")
+    try:
+        await store.inbox.add(
+            [Received(n, 5, "{}") for n in (1, 2)] + [Received(3, 5, "{}", "ValueError: x")]
+        )
+        await store.inbox.done(1)
+        keeper = Housekeeping(store, I18n.load(), Settings())
+        now = dt.datetime.now(dt.UTC)
+        assert await keeper.prune_inbox(now) == 0
+        # Two days on, the applied one is forgotten; the pending one and the dead letter stay.
+        assert await keeper.prune_inbox(now + dt.timedelta(days=3)) == 1
+        assert [await store.inbox.state_of(n) for n in (1, 2, 3)] == [None, "pending", "dead"]
+        assert await keeper.prune_inbox(now + dt.timedelta(days=31)) == 1
+        assert await store.inbox.dead_count() == 0
+    finally:
+        await store.close()
+
+
 # --- kill -9 -----------------------------------------------------------------------------
 
 
@@ -204,7 +229,7 @@ async def test_kill_9_loses_no_fetched_update(tg: FakeTelegram, tmp_path: Path) 
 
         await second.start()
         await shows(ap, "sensitive personal information")
-        current, answers = db_answers(db, ap.id)
+        _, answers = db_answers(db, ap.id)
         assert answers["name"] == NAME and answers["birth_date"] == "1975-03-08"
         await asyncio.sleep(0.5)  # a second answer would come by now
         assert len(with_text(ap, "born")) == 1
