@@ -49,7 +49,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
-        self.on_done: Callable[[object], Awaitable[None]] | None = None
+        self.on_done: Callable[[object], None] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Skipped):
@@ -60,12 +60,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Not reached when cancelled (the bot stopping): still pending, applied next start.
         # PTB's process_update hands a handler's error to the error handler and returns.
         if self.on_done is not None:
-            try:
-                await self.on_done(update)
-            except Exception as exc:
-                # Left pending: applied again at the next start, where the duplicate
-                # checks of the core recognise what it already did.
-                log.warning("could not mark an update done: %s", type(exc).__name__)
+            self.on_done(update)
 
     async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = None
@@ -425,6 +420,9 @@ async def stop_app(app: Application) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
+    inbox = app.bot_data.get("inbox")
+    if inbox is not None:
+        await inbox.flush()
     await app.shutdown()
 
 

@@ -86,44 +86,41 @@ class InboxStore:
         if not batch:
             return set()
         at = now_iso()
-        async with self._db.write(touches=NOBODY) as tx:
-            ids = [item.update_id for item in batch]
-            marks = ",".join("?" * len(ids))
-            known = {
-                r[0]
-                for r in await tx.fetchall(
-                    f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
-                )
-            }
-            fresh: dict[int, Received] = {}
-            for item in batch:
-                if item.update_id not in known:
-                    fresh.setdefault(item.update_id, item)
-            await tx.executemany(
-                "INSERT INTO inbox (update_id, chat_key, body, received_at, state, error)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        item.update_id,
-                        item.chat_key,
-                        self._seal(item.body),
-                        at,
-                        "pending" if item.error is None else "dead",
-                        None if item.error is None else self._seal(item.error),
-                    )
-                    for item in fresh.values()
-                ],
+        rows: dict[int, tuple[object, ...]] = {}
+        for item in batch:
+            rows.setdefault(
+                item.update_id,
+                (
+                    item.update_id,
+                    item.chat_key,
+                    self._seal(item.body),
+                    at,
+                    "pending" if item.error is None else "dead",
+                    None if item.error is None else self._seal(item.error),
+                ),
             )
-        new = set(fresh)
+        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+        params = [value for row in rows.values() for value in row]
+        # One statement, one call to the writer's thread: the rows that went in are new.
+        async with self._db.write(touches=NOBODY) as tx:
+            inserted = await tx.fetchall(
+                "INSERT INTO inbox (update_id, chat_key, body, received_at, state, error)"
+                f" VALUES {values} ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+                params,
+            )
+        new = {int(r[0]) for r in inserted}
         return new
 
-    async def done(self, update_id: int) -> None:
-        """The update's handlers ran: forget its content, keep its id for a while. A single
-        statement, so that under load the marks share the writes' group commit."""
+    async def done(self, *update_ids: int) -> None:
+        """The updates' handlers ran: forget their content, keep their ids for a while. A
+        single statement, so that under load the marks share the writes' group commit."""
+        if not update_ids:
+            return
+        marks = ",".join("?" * len(update_ids))
         await self._db.execute(
             "UPDATE inbox SET state = 'done', body = NULL, done_at = ?"
-            " WHERE update_id = ? AND state = 'pending'",
-            (now_iso(), update_id),
+            f" WHERE update_id IN ({marks}) AND state = 'pending'",
+            (now_iso(), *update_ids),
             touches=NOBODY,
         )
 
