@@ -68,6 +68,7 @@ async def test_a_poisoned_update_is_set_aside_and_nobody_else_waits(
 ) -> None:
     caplog.set_level(logging.INFO)
     admin = tg.user(ADMIN, language_code="en", first_name="Boss")
+    await r.store.users.set_language(ADMIN, "en")
     a, b, c = (tg.user(n, language_code="en") for n in (31, 32, 33))
     dog: Watchdog = r.app.bot_data["watchdog"]  # type: ignore[attr-defined]
     polls = tg.call_count("getUpdates")
