@@ -99,7 +99,12 @@ class Inbox:
         for item in items:
             update_id = update_id_of(item)
             assert isinstance(item, dict)
-            # Before decode: it may change the dict (a tapped message's keyboard).
+            query = item.get("callback_query")
+            tapped = query.get("message") if isinstance(query, dict) else None
+            if isinstance(tapped, dict):
+                # The keyboard of a tapped message is never read (bot/updates.py): not
+                # stored either, a third or more of a tap's size.
+                tapped.pop("reply_markup", None)
             body = jsoncodec.dumps_text(item)
             try:
                 update = decode(item, bot)
