@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,20 @@ from bot.app import build_application, open_services, start_webhook, stop_app
 from bot.store import Store
 from bot.store.inbox import Received
 from handlers.guard import Watchdog
-from tests.conftest import Running, make_settings
+from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.helpers import wait_until, with_text
-from tests.test_reliability import AGREE, FLOW, NAME, SEND, BotProcess, db_answers, shows
+from tests.test_reliability import (
+    AGREE,
+    FLOW,
+    NAME,
+    SEND,
+    BotProcess,
+    _command,
+    _env,
+    db_answers,
+    shows,
+)
 
 ADMIN = 7000
 POISON = "POISON-TEXT-Q9"  # what a poisoned update says: must never reach a log
@@ -307,6 +318,23 @@ async def test_kill_9_after_an_approval_still_answers_the_caseworker(
 
 
 # --- webhook mode ------------------------------------------------------------------------
+
+
+def test_webhook_mode_without_a_secret_does_not_start(tmp_path: Path) -> None:
+    env = _env(
+        tmp_path,
+        INTAKE_BOT_TOKEN=TOKEN,
+        INTAKE_BOT_API_URL=f"http://127.0.0.1:{free_port()}/bot",
+        INTAKE_WEBHOOK_URL="https://bot.example.org/hook",
+        INTAKE_WEBHOOK_PORT=str(free_port()),
+    )
+    result = subprocess.run(
+        _command(), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=20
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "but INTAKE_WEBHOOK_SECRET is not" in lines[0], result.stderr
+    assert not (tmp_path / "intake.db").exists()  # refused before anything was opened
 
 
 def free_port() -> int:
