@@ -90,6 +90,7 @@ class Inbox:
         #: The translations an admin reads (``Casework.tr_for``); None: no alerts.
         self.reader_of = reader_of
         self._marks: list[int] = []  # updates applied, not yet marked done
+        self._replayed: set[int] = set()  # updates of a previous run, not yet done
         self._marker: asyncio.Task[None] | None = None
 
     async def receive(self, items: Iterable[object], bot: Any) -> tuple[Update, ...]:
@@ -131,6 +132,7 @@ class Inbox:
         found pending at ``MAX_ATTEMPTS`` starts is set aside (its handling may be what
         stopped the bot)."""
         out: list[Update] = []
+        last: dict[int, int] = {}  # chat -> its newest update replayed
         for row in await self.store.inbox.pending():
             if row.attempts > MAX_ATTEMPTS:
                 await self.store.inbox.dead(row.update_id, "still not applied after restarts")
@@ -143,9 +145,18 @@ class Inbox:
                 await self._dead(row.update_id, type(exc).__name__)
                 continue
             out.append(update)
+            last[row.chat_key] = row.update_id
+        # Only a chat's last: the answer to a later one shows where the chat is anyway.
+        self._replayed.update(last.values())
         if out:
             log.info("applying %d update(s) received before the last stop", len(out))
         return out
+
+    def replayed(self, update: object) -> bool:
+        """Whether this update is its chat's last one applied again from a previous run:
+        its handlers may have done their work and stopped before answering, so a duplicate
+        says where things are rather than nothing."""
+        return isinstance(update, Update) and update.update_id in self._replayed
 
     def done(self, update: object) -> None:
         """Mark an update applied. The marks of updates that finish while one is being
@@ -155,6 +166,7 @@ class Inbox:
         where the core's duplicate checks recognise what it did."""
         if not isinstance(update, Update) or isinstance(update, Skipped):
             return
+        self._replayed.discard(update.update_id)
         self._marks.append(update.update_id)
         if self._marker is None:
             self._marker = asyncio.create_task(self._mark())

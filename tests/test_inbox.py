@@ -253,6 +253,45 @@ async def test_kill_9_loses_no_fetched_update(tg: FakeTelegram, tmp_path: Path) 
         second.cleanup()
 
 
+async def test_kill_9_before_the_reply_shows_the_question_after_restart(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """The answer was committed, the bot died before its reply went out: after the restart
+    the applicant sees the question they are at (not silence, which would make their next
+    message the answer to a question they never saw)."""
+    db = tmp_path / "intake.db"
+    ap = tg.user(4, language_code="en", first_name="Aynur")
+    first = BotProcess(tg, tmp_path, "first")
+    second = BotProcess(tg, tmp_path, "second")
+    try:
+        await first.start()
+        await ap.send("/start")
+        await shows(ap, AGREE)
+        await ap.tap(AGREE)
+        await shows(ap, "For myself")
+        await ap.tap("For myself")
+        await shows(ap, "What is the name")
+        tg.delay_next("sendMessage", 30, apply_first=False)  # the reply never arrives
+        await ap.send(NAME)
+        await wait_until(lambda: "name" in db_answers(db, ap.id)[1], 10, "the answer committed")
+        await asyncio.sleep(0.2)
+        assert not with_text(ap, "born")
+        first.kill()
+        assert await first.wait(5) == -signal.SIGKILL
+
+        await second.start()
+        await shows(ap, "born")
+        await asyncio.sleep(0.5)
+        assert len(with_text(ap, "born")) == 1
+        await ap.send("1975-03-08")
+        await shows(ap, "sensitive personal information")
+        _, answers = db_answers(db, ap.id)
+        assert answers["name"] == NAME and answers["birth_date"] == "1975-03-08"
+    finally:
+        first.cleanup()
+        second.cleanup()
+
+
 async def test_kill_9_after_an_approval_still_answers_the_caseworker(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
