@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -401,6 +402,8 @@ async def start_webhook(app: Application, settings: Settings) -> None:
     await replay(app)
     await server.start()
     app.bot_data["webhook"] = server
+    # Nothing polls: a quiet webhook is not a failing one, so the polling watchdog rests.
+    app.bot_data["watchdog"].after = math.inf
     await app.bot.set_webhook(
         url=settings.webhook_url or "",
         secret_token=settings.require_webhook_secret(),

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 #: Largest body read, in bytes. Telegram's updates are far smaller.
 MAX_BODY = 1 << 20
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+LINGER = 2.0
+SHUTDOWN = 5.0
 
 
 def webhook_path(url: str) -> str:
@@ -52,7 +54,15 @@ class WebhookServer:
         server = web.Application(client_max_size=MAX_BODY)
         server.router.add_post(self._path, self._handle)
         # No access log: it would name every caller, and nobody needs a line per update.
-        self._runner = web.AppRunner(server, access_log=None, handle_signals=False)
+        # A refused body is discarded for at most LINGER seconds, and stopping waits at
+        # most SHUTDOWN seconds for the calls in progress.
+        self._runner = web.AppRunner(
+            server,
+            access_log=None,
+            handle_signals=False,
+            lingering_time=LINGER,
+            shutdown_timeout=SHUTDOWN,
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self._listen, self._port).start()
 
