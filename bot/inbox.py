@@ -122,6 +122,7 @@ class Inbox:
             if item.update_id not in new:
                 out.append(update if isinstance(update, Skipped) else Skipped(item.update_id))
                 continue
+            new.discard(item.update_id)  # the same id twice in one answer: applied once
             if item.error is not None:
                 await self._dead(item.update_id, item.error.split(":", 1)[0])
             out.append(update)
