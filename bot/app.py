@@ -4,6 +4,10 @@ Updates run concurrently, but never two of the same chat at once: a chat's
 updates wait for each other in arrival order (``PerChatUpdateProcessor``),
 so an applicant who taps twice quickly is answered in order, while other
 applicants never wait for them.
+
+Every update comes from the inbox (bot/inbox.py): committed before Telegram may forget
+it, marked done once its handlers ran, and, if the bot stopped first, applied at the
+next start before polling or the webhook bring anything newer.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -28,6 +33,7 @@ from bot.config import ConfigError, Settings
 from bot.flow.sandbox import FlowChecker
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
+from bot.inbox import Inbox, Skipped
 from bot.instance import InstanceLock
 from bot.intake import Casework
 from bot.interview import Interview
@@ -40,14 +46,27 @@ log = logging.getLogger(__name__)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across chats, strictly in order within one chat."""
+    """Concurrent across chats, strictly in order within one chat; each update marked done
+    (``on_done``: the inbox) once its handlers ran, and a ``Skipped`` one not run at all."""
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        self.on_done: Callable[[object], None] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Skipped):
+            # A dead letter or a re-delivery: PTB saw it (its offset moved), nothing runs.
+            coroutine.close()  # type: ignore[attr-defined]
+            return
+        await self._in_order(update, coroutine)
+        # Not reached when cancelled (the bot stopping): still pending, applied next start.
+        # PTB's process_update hands a handler's error to the error handler and returns.
+        if self.on_done is not None:
+            self.on_done(update)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = None
         if isinstance(update, Update):
             if update.effective_chat is not None:
@@ -125,15 +144,15 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             max_retries=3,
         ),
     )
-    builder = (
-        ApplicationBuilder()
-        .bot(telegram)
-        .concurrent_updates(PerChatUpdateProcessor(256))
-        .post_init(_post_init)
-    )
+    processor = PerChatUpdateProcessor(256)
+    builder = ApplicationBuilder().bot(telegram).concurrent_updates(processor).post_init(_post_init)
     app = builder.build()
     app.bot_data["services"] = services
+    inbox = Inbox(services.store, services.casework.tr_for)
+    app.bot_data["inbox"] = inbox
+    processor.on_done = inbox.done
     app.bot_data["watchdog"] = watchdog = Watchdog(poll_request)
+    telegram.use_inbox(inbox, poll_request.progressed)
     limiter = RateLimit(services.store, services.i18n, limit=settings.rate_limit, per=60.0)
     app.add_handler(limiter.handler(), group=-1)
     cw_handlers, cw = caseworker.build_handlers(services.casework)
@@ -281,6 +300,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     database is refused before it opens anything. Whatever fails on the way up, what was
     opened is closed again, so the error ends the process instead of leaving it hanging
     on a database thread."""
+    if settings.webhook_url:
+        settings.require_webhook_secret()  # before anything is opened or reached
     with InstanceLock(settings.db_path):
         services = await open_services(settings)
         try:
@@ -374,34 +395,51 @@ async def settle_memory(services: Services) -> tuple[int, int, int]:
     return replaced
 
 
+async def replay(app: Application) -> int:
+    """Queue what the inbox holds from before the last stop, oldest first: each chat's
+    updates are applied in order, before anything newer of that chat (the processor takes
+    the queue in order). Returns how many."""
+    inbox: Inbox = app.bot_data["inbox"]
+    updates = await inbox.replay(app.bot)
+    for update in updates:
+        await app.update_queue.put(update)
+    return len(updates)
+
+
 async def start_polling(app: Application, *, timeout: int = 30) -> None:
     await app.initialize()
     await app.start()
+    await replay(app)
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=timeout, drop_pending_updates=False)
     app.bot_data["sender"].start()
 
 
 async def start_webhook(app: Application, settings: Settings) -> None:
-    """Serve Telegram's webhook calls; requests without the secret token get 403."""
-    if not settings.webhook_secret:
-        log.warning("INTAKE_WEBHOOK_SECRET is not set: anyone who finds the URL can post updates")
-    path = urlsplit(settings.webhook_url or "").path.strip("/")
+    """Serve Telegram's webhook calls with our own server (bot/webhook.py): the secret
+    token is required, and checked before a body is read."""
+    from bot.webhook import WebhookServer
+
+    server = WebhookServer(app, app.bot_data["inbox"], settings)  # refuses no secret
     await app.initialize()
     await app.start()
-    assert app.updater is not None
-    await app.updater.start_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=path,
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret,
+    await replay(app)
+    await server.start()
+    app.bot_data["webhook"] = server
+    # Nothing polls: a quiet webhook is not a failing one, so the polling watchdog rests.
+    app.bot_data["watchdog"].after = math.inf
+    await app.bot.set_webhook(
+        url=settings.webhook_url or "",
+        secret_token=settings.require_webhook_secret(),
         drop_pending_updates=False,
     )
     app.bot_data["sender"].start()
 
 
 async def stop_app(app: Application) -> None:
+    server = app.bot_data.pop("webhook", None)
+    if server is not None:
+        await server.stop()
     sender = app.bot_data.get("sender")
     if sender is not None:
         await sender.stop()
@@ -409,6 +447,9 @@ async def stop_app(app: Application) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
+    inbox = app.bot_data.get("inbox")
+    if inbox is not None:
+        await inbox.flush()
     await app.shutdown()
 
 

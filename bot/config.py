@@ -9,6 +9,7 @@ either the variable's own name (``INTAKE_DB``) or its short lower-case form
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ KEYS = {
     "INTAKE_RATE_LIMIT": "rate_limit",
     "INTAKE_SEND_RATE": "send_rate",
 }
+
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(ValueError):
@@ -76,6 +80,21 @@ class Settings:
                 "run INTAKE_BOT_TOKEN=... intake-bot run"
             )
         return self.token
+
+    def require_webhook_secret(self) -> str:
+        """The webhook's secret token; without one anyone who finds the URL could post
+        updates "from" an admin, so webhook mode does not start."""
+        if not self.webhook_secret:
+            raise ConfigError(
+                "INTAKE_WEBHOOK_URL is set but INTAKE_WEBHOOK_SECRET is not: set it to a random"
+                " string of letters, digits, _ and - (for example: openssl rand -hex 32)"
+            )
+        if not _SECRET_TOKEN.fullmatch(self.webhook_secret):
+            raise ConfigError(
+                "INTAKE_WEBHOOK_SECRET may only hold letters, digits, _ and -,"
+                " at most 256 of them (Telegram's rule for the secret token)"
+            )
+        return self.webhook_secret
 
 
 def _int(name: str, value: Any) -> int:

@@ -16,6 +16,7 @@ from bot.intake import DECLINE_REASONS
 from bot.store import Store
 from bot.store.audit import record
 from bot.store.db import now_iso
+from bot.store.inbox import KEEP_DEAD, KEEP_DONE
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,16 @@ class Housekeeping:
             await self.store.db.checkpoint()
         return done
 
+    async def prune_inbox(self, now: dt.datetime | None = None) -> int:
+        """Forget the ids of updates applied days ago (Telegram re-sends an update for a
+        day at most), and dead letters after a month."""
+        return await self.store.inbox.prune(_ago(KEEP_DONE, now), _ago(KEEP_DEAD, now))
+
     async def run(self) -> None:
         await self.expire_drafts()
         await self.anonymise_decided()
         await self.forget_erased()
+        await self.prune_inbox()
 
     async def forget_erased(self, now: dt.datetime | None = None) -> int:
         """Erased people are recognised (for updates delivered again) for two days only."""

@@ -13,7 +13,10 @@ reject) goes to ``Update.de_json`` as before, so an unusual update costs what it
 comes out exactly as PTB makes it, but for the keyboard of a tapped message (below).
 ``tests/test_updates.py`` holds both ways to the same objects, attribute by attribute.
 
-``IntakeBot.get_updates`` also sends the long poll itself the way the bot's other calls
+``IntakeBot.get_updates`` commits each answer to the inbox (bot/inbox.py) before it
+returns it, so that the offset the next poll confirms never names an update that is only
+in memory; and marks polling as working (for the watchdog) only then. It also sends the
+long poll itself the way the bot's other calls
 go (``bot.transport``), not through ``Bot._post``, and after a poll that brought updates
 waits ``POLL_GAP`` before the next one, so that under load updates come in batches.
 """
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from telegram import CallbackQuery, Chat, Message, MessageEntity, TelegramObject, Update, User
 from telegram._utils.datetime import extract_tzinfo_from_defaults, from_timestamp
@@ -37,6 +41,11 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ExtBot
 
 from bot.transport import BotApiRequest
+
+if TYPE_CHECKING:
+    from bot.inbox import Inbox
+
+log = logging.getLogger(__name__)
 
 _set = object.__setattr__
 
@@ -308,9 +317,9 @@ def _json_value(value: object) -> object:
 
 
 class IntakeBot(ExtBot[None]):
-    """PTB's ExtBot, reading the updates of getUpdates with ``decode``."""
+    """PTB's ExtBot, reading the updates of getUpdates with ``decode`` into the inbox."""
 
-    __slots__ = ("_batch_at",)
+    __slots__ = ("_batch_at", "_failures", "_inbox", "_polled")
 
     #: Seconds from a getUpdates that brought updates to the next one. Each poll costs
     #: the bot about as much CPU as a reply; with no gap, a busy bot on a fast link polls
@@ -318,10 +327,22 @@ class IntakeBot(ExtBot[None]):
     #: about 8% more updates per CPU-second (bench/README), for at most 5 ms more wait,
     #: only for updates that arrive just after a batch. Idle polls wait for nothing.
     POLL_GAP = 0.005
+    #: Longest wait, in seconds, before fetching again answers that could not be stored.
+    MAX_BACKOFF = 30.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._batch_at = -math.inf
+        self._failures = 0
+        self._inbox: Inbox | None = None
+        self._polled: Callable[[], None] | None = None
+
+    def use_inbox(self, inbox: Inbox, polled: Callable[[], None] | None = None) -> None:
+        """Commit each answer of getUpdates to ``inbox`` before returning it (without one,
+        updates are only decoded, as PTB would); call ``polled`` once one was read and
+        stored: polling works (the watchdog's mark)."""
+        self._inbox = inbox
+        self._polled = polled
 
     async def get_updates(
         self,
@@ -375,8 +396,27 @@ class IntakeBot(ExtBot[None]):
                 pool_timeout=pool_timeout,
                 api_kwargs=api_kwargs,
             )
-        updates = tuple(decode(item, self) for item in result)
+        if self._inbox is None:
+            updates = tuple(decode(item, self) for item in result)
+        else:
+            try:
+                updates = await self._inbox.receive(result, self)
+            except Exception as exc:
+                # Not stored, so not returned: the offset stays, and Telegram sends them
+                # again. PTB would poll again at once; wait, longer each time, instead.
+                self._failures += 1
+                wait = min(self.MAX_BACKOFF, 0.5 * 2**self._failures)
+                log.error(
+                    "could not store the updates Telegram sent (%s); fetching them again in %.0f s",
+                    type(exc).__name__,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+                return ()
+            self._failures = 0
         self._batch_at = time.monotonic() if updates else -math.inf
         for update in updates:
             self.insert_callback_data(update)
+        if self._polled is not None:
+            self._polled()
         return updates

@@ -200,7 +200,11 @@ class ApplicantHandlers:
         tr = self.i18n.tr(turn.lang)
         _ = tr.gettext
         if turn.duplicate:
-            return
+            again = await self._again(update, ctx)
+            if again is None:
+                return
+            turn, tr = again, self.i18n.tr(again.lang)
+            _ = tr.gettext
         if turn.open_intakes:
             await send(
                 bot,
@@ -528,6 +532,7 @@ class ApplicantHandlers:
 
         turn = await self.interview.apply(applicant, build, update.update_id, intake_id=intake_id)
         if turn.duplicate:
+            await self.render(update, ctx, turn)
             return
         out, flow = turn.outcome, turn.flow
         message = update.callback_query.message  # type: ignore[union-attr]
@@ -603,6 +608,7 @@ class ApplicantHandlers:
 
         turn = await self.interview.apply(applicant, build, update.update_id, intake_id=intake_id)
         if turn.duplicate:
+            await self.render(update, ctx, turn)
             return
         if getattr(turn.outcome, "refusal", None) is None:
             await beside(edit_markup(msg, None), self.render(update, ctx, turn))
@@ -650,6 +656,17 @@ class ApplicantHandlers:
             return
         await edit_markup(msg, None)
         await self.render(update, ctx, await self.interview.show(applicant))
+
+    async def _again(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> Turn | None:
+        """An update already applied: say nothing, unless it is applied again from the
+        inbox after the bot stopped, maybe before its answer went out; then show the
+        applicant where they are, so that their next message answers the question they see."""
+        inbox = ctx.bot_data.get("inbox")
+        applicant = applicant_of(update)
+        if inbox is None or applicant is None or not inbox.replayed(update):
+            return None
+        turn = await self.interview.show(applicant)
+        return None if turn.no_draft or turn.duplicate else turn
 
     async def _stale(self, applicant: Applicant) -> Turn:
         """A button that is not (or no longer) valid: show the current question with why."""

@@ -325,11 +325,18 @@ class CaseworkerHandlers:
         elif op == "ac":
             held = await pending.get(actor)
             if held is None or held.kind != "cw_confirm" or held.intake_id != target:
-                await send(
-                    ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Approve again.")
-                )
-                return
-            case = await work.approve(actor, target, str(held.data.get("amount", "")))
+                case = await work.open_case(actor, target)
+                if case.status != "approved" or case.assignee != actor:
+                    await send(
+                        ctx.bot,
+                        chat_id,
+                        _("That confirmation is no longer valid. Tap Approve again."),
+                    )
+                    return
+                # This very approval was applied already (tapped twice, or applied again
+                # from the inbox after a restart): say what it did, change nothing.
+            else:
+                case = await work.approve(actor, target, str(held.data.get("amount", "")))
             await edit_markup(message, None)
             await send(
                 ctx.bot,

@@ -81,24 +81,19 @@ class RateLimit:
 
 
 class WatchedRequest(BotApiRequest):
-    """The getUpdates connection, noting when polling last succeeded (for the watchdog)."""
+    """The getUpdates connection, noting when polling last succeeded (for the watchdog).
+
+    Success is a batch of updates read and committed to the inbox (``IntakeBot.polled``
+    calls ``progressed``), not an HTTP answer: a bot that fetches the same update again
+    and again, unable to read or store it, is not working, however fast Telegram answers.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.last_ok = time.monotonic()
 
-    async def do_request(
-        self, url: str, method: str, *args: object, **kwargs: object
-    ) -> tuple[int, bytes]:
-        code, payload = await super().do_request(url, method, *args, **kwargs)  # type: ignore[arg-type]
-        if 200 <= code < 300:
-            self.last_ok = time.monotonic()
-        return code, payload
-
-    async def post_json(self, url: str, params: dict[str, object], **kwargs: Any) -> Any:
-        result = await super().post_json(url, params, **kwargs)
+    def progressed(self) -> None:
         self.last_ok = time.monotonic()
-        return result
 
 
 class Watchdog:

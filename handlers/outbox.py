@@ -6,6 +6,11 @@ may have shown it: sending it again could show it twice); a flood wait (429)
 waits as long as Telegram asks, a failure to reach Telegram or a 5xx backs off
 and tries again, and a chat that blocked the bot is given up with a log line
 (without its text).
+
+After a crash, at least once: a message whose send was under way when the process died
+(Telegram may have it, the row is still there) is sent again at the next start. The Bot API
+has no idempotency key and no way to ask whether a message arrived, so the only other choice
+would be to drop it, and a decision nobody hears of is worse than one heard twice.
 """
 
 from __future__ import annotations

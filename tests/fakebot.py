@@ -562,6 +562,8 @@ class FakeTelegram:
         self.menu_buttons: dict[int | None, JSONDict] = {}
         self.webhook_url: str = ""
         self.blocked: set[int] = set()
+        #: How often getUpdates handed out each update id (a re-delivery counts again).
+        self.deliveries: dict[int, int] = {}
 
         self._server: tornado.httpserver.HTTPServer | None = None
         self._closing = asyncio.Event()
@@ -1060,6 +1062,7 @@ class FakeTelegram:
             if queued in self._redeliver:
                 self._redeliver.remove(queued)
             self._max_delivered_id = max(self._max_delivered_id, queued.update_id)
+            self.deliveries[queued.update_id] = self.deliveries.get(queued.update_id, 0) + 1
             self._touch(queued.chat_id)
         return [queued.update for queued in batch]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import dataclasses
 import html
 import inspect
 import logging
@@ -33,7 +34,7 @@ import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler
 
 from bot.app import build_application, open_services, start_webhook, stop_app
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.i18n import I18n
 from handlers import admin, caseworker, partner
 from handlers.common import fits, pack
@@ -705,48 +706,78 @@ def free_port() -> int:
 async def test_webhook_mode_requires_the_secret_token(tg: FakeTelegram, tmp_path: Path) -> None:
     port = free_port()
     secret = "s3cret-Token_42"
+    url = f"http://127.0.0.1:{port}/intake-hook"
     settings = make_settings(
         tg,
         tmp_path / "intake.db",
-        webhook_url=f"http://127.0.0.1:{port}/intake-hook",
+        webhook_url=url,
         webhook_port=port,
         webhook_secret=secret,
         webhook_listen="127.0.0.1",
         rate_limit=0,
+        admin_ids=frozenset({7000}),
     )
+    # Without the secret, webhook mode does not start: one forged POST "from" an admin
+    # saying /grant would otherwise have made anyone an admin.
+    bare = dataclasses.replace(settings, webhook_secret=None)
+    services = await open_services(bare)
+    app = build_application(services, request_timeout=2)
+    try:
+        with pytest.raises(ConfigError, match="INTAKE_WEBHOOK_SECRET is not"):
+            await start_webhook(app, bare)
+        assert tg.calls_to("setWebhook") == []
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "something listens"
+    finally:
+        await stop_app(app)
+        await services.store.close()
+
     services = await open_services(settings)
     app = build_application(services, request_timeout=2)
     try:
         await start_webhook(app, settings)
         [call] = tg.calls_to("setWebhook")
-        assert call["url"] == f"http://127.0.0.1:{port}/intake-hook"
+        assert call["url"] == url
         assert call["secret_token"] == secret
         assert tg.webhook_url
 
         person = tg.user(21, language_code="en", first_name="Hook")
+        admin_user = tg.user(7000, language_code="en", first_name="Boss")
 
-        def update(update_id: int, text: str) -> dict[str, Any]:
+        def update(update_id: int, text: str, who: FakeUser = person) -> dict[str, Any]:
+            command = text.split()[0]
             return {
                 "update_id": update_id,
                 "message": {
                     "message_id": update_id,
                     "date": int(time.time()),
-                    "chat": person.chat,
-                    "from": person.user,
+                    "chat": who.chat,
+                    "from": who.user,
                     "text": text,
-                    "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+                    "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
                 },
             }
 
-        url = f"http://127.0.0.1:{port}/intake-hook"
         async with httpx.AsyncClient(timeout=5) as client:
             before = await snapshot_users(services)
-            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
-                response = await client.post(url, json=update(1, "/start"), headers=headers)
-                assert response.status_code == 403
+            for n, headers in enumerate(
+                (
+                    {},
+                    {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                    {"X-Telegram-Bot-Api-Secret-Token": secret + "x"},
+                )
+            ):
+                for forged in (
+                    update(10 + n, "/start"),
+                    update(20 + n, "/grant 6666 admin", admin_user),
+                ):
+                    response = await client.post(url, json=forged, headers=headers)
+                    assert response.status_code == 403
             await asyncio.sleep(0.3)
             assert tg.sent(person.chat_id) == []
+            assert tg.sent(admin_user.chat_id) == []
             assert await snapshot_users(services) == before
+            assert not await services.store.roles.has(6666, "admin")
 
             response = await client.post(
                 url,

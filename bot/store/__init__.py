@@ -17,6 +17,7 @@ from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.flows import FlowNotFound, FlowStore
+from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
@@ -40,6 +41,7 @@ class Store:
         self.cases = CaseStore(db)
         self.pending = PendingStore(db)
         self.outbox = OutboxStore(db)
+        self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
 
     @classmethod

@@ -1,0 +1,171 @@
+"""The inbox: every update is committed here before Telegram may forget it.
+
+With long polling, Telegram drops an update once a later ``getUpdates`` confirms its
+offset, which python-telegram-bot does on the very next poll, milliseconds after the
+fetch and long before the update was handled. With a webhook, Telegram drops it once the
+bot answered 200. Either way the channel first commits the raw update here, and only then
+lets the offset move on or answers 200 (bot/inbox.py). An update is then applied from
+here and marked done after its handlers ran; whatever a crash left pending is applied at
+the next start, before anything newer of its chat.
+
+One row per update, keyed by Telegram's update id (not a "highest id seen": a skipped id
+must not hide a lost update), so a re-delivered update, one Telegram sends again because
+its offset was never confirmed, finds its row and is not applied twice. Done rows keep
+their id and lose their body (``secure_delete`` overwrites it); they are pruned after
+``KEEP_DONE``, longer than Telegram keeps an unconfirmed update (24 hours). An update that
+cannot be read (a "poisoned" one) is a dead letter: kept, encrypted, with the error that
+stopped it, counted, and never tried again.
+
+The body is what people wrote: it is sealed with the database's cipher like the answers.
+
+Several instances (PostgreSQL): the same methods, with two changes that the interface
+already allows. ``add`` is ``INSERT ... ON CONFLICT (update_id) DO NOTHING RETURNING
+update_id``, so of two instances receiving the same update only one gets it as new.
+Instead of each process replaying everything ``pending`` returns, an instance claims
+work: ``UPDATE inbox SET owner = $me, lease_until = now() + interval '1 minute' WHERE
+update_id IN (SELECT update_id FROM inbox a WHERE state = 'pending' AND (owner IS NULL
+OR lease_until < now()) AND NOT EXISTS (SELECT 1 FROM inbox b WHERE b.chat_key =
+a.chat_key AND b.update_id < a.update_id AND b.state = 'pending') ORDER BY update_id
+FOR UPDATE SKIP LOCKED LIMIT n)``: only the oldest pending update of a chat can be
+claimed, so a chat's updates are applied one at a time and in order whichever instance
+holds them, and a dead instance's claims lapse with their lease. ``done`` and ``dead``
+stay as they are. On SQLite there is one process: it holds every pending row, and its
+per-chat locks (bot/app.py) keep the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.crypto import open_text, seal_text
+from bot.store.db import NOBODY, Database, now_iso
+
+#: Days a done row keeps its update id, so that a re-delivery is recognised.
+KEEP_DONE = 2
+#: Days a dead letter is kept for someone to look at.
+KEEP_DEAD = 30
+#: Starts that may find an update still pending before it is set aside as a dead letter:
+#: an update whose handling kills the process must not bring it down at every start.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Received:
+    """One update as it came: its id, the chat it belongs to, the raw JSON text; and, for
+    one that could not be read, why (it is stored as a dead letter)."""
+
+    update_id: int
+    chat_key: int
+    body: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    update_id: int
+    chat_key: int
+    body: str
+    attempts: int
+
+
+class InboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _seal(self, text: str) -> str | bytes:
+        return seal_text(self._db.cipher, text)
+
+    def _open(self, stored: str | bytes) -> str:
+        return open_text(self._db.cipher, stored)
+
+    async def add(self, batch: Sequence[Received]) -> set[int]:
+        """Commit a batch in one write transaction; returns the ids that were new (the
+        others were received before: not to be applied again)."""
+        if not batch:
+            return set()
+        at = now_iso()
+        rows: dict[int, tuple[object, ...]] = {}
+        for item in batch:
+            rows.setdefault(
+                item.update_id,
+                (
+                    item.update_id,
+                    item.chat_key,
+                    self._seal(item.body),
+                    at,
+                    "pending" if item.error is None else "dead",
+                    None if item.error is None else self._seal(item.error),
+                ),
+            )
+        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+        params = [value for row in rows.values() for value in row]
+        # One statement, one call to the writer's thread: the rows that went in are new.
+        async with self._db.write(touches=NOBODY) as tx:
+            inserted = await tx.fetchall(
+                "INSERT INTO inbox (update_id, chat_key, body, received_at, state, error)"
+                f" VALUES {values} ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+                params,
+            )
+        new = {int(r[0]) for r in inserted}
+        return new
+
+    async def done(self, *update_ids: int) -> None:
+        """The updates' handlers ran: forget their content, keep their ids for a while. A
+        single statement, so that under load the marks share the writes' group commit."""
+        if not update_ids:
+            return
+        marks = ",".join("?" * len(update_ids))
+        await self._db.execute(
+            "UPDATE inbox SET state = 'done', body = NULL, done_at = ?"
+            f" WHERE update_id IN ({marks}) AND state = 'pending'",
+            (now_iso(), *update_ids),
+            touches=NOBODY,
+        )
+
+    async def dead(self, update_id: int, error: str) -> None:
+        """Set a pending update aside: it is never applied."""
+        await self._db.execute(
+            "UPDATE inbox SET state = 'dead', error = ?, done_at = ?"
+            " WHERE update_id = ? AND state = 'pending'",
+            (self._seal(error), now_iso(), update_id),
+            touches=NOBODY,
+        )
+
+    async def pending(self) -> list[Pending]:
+        """What a previous run left to apply, oldest first; each counts one more attempt."""
+        async with self._db.write(touches=NOBODY) as tx:
+            await tx.execute("UPDATE inbox SET attempts = attempts + 1 WHERE state = 'pending'")
+            rows = await tx.fetchall(
+                "SELECT update_id, chat_key, body, attempts FROM inbox"
+                " WHERE state = 'pending' ORDER BY update_id"
+            )
+        return [
+            Pending(r["update_id"], r["chat_key"], self._open(r["body"]), r["attempts"])
+            for r in rows
+        ]
+
+    async def dead_count(self) -> int:
+        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE state = 'dead'")
+        return int(row["n"]) if row else 0
+
+    async def dead_letters(self) -> list[tuple[int, str]]:
+        """(update id, error) of the dead letters, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT update_id, error FROM inbox WHERE state = 'dead' ORDER BY update_id"
+        )
+        return [(r["update_id"], self._open(r["error"] or "")) for r in rows]
+
+    async def state_of(self, update_id: int) -> str | None:
+        row = await self._db.fetchone("SELECT state FROM inbox WHERE update_id = ?", (update_id,))
+        return row["state"] if row else None
+
+    async def prune(self, done_before: str, dead_before: str) -> int:
+        """Forget done rows received before ``done_before`` and dead letters received
+        before ``dead_before`` (ISO times as ``now_iso`` writes them)."""
+        return await self._db.execute(
+            "DELETE FROM inbox WHERE (state = 'done' AND received_at < ?)"
+            " OR (state = 'dead' AND received_at < ?)",
+            (done_before, dead_before),
+            touches=NOBODY,
+        )
