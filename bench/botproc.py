@@ -5,7 +5,7 @@
 
 Prints ``READY`` on stdout once polling runs, serves until SIGTERM, stops cleanly and prints
 one JSON line (its peak RSS, CPU time, and the profile when asked). Logging goes to stderr at
-WARNING. The intake bot is the real Application: ``bot.app.open_services`` +
+WARNING. The intake bot is the real Application: ``telegram_channel.app.open_services`` +
 ``build_application`` + ``start_polling`` / ``stop_app``, configured through
 ``bot.config.Settings`` with ``rate_limit=0`` (the per-user limit, 30 updates a minute, would
 otherwise stop a simulated applicant who answers as fast as the bot replies).
@@ -68,14 +68,14 @@ def customise(builder: Any, what_if: dict[str, Any]) -> Any:
 
 def intake_like_request(what_if: dict[str, Any]) -> Any:
     """For the echo bot, the ceiling of the intake bot's plumbing: a Bot API request object
-    of the class and pool size ``bot.app`` uses (its own transport when it has one, else
+    of the class and pool size ``telegram_channel.app`` uses (its own transport when it has one, else
     PTB's httpx default)."""
     from telegram.request import HTTPXRequest
 
-    import bot.app
+    import telegram_channel.app
 
-    size = int(what_if.get("pool", shipped_pool(bot.app)))
-    cls = getattr(bot.app, "BotApiRequest", None)
+    size = int(what_if.get("pool", shipped_pool(telegram_channel.app)))
+    cls = getattr(telegram_channel.app, "BotApiRequest", None)
     if cls is None:
         return HTTPXRequest(connection_pool_size=size)
     try:
@@ -85,41 +85,41 @@ def intake_like_request(what_if: dict[str, Any]) -> Any:
 
 
 def shipped_pool(app_module: Any) -> int:
-    """The connections bot.app gives the intake bot in the bench (send_rate=0: no limit)."""
+    """The connections telegram_channel.app gives the intake bot in the bench (send_rate=0: no limit)."""
     if hasattr(app_module, "pool_size"):
         return int(app_module.pool_size(0))
     return int(getattr(app_module, "POOL_SIZE", 256))
 
 
 def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
-    """Change what ``bot.app.build_application`` builds, without touching its code:
+    """Change what ``telegram_channel.app.build_application`` builds, without touching its code:
     ``concurrency`` = updates handled at once (shipped: 256), ``pool`` = connections to the
-    Bot API (bot.app's ``pool_size``, or ``POOL_SIZE`` in older commits);
+    Bot API (telegram_channel.app's ``pool_size``, or ``POOL_SIZE`` in older commits);
     ``one_call_per_tap`` = a tap on an interview question is answered with the next question
     only, as the echo bot answers, without acknowledging it or closing the question."""
     from telegram.ext import ApplicationBuilder
 
-    import bot.app
+    import telegram_channel.app
 
     if what_if.get("one_call_per_tap"):
         _one_call_per_tap()
 
     if "concurrency" in what_if:
         n = int(what_if["concurrency"])
-        original = bot.app.PerChatUpdateProcessor
+        original = telegram_channel.app.PerChatUpdateProcessor
 
         class Processor(original):  # type: ignore[misc, valid-type]
             def __init__(self, max_concurrent_updates: int = 256) -> None:
                 super().__init__(n)
 
-        bot.app.PerChatUpdateProcessor = Processor  # type: ignore[misc]
+        telegram_channel.app.PerChatUpdateProcessor = Processor  # type: ignore[misc]
     pool = what_if.get("pool")
-    if pool is not None and hasattr(bot.app, "pool_size"):
+    if pool is not None and hasattr(telegram_channel.app, "pool_size"):
         size = int(pool)
-        bot.app.pool_size = lambda send_rate: size  # type: ignore[attr-defined]
+        telegram_channel.app.pool_size = lambda send_rate: size  # type: ignore[attr-defined]
         pool = None
-    elif pool is not None and hasattr(bot.app, "POOL_SIZE"):
-        bot.app.POOL_SIZE = int(pool)  # type: ignore[attr-defined]
+    elif pool is not None and hasattr(telegram_channel.app, "POOL_SIZE"):
+        telegram_channel.app.POOL_SIZE = int(pool)  # type: ignore[attr-defined]
         pool = None
     if pool is None:
         return
@@ -134,7 +134,7 @@ def apply_what_if_to_intake(what_if: dict[str, Any]) -> None:
         def connection_pool_size(self, size: int) -> Any:
             return super().connection_pool_size(int(pool))
 
-    bot.app.ApplicationBuilder = Builder  # type: ignore[misc]
+    telegram_channel.app.ApplicationBuilder = Builder  # type: ignore[misc]
 
 
 def _one_call_per_tap() -> None:
@@ -156,7 +156,7 @@ def _one_call_per_tap() -> None:
 
 
 async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
-    from bot.app import (
+    from telegram_channel.app import (
         build_application,
         open_services,
         settle_memory,
@@ -178,7 +178,7 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
             await services.store.flows.active()
         app = build_application(services)
         await start_polling(app, timeout=10)
-        await settle_memory(services)  # as bot.app.serve does once the bot serves
+        await settle_memory(services)  # as telegram_channel.app.serve does once the bot serves
     except BaseException:
         await services.store.close()  # its threads would keep this process alive
         raise
@@ -333,7 +333,10 @@ class Profile:
 
 
 # Where the time of a sample goes: the deepest of these frames on its stack decides.
-_HTTP = "HTTP client (httpx/httpcore/anyio/h11, aiohttp, bot/transport.py, bot/http1.py)"
+_HTTP = (
+    "HTTP client (httpx/httpcore/anyio/h11, aiohttp, telegram_channel/transport.py,"
+    " telegram_channel/http1.py)"
+)
 _LAYERS: list[tuple[str, str, str]] = [
     # (path fragment, function or "" for any, layer)
     ("telegram/ext/_updater.py", "", "getUpdates polling (Updater)"),
@@ -342,11 +345,12 @@ _LAYERS: list[tuple[str, str, str]] = [
     ("httpx/", "", _HTTP),
     ("httpcore/", "", _HTTP),
     ("aiohttp/", "", _HTTP),
-    ("/bot/transport.py", "", _HTTP),
-    ("/bot/http1.py", "", _HTTP),
+    ("/telegram_channel/transport.py", "", _HTTP),
+    ("/telegram_channel/http1.py", "", _HTTP),
     ("yaml/", "", "YAML parsing (flow loading)"),
     ("/bot/", "", "bot core (interview, engine, store, i18n, messages)"),
     ("/handlers/", "", "handlers (parse update, render, keyboards)"),
+    ("/telegram_channel/", "", "Telegram channel (reading updates, inbox, sending)"),
     ("aiosqlite/", "", "aiosqlite (main-thread side: queue, futures)"),
     ("selectors.py", "select", "idle (waiting in select)"),
 ]
@@ -422,10 +426,10 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
     with its user row and its audit row, written through the store's own connection in
     batches of 10,000 per transaction.
     """
-    from bot.app import open_services
     from bot.flow import engine
     from bot.store.db import now_iso
     from bot.store.intakes import _dump
+    from telegram_channel.app import open_services
 
     services = await open_services(
         _settings("http://127.0.0.1:9", str(Path(args.workdir) / "intake.db"))

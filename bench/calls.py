@@ -8,14 +8,14 @@ The fake Bot API (bench/fakeapi.py) runs in another process, pinned to the other
 calls are made from this one, pinned to one CPU, and timed with the process's CPU clock.
 Layers, each on its own fresh connections to the fake:
 
-* ``bot``: what a reply does, ``bot.transport.call``: the rate limiter as bot.app builds it
+* ``bot``: what a reply does, ``telegram_channel.transport.call``: the rate limiter as telegram_channel.app builds it
   (no rate, retries kept), ``BotApiRequest.post_json`` and the answer read as PTB reads it;
 * ``ptb_post``: the same call through PTB's ``Bot._post`` (what replies did before c88a9d0,
   and what PTB's own methods still do);
 * ``transport``: ``BotApiRequest.do_request`` alone (a ready ``RequestData``);
-* ``http1``: ``bot.http1.Http1Pool.request`` alone, the JSON body encoded by the caller;
+* ``http1``: ``telegram_channel.http1.Http1Pool.request`` alone, the JSON body encoded by the caller;
 * ``aiohttp``: one ``aiohttp.ClientSession.post`` with the same body (what the transport
-  used before ``bot/http1.py``).
+  used before ``telegram_channel/http1.py``).
 
 Prints a line per layer on stderr and one JSON line on stdout.
 """
@@ -49,7 +49,7 @@ PARAMS: dict[str, Any] = {
         ]
     },
 }
-POOL = 64  # connections, as bot.app asks for with no rate limit (the bench's case)
+POOL = 64  # connections, as telegram_channel.app asks for with no rate limit (the bench's case)
 
 
 def _pin(cpu: int) -> None:
@@ -92,9 +92,9 @@ async def _layers(port: int, calls: int, at_once: int) -> dict[str, dict[str, fl
     from telegram.request import RequestData
     from telegram.request._requestparameter import RequestParameter
 
-    from bot import http1
-    from bot.sendlimit import SendLimiter
-    from bot.transport import BotApiRequest, call
+    from telegram_channel import http1
+    from telegram_channel.sendlimit import SendLimiter
+    from telegram_channel.transport import BotApiRequest, call
 
     _pin(0)
     base = f"http://127.0.0.1:{port}/bot1:x"

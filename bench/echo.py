@@ -3,7 +3,7 @@
 One handler for messages and one for button taps, each answering with exactly one
 sendMessage; nothing stored, nothing rendered. ``bench/botproc.py`` gives it the intake bot's
 plumbing: the same concurrency (256 updates at once), the same Bot API request class and pool
-size as ``bot.app`` builds, and the same long polling, so the difference between the two is
+size as ``telegram_channel.app`` builds, and the same long polling, so the difference between the two is
 the intake bot's own work: reading and writing SQLite, running the interview, rendering
 questions, and the extra calls a button needs (answerCallbackQuery, the edit that shows the
 answer).

@@ -276,17 +276,19 @@ def _flow_source() -> str:
 
 def bot_code() -> dict[str, Any]:
     """Which bot was measured: the commit, whether bot/ or handlers/ had local changes, and
-    the plumbing settings bot.app uses (others change the bot while benches run)."""
+    the plumbing settings telegram_channel.app uses (others change the bot while benches run)."""
     from botproc import shipped_pool
 
-    import bot.app
+    import telegram_channel.app
 
-    request = getattr(bot.app, "BotApiRequest", None)
+    request = getattr(telegram_channel.app, "BotApiRequest", None)
     out: dict[str, Any] = {
-        "pool_size": shipped_pool(bot.app),
+        "pool_size": shipped_pool(telegram_channel.app),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
     }
-    root = Path(bot.app.__file__).resolve().parents[1]  # PYTHONPATH may point at another tree
+    root = (
+        Path(telegram_channel.app.__file__).resolve().parents[1]
+    )  # PYTHONPATH may point at another tree
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
@@ -446,7 +448,7 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
         "answers reach disk once a minute and at shutdown, not before the reply), updates one "
         "at a time (examples' default).",
         "echo: one sendMessage per update, with the intake bot's plumbing: "
-        "concurrent_updates(256), the same Bot API request class and pool size as bot.app "
+        "concurrent_updates(256), the same Bot API request class and pool size as telegram_channel.app "
         "(bot_code); the conversation baseline keeps PTB's defaults (httpx, 256 connections), "
         "as the examples do.",
         "peak_rss_mb = VmHWM of the bot process; db_bytes = SQLite db+wal (pickle for the "
@@ -462,7 +464,7 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
     if args.what_if:
         parts.append(
             f"WHAT-IF run {args.what_if}: NOT the shipped configuration (bench-level changes to "
-            "what bot.app builds; see bench/README.md)."
+            "what telegram_channel.app builds; see bench/README.md)."
         )
     return " ".join(parts)
 

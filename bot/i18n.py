@@ -154,7 +154,7 @@ class I18n:
         for tr in self._by_lang.values():
             # Babel reads a locale's data from disk when it is first used: now, not while
             # the first applicant after a start waits (and before start-up's objects are
-            # frozen out of garbage collection, bot.app.settle_memory).
+            # frozen out of garbage collection, telegram_channel.app.settle_memory).
             _ = tr.rtl
 
     @classmethod

@@ -29,7 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.i18n import I18n, Tr
 from bot.store import Store
-from bot.transport import AnswerLost, call, message_id_of, ok_of
+from telegram_channel.transport import AnswerLost, call, message_id_of, ok_of
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_application, open_services, start_polling, stop_app
 from bot.config import Settings
+from telegram_channel.app import Services, build_application, open_services, start_polling, stop_app
 from tests.fakebot import FakeTelegram
 
 logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main as cli_main
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
 from bot.flow.sandbox import Budget
 from bot.i18n import I18n
 from bot.store import db as store_db
+from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.app import GC_THRESHOLDS, build_application, open_services, serve
 from bot.config import ConfigError, Settings, load_settings
-from bot.sendlimit import SendLimiter
-from bot.transport import BotApiRequest
+from telegram_channel.app import GC_THRESHOLDS, build_application, open_services, serve
+from telegram_channel.sendlimit import SendLimiter
+from telegram_channel.transport import BotApiRequest
 from tests.fakebot import FakeTelegram
 from tests.helpers import console_script, wait_until
 
@@ -58,7 +58,7 @@ async def test_paid_broadcast_rate_and_no_limit(tmp_path: Path) -> None:
 
 
 async def test_each_update_has_one_handler_whatever_their_order(tmp_path: Path) -> None:
-    """bot.app puts the applicants' handlers first (they get nearly every update); that is
+    """telegram_channel.app puts the applicants' handlers first (they get nearly every update); that is
     only safe while no two handlers before the fallbacks claim the same command or the
     same button prefix."""
     services, app = await _app(tmp_path)
@@ -115,7 +115,7 @@ async def test_the_bot_waits_for_the_network_and_then_serves(
 ) -> None:
     """A village server often boots before its network: the bot says what it waits for and
     starts serving once Telegram answers, instead of dying with a traceback."""
-    caplog.set_level(logging.WARNING, logger="bot.app")
+    caplog.set_level(logging.WARNING, logger="telegram_channel.app")
     port = _free_port()
     settings = Settings(
         token="123:SECRET-TOKEN",

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main as cli_main
 from bot.flow.engine import Screening, State
+from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import DEFAULT_SETTLE, FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text

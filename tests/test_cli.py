@@ -1,4 +1,4 @@
-"""The ``intake-bot flow ...`` commands: in-process through ``bot.cli.main`` and, once for
+"""The ``intake-bot flow ...`` commands: in-process through ``command_line.cli.main`` and, once for
 real, as the installed console script."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from command_line.cli import main
 from tests.helpers import console_script
 
 ROOT = Path(__file__).parent.parent

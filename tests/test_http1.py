@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot import http1
-from bot.transport import BotApiRequest
+from telegram_channel import http1
+from telegram_channel.transport import BotApiRequest
 from tests.httpserver import Answer, Server, framed
 
 OK = {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import build_application, open_services, start_webhook, stop_app
 from bot.store import Store
 from bot.store.inbox import Received
-from handlers.guard import Watchdog
+from telegram_channel.app import build_application, open_services, start_webhook, stop_app
+from telegram_channel.guard import Watchdog
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.helpers import wait_until, with_text

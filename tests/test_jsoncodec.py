@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import jsoncodec
-from bot.transport import _telegram_object
+from telegram_channel.transport import _telegram_object
 
 BEFORE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

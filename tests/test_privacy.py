@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import configure_logging
 from bot.config import Settings
 from bot.crypto import KeyError_, key_file_for
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.interview import consent_hash
 from bot.store import Store
+from telegram_channel.app import configure_logging
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text

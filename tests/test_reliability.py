@@ -37,10 +37,10 @@ import pytest
 from telegram import Update
 from telegram.ext import TypeHandler
 
-from bot.sendlimit import SendLimiter
 from bot.store import Store
 from bot.store.outbox import OutMessage
-from handlers.guard import Watchdog, WatchedRequest
+from telegram_channel.guard import Watchdog, WatchedRequest
+from telegram_channel.sendlimit import SendLimiter
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text
@@ -415,13 +415,13 @@ async def test_the_watchdog_logs_when_polling_has_not_succeeded(
     request = WatchedRequest()
     try:
         dog = Watchdog(request, after=0.5)
-        caplog.set_level(logging.ERROR, logger="handlers.guard")
+        caplog.set_level(logging.ERROR, logger="telegram_channel.guard")
         assert await dog.check() is False  # fresh
         assert not caplog.records
 
         request.last_ok = time.monotonic() - 5
         assert await dog.check() is True
-        [record] = [r for r in caplog.records if r.name == "handlers.guard"]
+        [record] = [r for r in caplog.records if r.name == "telegram_channel.guard"]
         assert record.levelno == logging.ERROR
         assert "polling has not succeeded for 5 seconds" in record.getMessage()
         # Loud, not a flood: a second check right away does not log again ...
@@ -438,7 +438,7 @@ async def test_the_watchdog_logs_when_polling_has_not_succeeded(
 async def test_the_watchdog_sees_failing_polls_of_the_real_bot(
     tg: FakeTelegram, r: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="handlers.guard")
+    caplog.set_level(logging.ERROR, logger="telegram_channel.guard")
     dog: Watchdog = r.app.bot_data["watchdog"]  # type: ignore[attr-defined]
     dog.after = 0.5
     assert await dog.check() is False
@@ -461,7 +461,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).parent / "intake-bot"
     if script.exists():
         return [str(script), "run"]
-    return [sys.executable, "-m", "bot.cli", "run"]
+    return [sys.executable, "-m", "command_line.cli", "run"]
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

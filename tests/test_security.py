@@ -33,12 +33,12 @@ import httpx
 import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler
 
-from bot.app import build_application, open_services, start_webhook, stop_app
 from bot.config import ConfigError, Settings
 from bot.i18n import I18n
 from handlers import admin, caseworker, partner
 from handlers.common import fits, pack
-from handlers.guard import RateLimit
+from telegram_channel.app import build_application, open_services, start_webhook, stop_app
+from telegram_channel.guard import RateLimit
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.helpers import wait_until

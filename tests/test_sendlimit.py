@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.sendlimit import SendLimiter
+from telegram_channel.sendlimit import SendLimiter
 
 
 class Calls:

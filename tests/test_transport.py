@@ -16,8 +16,9 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest
 
-from bot.sendlimit import SendLimiter
-from bot.transport import (
+from handlers.common import on_send_failure, send
+from telegram_channel.sendlimit import SendLimiter
+from telegram_channel.transport import (
     AnswerLost,
     AnswerTimedOut,
     BotApiRequest,
@@ -26,7 +27,6 @@ from bot.transport import (
     ok_of,
     result_of,
 )
-from handlers.common import on_send_failure, send
 from tests.httpserver import Server, framed, parse
 
 SENT = {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "你好"}
@@ -59,7 +59,7 @@ def _no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _send(port: int, via: str) -> int:
     """sendMessage through the bot's transport: as PTB's methods send it (uploads,
-    getUpdates), or as the handlers' replies do (``bot.transport.call``)."""
+    getUpdates), or as the handlers' replies do (``telegram_channel.transport.call``)."""
     bot = Bot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=BotApiRequest())
     async with bot:
         if via == "call":

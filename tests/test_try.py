@@ -4,7 +4,7 @@ An admin trusts this command to show what applicants will meet before a flow is 
 so the tests check the real texts (questions, refusals, review, the caseworker's pre-screen)
 in English and Chinese, that nothing is stored unless ``--save`` is given, and that a script
 can rely on the exit status of ``--answers``. Two tests run the installed console script
-with piped input; the others call ``bot.cli.main`` in-process, which is much faster.
+with piped input; the others call ``command_line.cli.main`` in-process, which is much faster.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.flow.engine import Refusal
 from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.i18n import I18n
 from bot.messages import refusal_text
 from bot.store import Store
+from command_line.cli import main
 
 FLOWS = Path(__file__).parent / "flows"
 EVERY = FLOWS / "every_type.yaml"

@@ -15,8 +15,8 @@ from telegram._utils.datetime import extract_tzinfo_from_defaults
 from telegram.ext import Defaults, ExtBot
 
 from bot import updates
-from bot.transport import BotApiRequest
-from bot.updates import IntakeBot, decode
+from telegram_channel.transport import BotApiRequest
+from telegram_channel.updates import IntakeBot, decode
 
 APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
 CHAT = {"id": 1001, "type": "private", "first_name": "秀英"}
@@ -464,7 +464,7 @@ async def test_after_a_batch_the_next_poll_waits_a_moment(monkeypatch: pytest.Mo
         slept.append(seconds)
 
     request.post_json = post_json  # type: ignore[method-assign]
-    monkeypatch.setattr("bot.updates.asyncio.sleep", sleep)
+    monkeypatch.setattr("telegram_channel.updates.asyncio.sleep", sleep)
     bot = IntakeBot("123:abc", get_updates_request=request)
     assert len(await bot.get_updates(timeout=10)) == 1
     assert slept == []  # the first poll goes at once

@@ -4,7 +4,7 @@ With long polling, Telegram drops an update once a later ``getUpdates`` confirms
 offset, which python-telegram-bot does on the very next poll, milliseconds after the
 fetch and long before the update was handled. With a webhook, Telegram drops it once the
 bot answered 200. Either way the channel first commits the raw update here, and only then
-lets the offset move on or answers 200 (bot/inbox.py). An update is then applied from
+lets the offset move on or answers 200 (telegram_channel/inbox.py). An update is then applied from
 here and marked done after its handlers ran; whatever a crash left pending is applied at
 the next start, before anything newer of its chat.
 
@@ -30,7 +30,7 @@ FOR UPDATE SKIP LOCKED LIMIT n)``: only the oldest pending update of a chat can 
 claimed, so a chat's updates are applied one at a time and in order whichever instance
 holds them, and a dead instance's claims lapse with their lease. ``done`` and ``dead``
 stay as they are. On SQLite there is one process: it holds every pending row, and its
-per-chat locks (bot/app.py) keep the order.
+per-chat locks (telegram_channel/app.py) keep the order.
 """
 
 from __future__ import annotations

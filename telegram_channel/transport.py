@@ -3,7 +3,7 @@
 Measured with bench/, PTB's default httpx transport spent about three quarters
 of the bot's CPU time per answer inside the HTTP client (an answer is three
 Bot API calls: acknowledge the tap, close the old question, ask the next).
-aiohttp did the same work for a fraction of that, and ``bot/http1.py`` for a
+aiohttp did the same work for a fraction of that, and ``telegram_channel/http1.py`` for a
 fraction of aiohttp's (60 against 210 µs of CPU a call, bench/calls.py): plain calls go through
 it; file uploads and calls through a proxy go through aiohttp, which knows
 multipart bodies and proxy tunnels. The app layer (app.py, updates.py) and the
@@ -45,7 +45,8 @@ from telegram.error import (
 from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
-from bot import http1, jsoncodec
+from bot import jsoncodec
+from telegram_channel import http1
 
 _JSON = CIMultiDict({"Content-Type": "application/json"})
 

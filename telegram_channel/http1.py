@@ -5,7 +5,7 @@ Why not aiohttp for these: per call it cost several times the CPU of a client wr
 and every answer to an applicant makes two or three Bot API calls. This client does only
 what those calls need: GET and POST, one request at a time per connection, a JSON (or
 empty) body, TLS with the system's certificates. Proxies and file uploads stay with
-aiohttp (``bot/transport.py`` chooses).
+aiohttp (``telegram_channel/transport.py`` chooses).
 
 Answers are read by llhttp, Node.js's HTTP parser, through httptools: framed by
 Content-Length, by chunks (with extensions or trailers, split anywhere between reads) or

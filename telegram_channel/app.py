@@ -5,7 +5,7 @@ updates wait for each other in arrival order (``PerChatUpdateProcessor``),
 so an applicant who taps twice quickly is answered in order, while other
 applicants never wait for them.
 
-Every update comes from the inbox (bot/inbox.py): committed before Telegram may forget
+Every update comes from the inbox (telegram_channel/inbox.py): committed before Telegram may forget
 it, marked done once its handlers ran, and, if the bot stopped first, applied at the
 next start before polling or the webhook bring anything newer.
 """
@@ -33,14 +33,14 @@ from bot.config import ConfigError, Settings
 from bot.flow.sandbox import FlowChecker
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
-from bot.inbox import Inbox, Skipped
 from bot.instance import InstanceLock
 from bot.intake import Casework
 from bot.interview import Interview
-from bot.sendlimit import SendLimiter
 from bot.store import FlowNotFound, Store
-from bot.transport import BotApiRequest
-from bot.updates import IntakeBot
+from telegram_channel.inbox import Inbox, Skipped
+from telegram_channel.sendlimit import SendLimiter
+from telegram_channel.transport import BotApiRequest
+from telegram_channel.updates import IntakeBot
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,9 @@ class Services:
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
     from handlers import admin, applicant, caseworker, language, partner, privacy
     from handlers.common import on_send_failure
-    from handlers.guard import RateLimit, Watchdog, WatchedRequest
-    from handlers.outbox import OutboxSender, defer_to_outbox
     from handlers.router import PendingRouter
+    from telegram_channel.guard import RateLimit, Watchdog, WatchedRequest
+    from telegram_channel.outbox import OutboxSender, defer_to_outbox
 
     settings = services.settings
     pool = pool_size(settings.send_rate)
@@ -416,9 +416,9 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
 
 
 async def start_webhook(app: Application, settings: Settings) -> None:
-    """Serve Telegram's webhook calls with our own server (bot/webhook.py): the secret
+    """Serve Telegram's webhook calls with our own server (telegram_channel/webhook.py): the secret
     token is required, and checked before a body is read."""
-    from bot.webhook import WebhookServer
+    from telegram_channel.webhook import WebhookServer
 
     server = WebhookServer(app, app.bot_data["inbox"], settings)  # refuses no secret
     await app.initialize()

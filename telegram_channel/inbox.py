@@ -9,7 +9,7 @@ webhook, Telegram hears 200 only after it returned. An update that cannot be rea
 dead letter: stored with its error, logged by its id and the error's type only, and
 announced to every admin through the outbox. Such an update, and one received before (a
 re-delivery), comes back as a bare ``Skipped`` update: PTB moves its offset past it, and
-the update processor (bot/app.py) applies nothing for it.
+the update processor (telegram_channel/app.py) applies nothing for it.
 
 ``replay`` reads what a previous run left pending, for the processor to apply before
 anything newer of the same chat; ``done`` marks an update applied once its handlers ran.
@@ -30,7 +30,7 @@ from bot.i18n import Tr
 from bot.store import Store
 from bot.store.inbox import MAX_ATTEMPTS, Received
 from bot.store.outbox import OutMessage
-from bot.updates import decode
+from telegram_channel.updates import decode
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class Inbox:
             query = item.get("callback_query")
             tapped = query.get("message") if isinstance(query, dict) else None
             if isinstance(tapped, dict):
-                # The keyboard of a tapped message is never read (bot/updates.py): not
+                # The keyboard of a tapped message is never read (telegram_channel/updates.py): not
                 # stored either, a third or more of a tap's size.
                 tapped.pop("reply_markup", None)
             body = jsoncodec.dumps_text(item)

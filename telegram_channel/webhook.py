@@ -7,7 +7,7 @@ larger than ``MAX_BODY`` is refused (413) by its Content-Length before it is rea
 aiohttp's ``client_max_size`` while reading one that does not say its length: an update
 is a few kilobytes, and twelve 95 MB POSTs once took the bot from 75 MB to 1.3 GB.
 
-An update is committed to the inbox (bot/inbox.py) before Telegram hears 200, so a crash
+An update is committed to the inbox (telegram_channel/inbox.py) before Telegram hears 200, so a crash
 after the answer loses nothing; a body that is not an update gets 400 and a log line that
 says its size, never its content. The update is then applied like a polled one, through
 the Application's queue and its per-chat order.
@@ -24,7 +24,7 @@ from aiohttp import web
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.inbox import Inbox, Skipped, Unreadable, update_id_of
+from telegram_channel.inbox import Inbox, Skipped, Unreadable, update_id_of
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ reject) goes to ``Update.de_json`` as before, so an unusual update costs what it
 comes out exactly as PTB makes it, but for the keyboard of a tapped message (below).
 ``tests/test_updates.py`` holds both ways to the same objects, attribute by attribute.
 
-``IntakeBot.get_updates`` commits each answer to the inbox (bot/inbox.py) before it
+``IntakeBot.get_updates`` commits each answer to the inbox (telegram_channel/inbox.py) before it
 returns it, so that the offset the next poll confirms never names an update that is only
 in memory; and marks polling as working (for the watchdog) only then. It also sends the
 long poll itself the way the bot's other calls
-go (``bot.transport``), not through ``Bot._post``, and after a poll that brought updates
+go (``telegram_channel.transport``), not through ``Bot._post``, and after a poll that brought updates
 waits ``POLL_GAP`` before the next one, so that under load updates come in batches.
 """
 
@@ -40,10 +40,10 @@ from telegram._utils.types import JSONDict, ODVInput
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ExtBot
 
-from bot.transport import BotApiRequest
+from telegram_channel.transport import BotApiRequest
 
 if TYPE_CHECKING:
-    from bot.inbox import Inbox
+    from telegram_channel.inbox import Inbox
 
 log = logging.getLogger(__name__)
 

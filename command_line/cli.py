@@ -177,14 +177,14 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
+    from telegram_channel.app import run_bot
 
     settings.require_token()
     return run_bot(settings)
 
 
 def cmd_try(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.tryout import run_try
+    from command_line.tryout import run_try
 
     return run_try(args, settings)
 
@@ -315,7 +315,9 @@ def _main(argv: list[str] | None) -> int:
     except Exception:
         # A bug, not a user's mistake: the traceback (through the log, so secrets are
         # hidden) helps whoever reports it, and the exit status tells the supervisor.
-        logging.getLogger("bot.cli").critical("stopped by an unexpected error", exc_info=True)
+        logging.getLogger("command_line.cli").critical(
+            "stopped by an unexpected error", exc_info=True
+        )
         return EXIT_PROBLEMS
 
 

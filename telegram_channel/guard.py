@@ -18,8 +18,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.i18n import I18n
 from bot.store import Store
-from bot.transport import BotApiRequest
 from handlers.common import reader, send
+from telegram_channel.transport import BotApiRequest
 
 log = logging.getLogger(__name__)
 
