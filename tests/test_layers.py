@@ -30,10 +30,8 @@ def imported_roots(source: str, module: str) -> dict[str, int]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: inside its own package
-                names = [package.split(".")[0]]
-            else:
-                names = [node.module or ""]
+            # A relative import stays inside its own package.
+            names = [package.split(".")[0]] if node.level else [node.module or ""]
         else:
             continue
         for name in names:

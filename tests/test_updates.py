@@ -14,7 +14,7 @@ from telegram import Bot, Message, TelegramObject, Update
 from telegram._utils.datetime import extract_tzinfo_from_defaults
 from telegram.ext import Defaults, ExtBot
 
-from bot import updates
+from telegram_channel import updates
 from telegram_channel.transport import BotApiRequest
 from telegram_channel.updates import IntakeBot, decode
 
