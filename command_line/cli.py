@@ -13,6 +13,7 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -268,9 +269,18 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _held_open() -> bool:
+def _held_open(grace: float = 3.0) -> bool:
+    """Whether a thread that would keep the process alive is still running ``grace``
+    seconds from now (threads that are only ending, a closed connection's, are waited for:
+    a caller that goes on after ``main``, such as a test, must not be ended with it)."""
+    deadline = time.monotonic() + grace
     main_thread = threading.main_thread()
-    return any(t is not main_thread and not t.daemon for t in threading.enumerate())
+    for thread in threading.enumerate():
+        if thread is not main_thread and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return any(
+        t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()
+    )
 
 
 def _main(argv: list[str] | None) -> int:
