@@ -1,4 +1,4 @@
-"""The review of submitted intakes without Telegram: ``bot.intake.Casework`` over a real SQLite
+"""The review of submitted intakes without Telegram: ``bot.casework.Casework`` over a real SQLite
 file. State-machine conflicts, roles checked at the moment of each action, the amount parser,
 the queue's order and paging, and what lands in the audit trail and the outbox."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.casework import Casework, Denied, parse_amount
 from bot.config import Settings
 from bot.flow.engine import Screening, State
 from bot.i18n import I18n
-from bot.intake import Casework, Denied, parse_amount
 from bot.store import Store
 from bot.store.casework import Case, Conflict
 
