@@ -16,7 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.cards import card_texts, queue_line, staff_status
-from bot.casework import Action, Casework, Denied, Step, fen_to_yuan
+from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
 from bot.casework.actions import CASEWORKER
 from bot.casework.desk import (
     CASEWORKER_WAITS,
@@ -35,7 +35,6 @@ from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
-from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
 from handlers.common import Keyboard, acknowledge, beside, button, edit_markup, rows, send
 from telegram_channel import buttons

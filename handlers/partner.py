@@ -13,13 +13,12 @@ import logging
 from telegram import ForceReply, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot.casework import Action, Casework, Denied
+from bot.casework import Action, Casework, Conflict, Denied
 from bot.casework.actions import PARTNER
 from bot.casework.desk import PARTNER_WAITS, Applied, Awaiting, Choices, Outcome, Refused, Waiting
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
-from bot.store.casework import Conflict
 from bot.store.pending import Pending
 from handlers.common import acknowledge, beside, edit_markup, send
 from telegram_channel import buttons

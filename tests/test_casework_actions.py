@@ -28,7 +28,7 @@ from bot.casework.desk import Applied, Awaiting, Waiting
 from bot.config import Settings
 from bot.flow.engine import Screening, State
 from bot.i18n import I18n
-from bot.messages import PLAIN
+from bot.messages import HTML, PLAIN
 from bot.store import Store
 from bot.store.casework import Case
 from bot.store.outbox import OutMessage
@@ -73,7 +73,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await store.roles.grant(CW2, "caseworker")
         await store.roles.grant(PARTNER, "partner", label="Hotan County Bureau")
         await store.roles.grant(OTHER_PARTNER, "partner")
-        work = Casework(store, I18N, settings)
+        work = Casework(store, I18N, settings, fmt=HTML)
         for staff in (CW, CW2, PARTNER):
             await work.seen(staff, "en", f"Staff {staff}")
         yield World(store, work)

@@ -62,7 +62,7 @@ async def w(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Wo
     store = await Store.open(settings.db_path)
     try:
         await store.roles.grant(CW, "caseworker")
-        yield World(store, Casework(store, I18n.load(), settings), monkeypatch)
+        yield World(store, Casework(store, I18n.load(), settings, fmt=HTML), monkeypatch)
     finally:
         await store.close()
 

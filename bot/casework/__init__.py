@@ -35,8 +35,9 @@ from bot.casework.terms import (
 )
 from bot.config import Settings
 from bot.i18n import I18n
-from bot.messages import HTML, Fmt
+from bot.messages import Fmt
 from bot.store import Store
+from bot.store.casework import Case, Conflict
 
 __all__ = [
     "CLUE_FIELDS",
@@ -45,7 +46,9 @@ __all__ = [
     "Action",
     "Actor",
     "Card",
+    "Case",
     "Casework",
+    "Conflict",
     "Denied",
     "Kind",
     "QueuePage",
@@ -58,9 +61,10 @@ __all__ = [
 
 
 class Casework:
-    """Every part of casework over one store, rendering text in ``fmt`` (the channel's)."""
+    """Every part of casework over one store. Texts are written in ``fmt``, the markup of
+    the channel that shows them (``HTML`` for Telegram): the channel chooses it."""
 
-    def __init__(self, store: Store, i18n: I18n, settings: Settings, *, fmt: Fmt = HTML) -> None:
+    def __init__(self, store: Store, i18n: I18n, settings: Settings, *, fmt: Fmt) -> None:
         self.store = store
         self.i18n = i18n
         self.settings = settings
