@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cards import card_texts
-from bot.casework import Action, Actor, Casework, Kind, allowed, allowed_on_referral
+from bot.casework import Action, Actor, Casework, Denied, Kind, allowed, allowed_on_referral
 from bot.casework.desk import Applied, Awaiting, Waiting
 from bot.config import Settings
 from bot.flow.engine import Screening, State
@@ -52,7 +52,7 @@ steps:
     text: {en: Your name?, zh: 你的姓名？}
 """
 
-CW, CW2, PARTNER, OTHER_PARTNER = 2, 5, 3, 8
+CW, CW2, PARTNER, OTHER_PARTNER, STRANGER = 2, 5, 3, 8, 9
 GROUP = -100444
 I18N = I18n.load()
 
@@ -184,6 +184,25 @@ def test_every_tap_fits_and_reads_back_as_itself() -> None:
             assert Tap.of(action).action is action
     codes = [(t.prefix, t.code) for t in Tap]
     assert len(codes) == len(set(codes))
+
+
+async def test_every_staff_button_reaches_a_step_of_the_core_that_checks_the_role(
+    world: World,
+) -> None:
+    """No button of the codec falls through the core's state machine unhandled: each
+    one, tapped by someone without the role, is refused for the role."""
+    w = world
+    case = await submitted(w)
+    referral = await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    before = await w.store.outbox.pending_count()
+    for tap in Tap:
+        if tap.action is None or tap.step is None:
+            continue  # the channel's own views: the queue, a card, cancel
+        target = referral.id if tap.prefix == "p" else case.id
+        with pytest.raises(Denied):
+            await w.work.desk.tap(STRANGER, tap.action, tap.step, target, 0)
+    assert await w.store.pending.get(STRANGER) is None
+    assert await w.store.outbox.pending_count() == before
 
 
 @given(st.text(max_size=80))
