@@ -2,19 +2,27 @@
 
 A caseworker with forty intakes decides from these texts, so the card puts
 what decides first (status, priority and why, the pre-screen reasons), then
-every answer, then referrals and history.
+every answer, then referrals and history. Markup is the channel's (``Fmt``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from bot.casework.decisions import Card
+from bot.casework.terms import (
+    CLUE_FIELDS,
+    decline_text,
+    event_name,
+    fen_to_yuan,
+    outcome_text,
+    referral_status,
+)
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr
 from bot.i18n_marks import N_
-from bot.intake import CLUE_FIELDS, Card, Casework, fen_to_yuan
-from bot.messages import HTML, answer_text, split_message, status_name
+from bot.messages import Fmt, answer_text, split_message, status_name
 from bot.store.casework import Case
 
 # Where the applicant reads "waiting for your answer", the caseworker waits for the applicant.
@@ -70,43 +78,43 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
     ]
 
 
-def queue_line(tr: Tr, n: int, case: Case, flow: Flow, actor: int) -> str:
+def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> str:
     _ = tr.gettext
-    bits = [f"{n}. <b>{tr.ltr(case.ref or '')}</b>"]
+    bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
     if case.is_clue:
         bits.append("🔎 " + _("clue"))
     bits.append(age_text(tr, _days(case.submitted_at)))
     bits.append("★" + tr.number(case.priority))
     line = " · ".join(bits)
     reasons = priority_reasons(tr, case, flow)
-    detail = [HTML.esc(staff_status(tr, case.status))]
+    detail = [fmt.esc(staff_status(tr, case.status))]
     if case.assignee == actor:
         detail.append(_("claimed by you"))
     elif case.assignee is not None:
         detail.append(_("claimed by a colleague"))
     where = region(case, flow)
     if where:
-        detail.append(HTML.esc(where))
+        detail.append(fmt.esc(where))
     line += "\n    " + " · ".join(detail)
     if reasons:
-        line += "\n    " + HTML.esc(", ".join(reasons))
+        line += "\n    " + fmt.esc(", ".join(reasons))
     return line
 
 
-async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str]:
+def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
     """The intake card, split into messages that fit Telegram's limit."""
     _ = tr.gettext
     case, flow = card.case, card.flow
     lang = flow.language_for(tr.lang)
     out: list[str] = []
-    head = f"<b>{tr.ltr(case.ref or '')}</b>"
+    head = fmt.b(tr.ltr(case.ref or ""))
     name = applicant_name(case, flow)
     if name:
-        head += " · " + HTML.esc(name)
+        head += " · " + fmt.esc(name)
     if case.is_clue:
         head += " · 🔎 " + _("clue from the agriculture department")
     out.append(head)
-    status = HTML.esc(staff_status(tr, case.status))
+    status = fmt.esc(staff_status(tr, case.status))
     sent = _("sent {age} ago").format(age=age_text(tr, _days(case.submitted_at)))
     if _days(case.submitted_at) == 0:
         sent = _("sent today")
@@ -114,101 +122,83 @@ async def card_texts(tr: Tr, work: Casework, card: Card, actor: int) -> list[str
     if case.assignee == actor:
         out.append(_("Claimed by you"))
     elif case.assignee is not None:
-        out.append(_("Claimed by {name}").format(name=HTML.esc(await work.name_of(case.assignee))))
+        out.append(_("Claimed by {name}").format(name=fmt.esc(card.names[case.assignee])))
     else:
         out.append(_("Not claimed yet"))
     if case.deletion_requested_at:
-        out.append("🗑 <b>" + _("The applicant asked to delete their data.") + "</b>")
+        out.append("🗑 " + fmt.b(_("The applicant asked to delete their data.")))
     if case.anonymised_at:
         out.append(_("The personal data of this application has been erased."))
     if case.status == "approved" and case.amount_fen is not None:
         out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
     if case.status == "declined" and case.decision_reason:
         out.append(
-            _("Declined: {reason}").format(reason=HTML.esc(_decline_text(tr, case.decision_reason)))
+            _("Declined: {reason}").format(reason=fmt.esc(decline_text(tr, case.decision_reason)))
         )
 
     if case.screening is not None and not case.is_clue:
         rules = {r.id: r for r in flow.priority}
         prio = [
-            f"{HTML.esc(flow.pick(rules[r].label, lang))} (+{rules[r].points})"
+            f"{fmt.esc(flow.pick(rules[r].label, lang))} (+{rules[r].points})"
             for r in case.screening.priority_reasons
             if r in rules
         ]
-        line = "<b>" + _("Priority {score}").format(score=tr.number(case.priority)) + "</b>"
+        line = fmt.b(_("Priority {score}").format(score=tr.number(case.priority)))
         if prio:
             line += ": " + ", ".join(prio)
         out.append(line)
         elig = {r.id: r for r in flow.eligibility}
         excl = {r.id: r for r in flow.exclusions}
         if case.screening.eligibility:
-            out.append("<b>✅ " + _("May qualify:") + "</b>")
+            out.append(fmt.b("✅ " + _("May qualify:")))
             out += [
-                "• " + HTML.esc(flow.pick(elig[r].label, lang))
+                "• " + fmt.esc(flow.pick(elig[r].label, lang))
                 for r in case.screening.eligibility
                 if r in elig
             ]
         else:
-            out.append("<b>" + _("No eligibility rule matched.") + "</b>")
+            out.append(fmt.b(_("No eligibility rule matched.")))
         if case.screening.exclusions:
-            out.append("<b>⛔ " + _("May not qualify:") + "</b>")
+            out.append(fmt.b("⛔ " + _("May not qualify:")))
             out += [
-                "• " + HTML.esc(flow.pick(excl[r].label, lang))
+                "• " + fmt.esc(flow.pick(excl[r].label, lang))
                 for r in case.screening.exclusions
                 if r in excl
             ]
 
     out.append("")
-    out.append("<b>— " + _("Answers") + " —</b>")
+    out.append(fmt.b("— " + _("Answers") + " —"))
     if case.is_clue:
         for key, label in CLUE_FIELDS:
             if case.clue.get(key):
-                out.append(
-                    f"<i>{HTML.esc(_(label))}</i>\n{HTML.esc(strip_bidi(str(case.clue[key])))}"
-                )
+                out.append(fmt.i(_(label)) + "\n" + fmt.esc(strip_bidi(str(case.clue[key]))))
     for step in flow.steps:
         if not step.asks_input or step.type == "consent" or step.id not in case.state.answers:
             continue
         value = answer_text(tr, flow, lang, step, case.state.answers[step.id], masked=False)
-        out.append(f"<i>{HTML.esc(flow.pick(step.text, lang))}</i>\n{HTML.esc(value)}")
+        out.append(fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value))
 
     if card.referrals:
         out.append("")
-        out.append("<b>— " + _("Referrals to the agriculture department") + " —</b>")
-        # The department as the caseworker picked it from the list, else the liaison's name.
-        labels = {g.user_id: g.label for g in await work.store.roles.grants("partner") if g.label}
+        out.append(fmt.b("— " + _("Referrals to the agriculture department") + " —"))
         for ref in card.referrals:
-            who = strip_bidi(labels.get(ref.partner_id) or await work.name_of(ref.partner_id))
-            line = f"• {HTML.esc(who)}: {HTML.esc(work.referral_status(tr, ref.status))}"
+            who = card.partners.get(ref.partner_id) or f"#{ref.partner_id}"
+            line = f"• {fmt.esc(who)}: {fmt.esc(referral_status(tr, ref.status))}"
             if ref.outcome:
-                line += "\n   <i>" + HTML.esc(_outcome(tr, ref.outcome)) + "</i>"
+                line += "\n   " + fmt.i(outcome_text(tr, ref.outcome))
             out.append(line)
 
     if card.history:
         out.append("")
-        out.append("<b>— " + _("History") + " —</b>")
+        out.append(fmt.b("— " + _("History") + " —"))
         for at, who, kind, text in card.history:
             when = tr.datetime(at)
             if kind == "event":
-                out.append(f"{when} · {HTML.esc(work.event_name(tr, text))}")
+                out.append(f"{when} · {fmt.esc(event_name(tr, text))}")
             else:
                 label = {"question": _("question"), "reply": _("reply"), "note": _("note")}.get(
                     kind, kind
                 )
-                author = HTML.esc(await work.name_of(who)) if kind != "reply" else _("applicant")
-                out.append(f"{when} · {label} ({author}):\n<i>{HTML.esc(strip_bidi(text))}</i>")
+                author = fmt.esc(card.names.get(who, "—")) if kind != "reply" else _("applicant")
+                out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
     return split_message("\n".join(out))
-
-
-def _decline_text(tr: Tr, reason: str) -> str:
-    from bot.intake import DECLINE_REASONS
-
-    codes = dict(DECLINE_REASONS)
-    return tr.gettext(codes[reason]) if reason in codes else strip_bidi(reason)
-
-
-def _outcome(tr: Tr, outcome: str) -> str:
-    from bot.intake import DONE_OUTCOMES
-
-    codes = dict(DONE_OUTCOMES)
-    return tr.gettext(codes[outcome]) if outcome in codes else strip_bidi(outcome)

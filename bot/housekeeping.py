@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.casework.terms import DECLINE_REASONS
 from bot.config import Settings
 from bot.i18n import I18n
-from bot.intake import DECLINE_REASONS
 from bot.store import Store
 from bot.store.audit import record
 from bot.store.db import now_iso

@@ -203,7 +203,9 @@ class Interview:
                 outcome.state,
                 outcome.screening,
                 update_id,
-                (lambda r: self.alerts(r, priority=priority)) if self.alerts else None,
+                (lambda r: self.alerts(r, priority=priority, intake_id=draft.id))
+                if self.alerts
+                else None,
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)

@@ -24,6 +24,9 @@ CHUNK = 3800  # room for a header and markup under Telegram's limit
 
 @dataclass(frozen=True)
 class Fmt:
+    """The markup of the channel that shows a text, chosen by that channel: the core
+    writes bold, italics and people's words (escaped) through it, never tags of its own."""
+
     html: bool
 
     def esc(self, text: str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.casework.terms import fen_to_yuan
 from bot.flow.model import Flow
 from bot.i18n import Tr
-from bot.intake import fen_to_yuan
 from bot.messages import Fmt, status_name
 from bot.store import Store
 

@@ -31,17 +31,8 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    send,
-    unpack,
-)
+from handlers.common import Keyboard, acknowledge, button, edit_markup, reader, send
+from telegram_channel.buttons import as_int, pack, unpack
 
 log = logging.getLogger(__name__)
 

@@ -49,18 +49,15 @@ from bot.store import Intake
 from handlers.common import (
     Keyboard,
     acknowledge,
-    as_int,
     beside,
     button,
     edit_markup,
     edit_text,
-    fits,
-    pack,
     rows,
     send,
-    unpack,
 )
 from handlers.router import PendingRouter
+from telegram_channel.buttons import as_int, fits, pack, unpack
 
 log = logging.getLogger(__name__)
 

@@ -1,44 +1,50 @@
 """The caseworker's side: the queue, the intake card, and the actions on it.
 
-Thin over ``bot.intake.Casework``: every button names an intake by id only,
-and the service re-checks the caseworker's role and the intake's state when
-the button arrives, so a stale or forged button changes nothing.
+Thin over ``bot.casework``: a button names an action and an intake by id only
+(telegram_channel/buttons.py); the core re-checks the caseworker's role and the
+intake's state when it arrives and says what comes next (bot/casework/desk.py),
+which is rendered here. A stale or forged button changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import ForceReply, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.cards import card_texts, queue_line, staff_status
+from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
+from bot.casework.actions import CASEWORKER
+from bot.casework.desk import (
+    CASEWORKER_WAITS,
+    Applied,
+    Attachments,
+    Awaiting,
+    Cancelled,
+    Choices,
+    Confirming,
+    Outcome,
+    Refused,
+    Stale,
+    Waiting,
+)
 from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
-from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amount
 from bot.messages import HTML
-from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    beside,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    rows,
-    send,
-    unpack,
-)
+from handlers.common import Keyboard, acknowledge, beside, button, edit_markup, rows, send
+from telegram_channel import buttons
+from telegram_channel.buttons import Pressed, Tap, encode
+from telegram_channel.staff_buttons import action_rows, card_keyboard, choices_keyboard
 
 log = logging.getLogger(__name__)
 
 PAGE = 8
-P = "c"
+FMT = HTML  # what Telegram reads
 CONFLICTS = {
     "not_found": N_("That application was not found."),
     "wrong_status": N_("This application is no longer open for that action."),
@@ -52,15 +58,59 @@ CONFLICTS = {
     "own_case": N_("This is your own application: another caseworker must handle it."),
 }
 
+# The prompts for typed words, by what the core waits for; "{ref}" is the intake's.
+PROMPTS = {
+    Awaiting.QUESTION: N_(
+        "Type your question for the applicant of {ref}. They will get it in their chat."
+    ),
+    Awaiting.AMOUNT: N_("Type the amount to approve for {ref}, in yuan (for example 3000)."),
+    Awaiting.DECLINE_REASON: N_(
+        "Type the reason for declining {ref}, in words the applicant understands."
+    ),
+    Awaiting.NOTE: N_("Type a note for {ref}. Only caseworkers see notes."),
+    Awaiting.REFERRAL_REQUEST: N_(
+        "What do you ask them to do for this household? Type it (for example: check for poverty-return monitoring, arrange skills training)."
+    ),
+    Awaiting.KEEP_REASON: N_(
+        "Type why the data of {ref} must be kept (for example, the case is still open). The applicant will read it."
+    ),
+}
+# What was done, as the caseworker who did it is told; "{ref}" is the intake's.
+DONE = {
+    Action.CLAIM: N_("You have claimed {ref}."),
+    Action.TAKE_OVER: N_("You have claimed {ref}."),
+    Action.RELEASE: N_("You released {ref}; it is back in the queue."),
+    Action.DECLINE: N_("{ref} is declined. The applicant has been told, with where to turn next."),
+    Action.ERASE: N_("The data of {ref} was erased; the applicant has been told."),
+    Action.ASK: N_(
+        "Your question was sent to the applicant of {ref}. Their answer will come to you here."
+    ),
+    Action.NOTE: N_("Note saved."),
+    Action.REFER: N_(
+        "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
+    ),
+    Action.REFUSE_DELETION: N_("The applicant of {ref} was told why their data is kept."),
+}
+REFUSED = {
+    "empty": N_("Please type it as a text message, or send /cancel."),
+    "bad_amount": CONFLICTS["bad_amount"],
+    "tap_confirm": N_("Please tap Yes, approve, or Cancel."),
+}
+
 
 def conflict_text(code: str) -> str:
     """The (untranslated) message for a conflict code; a name, so extraction skips the keys."""
     return CONFLICTS.get(code, CONFLICTS["wrong_status"])
 
 
+def _ref(tr: Tr, case: Case | None) -> str:
+    return FMT.b(tr.ltr(case.ref or "")) if case is not None else ""
+
+
 class CaseworkerHandlers:
     def __init__(self, work: Casework) -> None:
         self.work = work
+        self.desk = work.desk
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -86,40 +136,11 @@ class CaseworkerHandlers:
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
             text += " " + _("Its status: {status}.").format(
-                status=HTML.esc(staff_status(tr, err.intake.status))
+                status=FMT.esc(staff_status(tr, err.intake.status))
             )
         if err.code == "claimed_by_other" and err.intake is not None:
-            markup = Keyboard([[button("🔁 " + _("Take over"), pack(P, "to", err.intake.id, 0))]])
+            markup = Keyboard(action_rows(tr, [Action.TAKE_OVER], err.intake.id))
         await send(ctx.bot, chat_id, text, markup)
-
-    def card_markup(self, tr: Tr, case: Case, actor: int, files: int) -> Keyboard:
-        _ = tr.gettext
-        i = case.id
-
-        def b(label: str, op: str, arg: int = 0):  # type: ignore[no-untyped-def]
-            return button(label, pack(P, op, i, arg))
-
-        keys = []
-        open_ = case.status in ("submitted", "in_review", "awaiting_applicant")
-        if open_:
-            if case.assignee is None:
-                keys.append([b("🙋 " + _("Claim"), "cl")])
-            elif case.assignee != actor:
-                keys.append([b("🔁 " + _("Take over"), "to")])
-            else:
-                if not case.is_clue:
-                    keys.append([b("❓ " + _("Ask the applicant"), "as")])
-                keys.append([b("✅ " + _("Approve"), "ap"), b("❌ " + _("Decline"), "dc")])
-                keys.append([b("↩️ " + _("Release"), "rl")])
-        if case.deletion_requested_at and not case.anonymised_at:
-            keys.append([b("🗑 " + _("Erase the data"), "er"), b(_("Refuse deletion"), "en")])
-        if case.status not in ("withdrawn", "expired") and not case.anonymised_at:
-            keys.append([b("🤝 " + _("Refer to agriculture dept."), "rf")])
-        keys.append([b("📝 " + _("Add a note"), "nt")])
-        if files:
-            keys.append([b("📎 " + _("Show attachments ({n})").format(n=files), "at")])
-        keys.append([button("📋 " + _("Back to the queue"), pack(P, "q", 0, 0))])
-        return Keyboard(keys)
 
     async def show_card(
         self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, chat_id: int, tr: Tr, intake_id: int
@@ -132,15 +153,11 @@ class CaseworkerHandlers:
         except Conflict as err:
             await self._conflict(ctx, chat_id, tr, err)
             return
-        texts = await card_texts(tr, self.work, card, actor)
-        files = sum(
-            len(card.case.state.answers.get(s.id) or [])
-            for s in card.flow.steps
-            if s.type == "attachments"
-        )
+        texts = card_texts(tr, FMT, card, actor)
         for text in texts[:-1]:
             await send(ctx.bot, chat_id, text)
-        await send(ctx.bot, chat_id, texts[-1], self.card_markup(tr, card.case, actor, files))
+        markup = card_keyboard(tr, card.case.id, card.actions, len(card.files))
+        await send(ctx.bot, chat_id, texts[-1], markup)
 
     async def show_queue(
         self,
@@ -153,10 +170,11 @@ class CaseworkerHandlers:
     ) -> None:
         _ = tr.gettext
         try:
-            cases, total = await self.work.queue(actor, page, PAGE, mine=mine)
+            shown = await self.work.decisions.queue_page(actor, page, PAGE, mine=mine)
         except Denied:
             await self._denied(ctx, chat_id, tr)
             return
+        total = shown.total
         if total == 0:
             text = (
                 _("Nothing claimed by you is open.")
@@ -168,28 +186,26 @@ class CaseworkerHandlers:
         pages = (total + PAGE - 1) // PAGE
         title = _("My applications") if mine else _("Open applications")
         lines = [
-            "<b>"
-            + title
-            + "</b> · "
+            FMT.b(title)
+            + " · "
             + tr.ngettext("{n} open", "{n} open", total).format(n=total)
             + " · "
             + _("page {page} of {pages}").format(page=page + 1, pages=pages)
         ]
-        buttons = []
-        for n, case in enumerate(cases, start=page * PAGE + 1):
-            flow = await self.work.store.flows.get(case.flow_id, case.flow_version)
-            lines.append(queue_line(tr, n, case, flow, actor))
-            buttons.append(button(f"{n}. {case.ref}", pack(P, "o", case.id, 0)))
-        keys = rows(buttons, 2)
+        keys = []
+        for n, (case, flow) in enumerate(shown.entries, start=page * PAGE + 1):
+            lines.append(queue_line(tr, FMT, n, case, flow, actor))
+            keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
+        keyboard = rows(keys, 2)
         nav = []
-        op = "m" if mine else "q"
+        tap = Tap.MINE if mine else Tap.QUEUE
         if page > 0:
-            nav.append(button("◀️ " + _("Previous"), pack(P, op, page - 1, 0)))
+            nav.append(button("◀️ " + _("Previous"), encode(tap, page - 1)))
         if page + 1 < pages:
-            nav.append(button(_("Next") + " ▶️", pack(P, op, page + 1, 0)))
+            nav.append(button(_("Next") + " ▶️", encode(tap, page + 1)))
         if nav:
-            keys.append(nav)
-        await send(ctx.bot, chat_id, "\n\n".join(lines), Keyboard(keys))
+            keyboard.append(nav)
+        await send(ctx.bot, chat_id, "\n\n".join(lines), Keyboard(keyboard))
 
     # -- commands --------------------------------------------------------------------
 
@@ -213,14 +229,12 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        if not await self.work.store.roles.has(actor, "caseworker"):
+        try:
+            intake_id = await self.work.decisions.find(actor, " ".join(ctx.args or []))
+        except Denied:
             await self._denied(ctx, chat_id, tr)
             return
-        ref = " ".join(ctx.args or []).strip().upper()
-        if len(ref) == 6 and "-" not in ref:
-            ref = ref[:3] + "-" + ref[3:]
-        intake = await self.work.store.intakes.by_ref(ref) if ref else None
-        if intake is None:
+        if intake_id is None:
             await send(
                 ctx.bot,
                 chat_id,
@@ -229,7 +243,7 @@ class CaseworkerHandlers:
                 ),
             )
             return
-        await self.show_card(ctx, actor, chat_id, tr, intake.id)
+        await self.show_card(ctx, actor, chat_id, tr, intake_id)
 
     # -- buttons ---------------------------------------------------------------------
 
@@ -237,29 +251,27 @@ class CaseworkerHandlers:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        parts = unpack(query.data, P, 4)
-        target = as_int(parts[1]) if parts else None
-        arg = as_int(parts[2]) if parts else None
-        if parts is None or target is None or arg is None:
+        pressed = buttons.decode(query.data)
+        if pressed is None or pressed.prefix != buttons.CASEWORKER:
             # Forged or from an older version: answered, and nothing written or checked.
             log.info("a malformed caseworker button was ignored")
-            tr = await reader(self.work.store, self.work.i18n, user)
+            tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
         who = await self._actor(update)
         if who is None:
             return
         actor, chat_id, tr = who
-        _ = tr.gettext
-        op = parts[0]
-        if not await self.work.store.roles.has(actor, "caseworker"):
-            await acknowledge(query, _("This is only for caseworkers of the procuratorate."))
+        if not await self.work.people.has(actor, CASEWORKER):
+            await acknowledge(
+                query, tr.gettext("This is only for caseworkers of the procuratorate.")
+            )
             return
         message = query.message if isinstance(query.message, Message) else None
 
         async def act() -> None:
             try:
-                await self._dispatch(ctx, actor, chat_id, tr, op, target, arg, message)
+                await self._dispatch(ctx, actor, chat_id, tr, pressed, message)
             except Denied:
                 await self._denied(ctx, chat_id, tr)
             except Conflict as err:
@@ -273,133 +285,59 @@ class CaseworkerHandlers:
         actor: int,
         chat_id: int,
         tr: Tr,
-        op: str,
-        target: int,
-        arg: int,
+        pressed: Pressed,
         message: Message | None,
     ) -> None:
+        """Views are the channel's own; every action goes to the core's desk."""
+        tap, target = pressed.tap, pressed.target
+        if tap is Tap.QUEUE or tap is Tap.MINE:
+            await self.show_queue(ctx, actor, chat_id, tr, max(0, target), mine=tap is Tap.MINE)
+        elif tap is Tap.OPEN:
+            await self.show_card(ctx, actor, chat_id, tr, target)
+        elif tap is Tap.CANCEL:
+            await self._render(ctx, actor, chat_id, tr, await self.desk.cancel(actor), message)
+        elif tap is not None and tap.action is not None and tap.step is not None:
+            outcome = await self.desk.tap(actor, tap.action, tap.step, target, pressed.arg)
+            await self._render(ctx, actor, chat_id, tr, outcome, message, tap)
+        else:
+            raise Conflict("wrong_status")  # well-formed, but no button of this version
+
+    async def _render(
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        actor: int,
+        chat_id: int,
+        tr: Tr,
+        outcome: Outcome,
+        message: Message | None = None,
+        tapped: Tap | None = None,
+    ) -> None:
+        """Say what the core did or waits for. ``message``: the one whose button was
+        tapped; its buttons go once they no longer apply."""
         _ = tr.gettext
-        work = self.work
-        pending = work.store.pending
-        if op in ("q", "m"):
-            await self.show_queue(ctx, actor, chat_id, tr, max(0, target), mine=op == "m")
-        elif op == "o":
-            await self.show_card(ctx, actor, chat_id, tr, target)
-        elif op in ("cl", "to"):
-            case = await work.claim(actor, target, take_over=op == "to")
-            await edit_markup(message, None)
-            await send(ctx.bot, chat_id, _("You have claimed {ref}.").format(ref=_ref(tr, case)))
-            await self.show_card(ctx, actor, chat_id, tr, target)
-        elif op == "rl":
-            case = await work.release(actor, target)
-            await edit_markup(message, None)
-            await send(
-                ctx.bot,
-                chat_id,
-                _("You released {ref}; it is back in the queue.").format(ref=_ref(tr, case)),
-            )
-        elif op == "as":
-            case = await self.work.claimed_case(actor, target)
-            await pending.set(actor, "cw_ask", target)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _(
-                    "Type your question for the applicant of {ref}. They will get it in their chat."
-                ).format(ref=_ref(tr, case)),
-                target,
-            )
-        elif op == "ap":
-            case = await self.work.claimed_case(actor, target)
-            await pending.set(actor, "cw_amount", target)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _("Type the amount to approve for {ref}, in yuan (for example 3000).").format(
-                    ref=_ref(tr, case)
-                ),
-                target,
-            )
-        elif op == "ac":
-            held = await pending.get(actor)
-            if held is None or held.kind != "cw_confirm" or held.intake_id != target:
-                case = await work.open_case(actor, target)
-                if case.status != "approved" or case.assignee != actor:
-                    await send(
-                        ctx.bot,
-                        chat_id,
-                        _("That confirmation is no longer valid. Tap Approve again."),
-                    )
-                    return
-                # This very approval was applied already (tapped twice, or applied again
-                # from the inbox after a restart): say what it did, change nothing.
-            else:
-                case = await work.approve(actor, target, str(held.data.get("amount", "")))
-            await edit_markup(message, None)
-            await send(
-                ctx.bot,
-                chat_id,
-                _("{ref} is approved with {amount}. The applicant has been told.").format(
-                    ref=_ref(tr, case), amount=tr.money(fen_to_yuan(case.amount_fen or 0))
-                ),
-            )
-        elif op == "dc":
-            case = await self.work.claimed_case(actor, target)
-            keys = [
-                [button(_(label), pack(P, "dr", target, n))]
-                for n, (_code, label) in enumerate(DECLINE_REASONS)
-            ]
-            keys.append([button("✍️ " + _("Another reason (type it)"), pack(P, "do", target, 0))])
-            keys.append([button(_("Cancel"), pack(P, "x", target, 0))])
-            await send(
-                ctx.bot,
-                chat_id,
-                _("Why is {ref} declined? The applicant will read this reason.").format(
-                    ref=_ref(tr, case)
-                ),
-                Keyboard(keys),
-            )
-        elif op == "dr":
-            if not 0 <= arg < len(DECLINE_REASONS):
-                raise Conflict("wrong_status")
-            case = await work.decline(actor, target, DECLINE_REASONS[arg][0])
-            await edit_markup(message, None)
-            await send(
-                ctx.bot,
-                chat_id,
-                _(
-                    "{ref} is declined. The applicant has been told, with where to turn next."
-                ).format(ref=_ref(tr, case)),
-            )
-        elif op == "do":
-            case = await self.work.claimed_case(actor, target)
-            await edit_markup(message, None)
-            await pending.set(actor, "cw_decline", target)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _(
-                    "Type the reason for declining {ref}, in words the applicant understands."
-                ).format(ref=_ref(tr, case)),
-                target,
-            )
-        elif op == "nt":
-            case = await work.open_case(actor, target)
-            await pending.set(actor, "cw_note", target)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _("Type a note for {ref}. Only caseworkers see notes.").format(ref=_ref(tr, case)),
-                target,
-            )
-        elif op == "rf":
-            case = await work.open_case(actor, target)
-            partners = await work.partners(actor)
-            if not partners:
+        match outcome:
+            case Applied(action=Action.APPROVE, case=Case() as case):
+                await edit_markup(message, None)
+                amount = tr.money(fen_to_yuan(case.amount_fen or 0))
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _("{ref} is approved with {amount}. The applicant has been told.").format(
+                        ref=_ref(tr, case), amount=amount
+                    ),
+                )
+            case Applied(action=action, case=case):
+                await edit_markup(message, None)
+                await send(ctx.bot, chat_id, _(DONE[action]).format(ref=_ref(tr, case)))
+                if action in (Action.CLAIM, Action.TAKE_OVER) and case is not None:
+                    await self.show_card(ctx, actor, chat_id, tr, case.id)
+            case Waiting(awaiting=awaiting, case=case):
+                if tapped is not None and tapped.step in (Step.PICK, Step.OWN_WORDS):
+                    await edit_markup(message, None)
+                await self._prompt(
+                    ctx, chat_id, tr, _(PROMPTS[awaiting]).format(ref=_ref(tr, case))
+                )
+            case Choices(action=Action.REFER, options=()):
                 await send(
                     ctx.bot,
                     chat_id,
@@ -407,92 +345,64 @@ class CaseworkerHandlers:
                         "No agriculture department liaison is set up yet. An admin can add one with /grant USER_ID partner."
                     ),
                 )
-                return
-            keys = [[button(name, pack(P, "rp", target, uid))] for uid, name in partners]
-            keys.append([button(_("Cancel"), pack(P, "x", target, 0))])
-            await send(
-                ctx.bot,
-                chat_id,
-                _("Refer {ref} to which liaison of the agriculture department?").format(
-                    ref=_ref(tr, case)
-                ),
-                Keyboard(keys),
-            )
-        elif op == "rp":
-            case = await work.open_case(actor, target)
-            if not await work.store.roles.has(arg, "partner"):
-                raise Conflict("not_a_partner", case)
-            await edit_markup(message, None)
-            await pending.set(actor, "cw_refer", target, ref_id=arg)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _(
-                    "What do you ask them to do for this household? Type it (for example: check for poverty-return monitoring, arrange skills training)."
-                ),
-                target,
-            )
-        elif op == "er":
-            case = await work.erase(actor, target)
-            await edit_markup(message, None)
-            await send(
-                ctx.bot,
-                chat_id,
-                _("The data of {ref} was erased; the applicant has been told.").format(
-                    ref=_ref(tr, case)
-                ),
-            )
-        elif op == "en":
-            case = await work.open_case(actor, target)
-            if case.deletion_requested_at is None:
-                raise Conflict("wrong_status", case)
-            await pending.set(actor, "cw_keep", target)
-            await self._prompt(
-                ctx,
-                chat_id,
-                tr,
-                _(
-                    "Type why the data of {ref} must be kept (for example, the case is still open). The applicant will read it."
-                ).format(ref=_ref(tr, case)),
-                target,
-            )
-        elif op == "at":
-            await self._send_attachments(ctx, actor, chat_id, tr, target)
-        elif op == "x":
-            await pending.clear(actor)
-            await edit_markup(message, None)
-            await send(ctx.bot, chat_id, _("Cancelled."))
-        else:
-            raise Conflict("wrong_status")
+            case Choices(case=Case() as case) as choices:
+                text = (
+                    _("Why is {ref} declined? The applicant will read this reason.")
+                    if choices.action is Action.DECLINE
+                    else _("Refer {ref} to which liaison of the agriculture department?")
+                ).format(ref=_ref(tr, case))
+                own = "✍️ " + _("Another reason (type it)")
+                await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, own))
+            case Confirming(case=case, amount=amount):
+                keys = Keyboard(
+                    [
+                        [button("✅ " + _("Yes, approve"), encode(Tap.CONFIRM_APPROVAL, case.id))],
+                        [button(_("Cancel"), encode(Tap.CANCEL, case.id))],
+                    ]
+                )
+                text = _("Approve {ref} with {amount}?").format(
+                    ref=_ref(tr, case), amount=FMT.b(tr.money(amount))
+                )
+                await send(ctx.bot, chat_id, text, keys)
+            case Refused(code=code):
+                await send(ctx.bot, chat_id, _(REFUSED[code]))
+            case Stale():
+                await send(
+                    ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Approve again.")
+                )
+            case Cancelled():
+                await edit_markup(message, None)
+                await send(ctx.bot, chat_id, _("Cancelled."))
+            case Attachments(files=files):
+                await self._send_attachments(ctx, chat_id, tr, files)
 
     async def _prompt(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, text: str, intake_id: int
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, text: str
     ) -> None:
         await send(
             ctx.bot,
             chat_id,
-            text + "\n\n" + HTML.i(tr.gettext("Or send /cancel to stop.")),
+            text + "\n\n" + FMT.i(tr.gettext("Or send /cancel to stop.")),
             ForceReply(selective=True),
         )
 
     async def _send_attachments(
-        self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, chat_id: int, tr: Tr, intake_id: int
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        tr: Tr,
+        files: Sequence[dict[str, str]],
     ) -> None:
-        card = await self.work.card(actor, intake_id)
         sent = 0
-        for step in card.flow.steps:
-            if step.type != "attachments":
-                continue
-            for ref in card.case.state.answers.get(step.id) or []:
-                try:
-                    if ref.get("kind") == "photo":
-                        await ctx.bot.send_photo(chat_id, ref["file_id"])
-                    else:
-                        await ctx.bot.send_document(chat_id, ref["file_id"])
-                    sent += 1
-                except (BadRequest, TelegramError, KeyError):
-                    log.warning("an attachment could not be sent again")
+        for ref in files:
+            try:
+                if ref.get("kind") == "photo":
+                    await ctx.bot.send_photo(chat_id, ref["file_id"])
+                else:
+                    await ctx.bot.send_document(chat_id, ref["file_id"])
+                sent += 1
+            except (BadRequest, TelegramError, KeyError):
+                log.warning("an attachment could not be sent again")
         if not sent:
             await send(ctx.bot, chat_id, tr.gettext("There are no attachments to show."))
 
@@ -502,95 +412,23 @@ class CaseworkerHandlers:
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
     ) -> bool:
         """A text message that answers this caseworker's pending prompt; False if not ours."""
-        if pending.kind == "reply":
+        if pending.kind == Awaiting.REPLY:
             return await self._applicant_reply(update, ctx, pending)
-        if not pending.kind.startswith("cw_"):
+        if pending.kind not in CASEWORKER_WAITS:
             return False
         who = await self._actor(update)
         message = update.effective_message
         if who is None or message is None or pending.intake_id is None:
             return False
         actor, chat_id, tr = who
-        _ = tr.gettext
-        text = clean_text(message.text or "")  # nothing visible is nothing typed
-        if not text:
-            await send(ctx.bot, chat_id, _("Please type it as a text message, or send /cancel."))
-            return True
-        work, target = self.work, pending.intake_id
         try:
-            if pending.kind == "cw_ask":
-                case = await work.ask(actor, target, text)
-                await send(
-                    ctx.bot,
-                    chat_id,
-                    _(
-                        "Your question was sent to the applicant of {ref}. Their answer will come to you here."
-                    ).format(ref=_ref(tr, case)),
-                )
-            elif pending.kind == "cw_amount":
-                amount = parse_amount(text)
-                if amount is None:
-                    await send(ctx.bot, chat_id, tr.gettext(conflict_text("bad_amount")))
-                    return True
-                case = await self.work.claimed_case(actor, target)
-                await work.store.pending.set(
-                    actor, "cw_confirm", target, data={"amount": str(amount)}
-                )
-                keys = Keyboard(
-                    [
-                        [button("✅ " + _("Yes, approve"), pack(P, "ac", target, 0))],
-                        [button(_("Cancel"), pack(P, "x", target, 0))],
-                    ]
-                )
-                await send(
-                    ctx.bot,
-                    chat_id,
-                    _("Approve {ref} with {amount}?").format(
-                        ref=_ref(tr, case), amount="<b>" + tr.money(amount) + "</b>"
-                    ),
-                    keys,
-                )
-            elif pending.kind == "cw_decline":
-                case = await work.decline(actor, target, text)
-                await send(
-                    ctx.bot,
-                    chat_id,
-                    _(
-                        "{ref} is declined. The applicant has been told, with where to turn next."
-                    ).format(ref=_ref(tr, case)),
-                )
-            elif pending.kind == "cw_note":
-                await work.note(actor, target, text)
-                await send(ctx.bot, chat_id, _("Note saved."))
-            elif pending.kind == "cw_refer":
-                partner = pending.ref_id or 0
-                await work.refer(actor, target, partner, text)
-                await send(
-                    ctx.bot,
-                    chat_id,
-                    _(
-                        "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
-                    ),
-                )
-            elif pending.kind == "cw_keep":
-                case = await work.refuse_deletion(actor, target, text)
-                await send(
-                    ctx.bot,
-                    chat_id,
-                    _("The applicant of {ref} was told why their data is kept.").format(
-                        ref=_ref(tr, case)
-                    ),
-                )
-            elif pending.kind == "cw_confirm":
-                await send(ctx.bot, chat_id, _("Please tap Yes, approve, or Cancel."))
-            else:
-                return False
+            outcome = await self.desk.typed(actor, tr, pending, message.text or "")
         except Denied:
-            await work.store.pending.clear(actor)
             await self._denied(ctx, chat_id, tr)
         except Conflict as err:
-            await work.store.pending.clear(actor)
             await self._conflict(ctx, chat_id, tr, err)
+        else:
+            await self._render(ctx, actor, chat_id, tr, outcome)
         return True
 
     async def _applicant_reply(
@@ -602,19 +440,10 @@ class CaseworkerHandlers:
             return False
         if not clean_text(message.text or ""):
             # In their language: applicants have no language remembered for staff (seen).
-            tr = await reader(self.work.store, self.work.i18n, user)
+            tr = await self.work.people.reader(user.id, user.language_code)
             await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
             return True
-        try:
-            await self.work.reply(user.id, pending.intake_id, message.text or "")
-        except Conflict:
-            await self.work.store.pending.clear(user.id)
-            return False
-        return True
-
-
-def _ref(tr: Tr, case: Case) -> str:
-    return "<b>" + tr.ltr(case.ref or "") + "</b>"
+        return await self.desk.answer_question(user.id, pending, message.text or "")
 
 
 def build_handlers(work: Casework) -> tuple[list[BaseHandler], CaseworkerHandlers]:

@@ -14,7 +14,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.i18n import I18n, language_name, resolve
 from bot.interview import Applicant, Interview, Turn
-from handlers.common import Keyboard, acknowledge, button, edit_markup, pack, rows, send, unpack
+from handlers.common import Keyboard, acknowledge, button, edit_markup, rows, send
+from telegram_channel.buttons import pack, unpack
 
 log = logging.getLogger(__name__)
 

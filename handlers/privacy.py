@@ -12,22 +12,13 @@ import logging
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
+from bot.casework import Casework
 from bot.i18n import I18n, Tr
-from bot.intake import Casework
 from bot.interview import Applicant, Interview
 from bot.mydata import export_text
 from bot.store.casework import Conflict
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    send,
-    unpack,
-)
+from handlers.common import Keyboard, acknowledge, button, edit_markup, reader, send
+from telegram_channel.buttons import as_int, pack, unpack
 
 log = logging.getLogger(__name__)
 

@@ -29,13 +29,14 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot import redact
+from bot.casework import Casework
 from bot.config import ConfigError, Settings
 from bot.flow.sandbox import FlowChecker
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.instance import InstanceLock
-from bot.intake import Casework
 from bot.interview import Interview
+from bot.messages import HTML
 from bot.store import FlowNotFound, Store
 from telegram_channel.inbox import Inbox, Skipped
 from telegram_channel.sendlimit import SendLimiter
@@ -117,6 +118,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     from handlers.router import PendingRouter
     from telegram_channel.guard import RateLimit, Watchdog, WatchedRequest
     from telegram_channel.outbox import OutboxSender, defer_to_outbox
+    from telegram_channel.staff_buttons import NoticeButtons
 
     settings = services.settings
     pool = pool_size(settings.send_rate)
@@ -184,7 +186,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     if app.job_queue is not None:
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
         app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
-    sender = OutboxSender(services.store.outbox, app.bot)
+    sender = OutboxSender(services.store.outbox, app.bot, buttons=NoticeButtons(services.i18n))
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
     on_send_failure(app.bot, partial(defer_to_outbox, services.store.outbox))
@@ -287,7 +289,7 @@ async def open_services(settings: Settings) -> Services:
     store = await Store.open(
         settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
     )
-    casework = Casework(store, i18n, settings)
+    casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
     interview = Interview(store, i18n, alerts=casework.alerts_for_new)
     housekeeping = Housekeeping(store, i18n, settings)
     return Services(settings, store, i18n, interview, casework, housekeeping)

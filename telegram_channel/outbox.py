@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -33,17 +34,18 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
 
 
-def _markup(item: Queued) -> Keyboard | None:
-    if not item.buttons:
-        return None
-    return Keyboard([[Button(label, data) for label, data in row] for row in item.buttons])
+ButtonsFor = Callable[[Queued], Keyboard | None]
 
 
 class OutboxSender:
-    def __init__(self, outbox: OutboxStore, bot: Bot, *, idle: float = 2.0) -> None:
+    def __init__(
+        self, outbox: OutboxStore, bot: Bot, *, idle: float = 2.0, buttons: ButtonsFor | None = None
+    ) -> None:
         self.outbox = outbox
         self.bot = bot
         self.idle = idle
+        # The buttons a notice gets from its kind (telegram_channel/staff_buttons.py).
+        self.buttons = buttons
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -86,12 +88,19 @@ class OutboxSender:
                 delivered += 1
         return delivered
 
+    def _markup(self, item: Queued) -> Keyboard | None:
+        """The buttons stored with a row (a deferred reply, or a row queued by an earlier
+        version), else those its kind calls for."""
+        if item.buttons:
+            return Keyboard([[Button(label, data) for label, data in row] for row in item.buttons])
+        return self.buttons(item) if self.buttons is not None else None
+
     async def _deliver(self, item: Queued) -> bool:
         # A long applicant reply forwarded to a caseworker can pass Telegram's limit.
         chunks = split_message(item.text)
         try:
             for n, chunk in enumerate(chunks, start=1):
-                markup = _markup(item) if n == len(chunks) else None
+                markup = self._markup(item) if n == len(chunks) else None
                 params = message_params(chunk, markup, ParseMode.HTML, chat_id=item.chat_id)
                 try:
                     await call(self.bot, "sendMessage", params, answer=ok_of)

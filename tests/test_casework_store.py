@@ -1,4 +1,4 @@
-"""The review of submitted intakes without Telegram: ``bot.intake.Casework`` over a real SQLite
+"""The review of submitted intakes without Telegram: ``bot.casework.Casework`` over a real SQLite
 file. State-machine conflicts, roles checked at the moment of each action, the amount parser,
 the queue's order and paging, and what lands in the audit trail and the outbox."""
 
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.casework import Casework, Denied, parse_amount
 from bot.config import Settings
 from bot.flow.engine import Screening, State
 from bot.i18n import I18n
-from bot.intake import Casework, Denied, parse_amount
+from bot.messages import HTML
 from bot.store import Store
 from bot.store.casework import Case, Conflict
 
@@ -66,7 +67,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await store.roles.grant(CW, "caseworker")
         await store.roles.grant(CW2, "caseworker")
         await store.roles.grant(PARTNER, "partner", label="和田县农业农村局")
-        work = Casework(store, I18n.load(), settings)
+        work = Casework(store, I18n.load(), settings, fmt=HTML)
         for staff in (CW, CW2, PARTNER):  # they have talked to the bot: their language is known
             await work.seen(staff, "en", f"Staff {staff}")
         yield World(store, work)

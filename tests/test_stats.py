@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from bot import stats
+from bot.casework import Casework
 from bot.config import Settings
 from bot.flow.engine import Screening, State
 from bot.i18n import I18n
-from bot.intake import Casework
 from bot.messages import HTML, PLAIN
 from bot.store import Store
 from bot.store import db as store_db
@@ -62,7 +62,7 @@ async def w(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Wo
     store = await Store.open(settings.db_path)
     try:
         await store.roles.grant(CW, "caseworker")
-        yield World(store, Casework(store, I18n.load(), settings), monkeypatch)
+        yield World(store, Casework(store, I18n.load(), settings, fmt=HTML), monkeypatch)
     finally:
         await store.close()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.casework import parse_amount
 from bot.flow.values import (
     clean_text,
     mask,
@@ -21,7 +22,6 @@ from bot.flow.values import (
     parse_phone,
     strip_bidi,
 )
-from bot.intake import parse_amount
 
 # --- numbers ---------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ def test_more_than_a_hundred_characters_are_not_a_number_whatever_they_hold() ->
 _ADVERSARIAL = """
 import json, sys
 from bot.flow.values import parse_date, parse_index, parse_number, parse_phone
-from bot.intake import parse_amount
+from bot.casework import parse_amount
 
 results = {}
 for n in (20_000, 100_000, 1_000_000):

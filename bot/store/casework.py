@@ -429,7 +429,8 @@ class CaseStore:
         priority: int,
         notify: Any,
     ) -> tuple[int, str]:
-        """A partner's clue enters the queue as a submitted intake marked as a clue."""
+        """A partner's clue enters the queue as a submitted intake marked as a clue;
+        ``notify(intake_id, ref)`` gives the alerts to queue with it."""
         at = now_iso()
         async with self._db.write() as tx:
             for _ in range(10):
@@ -465,7 +466,7 @@ class CaseStore:
             )
             intake_id = int(cursor.lastrowid or 0)
             await record(tx, partner_id, "clue.received", intake_id, {"ref": ref})
-            await enqueue(tx, notify(ref))
+            await enqueue(tx, notify(intake_id, ref))
             await tx.execute("DELETE FROM pending WHERE user_id = ?", (partner_id,))
         return intake_id, ref
 

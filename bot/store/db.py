@@ -37,6 +37,7 @@ import os
 import re
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -212,6 +213,13 @@ class Database:
         async with self._lock:
             await self._settle(self._batch)
             await self._writer.close()
+        # aiosqlite's worker threads end just after close() returns: wait for them, so that
+        # a closed database leaves no thread behind (the command line ends a failed run
+        # with os._exit when a thread is still alive, and must not see one still ending).
+        for conn in (self._reader, self._writer):
+            thread = getattr(conn, "_thread", None)
+            if isinstance(thread, threading.Thread) and thread.is_alive():
+                thread.join(timeout=1.0)
 
     # -- reads -------------------------------------------------------------------------
 

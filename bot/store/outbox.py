@@ -20,9 +20,21 @@ Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
 
 @dataclass(frozen=True)
 class OutMessage:
+    """A notice to queue: its text as the reader will read it, and what it is about.
+
+    The core says what a notice is (``kind``, bot/casework/notices.py) and which intake
+    and referral it names; the channel that delivers it turns that into its buttons, in
+    the reader's language (``lang``). ``buttons`` are the channel's own, already built
+    (a reply it could not send at once); the core leaves them empty.
+    """
+
     chat_id: int
     text: str
     buttons: Buttons = field(default_factory=list)
+    kind: str | None = None
+    intake_id: int | None = None
+    referral_id: int | None = None
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,8 +42,12 @@ class Queued:
     id: int
     chat_id: int
     text: str
-    buttons: Buttons
+    buttons: Buttons  # as stored: rows queued by earlier versions carry theirs here
     attempts: int
+    kind: str | None = None
+    intake_id: int | None = None
+    referral_id: int | None = None
+    lang: str | None = None
 
 
 def _later(seconds: float) -> str:
@@ -48,12 +64,17 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     # like the answers themselves, so neither the file nor its WAL holds them in the clear.
     cipher = tx.cipher
     await tx.executemany(
-        "INSERT INTO outbox (chat_id, text, buttons, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO outbox (chat_id, text, buttons, kind, intake_id, referral_id, lang,"
+        " created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
                 seal_text(cipher, m.text),
                 json.dumps(m.buttons, ensure_ascii=False) if m.buttons else None,
+                m.kind,
+                m.intake_id,
+                m.referral_id,
+                m.lang,
                 at,
                 at,
             )
@@ -72,7 +93,8 @@ class OutboxStore:
 
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, text, buttons, attempts FROM outbox WHERE next_at <= ?"
+            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang"
+            " FROM outbox WHERE next_at <= ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
@@ -84,6 +106,10 @@ class OutboxStore:
                 open_text(cipher, r["text"]),
                 [[(b[0], b[1]) for b in row] for row in json.loads(r["buttons"] or "[]")],
                 r["attempts"],
+                r["kind"],
+                r["intake_id"],
+                r["referral_id"],
+                r["lang"],
             )
             for r in rows
         ]

@@ -1,4 +1,5 @@
-"""People the bot knows: their chosen language; and, briefly, those whose data was erased."""
+"""People the bot knows: their chosen language, the language Telegram reports and, for staff,
+the name colleagues see; and, briefly, those whose data was erased."""
 
 from __future__ import annotations
 
@@ -37,6 +38,36 @@ class UserStore:
     async def language(self, user_id: int) -> str | None:
         row = await self._db.fetchone("SELECT lang FROM users WHERE user_id = ?", (user_id,))
         return None if row is None else row["lang"]
+
+    async def languages(self, user_id: int) -> tuple[str | None, str | None]:
+        """(chosen, Telegram's last seen) language of a person; None where not known."""
+        row = await self._db.fetchone(
+            "SELECT lang, tg_lang FROM users WHERE user_id = ?", (user_id,)
+        )
+        return (row["lang"], row["tg_lang"]) if row else (None, None)
+
+    async def saw(self, user_id: int, telegram_lang: str | None) -> None:
+        """Remember the language Telegram reports for this person now."""
+        await self._db.execute(
+            "INSERT INTO users (user_id, created_at, tg_lang) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET tg_lang = excluded.tg_lang",
+            (user_id, now_iso(), telegram_lang),
+            touches=user_id,
+        )
+
+    async def set_display_name(self, user_id: int, name: str) -> None:
+        """How colleagues see a staff member (on cards and in the history)."""
+        await self._db.execute(
+            "UPDATE users SET display_name = ? WHERE user_id = ?",
+            (name, user_id),
+            touches=user_id,
+        )
+
+    async def display_name(self, user_id: int) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT display_name FROM users WHERE user_id = ?", (user_id,)
+        )
+        return row["display_name"] if row and row["display_name"] else None
 
     async def set_language(self, user_id: int, lang: str) -> None:
         await self._db.execute(

@@ -1,0 +1,103 @@
+"""The intake lifecycle after submit: the review, referrals, clues and erasure requests.
+
+The parts, each over the store and the people who act:
+
+- ``identity``: languages, staff names and roles (``People``, ``Denied``);
+- ``actions``: the actions by name and when each is open (``Action``, ``allowed``);
+- ``decisions``: the queue, the card, claiming, asking and deciding;
+- ``referrals``: clue transfer to the agriculture department and the partner's side;
+- ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
+- ``deletions``: the applicant's request to erase a sent intake;
+- ``notices``: what people are told later, with its kind (bot/store/outbox.py);
+- ``desk``: actions that take more than one tap (prompts, picks, confirmations);
+- ``terms``: reasons, outcomes, events and amounts.
+
+``Casework`` builds them once and passes the common calls through, so the channel and
+the tests hold one object.
+"""
+
+from __future__ import annotations
+
+from bot.casework.actions import Action, Actor, Step, allowed, allowed_on_referral
+from bot.casework.clues import Clues
+from bot.casework.decisions import Card, Decisions, QueuePage
+from bot.casework.deletions import Deletions
+from bot.casework.desk import Desk
+from bot.casework.identity import Denied, People
+from bot.casework.notices import Kind, Notices
+from bot.casework.referrals import Referrals
+from bot.casework.terms import (
+    CLUE_FIELDS,
+    DECLINE_REASONS,
+    DONE_OUTCOMES,
+    fen_to_yuan,
+    parse_amount,
+)
+from bot.config import Settings
+from bot.i18n import I18n
+from bot.messages import Fmt
+from bot.store import Store
+from bot.store.casework import Case, Conflict
+
+__all__ = [
+    "CLUE_FIELDS",
+    "DECLINE_REASONS",
+    "DONE_OUTCOMES",
+    "Action",
+    "Actor",
+    "Card",
+    "Case",
+    "Casework",
+    "Conflict",
+    "Denied",
+    "Kind",
+    "QueuePage",
+    "Step",
+    "allowed",
+    "allowed_on_referral",
+    "fen_to_yuan",
+    "parse_amount",
+]
+
+
+class Casework:
+    """Every part of casework over one store. Texts are written in ``fmt``, the markup of
+    the channel that shows them (``HTML`` for Telegram): the channel chooses it."""
+
+    def __init__(self, store: Store, i18n: I18n, settings: Settings, *, fmt: Fmt) -> None:
+        self.store = store
+        self.i18n = i18n
+        self.settings = settings
+        self.fmt = fmt
+        self.people = People(store, i18n)
+        self.notices = Notices(self.people, i18n, settings, fmt)
+        self.decisions = Decisions(store, self.people, self.notices)
+        self.referrals = Referrals(store, self.people, self.notices, self.decisions, fmt)
+        self.deletions = Deletions(store, self.people, self.notices, self.decisions)
+        self.clues = Clues(store, self.people, self.notices, fmt)
+        self.desk = Desk(store, self.decisions, self.referrals, self.deletions, self.clues)
+        # The calls the channel and the tests make most, passed through.
+        self.seen = self.people.seen
+        self.tr_for = self.people.tr_for
+        self.lang_of = self.people.lang_of
+        self.name_of = self.people.name_of
+        self.queue = self.decisions.queue
+        self.card = self.decisions.card
+        self.claim = self.decisions.claim
+        self.release = self.decisions.release
+        self.ask = self.decisions.ask
+        self.reply = self.decisions.reply
+        self.approve = self.decisions.approve
+        self.decline = self.decisions.decline
+        self.note = self.decisions.note
+        self.partners = self.referrals.partners
+        self.refer = self.referrals.refer
+        self.acknowledge = self.referrals.acknowledge
+        self.report_done = self.referrals.report_done
+        self.return_referral = self.referrals.return_referral
+        self.open_referrals = self.referrals.open_referrals
+        self.send_clue = self.clues.send_clue
+        self.alerts_for_new = self.notices.alerts_for_new
+        self.request_deletion = self.deletions.request_deletion
+        self.erase = self.deletions.erase
+        self.refuse_deletion = self.deletions.refuse_deletion

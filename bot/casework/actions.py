@@ -1,0 +1,103 @@
+"""What staff may do, named: the actions on an intake and on a referral, and when each is open.
+
+The core says which actions a person may take now (``allowed``, ``allowed_on_referral``);
+channels draw their buttons from that list and never re-state the rules. Offering an
+action is not permitting it: every action checks the actor's role and the record's state
+again in the database when it runs (bot/casework/desk.py and the parts it calls).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.store.casework import Case, Referral
+from bot.store.intakes import OPEN_STATUSES
+
+# Statuses in which a decision (ask, approve, decline) can be taken on a claimed intake.
+DECIDABLE = ("in_review", "awaiting_applicant")
+# Statuses in which a household can no longer be referred (nobody's data is left to share).
+NOT_REFERABLE = ("draft", "withdrawn", "expired")
+# Referral statuses in which the partner still has something to do.
+REFERRAL_OPEN = ("sent", "acknowledged")
+
+CASEWORKER = "caseworker"
+PARTNER = "partner"
+
+
+class Action(StrEnum):
+    """Something a caseworker does on an intake, or a partner on a referral."""
+
+    CLAIM = "claim"
+    TAKE_OVER = "take_over"
+    ASK = "ask"
+    APPROVE = "approve"
+    DECLINE = "decline"
+    RELEASE = "release"
+    ERASE = "erase"  # complete the applicant's request to delete their data
+    REFUSE_DELETION = "refuse_deletion"
+    REFER = "refer"
+    NOTE = "note"
+    SHOW_ATTACHMENTS = "show_attachments"
+    # the partner's
+    ACKNOWLEDGE = "acknowledge"
+    REPORT_DONE = "report_done"
+    RETURN = "return"
+    SEND_CLUE = "send_clue"
+
+
+class Step(StrEnum):
+    """How far an action has come: most are done at once (START); some go on with a pick
+    from a list, the staff's own words instead, or a confirmation (bot/casework/desk.py)."""
+
+    START = "start"
+    PICK = "pick"
+    OWN_WORDS = "own_words"
+    CONFIRM = "confirm"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person acting, with the roles the database gives them now."""
+
+    user_id: int
+    roles: frozenset[str]
+
+
+def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
+    """The actions ``actor`` may take on ``case`` now, in the order they are offered."""
+    if CASEWORKER not in actor.roles:
+        return ()
+    out: list[Action] = []
+    if case.status in OPEN_STATUSES:
+        if case.assignee is None:
+            out.append(Action.CLAIM)
+        elif case.assignee != actor.user_id:
+            out.append(Action.TAKE_OVER)
+        else:
+            if not case.is_clue:
+                out.append(Action.ASK)
+            out += [Action.APPROVE, Action.DECLINE, Action.RELEASE]
+    if case.deletion_requested_at and not case.anonymised_at:
+        out += [Action.ERASE, Action.REFUSE_DELETION]
+    if case.status not in NOT_REFERABLE and not case.anonymised_at:
+        out.append(Action.REFER)
+    out.append(Action.NOTE)
+    if files:
+        out.append(Action.SHOW_ATTACHMENTS)
+    return tuple(out)
+
+
+def referral_actions(status: str) -> tuple[Action, ...]:
+    """What the referral's partner may do on a referral in ``status``."""
+    if status not in REFERRAL_OPEN:
+        return ()
+    first = (Action.ACKNOWLEDGE,) if status == "sent" else ()
+    return (*first, Action.REPORT_DONE, Action.RETURN)
+
+
+def allowed_on_referral(referral: Referral, actor: Actor) -> tuple[Action, ...]:
+    """The actions ``actor`` may take on ``referral`` now: only its own partner has any."""
+    if PARTNER not in actor.roles or referral.partner_id != actor.user_id:
+        return ()
+    return referral_actions(referral.status)

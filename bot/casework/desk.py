@@ -1,0 +1,337 @@
+"""Staff actions that take more than one tap: a small state machine over ``pending``.
+
+Most actions are done with one tap (claim, release, erase, acknowledge). The others go on:
+asking needs the question typed; approving needs an amount typed and then confirmed;
+declining offers the common reasons or the caseworker's own words; referring offers the
+liaisons, then needs the request typed; a partner's report offers the usual outcomes or
+their own words. What the core waits for is kept in the database (``pending``: a restart
+between a prompt and its answer loses nothing), and every step re-checks the actor's role
+and the record's state when it arrives, whatever button or message carried it.
+
+A channel feeds it taps (an ``Action`` at a ``Step``, with the ids the button carried) and
+typed words, and renders the ``Outcome`` it gets back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from bot.casework.actions import Action, Step, allowed_on_referral
+from bot.casework.clues import AWAITING_CLUE, Clues, Question
+from bot.casework.decisions import Decisions
+from bot.casework.deletions import Deletions
+from bot.casework.identity import Denied
+from bot.casework.referrals import Referrals
+from bot.casework.terms import DECLINE_REASONS, DONE_OUTCOMES, parse_amount
+from bot.flow.values import clean_text
+from bot.i18n import Tr
+from bot.store import Store
+from bot.store.casework import Case, Conflict, Referral
+from bot.store.pending import Pending
+
+
+class Awaiting(StrEnum):
+    """What typed words the core waits for from someone (``pending.kind``, as stored)."""
+
+    QUESTION = "cw_ask"  # the caseworker's question to the applicant
+    AMOUNT = "cw_amount"  # the amount to approve
+    CONFIRMATION = "cw_confirm"  # a tap on "Yes, approve" (the amount is held)
+    DECLINE_REASON = "cw_decline"  # the caseworker's own reason to decline
+    NOTE = "cw_note"
+    REFERRAL_REQUEST = "cw_refer"  # what the liaison is asked to do (the liaison is held)
+    KEEP_REASON = "cw_keep"  # why the applicant's data must be kept
+    DONE_REPORT = "p_done"  # the partner's own words on what was done
+    RETURN_REASON = "p_return"  # why the partner returns the referral
+    CLUE = AWAITING_CLUE  # the next answer of a partner's clue
+    REPLY = "reply"  # the applicant's answer to a caseworker's question (set by ``ask``)
+
+
+CASEWORKER_WAITS = frozenset(
+    {
+        Awaiting.QUESTION,
+        Awaiting.AMOUNT,
+        Awaiting.CONFIRMATION,
+        Awaiting.DECLINE_REASON,
+        Awaiting.NOTE,
+        Awaiting.REFERRAL_REQUEST,
+        Awaiting.KEEP_REASON,
+    }
+)
+PARTNER_WAITS = frozenset({Awaiting.DONE_REPORT, Awaiting.RETURN_REASON, Awaiting.CLUE})
+
+
+# --- outcomes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The action is done (or was done already: a replayed confirmation)."""
+
+    action: Action
+    case: Case | None = None
+    referral: Referral | None = None
+    offered: tuple[Action, ...] = ()  # what the actor may do on the referral now
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Typed words are expected next (``awaiting``), about ``case``."""
+
+    awaiting: Awaiting
+    case: Case | None = None
+    question: Question | None = None  # a clue's next question
+
+
+@dataclass(frozen=True)
+class Option:
+    arg: int  # what the button carries (an index, a partner's id)
+    label: str
+    translate: bool  # a msgid (a reason, an outcome), or a name shown as it is
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Pick one (``Step.PICK``), or give one's own words when ``own_words``."""
+
+    action: Action
+    options: tuple[Option, ...]
+    case: Case | None = None
+    own_words: bool = False
+    cancel: bool = True
+
+
+@dataclass(frozen=True)
+class Confirming:
+    """Asks to confirm ``action`` (``Step.CONFIRM``), e.g. the amount to approve."""
+
+    action: Action
+    case: Case
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The words typed were not taken; the same prompt still waits.
+
+    ``empty``: nothing visible; ``bad_amount``: not an amount; ``tap_confirm``: a
+    confirmation is waited for, not words."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A confirmation that no longer matches what was asked (nothing was done)."""
+
+    action: Action
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    pass
+
+
+@dataclass(frozen=True)
+class Attachments:
+    files: tuple[dict[str, str], ...]
+
+
+Outcome = Applied | Waiting | Choices | Confirming | Refused | Stale | Cancelled | Attachments
+
+
+class Desk:
+    def __init__(
+        self,
+        store: Store,
+        decisions: Decisions,
+        referrals: Referrals,
+        deletions: Deletions,
+        clues: Clues,
+    ) -> None:
+        self.store = store
+        self.decisions = decisions
+        self.referrals = referrals
+        self.deletions = deletions
+        self.clues = clues
+
+    async def _wait(
+        self, actor: int, awaiting: Awaiting, case: Case, ref_id: int | None = None
+    ) -> Waiting:
+        await self.store.pending.set(actor, awaiting, case.id, ref_id=ref_id)
+        return Waiting(awaiting, case)
+
+    # -- taps ------------------------------------------------------------------------
+
+    async def tap(self, actor: int, action: Action, step: Step, target: int, arg: int) -> Outcome:
+        """A button: ``action`` at ``step`` on intake (or referral) ``target``; ``arg`` is
+        what a pick carries. Raises Denied or Conflict when it may not happen now."""
+        d = self.decisions
+        match action, step:
+            case Action.CLAIM | Action.TAKE_OVER, Step.START:
+                case = await d.claim(actor, target, take_over=action is Action.TAKE_OVER)
+                return Applied(action, case)
+            case Action.RELEASE, Step.START:
+                return Applied(action, await d.release(actor, target))
+            case Action.ASK, Step.START:
+                return await self._wait(
+                    actor, Awaiting.QUESTION, await d.claimed_case(actor, target)
+                )
+            case Action.APPROVE, Step.START:
+                return await self._wait(actor, Awaiting.AMOUNT, await d.claimed_case(actor, target))
+            case Action.APPROVE, Step.CONFIRM:
+                return await self._confirm_approval(actor, target)
+            case Action.DECLINE, Step.START:
+                case = await d.claimed_case(actor, target)
+                reasons = tuple(
+                    Option(n, label, True) for n, (_code, label) in enumerate(DECLINE_REASONS)
+                )
+                return Choices(action, reasons, case, own_words=True)
+            case Action.DECLINE, Step.PICK:
+                if not 0 <= arg < len(DECLINE_REASONS):
+                    raise Conflict("wrong_status")
+                return Applied(action, await d.decline(actor, target, DECLINE_REASONS[arg][0]))
+            case Action.DECLINE, Step.OWN_WORDS:
+                case = await d.claimed_case(actor, target)
+                return await self._wait(actor, Awaiting.DECLINE_REASON, case)
+            case Action.NOTE, Step.START:
+                return await self._wait(actor, Awaiting.NOTE, await d.open_case(actor, target))
+            case Action.REFER, Step.START:
+                case = await d.open_case(actor, target)
+                partners = await self.referrals.partners(actor)
+                options = tuple(Option(uid, name, False) for uid, name in partners)
+                return Choices(action, options, case)
+            case Action.REFER, Step.PICK:
+                case = await self.referrals.check_partner(actor, target, arg)
+                return await self._wait(actor, Awaiting.REFERRAL_REQUEST, case, ref_id=arg)
+            case Action.ERASE, Step.START:
+                return Applied(action, await self.deletions.erase(actor, target))
+            case Action.REFUSE_DELETION, Step.START:
+                case = await self.deletions.requested(actor, target)
+                return await self._wait(actor, Awaiting.KEEP_REASON, case)
+            case Action.SHOW_ATTACHMENTS, Step.START:
+                return Attachments((await d.card(actor, target)).files)
+            case _:
+                return await self._partner_tap(actor, action, step, target, arg)
+
+    async def _partner_tap(
+        self, actor: int, action: Action, step: Step, rid: int, arg: int
+    ) -> Outcome:
+        r = self.referrals
+        match action, step:
+            case Action.ACKNOWLEDGE, Step.START:
+                ref = await r.acknowledge(actor, rid)
+                who = await r.people.actor(actor)
+                return Applied(action, referral=ref, offered=allowed_on_referral(ref, who))
+            case Action.REPORT_DONE, Step.START:
+                await r.open_referral(actor, rid)
+                outcomes = tuple(
+                    Option(n, label, True) for n, (_code, label) in enumerate(DONE_OUTCOMES)
+                )
+                return Choices(action, outcomes, own_words=True, cancel=False)
+            case Action.REPORT_DONE, Step.PICK:
+                if not 0 <= arg < len(DONE_OUTCOMES):
+                    raise Conflict("not_found")
+                ref = await r.report_done(actor, rid, DONE_OUTCOMES[arg][0])
+                return Applied(action, referral=ref)
+            case Action.REPORT_DONE, Step.OWN_WORDS:
+                ref, case = await r.open_referral(actor, rid)
+                return await self._wait(actor, Awaiting.DONE_REPORT, case, ref_id=rid)
+            case Action.RETURN, Step.START:
+                ref, case = await r.open_referral(actor, rid)
+                return await self._wait(actor, Awaiting.RETURN_REASON, case, ref_id=rid)
+            case _:
+                raise Conflict("wrong_status")
+
+    async def _confirm_approval(self, actor: int, intake_id: int) -> Outcome:
+        held = await self.store.pending.get(actor)
+        if held is None or held.kind != Awaiting.CONFIRMATION or held.intake_id != intake_id:
+            case = await self.decisions.open_case(actor, intake_id)
+            if case.status != "approved" or case.assignee != actor:
+                return Stale(Action.APPROVE)
+            # This very approval was applied already (tapped twice, or applied again from
+            # the inbox after a restart): say what it did, change nothing.
+            return Applied(Action.APPROVE, case)
+        amount = str(held.data.get("amount", ""))
+        return Applied(Action.APPROVE, await self.decisions.approve(actor, intake_id, amount))
+
+    async def cancel(self, actor: int) -> Cancelled:
+        """Stop whatever the core waits for from ``actor``."""
+        await self.store.pending.clear(actor)
+        return Cancelled()
+
+    # -- typed words -----------------------------------------------------------------
+
+    async def typed(self, actor: int, tr: Tr, pending: Pending, text: str) -> Outcome:
+        """Words typed while ``pending`` waits for them. On Denied or Conflict the prompt is
+        dropped (asking again would only fail again) and the error goes to the caller."""
+        if not clean_text(text):  # nothing visible is nothing typed
+            return Refused("empty")
+        try:
+            return await self._typed(actor, tr, pending, clean_text(text))
+        except (Denied, Conflict):
+            await self.store.pending.clear(actor)
+            raise
+
+    async def _typed(self, actor: int, tr: Tr, pending: Pending, text: str) -> Outcome:
+        d, r = self.decisions, self.referrals
+        target = pending.intake_id or 0
+        match pending.kind:
+            case Awaiting.QUESTION:
+                return Applied(Action.ASK, await d.ask(actor, target, text))
+            case Awaiting.AMOUNT:
+                amount = parse_amount(text)
+                if amount is None:
+                    return Refused("bad_amount")
+                case = await d.claimed_case(actor, target)
+                await self.store.pending.set(
+                    actor, Awaiting.CONFIRMATION, target, data={"amount": str(amount)}
+                )
+                return Confirming(Action.APPROVE, case, amount)
+            case Awaiting.CONFIRMATION:
+                return Refused("tap_confirm")
+            case Awaiting.DECLINE_REASON:
+                return Applied(Action.DECLINE, await d.decline(actor, target, text))
+            case Awaiting.NOTE:
+                return Applied(Action.NOTE, await d.note(actor, target, text))
+            case Awaiting.REFERRAL_REQUEST:
+                referral = await r.refer(actor, target, pending.ref_id or 0, text)
+                return Applied(Action.REFER, referral=referral)
+            case Awaiting.KEEP_REASON:
+                case = await self.deletions.refuse_deletion(actor, target, text)
+                return Applied(Action.REFUSE_DELETION, case)
+            case Awaiting.DONE_REPORT:
+                ref = await r.report_done(actor, pending.ref_id or 0, text)
+                return Applied(Action.REPORT_DONE, referral=ref)
+            case Awaiting.RETURN_REASON:
+                ref = await r.return_referral(actor, pending.ref_id or 0, text)
+                return Applied(Action.RETURN, referral=ref)
+            case Awaiting.CLUE:
+                asked = await self.clues.answer(actor, tr, pending.data, text)
+                if isinstance(asked, Question):
+                    return Waiting(Awaiting.CLUE, question=asked)
+                case = await self._case_by_ref(asked)
+                return Applied(Action.SEND_CLUE, case)
+            case _:  # an applicant's reply goes to answer_question
+                raise ValueError(f"not a prompt of staff: {pending.kind}")
+
+    async def _case_by_ref(self, ref: str) -> Case | None:
+        intake = await self.store.intakes.by_ref(ref)
+        return None if intake is None else await self.store.cases.get(intake.id)
+
+    async def begin_clue(self, actor: int, tr: Tr) -> Waiting:
+        """/clue: the first question of a partner's clue."""
+        return Waiting(Awaiting.CLUE, question=await self.clues.begin(actor, tr))
+
+    async def answer_question(self, applicant: int, pending: Pending, text: str) -> bool:
+        """The applicant's answer to a caseworker's question; False when there is no
+        question to answer any more (the prompt is dropped)."""
+        if pending.intake_id is None:
+            return False
+        try:
+            await self.decisions.reply(applicant, pending.intake_id, text)
+        except Conflict:
+            await self.store.pending.clear(applicant)
+            return False
+        return True

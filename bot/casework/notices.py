@@ -1,0 +1,330 @@
+"""What casework tells people later, through the outbox: each notice's kind and its text.
+
+A notice is rendered here, in its reader's language and in the markup the channel reads
+(``Fmt``), and queued with the change it announces. It carries what it is (``Kind``) and
+the intake and referral it names, never a channel's buttons: the channel that delivers
+it draws those from the kind (an Open button, a referral's actions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from bot.casework.identity import People
+from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text
+from bot.config import Settings
+from bot.flow.model import Flow
+from bot.flow.values import strip_bidi
+from bot.i18n import I18n, Tr
+from bot.i18n_marks import N_
+from bot.messages import Fmt, answer_text
+from bot.store.casework import Case, Referral
+from bot.store.outbox import OutMessage
+
+Render = Callable[[Tr], str]
+
+
+class Kind(StrEnum):
+    """What a notice tells; stored with it (outbox.kind) for the channel."""
+
+    NEW_INTAKE = "new_intake"  # the caseworkers' group: an application was sent
+    NEW_CLUE = "new_clue"  # the caseworkers' group: a partner sent a clue
+    STATUS_CHANGED = "status_changed"  # the applicant: in review, approved, declined
+    TAKEN_OVER = "taken_over"  # the caseworker whose claim a colleague took over
+    QUESTION = "question"  # the applicant: a caseworker asks
+    REPLY = "reply"  # the caseworker: the applicant answered
+    REPLY_PASSED = "reply_passed"  # the applicant: their answer went to the caseworker
+    REFERRAL = "referral"  # the partner: a new referral (clue transfer)
+    REFERRED = "referred"  # the applicant: the agriculture department may contact them
+    REFERRAL_ACKNOWLEDGED = "referral_acknowledged"  # the caseworker who referred
+    REFERRAL_DONE = "referral_done"
+    REFERRAL_RETURNED = "referral_returned"
+    DELETION_REQUESTED = "deletion_requested"  # the caseworker holding the intake
+    DELETION_REQUESTED_UNCLAIMED = "deletion_requested_unclaimed"  # the group: nobody holds it
+    DATA_ERASED = "data_erased"  # the applicant: their data is gone
+    DELETION_REFUSED = "deletion_refused"  # the applicant: kept, and why
+
+
+_REFERRAL_UPDATES = {
+    Kind.REFERRAL_ACKNOWLEDGED: N_("acknowledged by the agriculture department"),
+    Kind.REFERRAL_DONE: N_("done by the agriculture department"),
+    Kind.REFERRAL_RETURNED: N_("returned by the agriculture department"),
+}
+
+
+def partner_summary(tr: Tr, fmt: Fmt, case: Case, flow: Flow) -> str:
+    """Only what the agriculture department needs: the steps tagged ``partner``."""
+    lang = flow.language_for(tr.lang)
+    lines = []
+    if case.is_clue:
+        for key, label in CLUE_FIELDS:
+            if case.clue.get(key):
+                lines.append(
+                    fmt.b(tr.gettext(label)) + ": " + fmt.esc(strip_bidi(str(case.clue[key])))
+                )
+        return "\n".join(lines)
+    for step in flow.tagged("partner"):
+        if step.id not in case.state.answers:
+            continue
+        value = answer_text(tr, flow, lang, step, case.state.answers[step.id], masked=False)
+        lines.append(fmt.b(flow.pick(step.text, lang)) + "\n" + fmt.esc(value))
+    return "\n".join(lines)
+
+
+class Notices:
+    def __init__(self, people: People, i18n: I18n, settings: Settings, fmt: Fmt) -> None:
+        self.people = people
+        self.i18n = i18n
+        self.settings = settings
+        self.fmt = fmt
+
+    def ref(self, tr: Tr, case: Case) -> str:
+        """An intake's reference as every notice shows it."""
+        return self.fmt.b(tr.ltr(case.ref or ""))
+
+    async def to_applicant(self, case: Case, kind: Kind, render: Render) -> list[OutMessage]:
+        """A notice to the person who sent the intake, in their language."""
+        tr = await self.people.tr_for(case.applicant_id, case.lang)
+        return [OutMessage(case.chat_id, render(tr), kind=kind, intake_id=case.id, lang=tr.lang)]
+
+    async def to_user(
+        self, user_id: int, kind: Kind, render: Render, case: Case, referral_id: int | None = None
+    ) -> OutMessage:
+        tr = await self.people.tr_for(user_id)
+        return OutMessage(
+            user_id,
+            render(tr),
+            kind=kind,
+            intake_id=case.id,
+            referral_id=referral_id,
+            lang=tr.lang,
+        )
+
+    # -- the review ------------------------------------------------------------------
+
+    async def in_review(self, case: Case) -> list[OutMessage]:
+        return await self.to_applicant(
+            case,
+            Kind.STATUS_CHANGED,
+            lambda tr: tr.gettext(
+                "A caseworker is now looking at your application {ref}. You will hear from us here."
+            ).format(ref=self.ref(tr, case)),
+        )
+
+    async def taken_over(self, case: Case, previous: int) -> OutMessage:
+        return await self.to_user(
+            previous,
+            Kind.TAKEN_OVER,
+            lambda tr: tr.gettext("Application {ref} has been taken over by a colleague.").format(
+                ref=self.ref(tr, case)
+            ),
+            case,
+        )
+
+    async def question(self, case: Case, question: str) -> list[OutMessage]:
+        def render(tr: Tr) -> str:
+            return (
+                tr.gettext("About your application {ref}, the caseworker asks:").format(
+                    ref=self.ref(tr, case)
+                )
+                + "\n\n"
+                + self.fmt.i(question)
+                + "\n\n"
+                + tr.gettext("Please write your answer here as a message.")
+            )
+
+        return await self.to_applicant(case, Kind.QUESTION, render)
+
+    async def reply(self, case: Case, text: str) -> list[OutMessage]:
+        """The applicant's answer to the caseworker who holds the intake, and a thank-you."""
+        out: list[OutMessage] = []
+        if case.assignee is not None:
+            out.append(
+                await self.to_user(
+                    case.assignee,
+                    Kind.REPLY,
+                    lambda tr: (
+                        tr.gettext("The applicant replied on {ref}:").format(ref=self.ref(tr, case))
+                        + "\n\n"
+                        + self.fmt.i(text)
+                    ),
+                    case,
+                )
+            )
+        out += await self.to_applicant(
+            case,
+            Kind.REPLY_PASSED,
+            lambda tr: tr.gettext(
+                "Thank you. Your answer was passed to the caseworker of application {ref}."
+            ).format(ref=self.ref(tr, case)),
+        )
+        return out
+
+    async def approved(self, case: Case, fen: int) -> list[OutMessage]:
+        def render(tr: Tr) -> str:
+            return (
+                tr.gettext("Good news: your application {ref} is approved.").format(
+                    ref=self.ref(tr, case)
+                )
+                + "\n\n"
+                + tr.gettext("Assistance granted: {amount}").format(
+                    amount=self.fmt.b(tr.money(fen_to_yuan(fen)))
+                )
+                + "\n\n"
+                + tr.gettext(
+                    "The procuratorate will contact you about how you receive it. No one may ask you for a fee."
+                )
+            )
+
+        return await self.to_applicant(case, Kind.STATUS_CHANGED, render)
+
+    async def declined(self, case: Case, reason: str) -> list[OutMessage]:
+        """``reason``: a code from DECLINE_REASONS, read in the applicant's language, or words."""
+
+        def render(tr: Tr) -> str:
+            return (
+                tr.gettext("Your application {ref} was not approved.").format(
+                    ref=self.ref(tr, case)
+                )
+                + "\n\n"
+                + tr.gettext("Reason: {reason}").format(
+                    reason=self.fmt.esc(decline_text(tr, reason))
+                )
+                + "\n\n"
+                + tr.gettext(
+                    "Where to turn next: free legal aid, call 12348. For living costs, ask your village committee or the township office about subsistence allowance (低保) or temporary relief."
+                )
+            )
+
+        return await self.to_applicant(case, Kind.STATUS_CHANGED, render)
+
+    # -- referrals -------------------------------------------------------------------
+
+    async def referred(self, case: Case) -> list[OutMessage]:
+        return await self.to_applicant(
+            case,
+            Kind.REFERRED,
+            lambda tr: tr.gettext(
+                "About your application {ref}: we have also asked the county agriculture and rural affairs department to help your family. They may contact you."
+            ).format(ref=self.ref(tr, case)),
+        )
+
+    async def referral(
+        self, partner_id: int, case: Case, flow: Flow, request: str
+    ) -> Callable[[int], OutMessage]:
+        """The referral as its partner reads it, once the store has given it an id."""
+        tr = await self.people.tr_for(partner_id)
+        _ = tr.gettext
+        text = (
+            self.fmt.b(_("A referral from the procuratorate (clue transfer)"))
+            + " "
+            + self.ref(tr, case)
+            + "\n\n"
+            + partner_summary(tr, self.fmt, case, flow)
+        )
+        if request:
+            text += "\n\n" + _("What is asked:") + "\n" + self.fmt.i(request)
+
+        def notice(referral_id: int) -> OutMessage:
+            return OutMessage(
+                partner_id,
+                text,
+                kind=Kind.REFERRAL,
+                intake_id=case.id,
+                referral_id=referral_id,
+                lang=tr.lang,
+            )
+
+        return notice
+
+    async def referral_update(
+        self, ref: Referral, case: Case, kind: Kind, outcome: str | None
+    ) -> OutMessage:
+        """The caseworker who referred hears what the partner did with it."""
+        what = _REFERRAL_UPDATES[kind]
+
+        def render(tr: Tr) -> str:
+            text = tr.gettext("Referral of {ref}: {what}").format(
+                ref=self.ref(tr, case), what=tr.gettext(what)
+            )
+            if outcome:
+                text += "\n\n" + self.fmt.i(outcome_text(tr, outcome))
+            return text
+
+        return await self.to_user(ref.created_by, kind, render, case, ref.id)
+
+    # -- the caseworkers' group ------------------------------------------------------
+
+    def alerts_for_new(
+        self,
+        ref: str,
+        *,
+        is_clue: bool = False,
+        priority: int = 0,
+        intake_id: int | None = None,
+    ) -> list[OutMessage]:
+        """The new-intake alert for the caseworkers' group, when one is configured."""
+        chat = self.settings.caseworker_chat
+        if chat is None:
+            return []
+        tr = self.i18n.tr(None)  # a group has no reader: the default language
+        if is_clue:
+            kind = Kind.NEW_CLUE
+            text = tr.gettext("New clue from the agriculture department: {ref}").format(
+                ref=self.fmt.b(ref)
+            )
+        else:
+            kind = Kind.NEW_INTAKE
+            text = tr.gettext("New application: {ref} (priority {priority})").format(
+                ref=self.fmt.b(ref), priority=priority
+            )
+        text += "\n" + tr.gettext("Send /queue to the bot to review it.")
+        return [OutMessage(chat, text, kind=kind, intake_id=intake_id, lang=tr.lang)]
+
+    # -- the applicant's right to erasure --------------------------------------------
+
+    async def deletion_requested(self, case: Case) -> list[OutMessage]:
+        """To the caseworker who holds the intake, else to the group."""
+
+        def render(tr: Tr) -> str:
+            return tr.gettext(
+                "The applicant of {ref} asks to delete their data. Open it to erase the data or to refuse with a reason."
+            ).format(ref=self.ref(tr, case))
+
+        if case.assignee is not None:
+            return [await self.to_user(case.assignee, Kind.DELETION_REQUESTED, render, case)]
+        chat = self.settings.caseworker_chat
+        if chat is None:
+            return []
+        tr = self.i18n.tr(None)
+        return [
+            OutMessage(
+                chat,
+                render(tr),
+                kind=Kind.DELETION_REQUESTED_UNCLAIMED,
+                intake_id=case.id,
+                lang=tr.lang,
+            )
+        ]
+
+    async def erased(self, case: Case) -> list[OutMessage]:
+        return await self.to_applicant(
+            case,
+            Kind.DATA_ERASED,
+            lambda tr: tr.gettext(
+                "As you asked, your data in application {ref} has been deleted."
+            ).format(ref=self.ref(tr, case)),
+        )
+
+    async def deletion_refused(self, case: Case, reason: str) -> list[OutMessage]:
+        def render(tr: Tr) -> str:
+            return (
+                tr.gettext(
+                    "Your request to delete the data of application {ref} was refused."
+                ).format(ref=self.ref(tr, case))
+                + "\n\n"
+                + tr.gettext("Reason: {reason}").format(reason=self.fmt.esc(reason))
+            )
+
+        return await self.to_applicant(case, Kind.DELETION_REFUSED, render)

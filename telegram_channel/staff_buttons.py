@@ -1,0 +1,112 @@
+"""Staff buttons as Telegram shows them: each action's label, and the keyboards the
+intake card, a referral and the notices of the outbox carry.
+
+Which actions a person has comes from the core (``bot.casework.allowed``, and a notice's
+kind); this module only draws them, in the reader's language, with the data from
+telegram_channel/buttons.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.casework import Action, Kind, Step
+from bot.casework.actions import referral_actions
+from bot.casework.desk import Choices
+from bot.i18n import I18n, Tr
+from bot.i18n_marks import N_
+from bot.store.outbox import Queued
+from handlers.common import Button, Keyboard, button
+from telegram_channel.buttons import Tap, encode
+
+# action -> (emoji, label); "{n}" in a label is the number of files.
+LABELS: dict[Action, tuple[str, str]] = {
+    Action.CLAIM: ("🙋", N_("Claim")),
+    Action.TAKE_OVER: ("🔁", N_("Take over")),
+    Action.ASK: ("❓", N_("Ask the applicant")),
+    Action.APPROVE: ("✅", N_("Approve")),
+    Action.DECLINE: ("❌", N_("Decline")),
+    Action.RELEASE: ("↩️", N_("Release")),
+    Action.ERASE: ("🗑", N_("Erase the data")),
+    Action.REFUSE_DELETION: ("", N_("Refuse deletion")),
+    Action.REFER: ("🤝", N_("Refer to agriculture dept.")),
+    Action.NOTE: ("📝", N_("Add a note")),
+    Action.SHOW_ATTACHMENTS: ("📎", N_("Show attachments ({n})")),
+    Action.ACKNOWLEDGE: ("👍", N_("Acknowledge")),
+    Action.REPORT_DONE: ("✅", N_("Report what was done")),
+    Action.RETURN: ("↩️", N_("Return it")),
+}
+# Actions shown on one row with the action before them.
+_BESIDE = {Action.DECLINE: Action.APPROVE, Action.REFUSE_DELETION: Action.ERASE}
+
+
+def label(tr: Tr, action: Action, files: int = 0) -> str:
+    emoji, text = LABELS[action]
+    words = tr.gettext(text).format(n=files) if "{n}" in text else tr.gettext(text)
+    return f"{emoji} {words}" if emoji else words
+
+
+def action_rows(
+    tr: Tr, actions: Sequence[Action], target: int, *, files: int = 0
+) -> list[list[Button]]:
+    """One row per action, but an action and its counterpart (approve and decline) side
+    by side."""
+    rows: list[list[Button]] = []
+    before: Action | None = None
+    for action in actions:
+        key = button(label(tr, action, files), encode(Tap.of(action), target))
+        if rows and before is not None and _BESIDE.get(action) == before:
+            rows[-1].append(key)
+        else:
+            rows.append([key])
+        before = action
+    return rows
+
+
+def card_keyboard(tr: Tr, intake_id: int, actions: Sequence[Action], files: int) -> Keyboard:
+    """Under an intake card: what the caseworker may do now, then the way back."""
+    rows = action_rows(tr, actions, intake_id, files=files)
+    rows.append([button("📋 " + tr.gettext("Back to the queue"), encode(Tap.QUEUE, 0))])
+    return Keyboard(rows)
+
+
+def referral_keyboard(tr: Tr, referral_id: int, actions: Sequence[Action]) -> Keyboard:
+    return Keyboard(action_rows(tr, actions, referral_id))
+
+
+def choices_keyboard(tr: Tr, choices: Choices, target: int, own_words: str) -> Keyboard:
+    """A list to pick from (reasons, liaisons, outcomes); then, where the core offers it,
+    ``own_words`` (a label) to type instead, and Cancel."""
+    pick = Tap.of(choices.action, Step.PICK)
+    rows = [
+        [button(tr.gettext(o.label) if o.translate else o.label, encode(pick, target, o.arg))]
+        for o in choices.options
+    ]
+    if choices.own_words:
+        rows.append([button(own_words, encode(Tap.of(choices.action, Step.OWN_WORDS), target))])
+    if choices.cancel:
+        rows.append([button(tr.gettext("Cancel"), encode(Tap.CANCEL, target))])
+    return Keyboard(rows)
+
+
+def open_button(tr: Tr, intake_id: int) -> Button:
+    return button("📂 " + tr.gettext("Open"), encode(Tap.OPEN, intake_id))
+
+
+class NoticeButtons:
+    """The buttons a queued notice gets from its kind, in its reader's language."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    def __call__(self, item: Queued) -> Keyboard | None:
+        try:
+            kind = Kind(item.kind)
+        except ValueError:  # none (an earlier version's row), or one this version lacks
+            return None
+        tr = self.i18n.tr(item.lang)
+        if kind in (Kind.REPLY, Kind.DELETION_REQUESTED) and item.intake_id is not None:
+            return Keyboard([[open_button(tr, item.intake_id)]])
+        if kind is Kind.REFERRAL and item.referral_id is not None:
+            return referral_keyboard(tr, item.referral_id, referral_actions("sent"))
+        return None
