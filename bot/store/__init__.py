@@ -17,6 +17,7 @@ from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.flows import FlowNotFound, FlowStore
+from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
@@ -43,6 +44,7 @@ class Store:
         self.outbox = OutboxStore(db)
         self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
+        self.housekeeping = HousekeepingStore(db)
 
     @classmethod
     async def open(
