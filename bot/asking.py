@@ -1,10 +1,11 @@
 """What a question offers the applicant, whatever channel draws it: answers and moves.
 
-The chat draws an ``Offer`` as buttons, the terminal ``try`` command as numbered lines;
-both ask it here, so a question never offers in one what it lacks in the other. The
-rules of which step takes which move (Keep only where an earlier answer can be kept as
-it is, Skip only on an optional question, Done where answers are collected) live here
-and in the engine, never in a channel. Pure: no I/O.
+The chat draws an ``Offer`` as buttons, the terminal ``try`` command as numbered lines
+and words; both ask it here, so a question never offers in one what it lacks in the
+other, and a move has one name in both. The rules of which step takes which move (Keep
+only where an earlier answer can be kept as it is, Skip only on an optional question,
+Done where answers are collected) live here and in the engine, never in a channel.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 
 from bot.flow.engine import Ask, Outcome, State
 from bot.flow.model import Flow, Step
+from bot.i18n import Tr
+from bot.i18n_marks import N_
 
 
 class Move:
-    """What a question takes besides an answer, in the order channels show them."""
+    """What a question (or the review) takes besides an answer. The values are the
+    English words the terminal takes for them."""
 
     AGREE = "agree"
     DECLINE = "decline"
@@ -24,6 +28,23 @@ class Move:
     KEEP = "keep"
     SKIP = "skip"
     BACK = "back"
+    SEND = "send"  # on the review
+    CHANGE = "change"  # on the review: change an answer
+
+
+# What each move is called, in every channel (the chat puts an emoji before it).
+_NAMES = {
+    Move.AGREE: N_("I agree"),
+    Move.DECLINE: N_("I do not agree"),
+    Move.DONE: N_("Done"),
+    Move.KEEP: N_("Keep my answer"),
+    Move.SKIP: N_("Skip"),
+    Move.BACK: N_("Back"),
+    Move.SEND: N_("Send"),
+    Move.CHANGE: N_("Change an answer"),
+}
+# What the review offers, in order.
+REVIEW_MOVES = (Move.SEND, Move.CHANGE, Move.BACK)
 
 
 # Moving about the interview rather than answering: shown together, after the answers.
@@ -64,6 +85,15 @@ class Offer:
         return tuple(m for m in self.moves if m in NAVIGATION)
 
 
+def move_name(tr: Tr, move: str) -> str:
+    return tr.gettext(_NAMES[move])
+
+
+def skippable(step: Step) -> bool:
+    """An optional question may be left unanswered; a consent never is."""
+    return not step.required and step.type != "consent"
+
+
 def offer(flow: Flow, lang: str, ask: Ask) -> Offer:
     """What ``ask``'s question offers, its labels in ``lang``."""
     step, state = ask.step, ask.state
@@ -85,7 +115,7 @@ def offer(flow: Flow, lang: str, ask: Ask) -> Offer:
             moves.append(Move.DONE)
     if ask.has_previous and kind not in _NO_KEEP:
         moves.append(Move.KEEP)
-    if not step.required and kind != "consent":
+    if skippable(step):
         moves.append(Move.SKIP)
     moves.append(Move.BACK)
     return Offer(

@@ -64,6 +64,9 @@ MOVE_OPS = {
     Move.BACK: QuestionOp.BACK,
 }
 
+# The button of each move the review offers.
+REVIEW_OPS = {Move.SEND: ReviewOp.SUBMIT, Move.CHANGE: ReviewOp.CHANGE, Move.BACK: ReviewOp.BACK}
+
 # What the buttons that name no choice mean to the engine. Only the tapped one is built.
 _OP_INPUTS: dict[str, Callable[[str], engine.Input]] = {
     QuestionOp.AGREE: lambda step: engine.Picked(step, engine.AGREE),

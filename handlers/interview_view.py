@@ -14,12 +14,11 @@ from typing import Any
 
 from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.asking import Move, Offer, answered, left_step, offer
+from bot.asking import REVIEW_MOVES, Move, Offer, answered, left_step, move_name, offer
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Review
 from bot.flow.model import Flow, Step
 from bot.i18n import I18n, Tr
-from bot.i18n_marks import N_
 from bot.interview import Stopping, Turn
 from bot.messages import (
     HTML,
@@ -37,6 +36,7 @@ from bot.store import Intake
 from handlers.common import Keyboard, button, edit_markup, edit_text, rows, send
 from handlers.interview_buttons import (
     MOVE_OPS,
+    REVIEW_OPS,
     QuestionOp,
     ReviewOp,
     StopOp,
@@ -45,25 +45,26 @@ from handlers.interview_buttons import (
     stop_data,
 )
 
-# The label of each move's button: an emoji that reads without words, and the words.
-_MOVE_LABELS = {
-    Move.AGREE: ("✅ ", N_("I agree")),
-    Move.DECLINE: ("", N_("I do not agree")),
-    Move.DONE: ("✔️ ", N_("Done")),
-    Move.KEEP: ("↩️ ", N_("Keep my answer")),
-    Move.SKIP: ("⏭ ", N_("Skip")),
-    Move.BACK: ("⬅️ ", N_("Back")),
+# Before each move's name on its button, an emoji that reads without words.
+_MARKS = {
+    Move.AGREE: "✅ ",
+    Move.DECLINE: "",
+    Move.DONE: "✔️ ",
+    Move.KEEP: "↩️ ",
+    Move.SKIP: "⏭ ",
+    Move.BACK: "⬅️ ",
+    Move.SEND: "📨 ",
+    Move.CHANGE: "✏️ ",
 }
 # The moves of a reply keyboard (the phone question's), which come back as typed text.
 _TYPED_MOVES = (Move.BACK, Move.SKIP, Move.KEEP)
-_TYPED_MARKS = tuple(_MOVE_LABELS[m][0].strip() for m in _TYPED_MOVES)
+_TYPED_MARKS = tuple(_MARKS[m].strip() for m in _TYPED_MOVES)
 # Short labels share a row two by two, from four choices on; long ones get a row each.
 _SHORT_LABEL = 12
 
 
 def move_label(tr: Tr, move: str) -> str:
-    mark, words = _MOVE_LABELS[move]
-    return mark + tr.gettext(words)
+    return _MARKS[move] + move_name(tr, move)
 
 
 def may_be_move(text: str) -> bool:
@@ -131,12 +132,10 @@ class InterviewView:
         return ReplyKeyboardMarkup([[share], moves], resize_keyboard=True, one_time_keyboard=True)
 
     def review_markup(self, tr: Tr, intake_id: int) -> Keyboard:
-        _ = tr.gettext
         return Keyboard(
             [
-                [button("📨 " + _("Send"), review_data(intake_id, ReviewOp.SUBMIT))],
-                [button("✏️ " + _("Change an answer"), review_data(intake_id, ReviewOp.CHANGE))],
-                [button(move_label(tr, Move.BACK), review_data(intake_id, ReviewOp.BACK))],
+                [button(move_label(tr, move), review_data(intake_id, REVIEW_OPS[move]))]
+                for move in REVIEW_MOVES
             ]
         )
 
