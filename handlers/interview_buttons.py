@@ -67,7 +67,9 @@ MOVE_OPS = {
 # The button of each move the review offers.
 REVIEW_OPS = {Move.SEND: ReviewOp.SUBMIT, Move.CHANGE: ReviewOp.CHANGE, Move.BACK: ReviewOp.BACK}
 
-# What the buttons that name no choice mean to the engine. Only the tapped one is built.
+# What the buttons that name no choice mean to the engine. Only the tapped one's input is
+# built: a tap is the bot's most frequent update, and building every one showed in its
+# CPU (bench/README.md).
 _OP_INPUTS: dict[str, Callable[[str], engine.Input]] = {
     QuestionOp.AGREE: lambda step: engine.Picked(step, engine.AGREE),
     QuestionOp.DECLINE: lambda step: engine.Picked(step, engine.DECLINE),
