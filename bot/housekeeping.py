@@ -1,4 +1,5 @@
-"""Scheduled care of the data: idle drafts expire, and old decided intakes are anonymised.
+"""Scheduled care of the data: idle drafts expire, old decided intakes are anonymised, and
+what was kept only to recognise repeated updates is forgotten.
 
 People are told when an unfinished application is closed, and nothing they
 wrote in it is kept: a draft nobody finishes is exactly the data the law says
