@@ -141,6 +141,7 @@ def _one_call_per_tap() -> None:
     """What the two calls the shipped bot adds to a tap cost: Telegram's spinner would turn
     until it times out, and the old question would keep its buttons and not show the answer."""
     import handlers.applicant
+    import handlers.interview_view
 
     plain_acknowledge = handlers.applicant.acknowledge
 
@@ -152,7 +153,7 @@ def _one_call_per_tap() -> None:
         return None
 
     handlers.applicant.acknowledge = acknowledge  # type: ignore[assignment]
-    handlers.applicant.ApplicantHandlers._close_question = close_question  # type: ignore[method-assign]
+    handlers.interview_view.InterviewView.close_question = close_question  # type: ignore[method-assign]
 
 
 async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:

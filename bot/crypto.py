@@ -54,8 +54,9 @@ _INFO = b"intake-bot: personal data at rest, AES-256-GCM, v1"
 _PSEUDONYMS = b"intake-bot: pseudonyms of erased people, HMAC-SHA256, v1"
 
 
-class KeyError_(RuntimeError):
-    """The key is missing, malformed, or does not open the stored data."""
+class SecretKeyError(RuntimeError):
+    """The secret key (INTAKE_SECRET_KEY or the key file) is missing, malformed, or does not
+    open the stored data: the bot stops rather than make up a key and lose what is stored."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Kdf:
     def from_json(cls, text: str) -> Kdf:
         data = json.loads(text)
         if data.get("alg") != "scrypt":
-            raise KeyError_(f"unknown key derivation {data.get('alg')!r} in the database")
+            raise SecretKeyError(f"unknown key derivation {data.get('alg')!r} in the database")
         return cls(base64.b64decode(data["salt"]), int(data["n"]), int(data["r"]), int(data["p"]))
 
     def derive(self, passphrase: str) -> bytes:
@@ -128,10 +129,10 @@ def read_secret(secret: str | None, db_path: str, *, create: bool) -> str:
     if path.exists():
         data = path.read_text(encoding="ascii").strip()
         if not data:
-            raise KeyError_(f"the key file {path} is empty")
+            raise SecretKeyError(f"the key file {path} is empty")
         return data
     if not create:
-        raise KeyError_(
+        raise SecretKeyError(
             f"the key file {path} is missing, but the database holds protected "
             "answers: restore the file from your backup, or set INTAKE_SECRET_KEY to that key"
         )
@@ -179,11 +180,11 @@ class Cipher:
 
     def open_bytes(self, sealed: bytes) -> bytes:
         if sealed[:1] != FORMAT:
-            raise KeyError_("a stored value is in an unknown format")
+            raise SecretKeyError("a stored value is in an unknown format")
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE], sealed[1 + NONCE :], None)
         except InvalidTag:
-            raise KeyError_(_WRONG_KEY) from None
+            raise SecretKeyError(_WRONG_KEY) from None
 
     def seal_text(self, text: str) -> bytes:
         return self.seal_bytes(text.encode())
@@ -196,7 +197,7 @@ class Cipher:
             try:
                 return self._fernet.decrypt(stored[len(MARK) + 1 :].encode("ascii")).decode()
             except InvalidToken:
-                raise KeyError_(_WRONG_KEY) from None
+                raise SecretKeyError(_WRONG_KEY) from None
         return stored
 
     def seal_json(self, value: Any) -> bytes:
@@ -221,7 +222,7 @@ class Cipher:
             try:
                 return json.loads(self._fernet.decrypt(sealed[MARK].encode("ascii")))
             except InvalidToken:
-                raise KeyError_(_WRONG_KEY) from None
+                raise SecretKeyError(_WRONG_KEY) from None
         return sealed
 
 
@@ -244,7 +245,7 @@ def open_text(cipher: Cipher | None, stored: str | bytes) -> str:
     if cipher is not None:
         return cipher.open_text(stored)
     if isinstance(stored, bytes):
-        raise KeyError_("a sealed value cannot be read without the key")
+        raise SecretKeyError("a sealed value cannot be read without the key")
     return stored
 
 
@@ -256,5 +257,5 @@ def open_json(cipher: Cipher | None, stored: str | bytes) -> Any:
     if cipher is not None:
         return cipher.open_json(stored)
     if isinstance(stored, bytes):
-        raise KeyError_("a sealed value cannot be read without the key")
+        raise SecretKeyError("a sealed value cannot be read without the key")
     return json.loads(stored)

@@ -53,8 +53,11 @@ class FlowAdmin:
         # the bot's own loop: see bot/flow/sandbox.py.
         self.checker = checker or FlowChecker()
 
+    async def is_admin(self, user_id: int) -> bool:
+        return await self.store.roles.has(user_id, "admin")
+
     async def require(self, actor: int) -> None:
-        if not await self.store.roles.has(actor, "admin"):
+        if not await self.is_admin(actor):
             raise NotAdmin()
 
     def too_large(self, size: int | None) -> bool:

@@ -1,4 +1,5 @@
-"""Scheduled care of the data: idle drafts expire, and old decided intakes are anonymised.
+"""Scheduled care of the data: idle drafts expire, old decided intakes are anonymised, and
+what was kept only to recognise repeated updates is forgotten.
 
 People are told when an unfinished application is closed, and nothing they
 wrote in it is kept: a draft nobody finishes is exactly the data the law says
@@ -14,14 +15,11 @@ from bot.casework.terms import DECLINE_REASONS
 from bot.config import Settings
 from bot.i18n import I18n
 from bot.store import Store
-from bot.store.audit import record
-from bot.store.db import now_iso
 from bot.store.inbox import KEEP_DEAD, KEEP_DONE
 from bot.store.outbox import OutMessage
 
 log = logging.getLogger(__name__)
 
-DRAFT_DAYS_KEY = "draft_days"
 ERASED_DAYS = 2  # Telegram delivers an update again for up to a day
 
 
@@ -37,47 +35,33 @@ class Housekeeping:
         self.settings = settings
 
     async def draft_days(self) -> int:
-        row = await self.store.db.fetchone(
-            "SELECT value FROM settings WHERE key = ?", (DRAFT_DAYS_KEY,)
-        )
-        return int(row["value"]) if row else self.settings.draft_days
+        """Days a draft waits for an answer: the admin's setting, else INTAKE_DRAFT_DAYS."""
+        days = await self.store.housekeeping.draft_days()
+        return self.settings.draft_days if days is None else days
 
     async def set_draft_days(self, actor: int, days: int) -> None:
         if not await self.store.roles.has(actor, "admin"):
             raise PermissionError("admin")
-        async with self.store.db.write() as tx:
-            await tx.execute(
-                "INSERT INTO settings (key, value, changed_by, changed_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-                " changed_by = excluded.changed_by, changed_at = excluded.changed_at",
-                (DRAFT_DAYS_KEY, str(days), actor, now_iso()),
-            )
-            await record(tx, actor, "settings.draft_days", None, {"days": days})
+        await self.store.housekeeping.set_draft_days(actor, days)
 
     async def expire_drafts(self, now: dt.datetime | None = None) -> int:
         """Close drafts idle for longer than the admin-set number of days; tell each applicant."""
         days = await self.draft_days()
         cutoff = _ago(days, now)
-        rows = await self.store.db.fetchall(
-            "SELECT i.id, i.chat_id, i.applicant_id, i.lang, u.lang AS chosen FROM intakes i"
-            " LEFT JOIN users u ON u.user_id = i.applicant_id"
-            " WHERE i.status = 'draft' AND i.updated_at < ?",
-            (cutoff,),
-        )
         expired = 0
-        for row in rows:
-            tr = self.i18n.tr(self.i18n.pick(row["chosen"], row["lang"]))
+        for idle in await self.store.housekeeping.idle_drafts(cutoff):
+            tr = self.i18n.tr(self.i18n.pick(idle.chosen, idle.lang))
             text = tr.ngettext(
                 "Your application was not finished for {n} day, so it was closed and your answers were deleted. Send /start to begin again.",
                 "Your application was not finished for {n} days, so it was closed and your answers were deleted. Send /start to begin again.",
                 days,
             ).format(n=days)
             if await self.store.intakes.expire_draft(
-                row["id"], cutoff, OutMessage(row["chat_id"], text)
+                idle.id, cutoff, OutMessage(idle.chat_id, text)
             ):
                 expired += 1
         # A preview nobody finished is not kept either.
-        await self.store.db.execute("DELETE FROM previews WHERE started_at < ?", (_ago(1, now),))
+        await self.store.housekeeping.drop_previews(_ago(1, now))
         if expired:
             log.info("%d idle drafts expired", expired)
             await self.store.db.checkpoint()

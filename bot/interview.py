@@ -2,7 +2,11 @@
 
 Handlers call this with an already-parsed input and render the ``Turn`` they
 get back. Every accepted input is stored before ``apply`` returns, so the
-reply that follows never announces something the database does not hold.
+reply that follows never announces something the database does not hold. What
+the interview does outside its questions is decided here too: what an update
+applied again shows (``again``), what a message with nothing in progress gets
+(``unprompted``), what /cancel does (``cancel``); what a question offers is
+``bot/asking.py``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,17 @@ class Turn:
     ref: str | None = None  # the reference given on submit
     no_draft: bool = False  # nothing in progress: offer /start (and show status)
     open_intakes: tuple[Intake, ...] = ()  # /start with sent applications still open
+    # A message outside any interview from someone with a role: their help, for these roles.
+    help_for: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """What /cancel did: a preview ends at once; a draft stops only once confirmed."""
+
+    lang: str
+    preview_ended: bool = False
+    draft_id: int | None = None  # the draft to confirm stopping; None with neither: nothing
 
 
 def consent_hash(step: Step) -> str:
@@ -126,6 +141,61 @@ class Interview:
         flow = await self._flow_of(view.draft)
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
         return Turn(lang, flow_lang, flow, engine.current(flow, view.draft.state), view.draft)
+
+    async def stale(self, applicant: Applicant) -> Turn:
+        """A button that is not (or no longer) valid: the current question, with why."""
+        turn = await self.show(applicant)
+        if turn.flow is None or turn.intake is None:
+            return turn
+        outcome = engine.refuse(turn.flow, turn.intake.state, "moved_on")
+        return Turn(turn.lang, turn.flow_lang, turn.flow, outcome, turn.intake)
+
+    async def at_review(self, applicant: Applicant, intake_id: int) -> Turn | None:
+        """The review of ``intake_id``, if that is where the applicant is (for buttons that
+        only change what the review shows); else None."""
+        turn = await self.show(applicant)
+        if (
+            not isinstance(turn.outcome, Review)
+            or turn.intake is None
+            or turn.intake.id != intake_id
+        ):
+            return None
+        return turn
+
+    async def again(self, applicant: Applicant) -> Turn | None:
+        """What to show for an update applied again after a restart (``Turn.duplicate``
+        said it was done already, but its reply may never have gone out): where the
+        applicant is now, so that their next message answers the question they see;
+        None when nothing is in progress."""
+        turn = await self.show(applicant)
+        return None if turn.no_draft or turn.duplicate else turn
+
+    async def unprompted(self, applicant: Applicant, update_id: int, lang: str) -> Turn:
+        """A message from someone with nothing in progress and no prompt waiting for it
+        (``apply`` said ``no_draft``): staff get their help; someone who never applied
+        wants to begin ("hello" before /start); anyone else is told nothing is in
+        progress. ``lang`` is the turn's language from ``apply``."""
+        roles = await self.store.roles.roles_of(applicant.user_id)
+        if roles:
+            return Turn(lang, lang, no_draft=True, help_for=frozenset(roles))
+        if not await self.store.intakes.for_applicant(applicant.user_id):
+            return await self.begin(applicant, update_id)
+        return Turn(lang, lang, no_draft=True)
+
+    async def applications(self, applicant: Applicant) -> list[Intake]:
+        """The applicant's applications, for /status: drafts and sent ones alike."""
+        return await self.store.intakes.for_applicant(applicant.user_id)
+
+    async def cancel(self, applicant: Applicant) -> Stopping:
+        """/cancel: a preview ends at once (nothing of it is kept); a draft's answers are
+        deleted only once the applicant confirms (``withdraw_draft``)."""
+        turn = await self.show(applicant)
+        if turn.intake is None:
+            return Stopping(turn.lang)
+        if turn.intake.is_preview:
+            await self.end_preview(applicant)
+            return Stopping(turn.lang, preview_ended=True)
+        return Stopping(turn.lang, draft_id=turn.intake.id)
 
     async def _flow_of(self, draft: Intake) -> Flow:
         if draft.is_preview:

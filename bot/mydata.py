@@ -1,17 +1,69 @@
-"""Everything the bot holds about one person, as a file they can read and keep.
+"""A person's rights over what the bot holds about them: a copy to keep, and erasure.
 
-PIPL gives people the right to see and copy their personal information; this
-is that copy, in their language, with protected answers opened for them.
+PIPL gives people the right to see and copy their personal information; ``export_text``
+is that copy, in their language, with protected answers opened for them. A draft is
+erased at once on request; a sent intake is part of a case file, so erasing it is a
+request a caseworker completes or refuses (``Casework.request_deletion``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr, language_name
 from bot.messages import PLAIN, answer_text, status_name
 from bot.store import Store
+from bot.store.casework import Case
 from bot.store.flows import FlowNotFound
+
+
+@dataclass(frozen=True)
+class Deletable:
+    """What /delete offers someone: their draft, erased at once; else the sent
+    applications still holding their data, whose erasure a caseworker completes."""
+
+    draft_id: int | None = None
+    sent: tuple[Case, ...] = ()
+
+    @property
+    def requestable(self) -> tuple[Case, ...]:
+        """The sent applications whose erasure has not been asked for yet."""
+        return tuple(c for c in self.sent if c.deletion_requested_at is None)
+
+
+class MyData:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def export(self, tr: Tr, user_id: int) -> str:
+        """Everything held about ``user_id``, as a text file in ``tr``'s language."""
+        return await export_text(self.store, tr, user_id)
+
+    async def deletable(self, user_id: int) -> Deletable:
+        draft = (await self.store.intakes.load_for_applicant(user_id)).draft
+        if draft is not None and not draft.is_preview:
+            return Deletable(draft_id=draft.id)
+        sent = []
+        for intake in await self.store.intakes.for_applicant(user_id):
+            case = await self.store.cases.get(intake.id)
+            if case is not None and case.ref and case.anonymised_at is None:
+                sent.append(case)
+        return Deletable(sent=tuple(sent))
+
+    async def erase_draft(self, user_id: int, intake_id: int, update_id: int) -> bool:
+        """Erase the draft ``intake_id`` of ``user_id`` with every answer in it; False when
+        it is not their draft in progress (or this update already erased it)."""
+        draft = (await self.store.intakes.load_for_applicant(user_id)).draft
+        if draft is None or draft.is_preview or draft.id != intake_id:
+            return False
+        if not await self.store.intakes.discard_draft(
+            draft, user_id, "applicant_deleted", update_id
+        ):
+            return False
+        await self.store.db.checkpoint()  # the erased answers leave the WAL too
+        return True
 
 
 async def export_text(store: Store, tr: Tr, user_id: int) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot import redact
 from bot.config import ConfigError, Settings, load_settings
-from bot.crypto import KeyError_
+from bot.crypto import SecretKeyError
 from bot.flow.loader import FlowError, load_flow_file
 from bot.store import FlowNotFound, SchemaTooNew, Store
 from bot.store.roles import ROLES
@@ -307,7 +307,7 @@ def _main(argv: list[str] | None) -> int:
     except (FlowNotFound, CliError) as err:
         print(f"intake-bot: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (SchemaTooNew, KeyError_) as err:
+    except (SchemaTooNew, SecretKeyError) as err:
         print(f"intake-bot: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     except FileNotFoundError as err:

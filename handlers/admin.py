@@ -1,7 +1,9 @@
-"""The admin's side in the chat: roles (and, with the flow editor, flows).
+"""The admin's side in the chat: roles, flows (upload, try, publish, roll back), draft
+expiry, and the statistics admins share with caseworkers.
 
-Every command re-checks the admin role in the database (or INTAKE_ADMIN_IDS)
-when it runs; anyone else gets one polite line and nothing is read or changed.
+Every command checks the admin role in the database (or INTAKE_ADMIN_IDS) when it runs,
+here to answer early and again in the core (``bot/administration.py``,
+``bot/flowadmin.py``); anyone else gets one polite line and nothing is read or changed.
 """
 
 from __future__ import annotations
@@ -21,39 +23,43 @@ from telegram.ext import (
 )
 
 from bot import stats
+from bot.administration import Administration, NotStaff
 from bot.flow.loader import FlowError
-from bot.flow.sandbox import CheckStopped, FlowChecker
+from bot.flow.sandbox import CheckStopped
 from bot.flow.values import clean_text, strip_bidi
 from bot.flowadmin import Checked, FlowAdmin, NotAdmin
-from bot.housekeeping import Housekeeping
-from bot.i18n import I18n, Tr
+from bot.i18n import Tr
 from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
-from bot.store import FlowNotFound, Store
-from bot.store.roles import ROLES
-from handlers.common import Keyboard, acknowledge, button, edit_markup, reader, send
+from bot.people import People
+from bot.store import FlowNotFound
+from handlers.common import (
+    Keyboard,
+    acknowledge,
+    button,
+    edit_markup,
+    send,
+)
 from telegram_channel.buttons import as_int, pack, unpack
 
 log = logging.getLogger(__name__)
 
 
-F = "f"
+ON_FLOW = "f"  # the first part of a flow button's data
 Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 
 class AdminHandlers:
     def __init__(
         self,
-        store: Store,
-        i18n: I18n,
+        people: People,
+        admin: Administration,
         flows: FlowAdmin,
         interview: Interview,
         render: Render,
-        housekeeping: Housekeeping,
     ) -> None:
-        self.housekeeping = housekeeping
-        self.store = store
-        self.i18n = i18n
+        self.people = people
+        self.admin = admin
         self.flows = flows
         self.interview = interview
         # The applicant's renderer: a preview shows exactly what applicants see.
@@ -64,11 +70,14 @@ class AdminHandlers:
         user = update.effective_user
         if user is None:
             return None
-        tr = await reader(self.store, self.i18n, user)
-        if not await self.store.roles.has(user.id, "admin"):
-            await send(ctx.bot, user.id, tr.gettext("This is only for admins."))
+        tr = await self.people.tr(user.id, user.language_code)
+        if not await self.admin.is_admin(user.id):
+            await self._only_admins(ctx, user.id, tr)
             return None
         return user.id, tr
+
+    async def _only_admins(self, ctx: ContextTypes.DEFAULT_TYPE, user_id: int, tr: Tr) -> None:
+        await send(ctx.bot, user_id, tr.gettext("This is only for admins."))
 
     async def grant(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._admin(update, ctx)
@@ -77,7 +86,7 @@ class AdminHandlers:
         actor, tr = who
         _ = tr.gettext
         user_id, role, label = _role_args(ctx.args or [])
-        if user_id is None or role not in ROLES:
+        if user_id is None or not self.admin.is_role(role):
             await send(
                 ctx.bot,
                 actor,
@@ -86,7 +95,11 @@ class AdminHandlers:
                 ),
             )
             return
-        new = await self.store.roles.grant(user_id, role, label=label, by=actor)
+        try:
+            new = await self.admin.grant(actor, user_id, role, label)
+        except NotAdmin:  # revoked since the check above
+            await self._only_admins(ctx, actor, tr)
+            return
         text = (
             _("{user} is now {role}.") if new else _("{user} already was {role}; details updated.")
         )
@@ -99,10 +112,14 @@ class AdminHandlers:
         actor, tr = who
         _ = tr.gettext
         user_id, role, _label = _role_args(ctx.args or [])
-        if user_id is None or role not in ROLES:
+        if user_id is None or not self.admin.is_role(role):
             await send(ctx.bot, actor, _("Usage: /revoke USER_ID ROLE"))
             return
-        removed = await self.store.roles.revoke(user_id, role, by=actor)
+        try:
+            removed = await self.admin.revoke(actor, user_id, role)
+        except NotAdmin:
+            await self._only_admins(ctx, actor, tr)
+            return
         text = (
             _("{user} is no longer {role}.")
             if removed
@@ -116,7 +133,11 @@ class AdminHandlers:
             return
         actor, tr = who
         _ = tr.gettext
-        grants = await self.store.roles.grants()
+        try:
+            grants = await self.admin.grants(actor)
+        except NotAdmin:
+            await self._only_admins(ctx, actor, tr)
+            return
         if not grants:
             await send(ctx.bot, actor, _("No roles are granted yet."))
             return
@@ -153,9 +174,9 @@ class AdminHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.document is None:
             return
-        tr = await reader(self.store, self.i18n, user)
+        tr = await self.people.tr(user.id, user.language_code)
         _ = tr.gettext
-        if not await self.store.roles.has(user.id, "admin"):
+        if not await self.flows.is_admin(user.id):
             await send(
                 ctx.bot,
                 user.id,
@@ -240,8 +261,8 @@ class AdminHandlers:
         _ = tr.gettext
         return Keyboard(
             [
-                [button("🚀 " + _("Publish"), pack(F, "p", upload_id, 0))],
-                [button("🧪 " + _("Try it"), pack(F, "t", upload_id, 0))],
+                [button("🚀 " + _("Publish"), pack(ON_FLOW, "p", upload_id, 0))],
+                [button("🧪 " + _("Try it"), pack(ON_FLOW, "t", upload_id, 0))],
             ]
         )
 
@@ -283,7 +304,7 @@ class AdminHandlers:
                             + _("Make {id} v{version} current").format(
                                 id=v.flow_id, version=v.version
                             ),
-                            pack(F, "r", v.rowid, 0),
+                            pack(ON_FLOW, "r", v.rowid, 0),
                         )
                     ]
                 )
@@ -294,11 +315,11 @@ class AdminHandlers:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        tr = await reader(self.store, self.i18n, user)
+        tr = await self.people.tr(user.id, user.language_code)
         _ = tr.gettext
-        parts = unpack(query.data, F, 4)
+        parts = unpack(query.data, ON_FLOW, 4)
         target = as_int(parts[1]) if parts else None
-        if parts is None or target is None or not await self.store.roles.has(user.id, "admin"):
+        if parts is None or target is None or not await self.flows.is_admin(user.id):
             await acknowledge(query, _("This is only for admins."))
             return
         await acknowledge(query)
@@ -349,12 +370,13 @@ class AdminHandlers:
         user = update.effective_user
         if user is None:
             return
-        tr = await reader(self.store, self.i18n, user)
-        roles = await self.store.roles.roles_of(user.id)
-        if not roles & {"admin", "caseworker"}:
+        tr = await self.people.tr(user.id, user.language_code)
+        try:
+            figures = await self.admin.statistics(user.id)
+        except NotStaff:
             await send(ctx.bot, user.id, tr.gettext("This is only for caseworkers and admins."))
             return
-        text = stats.render(tr, HTML, await stats.figures(self.store))
+        text = stats.render(tr, HTML, figures)
         for chunk in split_message(text):
             await send(ctx.bot, user.id, chunk)
 
@@ -363,10 +385,18 @@ class AdminHandlers:
         if who is None:
             return
         actor, tr = who
-        _ = tr.gettext
         days = as_int(ctx.args[0]) if ctx.args else None
+        try:
+            await self._expiry(ctx, actor, tr, days)
+        except NotAdmin:
+            await self._only_admins(ctx, actor, tr)
+
+    async def _expiry(
+        self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, tr: Tr, days: int | None
+    ) -> None:
+        _ = tr.gettext
         if days is None:
-            current = await self.housekeeping.draft_days()
+            current = await self.admin.draft_days(actor)
             await send(
                 ctx.bot,
                 actor,
@@ -377,10 +407,10 @@ class AdminHandlers:
                 ).format(n=current),
             )
             return
-        if not 1 <= days <= 365:
+        if not self.admin.fits_draft_days(days):
             await send(ctx.bot, actor, _("Please give a number of days from 1 to 365."))
             return
-        await self.housekeeping.set_draft_days(actor, days)
+        await self.admin.set_draft_days(actor, days)
         await send(
             ctx.bot,
             actor,
@@ -393,14 +423,13 @@ class AdminHandlers:
 
 
 def build_handlers(
-    store: Store,
-    i18n: I18n,
+    people: People,
+    admin: Administration,
+    flows: FlowAdmin,
     interview: Interview,
     render: Render,
-    housekeeping: Housekeeping,
-    checker: FlowChecker | None = None,
 ) -> list[BaseHandler]:
-    h = AdminHandlers(store, i18n, FlowAdmin(store, checker), interview, render, housekeeping)
+    h = AdminHandlers(people, admin, flows, interview, render)
     private = filters.ChatType.PRIVATE
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     return [

@@ -12,20 +12,22 @@ from collections.abc import Awaitable, Callable
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
-from bot.i18n import I18n, language_name, resolve
+from bot.i18n import I18n, language_name
 from bot.interview import Applicant, Interview, Turn
+from bot.people import People
 from handlers.common import Keyboard, acknowledge, button, edit_markup, rows, send
 from telegram_channel.buttons import pack, unpack
 
 log = logging.getLogger(__name__)
 
-L = "l"
+ON_LANGUAGE = "l"  # the first part of a language button's data
 Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 
 class LanguageHandlers:
-    def __init__(self, interview: Interview, i18n: I18n, render: Render) -> None:
+    def __init__(self, interview: Interview, people: People, i18n: I18n, render: Render) -> None:
         self.interview = interview
+        self.people = people
         self.i18n = i18n
         self.render = render
 
@@ -33,7 +35,7 @@ class LanguageHandlers:
         return Keyboard(
             rows(
                 [
-                    button(language_name(lang), pack(L, lang, int(then_start)))
+                    button(language_name(lang), pack(ON_LANGUAGE, lang, int(then_start)))
                     for lang in self.i18n.languages
                 ]
             )
@@ -55,9 +57,7 @@ class LanguageHandlers:
     async def offer_if_unknown(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> bool:
         """On /start from someone whose language we neither know nor can guess: ask first."""
         user = update.effective_user
-        if user is None or resolve(user.language_code) is not None:
-            return False
-        if await self.interview.store.users.language(user.id) is not None:
+        if user is None or not await self.people.needs_language(user.id, user.language_code):
             return False
         await send(ctx.bot, user.id, self.prompt(), self.picker(then_start=True))
         return True
@@ -66,12 +66,11 @@ class LanguageHandlers:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        parts = unpack(query.data, L, 3)
+        parts = unpack(query.data, ON_LANGUAGE, 3)
         await acknowledge(query)
-        if parts is None or parts[0] not in self.i18n.languages:
+        if parts is None or not await self.people.choose_language(user.id, parts[0]):
             return
         lang, then_start = parts[0], parts[1] == "1"
-        await self.interview.store.users.set_language(user.id, lang)
         message = query.message if isinstance(query.message, Message) else None
         await edit_markup(message, None)
         tr = self.i18n.tr(lang)
@@ -92,9 +91,9 @@ class LanguageHandlers:
 
 
 def build_handlers(
-    interview: Interview, i18n: I18n, render: Render
+    interview: Interview, people: People, i18n: I18n, render: Render
 ) -> tuple[list[BaseHandler], LanguageHandlers]:
-    h = LanguageHandlers(interview, i18n, render)
+    h = LanguageHandlers(interview, people, i18n, render)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("language", h.command, filters=private),

@@ -13,36 +13,46 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.casework import Casework
-from bot.i18n import I18n, Tr
+from bot.i18n import Tr
 from bot.interview import Applicant, Interview
-from bot.mydata import export_text
+from bot.mydata import MyData
+from bot.people import People
 from bot.store.casework import Conflict
-from handlers.common import Keyboard, acknowledge, button, edit_markup, reader, send
+from handlers.common import (
+    Keyboard,
+    acknowledge,
+    button,
+    edit_markup,
+    send,
+)
 from telegram_channel.buttons import as_int, pack, unpack
 
 log = logging.getLogger(__name__)
 
-D = "d"
+ON_DELETE = "d"  # the first part of a /delete button's data
 
 
 class PrivacyHandlers:
-    def __init__(self, interview: Interview, work: Casework, i18n: I18n) -> None:
+    def __init__(
+        self, interview: Interview, people: People, mydata: MyData, work: Casework
+    ) -> None:
         self.interview = interview
+        self.people = people
+        self.personal_data = mydata
         self.work = work
-        self.i18n = i18n
 
     async def _tr(self, update: Update) -> tuple[int, Tr] | None:
         user = update.effective_user
         if user is None:
             return None
-        return user.id, await reader(self.interview.store, self.i18n, user)
+        return user.id, await self.people.tr(user.id, user.language_code)
 
     async def mydata(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._tr(update)
         if who is None:
             return
         user_id, tr = who
-        text = await export_text(self.interview.store, tr, user_id)
+        text = await self.personal_data.export(tr, user_id)
         await ctx.bot.send_document(
             user_id,
             document=text.encode("utf-8"),
@@ -58,14 +68,13 @@ class PrivacyHandlers:
             return
         user_id, tr = who
         _ = tr.gettext
-        store = self.interview.store
-        view = await store.intakes.load_for_applicant(user_id)
-        draft = view.draft
-        if draft is not None and not draft.is_preview:
+        deletable = await self.personal_data.deletable(user_id)
+        if deletable.draft_id is not None:
+            draft_id = deletable.draft_id
             keys = Keyboard(
                 [
-                    [button("🗑 " + _("Yes, delete my answers"), pack(D, draft.id, "y"))],
-                    [button(_("No, keep them"), pack(D, draft.id, "n"))],
+                    [button("🗑 " + _("Yes, delete my answers"), pack(ON_DELETE, draft_id, "y"))],
+                    [button(_("No, keep them"), pack(ON_DELETE, draft_id, "n"))],
                 ]
             )
             await send(
@@ -77,25 +86,18 @@ class PrivacyHandlers:
                 keys,
             )
             return
-        sent = []
-        for intake in await store.intakes.for_applicant(user_id):
-            c = await store.cases.get(intake.id)
-            if c is not None and c.ref and c.anonymised_at is None:
-                sent.append(c)
-        if not sent:
+        if not deletable.sent:
             await send(ctx.bot, user_id, _("We hold no application from you. Nothing to delete."))
             return
-        keys = []
-        for case in sent:
-            if case.deletion_requested_at is None:
-                keys.append(
-                    [
-                        button(
-                            "🗑 " + _("Ask to delete {ref}").format(ref=case.ref),
-                            pack(D, case.id, "r"),
-                        )
-                    ]
+        keys = [
+            [
+                button(
+                    "🗑 " + _("Ask to delete {ref}").format(ref=case.ref),
+                    pack(ON_DELETE, case.id, "r"),
                 )
+            ]
+            for case in deletable.requestable
+        ]
         text = _(
             "A sent application is part of a case file, so a caseworker completes its deletion (or tells you why it must be kept). You will be told here."
         )
@@ -111,26 +113,14 @@ class PrivacyHandlers:
         user_id, tr = who
         _ = tr.gettext
         await acknowledge(query)
-        parts = unpack(query.data, D, 3)
+        parts = unpack(query.data, ON_DELETE, 3)
         intake_id = as_int(parts[0]) if parts else None
         message = query.message if isinstance(query.message, Message) else None
         await edit_markup(message, None)
         if parts is None or intake_id is None:
             return
-        store = self.interview.store
         if parts[1] == "y":
-            view = await store.intakes.load_for_applicant(user_id)
-            draft = view.draft
-            erased = (
-                draft is not None
-                and not draft.is_preview
-                and draft.id == intake_id
-                and await store.intakes.discard_draft(
-                    draft, user_id, "applicant_deleted", update.update_id
-                )
-            )
-            if erased:
-                await store.db.checkpoint()
+            if await self.personal_data.erase_draft(user_id, intake_id, update.update_id):
                 await send(
                     ctx.bot, user_id, _("Your unfinished application and its answers were deleted.")
                 )
@@ -159,8 +149,10 @@ class PrivacyHandlers:
                 await send(ctx.bot, user_id, _("Nothing was deleted."))
 
 
-def build_handlers(interview: Interview, work: Casework, i18n: I18n) -> list[BaseHandler]:
-    h = PrivacyHandlers(interview, work, i18n)
+def build_handlers(
+    interview: Interview, people: People, mydata: MyData, work: Casework
+) -> list[BaseHandler]:
+    h = PrivacyHandlers(interview, people, mydata, work)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("mydata", h.mydata, filters=private),

@@ -13,18 +13,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.i18n import I18n
-from bot.store import Store
-from bot.store.pending import Pending
-from handlers.common import reader, send
+from bot.people import Pending, People
+from handlers.common import send
 
 Taker = Callable[[Update, ContextTypes.DEFAULT_TYPE, Pending], Awaitable[bool]]
 
 
 class PendingRouter:
-    def __init__(self, store: Store, i18n: I18n, takers: Sequence[Taker]) -> None:
-        self.store = store
-        self.i18n = i18n
+    def __init__(self, people: People, takers: Sequence[Taker]) -> None:
+        self.people = people
         self.takers = list(takers)
 
     async def take(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -32,7 +29,7 @@ class PendingRouter:
         user = update.effective_user
         if user is None:
             return False
-        pending = await self.store.pending.get(user.id)
+        pending = await self.people.waiting_for(user.id)
         if pending is None:
             return False
         for taker in self.takers:
@@ -45,10 +42,8 @@ class PendingRouter:
         user = update.effective_user
         if user is None:
             return False
-        pending = await self.store.pending.get(user.id)
-        if pending is None or pending.kind == "reply":
+        if not await self.people.stop_waiting(user.id):
             return False
-        await self.store.pending.clear(user.id)
-        tr = await reader(self.store, self.i18n, user)
+        tr = await self.people.tr(user.id, user.language_code)
         await send(ctx.bot, user.id, tr.gettext("Cancelled."))
         return True

@@ -29,14 +29,18 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot import redact
+from bot.administration import Administration
 from bot.casework import Casework
 from bot.config import ConfigError, Settings
 from bot.flow.sandbox import FlowChecker
+from bot.flowadmin import FlowAdmin
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.instance import InstanceLock
 from bot.interview import Interview
 from bot.messages import HTML
+from bot.mydata import MyData
+from bot.people import People
 from bot.store import FlowNotFound, Store
 from telegram_channel.inbox import Inbox, Skipped
 from telegram_channel.sendlimit import SendLimiter
@@ -110,6 +114,17 @@ class Services:
     housekeeping: Housekeeping
     # Checks flow files admins upload, in a child process with a time and memory budget.
     flow_checker: FlowChecker = field(default_factory=FlowChecker)
+    # The core's services built on the ones above.
+    people: People = field(init=False)
+    mydata: MyData = field(init=False)
+    administration: Administration = field(init=False)
+    flows: FlowAdmin = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.people = People(self.store, self.i18n)
+        self.mydata = MyData(self.store)
+        self.administration = Administration(self.store, self.housekeeping)
+        self.flows = FlowAdmin(self.store, self.flow_checker)
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
@@ -159,23 +174,28 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.add_handler(limiter.handler(), group=-1)
     cw_handlers, cw = caseworker.build_handlers(services.casework)
     p_handlers, pt = partner.build_handlers(services.casework)
-    router = PendingRouter(services.store, services.i18n, [cw.on_typed, pt.on_typed])
-    main, fallback, view = applicant.build_handlers(services.interview, services.i18n, router)
-    lang_handlers, lang = language.build_handlers(services.interview, services.i18n, view.render)
+    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed])
+    main, fallback, view = applicant.build_handlers(
+        services.interview, services.people, services.i18n, router
+    )
+    lang_handlers, lang = language.build_handlers(
+        services.interview, services.people, services.i18n, view.render
+    )
     view.offer_language = lang.offer_if_unknown
     # Commands and button prefixes are distinct, so the order only decides how many
     # handlers PTB asks before the right one: the applicants' (nearly every update) first.
     for handler in [
         *main,
         *lang_handlers,
-        *privacy.build_handlers(services.interview, services.casework, services.i18n),
+        *privacy.build_handlers(
+            services.interview, services.people, services.mydata, services.casework
+        ),
         *admin.build_handlers(
-            services.store,
-            services.i18n,
+            services.people,
+            services.administration,
+            services.flows,
             services.interview,
             view.render,
-            services.housekeeping,
-            services.flow_checker,
         ),
         *cw_handlers,
         *p_handlers,

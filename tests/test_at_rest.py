@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.crypto import KeyError_, key_file_for
+from bot.crypto import SecretKeyError, key_file_for
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source
 from bot.store import Store
@@ -268,9 +268,9 @@ async def test_a_passphrase_goes_through_scrypt_with_a_salt_kept_in_the_database
     assert kdf.derive(PASSPHRASE) != hashlib.sha256(PASSPHRASE.encode()).digest()
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("UPDATE settings SET value = ? WHERE key = 'kdf'", (other.to_json(),))
-    with pytest.raises(KeyError_, match="INTAKE_SECRET_KEY"):
+    with pytest.raises(SecretKeyError, match="INTAKE_SECRET_KEY"):
         await Store.open(db, secret=PASSPHRASE)
-    with pytest.raises(KeyError_):
+    with pytest.raises(SecretKeyError):
         await Store.open(db, secret="not the passphrase")
 
 
@@ -467,7 +467,7 @@ async def test_a_database_of_the_previous_version_is_sealed_in_place(
     assert not any("sealed again" in rec.getMessage() for rec in caplog.records)
     if keyed_by == "passphrase":
         # Re-keyed: the old unsalted derivation (given as the key it made) opens nothing.
-        with pytest.raises(KeyError_):
+        with pytest.raises(SecretKeyError):
             await Store.open(db, secret=old_key.decode())
 
 

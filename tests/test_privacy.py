@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.crypto import KeyError_, key_file_for
+from bot.crypto import SecretKeyError, key_file_for
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.interview import consent_hash
@@ -273,10 +273,10 @@ async def test_a_key_from_the_environment_and_a_wrong_key(tg: FakeTelegram, tmp_
     absent(db, "13912345678")
 
     # A wrong key is refused when the database is opened, before anyone reads a card.
-    with pytest.raises(KeyError_, match="INTAKE_SECRET_KEY"):
+    with pytest.raises(SecretKeyError, match="INTAKE_SECRET_KEY"):
         await Store.open(db, secret="not the key")
     # Without the key (no setting, no key file) nothing new is made up: the data would be lost.
-    with pytest.raises(KeyError_, match="missing"):
+    with pytest.raises(SecretKeyError, match="missing"):
         await Store.open(db)
     assert not key_file_for(str(db)).exists()
     reopened = await Store.open(db, secret=secret)

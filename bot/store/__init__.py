@@ -11,12 +11,13 @@ import json
 import logging
 from pathlib import Path
 
-from bot.crypto import Cipher, Kdf, KeyError_, generated_key, legacy_key, read_secret
+from bot.crypto import Cipher, Kdf, SecretKeyError, generated_key, legacy_key, read_secret
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.flows import FlowNotFound, FlowStore
+from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
@@ -43,6 +44,7 @@ class Store:
         self.outbox = OutboxStore(db)
         self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
+        self.housekeeping = HousekeepingStore(db)
 
     @classmethod
     async def open(
@@ -109,15 +111,15 @@ async def _cipher_for(db: Database, secret: str | None, path: str) -> tuple[Ciph
         reading = None
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_KEY_CHECK,))
     if row is None:
-        raise KeyError_("the key check could not be stored in the database")
+        raise SecretKeyError("the key check could not be stored in the database")
     value = row["value"]
     if isinstance(value, bytes):
         if cipher.open_text(value) != _OK:  # open_text raises on a wrong key
-            raise KeyError_("the key does not match this database")
+            raise SecretKeyError("the key does not match this database")
         return cipher, reading
     earlier = Cipher(legacy_key(text))
     if earlier.open(json.loads(value)) != _OK:  # open raises on a wrong key
-        raise KeyError_("the key does not match this database")
+        raise SecretKeyError("the key does not match this database")
     if generated_key(text) is None:
         log.info("re-keying the database: its passphrase key now comes from scrypt with a salt")
     return cipher, earlier

@@ -1,0 +1,84 @@
+"""What admins do besides editing flows: grant and revoke roles, set how long drafts wait,
+and (with caseworkers) read the statistics.
+
+Every operation checks the actor's role in the database when it runs, whatever command
+carried it (a channel may check first, to answer a stranger early, but need not).
+"""
+
+from __future__ import annotations
+
+from bot import stats
+from bot.flowadmin import NotAdmin
+from bot.housekeeping import Housekeeping
+from bot.store import Store
+from bot.store.roles import ROLES, Grant
+
+__all__ = ["DRAFT_DAYS", "ROLES", "Administration", "Grant", "NotAdmin", "NotStaff"]
+
+DRAFT_DAYS = (1, 365)  # the fewest and most days an admin may give drafts
+# Who reads the statistics: those who report the campaign's figures upward.
+_STATISTICS_ROLES = frozenset({"admin", "caseworker"})
+
+
+class NotStaff(Exception):
+    """Only caseworkers and admins may do this."""
+
+
+class Administration:
+    def __init__(self, store: Store, housekeeping: Housekeeping) -> None:
+        self.store = store
+        self.housekeeping = housekeeping
+
+    async def is_admin(self, user_id: int) -> bool:
+        return await self.store.roles.has(user_id, "admin")
+
+    async def require(self, actor: int) -> None:
+        if not await self.is_admin(actor):
+            raise NotAdmin()
+
+    # -- roles -----------------------------------------------------------------------
+
+    @staticmethod
+    def is_role(role: str) -> bool:
+        return role in ROLES
+
+    async def grant(self, actor: int, user_id: int, role: str, label: str | None) -> bool:
+        """Give ``role`` to ``user_id``; True if it is new (a label is updated either way).
+        Raises ValueError for a role that does not exist."""
+        await self.require(actor)
+        return await self.store.roles.grant(user_id, role, label=label, by=actor)
+
+    async def revoke(self, actor: int, user_id: int, role: str) -> bool:
+        """Take ``role`` from ``user_id``; False if they did not have it."""
+        await self.require(actor)
+        return await self.store.roles.revoke(user_id, role, by=actor)
+
+    async def grants(self, actor: int) -> list[Grant]:
+        """Who has which role, those from INTAKE_ADMIN_IDS included."""
+        await self.require(actor)
+        return await self.store.roles.grants()
+
+    # -- how long drafts wait ----------------------------------------------------------
+
+    async def draft_days(self, actor: int) -> int:
+        await self.require(actor)
+        return await self.housekeeping.draft_days()
+
+    @staticmethod
+    def fits_draft_days(days: int) -> bool:
+        low, high = DRAFT_DAYS
+        return low <= days <= high
+
+    async def set_draft_days(self, actor: int, days: int) -> None:
+        """Raises ValueError outside ``DRAFT_DAYS``."""
+        if not self.fits_draft_days(days):
+            raise ValueError(days)
+        await self.require(actor)
+        await self.housekeeping.set_draft_days(actor, days)
+
+    # -- statistics --------------------------------------------------------------------
+
+    async def statistics(self, actor: int) -> stats.Figures:
+        if not await self.store.roles.roles_of(actor) & _STATISTICS_ROLES:
+            raise NotStaff()
+        return await stats.figures(self.store)

@@ -1,0 +1,67 @@
+"""Who someone is to the bot: the language they read, their roles, what the bot waits for.
+
+Every channel asks these before it says anything to a person, so they are answered
+here, once, rather than by each handler reading the store: the language chosen in the
+bot wins over the one their phone reports (a shared family phone is often set to a
+language its user does not read best), and a role is read from the database at the
+moment it is needed, so a revoked one stops working at once.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import I18n, Tr, resolve
+from bot.store import Store
+from bot.store.pending import Pending
+
+__all__ = ["Pending", "People"]
+
+# A typed answer the bot waits for that /cancel does not stop: the applicant's reply to a
+# caseworker's question waits for as long as the question is open.
+_NOT_CANCELLED = ("reply",)
+
+
+class People:
+    def __init__(self, store: Store, i18n: I18n) -> None:
+        self.store = store
+        self.i18n = i18n
+
+    # -- language --------------------------------------------------------------------
+
+    async def lang(self, user_id: int, telegram_lang: str | None) -> str:
+        """The interface language to speak to this person in."""
+        return self.i18n.pick(await self.store.users.language(user_id), telegram_lang)
+
+    async def tr(self, user_id: int, telegram_lang: str | None) -> Tr:
+        return self.i18n.tr(await self.lang(user_id, telegram_lang))
+
+    async def needs_language(self, user_id: int, telegram_lang: str | None) -> bool:
+        """Neither chosen nor to be guessed from the phone: ask before anything else."""
+        if resolve(telegram_lang) is not None:
+            return False
+        return await self.store.users.language(user_id) is None
+
+    async def choose_language(self, user_id: int, lang: str) -> bool:
+        """Keep ``lang`` as this person's language; False for one the bot does not speak."""
+        if lang not in self.i18n.languages:
+            return False
+        await self.store.users.set_language(user_id, lang)
+        return True
+
+    # -- roles -----------------------------------------------------------------------
+
+    async def roles(self, user_id: int) -> set[str]:
+        return await self.store.roles.roles_of(user_id)
+
+    # -- typed answers the bot waits for ---------------------------------------------
+
+    async def waiting_for(self, user_id: int) -> Pending | None:
+        """The typed answer the bot asked this person for, if any."""
+        return await self.store.pending.get(user_id)
+
+    async def stop_waiting(self, user_id: int) -> bool:
+        """/cancel: stop waiting for a typed answer; False when there was none to stop."""
+        pending = await self.store.pending.get(user_id)
+        if pending is None or pending.kind in _NOT_CANCELLED:
+            return False
+        await self.store.pending.clear(user_id)
+        return True
