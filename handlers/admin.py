@@ -31,17 +31,9 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.store import FlowNotFound, Store
 from bot.store.roles import ROLES
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    send,
-    unpack,
-)
+from handlers.common import as_int, pack, reader, unpack
+from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

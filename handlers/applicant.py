@@ -46,21 +46,10 @@ from bot.messages import (
     status_name,
 )
 from bot.store import Intake
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    beside,
-    button,
-    edit_markup,
-    edit_text,
-    fits,
-    pack,
-    rows,
-    send,
-    unpack,
-)
+from handlers.common import as_int, fits, pack, unpack
 from handlers.router import PendingRouter
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import acknowledge, beside, edit_markup, edit_text, send
 
 log = logging.getLogger(__name__)
 

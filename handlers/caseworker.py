@@ -21,19 +21,9 @@ from bot.intake import DECLINE_REASONS, Casework, Denied, fen_to_yuan, parse_amo
 from bot.messages import HTML
 from bot.store.casework import Case, Conflict
 from bot.store.pending import Pending
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    beside,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    rows,
-    send,
-    unpack,
-)
+from handlers.common import as_int, pack, reader, unpack
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import acknowledge, beside, edit_markup, send
 
 log = logging.getLogger(__name__)
 

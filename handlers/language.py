@@ -14,7 +14,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.i18n import I18n, language_name, resolve
 from bot.interview import Applicant, Interview, Turn
-from handlers.common import Keyboard, acknowledge, button, edit_markup, pack, rows, send, unpack
+from handlers.common import pack, unpack
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

@@ -19,18 +19,9 @@ from bot.intake import CLUE_FIELDS, DONE_OUTCOMES, Casework, Denied
 from bot.messages import HTML
 from bot.store.casework import Conflict
 from bot.store.pending import Pending
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    beside,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    send,
-    unpack,
-)
+from handlers.common import as_int, pack, reader, unpack
+from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.sending import acknowledge, beside, edit_markup, send
 
 log = logging.getLogger(__name__)
 

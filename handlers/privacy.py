@@ -17,17 +17,9 @@ from bot.intake import Casework
 from bot.interview import Applicant, Interview
 from bot.mydata import export_text
 from bot.store.casework import Conflict
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    as_int,
-    button,
-    edit_markup,
-    pack,
-    reader,
-    send,
-    unpack,
-)
+from handlers.common import as_int, pack, reader, unpack
+from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

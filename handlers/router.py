@@ -16,7 +16,8 @@ from telegram.ext import ContextTypes
 from bot.i18n import I18n
 from bot.store import Store
 from bot.store.pending import Pending
-from handlers.common import reader, send
+from handlers.common import reader
+from telegram_channel.sending import send
 
 Taker = Callable[[Update, ContextTypes.DEFAULT_TYPE, Pending], Awaitable[bool]]
 

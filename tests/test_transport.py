@@ -16,7 +16,8 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
 from telegram.request import BaseRequest
 
-from handlers.common import on_send_failure, send
+from telegram_channel.intake_bot import IntakeBot
+from telegram_channel.sending import send
 from telegram_channel.sendlimit import SendLimiter
 from telegram_channel.transport import (
     AnswerLost,
@@ -228,7 +229,7 @@ async def test_the_bots_sends_get_the_new_messages_id_through_the_send_limiter()
     async def canned(*args: object, **kwargs: object) -> tuple[int, bytes]:
         return 200, answer
 
-    request._plain = canned  # type: ignore[method-assign]
+    request._via_http1 = canned  # type: ignore[method-assign]
     bot = ExtBot("1:x", request=request, rate_limiter=SendLimiter(max_retries=1))
     await request.initialize()
     try:
@@ -327,7 +328,7 @@ async def test_a_lost_answer_is_told_from_a_request_that_never_went_out(
 async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """``handlers.common.send``: a 502 is tried again and arrives; an answer that reads two
+    """``telegram_channel.sending.send``: a 502 is tried again and arrives; an answer that reads two
     ways is not (Telegram may have shown the message), nor handed to the outbox."""
     caplog.set_level(logging.WARNING)
     deferred: list[str] = []
@@ -345,8 +346,8 @@ async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
 
     async with Server(telegram) as server:
         request = BotApiRequest()
-        bot = ExtBot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
-        on_send_failure(bot, outbox)
+        bot = IntakeBot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
+        bot.defer_failed_replies(outbox)
         await request.initialize()
         try:
             assert await send(bot, 5, "bad gateway") == 7
