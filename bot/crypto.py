@@ -18,7 +18,7 @@ key file holds) is the key itself; anything else is a passphrase, stretched with
 with HKDF, so the same secret never serves two algorithms.
 
 Why one AES-GCM value per row and not one per answer: sealing a whole state with AES-GCM
-costs a third of what a Fernet token did, and one per answer would be forty of them per
+costs about a third of what a Fernet token did, and one per answer would be forty of them per
 save (the figures are in bench/README.md).
 """
 

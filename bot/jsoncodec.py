@@ -1,9 +1,8 @@
-"""JSON the bot writes for every answer: orjson where it can, the standard library where
-it cannot.
+"""JSON the bot writes for every answer: orjson where it can, json where it cannot.
 
 Every answer costs the bot a few JSON documents: the draft's state it stores (about 1 KB
-by the end of the interview) and the body of each Bot API call. orjson writes them about
-ten times faster than json (the figures are in bench/README.md). Reading stays with json:
+by the end of the interview) and the body of each Bot API call. orjson writes them ten
+times faster or more than json (the figures are in bench/README.md). Reading stays with json:
 orjson read a getUpdates answer only a little faster, and reads integers beyond 64 bits as
 floats.
 

@@ -1,5 +1,7 @@
-"""Builds and serves the python-telegram-bot Application: the Bot API client, the inbox,
-the per-chat order, the handlers and the outbox sender, wired together.
+"""Builds and serves the python-telegram-bot Application, wired to the core.
+
+The Bot API client (telegram_channel/client.py), the inbox, the per-chat order, the
+guards, every audience's handlers and the outbox sender are put together here.
 
 Updates run concurrently, but never two of the same chat at once: a chat's
 updates wait for each other in arrival order (``PerChatUpdateProcessor``),

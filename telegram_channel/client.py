@@ -1,5 +1,4 @@
-"""Which Bot API client the bot runs on, chosen by ``INTAKE_BOT_API_CLIENT``: our own, or
-python-telegram-bot's stock one.
+"""Which Bot API client the bot runs on (``INTAKE_BOT_API_CLIENT``): our own, or PTB's stock one.
 
 - ``own`` (the default): ``BotApiRequest`` for calls and for getUpdates (plain calls over
   telegram_channel/http1.py), updates read by ``telegram_channel.updates.decode``, and

@@ -1,5 +1,4 @@
-"""The bot object: PTB's ExtBot that commits every getUpdates answer to the inbox first,
-and knows where a reply goes that cannot be sent now.
+"""The bot object: PTB's ExtBot with the inbox behind getUpdates and the outbox behind replies.
 
 ``IntakeBot.get_updates`` commits each answer to the inbox (telegram_channel/inbox.py)
 before it returns it, so that the offset the next poll confirms never names an update that

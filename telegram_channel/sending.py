@@ -1,5 +1,6 @@
-"""Sending, editing and acknowledging for the handlers: retried while Telegram cannot have
-shown the message, never repeated once it may have.
+"""Sending, editing and acknowledging: retried while Telegram cannot have shown the message.
+
+Never repeated once it may have: a call whose answer was lost counts as done.
 
 Every call goes through ``telegram_channel.transport.call``, on whichever Bot API client the
 bot runs (telegram_channel/client.py), through its rate limiter. A reply that cannot get

@@ -1,5 +1,4 @@
-"""The ``own`` Bot API client's send limiter: Telegram's flood limits kept, and its flood
-waits retried.
+"""The own Bot API client's send limiter: Telegram's flood limits, its flood waits retried.
 
 The rules are those of python-telegram-bot's ``AIORateLimiter``, which the bot used before:
 calls that name a chat share an overall rate (30 a second by default, ``INTAKE_SEND_RATE``),

@@ -1,5 +1,6 @@
-"""Our own Bot API request class for python-telegram-bot, the readers of its answers, and
-``call``, the way the bot's own calls go out on either Bot API client.
+"""Our own Bot API request class, the readers of its answers, and ``call`` for the bot's calls.
+
+``call`` is how the bot's own calls go out, on either Bot API client.
 
 ``BotApiRequest`` is the ``own`` client's (telegram_channel/client.py): plain calls go
 through ``telegram_channel/http1.py``, file uploads through aiohttp, which knows multipart

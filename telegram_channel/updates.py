@@ -1,5 +1,4 @@
-"""Our own update reader: getUpdates' common updates into PTB's ``Update`` objects without
-``de_json``.
+"""Our own update reader: common updates into PTB's ``Update`` objects without ``de_json``.
 
 PTB's ``Update.de_json`` looks up every field any message could have and assigns each of a
 Message's 130 or so attributes through ``TelegramObject.__setattr__``; for the two kinds of

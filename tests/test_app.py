@@ -143,9 +143,12 @@ def _forwarding_proxy(upstream: aiohttp.ClientSession, seen: list[tuple[str, str
         method, target, _ = line.split(" ", 2)
         seen.append((line, headers.get("proxy-authorization", "")))
         passed = {k: v for k, v in headers.items() if k == "content-type"}
-        async with upstream.request(method, target, data=body, headers=passed) as answer:
-            payload = await answer.read()
-            status = answer.status
+        try:
+            async with upstream.request(method, target, data=body, headers=passed) as answer:
+                payload = await answer.read()
+                status = answer.status
+        except aiohttp.ClientError:  # the fake Telegram stopped under a long poll
+            return False
         writer.write(
             f"HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n".encode()

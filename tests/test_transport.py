@@ -14,7 +14,7 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from telegram_channel.intake_bot import IntakeBot
 from telegram_channel.sending import send
@@ -323,6 +323,36 @@ async def test_a_lost_answer_is_told_from_a_request_that_never_went_out(
         await request.shutdown()
     assert issubclass(kind, TimedOut) and not issubclass(kind, AnswerLost)
     assert len(server.requests) == 1  # "b" never went out
+
+
+async def test_on_the_stock_client_a_lost_answer_is_told_from_a_request_that_never_went_out() -> (
+    None
+):
+    """INTAKE_BOT_API_CLIENT=stock: the bot's calls go through PTB's ``HTTPXRequest``, and
+    ``call`` tells the senders the same as on our own connection: sent and then no whole
+    answer is ``AnswerLost`` (``AnswerTimedOut`` for the read timeout); no connection is a
+    plain ``NetworkError``, safe to try again."""
+
+    async def outcome(port: int) -> object:
+        request = HTTPXRequest(read_timeout=0.3)
+        bot = ExtBot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=request)
+        try:
+            return await _outcome(call(bot, "sendMessage", {"chat_id": 5, "text": "你好"}))
+        finally:
+            await request.shutdown()
+
+    for answer in (_two_lengths, _hangs_up):
+        async with Server(answer) as server:
+            kind, _ = await outcome(server.port)  # type: ignore[misc]
+        assert issubclass(kind, AnswerLost) and not issubclass(kind, TimedOut), answer
+        assert len(server.requests) == 1
+    async with Server(_never) as server:
+        kind, _ = await outcome(server.port)  # type: ignore[misc]
+    assert issubclass(kind, AnswerTimedOut) and issubclass(kind, TimedOut)
+    kind, _ = await outcome(_closed_port())  # type: ignore[misc]
+    assert issubclass(kind, NetworkError) and not issubclass(kind, AnswerLost)
+    async with Server(_telegram) as server:
+        assert await outcome(server.port) == ("result", SENT)
 
 
 async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
