@@ -10,7 +10,6 @@ tests/test_reliability.py) runs once on each Bot API client (``INTAKE_BOT_API_CL
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +19,11 @@ import pytest
 from bot.config import BOT_API_CLIENTS, Settings
 from telegram_channel.app import Services, build_application, open_services, start_polling, stop_app
 from tests.fakebot import FakeTelegram
+from tests.helpers import bot_api_client_of, runs_on
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TOKEN = "123456:TEST-TOKEN-not-a-secret"
-
-# The fake Telegram of a test -> the Bot API client its bots run on.
-_CLIENT_OF: weakref.WeakKeyDictionary[FakeTelegram, str] = weakref.WeakKeyDictionary()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,11 +57,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def bot_api_client(request: pytest.FixtureRequest) -> str:
     """The Bot API client this test's bots run on."""
     return str(getattr(request, "param", "own"))
-
-
-def bot_api_client_of(tg: FakeTelegram) -> str:
-    """The Bot API client the bots of a test on this fake Telegram run on."""
-    return _CLIENT_OF.get(tg, "own")
 
 
 @dataclass
@@ -121,7 +113,7 @@ def make_settings(tg: FakeTelegram, db: Path, **extra: object) -> Settings:
 @pytest.fixture
 async def tg(bot_api_client: str) -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
-        _CLIENT_OF[fake] = bot_api_client
+        runs_on(fake, bot_api_client)
         yield fake
 
 

@@ -41,9 +41,9 @@ from bot.store import Store
 from bot.store.outbox import OutMessage
 from telegram_channel.guard import Watchdog
 from telegram_channel.sendlimit import SendLimiter
-from tests.conftest import TOKEN, Running, bot_api_client_of, make_settings
+from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until, with_text
+from tests.helpers import bot_api_client_of, wait_until, with_text
 
 FLOW = """
 id: reliability-test
