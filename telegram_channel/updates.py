@@ -169,7 +169,7 @@ _USER_FIELDS = frozenset(
         "language_code",
         "is_premium",
         "added_to_attachment_menu",
-        # getMe's, plain values too: a User carrying them need not go the slow way
+        # getMe's, plain values too: a User carrying them need not go to de_json
         "can_join_groups",
         "can_read_all_group_messages",
         "supports_inline_queries",

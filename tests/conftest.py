@@ -35,21 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "own_client_only(reason): an end-to-end test that cannot run on the stock Bot API"
-        " client, for the reason given",
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run each test that reaches the fake Telegram once per Bot API client."""
     if "bot_api_client" not in metafunc.fixturenames:
         return
     clients = metafunc.config.getoption("bot_api_client") or list(BOT_API_CLIENTS)
-    if metafunc.definition.get_closest_marker("own_client_only") is not None:
-        clients = [c for c in clients if c == "own"]
     metafunc.parametrize("bot_api_client", clients, indirect=True)
 
 
