@@ -1,6 +1,7 @@
 """One bot under test, in a process of its own (started by ``bench/run.py``).
 
-    python bench/botproc.py --kind intake|conversation|echo --api-url URL --workdir DIR
+    python bench/botproc.py --kind intake|conversation|echo --api-url URL --workdir DIR \
+        [--bot-api-client own|stock]
     python bench/botproc.py --setup --seed 100000 --workdir DIR   # database + drafts, exit
 
 Prints ``READY`` on stdout once polling runs, serves until SIGTERM, stops cleanly and prints
@@ -8,7 +9,8 @@ one JSON line (its peak RSS, CPU time, and the profile when asked). Logging goes
 WARNING. The intake bot is the real Application: ``telegram_channel.app.open_services`` +
 ``build_application`` + ``start_polling`` / ``stop_app``, configured through
 ``bot.config.Settings`` with ``rate_limit=0`` (the per-user limit, 30 updates a minute, would
-otherwise stop a simulated applicant who answers as fast as the bot replies).
+otherwise stop a simulated applicant who answers as fast as the bot replies), on the Bot API
+client ``--bot-api-client`` names (``own``, the default, or ``stock``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ SEEDED_FIRST_ID = 5_000_000_000  # Telegram user ids of the stored drafts
 log = logging.getLogger("bench.bot")
 
 
-def _settings(api_url: str, db_path: str) -> Any:
+def _settings(api_url: str, db_path: str, bot_api_client: str = "own") -> Any:
     from bot.config import Settings
 
     return Settings(
@@ -41,6 +43,7 @@ def _settings(api_url: str, db_path: str) -> Any:
         db_path=db_path,
         rate_limit=0,
         log_level="WARNING",
+        bot_api_client=bot_api_client,
     )
 
 
@@ -166,7 +169,7 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
     )
 
     apply_what_if_to_intake(args.what_if)
-    settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"))
+    settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"), args.bot_api_client)
     if args.limiter == "off":
         # The fake is not Telegram: the figure wanted is the bot's own capacity, so the
         # shipped 30 messages/s (INTAKE_SEND_RATE) is lifted; retries are kept.
@@ -497,6 +500,12 @@ def main() -> int:
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--limiter", choices=["off", "shipped"], default="off")
+    parser.add_argument(
+        "--bot-api-client",
+        choices=["own", "stock"],
+        default="own",
+        help="the intake bot's INTAKE_BOT_API_CLIENT",
+    )
     parser.add_argument(
         "--setup", action="store_true", help="create the database, store --seed drafts, exit"
     )

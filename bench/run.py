@@ -150,6 +150,7 @@ async def run_bot(
     root: Path,
     cpus: tuple[int, int] | None,
     tag: str = "",
+    client: str = "own",
 ) -> dict[str, Any]:
     workdir = root / (kind + tag)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +174,7 @@ async def run_bot(
     cmd = [
         sys.executable, str(BOTPROC), "--kind", kind, "--api-url", api.url,
         "--workdir", str(workdir), "--limiter", args.limiter,
-        "--max-seconds", str(args.timeout * 3 + 120),
+        "--max-seconds", str(args.timeout * 3 + 120), "--bot-api-client", client,
     ]  # fmt: skip
     if cpus is not None:
         cmd += ["--cpu", str(cpus[1])]
@@ -368,6 +369,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         result["what_if"] = args.what_if
     try:
         result["intake_bot"] = await run_bot("intake", args, root, cpus)
+        if not args.skip_stock:
+            # The same bot on python-telegram-bot's stock client: reported, never judged.
+            result["intake_bot_stock_client"] = await run_bot(
+                "intake", args, root, cpus, tag="-stock", client="stock"
+            )
         if not args.skip_baselines:
             result["conversation_baseline"] = await run_bot("conversation", args, root, cpus)
             result["echo"] = await run_bot("echo", args, root, cpus)
@@ -391,6 +397,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 k: result[k]["paced"]["latency_ms"].get("p99")
                 for k in ("intake_bot", "conversation_baseline", "echo")
             }
+    if "intake_bot_stock_client" in result:
+        stock = result["intake_bot_stock_client"]
+        result["stock_client_vs_own"] = {
+            "updates_per_s": ratio(stock["updates_per_s"], intake["updates_per_s"]),
+            "updates_per_cpu_s": ratio(
+                stock["burst"]["updates_per_cpu_s"], intake["burst"]["updates_per_cpu_s"]
+            ),
+        }
     p99 = intake.get("paced", intake["burst"])["latency_ms"].get("p99")
     echo_ratio, echo_cpu_ratio = result.get("ratio_vs_echo"), result.get("cpu_ratio_vs_echo")
     if "pairs" in result:
@@ -444,6 +458,10 @@ def notes(args: argparse.Namespace, cpus: tuple[int, int] | None) -> str:
             else "; the send limiter as shipped (30 msg/s overall)"
         )
         + "; SQLite WAL, synchronous=FULL (flushed to disk), every answer committed before its reply.",
+        "The judged targets are the intake bot's on its own Bot API client (INTAKE_BOT_API_CLIENT"
+        "=own); intake_bot_stock_client is the same bot on python-telegram-bot's stock client "
+        "(HTTPXRequest, Update.de_json, AIORateLimiter), reported beside it, never judged"
+        + (" (not run: --skip-stock)." if args.skip_stock else "."),
         "conversation baseline: ConversationHandler + PicklePersistence (update_interval 60 s: "
         "answers reach disk once a minute and at shutdown, not before the reply), updates one "
         "at a time (examples' default).",
@@ -474,6 +492,11 @@ def main() -> int:
     parser.add_argument("--applicants", type=int, default=500)
     parser.add_argument("--drafts", type=int, default=0, help="stored drafts before the run")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument(
+        "--skip-stock",
+        action="store_true",
+        help="do not run the intake bot a second time on the stock Bot API client",
+    )
     parser.add_argument("--profile", action="store_true", help="profile the intake bot")
     parser.add_argument(
         "--pairs",

@@ -35,7 +35,11 @@ KEYS = {
     "INTAKE_WEBHOOK_LISTEN": "webhook_listen",
     "INTAKE_RATE_LIMIT": "rate_limit",
     "INTAKE_SEND_RATE": "send_rate",
+    "INTAKE_BOT_API_CLIENT": "bot_api_client",
 }
+
+#: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
+BOT_API_CLIENTS = ("own", "stock")
 
 
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -64,6 +68,9 @@ class Settings:
     # Messages the bot sends per second, all chats together: Telegram allows about 30, up to
     # 1000 with paid broadcasts; 0 lifts the limit (only for a local Bot API, e.g. a benchmark).
     send_rate: int = 30
+    # How the bot talks to the Bot API: "own" (its own HTTP/1.1 client, update reader and
+    # send limiter) or "stock" (python-telegram-bot as shipped). A proxy makes it "stock".
+    bot_api_client: str = "own"
 
     @property
     def file_url(self) -> str:
@@ -174,6 +181,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["rate_limit"] = max(0, _int("INTAKE_RATE_LIMIT", get("INTAKE_RATE_LIMIT")))
     if get("INTAKE_SEND_RATE") is not None:
         kwargs["send_rate"] = max(0, _int("INTAKE_SEND_RATE", get("INTAKE_SEND_RATE")))
+    if get("INTAKE_BOT_API_CLIENT"):
+        client = str(get("INTAKE_BOT_API_CLIENT")).strip().lower()
+        if client not in BOT_API_CLIENTS:
+            raise ConfigError(
+                f"INTAKE_BOT_API_CLIENT must be one of {', '.join(BOT_API_CLIENTS)}, not {client!r}"
+            )
+        kwargs["bot_api_client"] = client
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

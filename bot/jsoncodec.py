@@ -1,11 +1,10 @@
-"""JSON the bot writes on its hot paths: orjson where it can, the standard library where
-it cannot.
+"""JSON the bot writes for every answer: orjson where it can, json where it cannot.
 
 Every answer costs the bot a few JSON documents: the draft's state it stores (about 1 KB
-by the end of the interview) and the body of each Bot API call. A state took 16 µs to
-encode with json here, 1.6 µs with orjson, and a sendMessage body 4.9 µs against 0.3
-(timeit). Reading stays with json: orjson read a getUpdates answer of 100 taps only a
-fifth faster, and reads integers beyond 64 bits as floats.
+by the end of the interview) and the body of each Bot API call. orjson writes them ten
+times faster or more than json (the figures are in bench/README.md). Reading stays with json:
+orjson read a getUpdates answer only a little faster, and reads integers beyond 64 bits as
+floats.
 
 What orjson refuses (integers beyond 64 bits, keys that are not strings) goes to json as
 before, and both write compact UTF-8 with the same values (tests/test_jsoncodec.py holds

@@ -33,14 +33,9 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.people import People
 from bot.store import FlowNotFound
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    button,
-    edit_markup,
-    send,
-)
 from telegram_channel.buttons import as_int, pack, unpack
+from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from bot.flow.model import Flow
 from bot.i18n import I18n
 from bot.interview import Applicant, Interview, Turn
 from bot.people import People
-from handlers.common import acknowledge, beside
 from handlers.interview_buttons import (
     ON_QUESTION,
     ON_REVIEW,
@@ -43,6 +42,7 @@ from handlers.interview_buttons import (
 )
 from handlers.interview_view import InterviewView, may_be_move, typed_move
 from handlers.router import PendingRouter
+from telegram_channel.sending import acknowledge, beside
 
 log = logging.getLogger(__name__)
 

@@ -36,9 +36,10 @@ from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
 from bot.store.pending import Pending
-from handlers.common import Keyboard, acknowledge, beside, button, edit_markup, rows, send
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed, Tap, encode
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import action_rows, card_keyboard, choices_keyboard
 
 log = logging.getLogger(__name__)

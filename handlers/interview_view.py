@@ -33,7 +33,6 @@ from bot.messages import (
     status_name,
 )
 from bot.store import Intake
-from handlers.common import Keyboard, button, edit_markup, edit_text, rows, send
 from handlers.interview_buttons import (
     MOVE_OPS,
     REVIEW_OPS,
@@ -44,6 +43,8 @@ from handlers.interview_buttons import (
     review_data,
     stop_data,
 )
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import edit_markup, edit_text, send
 
 # Before each move's name on its button, an emoji that reads without words.
 _MARKS = {

@@ -15,8 +15,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot.i18n import I18n, language_name
 from bot.interview import Applicant, Interview, Turn
 from bot.people import People
-from handlers.common import Keyboard, acknowledge, button, edit_markup, rows, send
 from telegram_channel.buttons import pack, unpack
+from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

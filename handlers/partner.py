@@ -20,9 +20,9 @@ from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
 from bot.store.pending import Pending
-from handlers.common import acknowledge, beside, edit_markup, send
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed
+from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import choices_keyboard, referral_keyboard
 
 log = logging.getLogger(__name__)

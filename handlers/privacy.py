@@ -18,14 +18,9 @@ from bot.interview import Applicant, Interview
 from bot.mydata import MyData
 from bot.people import People
 from bot.store.casework import Conflict
-from handlers.common import (
-    Keyboard,
-    acknowledge,
-    button,
-    edit_markup,
-    send,
-)
 from telegram_channel.buttons import as_int, pack, unpack
+from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.people import Pending, People
-from handlers.common import send
+from telegram_channel.sending import send
 
 Taker = Callable[[Update, ContextTypes.DEFAULT_TYPE, Pending], Awaitable[bool]]
 

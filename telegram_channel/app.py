@@ -1,4 +1,7 @@
-"""Builds the python-telegram-bot Application: the only core module that knows Telegram.
+"""Builds and serves the python-telegram-bot Application, wired to the core.
+
+The Bot API client (telegram_channel/client.py), the inbox, the per-chat order, the
+guards, every audience's handlers and the outbox sender are put together here.
 
 Updates run concurrently, but never two of the same chat at once: a chat's
 updates wait for each other in arrival order (``PerChatUpdateProcessor``),
@@ -42,10 +45,9 @@ from bot.messages import HTML
 from bot.mydata import MyData
 from bot.people import People
 from bot.store import FlowNotFound, Store
+from telegram_channel.client import build_client
 from telegram_channel.inbox import Inbox, Skipped
-from telegram_channel.sendlimit import SendLimiter
-from telegram_channel.transport import BotApiRequest
-from telegram_channel.updates import IntakeBot
+from telegram_channel.intake_bot import IntakeBot
 
 log = logging.getLogger(__name__)
 
@@ -128,48 +130,37 @@ class Services:
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
+    """The Application on the Bot API client the settings choose (telegram_channel/client.py),
+    with the inbox, the guards, every audience's handlers and the outbox sender wired in.
+    ``request_timeout`` bounds every phase of a Bot API call (the tests' short-lived bots)."""
     from handlers import admin, applicant, caseworker, language, partner, privacy
-    from handlers.common import on_send_failure
     from handlers.router import PendingRouter
-    from telegram_channel.guard import RateLimit, Watchdog, WatchedRequest
+    from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.outbox import OutboxSender, defer_to_outbox
     from telegram_channel.staff_buttons import NoticeButtons
 
     settings = services.settings
-    pool = pool_size(settings.send_rate)
-    if request_timeout is None:
-        calls = BotApiRequest(connection_pool_size=pool, pool_timeout=30.0)
-        poll_request = WatchedRequest(connection_pool_size=1)
-    else:
-        short = {
-            "connect_timeout": request_timeout,
-            "read_timeout": request_timeout,
-            "write_timeout": request_timeout,
-            "pool_timeout": request_timeout,
-        }
-        calls = BotApiRequest(connection_pool_size=pool, **short)
-        poll_request = WatchedRequest(connection_pool_size=1, **short)
+    client = build_client(settings, pool=pool_size(settings.send_rate), timeout=request_timeout)
     telegram = IntakeBot(
         settings.require_token(),
         base_url=settings.api_url,
         base_file_url=settings.file_url,
-        request=calls,
-        get_updates_request=poll_request,
-        rate_limiter=SendLimiter(
-            overall_max_rate=settings.send_rate,
-            group_max_rate=20 if settings.send_rate else 0,
-            max_retries=3,
-        ),
+        request=client.calls,
+        get_updates_request=client.polling,
+        rate_limiter=client.rate_limiter,
+        read_update=client.read_update,
     )
+    # A reply the senders cannot get through after their retries goes to the outbox.
+    telegram.defer_failed_replies(partial(defer_to_outbox, services.store.outbox))
     processor = PerChatUpdateProcessor(256)
     builder = ApplicationBuilder().bot(telegram).concurrent_updates(processor).post_init(_post_init)
     app = builder.build()
     app.bot_data["services"] = services
-    inbox = Inbox(services.store, services.casework.tr_for)
+    inbox = Inbox(services.store, services.casework.tr_for, read_update=client.read_update)
     app.bot_data["inbox"] = inbox
     processor.on_done = inbox.done
-    app.bot_data["watchdog"] = watchdog = Watchdog(poll_request)
-    telegram.use_inbox(inbox, poll_request.progressed)
+    app.bot_data["watchdog"] = watchdog = Watchdog()
+    telegram.use_inbox(inbox, watchdog.progressed)
     limiter = RateLimit(services.store, services.i18n, limit=settings.rate_limit, per=60.0)
     app.add_handler(limiter.handler(), group=-1)
     cw_handlers, cw = caseworker.build_handlers(services.casework)
@@ -209,7 +200,6 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     sender = OutboxSender(services.store.outbox, app.bot, buttons=NoticeButtons(services.i18n))
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
-    on_send_failure(app.bot, partial(defer_to_outbox, services.store.outbox))
     return app
 
 
@@ -220,11 +210,12 @@ MAX_POOL_SIZE = 128
 def pool_size(send_rate: int) -> int:
     """Connections to keep to the Bot API for a send rate (``INTAKE_SEND_RATE``; 0 = none).
 
-    Each call holds a connection for a round trip to Telegram (50-100 ms), and an answer
-    takes about 2.4 calls, 2 of them counted by the rate: about rate / 8 connections are
-    busy at once. Measured with bench/ at 50 ms round trips, 16 connections capped the bot
-    at about 130 updates/s and 64 let it run to its CPU (400/s); on loopback their number
-    made no difference. 16 at the default rate, more for paid broadcasts.
+    Each call holds a connection for a round trip to Telegram, and an answer takes two or
+    three calls, most of them counted by the rate: at Telegram's round trips about rate / 8
+    connections are busy at once. Measured with bench/ at such round trips, too few
+    connections capped the bot far below its CPU, and enough let it run to it; on loopback
+    their number made no difference (the figures are in bench/README.md). 16 at the
+    default rate, more for paid broadcasts.
     """
     if send_rate <= 0:
         return MAX_POOL_SIZE // 2
@@ -399,14 +390,13 @@ async def settle_memory(services: Services) -> tuple[int, int, int]:
     collections, and collect less often while serving. Returns the thresholds it replaced.
 
     Measured with bench/ (gc callbacks in the bot's process): each full collection walked
-    all of start-up's objects, a pause of 30-50 ms that stalled every chat in flight;
-    frozen, about 10 ms, as they only walk what serving has allocated since. An update
-    allocates a thousand or so short-lived objects: at Python's default thresholds
-    (700, 10, 10) the young generation was collected every few updates, each time catching
-    the updates in flight and moving them to older generations, which were then collected
-    in turn: 0.8 s of 20 s of CPU in a 500-applicant burst. At ``GC_THRESHOLDS`` it was
-    0.23 s, the young collections a few ms each, and the heap a few MB larger at most.
-    Called once the bot serves.
+    all of start-up's objects, a pause that stalled every chat in flight; frozen, they
+    only walk what serving has allocated since, a fraction of that. An update allocates a
+    thousand or so short-lived objects: at Python's default thresholds the young
+    generation was collected every few updates, each time catching the updates in flight
+    and moving them to older generations, which were then collected in turn. At
+    ``GC_THRESHOLDS`` collecting took a fraction of that CPU, for a slightly larger heap
+    (the figures are in bench/README.md). Called once the bot serves.
     """
     with contextlib.suppress(FlowNotFound):
         await services.store.flows.active()  # parsed now, so that it is frozen too

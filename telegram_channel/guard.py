@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.i18n import I18n
 from bot.store import Store
-from handlers.common import reader, send
-from telegram_channel.transport import BotApiRequest
+from handlers.common import reader
+from telegram_channel.sending import send
 
 log = logging.getLogger(__name__)
 
@@ -80,32 +79,25 @@ class RateLimit:
         return TypeHandler(Update, self)
 
 
-class WatchedRequest(BotApiRequest):
-    """The getUpdates connection, noting when polling last succeeded (for the watchdog).
+class Watchdog:
+    """Logs loudly when long polling has not succeeded for a while.
 
-    Success is a batch of updates read and committed to the inbox (``IntakeBot.polled``
-    calls ``progressed``), not an HTTP answer: a bot that fetches the same update again
-    and again, unable to read or store it, is not working, however fast Telegram answers.
+    Success is a batch of updates read and committed to the inbox (``IntakeBot`` calls
+    ``progressed``), not an HTTP answer: a bot that fetches the same update again and
+    again, unable to read or store it, is not working, however fast Telegram answers.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.last_ok = time.monotonic()
-
-    def progressed(self) -> None:
-        self.last_ok = time.monotonic()
-
-
-class Watchdog:
-    """Logs loudly when long polling has not succeeded for a while."""
-
-    def __init__(self, request: WatchedRequest, *, after: float = 120.0) -> None:
-        self.request = request
+    def __init__(self, *, after: float = 120.0) -> None:
         self.after = after
+        self.last_ok = time.monotonic()
         self._last_alarm = 0.0
 
+    def progressed(self) -> None:
+        """A poll's updates were read and stored: polling works."""
+        self.last_ok = time.monotonic()
+
     def stale_for(self) -> float:
-        return time.monotonic() - self.request.last_ok
+        return time.monotonic() - self.last_ok
 
     async def check(self, context: object = None) -> bool:
         stale = self.stale_for()

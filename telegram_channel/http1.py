@@ -5,7 +5,8 @@ Why not aiohttp for these: per call it cost several times the CPU of a client wr
 and every answer to an applicant makes two or three Bot API calls. This client does only
 what those calls need: GET and POST, one request at a time per connection, a JSON (or
 empty) body, TLS with the system's certificates. Proxies and file uploads stay with
-aiohttp (``telegram_channel/transport.py`` chooses).
+aiohttp (``telegram_channel/transport.py`` chooses). It is the ``own`` Bot API client's
+(telegram_channel/client.py).
 
 Answers are read by llhttp, Node.js's HTTP parser, through httptools: framed by
 Content-Length, by chunks (with extensions or trailers, split anywhere between reads) or
@@ -219,10 +220,10 @@ class _Deadlines:
 
     Nearly every request is answered long before its read timeout, and in a burst most
     callers wait a moment for a free connection. A timer of its own for each (``call_later``
-    and ``cancel``, ``asyncio.timeout`` for the wait) was about 4% of the bot's CPU in the
-    500-applicant burst (bench/README). Here a deadline is a dict entry, removed when the
-    future is done; the one timer is set for the earliest deadline, and when it fires it
-    fails the futures that are due and is set again for the next.
+    and ``cancel``, ``asyncio.timeout`` for the wait) was a visible share of the bot's CPU
+    in a burst (the figures are in bench/README.md). Here a deadline is a dict entry,
+    removed when the future is done; the one timer is set for the earliest deadline, and
+    when it fires it fails the futures that are due and is set again for the next.
     """
 
     def __init__(self) -> None:

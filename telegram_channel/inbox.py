@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
@@ -31,6 +31,9 @@ from bot.store import Store
 from bot.store.inbox import MAX_ATTEMPTS, Received
 from bot.store.outbox import OutMessage
 from telegram_channel.updates import decode
+
+if TYPE_CHECKING:
+    from telegram_channel.intake_bot import UpdateReader
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +87,17 @@ def update_id_of(item: object) -> int:
 
 class Inbox:
     def __init__(
-        self, store: Store, reader_of: Callable[[int], Awaitable[Tr]] | None = None
+        self,
+        store: Store,
+        reader_of: Callable[[int], Awaitable[Tr]] | None = None,
+        *,
+        read_update: UpdateReader = decode,
     ) -> None:
         self.store = store
         #: The translations an admin reads (``Casework.tr_for``); None: no alerts.
         self.reader_of = reader_of
+        #: How an update is read: the Bot API client's reader (telegram_channel/client.py).
+        self.read_update = read_update
         self._marks: list[int] = []  # updates applied, not yet marked done
         self._replayed: set[int] = set()  # updates of a previous run, not yet done
         self._marker: asyncio.Task[None] | None = None
@@ -103,12 +112,12 @@ class Inbox:
             query = item.get("callback_query")
             tapped = query.get("message") if isinstance(query, dict) else None
             if isinstance(tapped, dict):
-                # The keyboard of a tapped message is never read (telegram_channel/updates.py): not
-                # stored either, a third or more of a tap's size.
+                # The keyboard of a tapped message is never read (telegram_channel/updates.py):
+                # not stored either (a third or more of a tap's size), whichever the reader.
                 tapped.pop("reply_markup", None)
             body = jsoncodec.dumps_text(item)
             try:
-                update = decode(item, bot)
+                update = self.read_update(item, bot)
             except Exception as exc:  # anything PTB cannot make an Update of
                 error = f"{type(exc).__name__}: {exc}"[:300]
                 received.append(Received(update_id, _raw_chat_key(item), body, error))
@@ -140,7 +149,7 @@ class Inbox:
                 await self._dead(row.update_id, "restarts")
                 continue
             try:
-                update = decode(json.loads(row.body), bot)
+                update = self.read_update(json.loads(row.body), bot)
             except Exception as exc:
                 await self.store.inbox.dead(row.update_id, f"{type(exc).__name__}: {exc}"[:300])
                 await self._dead(row.update_id, type(exc).__name__)
@@ -162,9 +171,9 @@ class Inbox:
     def done(self, update: object) -> None:
         """Mark an update applied. The marks of updates that finish while one is being
         written go together in the next statement: under load that is one statement for a
-        few dozen updates instead of one each (the bench's CPU per update). An update whose
-        mark was not yet written when the bot died is applied again at the next start,
-        where the core's duplicate checks recognise what it did."""
+        few dozen updates instead of one each, a visible part of an update's CPU. An update
+        whose mark was not yet written when the bot died is applied again at the next
+        start, where the core's duplicate checks recognise what it did."""
         if not isinstance(update, Update) or isinstance(update, Skipped):
             return
         self._replayed.discard(update.update_id)

@@ -26,7 +26,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.messages import split_message
 from bot.store.outbox import OutboxStore, OutMessage, Queued
-from handlers.common import Button, Keyboard, message_params
+from telegram_channel.keyboards import Button, Keyboard
+from telegram_channel.sending import message_params
 from telegram_channel.transport import AnswerLost, call, ok_of
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""How fast the bot sends: Telegram's flood limits kept, and its flood waits retried.
+"""The own Bot API client's send limiter: Telegram's flood limits, its flood waits retried.
 
 The rules are those of python-telegram-bot's ``AIORateLimiter``, which the bot used before:
 calls that name a chat share an overall rate (30 a second by default, ``INTAKE_SEND_RATE``),
@@ -8,9 +8,10 @@ again, up to ``max_retries`` times.
 
 Why not ``AIORateLimiter`` itself: it wraps every call in three more coroutines and two
 ``asynccontextmanager`` blocks, and sets an ``asyncio.Event`` after each, whether or not
-a limit applies. py-spy put that at 7% of the bot's CPU in bench/ (more than the flow
-engine), about 25 µs a call. Here a call with nothing to wait for costs a few
-comparisons; the buckets are still aiolimiter's (the same leaky bucket PTB uses).
+a limit applies; profiled in bench/, that cost more of the bot's CPU than the flow engine
+(the figures are in bench/README.md). Here a call with nothing to wait for costs a few
+comparisons; the buckets are still aiolimiter's (the same leaky bucket PTB uses). The
+``stock`` client (telegram_channel/client.py) uses ``AIORateLimiter`` with the same limits.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from bot.casework.desk import Choices
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.store.outbox import Queued
-from handlers.common import Button, Keyboard, button
 from telegram_channel.buttons import Tap, encode
+from telegram_channel.keyboards import Button, Keyboard, button
 
 # action -> (emoji, label); "{n}" in a label is the number of files.
 LABELS: dict[Action, tuple[str, str]] = {

@@ -1,19 +1,21 @@
-"""The Bot API connection: python-telegram-bot's request interface, made cheap per call.
+"""Our own Bot API request class, the readers of its answers, and ``call`` for the bot's calls.
 
-Measured with bench/, PTB's default httpx transport spent about three quarters
-of the bot's CPU time per answer inside the HTTP client (an answer is three
-Bot API calls: acknowledge the tap, close the old question, ask the next).
-aiohttp did the same work for a fraction of that, and ``telegram_channel/http1.py`` for a
-fraction of aiohttp's (60 against 210 µs of CPU a call, bench/calls.py): plain calls go through
-it; file uploads and calls through a proxy go through aiohttp, which knows
-multipart bodies and proxy tunnels. The app layer (app.py, updates.py) and the
-handlers' senders use this module; the core does not.
+``call`` is how the bot's own calls go out, on either Bot API client.
 
-Proxies: where Telegram is only reachable through one, set ``HTTPS_PROXY`` (or
-``https_proxy``; ``NO_PROXY`` is honoured). It is read once per URL, not by
-aiohttp on every call: with ``trust_env`` aiohttp looks up the environment and
-~/.netrc in a worker thread for each request, two thread hops that cost more
-CPU than the request itself.
+``BotApiRequest`` is the ``own`` client's (telegram_channel/client.py): plain calls go
+through ``telegram_channel/http1.py``, file uploads through aiohttp, which knows multipart
+bodies. Measured with bench/, PTB's default httpx transport spent most of the bot's CPU per
+answer inside the HTTP client (an answer is up to three Bot API calls: acknowledge the tap,
+close the old question, ask the next); aiohttp did the same work for a fraction of that,
+and http1 for a fraction of aiohttp's (the figures are in bench/README.md). The app layer
+and the senders use this module; the core does not.
+
+Proxies: the bot itself runs on the ``stock`` client when the environment names one
+(telegram_channel/client.py). Used on its own, ``BotApiRequest`` still honours
+``HTTPS_PROXY`` (or ``https_proxy``; ``NO_PROXY`` too) through aiohttp, read once per URL,
+not by aiohttp on every call: with ``trust_env`` aiohttp looks up the environment and
+~/.netrc in a worker thread for each request, two thread hops that cost more CPU than the
+request itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
+import httpx
 from multidict import CIMultiDict
 from telegram import Bot, TelegramObject
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
@@ -134,7 +137,7 @@ class BotApiRequest(BaseRequest):
         self._write_timeout = write_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._lean: http1.Http1Pool | None = None
+        self._http1: http1.Http1Pool | None = None
         self._routes: dict[str, _Route] = {}
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
@@ -162,16 +165,16 @@ class BotApiRequest(BaseRequest):
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30)
             self._session = aiohttp.ClientSession(connector=connector)
-        if self._lean is None:
-            self._lean = http1.Http1Pool(size=self._pool_size, keepalive=30.0)
+        if self._http1 is None:
+            self._http1 = http1.Http1Pool(size=self._pool_size, keepalive=30.0)
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
-        if self._lean is not None:
-            await self._lean.close()
-        self._lean = None
+        if self._http1 is not None:
+            await self._http1.close()
+        self._http1 = None
 
     async def do_request(  # type: ignore[override]
         self,
@@ -208,8 +211,8 @@ class BotApiRequest(BaseRequest):
             data = jsoncodec.dumps(request_data.parameters, _telegram_object)
             headers = _JSON
         if route.proxy is None and not files:
-            return await self._plain(method, route, data or b"", read, write, connect, pool)
-        return await self._aiohttp(method, route, data, headers, read, write, connect, pool)
+            return await self._via_http1(method, route, data or b"", read, write, connect, pool)
+        return await self._via_aiohttp(method, route, data, headers, read, write, connect, pool)
 
     async def post_json(
         self,
@@ -223,8 +226,8 @@ class BotApiRequest(BaseRequest):
         ``result_of`` by default), or the error PTB would raise.
 
         What ``Bot._post`` does for the bot's own calls, without building a
-        ``RequestData`` of ``RequestParameter`` objects first (bench/calls.py: about a
-        third of a call's CPU). The caller passes plain JSON values only.
+        ``RequestData`` of ``RequestParameter`` objects first (a large part of a call's
+        CPU, bench/calls.py). The caller passes plain JSON values only.
         """
         route = self._route(url)
         body = jsoncodec.dumps(params, _telegram_object)
@@ -232,9 +235,11 @@ class BotApiRequest(BaseRequest):
         connect, pool = self._connect_timeout, self._pool_timeout
         try:
             if route.proxy is None:
-                code, payload = await self._plain("POST", route, body, read, write, connect, pool)
+                code, payload = await self._via_http1(
+                    "POST", route, body, read, write, connect, pool
+                )
             else:
-                code, payload = await self._aiohttp(
+                code, payload = await self._via_aiohttp(
                     "POST", route, body, _JSON, read, write, connect, pool
                 )
         except TelegramError:
@@ -251,7 +256,7 @@ class BotApiRequest(BaseRequest):
                 self._routes[url] = route
         return route
 
-    async def _aiohttp(
+    async def _via_aiohttp(
         self,
         method: str,
         route: _Route,
@@ -297,7 +302,7 @@ class BotApiRequest(BaseRequest):
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
-    async def _plain(
+    async def _via_http1(
         self,
         method: str,
         route: _Route,
@@ -307,10 +312,10 @@ class BotApiRequest(BaseRequest):
         connect: float | None,
         pool: float | None,
     ) -> tuple[int, bytes]:
-        if self._lean is None:
+        if self._http1 is None:
             raise RuntimeError("This BotApiRequest is not initialized!")
         try:
-            return await self._lean.request(
+            return await self._http1.request(
                 method,
                 route.origin,
                 route.target,
@@ -344,8 +349,8 @@ def ok_of(code: int, payload: bytes) -> Any:
     """For a call whose result nobody reads (an acknowledgement, an edit): True when the
     Bot API says it succeeded, else the error ``result_of`` raises.
 
-    A sent or edited Message is the largest answer the bot gets: decoding it takes
-    about 8 µs (timeit), matching the start of it 0.5 µs. A failure is read in full
+    A sent or edited Message is the largest answer the bot gets: matching the start of
+    it costs a small fraction of decoding it (bench/README.md). A failure is read in full
     as before.
     """
     if 200 <= code <= 299 and _SUCCESS.match(payload):
@@ -415,19 +420,31 @@ async def call(
     """A Bot API call of the bot's own (sendMessage, the edits, answerCallbackQuery) and
     its ``result`` as plain JSON, through the bot's rate limiter and its retries.
 
-    Measured with bench/: decoding the Message that sendMessage and the edits return
-    cost about as much CPU as the HTTP call itself, and no handler reads more of it than
-    the id; building PTB's RequestData of RequestParameter objects for the parameters
-    cost a third of what remained (bench/calls.py: 101 µs a call here, 161 through
-    ``Bot._post``). Answers are read as PTB reads them (``result_of``), or only as far
-    as the caller needs (``answer``: ``ok_of``, ``message_id_of``); errors always in full.
-    ``params`` holds JSON values; a PTB object in it (a reply keyboard) is sent as its
-    JSON. A bot on another request class (a test's) goes through PTB's ``_post`` and
-    gets the whole result.
+    On our own connection (``BotApiRequest``) the call skips ``Bot._post``: decoding the
+    Message that sendMessage and the edits return cost about as much CPU as the HTTP call
+    itself, and no handler reads more of it than the id; building PTB's RequestData of
+    RequestParameter objects for the parameters cost a good part of what remained
+    (bench/calls.py; the figures are in bench/README.md). Answers are read as PTB reads
+    them (``result_of``), or only as far as the caller needs (``answer``: ``ok_of``,
+    ``message_id_of``); errors always in full. ``params`` holds JSON values; a PTB object
+    in it (a reply keyboard) is sent as its JSON.
+
+    On any other request class (the ``stock`` client's ``HTTPXRequest``, a test's) the call
+    goes through PTB's ``_post`` and gets the whole result, and PTB's own errors, but for
+    one: an answer lost after the request went out (httpx's read timeout, a connection cut
+    or garbled while the answer was read) is raised as ``AnswerLost`` (``AnswerTimedOut``
+    for the timeout), as our own connection raises it, so that the senders do not send
+    again what Telegram may have shown.
     """
     request = bot.request
     if not isinstance(request, BotApiRequest):
-        return await bot._post(method, params)
+        try:
+            return await bot._post(method, params)
+        except NetworkError as exc:
+            lost = _as_lost(exc)
+            if lost is None:
+                raise
+            raise lost from exc
     url = f"{bot.base_url}/{method}"
     limiter = getattr(bot, "rate_limiter", None)
     if limiter is None:
@@ -440,3 +457,21 @@ async def call(
         data=params,
         rate_limit_args=None,
     )
+
+
+# What httpx raises once the request was written: the answer timed out, the connection
+# broke while it was read, or what came back was not one HTTP answer.
+_HTTPX_LOST = (httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def _as_lost(exc: NetworkError) -> AnswerLost | None:
+    """``AnswerLost`` for PTB's error about a call whose answer was lost on the way back
+    (told by the httpx error it was raised from), else None."""
+    if isinstance(exc, AnswerLost):
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, httpx.ReadTimeout):
+        return AnswerTimedOut(f"httpx.{type(cause).__name__}: {cause}")
+    if isinstance(cause, _HTTPX_LOST):
+        return AnswerLost(f"httpx.{type(cause).__name__}: {cause}")
+    return None

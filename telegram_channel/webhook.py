@@ -5,7 +5,8 @@ Telegram: the ``X-Telegram-Bot-Api-Secret-Token`` header must equal the secret g
 ``setWebhook`` (compared in constant time), else 403 without reading the body. A body
 larger than ``MAX_BODY`` is refused (413) by its Content-Length before it is read, and by
 aiohttp's ``client_max_size`` while reading one that does not say its length: an update
-is a few kilobytes, and twelve 95 MB POSTs once took the bot from 75 MB to 1.3 GB.
+is a few kilobytes, and a dozen very large POSTs once took the bot's memory from tens of
+megabytes past a gigabyte.
 
 An update is committed to the inbox (telegram_channel/inbox.py) before Telegram hears 200, so a crash
 after the answer loses nothing; a body that is not an update gets 400 and a log line that

@@ -1,4 +1,11 @@
-"""Shared fixtures: a real bot against the fake Bot API, on a real SQLite file."""
+"""Shared fixtures: a real bot against the fake Bot API, on a real SQLite file.
+
+Every test that uses the fake Telegram (the ``tg`` fixture, and through it ``bot``, the
+``Running`` bots that ``make_settings`` configures, the ``intake-bot run`` processes of
+tests/test_reliability.py) runs once on each Bot API client (``INTAKE_BOT_API_CLIENT``:
+``own`` and ``stock``, telegram_channel/client.py), so that ``pytest -q`` checks both.
+``--bot-api-client own`` (or ``stock``) runs them on one only.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,37 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import BOT_API_CLIENTS, Settings
 from telegram_channel.app import Services, build_application, open_services, start_polling, stop_app
 from tests.fakebot import FakeTelegram
+from tests.helpers import bot_api_client_of, runs_on
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TOKEN = "123456:TEST-TOKEN-not-a-secret"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--bot-api-client",
+        action="append",
+        choices=BOT_API_CLIENTS,
+        help="run the end-to-end tests on this Bot API client only (repeatable; default: all)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each test that reaches the fake Telegram once per Bot API client."""
+    if "bot_api_client" not in metafunc.fixturenames:
+        return
+    clients = metafunc.config.getoption("bot_api_client") or list(BOT_API_CLIENTS)
+    metafunc.parametrize("bot_api_client", clients, indirect=True)
+
+
+@pytest.fixture
+def bot_api_client(request: pytest.FixtureRequest) -> str:
+    """The Bot API client this test's bots run on."""
+    return str(getattr(request, "param", "own"))
 
 
 @dataclass
@@ -56,7 +87,11 @@ def make_settings(tg: FakeTelegram, db: Path, **extra: object) -> Settings:
     """Settings for a bot under test. Telegram's overall 30 messages a second is lifted
     (``send_rate=0``) unless a test asks for it: the people in these tests answer far faster
     than anyone could, and a throttled reply would arrive after the test stopped listening."""
-    values: dict[str, object] = {"send_rate": 0, **extra}
+    values: dict[str, object] = {
+        "send_rate": 0,
+        "bot_api_client": bot_api_client_of(tg),
+        **extra,
+    }
     return Settings(
         token=TOKEN,
         api_url=tg.base_url,
@@ -66,8 +101,9 @@ def make_settings(tg: FakeTelegram, db: Path, **extra: object) -> Settings:
 
 
 @pytest.fixture
-async def tg() -> AsyncIterator[FakeTelegram]:
+async def tg(bot_api_client: str) -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as fake:
+        runs_on(fake, bot_api_client)
         yield fake
 
 

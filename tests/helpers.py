@@ -5,11 +5,28 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.fakebot import SentMessage
+from tests.fakebot import FakeTelegram, SentMessage
+
+# The fake Telegram of a test -> the Bot API client its bots run on (set by the ``tg``
+# fixture). Here, not in conftest.py: pytest loads that file as a module of its own, beside
+# the ``tests.conftest`` the test modules import, and the two would keep two of these.
+_CLIENT_OF: weakref.WeakKeyDictionary[FakeTelegram, str] = weakref.WeakKeyDictionary()
+
+
+def runs_on(tg: FakeTelegram, client: str) -> None:
+    """The bots of the test on ``tg`` run on this Bot API client."""
+    _CLIENT_OF[tg] = client
+
+
+def bot_api_client_of(tg: FakeTelegram) -> str:
+    """The Bot API client the bots of a test on this fake Telegram run on ("own" unless the
+    ``tg`` fixture said otherwise)."""
+    return _CLIENT_OF.get(tg, "own")
 
 
 async def wait_until(

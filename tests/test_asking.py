@@ -18,9 +18,9 @@ from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
 from bot.i18n import I18n
 from command_line.terminal import Terminal
-from handlers.common import Keyboard
 from handlers.interview_buttons import QuestionOp
 from handlers.interview_view import InterviewView
+from telegram_channel.keyboards import Keyboard
 
 FLOWS = Path(__file__).parent / "flows"
 EVERY: Flow = load_flow_file(FLOWS / "every_type.yaml")[0]

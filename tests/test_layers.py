@@ -16,7 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # package -> top-level packages its modules must never import
 FORBIDDEN = {
-    "bot": {"telegram", "telegram_channel", "handlers", "command_line", "aiohttp", "httptools"},
+    "bot": {
+        "telegram",
+        "telegram_channel",
+        "handlers",
+        "command_line",
+        "aiohttp",
+        "httptools",
+        "httpx",
+    },
     "handlers": {"command_line"},
     "telegram_channel": {"command_line"},
 }

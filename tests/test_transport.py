@@ -14,9 +14,10 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import ExtBot
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
-from handlers.common import on_send_failure, send
+from telegram_channel.intake_bot import IntakeBot
+from telegram_channel.sending import send
 from telegram_channel.sendlimit import SendLimiter
 from telegram_channel.transport import (
     AnswerLost,
@@ -228,7 +229,7 @@ async def test_the_bots_sends_get_the_new_messages_id_through_the_send_limiter()
     async def canned(*args: object, **kwargs: object) -> tuple[int, bytes]:
         return 200, answer
 
-    request._plain = canned  # type: ignore[method-assign]
+    request._via_http1 = canned  # type: ignore[method-assign]
     bot = ExtBot("1:x", request=request, rate_limiter=SendLimiter(max_retries=1))
     await request.initialize()
     try:
@@ -324,10 +325,40 @@ async def test_a_lost_answer_is_told_from_a_request_that_never_went_out(
     assert len(server.requests) == 1  # "b" never went out
 
 
+async def test_on_the_stock_client_a_lost_answer_is_told_from_a_request_that_never_went_out() -> (
+    None
+):
+    """INTAKE_BOT_API_CLIENT=stock: the bot's calls go through PTB's ``HTTPXRequest``, and
+    ``call`` tells the senders the same as on our own connection: sent and then no whole
+    answer is ``AnswerLost`` (``AnswerTimedOut`` for the read timeout); no connection is a
+    plain ``NetworkError``, safe to try again."""
+
+    async def outcome(port: int) -> object:
+        request = HTTPXRequest(read_timeout=0.3)
+        bot = ExtBot("1:x", base_url=f"http://127.0.0.1:{port}/bot", request=request)
+        try:
+            return await _outcome(call(bot, "sendMessage", {"chat_id": 5, "text": "你好"}))
+        finally:
+            await request.shutdown()
+
+    for answer in (_two_lengths, _hangs_up):
+        async with Server(answer) as server:
+            kind, _ = await outcome(server.port)  # type: ignore[misc]
+        assert issubclass(kind, AnswerLost) and not issubclass(kind, TimedOut), answer
+        assert len(server.requests) == 1
+    async with Server(_never) as server:
+        kind, _ = await outcome(server.port)  # type: ignore[misc]
+    assert issubclass(kind, AnswerTimedOut) and issubclass(kind, TimedOut)
+    kind, _ = await outcome(_closed_port())  # type: ignore[misc]
+    assert issubclass(kind, NetworkError) and not issubclass(kind, AnswerLost)
+    async with Server(_telegram) as server:
+        assert await outcome(server.port) == ("result", SENT)
+
+
 async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """``handlers.common.send``: a 502 is tried again and arrives; an answer that reads two
+    """``telegram_channel.sending.send``: a 502 is tried again and arrives; an answer that reads two
     ways is not (Telegram may have shown the message), nor handed to the outbox."""
     caplog.set_level(logging.WARNING)
     deferred: list[str] = []
@@ -345,8 +376,8 @@ async def test_a_send_is_repeated_only_while_it_cannot_have_been_shown(
 
     async with Server(telegram) as server:
         request = BotApiRequest()
-        bot = ExtBot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
-        on_send_failure(bot, outbox)
+        bot = IntakeBot("1:x", base_url=f"http://127.0.0.1:{server.port}/bot", request=request)
+        bot.defer_failed_replies(outbox)
         await request.initialize()
         try:
             assert await send(bot, 5, "bad gateway") == 7

@@ -15,8 +15,9 @@ from telegram._utils.datetime import extract_tzinfo_from_defaults
 from telegram.ext import Defaults, ExtBot
 
 from telegram_channel import updates
+from telegram_channel.intake_bot import IntakeBot
 from telegram_channel.transport import BotApiRequest
-from telegram_channel.updates import IntakeBot, decode
+from telegram_channel.updates import decode
 
 APPLICANT = {"id": 1001, "is_bot": False, "first_name": "秀英", "language_code": "zh-hans"}
 CHAT = {"id": 1001, "type": "private", "first_name": "秀英"}
@@ -218,9 +219,9 @@ def _same(ours: object, ptb: object, bot: Bot, path: str = "update") -> None:
     """Attribute by attribute, private ones included, down through every object and tuple.
 
     Each object of ours must carry ``bot`` where PTB's carries the bot that read it. An
-    object of ours may be PTB's class with ``updates._Late`` mixed in (defaults read late).
+    object of ours may be PTB's class with ``updates._DefaultsOnRead`` mixed in (defaults read late).
     """
-    if isinstance(ours, updates._Late):
+    if isinstance(ours, updates._DefaultsOnRead):
         assert type(ours)._ptb is type(ptb), path
     else:
         assert type(ours) is type(ptb), path
@@ -253,10 +254,10 @@ BOTS = {
 
 @pytest.mark.parametrize("bot", BOTS.values(), ids=BOTS.keys())
 @pytest.mark.parametrize("data", COMMON.values(), ids=COMMON.keys())
-def test_common_updates_are_read_quickly_into_what_ptb_makes(data: dict, bot: Bot) -> None:
+def test_common_updates_are_read_into_what_ptb_makes(data: dict, bot: Bot) -> None:
     ptb = Update.de_json(copy.deepcopy(data), bot)
     kept = copy.deepcopy(data)
-    ours = updates._quick(data, bot, extract_tzinfo_from_defaults(bot))
+    ours = updates._read_common(data, bot, extract_tzinfo_from_defaults(bot))
     assert data == kept  # the answer it was read from is left as it was
     _same(ours, ptb, bot)
     assert ours.to_dict() == ptb.to_dict()
@@ -266,8 +267,8 @@ def test_common_updates_are_read_quickly_into_what_ptb_makes(data: dict, bot: Bo
 @pytest.mark.parametrize("data", UNUSUAL.values(), ids=UNUSUAL.keys())
 def test_anything_else_is_left_to_ptb(data: dict) -> None:
     bot = BOTS["bot"]
-    with pytest.raises(updates._Unusual):
-        updates._quick(copy.deepcopy(data), bot, None)
+    with pytest.raises(updates._NotCommon):
+        updates._read_common(copy.deepcopy(data), bot, None)
     ours = decode(copy.deepcopy(data), bot)
     ptb = Update.de_json(copy.deepcopy(data), bot)
     _same(ours, ptb, bot)
@@ -341,7 +342,7 @@ def test_what_a_message_did_not_set_reads_as_ptbs_default() -> None:
     assert restored == ours and restored.text == ours.text and restored.caption is None
 
 
-def test_objects_read_quickly_compare_and_hash_like_ptbs() -> None:
+def test_objects_read_without_de_json_compare_and_hash_like_ptbs() -> None:
     """Equal to the objects PTB makes both ways round, and hashed alike, so that they find
     each other in a set or as keys; pickled, they come back whole."""
     bot = BOTS["bot"]
@@ -352,10 +353,10 @@ def test_objects_read_quickly_compare_and_hash_like_ptbs() -> None:
         pairs += [(ours.effective_chat, ptb.effective_chat)]
         pairs += [(ours.effective_message, ptb.effective_message)]
         for a, b in pairs:
-            assert isinstance(a, updates._Late) and type(a)._ptb is type(b)
+            assert isinstance(a, updates._DefaultsOnRead) and type(a)._ptb is type(b)
             assert a == b and b == a and hash(a) == hash(b) and {a} == {b}
         bot_less = Update.de_json(copy.deepcopy(data), None)
-        back = pickle.loads(pickle.dumps(updates._quick(copy.deepcopy(data), None, None)))
+        back = pickle.loads(pickle.dumps(updates._read_common(copy.deepcopy(data), None, None)))
         assert back == bot_less and back.to_dict() == bot_less.to_dict()
 
 
@@ -464,7 +465,7 @@ async def test_after_a_batch_the_next_poll_waits_a_moment(monkeypatch: pytest.Mo
         slept.append(seconds)
 
     request.post_json = post_json  # type: ignore[method-assign]
-    monkeypatch.setattr("telegram_channel.updates.asyncio.sleep", sleep)
+    monkeypatch.setattr("telegram_channel.intake_bot.asyncio.sleep", sleep)
     bot = IntakeBot("123:abc", get_updates_request=request)
     assert len(await bot.get_updates(timeout=10)) == 1
     assert slept == []  # the first poll goes at once

@@ -7,12 +7,12 @@ waits for the writer.
 
 Commits are durable (``synchronous = FULL``): the WAL is flushed to disk before a write
 returns, so an answer the bot has replied to survives a power cut, not only a crash of the
-bot. A flush per write cost the bench about 0.2 ms of CPU per update (a fifth), so writes
+bot. A flush per write cost a good part of the bot's CPU per update, so writes
 that queue up while one is under way share a commit (group commit): a write that finds
 others waiting opens a transaction (``BEGIN IMMEDIATE``, so that SQLite takes the write
 lock up front), the writes queued behind it add their statements to it, and one
-``COMMIT`` ends them all. In a 500-applicant burst that makes an update cheaper than it
-was with one unflushed commit per write (bench/README). No write returns before its
+``COMMIT`` ends them all. Under load that makes an update cheaper than it was with one
+unflushed commit per write (the figures are in bench/README.md). No write returns before its
 commit; a write that fails is undone alone (each write in a shared transaction is a
 savepoint, a single statement is undone by SQLite), and an error that ends the whole
 transaction fails every write in it. A write that finds no one waiting runs on its own as
@@ -23,7 +23,7 @@ Single statements (``execute``, ``insert``: an answer's save) that find the writ
 do not each wait for it: they queue, and one runner takes them all to the writer's thread
 in one call, inside the shared transaction (``_run_queue``). Each call to that thread
 wakes it and then the event loop; with a hundred saves queued in a burst, that was more
-of the bot's CPU than the statements themselves (bench/README). Each statement still
+of the bot's CPU than the statements themselves. Each statement still
 returns its own result after the commit, and fails alone unless the transaction ends.
 """
 
@@ -265,8 +265,8 @@ class Database:
         """Wait for the writer beside the other single statements waiting, and run with
         them in one call to its thread: in a 500-applicant burst a hundred answers' saves
         queue up, and each call to the thread costs the event loop a wake-up of that
-        thread and one of its own (handing the call over alone was 5% of the bot's CPU,
-        bench/README)."""
+        thread and one of its own (handing the call over alone was a visible share of
+        the bot's CPU; the figures are in bench/README.md)."""
         item = _Queued(sql, params, touches)
         self._queue.append(item)
         if self._runner is None:
@@ -540,8 +540,8 @@ def now_iso() -> str:
     """The current UTC time as stored: ISO 8601 to the second, sortable as text.
 
     Kept for the second it names: most writes stamp a row, and under load many fall
-    in the same second (formatting it each time took 1.5% of the event loop's CPU in
-    bench/, py-spy; now 0.4 µs a call against 2.6).
+    in the same second (formatting it each time showed in the event loop's profile;
+    the figures are in bench/README.md).
     """
     global _stamp
     second = int(time.time())

@@ -60,7 +60,7 @@ class Intake:
 
     def answered(self, state: State, update_id: int, at: str) -> Intake:
         """This draft after an answer was saved. What ``dataclasses.replace`` gives, without
-        its walk over the fields: 1.6 µs against 5.2 (timeit), once per answer."""
+        its walk over the fields, a third of the cost, once per answer."""
         return Intake(
             **{**self.__dict__, "state": state, "last_update_id": update_id, "updated_at": at}
         )
@@ -127,8 +127,8 @@ def _preview(user_id: int, row: Any, cipher: Cipher | None) -> Intake:
 
 
 def _dump(state: State, cipher: Cipher | None) -> str | bytes:
-    """The state as stored: all of it sealed, as one value (one AES-GCM operation, about
-    3 µs for the 2 KB of a finished interview), so that no answer, nothing a step has
+    """The state as stored: all of it sealed, as one value (one AES-GCM operation for the
+    whole state of a finished interview), so that no answer, nothing a step has
     collected so far and not the path is in the clear. Plain JSON only without a cipher
     (a Database opened without a Store)."""
     data = jsoncodec.dumps(state.to_dict())

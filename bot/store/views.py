@@ -3,8 +3,8 @@ the bot itself has just stored.
 
 Every answer begins by reading the applicant's view (their language and open draft,
 ``IntakeStore.load_for_applicant``) and ends by storing the draft's new state. Keeping the
-view the answer produced saves the next answer's read: in the 500-applicant bench, a
-round trip to SQLite's thread on almost every update (bench/README, "The echo ratio").
+view the answer produced saves the next answer's read: under load, a round trip to
+SQLite's thread on almost every update (bench/README.md, "The echo ratio").
 
 A kept view is only ever served while nothing can have changed it since it was read or
 written. Every write tells ``Views`` whose view it may have changed (``Database``'s
@@ -30,7 +30,7 @@ from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
-VIEWS = 2048  # kept views: more than the applicants answering at once in the bench
+VIEWS = 2048  # kept views: more than the applicants who answer at the same moment
 CHANGES = 8192  # remembered per-applicant changes
 
 
