@@ -161,7 +161,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     processor.on_done = inbox.done
     app.bot_data["watchdog"] = watchdog = Watchdog()
     telegram.use_inbox(inbox, watchdog.progressed)
-    limiter = RateLimit(services.store, services.i18n, limit=settings.rate_limit, per=60.0)
+    limiter = RateLimit(services.people, limit=settings.rate_limit, per=60.0)
     app.add_handler(limiter.handler(), group=-1)
     cw_handlers, cw = caseworker.build_handlers(services.casework)
     p_handlers, pt = partner.build_handlers(services.casework)

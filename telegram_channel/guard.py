@@ -15,18 +15,15 @@ from collections import deque
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.i18n import I18n
-from bot.store import Store
-from handlers.common import reader
+from bot.people import People
 from telegram_channel.sending import send
 
 log = logging.getLogger(__name__)
 
 
 class RateLimit:
-    def __init__(self, store: Store, i18n: I18n, *, limit: int, per: float) -> None:
-        self.store = store
-        self.i18n = i18n
+    def __init__(self, people: People, *, limit: int, per: float) -> None:
+        self.people = people
         self.limit = limit
         self.per = per
         self._hits: dict[int, deque[float]] = {}
@@ -63,7 +60,7 @@ class RateLimit:
         if now - self._warned.get(user.id, -1e9) > self.per:
             self._warned[user.id] = now
             log.warning("rate limit reached by a user")
-            tr = await reader(self.store, self.i18n, user)
+            tr = await self.people.tr(user.id, user.language_code)
             chat = update.effective_chat
             if chat is not None and chat.type == "private":
                 await send(

@@ -4,8 +4,8 @@ PTB's ``InlineKeyboardButton`` and ``InlineKeyboardMarkup`` check and freeze eve
 their attributes, and are turned back into JSON on the way out; with four or five buttons
 under every question, building and encoding them was a visible part of each answer's CPU
 (bench/README.md, "Why the code is shaped this way"). Our buttons are a label and callback
-data, kept as the JSON they become. What the button data say is the handlers' business
-(handlers/common.py); that they fit Telegram's 64 bytes is checked where they are built.
+data, kept as the JSON they become. What the button data say is built and read in
+telegram_channel/buttons.py, which also checks that they fit Telegram's 64 bytes.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ import pytest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, TypeHandler
 
 from bot.config import ConfigError, Settings
-from bot.i18n import I18n
 from handlers import admin
 from telegram_channel import buttons
 from telegram_channel.app import build_application, open_services, start_webhook, stop_app
@@ -580,7 +579,7 @@ async def test_rate_limit_answers_once_politely_then_ignores(
 
 
 async def test_rate_limit_window_unit() -> None:
-    limit = RateLimit(None, I18n.load(), limit=3, per=0.5)  # type: ignore[arg-type]
+    limit = RateLimit(None, limit=3, per=0.5)  # type: ignore[arg-type]
     assert [limit.allow(1, now=t) for t in (0.0, 0.1, 0.2, 0.3, 0.4)] == [
         True,
         True,
@@ -592,7 +591,7 @@ async def test_rate_limit_window_unit() -> None:
     assert limit.allow(1, now=0.55)  # the first hit left the window
     assert not limit.allow(1, now=0.56)
     assert limit.allow(1, now=1.5) and limit.allow(1, now=1.5)
-    off = RateLimit(None, I18n.load(), limit=0, per=60)  # type: ignore[arg-type]
+    off = RateLimit(None, limit=0, per=60)  # type: ignore[arg-type]
     assert off.limit == 0  # 0 turns it off: __call__ lets everything through
 
 
