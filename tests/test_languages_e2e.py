@@ -127,7 +127,9 @@ async def decide(r: Running, tg: FakeTelegram, ref: str) -> SentMessage:
     card = [m for m in replies if "🙋 Claim" in m.buttons][-1]
     await cw.tap("🙋 Claim", card)
     await cw.wait_reply()
-    await cw.tap("✅ Approve", [m for m in cw.messages if "✅ Approve" in m.buttons][-1])
+    # The card with the decision buttons may come a moment after the claim's reply on a busy
+    # machine: tap() waits for it to be shown.
+    await cw.tap("✅ Approve")
     await cw.wait_reply()
     await cw.send("3000")
     await cw.wait_reply()
