@@ -33,14 +33,14 @@ from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.people import People
 from bot.store import FlowNotFound
-from telegram_channel.buttons import as_int, pack, unpack
+from telegram_channel.buttons import as_int
+from telegram_channel.buttons.flows import PATTERN, FlowOp, flow_data, read_flow
 from telegram_channel.keyboards import Keyboard, button
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 
 
-ON_FLOW = "f"  # the first part of a flow button's data
 Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 
@@ -256,8 +256,8 @@ class AdminHandlers:
         _ = tr.gettext
         return Keyboard(
             [
-                [button("🚀 " + _("Publish"), pack(ON_FLOW, "p", upload_id, 0))],
-                [button("🧪 " + _("Try it"), pack(ON_FLOW, "t", upload_id, 0))],
+                [button("🚀 " + _("Publish"), flow_data(FlowOp.PUBLISH, upload_id))],
+                [button("🧪 " + _("Try it"), flow_data(FlowOp.TRY, upload_id))],
             ]
         )
 
@@ -299,7 +299,7 @@ class AdminHandlers:
                             + _("Make {id} v{version} current").format(
                                 id=v.flow_id, version=v.version
                             ),
-                            pack(ON_FLOW, "r", v.rowid, 0),
+                            flow_data(FlowOp.ROLL_BACK, v.rowid),
                         )
                     ]
                 )
@@ -312,16 +312,15 @@ class AdminHandlers:
             return
         tr = await self.people.tr(user.id, user.language_code)
         _ = tr.gettext
-        parts = unpack(query.data, ON_FLOW, 4)
-        target = as_int(parts[1]) if parts else None
-        if parts is None or target is None or not await self.flows.is_admin(user.id):
+        tap = read_flow(query.data)
+        if tap is None or not await self.flows.is_admin(user.id):
             await acknowledge(query, _("This is only for admins."))
             return
         await acknowledge(query)
         message = query.message if isinstance(query.message, Message) else None
         try:
-            if parts[0] == "p":
-                flow = await self.flows.publish(user.id, target)
+            if tap.op is FlowOp.PUBLISH:
+                flow = await self.flows.publish(user.id, tap.target)
                 await edit_markup(message, None)
                 await send(
                     ctx.bot,
@@ -330,9 +329,9 @@ class AdminHandlers:
                         "Published {id} version {version}. New applicants get it now; those in the middle finish on their version."
                     ).format(id=HTML.esc(flow.id), version=flow.version),
                 )
-            elif parts[0] == "t":
+            elif tap.op is FlowOp.TRY:
                 turn = await self.interview.start_preview(
-                    Applicant(user.id, user.id, user.language_code), target
+                    Applicant(user.id, user.id, user.language_code), tap.target
                 )
                 await send(
                     ctx.bot,
@@ -342,8 +341,8 @@ class AdminHandlers:
                     ),
                 )
                 await self.render(update, ctx, turn)
-            elif parts[0] == "r":
-                flow_id, version = await self.flows.rollback(user.id, target)
+            elif tap.op is FlowOp.ROLL_BACK:
+                flow_id, version = await self.flows.rollback(user.id, tap.target)
                 await edit_markup(message, None)
                 await send(
                     ctx.bot,
@@ -353,7 +352,7 @@ class AdminHandlers:
                     ),
                 )
             else:
-                raise FlowNotFound(parts[0])
+                raise FlowNotFound(str(tap.op))
         except FlowNotFound:
             await send(ctx.bot, user.id, _("That file or version no longer exists."))
         except NotAdmin:
@@ -436,7 +435,7 @@ def build_handlers(
         CommandHandler("stats", h.stats, filters=private),
         CommandHandler("expiry", h.expiry, filters=private),
         MessageHandler(private & yaml_file, h.upload),
-        CallbackQueryHandler(h.on_button, pattern=r"^f:"),
+        CallbackQueryHandler(h.on_button, pattern=PATTERN),
     ]
 
 

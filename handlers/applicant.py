@@ -1,7 +1,7 @@
 """The applicant's updates: a message or a tap read, applied through the interview, shown.
 
 One generic handler serves every step type: it turns the update into an engine input
-(``handlers/interview_buttons.py`` reads the buttons), lets ``bot.interview.Interview``
+(``telegram_channel/buttons/interview.py`` reads the buttons), lets ``bot.interview.Interview``
 apply and store it, and hands the ``Turn`` it gets back to the view
 (``handlers/interview_view.py``). Nothing here decides anything about the interview, and
 nothing here is text for the applicant.
@@ -28,20 +28,18 @@ from bot.flow.model import Flow
 from bot.i18n import I18n
 from bot.interview import Applicant, Interview, Turn
 from bot.people import People
-from handlers.interview_buttons import (
-    ON_QUESTION,
-    ON_REVIEW,
-    ON_STOP,
-    PATTERN,
-    QuestionOp,
-    ReviewOp,
-    StopOp,
-    read_question,
-    read_review,
-    read_stop,
-)
 from handlers.interview_view import InterviewView, may_be_move, typed_move
 from handlers.router import PendingRouter
+from telegram_channel.buttons import interview as buttons
+from telegram_channel.buttons.interview import (
+    PATTERN,
+    QuestionOp,
+    QuestionTap,
+    ReviewOp,
+    ReviewTap,
+    StopOp,
+    StopTap,
+)
 from telegram_channel.sending import acknowledge, beside
 
 log = logging.getLogger(__name__)
@@ -228,20 +226,23 @@ class ApplicantHandlers:
     ) -> None:
         applicant = applicant_of(update)
         assert applicant is not None
-        if data.startswith(ON_QUESTION + ":"):
-            await self._question_button(update, ctx, applicant, data)
-        elif data.startswith(ON_REVIEW + ":"):
-            await self._review_button(update, ctx, applicant, data)
-        elif data.startswith(ON_STOP + ":"):
-            await self._stop_button(update, ctx, applicant, data)
-
-    async def _question_button(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, applicant: Applicant, data: str
-    ) -> None:
-        tap = read_question(data)
+        tap = buttons.read(data)
         if tap is None:
             await self.render(update, ctx, await self.interview.stale(applicant))
-            return
+        elif isinstance(tap, QuestionTap):
+            await self._question_button(update, ctx, applicant, tap)
+        elif isinstance(tap, ReviewTap):
+            await self._review_button(update, ctx, applicant, tap)
+        else:
+            await self._stop_button(update, ctx, applicant, tap)
+
+    async def _question_button(
+        self,
+        update: Update,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        applicant: Applicant,
+        tap: QuestionTap,
+    ) -> None:
         turn = await self.interview.apply(
             applicant, tap.input, update.update_id, intake_id=tap.intake_id
         )
@@ -265,13 +266,9 @@ class ApplicantHandlers:
         await self.render(update, ctx, turn)
 
     async def _review_button(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, applicant: Applicant, data: str
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, applicant: Applicant, tap: ReviewTap
     ) -> None:
-        tap = read_review(data)
         msg = _message_of(update)
-        if tap is None:
-            await self.render(update, ctx, await self.interview.stale(applicant))
-            return
         if tap.op in (ReviewOp.CHANGE, ReviewOp.CLOSE):
             turn = await self.interview.at_review(applicant, tap.intake_id)
             if turn is None:
@@ -293,13 +290,9 @@ class ApplicantHandlers:
         await self.render(update, ctx, turn)
 
     async def _stop_button(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, applicant: Applicant, data: str
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, applicant: Applicant, tap: StopTap
     ) -> None:
-        tap = read_stop(data)
         msg = _message_of(update)
-        if tap is None:
-            await self.render(update, ctx, await self.interview.stale(applicant))
-            return
         if tap.op == StopOp.NEW:
             # Another application while earlier ones are still open (for someone else).
             await self.view.drop_buttons(msg)

@@ -1,7 +1,7 @@
 """The caseworker's side: the queue, the intake card, and the actions on it.
 
 Thin over ``bot.casework``: a button names an action and an intake by id only
-(telegram_channel/buttons.py); the core re-checks the caseworker's role and the
+(telegram_channel/buttons/); the core re-checks the caseworker's role and the
 intake's state when it arrives and says what comes next (bot/casework/desk.py),
 which is rendered here. A stale or forged button changes nothing.
 """
@@ -38,6 +38,7 @@ from bot.messages import HTML
 from bot.store.pending import Pending
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed, Tap, encode
+from telegram_channel.buttons.staff import CASEWORKER_PATTERN
 from telegram_channel.keyboards import Keyboard, button, rows
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import action_rows, card_keyboard, choices_keyboard
@@ -454,5 +455,5 @@ def build_handlers(work: Casework) -> tuple[list[BaseHandler], CaseworkerHandler
         CommandHandler("queue", h.queue, filters=private),
         CommandHandler("mine", h.mine, filters=private),
         CommandHandler("open", h.open_ref, filters=private),
-        CallbackQueryHandler(h.on_button, pattern=r"^c:"),
+        CallbackQueryHandler(h.on_button, pattern=CASEWORKER_PATTERN),
     ], h

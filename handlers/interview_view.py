@@ -33,7 +33,7 @@ from bot.messages import (
     status_name,
 )
 from bot.store import Intake
-from handlers.interview_buttons import (
+from telegram_channel.buttons.interview import (
     MOVE_OPS,
     REVIEW_OPS,
     QuestionOp,

@@ -15,13 +15,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot.i18n import I18n, language_name
 from bot.interview import Applicant, Interview, Turn
 from bot.people import People
-from telegram_channel.buttons import pack, unpack
+from telegram_channel.buttons.language import PATTERN, language_data, read_language
 from telegram_channel.keyboards import Keyboard, button, rows
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 
-ON_LANGUAGE = "l"  # the first part of a language button's data
 Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 
@@ -36,7 +35,7 @@ class LanguageHandlers:
         return Keyboard(
             rows(
                 [
-                    button(language_name(lang), pack(ON_LANGUAGE, lang, int(then_start)))
+                    button(language_name(lang), language_data(lang, then_start=then_start))
                     for lang in self.i18n.languages
                 ]
             )
@@ -67,11 +66,11 @@ class LanguageHandlers:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
-        parts = unpack(query.data, ON_LANGUAGE, 3)
+        tap = read_language(query.data)
         await acknowledge(query)
-        if parts is None or not await self.people.choose_language(user.id, parts[0]):
+        if tap is None or not await self.people.choose_language(user.id, tap.lang):
             return
-        lang, then_start = parts[0], parts[1] == "1"
+        lang, then_start = tap.lang, tap.then_start
         message = query.message if isinstance(query.message, Message) else None
         await edit_markup(message, None)
         tr = self.i18n.tr(lang)
@@ -98,5 +97,5 @@ def build_handlers(
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("language", h.command, filters=private),
-        CallbackQueryHandler(h.on_button, pattern=r"^l:"),
+        CallbackQueryHandler(h.on_button, pattern=PATTERN),
     ], h

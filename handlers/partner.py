@@ -22,6 +22,7 @@ from bot.messages import HTML
 from bot.store.pending import Pending
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed
+from telegram_channel.buttons.staff import PARTNER_PATTERN
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import choices_keyboard, referral_keyboard
 
@@ -208,5 +209,5 @@ def build_handlers(work: Casework) -> tuple[list[BaseHandler], PartnerHandlers]:
     return [
         CommandHandler("referrals", h.referrals, filters=private),
         CommandHandler("clue", h.clue, filters=private),
-        CallbackQueryHandler(h.on_button, pattern=r"^p:"),
+        CallbackQueryHandler(h.on_button, pattern=PARTNER_PATTERN),
     ], h

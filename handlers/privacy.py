@@ -18,13 +18,11 @@ from bot.interview import Applicant, Interview
 from bot.mydata import MyData
 from bot.people import People
 from bot.store.casework import Conflict
-from telegram_channel.buttons import as_int, pack, unpack
+from telegram_channel.buttons.deletion import PATTERN, DeletionOp, deletion_data, read_deletion
 from telegram_channel.keyboards import Keyboard, button
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
-
-ON_DELETE = "d"  # the first part of a /delete button's data
 
 
 class PrivacyHandlers:
@@ -68,8 +66,13 @@ class PrivacyHandlers:
             draft_id = deletable.draft_id
             keys = Keyboard(
                 [
-                    [button("🗑 " + _("Yes, delete my answers"), pack(ON_DELETE, draft_id, "y"))],
-                    [button(_("No, keep them"), pack(ON_DELETE, draft_id, "n"))],
+                    [
+                        button(
+                            "🗑 " + _("Yes, delete my answers"),
+                            deletion_data(draft_id, DeletionOp.ERASE_DRAFT),
+                        )
+                    ],
+                    [button(_("No, keep them"), deletion_data(draft_id, DeletionOp.KEEP))],
                 ]
             )
             await send(
@@ -88,7 +91,7 @@ class PrivacyHandlers:
             [
                 button(
                     "🗑 " + _("Ask to delete {ref}").format(ref=case.ref),
-                    pack(ON_DELETE, case.id, "r"),
+                    deletion_data(case.id, DeletionOp.REQUEST),
                 )
             ]
             for case in deletable.requestable
@@ -108,20 +111,20 @@ class PrivacyHandlers:
         user_id, tr = who
         _ = tr.gettext
         await acknowledge(query)
-        parts = unpack(query.data, ON_DELETE, 3)
-        intake_id = as_int(parts[0]) if parts else None
+        tap = read_deletion(query.data)
         message = query.message if isinstance(query.message, Message) else None
         await edit_markup(message, None)
-        if parts is None or intake_id is None:
+        if tap is None:
             return
-        if parts[1] == "y":
+        intake_id = tap.intake_id
+        if tap.op is DeletionOp.ERASE_DRAFT:
             if await self.personal_data.erase_draft(user_id, intake_id, update.update_id):
                 await send(
                     ctx.bot, user_id, _("Your unfinished application and its answers were deleted.")
                 )
             else:
                 await send(ctx.bot, user_id, _("There is no unfinished application to delete."))
-        elif parts[1] == "r":
+        elif tap.op is DeletionOp.REQUEST:
             try:
                 case = await self.work.request_deletion(user_id, intake_id)
             except Conflict:
@@ -152,5 +155,5 @@ def build_handlers(
     return [
         CommandHandler("mydata", h.mydata, filters=private),
         CommandHandler("delete", h.delete, filters=private),
-        CallbackQueryHandler(h.on_button, pattern=r"^d:"),
+        CallbackQueryHandler(h.on_button, pattern=PATTERN),
     ]

@@ -18,8 +18,8 @@ from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
 from bot.i18n import I18n
 from command_line.terminal import Terminal
-from handlers.interview_buttons import QuestionOp
 from handlers.interview_view import InterviewView
+from telegram_channel.buttons.interview import QuestionOp
 from telegram_channel.keyboards import Keyboard
 
 FLOWS = Path(__file__).parent / "flows"

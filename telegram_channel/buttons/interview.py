@@ -12,18 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.asking import Move
 from bot.flow import engine
 from bot.flow.model import Flow
-from telegram_channel.buttons import as_int, fits, pack, unpack
+from telegram_channel.buttons.codec import (
+    Board,
+    as_int,
+    board_of,
+    fits,
+    named,
+    pack,
+    pattern,
+    unpack,
+)
 
-# What a button is on: the first part of its data.
-ON_QUESTION, ON_REVIEW, ON_STOP = "a", "r", "x"
-PATTERN = r"^[arx]:"
 
-
-class QuestionOp:
+class QuestionOp(StrEnum):
     """What a button under a question does."""
 
     CHOOSE = "c"  # picks a choice (its position is the last part)
@@ -36,7 +42,7 @@ class QuestionOp:
     BACK = "b"
 
 
-class ReviewOp:
+class ReviewOp(StrEnum):
     """What a button under the review does."""
 
     SUBMIT = "u"
@@ -46,7 +52,7 @@ class ReviewOp:
     BACK = "b"
 
 
-class StopOp:
+class StopOp(StrEnum):
     """What a button of /cancel's confirmation (or the offer of a new application) does."""
 
     YES = "y"
@@ -70,7 +76,7 @@ REVIEW_OPS = {Move.SEND: ReviewOp.SUBMIT, Move.CHANGE: ReviewOp.CHANGE, Move.BAC
 # What the buttons that name no choice mean to the engine. Only the tapped one's input is
 # built: a tap is the bot's most frequent update, and building every one showed in its
 # CPU (bench/README.md).
-_OP_INPUTS: dict[str, Callable[[str], engine.Input]] = {
+_OP_INPUTS: dict[QuestionOp, Callable[[str], engine.Input]] = {
     QuestionOp.AGREE: lambda step: engine.Picked(step, engine.AGREE),
     QuestionOp.DECLINE: lambda step: engine.Picked(step, engine.DECLINE),
     QuestionOp.DONE: engine.Done,
@@ -85,9 +91,9 @@ _OP_INPUTS: dict[str, Callable[[str], engine.Input]] = {
 
 def question_data(intake_id: int, position: int) -> Callable[..., str]:
     """The data of the buttons under one question: ``data(op, choice=0)``."""
-    head = f"{ON_QUESTION}:{intake_id}:{position}:"
+    head = f"{Board.QUESTION}:{intake_id}:{position}:"
 
-    def data(op: str, choice: int = 0) -> str:
+    def data(op: QuestionOp, choice: int = 0) -> str:
         return fits(f"{head}{op}:{choice}")
 
     return data
@@ -97,7 +103,7 @@ def question_data(intake_id: int, position: int) -> Callable[..., str]:
 class QuestionTap:
     intake_id: int
     position: int  # of the step in its flow
-    op: str
+    op: QuestionOp | None  # None: a code this version does not know
     choice: int
 
     def input(self, flow: Flow, state: engine.State) -> engine.Input | None:
@@ -110,32 +116,32 @@ class QuestionTap:
             if not 0 <= self.choice < len(step.choices):
                 return None
             return engine.Picked(step.id, step.choices[self.choice].value)
-        make = _OP_INPUTS.get(self.op)
+        make = None if self.op is None else _OP_INPUTS.get(self.op)
         return None if make is None else make(step.id)
 
 
 def read_question(data: str) -> QuestionTap | None:
     """The tap in ``data``, or None when the data is malformed."""
-    parts = unpack(data, ON_QUESTION, 5)
+    parts = unpack(data, Board.QUESTION, 5)
     if parts is None:
         return None
     intake_id, position, choice = as_int(parts[0]), as_int(parts[1]), as_int(parts[3])
     if intake_id is None or position is None or choice is None:
         return None
-    return QuestionTap(intake_id, position, parts[2], choice)
+    return QuestionTap(intake_id, position, named(QuestionOp, parts[2]), choice)
 
 
 # --- on the review -----------------------------------------------------------------------
 
 
-def review_data(intake_id: int, op: str, position: int = 0) -> str:
-    return pack(ON_REVIEW, intake_id, op, position)
+def review_data(intake_id: int, op: ReviewOp, position: int = 0) -> str:
+    return pack(Board.REVIEW, intake_id, op, position)
 
 
 @dataclass(frozen=True)
 class ReviewTap:
     intake_id: int
-    op: str
+    op: ReviewOp | None  # None: a code this version does not know
     position: int
 
     def input(self, flow: Flow, state: engine.State) -> engine.Input | None:
@@ -151,31 +157,49 @@ class ReviewTap:
 
 
 def read_review(data: str) -> ReviewTap | None:
-    parts = unpack(data, ON_REVIEW, 4)
+    parts = unpack(data, Board.REVIEW, 4)
     if parts is None:
         return None
     intake_id, position = as_int(parts[0]), as_int(parts[2])
     if intake_id is None or position is None:
         return None
-    return ReviewTap(intake_id, parts[1], position)
+    return ReviewTap(intake_id, named(ReviewOp, parts[1]), position)
 
 
 # --- on the stop confirmation ------------------------------------------------------------
 
 
-def stop_data(intake_id: int, op: str) -> str:
-    return pack(ON_STOP, intake_id, op)
+def stop_data(intake_id: int, op: StopOp) -> str:
+    return pack(Board.STOP, intake_id, op)
 
 
 @dataclass(frozen=True)
 class StopTap:
     intake_id: int
-    op: str  # YES, NEW; anything else is taken as NO
+    op: StopOp | None  # YES, NEW; anything else is taken as NO
 
 
 def read_stop(data: str) -> StopTap | None:
-    parts = unpack(data, ON_STOP, 3)
+    parts = unpack(data, Board.STOP, 3)
     intake_id = as_int(parts[0]) if parts else None
     if parts is None or intake_id is None:
         return None
-    return StopTap(intake_id, parts[1])
+    return StopTap(intake_id, named(StopOp, parts[1]))
+
+
+# --- any of them ---------------------------------------------------------------------------
+
+PATTERN = pattern(Board.QUESTION, Board.REVIEW, Board.STOP)
+
+_READERS: dict[Board, Callable[[str], QuestionTap | ReviewTap | StopTap | None]] = {
+    Board.QUESTION: read_question,
+    Board.REVIEW: read_review,
+    Board.STOP: read_stop,
+}
+
+
+def read(data: str | None) -> QuestionTap | ReviewTap | StopTap | None:
+    """A tap on any of the interview's buttons; None when it is malformed or not one."""
+    board = board_of(data)
+    reader = None if board is None else _READERS.get(board)
+    return None if reader is None or data is None else reader(data)

@@ -1,30 +1,23 @@
-"""Button data, built and read here only: named taps in, short strings out, and back.
+"""Staff buttons: each named tap (``Tap.CLAIM``) tied to the core's action it takes.
 
-Telegram carries at most 64 bytes of callback data and any client can forge it, so a
-button carries a short code and numbers only (``c:cl:12:0``: claim intake 12), never a
-value to trust: the core re-reads the record and the actor's role from the database when
-a tap arrives. The codes are the ones earlier versions wrote, so buttons already sitting
-in chats and in the outbox go on working; code names them (``Tap.CLAIM``), never spells them.
-
-Staff buttons are ``<prefix>:<code>:<id>:<arg>``: the caseworker's (``c``) on an intake
-or a queue page, the partner's (``p``) on a referral; ``arg`` is what a pick carries (a
-reason's index, a liaison's id), 0 otherwise. The applicant's buttons (``a``, ``r``,
-``x``, ``d``, ``l``) and the admin's (``f``) are laid out by their handlers with ``pack``
-and read with ``unpack`` and ``as_int`` below.
+A staff button is ``<board>:<code>:<id>:<arg>`` (``c:cl:12:0``: claim intake 12): the
+caseworker's on an intake or a queue page, the partner's on a referral; ``arg`` is what
+a pick carries (a reason's index, a liaison's id), 0 otherwise. The core re-checks the
+actor's role and the record's state when a tap arrives.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
 from bot.casework.actions import Action, Step
+from telegram_channel.buttons.codec import Board, as_int, fits, pattern, unpack
 
-MAX_CALLBACK_BYTES = 64
-
-CASEWORKER = "c"
-PARTNER = "p"
+CASEWORKER = Board.CASEWORKER
+PARTNER = Board.PARTNER
+CASEWORKER_PATTERN = pattern(CASEWORKER)
+PARTNER_PATTERN = pattern(PARTNER)
 
 
 class Tap(Enum):
@@ -58,7 +51,7 @@ class Tap(Enum):
     DONE_IN_WORDS = (PARTNER, "t", Action.REPORT_DONE, Step.OWN_WORDS)
     RETURN = (PARTNER, "r", Action.RETURN, Step.START)
 
-    def __init__(self, prefix: str, code: str, action: Action | None, step: Step | None) -> None:
+    def __init__(self, prefix: Board, code: str, action: Action | None, step: Step | None) -> None:
         self.prefix = prefix
         self.code = code
         self.action = action
@@ -79,7 +72,7 @@ class Pressed:
     """A staff button as it arrived: ``tap`` is None for a well-formed button whose code
     this version does not know (from another version, or made up)."""
 
-    prefix: str
+    prefix: Board
     tap: Tap | None
     target: int  # the intake, the referral, or the queue page
     arg: int
@@ -93,53 +86,16 @@ def encode(tap: Tap, target: int, arg: int = 0) -> str:
 def decode(data: str | None) -> Pressed | None:
     """A staff button's data read back; None when it is not one, or malformed (never
     raises, whatever a client sent)."""
-    parts = unpack(data, data[:1] if data else "", 4)
-    if parts is None or data is None or data[:1] not in (CASEWORKER, PARTNER):
+    prefix = CASEWORKER if data and data[:1] == CASEWORKER else PARTNER
+    parts = unpack(data, prefix, 4)
+    if parts is None:
         return None
     target, arg = as_int(parts[1]), as_int(parts[2])
     if target is None or arg is None:
         return None
-    prefix = data[:1]
     return Pressed(prefix, _BY_CODE.get((prefix, parts[0])), target, arg)
 
 
-def codes(prefix: str) -> frozenset[str]:
+def codes(prefix: Board) -> frozenset[str]:
     """Every code ``decode`` knows under ``prefix`` (for the tests' authorization matrix)."""
     return frozenset(t.code for t in Tap if t.prefix == prefix)
-
-
-# --- the lower layer: any prefix ---------------------------------------------------------
-
-
-def pack(*parts: str | int) -> str:
-    return fits(":".join([str(p) for p in parts]))  # a list: join makes one anyway
-
-
-def fits(data: str) -> str:
-    """``data`` if Telegram takes it as a button's callback data, else ValueError."""
-    if len(data) > MAX_CALLBACK_BYTES // 4 and len(data.encode()) > MAX_CALLBACK_BYTES:
-        raise ValueError("callback data over 64 bytes")
-    return data
-
-
-def unpack(data: str | None, prefix: str, size: int) -> list[str] | None:
-    """Split ``prefix:a:b`` into its parts, or None when it is not ours or malformed."""
-    if not data or len(data) > MAX_CALLBACK_BYTES:
-        return None
-    parts = data.split(":", size)
-    if parts[0] != prefix or len(parts) != size:
-        return None
-    return parts[1:]
-
-
-_ID = re.compile(r"-?[0-9]{1,18}")
-
-
-def as_int(text: str) -> int | None:
-    """An id or count in button data or a command's arguments: ASCII digits only.
-
-    ``str.isdigit`` is true for "²" and "፩", which ``int`` refuses with a ValueError,
-    and for any length: a forged button must not raise, and an id SQLite cannot hold
-    (19 digits and more) is none of ours.
-    """
-    return int(text) if _ID.fullmatch(text) else None
