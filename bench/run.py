@@ -278,11 +278,11 @@ def _flow_source() -> str:
 def bot_code() -> dict[str, Any]:
     """Which bot was measured: the commit, whether bot/ or handlers/ had local changes, and
     the plumbing settings telegram_channel.app uses (others change the bot while benches run)."""
-    from botproc import shipped_pool
+    from botproc import own_request_class, shipped_pool
 
     import telegram_channel.app
 
-    request = getattr(telegram_channel.app, "BotApiRequest", None)
+    request = own_request_class()
     out: dict[str, Any] = {
         "pool_size": shipped_pool(telegram_channel.app),
         "bot_api_request": request.__name__ if request else "HTTPXRequest (PTB default)",
