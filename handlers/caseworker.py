@@ -18,7 +18,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot.cards import card_texts, queue_line, staff_status
 from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
 from bot.casework.actions import CASEWORKER
-from bot.commands import BY_ROLE
 from bot.casework.desk import (
     CASEWORKER_WAITS,
     Applied,
@@ -32,6 +31,7 @@ from bot.casework.desk import (
     Stale,
     Waiting,
 )
+from bot.commands import BY_ROLE
 from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
