@@ -58,11 +58,6 @@ class CommandMenus:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def wait(self) -> None:
-        """Until the menus of the start are set (or given up)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
     async def set_all(self, bot: Bot) -> None:
         """The applicants' menu in every language, then every staff member's own, then
         back to the applicants' menu for those revoked lately."""
