@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 from telegram import ForceReply, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.cards import card_texts, queue_line, staff_status
 from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
@@ -261,8 +268,12 @@ class CaseworkerHandlers:
         message, user, chat = update.effective_message, update.effective_user, update.effective_chat
         if message is None or user is None or chat is None:
             return
+        first = (message.text or "").split(maxsplit=1)[:1] or [""]
+        word, _at, addressee = first[0].lower().partition("@")
+        ours = addressee in ("", (ctx.bot.username or "").lower())
+        if not ours or word[1:] not in IN_GROUP:
+            return  # another bot's command, or not one of staff's: not ours to answer
         tr = await self.work.people.reader(user.id, user.language_code)
-        word = (message.text or "").split(maxsplit=1)[0].split("@", 1)[0].lower()
         await send(
             ctx.bot,
             chat.id,
@@ -483,9 +494,9 @@ def build_handlers(
         CommandHandler("open", h.open_ref, filters=private),
         CallbackQueryHandler(h.on_button, pattern=CASEWORKER_PATTERN),
         # Staff commands (and /help) in a group: answered with the way to a private chat.
-        CommandHandler(IN_GROUP, h.in_group, filters=filters.ChatType.GROUPS),
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, h.in_group),
     ], h
 
 
 #: The commands answered in a group with the way to a private chat: every staff command.
-IN_GROUP = sorted({c.name for cmds in BY_ROLE.values() for c in cmds} | {"help"})
+IN_GROUP = frozenset({c.name for cmds in BY_ROLE.values() for c in cmds} | {"help"})

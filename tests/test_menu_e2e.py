@@ -336,6 +336,10 @@ async def test_staff_commands_in_the_caseworkers_group_point_to_the_private_chat
         "Applications are shown only in a private chat with me, so that people's details"
         f" stay out of the group. Open @{BOT_USERNAME} and send /queue there."
     )
+    # Another bot's command, or an applicant's, is not ours to answer in a group: the only
+    # answer is the one to the staff command after them (a chat's updates go in order).
+    await wang.send("/queue@another_bot")
+    await wang.send("/start")
     [answer] = await wang.ask(f"/mine@{BOT_USERNAME}")
     assert answer.text.endswith("send /mine there.")
 
