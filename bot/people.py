@@ -77,6 +77,16 @@ class People:
         chosen, seen = await self.store.users.languages(user_id)
         return Menu(self.i18n.pick(chosen, seen), tuple(for_roles(roles)))
 
+    async def staff_seen(self, user_id: int, telegram_lang: str | None) -> bool:
+        """Remember the language a staff member's Telegram reports now (their menu and
+        notices are written in it unless they chose one). True when the language the bot
+        writes to them in changed with it: their menu must follow."""
+        chosen, before = await self.store.users.languages(user_id)
+        if before == telegram_lang:
+            return False
+        await self.store.users.saw(user_id, telegram_lang)
+        return self.i18n.pick(chosen, before) != self.i18n.pick(chosen, telegram_lang)
+
     async def staff(self) -> list[int]:
         """Everyone who holds a role now, INTAKE_ADMIN_IDS included."""
         return sorted({g.user_id for g in await self.store.roles.grants()})

@@ -73,6 +73,8 @@ class AdminHandlers:
         if not await self.admin.is_admin(user.id):
             await self._only_admins(ctx, user.id, tr)
             return None
+        if await self.people.staff_seen(user.id, user.language_code):
+            await self.menus.refresh(ctx.bot, user.id)  # in the language now theirs
         return user.id, tr
 
     async def _only_admins(self, ctx: ContextTypes.DEFAULT_TYPE, user_id: int, tr: Tr) -> None:

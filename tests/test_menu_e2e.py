@@ -271,6 +271,13 @@ async def test_a_new_caseworkers_menu_follows_the_language_their_telegram_report
         lambda: menu(tg, chat(CW3))[:1] == [("queue", "open applications, most urgent first")],
         what="the menu in English",
     )
+    # So does an admin's from INTAKE_ADMIN_IDS, at their first admin command (the /grant).
+    await wait_until(
+        lambda: (
+            menu(tg, chat(ADMIN))[:1] == [("grant", "give a role: caseworker, partner or admin")]
+        ),
+        what="the admin's menu in English",
+    )
 
 
 # --- /help --------------------------------------------------------------------------------
