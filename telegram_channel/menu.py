@@ -3,8 +3,9 @@ member's own, with the commands of every role they hold.
 
 What each reader may use comes from one table (bot/commands.py), which /help reads too.
 The applicants' menu is set for all private chats, once per language the bot speaks and
-once without a language (the default language, for phones set to another one); the
-caseworkers' group gets none, since nothing there is served. A staff member's private
+once without a language (the default language, for phones set to another one); groups
+get none: work is done in private chats (handlers/caseworker.py answers a staff command
+sent in the caseworkers' group with the way there). A staff member's private
 chat gets its own menu (``BotCommandScopeChat``), in the language the bot writes to them
 in; it is set at every start, and again when a role is granted or revoked in the chat or
 their language changes. Losing the last role deletes it, and the applicants' menu shows
