@@ -118,12 +118,16 @@ def cmd_flow_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- roles -----------------------------------------------------------------------------
 
+# The command line does not talk to Telegram; the bot sets every staff menu when it starts.
+_MENU_LATER = "their command menu in Telegram changes when the bot next starts"
+
 
 def cmd_roles_grant(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Store) -> int:
         new = await store.roles.grant(args.user_id, args.role, label=args.label)
         what = "granted" if new else "already held; label updated"
         print(f"{args.user_id}: {args.role} {what}")
+        print(_MENU_LATER)
         return EXIT_OK
 
     return asyncio.run(_with_store(settings, run))
@@ -133,6 +137,7 @@ def cmd_roles_revoke(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Store) -> int:
         if await store.roles.revoke(args.user_id, args.role):
             print(f"{args.user_id}: {args.role} revoked")
+            print(_MENU_LATER)
             return EXIT_OK
         print(f"intake-bot: {args.user_id} does not have the role {args.role}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -36,6 +36,7 @@ from bot.store import FlowNotFound
 from telegram_channel.buttons import as_int
 from telegram_channel.buttons.flows import PATTERN, FlowOp, flow_data, read_flow
 from telegram_channel.keyboards import Keyboard, button
+from telegram_channel.menu import CommandMenus
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class AdminHandlers:
         flows: FlowAdmin,
         interview: Interview,
         render: Render,
+        menus: CommandMenus,
     ) -> None:
         self.people = people
         self.admin = admin
@@ -59,6 +61,8 @@ class AdminHandlers:
         self.interview = interview
         # The applicant's renderer: a preview shows exactly what applicants see.
         self.render = render
+        # The "/" menu of the person whose roles change follows at once.
+        self.menus = menus
 
     async def _admin(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> tuple[int, Tr] | None:
         """The admin's id and language, or None after telling a non-admin no."""
@@ -69,6 +73,8 @@ class AdminHandlers:
         if not await self.admin.is_admin(user.id):
             await self._only_admins(ctx, user.id, tr)
             return None
+        if await self.people.staff_seen(user.id, user.language_code):
+            await self.menus.refresh(ctx.bot, user.id)  # in the language now theirs
         return user.id, tr
 
     async def _only_admins(self, ctx: ContextTypes.DEFAULT_TYPE, user_id: int, tr: Tr) -> None:
@@ -99,6 +105,7 @@ class AdminHandlers:
             _("{user} is now {role}.") if new else _("{user} already was {role}; details updated.")
         )
         await send(ctx.bot, actor, text.format(user=user_id, role=role))
+        await self.menus.refresh(ctx.bot, user_id)
 
     async def revoke(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._admin(update, ctx)
@@ -121,6 +128,8 @@ class AdminHandlers:
             else _("{user} did not have the role {role}.")
         )
         await send(ctx.bot, actor, text.format(user=user_id, role=role))
+        if removed:
+            await self.menus.refresh(ctx.bot, user_id)
 
     async def roles(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._admin(update, ctx)
@@ -422,8 +431,9 @@ def build_handlers(
     flows: FlowAdmin,
     interview: Interview,
     render: Render,
+    menus: CommandMenus,
 ) -> list[BaseHandler]:
-    h = AdminHandlers(people, admin, flows, interview, render)
+    h = AdminHandlers(people, admin, flows, interview, render, menus)
     private = filters.ChatType.PRIVATE
     yaml_file = filters.Document.FileExtension("yaml") | filters.Document.FileExtension("yml")
     return [

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 from telegram import ForceReply, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.cards import card_texts, queue_line, staff_status
 from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
@@ -31,6 +38,7 @@ from bot.casework.desk import (
     Stale,
     Waiting,
 )
+from bot.commands import BY_ROLE
 from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
@@ -40,6 +48,7 @@ from telegram_channel import buttons
 from telegram_channel.buttons import Pressed, Tap, encode
 from telegram_channel.buttons.staff import CASEWORKER_PATTERN
 from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.menu import CommandMenus
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import action_rows, card_keyboard, choices_keyboard
 
@@ -110,18 +119,22 @@ def _ref(tr: Tr, case: Case | None) -> str:
 
 
 class CaseworkerHandlers:
-    def __init__(self, work: Casework) -> None:
+    def __init__(self, work: Casework, menus: CommandMenus) -> None:
         self.work = work
         self.desk = work.desk
+        self.menus = menus
 
     # -- helpers ---------------------------------------------------------------------
 
-    async def _actor(self, update: Update) -> tuple[int, int, Tr] | None:
+    async def _actor(
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE
+    ) -> tuple[int, int, Tr] | None:
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return None
         # Remember the language and name first: alerts and history use them later.
-        await self.work.seen(user.id, user.language_code, user.full_name)
+        if await self.work.seen(user.id, user.language_code, user.full_name):
+            await self.menus.refresh(ctx.bot, user.id)  # in the language now theirs
         tr = await self.work.tr_for(user.id)
         return user.id, chat.id, tr
 
@@ -212,14 +225,14 @@ class CaseworkerHandlers:
     # -- commands --------------------------------------------------------------------
 
     async def queue(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._actor(update)
+        who = await self._actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
         await self.show_queue(ctx, actor, chat_id, tr, 0, mine=False)
 
     async def mine(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._actor(update)
+        who = await self._actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -227,7 +240,7 @@ class CaseworkerHandlers:
 
     async def open_ref(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/open ABC-DEF: a card by its reference, as read out on the phone."""
-        who = await self._actor(update)
+        who = await self._actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -247,6 +260,28 @@ class CaseworkerHandlers:
             return
         await self.show_card(ctx, actor, chat_id, tr, intake_id)
 
+    async def in_group(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """A staff command sent in a group, such as the caseworkers' group. The group gets
+        alerts only: cards and queues carry applicants' names, phones and stories, which
+        every member of a group would read, so they are shown in a private chat with the
+        bot. Say so and where, rather than stay silent."""
+        message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+        if message is None or user is None or chat is None:
+            return
+        first = (message.text or "").split(maxsplit=1)[:1] or [""]
+        word, _at, addressee = first[0].lower().partition("@")
+        ours = addressee in ("", (ctx.bot.username or "").lower())
+        if not ours or word[1:] not in IN_GROUP:
+            return  # another bot's command, or not one of staff's: not ours to answer
+        tr = await self.work.people.reader(user.id, user.language_code)
+        await send(
+            ctx.bot,
+            chat.id,
+            tr.gettext(
+                "Applications are shown only in a private chat with me, so that people's details stay out of the group. Open @{bot} and send {command} there."
+            ).format(bot=FMT.esc(ctx.bot.username or ""), command=FMT.esc(word)),
+        )
+
     # -- buttons ---------------------------------------------------------------------
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,7 +295,7 @@ class CaseworkerHandlers:
             tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
-        who = await self._actor(update)
+        who = await self._actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -418,7 +453,7 @@ class CaseworkerHandlers:
             return await self._applicant_reply(update, ctx, pending)
         if pending.kind not in CASEWORKER_WAITS:
             return False
-        who = await self._actor(update)
+        who = await self._actor(update, ctx)
         message = update.effective_message
         if who is None or message is None or pending.intake_id is None:
             return False
@@ -448,12 +483,20 @@ class CaseworkerHandlers:
         return await self.desk.answer_question(user.id, pending, message.text or "")
 
 
-def build_handlers(work: Casework) -> tuple[list[BaseHandler], CaseworkerHandlers]:
-    h = CaseworkerHandlers(work)
+def build_handlers(
+    work: Casework, menus: CommandMenus
+) -> tuple[list[BaseHandler], CaseworkerHandlers]:
+    h = CaseworkerHandlers(work, menus)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("queue", h.queue, filters=private),
         CommandHandler("mine", h.mine, filters=private),
         CommandHandler("open", h.open_ref, filters=private),
         CallbackQueryHandler(h.on_button, pattern=CASEWORKER_PATTERN),
+        # Staff commands (and /help) in a group: answered with the way to a private chat.
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, h.in_group),
     ], h
+
+
+#: The commands answered in a group with the way to a private chat: every staff command.
+IN_GROUP = frozenset({c.name for cmds in BY_ROLE.values() for c in cmds} | {"help"})

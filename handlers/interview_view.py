@@ -15,6 +15,7 @@ from typing import Any
 from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.asking import REVIEW_MOVES, Move, Offer, answered, left_step, move_name, offer
+from bot.commands import sections
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Review
 from bot.flow.model import Flow, Step
@@ -417,6 +418,8 @@ def status_text(tr: Tr, intakes: list[Intake]) -> str:
 
 
 def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
+    """What the bot is for, then exactly the commands this reader may use, from the same
+    table as the "/" menu (bot/commands.py): everyone's, then each role's they hold."""
     _ = tr.gettext
     lines = [
         "<b>" + _("Judicial assistance: help for families in hardship because of a case") + "</b>",
@@ -424,38 +427,14 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
         _(
             "I ask you some questions, one at a time. Your answers go to a caseworker of the procuratorate, who decides and tells you here."
         ),
-        "",
-        "/start — " + _("begin, or go on with your application"),
-        "/status — " + _("see your applications and where they are"),
-        "/cancel — " + _("stop the application in progress"),
-        "/language — " + _("choose the language"),
-        "/mydata — " + _("get a copy of everything we hold about you"),
-        "/delete — " + _("delete your data"),
-        "/help — " + _("this message"),
-        "",
-        _("Free legal advice: call 12348."),
     ]
-    if "caseworker" in roles:
-        lines += [
-            "",
-            "<b>" + _("For caseworkers") + "</b>",
-            "/queue — " + _("open applications, most urgent first"),
-            "/mine — " + _("applications you have claimed"),
-            "/open ABC-DEF — " + _("an application by its reference"),
-        ]
-    if "partner" in roles:
-        lines += [
-            "",
-            "<b>" + _("For agriculture department liaisons") + "</b>",
-            "/referrals — " + _("referrals waiting for you"),
-            "/clue — " + _("send a clue to the procuratorate"),
-        ]
-    if "admin" in roles:
-        lines += [
-            "",
-            "<b>" + _("For admins") + "</b>",
-            "/grant USER_ID ROLE — " + _("give a role: caseworker, partner or admin"),
-            "/revoke USER_ID ROLE — " + _("take a role away"),
-            "/roles — " + _("who has which role"),
-        ]
+    for title, commands in sections(roles):
+        lines.append("")
+        if title is not None:
+            lines.append("<b>" + HTML.esc(_(title)) + "</b>")
+        for c in commands:
+            name = f"/{c.name} {c.usage}" if c.usage else f"/{c.name}"
+            lines.append(name + " — " + HTML.esc(_(c.about)))
+        if title is None:
+            lines += ["", _("Free legal advice: call 12348.")]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from bot.interview import Applicant, Interview, Turn
 from bot.people import People
 from telegram_channel.buttons.language import PATTERN, language_data, read_language
 from telegram_channel.keyboards import Keyboard, button, rows
+from telegram_channel.menu import CommandMenus
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,20 @@ Render = Callable[[Update, ContextTypes.DEFAULT_TYPE, Turn], Awaitable[None]]
 
 
 class LanguageHandlers:
-    def __init__(self, interview: Interview, people: People, i18n: I18n, render: Render) -> None:
+    def __init__(
+        self,
+        interview: Interview,
+        people: People,
+        i18n: I18n,
+        render: Render,
+        menus: CommandMenus,
+    ) -> None:
         self.interview = interview
         self.people = people
         self.i18n = i18n
         self.render = render
+        # A staff member's "/" menu is in their language: it follows their choice.
+        self.menus = menus
 
     def picker(self, then_start: bool) -> Keyboard:
         return Keyboard(
@@ -81,6 +91,7 @@ class LanguageHandlers:
                 language=language_name(lang)
             ),
         )
+        await self.menus.refresh(ctx.bot, user.id, staff_only=True)
         applicant = Applicant(user.id, user.id, user.language_code)
         if then_start:
             await self.render(update, ctx, await self.interview.begin(applicant, update.update_id))
@@ -91,9 +102,9 @@ class LanguageHandlers:
 
 
 def build_handlers(
-    interview: Interview, people: People, i18n: I18n, render: Render
+    interview: Interview, people: People, i18n: I18n, render: Render, menus: CommandMenus
 ) -> tuple[list[BaseHandler], LanguageHandlers]:
-    h = LanguageHandlers(interview, people, i18n, render)
+    h = LanguageHandlers(interview, people, i18n, render, menus)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("language", h.command, filters=private),

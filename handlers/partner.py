@@ -23,6 +23,7 @@ from bot.store.pending import Pending
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed
 from telegram_channel.buttons.staff import PARTNER_PATTERN
+from telegram_channel.menu import CommandMenus
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import choices_keyboard, referral_keyboard
 
@@ -52,15 +53,17 @@ def _conflict_text(code: str) -> str:
 
 
 class PartnerHandlers:
-    def __init__(self, work: Casework) -> None:
+    def __init__(self, work: Casework, menus: CommandMenus) -> None:
         self.work = work
         self.desk = work.desk
+        self.menus = menus
 
-    async def _who(self, update: Update) -> tuple[int, Tr] | None:
+    async def _who(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> tuple[int, Tr] | None:
         user = update.effective_user
         if user is None:
             return None
-        await self.work.seen(user.id, user.language_code, user.full_name)
+        if await self.work.seen(user.id, user.language_code, user.full_name):
+            await self.menus.refresh(ctx.bot, user.id)  # in the language now theirs
         return user.id, await self.work.tr_for(user.id)
 
     async def _denied(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr) -> None:
@@ -69,7 +72,7 @@ class PartnerHandlers:
         )
 
     async def referrals(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._who(update)
+        who = await self._who(update, ctx)
         if who is None:
             return
         actor, tr = who
@@ -86,7 +89,7 @@ class PartnerHandlers:
             await send(ctx.bot, actor, item.text, markup)
 
     async def clue(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._who(update)
+        who = await self._who(update, ctx)
         if who is None:
             return
         actor, tr = who
@@ -108,7 +111,7 @@ class PartnerHandlers:
             tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
-        who = await self._who(update)
+        who = await self._who(update, ctx)
         if who is None:
             return
         actor, tr = who
@@ -187,7 +190,7 @@ class PartnerHandlers:
     ) -> bool:
         if pending.kind not in PARTNER_WAITS:
             return False
-        who = await self._who(update)
+        who = await self._who(update, ctx)
         message = update.effective_message
         if who is None or message is None:
             return False
@@ -203,8 +206,10 @@ class PartnerHandlers:
         return True
 
 
-def build_handlers(work: Casework) -> tuple[list[BaseHandler], PartnerHandlers]:
-    h = PartnerHandlers(work)
+def build_handlers(
+    work: Casework, menus: CommandMenus
+) -> tuple[list[BaseHandler], PartnerHandlers]:
+    h = PartnerHandlers(work, menus)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("referrals", h.referrals, filters=private),

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
@@ -136,6 +136,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     from handlers import admin, applicant, caseworker, language, partner, privacy
     from handlers.router import PendingRouter
     from telegram_channel.guard import RateLimit, Watchdog
+    from telegram_channel.menu import CommandMenus
     from telegram_channel.outbox import OutboxSender, defer_to_outbox
     from telegram_channel.staff_buttons import NoticeButtons
 
@@ -153,7 +154,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     # A reply the senders cannot get through after their retries goes to the outbox.
     telegram.defer_failed_replies(partial(defer_to_outbox, services.store.outbox))
     processor = PerChatUpdateProcessor(256)
-    builder = ApplicationBuilder().bot(telegram).concurrent_updates(processor).post_init(_post_init)
+    builder = ApplicationBuilder().bot(telegram).concurrent_updates(processor)
     app = builder.build()
     app.bot_data["services"] = services
     inbox = Inbox(services.store, services.casework.tr_for, read_update=client.read_update)
@@ -163,14 +164,15 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     telegram.use_inbox(inbox, watchdog.progressed)
     limiter = RateLimit(services.people, limit=settings.rate_limit, per=60.0)
     app.add_handler(limiter.handler(), group=-1)
-    cw_handlers, cw = caseworker.build_handlers(services.casework)
-    p_handlers, pt = partner.build_handlers(services.casework)
+    app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
+    cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
+    p_handlers, pt = partner.build_handlers(services.casework, menus)
     router = PendingRouter(services.people, [cw.on_typed, pt.on_typed])
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
     lang_handlers, lang = language.build_handlers(
-        services.interview, services.people, services.i18n, view.render
+        services.interview, services.people, services.i18n, view.render, menus
     )
     view.offer_language = lang.offer_if_unknown
     # Commands and button prefixes are distinct, so the order only decides how many
@@ -187,6 +189,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             services.flows,
             services.interview,
             view.render,
+            menus,
         ),
         *cw_handlers,
         *p_handlers,
@@ -231,25 +234,6 @@ async def _housekeeping(context: Any) -> None:
         await services.housekeeping.run()
     except Exception:
         log.exception("housekeeping failed")
-
-
-async def _post_init(app: Application) -> None:
-    services: Services = app.bot_data["services"]
-    for lang in services.i18n.languages:
-        tr = services.i18n.tr(lang)
-        commands = [
-            BotCommand("start", tr.gettext("begin, or go on with your application")),
-            BotCommand("status", tr.gettext("see your applications and where they are")),
-            BotCommand("cancel", tr.gettext("stop the application in progress")),
-            BotCommand("language", tr.gettext("choose the language")),
-            BotCommand("mydata", tr.gettext("get a copy of everything we hold about you")),
-            BotCommand("delete", tr.gettext("delete your data")),
-            BotCommand("help", tr.gettext("this message")),
-        ]
-        try:
-            await app.bot.set_my_commands(commands, language_code=lang)
-        except Exception:
-            log.warning("could not set the command menu for %s", lang)
 
 
 async def _on_error(update: object, context: Any) -> None:
@@ -425,6 +409,7 @@ async def start_polling(app: Application, *, timeout: int = 30) -> None:
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0.0, timeout=timeout, drop_pending_updates=False)
     app.bot_data["sender"].start()
+    app.bot_data["menus"].start(app.bot)
 
 
 async def start_webhook(app: Application, settings: Settings) -> None:
@@ -446,6 +431,7 @@ async def start_webhook(app: Application, settings: Settings) -> None:
         drop_pending_updates=False,
     )
     app.bot_data["sender"].start()
+    app.bot_data["menus"].start(app.bot)
 
 
 async def stop_app(app: Application) -> None:
@@ -455,6 +441,9 @@ async def stop_app(app: Application) -> None:
     sender = app.bot_data.get("sender")
     if sender is not None:
         await sender.stop()
+    menus = app.bot_data.get("menus")
+    if menus is not None:
+        await menus.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

@@ -165,6 +165,7 @@ CHECKED = [
     ROOT / "bot" / "cards.py",
     *sorted((ROOT / "bot" / "casework").glob("*.py")),
     ROOT / "telegram_channel" / "staff_buttons.py",
+    ROOT / "telegram_channel" / "menu.py",
     ROOT / "bot" / "stats.py",
     ROOT / "bot" / "mydata.py",
     ROOT / "bot" / "housekeeping.py",

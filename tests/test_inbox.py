@@ -171,7 +171,7 @@ async def test_updates_left_pending_are_applied_at_start_in_order_and_once(
         # In the order they came: the consent question of /start; /status finds the draft
         # /start made; then the help.
         assert len(replies) == 3 and AGREE in replies[0].buttons, texts
-        assert "not sent yet" in texts[1] and "/help — this message" in texts[2], texts
+        assert "not sent yet" in texts[1] and "/help — what each command does" in texts[2], texts
         assert [await running.store.inbox.state_of(n) for n in (900, 901, 902)] == ["done"] * 3
         count = len(ap.messages)
         await running.restart()

@@ -132,6 +132,8 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
 #: message handlers (not commands), by their callback, and who they act for.
 MESSAGES: dict[str, frozenset[str]] = {
     "AdminHandlers.upload": frozenset({"admin"}),
+    # Staff commands in a group: anyone there is told to use the private chat, nothing more.
+    "CaseworkerHandlers.in_group": PUBLIC,
     "ApplicantHandlers.on_edited": PUBLIC,
     "ApplicantHandlers.unknown_command": PUBLIC,
     "ApplicantHandlers.on_message": PUBLIC,

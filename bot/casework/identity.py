@@ -40,15 +40,21 @@ class People:
         chosen = await self.store.users.language(user_id)
         return self.i18n.tr(self.i18n.pick(chosen, telegram_lang))
 
-    async def seen(self, user_id: int, telegram_lang: str | None, name: str | None) -> None:
+    async def seen(self, user_id: int, telegram_lang: str | None, name: str | None) -> bool:
         """Remember a staff member's Telegram language and name, for alerts and history.
 
-        The name is kept only for people who hold a role: nobody else's is needed.
+        The name is kept only for people who hold a role: nobody else's is needed. True
+        when the language the bot writes to this staff member in changed with it (their
+        command menu is in that language: the channel sets it again).
         """
+        chosen, before = await self.store.users.languages(user_id)
         await self.store.users.saw(user_id, telegram_lang)
+        roles = await self.store.roles.roles_of(user_id)
         name = clean_text(name or "")[:64]  # shown on cards: no bidi controls in it
-        if name and await self.store.roles.roles_of(user_id):
+        if name and roles:
             await self.store.users.set_display_name(user_id, name)
+        was, now = self.i18n.pick(chosen, before), self.i18n.pick(chosen, telegram_lang)
+        return bool(roles) and was != now
 
     async def name_of(self, user_id: int | None) -> str:
         if user_id is None:
