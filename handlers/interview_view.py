@@ -24,7 +24,9 @@ from bot.messages import (
     HTML,
     answer_text,
     answered_steps,
+    hotlines_text,
     note_text,
+    other_ways_to_apply,
     question_text,
     refusal_text,
     review_texts,
@@ -232,6 +234,8 @@ class InterviewView:
                 chat_id,
                 refusal_text(tr, flow, lang, engine.Refusal("declined"))
                 + "\n\n"
+                + HTML.esc(other_ways_to_apply(tr))
+                + "\n\n"
                 + _("If you change your mind, send /start."),
                 ReplyKeyboardRemove(),
             )
@@ -433,7 +437,7 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
         "/delete — " + _("delete your data"),
         "/help — " + _("this message"),
         "",
-        _("Free legal advice: call 12348."),
+        HTML.esc(hotlines_text(tr)),
     ]
     if "caseworker" in roles:
         lines += [
