@@ -368,7 +368,7 @@ def test_the_number_to_apply_by_phone_is_the_one_the_settings_give(
     code, out, _ = run(capsys, monkeypatch, "try", str(EVERY), "--lang", "zh", lines=["2"])
     assert code == 1
     assert "到县检察院的检察服务大厅当面申请，或者拨打09035512309电话申请。" in out
-    assert "12309电话" not in out
+    assert "拨打12309" not in out
 
 
 def test_quit_stops(
