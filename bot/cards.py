@@ -20,7 +20,7 @@ from bot.casework.terms import (
 )
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
-from bot.i18n import Tr
+from bot.i18n import Tr, join_list
 from bot.i18n_marks import N_
 from bot.messages import Fmt, answer_text, split_message, status_name
 from bot.store.casework import Case
@@ -97,7 +97,7 @@ def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> 
         detail.append(fmt.esc(where))
     line += "\n    " + " · ".join(detail)
     if reasons:
-        line += "\n    " + fmt.esc(", ".join(reasons))
+        line += "\n    " + fmt.esc(join_list(flow.language_for(tr.lang), reasons))
     return line
 
 
@@ -139,13 +139,16 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
     if case.screening is not None and not case.is_clue:
         rules = {r.id: r for r in flow.priority}
         prio = [
-            f"{fmt.esc(flow.pick(rules[r].label, lang))} (+{rules[r].points})"
+            _("{label} (+{points})").format(
+                label=fmt.esc(flow.pick(rules[r].label, lang)), points=tr.count(rules[r].points)
+            )
             for r in case.screening.priority_reasons
             if r in rules
         ]
-        line = fmt.b(_("Priority {score}").format(score=tr.number(case.priority)))
+        line = fmt.b(_("Priority {score}").format(score=tr.count(case.priority)))
         if prio:
-            line += ": " + ", ".join(prio)
+            # Labels in the flow's language, punctuation in the reader's.
+            line = tr.labelled(line, join_list(lang, prio))
         out.append(line)
         elig = {r.id: r for r in flow.eligibility}
         excl = {r.id: r for r in flow.exclusions}
@@ -183,7 +186,7 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         out.append(fmt.b("— " + _("Referrals to the agriculture department") + " —"))
         for ref in card.referrals:
             who = card.partners.get(ref.partner_id) or f"#{ref.partner_id}"
-            line = f"• {fmt.esc(who)}: {fmt.esc(referral_status(tr, ref.status))}"
+            line = "• " + tr.labelled(fmt.esc(who), fmt.esc(referral_status(tr, ref.status)))
             if ref.outcome:
                 line += "\n   " + fmt.i(outcome_text(tr, ref.outcome))
             out.append(line)

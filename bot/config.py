@@ -36,6 +36,8 @@ KEYS = {
     "INTAKE_RATE_LIMIT": "rate_limit",
     "INTAKE_SEND_RATE": "send_rate",
     "INTAKE_BOT_API_CLIENT": "bot_api_client",
+    "INTAKE_LEGAL_AID_HOTLINE": "legal_aid_hotline",
+    "INTAKE_PROCURATORATE_HOTLINE": "procuratorate_hotline",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -43,6 +45,8 @@ BOT_API_CLIENTS = ("own", "stock")
 
 
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A phone number people dial: 12348, 12309, or a county's own line such as 09912345678.
+_HOTLINE = re.compile(r"[0-9]{3,15}")
 
 
 class ConfigError(ValueError):
@@ -71,6 +75,11 @@ class Settings:
     # How the bot talks to the Bot API: "own" (its own HTTP/1.1 client, update reader and
     # send limiter) or "stock" (python-telegram-bot as shipped). A proxy makes it "stock".
     bot_api_client: str = "own"
+    # The numbers texts name, filled in when shown (bot/i18n.py, Hotlines): free legal aid
+    # (the justice bureau's 12348) and the procuratorate's own line (12309), where people
+    # ask, apply by phone, or ask for a decision to be looked at again.
+    legal_aid_hotline: str = "12348"
+    procuratorate_hotline: str = "12309"
 
     @property
     def file_url(self) -> str:
@@ -109,6 +118,18 @@ def _int(name: str, value: Any) -> int:
         return int(str(value).strip())
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _hotline(name: str, value: Any) -> str:
+    """A number shown to applicants to dial: a typo here would send people nowhere, so
+    anything but 3 to 15 digits stops the bot at start."""
+    number = str(value).strip()
+    if not _HOTLINE.fullmatch(number):
+        raise ConfigError(
+            f"{name} must be a phone number of 3 to 15 digits, without spaces or dashes"
+            f" (for example 12348), not {number!r}"
+        )
+    return number
 
 
 def _ids(name: str, value: Any) -> frozenset[int]:
@@ -188,6 +209,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 f"INTAKE_BOT_API_CLIENT must be one of {', '.join(BOT_API_CLIENTS)}, not {client!r}"
             )
         kwargs["bot_api_client"] = client
+    for name, attr in (
+        ("INTAKE_LEGAL_AID_HOTLINE", "legal_aid_hotline"),
+        ("INTAKE_PROCURATORATE_HOTLINE", "procuratorate_hotline"),
+    ):
+        if get(name) is not None:
+            kwargs[attr] = _hotline(name, get(name))
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -28,6 +29,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
+from bot.config import Settings
 from bot.i18n_marks import N_
 
 # code -> (catalog directory under locales/, Babel locale for formatting, name in itself)
@@ -56,7 +58,31 @@ _ALIASES = {
 
 LRM = "\u200e"
 
-__all__ = ["DEFAULT_LANG", "LANGUAGES", "N_", "CatalogError", "I18n", "Tr", "resolve"]
+# How items of a list are joined, per language: the usual separator, and the stronger one
+# used when an item already holds the usual one ("村干部、帮扶干部" among other labels would
+# otherwise read as two items). Babel's list patterns give Uyghur the Latin comma.
+_LIST_SEPARATORS = {
+    "zh": ("、", "；"),
+    "ug": ("، ", "؛ "),
+    "en": (", ", "; "),
+}
+# Languages whose sentences follow one another without a space ("。这个", not "。 这个").
+_NO_SPACE_BETWEEN_SENTENCES = frozenset({"zh"})
+# Languages whose writers give counts inside a sentence without thousands separators
+# ("最多5000个字", not "5,000个字"); figures standing alone keep Babel's form.
+_UNGROUPED_COUNTS = frozenset({"zh"})
+
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGUAGES",
+    "N_",
+    "CatalogError",
+    "Hotlines",
+    "I18n",
+    "Tr",
+    "join_list",
+    "resolve",
+]
 
 
 class CatalogError(RuntimeError):
@@ -76,13 +102,40 @@ def resolve(language_code: str | None) -> str | None:
     return None
 
 
+def join_list(lang: str, items: Iterable[str]) -> str:
+    """Items joined as a writer of ``lang`` joins them (``lang`` is the items' language)."""
+    items = list(items)
+    usual, stronger = _LIST_SEPARATORS.get(lang, _LIST_SEPARATORS["en"])
+    mark = usual.strip()
+    return (stronger if any(mark in item for item in items) else usual).join(items)
+
+
+@dataclass(frozen=True)
+class Hotlines:
+    """The phone numbers texts name, from the settings (INTAKE_LEGAL_AID_HOTLINE,
+    INTAKE_PROCURATORATE_HOTLINE): filled in when a text is shown, never written into a
+    catalog, so a county with its own line changes it in one place and no text drifts."""
+
+    legal_aid: str = "12348"
+    procuratorate: str = "12309"
+
+    @classmethod
+    def of(cls, settings: Settings) -> Hotlines:
+        return cls(settings.legal_aid_hotline, settings.procuratorate_hotline)
+
+
+DEFAULT_HOTLINES = Hotlines()
+
+
 @dataclass(frozen=True)
 class Tr:
-    """Everything needed to speak to one reader: their catalog and their locale."""
+    """Everything needed to speak to one reader: their catalog, their locale, and the
+    numbers the texts give them to call."""
 
     lang: str
     translations: gettext.NullTranslations
     locale: Locale
+    hotlines: Hotlines = DEFAULT_HOTLINES
 
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
@@ -101,7 +154,32 @@ class Tr:
         return f"{LRM}{text}{LRM}" if self.rtl else text
 
     def number(self, value: int | float | Decimal) -> str:
+        """A figure standing on its own (an answer, a line of statistics), in Babel's form."""
         return self.ltr(format_decimal(value, locale=self.locale))
+
+    def count(self, value: int | float | Decimal) -> str:
+        """A number inside a sentence ("at most {max} characters"): Babel's digits, and its
+        grouping only where the language's writers group counts in running text."""
+        grouped = self.lang not in _UNGROUPED_COUNTS
+        return self.ltr(format_decimal(value, locale=self.locale, group_separator=grouped))
+
+    def phone(self, number: str) -> str:
+        """A number to dial, kept whole and in reading order."""
+        return self.ltr(number)
+
+    def join(self, items: Iterable[str]) -> str:
+        """A list in the reader's language (``join_list``)."""
+        return join_list(self.lang, items)
+
+    def sentences(self, *parts: str) -> str:
+        """Sentences one after another, with a space between them where the language
+        puts one."""
+        gap = "" if self.lang in _NO_SPACE_BETWEEN_SENTENCES else " "
+        return gap.join(p for p in parts if p)
+
+    def labelled(self, label: str, value: str) -> str:
+        """``label: value``, with the reader's colon (the catalog decides: "：" in Chinese)."""
+        return self.gettext("{label}: {value}").format(label=label, value=value)
 
     def money(self, amount: int | float | Decimal) -> str:
         """A yuan amount in the reader's form: ¥3,000.00 / CN¥3,000.00."""
@@ -147,9 +225,13 @@ def _load_catalog(directory: str) -> Translations:
 class I18n:
     """All catalogs, loaded once at start."""
 
-    def __init__(self, catalogs: dict[str, gettext.NullTranslations]) -> None:
+    def __init__(
+        self, catalogs: dict[str, gettext.NullTranslations], hotlines: Hotlines = DEFAULT_HOTLINES
+    ) -> None:
+        self.hotlines = hotlines
         self._by_lang = {
-            lang: Tr(lang, catalogs[lang], Locale.parse(LANGUAGES[lang][1])) for lang in catalogs
+            lang: Tr(lang, catalogs[lang], Locale.parse(LANGUAGES[lang][1]), hotlines)
+            for lang in catalogs
         }
         for tr in self._by_lang.values():
             # Babel reads a locale's data from disk when it is first used: now, not while
@@ -158,8 +240,11 @@ class I18n:
             _ = tr.rtl
 
     @classmethod
-    def load(cls, languages: tuple[str, ...] = tuple(LANGUAGES)) -> I18n:
-        return cls({lang: _load_catalog(LANGUAGES[lang][0]) for lang in languages})
+    def load(
+        cls, languages: tuple[str, ...] = tuple(LANGUAGES), *, hotlines: Hotlines = DEFAULT_HOTLINES
+    ) -> I18n:
+        """Every catalog; ``hotlines`` from the settings (``Hotlines.of``)."""
+        return cls({lang: _load_catalog(LANGUAGES[lang][0]) for lang in languages}, hotlines)
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 from bot.flow.engine import Refusal, Screening, State
 from bot.flow.model import Flow, Step
 from bot.flow.values import mask, strip_bidi
-from bot.i18n import STATUS_NAMES, Tr
+from bot.i18n import STATUS_NAMES, Tr, join_list
 from bot.i18n_marks import N_
 
 TELEGRAM_LIMIT = 4096
@@ -109,7 +109,7 @@ def _param(tr: Tr, value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int | float):
-        return tr.number(value)
+        return tr.count(value)  # inside a sentence: "最多5000个字"
     if isinstance(value, str) and len(value) == 10 and value[4] == "-":
         return tr.date(value)
     return str(value)
@@ -129,12 +129,12 @@ def answer_text(tr: Tr, flow: Flow, lang: str, step: Step, value: Any, *, masked
         labels = [flow.pick(c.label, lang) for c in step.choices if c.value in (value or [])]
         if not labels:
             return _("(none)")
-        return ("、" if lang == "zh" else ", ").join(labels)
+        return join_list(lang, labels)  # the labels' language, whoever reads them
     if step.type == "attachments":
         n = len(value or [])
         if n == 0:
             return _("(none)")
-        return tr.ngettext("{n} file", "{n} files", n).format(n=tr.number(n))
+        return tr.ngettext("{n} file", "{n} files", n).format(n=tr.count(n))
     if masked and step.sensitive:
         return tr.ltr(mask(str(value)))
     if step.type == "number":
@@ -180,7 +180,7 @@ def question_text(
     if hint and refusal is None:
         line = _(hint)
         if not step.required:
-            line += " " + _("You can also skip this question.")
+            line = tr.sentences(line, _("You can also skip this question."))
         parts.append(fmt.i(line))
     return "\n\n".join(parts)
 
@@ -259,6 +259,40 @@ def status_name(tr: Tr, status: str) -> str:
     return tr.gettext(STATUS_NAMES.get(status, status))
 
 
+# -- where else to turn: the numbers come from the settings (Tr.hotlines) ------------------
+
+
+def hotlines_text(tr: Tr) -> str:
+    """Whom to call, as /help ends: free legal aid, and the procuratorate itself."""
+    return tr.gettext(
+        "Free legal advice: call {legal_aid}. To ask the procuratorate, or to apply by phone: call {procuratorate}."
+    ).format(
+        legal_aid=tr.phone(tr.hotlines.legal_aid),
+        procuratorate=tr.phone(tr.hotlines.procuratorate),
+    )
+
+
+def other_ways_to_apply(tr: Tr) -> str:
+    """For someone who does not agree to this chat keeping their data: the same help is
+    open to them without it, in person or by phone."""
+    return tr.gettext(
+        "You can still apply without this chat: in person at the service hall of your county procuratorate, or by phone on {procuratorate}."
+    ).format(procuratorate=tr.phone(tr.hotlines.procuratorate))
+
+
+def after_decline(tr: Tr) -> list[str]:
+    """What a declined applicant can do next: ask the procuratorate to look again, get free
+    legal aid, and ask about help with living costs. One paragraph each."""
+    return [
+        tr.gettext(
+            "If you think the decision is wrong, you can ask the procuratorate to look at it again (a review): call {procuratorate}, or go in person to the service hall of the procuratorate that decided, and say you object to the decision."
+        ).format(procuratorate=tr.phone(tr.hotlines.procuratorate)),
+        tr.gettext(
+            "Where else to turn: free legal aid, call {legal_aid}. For living costs, ask your village committee or the township office about subsistence allowance (低保) or temporary relief."
+        ).format(legal_aid=tr.phone(tr.hotlines.legal_aid)),
+    ]
+
+
 def short_label(text: str, limit: int = 40) -> str:
     """A question shortened to fit on a button."""
     text = " ".join(text.split())
@@ -288,7 +322,7 @@ def screening_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, screening: Screening
     lines.append(
         fmt.b(
             tr.ngettext("Priority: {points} point", "Priority: {points} points", points).format(
-                points=tr.number(points)
+                points=tr.count(points)
             )
         )
     )

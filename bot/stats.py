@@ -61,7 +61,9 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
         lines.append(fmt.b(_("By status")))
     for status in STATUS_ORDER:
         if f.by_status.get(status):
-            lines.append(f"• {fmt.esc(status_name(tr, status))}: {tr.number(f.by_status[status])}")
+            lines.append(
+                "• " + tr.labelled(fmt.esc(status_name(tr, status)), tr.number(f.by_status[status]))
+            )
     if f.by_week:
         lines.append("")
         lines.append(fmt.b(_("Sent per week")))
@@ -76,7 +78,7 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
         for choice in step.choices:
             if counts.get(choice.value):
                 label = flow.pick(choice.label, lang)
-                lines.append(f"• {fmt.esc(label)}: {tr.number(counts[choice.value])}")
+                lines.append("• " + tr.labelled(fmt.esc(label), tr.number(counts[choice.value])))
     lines.append("")
     lines.append(_("Total approved: {amount}").format(amount=tr.money(fen_to_yuan(f.approved_fen))))
     if f.median_days is None:
@@ -88,6 +90,6 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                 "Median time from sending to decision: {days} day",
                 "Median time from sending to decision: {days} days",
                 round(days),
-            ).format(days=tr.number(days))
+            ).format(days=tr.count(days))
         )
     return "\n".join(lines)

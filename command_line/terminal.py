@@ -36,6 +36,7 @@ from bot.messages import (
     PLAIN,
     answered_steps,
     note_text,
+    other_ways_to_apply,
     question_text,
     refusal_text,
     review_texts,
@@ -188,6 +189,7 @@ class Terminal:
     def declined(self) -> None:
         """Consent declined: the interview ends, as the chat says it."""
         self.say(refusal_text(self.tr, self.flow, self.lang, engine.Refusal("declined")))
+        self.say(other_ways_to_apply(self.tr))
 
     def caseworker_view(self, completed: Completed) -> None:
         """The pre-screen as a caseworker gets it: why the applicant may or may not qualify,

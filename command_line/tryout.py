@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.flow.engine import Completed
 from bot.flow.loader import FlowError, default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
-from bot.i18n import SOURCE_LANG, CatalogError, I18n, Tr, resolve
+from bot.i18n import SOURCE_LANG, CatalogError, Hotlines, I18n, Tr, resolve
 from bot.store import FlowNotFound, Store
 from bot.trial import save_trial
 from command_line.terminal import Terminal
@@ -162,7 +162,7 @@ def run_try(args: argparse.Namespace, settings: Settings) -> int:
     status: 0 finished, 1 refused, unfinished or declined, 2 a usage mistake."""
     _quiet_stdout_errors()
     try:
-        i18n = I18n.load()
+        i18n = I18n.load(hotlines=Hotlines.of(settings))
     except CatalogError as err:
         print(f"intake-bot: {err}", file=sys.stderr)
         return EXIT_PROBLEMS

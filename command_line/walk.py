@@ -217,7 +217,7 @@ def scripted(
     if unused:
         term.say(
             _("Not used, because these questions were not asked: {steps}").format(
-                steps=", ".join(unused)
+                steps=tr.join(unused)
             )
         )
         term.say()

@@ -23,8 +23,8 @@ from telegram.ext import (
 )
 
 from bot import stats
-from bot.administration import Administration, NotStaff
-from bot.flow.loader import FlowError
+from bot.administration import DRAFT_DAYS, Administration, NotStaff
+from bot.flow.loader import MAX_FILE_BYTES, FlowError
 from bot.flow.sandbox import CheckStopped
 from bot.flow.values import clean_text, strip_bidi
 from bot.flowadmin import Checked, FlowAdmin, NotAdmin
@@ -192,7 +192,9 @@ class AdminHandlers:
             await send(
                 ctx.bot,
                 user.id,
-                _("That file is too large for a flow (at most 256 KB). Nothing was read."),
+                _(
+                    "That file is too large for a flow (at most {size} KB). Nothing was read."
+                ).format(size=tr.count(MAX_FILE_BYTES // 1024)),
             )
             return
         try:
@@ -221,11 +223,11 @@ class AdminHandlers:
         flow = checked.flow
         questions = sum(1 for s in flow.steps if s.asks_input)
         lines = [
-            "✅ <b>"
-            + _("The file is valid.")
-            + "</b> "
-            + _("Flow {id}: {n} questions; languages {languages}.").format(
-                id=HTML.esc(flow.id), n=questions, languages=", ".join(flow.languages)
+            tr.sentences(
+                "✅ <b>" + _("The file is valid.") + "</b>",
+                _("Flow {id}: {n} questions; languages {languages}.").format(
+                    id=HTML.esc(flow.id), n=tr.count(questions), languages=tr.join(flow.languages)
+                ),
             )
         ]
         if checked.current is None or checked.changes is None:
@@ -249,7 +251,7 @@ class AdminHandlers:
                 (_("languages removed"), c.languages_removed),
             ):
                 if items:
-                    lines.append(f"• {label}: " + HTML.esc(", ".join(items)))
+                    lines.append("• " + tr.labelled(label, HTML.esc(tr.join(items))))
             if c.rules_changed:
                 lines.append("• " + _("eligibility, exclusion or priority rules changed"))
             lines.append(
@@ -407,11 +409,18 @@ class AdminHandlers:
                     "Unfinished applications are closed after {n} day without answers. To change it: /expiry DAYS",
                     "Unfinished applications are closed after {n} days without answers. To change it: /expiry DAYS",
                     current,
-                ).format(n=current),
+                ).format(n=tr.count(current)),
             )
             return
         if not self.admin.fits_draft_days(days):
-            await send(ctx.bot, actor, _("Please give a number of days from 1 to 365."))
+            low, high = DRAFT_DAYS
+            await send(
+                ctx.bot,
+                actor,
+                _("Please give a number of days from {min} to {max}.").format(
+                    min=tr.count(low), max=tr.count(high)
+                ),
+            )
             return
         await self.admin.set_draft_days(actor, days)
         await send(
@@ -421,7 +430,7 @@ class AdminHandlers:
                 "Unfinished applications are now closed after {n} day without answers.",
                 "Unfinished applications are now closed after {n} days without answers.",
                 days,
-            ).format(n=days),
+            ).format(n=tr.count(days)),
         )
 
 

@@ -150,8 +150,11 @@ class CaseworkerHandlers:
         text = tr.gettext(conflict_text(err.code))
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
-            text += " " + _("Its status: {status}.").format(
-                status=FMT.esc(staff_status(tr, err.intake.status))
+            text = tr.sentences(
+                text,
+                _("Its status: {status}.").format(
+                    status=FMT.esc(staff_status(tr, err.intake.status))
+                ),
             )
         if err.code == "claimed_by_other" and err.intake is not None:
             markup = Keyboard(action_rows(tr, [Action.TAKE_OVER], err.intake.id))

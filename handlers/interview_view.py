@@ -25,7 +25,9 @@ from bot.messages import (
     HTML,
     answer_text,
     answered_steps,
+    hotlines_text,
     note_text,
+    other_ways_to_apply,
     question_text,
     refusal_text,
     review_texts,
@@ -233,6 +235,8 @@ class InterviewView:
                 chat_id,
                 refusal_text(tr, flow, lang, engine.Refusal("declined"))
                 + "\n\n"
+                + HTML.esc(other_ways_to_apply(tr))
+                + "\n\n"
                 + _("If you change your mind, send /start."),
                 ReplyKeyboardRemove(),
             )
@@ -436,5 +440,5 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
             name = f"/{c.name} {c.usage}" if c.usage else f"/{c.name}"
             lines.append(name + " — " + HTML.esc(_(c.about)))
         if title is None:
-            lines += ["", _("Free legal advice: call 12348.")]
+            lines += ["", HTML.esc(hotlines_text(tr))]
     return "\n".join(lines)

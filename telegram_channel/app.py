@@ -38,7 +38,7 @@ from bot.config import ConfigError, Settings
 from bot.flow.sandbox import FlowChecker
 from bot.flowadmin import FlowAdmin
 from bot.housekeeping import Housekeeping
-from bot.i18n import I18n
+from bot.i18n import Hotlines, I18n
 from bot.instance import InstanceLock
 from bot.interview import Interview
 from bot.messages import HTML
@@ -280,7 +280,9 @@ def configure_logging(settings: Settings) -> None:
 
 
 async def open_services(settings: Settings) -> Services:
-    i18n = I18n.load()  # fails loudly on a missing catalog, before anything starts
+    # Fails loudly on a missing catalog, before anything starts; texts name the numbers
+    # the settings give (INTAKE_LEGAL_AID_HOTLINE, INTAKE_PROCURATORATE_HOTLINE).
+    i18n = I18n.load(hotlines=Hotlines.of(settings))
     store = await Store.open(
         settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
     )

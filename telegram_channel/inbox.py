@@ -209,7 +209,7 @@ class Inbox:
                 tr = await self.reader_of(admin)
                 text = tr.gettext(
                     "Telegram delivered an update the bot cannot apply (update {update_id}). It was set aside, and the bot goes on with the others. Updates set aside so far: {count}."
-                ).format(update_id=tr.ltr(str(update_id)), count=tr.number(count))
+                ).format(update_id=tr.ltr(str(update_id)), count=tr.count(count))
                 messages.append(OutMessage(admin, text))
             await self.store.outbox.add(messages)
         except Exception as exc:

@@ -657,9 +657,11 @@ async def test_consent_declined_keeps_nothing(tg: FakeTelegram, bot: Running) ->
     replies = await ma.wait_reply()
     await tg.wait_idle()
     assert len(ma.messages) == before + 1, describe(ma.messages[before:])
-    assert (
-        replies[-1].text
-        == "You did not agree, so nothing was saved.\n\nIf you change your mind, send /start."
+    assert replies[-1].text == (
+        "You did not agree, so nothing was saved.\n\n"
+        "You can still apply without this chat: in person at the service hall of your county"
+        " procuratorate, or by phone on 12309.\n\n"
+        "If you change your mind, send /start."
     )
     assert await intakes(bot, ma) == []
     assert (await bot.store.intakes.load_for_applicant(ma.id)).draft is None

@@ -516,7 +516,10 @@ async def test_delete_of_a_draft_leaves_no_row_with_the_persons_id(
     await other.wait_reply()
     await tg.wait_idle()
     assert [m.text for m in other.messages[before:]] == [
-        "You did not agree, so nothing was saved.\n\nIf you change your mind, send /start."
+        "You did not agree, so nothing was saved.\n\n"
+        "You can still apply without this chat: in person at the service hall of your county"
+        " procuratorate, or by phone on 12309.\n\n"
+        "If you change your mind, send /start."
     ]
     assert await person_traces(r, other.id) == NOTHING
 

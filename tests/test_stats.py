@@ -279,8 +279,11 @@ async def test_the_report_in_chinese_uses_its_catalog_and_formats(w: World) -> N
     assert zh.gettext("Total approved: {amount}").format(amount=zh.money(4234.5)) in text
     assert "¥4,234.50" in text
     assert "需要帮助的人或家里，有下面这些情况吗？" in text  # the flow's own Chinese
-    assert "• 残疾人: 2" in text
-    assert "• " + zh.gettext("approved") + ": 2" in text
+    assert "• 残疾人：2" in text  # Chinese punctuation between a Chinese label and its count
+    assert "• " + zh.gettext("approved") + "：2" in text
+    # A declined application is counted under the word on the caseworker's button.
+    assert "• 不予救助：1" in text and zh.gettext("Decline") == "不予救助"
+    assert "没有批准" not in text
 
 
 async def test_a_fractional_median_and_nothing_decided(w: World) -> None:

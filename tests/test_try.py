@@ -355,6 +355,20 @@ def test_declining_consent_ends_without_an_intake(
     code, out, _ = run(capsys, monkeypatch, "try", str(EVERY), "--lang", "en", lines=["2"])
     assert code == 1
     assert "You did not agree, so nothing was saved." in out
+    # The door is not closed: the same help in person or by phone, as the chat says.
+    assert "in person at the service hall of your county procuratorate" in out
+    assert "by phone on 12309" in out
+
+
+def test_the_number_to_apply_by_phone_is_the_one_the_settings_give(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A county with its own line sets it once; try shows what applicants would read."""
+    monkeypatch.setenv("INTAKE_PROCURATORATE_HOTLINE", "09035512309")
+    code, out, _ = run(capsys, monkeypatch, "try", str(EVERY), "--lang", "zh", lines=["2"])
+    assert code == 1
+    assert "到县检察院的检察服务大厅当面申请，或者拨打09035512309电话申请。" in out
+    assert "拨打12309" not in out
 
 
 def test_quit_stops(

@@ -18,7 +18,7 @@ from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
-from bot.messages import Fmt, answer_text
+from bot.messages import Fmt, after_decline, answer_text
 from bot.store.casework import Case, Referral
 from bot.store.outbox import OutMessage
 
@@ -61,7 +61,7 @@ def partner_summary(tr: Tr, fmt: Fmt, case: Case, flow: Flow) -> str:
         for key, label in CLUE_FIELDS:
             if case.clue.get(key):
                 lines.append(
-                    fmt.b(tr.gettext(label)) + ": " + fmt.esc(strip_bidi(str(case.clue[key])))
+                    tr.labelled(fmt.b(tr.gettext(label)), fmt.esc(strip_bidi(str(case.clue[key]))))
                 )
         return "\n".join(lines)
     for step in flow.tagged("partner"):
@@ -180,7 +180,9 @@ class Notices:
         return await self.to_applicant(case, Kind.STATUS_CHANGED, render)
 
     async def declined(self, case: Case, reason: str) -> list[OutMessage]:
-        """``reason``: a code from DECLINE_REASONS, read in the applicant's language, or words."""
+        """``reason``: a code from DECLINE_REASONS, read in the applicant's language, or words.
+        The notice also says how to have the decision looked at again, and where else to
+        turn, with the numbers from the settings."""
 
         def render(tr: Tr) -> str:
             return (
@@ -192,9 +194,7 @@ class Notices:
                     reason=self.fmt.esc(decline_text(tr, reason))
                 )
                 + "\n\n"
-                + tr.gettext(
-                    "Where to turn next: free legal aid, call 12348. For living costs, ask your village committee or the township office about subsistence allowance (低保) or temporary relief."
-                )
+                + "\n\n".join(self.fmt.esc(part) for part in after_decline(tr))
             )
 
         return await self.to_applicant(case, Kind.STATUS_CHANGED, render)

@@ -28,6 +28,7 @@ STEP_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 MAX_FILE_BYTES = 256 * 1024
 MAX_TEXT_LENGTH = 4000  # a Telegram message holds 4096 characters
+MAX_CHOICE_VALUE_BYTES = 24  # a choice's value travels in button data (64 bytes in all)
 # What a file may hold. Reading and checking cost grows with these, so an upload cannot
 # keep the bot busy or eat its memory; each is many times what a real flow needs (the
 # built-in one: 35 steps, 11 choices, 7 rules a list, 1,832 values, 6 levels).
@@ -484,11 +485,12 @@ class _Checker:
             if value in seen:
                 self.add(keys["value"], N_("choice value '{value}' appears twice"), value=value)
                 continue
-            if len(value.encode()) > 24:
+            if len(value.encode()) > MAX_CHOICE_VALUE_BYTES:
                 self.add(
                     keys["value"],
-                    N_("choice value '{value}' is too long (at most 24 letters)"),
+                    N_("choice value '{value}' is too long (at most {limit} letters)"),
                     value=value,
+                    limit=MAX_CHOICE_VALUE_BYTES,
                 )
             seen.add(value)
             out.append(Choice(value=value, label=label))
