@@ -197,11 +197,15 @@ def answered_steps(flow: Flow, state: State) -> list[Step]:
 
 
 def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[str]:
-    """The review screen, split into messages that fit Telegram's limit."""
+    """The review screen, split into messages that fit Telegram's limit.
+
+    Only the applicant reads it, to check their answers before sending: a sensitive answer
+    (their phone) is shown whole, or a typo in it could not be seen. Elsewhere in their
+    chat (the answered question, "your answer before") it stays masked."""
     _ = tr.gettext
     lines = [fmt.b(_("Please check your answers before sending:"))]
     for n, step in enumerate(answered_steps(flow, state), start=1):
-        value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
+        value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=False)
         question = flow.pick(step.text, lang)
         lines.append(f"{tr.ltr(str(n))}. {fmt.esc(question)}\n    → {fmt.b(value)}")
     lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
