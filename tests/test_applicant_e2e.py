@@ -1066,9 +1066,12 @@ async def test_help_unknown_command_hello_and_an_edited_message(
     assert len(await intakes(bot, he)) == 1
     await tap(he, AGREE)
 
-    [unknown] = await he.ask("/frobnicate")
+    # An unknown command mid-interview: the help, then the question they are on again.
+    unknown, again = await he.ask("/frobnicate")
     assert unknown.text.startswith("I do not know that command.")
     assert "/start — begin, or go on with your application" in unknown.text
+    asks([again], OWN, "nickname")
+    assert again.buttons == [BACK]
 
     # Editing an answer already sent does not change it, and the bot says so.
     answer = await he.send("Old Name")
