@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flow.engine import Refusal, Screening, State
+from bot.flow.engine import Ask, Refusal, Review, Screening, State
 from bot.flow.model import Flow, Step
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import STATUS_NAMES, Tr
@@ -183,6 +183,40 @@ def question_text(
             line += " " + _("You can also skip this question.")
         parts.append(fmt.i(line))
     return "\n\n".join(parts)
+
+
+def brief_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, outcome: Ask | Review) -> str:
+    """What a photo, a file or a sticker gets where the question above it stays asked: a
+    line or two, never the whole question again (an album of ten photos would repeat it
+    ten times down a small screen). The question is named short, to find it above."""
+    _ = tr.gettext
+    if isinstance(outcome, Review):
+        kind = str(outcome.refusal.params.get("kind", "file")) if outcome.refusal else "file"
+        return "⚠️ " + fmt.esc(
+            _("The summary cannot take {kind}.").format(kind=_(_KINDS.get(kind, _KINDS["file"])))
+            + "\n"
+            + _("Please use the buttons under the summary above.")
+        )
+    step, state = outcome.step, outcome.state
+    if outcome.refusal is None:  # a file taken at a question that collects them
+        n = len(state.pending)
+        return "✔️ " + fmt.esc(
+            tr.ngettext("{n} file received.", "{n} files received.", n).format(
+                n=tr.number(n)
+            )
+            + "\n"
+            + _("Send more, or tap Done.")
+        )
+    line = "⚠️ " + fmt.esc(refusal_text(tr, flow, lang, outcome.refusal))
+    if step.type == "attachments":
+        return line  # its buttons come with it: Done is what to tap next
+    return (
+        line
+        + "\n"
+        + fmt.esc(_("Please answer the question above:"))
+        + " "
+        + fmt.b(short_label(flow.pick(step.text, lang)))
+    )
 
 
 def note_text(fmt: Fmt, flow: Flow, lang: str, step: Step) -> str:

@@ -14,7 +14,16 @@ from typing import Any
 
 from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.asking import REVIEW_MOVES, Move, Offer, answered, left_step, move_name, offer
+from bot.asking import (
+    REVIEW_MOVES,
+    Move,
+    Offer,
+    answered,
+    left_step,
+    move_name,
+    offer,
+    stays_open,
+)
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Review
 from bot.flow.model import Flow, Step
@@ -24,6 +33,7 @@ from bot.messages import (
     HTML,
     answer_text,
     answered_steps,
+    brief_text,
     note_text,
     question_text,
     refusal_text,
@@ -235,6 +245,18 @@ class InterviewView:
                 + _("If you change your mind, send /start."),
                 ReplyKeyboardRemove(),
             )
+            return
+        if (
+            turn.sent_kind is not None
+            and isinstance(outcome, Ask | Review)
+            and not outcome.notes
+            and (outcome.refusal is not None or stays_open(turn.intake.state.current, outcome))
+        ):
+            # A photo, a file, a sticker: a short answer; the question stays above it.
+            markup = None
+            if isinstance(outcome, Ask) and outcome.step.type == "attachments":
+                markup = self.question_markup(tr, flow, lang, intake.id, outcome)
+            await say(bot, chat_id, brief_text(tr, HTML, flow, lang, outcome), markup)
             return
         if turn.resumed:
             await say(bot, chat_id, _("Welcome back. Let us continue where you stopped."))

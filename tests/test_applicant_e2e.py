@@ -88,6 +88,25 @@ def refuses(
     return last
 
 
+def brief(
+    replies: list[SentMessage], why: str, flow: Flow, step_id: str, lang: str = "en"
+) -> SentMessage:
+    """A photo, a file or a sticker where it does not fit: one short message saying why
+    and naming the question above, which is not sent again."""
+    [only] = replies
+    text = only.text or ""
+    label = " ".join(flow.step(step_id).text[lang].split())
+    label = label if len(label) <= 40 else label[:39] + "…"
+    assert text == (
+        "⚠️ "
+        + html.escape(why, quote=False)
+        + "\nPlease answer the question above: <b>"
+        + html.escape(label, quote=False)
+        + "</b>"
+    ), describe(replies)
+    return only
+
+
 async def tap(person: FakeUser, text: str, message: SentMessage | None = None) -> list[SentMessage]:
     await person.tap(text, message)
     return await person.wait_reply()
@@ -219,11 +238,12 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     name_q = asks(replies, F, "name")  # relationship and helper_role are not relevant
     assert name_q.buttons == [BACK]
 
-    # Stickers and voice messages are not text: refused with the reason, asked again.
+    # Stickers and voice messages are not text: refused with the reason in a short line
+    # that points to the question above, which is not sent again each time.
     await li.send_sticker()
-    refuses(await li.wait_reply(), "This question cannot take a sticker.", F, "name")
+    brief(await li.wait_reply(), "This question cannot take a sticker.", F, "name")
     await li.send_voice()
-    refuses(await li.wait_reply(), "This question cannot take a voice message.", F, "name")
+    brief(await li.wait_reply(), "This question cannot take a voice message.", F, "name")
     asks(await li.ask("Li Hua"), F, "birth_date")
 
     refuses(
@@ -354,10 +374,9 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
 
     # An attachment: a photo, then Done.
     photo = await li.send_photo()
-    replies = await li.wait_reply()
-    docs_again = asks(replies, F, "documents")
-    assert "1 file received." in docs_again.text
-    assert docs_again.buttons[0] == "✔️ Done (1 received)"
+    [received] = await li.wait_reply()  # a short receipt, not the whole question again
+    assert received.text == "✔️ 1 file received.\nSend more, or tap Done."
+    assert received.buttons == ["✔️ Done (1 received)", SKIP, BACK]
     await li.tap_containing(DONE)
     asks(await li.wait_reply(), F, "description")
     stored = (await answers(bot, li))["documents"]
@@ -507,15 +526,17 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         "nickname",
     )
     await zhao.send_voice()
-    refuses(await zhao.wait_reply(), "This question cannot take a voice message.", F, "nickname")
-    await zhao.send_photo()
-    refuses(await zhao.wait_reply(), "This question cannot take a photo.", F, "nickname")
+    brief(await zhao.wait_reply(), "This question cannot take a voice message.", F, "nickname")
+    # Three photos (an album): three short lines, never the question three times.
+    for _ in range(3):
+        await zhao.send_photo()
+        brief(await zhao.wait_reply(), "This question cannot take a photo.", F, "nickname")
     asks(await zhao.ask("  Lao Wang  "), F, "size")
 
     # number, min 1 max 10 (the default walk tries the other number refusals)
     refuses(await zhao.ask("abc"), "Please send a number, for example 3.", F, "size")
     await zhao.send_contact()
-    refuses(await zhao.wait_reply(), "This question cannot take a contact.", F, "size")
+    brief(await zhao.wait_reply(), "This question cannot take a contact.", F, "size")
     refuses(await zhao.ask("11"), "That number is too large: it must be at most 10.", F, "size")
     asks(await zhao.ask("3"), F, "earners")
     refuses(await zhao.ask("4"), "There cannot be more earners than people.", F, "earners")
@@ -585,9 +606,9 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         await zhao.ask("here they are"), "Please send a photo or a file, or tap Done.", F, "papers"
     )
     sent = await zhao.send_document("judgment.pdf", PDF)
-    replies = await zhao.wait_reply()
-    assert "1 file received." in replies[-1].text
-    assert replies[-1].buttons == ["✔️ Done (1 received)", BACK]
+    [received] = await zhao.wait_reply()
+    assert received.text == "✔️ 1 file received.\nSend more, or tap Done."
+    assert received.buttons == ["✔️ Done (1 received)", BACK]
     comment = asks(await tap(zhao, "✔️ Done (1 received)"), F, "comment")
 
     # optional text, skipped

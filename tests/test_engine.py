@@ -309,6 +309,9 @@ def test_a_number_too_long_to_be_one_is_refused_not_stored_as_infinity() -> None
         ("household", Typed("፩"), "not_a_number", {}),
         ("household", Typed("1" + " " * 4094 + "x"), "not_a_number", {}),
         ("kind", Done("kind"), "use_buttons", {}),
+        ("kind", Attached(PHOTO_A), "wrong_kind", {"kind": "photo"}),
+        ("needs", SharedContact("13812345678"), "wrong_kind", {"kind": "contact"}),
+        ("consent", Attached({"kind": "document"}), "wrong_kind", {"kind": "document"}),
         ("kind", Picked("kind", "theft"), "moved_on", {}),  # not one of its choices
         ("needs", Done("needs"), "choose_one", {}),
         ("needs", Skip("needs"), "required", {}),
@@ -572,6 +575,8 @@ def test_back_while_editing_cannot_leave_a_newly_relevant_step_unanswered() -> N
         (Picked("kind", "other"), "moved_on"),
         (Done("needs"), "moved_on"),
         (Typed("hello"), "use_buttons"),
+        (Attached(PHOTO_A), "wrong_kind"),
+        (Unsupported("voice"), "wrong_kind"),
     ],
 )
 def test_the_review_refuses_what_it_cannot_take(given: Input, code: str) -> None:

@@ -502,6 +502,10 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
         return _accept(flow, state, step, None, day)
     if isinstance(given, Unsupported):
         return refuse(flow, state, "wrong_kind", kind=given.kind)
+    if step.type in ("consent", "choice", "multi_choice") and (
+        isinstance(given, Attached | SharedContact)
+    ):
+        return refuse(flow, state, "wrong_kind", kind=sent_kind(given))
 
     if step.type == "consent":
         if isinstance(given, Picked) and given.value == AGREE:
@@ -579,7 +583,7 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
     elif isinstance(given, Typed):
         value, refusal = _read_typed(step, given.text, day)
     elif isinstance(given, Attached):
-        return refuse(flow, state, "wrong_kind", kind=given.ref.get("kind", "file"))
+        return refuse(flow, state, "wrong_kind", kind=sent_kind(given))
     else:
         return refuse(flow, state, "type_answer")
     if refusal is None:
@@ -623,7 +627,22 @@ def _at_review(flow: Flow, state: State, given: Input, today: dt.date) -> Outcom
         return Ask(step, new)
     if isinstance(given, Picked | Done | Skip | Keep):
         return refuse(flow, state, "moved_on")
+    kind = sent_kind(given)
+    if kind is not None:
+        return refuse(flow, state, "wrong_kind", kind=kind)
     return refuse(flow, state, "use_buttons")
+
+
+def sent_kind(given: Input) -> str | None:
+    """What kind of thing was sent, when it is not typed words or a tap: a photo, a file,
+    a contact, a sticker... (a channel answers those briefly where they do not fit)."""
+    if isinstance(given, Attached):
+        return str(given.ref.get("kind") or "file")
+    if isinstance(given, SharedContact):
+        return "contact"
+    if isinstance(given, Unsupported):
+        return given.kind
+    return None
 
 
 def screen(flow: Flow, answers: dict[str, Any], *, today: dt.date | None = None) -> Screening:
