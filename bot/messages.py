@@ -173,6 +173,14 @@ def question_text(
         parts.append(
             fmt.esc(tr.ngettext("{n} file received.", "{n} files received.", n).format(n=n))
         )
+    elif step.type == "text" and state.pending:
+        parts.append(
+            fmt.esc(
+                _(
+                    "What you wrote is kept. Keep its first part, or all of it in parts, or send a shorter answer."
+                )
+            )
+        )
     elif step.asks_input and step.id in state.answers and step.type != "consent":
         before = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
         parts.append(fmt.esc(_("Your answer before: {answer}").format(answer=before)))

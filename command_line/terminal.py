@@ -25,6 +25,7 @@ from bot.flow.engine import (
     Keep,
     Picked,
     Review,
+    Shorten,
     Skip,
     Submit,
     Typed,
@@ -48,6 +49,8 @@ QUIT = "quit"
 
 # The words typed for a move (the English ones; the local ones are its name).
 _COMMANDS = (Move.BACK, Move.SKIP, Move.KEEP, Move.DONE, Move.SEND, Move.CHANGE)
+# Offered only after an answer too long for its question.
+_LONG = (Move.FIRST_PART, Move.ALL_PARTS)
 # Several numbers on one line toggle several answers of a multi_choice question.
 _NUMBERS = re.compile(r"^\s*\d+(?:[\s,，、;]+\d+)*\s*$")
 _SEPARATORS = re.compile(r"[\s,，、;]+")
@@ -70,7 +73,8 @@ class Terminal:
         # English command words always work; the names of the bot's buttons too.
         self.words: dict[str, str] = {command: command for command in _COMMANDS}
         self.words.update({QUIT: QUIT, "exit": QUIT})
-        for command in _COMMANDS:
+        for command in (*_COMMANDS, *_LONG):
+            self.words.setdefault(command, command)
             self.words.setdefault(move_name(tr, command).strip().casefold(), command)
 
     # -- output ---------------------------------------------------------------------
@@ -156,6 +160,8 @@ class Terminal:
             if move in (Move.AGREE, Move.DECLINE):  # typed as numbers after the choices
                 n += 1
                 self.say(f"  {n}. {move_name(self.tr, move)}")
+            elif move in _LONG:  # typed as their word
+                self.say(f"  {self.word(move)}: {move_name(self.tr, move)}")
 
     def show_pending(self, outcome: Ask) -> None:
         """After a toggle or a file: what is collected so far, as the bot's edited message."""
@@ -218,6 +224,8 @@ class Terminal:
             if not outcome.has_previous:
                 return _("There is no earlier answer to keep.")
             return [Keep(step.id)]
+        if command in _LONG and step.type == "text" and outcome.state.pending:
+            return [Shorten(step.id, whole=command == Move.ALL_PARTS)]
         if step.type in ("multi_choice", "attachments") and (
             command == Move.DONE or not line.strip()
         ):

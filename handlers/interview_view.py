@@ -66,12 +66,16 @@ _MARKS = {
     Move.BACK: "⬅️ ",
     Move.SEND: "📨 ",
     Move.CHANGE: "✏️ ",
+    Move.FIRST_PART: "✂️ ",
+    Move.ALL_PARTS: "🧩 ",
 }
 # The moves of a reply keyboard (the phone question's), which come back as typed text.
 _TYPED_MOVES = (Move.BACK, Move.SKIP, Move.KEEP)
 _TYPED_MARKS = tuple(_MARKS[m].strip() for m in _TYPED_MOVES)
 # Short labels share a row two by two, from four choices on; long ones get a row each.
 _SHORT_LABEL = 12
+# How much of an answer the question it answered shows (the whole is on the review).
+_SHOWN_ANSWER = 1000
 
 
 def move_label(tr: Tr, move: str) -> str:
@@ -129,6 +133,16 @@ class InterviewView:
             label = move_label(tr, move)
             if move == Move.DONE and offered.received:
                 label = "✔️ " + tr.gettext("Done ({n} received)").format(n=offered.received)
+            elif move == Move.FIRST_PART:
+                label = "✂️ " + tr.ngettext(
+                    "Keep the first {n} character",
+                    "Keep the first {n} characters",
+                    offered.limit,
+                ).format(n=tr.number(offered.limit))
+            elif move == Move.ALL_PARTS:
+                label = "🧩 " + tr.ngettext(
+                    "Keep all of it, in {n} part", "Keep all of it, in {n} parts", offered.parts
+                ).format(n=tr.number(offered.parts))
             buttons.append([button(label, data(MOVE_OPS[move]))])
         buttons.append(
             [button(move_label(tr, move), data(MOVE_OPS[move])) for move in offered.navigation]
@@ -300,6 +314,9 @@ class InterviewView:
         tr = self.i18n.tr(turn.lang)
         if answered(step, state):
             value = answer_text(tr, flow, turn.flow_lang, step, state.answers[step.id], masked=True)
+            # A long story (kept in parts) is read whole on the review; here, its start.
+            if len(value) > _SHOWN_ANSWER:
+                value = value[: _SHOWN_ANSWER - 1] + "…"
             text = question_text(tr, HTML, flow, turn.flow_lang, step, engine.State()).split(
                 "\n\n"
             )[0]

@@ -1063,6 +1063,38 @@ async def test_two_applicants_interleave_and_one_applicant_is_answered_in_order(
     assert after is not None and after.state.to_dict() == before
 
 
+# --- an answer too long --------------------------------------------------------------------
+
+
+async def test_an_answer_too_long_is_kept_to_keep_its_first_part_or_all_of_it_in_parts(
+    tg: FakeTelegram, bot: Running
+) -> None:
+    """A story longer than its question takes is not refused outright: the bot keeps it
+    and offers to keep its first part, or all of it in parts; nothing typed is lost."""
+    await use_own_flow(bot)
+    wu = tg.user(3031, language_code="en")
+    asks(await wu.ask("/start"), OWN, "consent")
+    asks(await tap(wu, AGREE), OWN, "nickname")
+    story = "Lao Wang of the east village"  # 28 characters; the nickname takes 20
+    [offer] = await wu.ask(story)
+    refuses([offer], "That is too long: at most 20 characters, yours has 28.", OWN, "nickname")
+    assert "What you wrote is kept." in offer.text
+    first, parts = "✂️ Keep the first 20 characters", "🧩 Keep all of it, in 2 parts"
+    assert offer.buttons == [first, parts, BACK]
+    assert (await current_step(bot, wu)) == "nickname"
+
+    asks(await tap(wu, first, offer), OWN, "size")
+    assert (await answers(bot, wu))["nickname"] == "Lao Wang of the"  # cut at a word
+    assert offer.text.endswith("✔️ Lao Wang of the") and offer.buttons == []
+
+    # Back, the same story again, and all of it this time: in two parts, every word kept.
+    again = asks(await tap(wu, BACK), OWN, "nickname")
+    [offer] = await wu.ask(story)
+    assert offer is not again and offer.buttons == [first, parts, KEEP, BACK]
+    asks(await tap(wu, parts, offer), OWN, "size")
+    assert (await answers(bot, wu))["nickname"] == "Lao Wang of the\n\neast village"
+
+
 # --- commands and messages outside the interview -----------------------------------------
 
 
