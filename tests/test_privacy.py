@@ -356,9 +356,17 @@ async def test_mydata_sends_everything_held_with_the_phone_unmasked(
     doc = ap.messages[-1]
     assert doc.kind == "document" and doc.file_name == "my-data.txt"
     text = (doc.document_bytes or b"").decode("utf-8")
-    for shown in (ref, "Li Hua", "Xiangtan County", phone_of(ap), "consent", "sensitive_consent"):
+    for shown in (ref, "Li Hua", "Xiangtan County", phone_of(ap)):
         assert shown in text, (shown, text)
     assert "••" not in text
+    # The consents given, as the questions asked them, in the reader's language; no step ids.
+    consents = text[text.index("Consents you gave:") :].split("\n\n")[0]
+    for step_id in ("consent", "sensitive_consent"):
+        asked = " ".join(DEFAULT.step(step_id).text["en"].split())
+        assert asked in consents, (asked, consents)
+    assert "sensitive_consent" not in text and "- consent" not in text
+    for step_id in ("name", "county", "phone"):
+        assert f"{step_id}:" not in text and f"- {step_id}\n" not in text
 
     # Somebody else gets only their own (empty) record.
     other = tg.user(4007, language_code="en", first_name="Ma")
