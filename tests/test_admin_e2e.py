@@ -359,6 +359,36 @@ async def test_broken_upload_is_refused_in_the_admins_language(
     assert await versions(r) == [(1, True, None)]
 
 
+async def test_expression_and_yaml_errors_are_told_wholly_in_the_admins_language(
+    r: Running, tg: FakeTelegram
+) -> None:
+    """A rule written wrong and a file whose layout is broken: a Chinese admin reads what
+    is wrong in Chinese, with no English words from Python or the YAML reader."""
+    zh = I18n.load().tr("zh").gettext
+    admin = tg.user(ADMIN_ZH, first_name="Zhao", language_code="zh-hans")
+    bad_rule = _replace_once(
+        DEFAULT_SOURCE, "  - id: name\n    type: text\n", "  - id: name\n    type: text\n"
+        '    relevant: "len(applying_for, 2) > (1"\n'
+        '    constraint: "answer.upper() == 1"\n',
+    )
+    broken_layout = "id: x\nlanguages: [zh\nsteps:\n\t- id: a\n"
+    for source, wanted in (
+        (bad_rule, zh("syntax error near character {at}")),
+        (bad_rule, zh("attribute access is not allowed")),
+        (broken_layout, zh("YAML syntax: {error}")),
+    ):
+        replies = await upload(admin, source)
+        text = "\n".join(m.text or "" for m in replies)
+        problems = [line for line in text.splitlines() if line.startswith("• ")]
+        assert problems, text
+        for piece in fragments(wanted):
+            assert any(piece in p for p in problems), (piece, problems)
+        for line in problems:
+            # Only names from the file itself (ids, keys, function names) stay in Latin.
+            words = re.findall(r"[A-Za-z]{3,}", re.sub(r"'[^']*'|\w+\(\)", "", line))
+            assert set(words) <= {"YAML", "relevant", "constraint", "Tab"}, (words, line)
+
+
 def fragments(template: str) -> list[str]:
     """The literal parts of a ``str.format`` template (what must appear whatever the values)."""
     return [piece for piece in re.split(r"\{[a-z_]+\}", template) if piece.strip()]
