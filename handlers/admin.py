@@ -154,9 +154,13 @@ class AdminHandlers:
             return
         actor, tr = who
         flow, source = await self.flows.export(actor)
-        caption = tr.gettext(
-            "The current flow: {id}, version {version}. Edit it and send it back to me as a file to change the interview."
-        ).format(id=flow.id, version=flow.version)
+        caption = (
+            tr.gettext(
+                "The current flow: {id}, version {version}. Edit it and send it back to me as a file to change the interview."
+            ).format(id=flow.id, version=flow.version)
+            + "\n"
+            + tr.gettext("How to write it: docs/flow-format.md in the bot's code.")
+        )
         await ctx.bot.send_document(
             actor,
             document=source.encode("utf-8"),

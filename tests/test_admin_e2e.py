@@ -304,6 +304,9 @@ async def test_flow_sends_the_current_flow_as_a_yaml_document(r: Running, tg: Fa
     assert doc.document_bytes == DEFAULT_SOURCE.encode("utf-8")
     assert doc.document_bytes == (await r.store.flows.source(FLOW_ID, 1)).encode("utf-8")
     assert f"{FLOW_ID}, version 1" in (doc.text or "")
+    # It says where the format is explained, and that file is there.
+    assert "How to write it: docs/flow-format.md" in (doc.text or "")
+    assert (Path(__file__).parent.parent / "docs" / "flow-format.md").is_file()
 
     # Anyone else (a caseworker too) gets one line and no file.
     for user_id in (STRANGER, CW):

@@ -6,7 +6,7 @@ resulting tree is checked against a small whitelist and converted into our own n
 classes. Evaluation walks those nodes; nothing is ever handed to ``eval``, ``exec`` or
 ``compile``-to-bytecode, so an expression cannot reach attributes, imports or builtins.
 
-The language (see FLOW_FORMAT.md, "Expressions"):
+The language (see docs/flow-format.md, "Expressions"):
 
 * literals: strings, ints, floats, ``true``/``false``/``null`` (and ``True``/``False``/
   ``None``), lists ``[...]``;

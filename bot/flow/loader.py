@@ -1,4 +1,4 @@
-"""Load and validate a flow file against FLOW_FORMAT.md.
+"""Load and validate a flow file against docs/flow-format.md.
 
 An admin fixing a file wants every problem at once, each with its line, not
 one error per attempt; so validation walks the whole YAML node tree (which
@@ -171,7 +171,7 @@ class FlowYamlLoader(yaml.SafeLoader):
     written out. Nesting and the number of values are counted as the tree is built, so
     a deep file ends in a problem, not in ``RecursionError``.
 
-    Admins write ``text: {en: Who are you applying for?}`` (FLOW_FORMAT.md does);
+    Admins write ``text: {en: Who are you applying for?}`` (docs/flow-format.md does);
     PyYAML follows YAML 1.1 there and stops the scalar at the question mark.
     """
 
