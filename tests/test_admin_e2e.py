@@ -535,6 +535,10 @@ async def test_publish_new_applicants_get_it_while_one_mid_interview_finishes_on
     )
     assert summary.buttons == []  # the summary cannot be published twice
     assert await versions(r) == [(1, False, None), (2, True, ADMIN)]
+    # /flows names who published it, as they go by in Telegram.
+    [listing] = await admin.ask("/flows")
+    assert f"{FLOW_ID} version 2 · published " in listing.text
+    assert " by Zhao · " in listing.text and str(ADMIN) not in listing.text
     [published] = (await audit(r, "flow.published"))[:1]
     assert (published.actor, published.detail) == (ADMIN, {"flow": FLOW_ID, "version": 2})
     assert await r.store.flows.source(FLOW_ID, 2) == V2_SOURCE
@@ -588,25 +592,42 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
     rows = {v.version: v for v in await r.store.flows.versions() if v.flow_id == FLOW_ID}
     lines = listing.text.splitlines()
     assert lines[0] == "<b>Flow versions</b>"
+    # One way of writing a version throughout; who published it by name, never by a
+    # number (this admin's name is not known yet: "an admin").
     assert (
-        f"• {FLOW_ID} v1 · published {en.datetime(rows[1].published_at)} by command line"
-        " · 0 intakes"
+        f"• {FLOW_ID} version 1 · published {en.datetime(rows[1].published_at)}"
+        " by command line · 0 intakes"
     ) in lines
     assert (
-        f"▶️ {FLOW_ID} v2 · published {en.datetime(rows[2].published_at)} by {ADMIN}"
-        " · 1 intake · <b>in use</b>"
+        f"▶️ {FLOW_ID} version 2 · published {en.datetime(rows[2].published_at)}"
+        " by an admin · 1 intake · <b>in use</b>"
     ) in lines
-    assert listing.buttons == [f"↩️ Make {FLOW_ID} v1 current"]
+    assert str(ADMIN) not in listing.text and " v1" not in listing.text
+    make_v1 = f"↩️ Make {FLOW_ID} version 1 current"
+    assert listing.buttons == [make_v1]
 
     # A caseworker may not list or roll back.
     [no] = await person(tg, CW).ask("/flows")
     assert no.text == ONLY_ADMINS
 
-    replies = await tap(admin, f"↩️ Make {FLOW_ID} v1 current")
+    # Rolling back asks first; No changes nothing.
+    [asked] = await tap(admin, make_v1, listing)
+    assert asked.text == (
+        f"Roll back {FLOW_ID} to version 1? New applicants will get that version;"
+        " those in the middle finish on theirs."
+    )
+    assert asked.buttons == ["↩️ Yes, roll back", "No, keep the current one"]
+    [kept] = await tap(admin, "No, keep the current one", asked)
+    assert kept.text == "Nothing was changed." and asked.buttons == []
+    assert await versions(r) == [(1, False, None), (2, True, ADMIN)]
+    assert await audit(r, "flow.rollback") == []
+
+    [asked] = await tap(admin, make_v1, listing)
+    replies = await tap(admin, "↩️ Yes, roll back", asked)
     assert said(replies, "is current again").text == (
         f"{FLOW_ID} version 1 is current again. New applicants get it now."
     )
-    assert listing.buttons == []
+    assert asked.buttons == []
     assert await versions(r) == [(1, True, None), (2, False, ADMIN)]
     [rollback] = await audit(r, "flow.rollback")
     assert (rollback.actor, rollback.detail) == (ADMIN, {"flow": FLOW_ID, "version": 1})
@@ -625,8 +646,10 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
 
     # /flows now shows v1 in use and offers v2.
     [listing] = await admin.ask("/flows")
-    assert any(line.startswith(f"▶️ {FLOW_ID} v1 ") for line in listing.text.splitlines())
-    assert listing.buttons == [f"↩️ Make {FLOW_ID} v2 current"]
+    assert any(
+        line.startswith(f"▶️ {FLOW_ID} version 1 ") for line in listing.text.splitlines()
+    )
+    assert listing.buttons == [f"↩️ Make {FLOW_ID} version 2 current"]
 
 
 # --- 7. uploads that are refused -------------------------------------------------------
