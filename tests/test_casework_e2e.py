@@ -24,7 +24,10 @@ from typing import Any
 
 import pytest
 
+from bot.flow import engine
 from bot.flow.engine import Screening, State
+from bot.store.casework import Conflict
+from bot.trial import save_trial
 from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import DEFAULT_SETTLE, FakeTelegram, FakeUser, SentMessage
@@ -350,6 +353,59 @@ async def claimed_intake(r: Running, tg: FakeTelegram, applicant: int = 4, **kw:
     await outbox_empty(r)
     await tg.wait_idle()
     return ref
+
+
+async def test_a_test_intake_from_try_save_is_marked_and_tells_nobody(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """``intake-bot try --save`` stores a test intake: a caseworker can open and practise on
+    it, but the card and their list say it is a test, no applicant is told anything, and
+    it is never sent to the agriculture department."""
+    flow = await r.store.flows.active()
+    out: Any = engine.start(flow)
+    for given in (
+        engine.Picked("consent", engine.AGREE),
+        engine.Typed("Test Person"),
+        engine.Typed("Test Village"),
+        engine.Typed("13800000000"),
+        engine.Typed("T-1"),
+        engine.Picked("hurt", "yes"),
+        engine.Attached({"kind": "photo", "file_id": "test-file", "unique": "t"}),
+        engine.Done("papers"),
+        engine.Submit(),
+    ):
+        out = engine.answer(flow, out.state, given)
+    assert isinstance(out, engine.Completed)
+    ref = (await save_trial(r.store, flow, None, "en", out)).ref
+    cw = cw_of(tg)
+
+    empty = "The queue is empty: no open applications."
+    assert texts(await say(cw, "/queue", until=empty)) == [empty]  # never among real ones
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    assert card.text.splitlines()[1] == (
+        "🧪 <b>Test application (intake-bot try --save).</b>"
+    ), card.text
+    assert "Nobody applied: nobody is told what is done on it." in card.text
+    assert REFER not in card.buttons and card.buttons[0] == CLAIM
+
+    card = said(await tap(cw, CLAIM, card, until="Claimed by you"), "Claimed by you")
+    mine = said(await say(cw, "/mine", until="My applications"), "My applications")
+    assert f"<b>{ref}</b> · 🧪 test" in mine.text
+    await tap(cw, APPROVE, card, until="Type the amount")
+    confirm = said(await say(cw, "3000", until="CN¥3,000.00"), "CN¥3,000.00")
+    await tap(cw, YES_APPROVE, confirm, until=f"<b>{ref}</b> is approved with CN¥3,000.00")
+    assert (await row_of(r, ref))["status"] == "approved"
+    await outbox_empty(r)
+    await tg.wait_idle()
+    # Nothing went to anyone but the caseworker: no applicant, no group, no partner.
+    sent_to = {c["chat_id"] for c in tg.calls_to("sendMessage")}
+    assert sent_to == {CW}, sent_to
+    # A referral, even through a replayed button, is refused.
+    with pytest.raises(Conflict) as refused_referral:
+        await r.services.casework.refer(  # type: ignore[union-attr]
+            CW, await intake_id(r, ref), PARTNER, "Please visit"
+        )
+    assert refused_referral.value.code == "is_test"
 
 
 # --- 1. the happy path ------------------------------------------------------------------

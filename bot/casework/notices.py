@@ -84,7 +84,10 @@ class Notices:
         return self.fmt.b(tr.ltr(case.ref or ""))
 
     async def to_applicant(self, case: Case, kind: Kind, render: Render) -> list[OutMessage]:
-        """A notice to the person who sent the intake, in their language."""
+        """A notice to the person who sent the intake, in their language; none for a test
+        intake (``intake-bot try --save``): nobody applied, so nobody is told."""
+        if case.is_test:
+            return []
         tr = await self.people.tr_for(case.applicant_id, case.lang)
         return [OutMessage(case.chat_id, render(tr), kind=kind, intake_id=case.id, lang=tr.lang)]
 
