@@ -93,14 +93,35 @@ _HINTS = {
 }
 
 
-def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal) -> str:
+# Where there are no buttons to tap (the terminal ``try``): what a question's hint and a
+# refusal say instead; answers are numbered there, and an empty line ends or skips.
+_TYPED_HINTS = {
+    "phone": N_("Type the number."),
+    "choice": N_("Type the number of one answer."),
+    "multi_choice": N_("Type the numbers of every answer that fits, then an empty line."),
+    "consent": N_("Type 1 or 2."),
+    "attachments": N_("Type the path of a file, one per line, then an empty line."),
+}
+_TYPED_REFUSALS = {
+    "use_buttons": N_("That is not one of the answers. Please type the number of one of them."),
+    "choose_one": N_("Please choose at least one: type its number, then an empty line."),
+    "too_many_files": N_("That is enough files: at most {max}. Type an empty line to go on."),
+}
+
+
+def refusal_text(
+    tr: Tr, flow: Flow, lang: str, refusal: Refusal, *, typed: bool = False
+) -> str:
+    """Why an answer was not taken; ``typed`` where answers are typed, not tapped."""
     _ = tr.gettext
     if refusal.code == "constraint" and refusal.message:
         return flow.pick(refusal.message, lang)
     if refusal.code == "wrong_kind":
         kind = _(_KINDS.get(str(refusal.params.get("kind")), _KINDS["file"]))
         return _("This question cannot take {kind}.").format(kind=kind)
-    template = _REFUSALS.get(refusal.code, N_("That answer was not accepted."))
+    template = (_TYPED_REFUSALS.get(refusal.code) if typed else None) or _REFUSALS.get(
+        refusal.code, N_("That answer was not accepted.")
+    )
     params = {k: _param(tr, v) for k, v in refusal.params.items()}
     return _(template).format(**params)
 
@@ -156,12 +177,15 @@ def question_text(
     step: Step,
     state: State,
     refusal: Refusal | None = None,
+    *,
+    typed: bool = False,
 ) -> str:
-    """The message that asks ``step``: the refusal if any, the question, help and a hint."""
+    """The message that asks ``step``: the refusal if any, the question, help and a hint
+    (``typed``: for a channel without buttons, where answers are typed)."""
     _ = tr.gettext
     parts: list[str] = []
     if refusal is not None:
-        parts.append("⚠️ " + fmt.esc(refusal_text(tr, flow, lang, refusal)))
+        parts.append("⚠️ " + fmt.esc(refusal_text(tr, flow, lang, refusal, typed=typed)))
     parts.append(fmt.b(flow.pick(step.text, lang)))
     if step.help:
         parts.append(fmt.i(flow.pick(step.help, lang)))
@@ -184,10 +208,12 @@ def question_text(
     elif step.asks_input and step.id in state.answers and step.type != "consent":
         before = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
         parts.append(fmt.esc(_("Your answer before: {answer}").format(answer=before)))
-    hint = _HINTS.get(step.type)
+    hint = (_TYPED_HINTS.get(step.type) if typed else None) or _HINTS.get(step.type)
     if hint and refusal is None:
         line = _(hint)
-        if not step.required:
+        if not step.required and typed and step.type != "consent":
+            line += "\n" + _("An empty line skips this question.")
+        elif not step.required:
             line += " " + _("You can also skip this question.")
         parts.append(fmt.i(line))
     return "\n\n".join(parts)
@@ -238,7 +264,9 @@ def answered_steps(flow: Flow, state: State) -> list[Step]:
     return [s for s in flow.steps if s.asks_input and s.type != "consent" and s.id in state.answers]
 
 
-def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[str]:
+def review_texts(
+    tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State, *, typed: bool = False
+) -> list[str]:
     """The review screen, split into messages that fit Telegram's limit.
 
     Only the applicant reads it, to check their answers before sending: a sensitive answer
@@ -250,7 +278,8 @@ def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[
         value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=False)
         question = flow.pick(step.text, lang)
         lines.append(f"{tr.ltr(str(n))}. {fmt.esc(question)}\n    → {fmt.b(value)}")
-    lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
+    if not typed:  # where answers are typed, the channel says its own words for these
+        lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
     return split_message("\n\n".join(lines))
 
 

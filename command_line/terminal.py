@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from bot.asking import REVIEW_MOVES, Move, move_name, offer
+from bot.asking import REVIEW_MOVES, Move, move_name, offer, skippable
 from bot.flow import engine
 from bot.flow.engine import (
     Ask,
@@ -54,6 +54,8 @@ _LONG = (Move.FIRST_PART, Move.ALL_PARTS)
 # Several numbers on one line toggle several answers of a multi_choice question.
 _NUMBERS = re.compile(r"^\s*\d+(?:[\s,，、;]+\d+)*\s*$")
 _SEPARATORS = re.compile(r"[\s,，、;]+")
+# A word and the number of an answer on the review: "change 2", "改 3", "修改3".
+_CHANGE_N = re.compile(r"^(\D*?)\s*(\d+)$")
 
 
 def language_label(code: str) -> str:
@@ -146,7 +148,11 @@ class Terminal:
             self.show_review(outcome)
             return
         step, state = outcome.step, outcome.state
-        self.say(question_text(self.tr, PLAIN, self.flow, self.lang, step, state, outcome.refusal))
+        self.say(
+            question_text(
+                self.tr, PLAIN, self.flow, self.lang, step, state, outcome.refusal, typed=True
+            )
+        )
         self.show_choices(outcome)
 
     def show_choices(self, outcome: Ask) -> None:
@@ -173,9 +179,11 @@ class Terminal:
 
     def show_review(self, outcome: Review) -> None:
         if outcome.refusal is not None:
-            self.say("⚠️ " + refusal_text(self.tr, self.flow, self.lang, outcome.refusal))
+            self.say(
+                "⚠️ " + refusal_text(self.tr, self.flow, self.lang, outcome.refusal, typed=True)
+            )
             self.say()
-        for chunk in review_texts(self.tr, PLAIN, self.flow, self.lang, outcome.state):
+        for chunk in review_texts(self.tr, PLAIN, self.flow, self.lang, outcome.state, typed=True):
             self.say(chunk)
 
     def review_hint(self) -> None:
@@ -230,6 +238,8 @@ class Terminal:
             command == Move.DONE or not line.strip()
         ):
             return [Done(step.id)]
+        if not line.strip() and skippable(step):
+            return [Skip(step.id)]  # an empty line leaves an optional question unanswered
         if step.type == "consent":
             return [consent_input(step, line, self.tr)]
         if step.type == "multi_choice":
@@ -250,13 +260,22 @@ class Terminal:
             return Back()
         text = line.strip().casefold()
         number = text
-        for word, meaning in self.words.items():
-            if meaning == Move.CHANGE and text.startswith(word):
-                number = text[len(word) :].strip()
-                break
+        said = _CHANGE_N.match(text)
+        if said is not None and self.means_change(said.group(1)):
+            number = said.group(2)
         steps = answered_steps(self.flow, outcome.state)
         index = parse_index(number, len(steps))
         return None if index is None else Edit(steps[index].id)
+
+    def means_change(self, word: str) -> bool:
+        """Whether ``word`` (before the number of "change 2", "改 3", "修改 3") asks to change
+        an answer: nothing, the English word, or the button's name or any part of it, as a
+        person shortens it ("改" of "修改回答")."""
+        word = word.strip().casefold()
+        if not word or word in ("change", "edit"):
+            return True
+        local = move_name(self.tr, Move.CHANGE).casefold()
+        return word in local or word in self.words and self.words[word] == Move.CHANGE
 
     def read_line(self) -> str | None:
         """One line from stdin, or None at its end. Piped lines are echoed after the
