@@ -11,6 +11,7 @@ import datetime as dt
 
 from bot.casework.decisions import Card
 from bot.casework.terms import (
+    BY_APPLICANT,
     CLUE_FIELDS,
     decline_text,
     event_name,
@@ -205,9 +206,16 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             if kind == "event":
                 out.append(f"{when} · {fmt.esc(event_name(tr, text))}")
             else:
-                label = {"question": _("question"), "reply": _("reply"), "note": _("note")}.get(
-                    kind, kind
+                label = {
+                    "question": _("question"),
+                    "reply": _("reply"),
+                    "note": _("note"),
+                    "correction": _("correction asked for"),
+                }.get(kind, kind)
+                author = (
+                    _("applicant")
+                    if kind in BY_APPLICANT
+                    else fmt.esc(card.names.get(who, "—"))
                 )
-                author = fmt.esc(card.names.get(who, "—")) if kind != "reply" else _("applicant")
                 out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
     return split_message("\n".join(out))

@@ -118,7 +118,11 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
         if talk:
             lines.append("")
             lines.append(_("Messages about this application:"))
-            names = {"question": _("question"), "reply": _("reply")}
+            names = {
+                "question": _("question"),
+                "reply": _("reply"),
+                "correction": _("correction asked for"),
+            }
             for entry in talk:
                 if entry.kind in names:
                     lines.append(

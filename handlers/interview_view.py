@@ -469,6 +469,7 @@ def help_text(tr: Tr, roles: set[str] | frozenset[str] = frozenset()) -> str:
         "/cancel — " + _("stop the application in progress"),
         "/language — " + _("choose the language"),
         "/mydata — " + _("get a copy of everything we hold about you"),
+        "/correct — " + _("ask for a correction of an application you sent"),
         "/delete — " + _("delete your data"),
         "/help — " + _("this message"),
         "",

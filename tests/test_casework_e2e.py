@@ -355,6 +355,47 @@ async def claimed_intake(r: Running, tg: FakeTelegram, applicant: int = 4, **kw:
     return ref
 
 
+async def test_an_applicant_asks_for_a_correction_after_sending(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """/mydata promises correction: /correct takes the applicant's words to the caseworker
+    who holds the application, keeps them on it (sealed at rest) and in its history."""
+    stranger = tg.user(44, language_code="en", first_name="Ma")
+    [none] = await say(stranger, "/correct")
+    assert none.text.startswith("You have no sent application to correct.")
+
+    ref = await claimed_intake(r, tg)
+    ap, cw, group = tg.user(4), cw_of(tg), tg.group(GROUP)
+    asked = said(await say(ap, "/correct", until="What is wrong"), "What is wrong")
+    assert asked.text.startswith(f"What is wrong in application <b>{ref}</b>, and what is right?")
+    words = "My village is Red Flag, not Red Star"
+    thanks = said(await say(ap, words, until="Thank you"), "Thank you")
+    assert thanks.text == (
+        f"Thank you. Your correction was passed to the caseworker of application <b>{ref}</b>."
+        " It is kept with the application."
+    )
+    told = await arrives(cw, ref, "asks for a correction")
+    assert told.text == (
+        f"The applicant of <b>{ref}</b> asks for a correction:\n\n<i>{words}</i>"
+    )
+    assert told.buttons == [OPEN]
+    card = said(await tap(cw, OPEN, told, until=ANSWERS), ANSWERS)
+    assert f"correction asked for (applicant):\n<i>{words}</i>" in card.text
+    assert "intake.correction" in await audit_actions(r, ref)
+    stored = await r.store.db.fetchall("SELECT body FROM messages WHERE kind = 'correction'")
+    [body] = [row["body"] for row in stored]
+    assert isinstance(body, bytes) and words.encode() not in body  # sealed like every message
+    assert await r.store.pending.get(ap.id) is None  # the next message is not taken for it
+
+    # Nobody holds a second one: the group hears of it, without the applicant's words.
+    other = tg.user(6, language_code="en", first_name="Li")
+    second = await submit(other, name="Li Si")
+    await say(other, "/correct", until="What is wrong")
+    await say(other, "The case number is 2024-0418", until="Thank you")
+    alert = await arrives(group, second, "asks for a correction")
+    assert "2024-0418" not in alert.text
+
+
 async def test_a_test_intake_from_try_save_is_marked_and_tells_nobody(
     tg: FakeTelegram, r: Running
 ) -> None:

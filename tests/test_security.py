@@ -100,6 +100,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "language": (PUBLIC, ""),
     "mydata": (PUBLIC, ""),
     "delete": (PUBLIC, ""),
+    "correct": (PUBLIC, ""),
     "grant": (frozenset({"admin"}), f"{STRANGER} admin"),
     "revoke": (frozenset({"admin"}), f"{CW} caseworker"),
     "roles": (frozenset({"admin"}), ""),
