@@ -167,7 +167,7 @@ class Terminal:
                 n += 1
                 self.say(f"  {n}. {move_name(self.tr, move)}")
             elif move in _LONG:  # typed as their word
-                self.say(f"  {self.word(move)}: {move_name(self.tr, move)}")
+                self.say(f"  {self.word(move)}")
 
     def show_pending(self, outcome: Ask) -> None:
         """After a toggle or a file: what is collected so far, as the bot's edited message."""

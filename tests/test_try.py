@@ -356,12 +356,14 @@ def test_every_step_type_interactively(
 def test_in_chinese_an_empty_line_skips_and_gai_n_changes_an_answer(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A Chinese reader at the terminal: an optional question left with an empty line,
-    and "改 2" (change 2) on the review asks the second question again."""
+    """A Chinese reader at the terminal: a name too long kept in part, an optional question
+    left with an empty line, and "改 2" (change 2) on the review asks the second question
+    again."""
     (tmp_path / "a.jpg").write_bytes(b"x")
     lines = [
         "1",  # consent
-        "李四",
+        "一二三四五六七，八九十一",  # 12 characters; the name takes 10
+        "first",  # keep the first part
         "3",
         "0",
         "800",
@@ -383,6 +385,9 @@ def test_in_chinese_an_empty_line_skips_and_gai_n_changes_an_answer(
     assert code == 0, (err, out)
     review = out[out.rindex("请核对") if "请核对" in out else 0 :]
     assert "家里有几口人？\n    → 4" in review, review
+    # The name too long was kept, and its first part taken by typing "first".
+    assert "  first / 只留前面一部分\n  parts / 全部留下，分成几段" in out
+    assert "你叫什么名字？\n    → 一二三四五六七，" in review, review
     assert "还有什么要说的吗？\n    → （没有回答）" in review, review
     assert out.count("家里有几口人？") >= 3  # asked, on the review, asked again, review
     assert "发一个空行就跳过这个问题。" in out  # how to skip, where there is no Skip button
