@@ -213,9 +213,7 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                     "correction": _("correction asked for"),
                 }.get(kind, kind)
                 author = (
-                    _("applicant")
-                    if kind in BY_APPLICANT
-                    else fmt.esc(card.names.get(who, "—"))
+                    _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
                 out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
     return split_message("\n".join(out))

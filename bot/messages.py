@@ -109,9 +109,7 @@ _TYPED_REFUSALS = {
 }
 
 
-def refusal_text(
-    tr: Tr, flow: Flow, lang: str, refusal: Refusal, *, typed: bool = False
-) -> str:
+def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal, *, typed: bool = False) -> str:
     """Why an answer was not taken; ``typed`` where answers are typed, not tapped."""
     _ = tr.gettext
     if refusal.code == "constraint" and refusal.message:
@@ -235,9 +233,7 @@ def brief_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, outcome: Ask | Review) -
     if outcome.refusal is None:  # a file taken at a question that collects them
         n = len(state.pending)
         return "✔️ " + fmt.esc(
-            tr.ngettext("{n} file received.", "{n} files received.", n).format(
-                n=tr.number(n)
-            )
+            tr.ngettext("{n} file received.", "{n} files received.", n).format(n=tr.number(n))
             + "\n"
             + _("Send more, or tap Done.")
         )

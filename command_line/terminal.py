@@ -275,7 +275,7 @@ class Terminal:
         if not word or word in ("change", "edit"):
             return True
         local = move_name(self.tr, Move.CHANGE).casefold()
-        return word in local or word in self.words and self.words[word] == Move.CHANGE
+        return word in local or (word in self.words and self.words[word] == Move.CHANGE)
 
     def read_line(self) -> str | None:
         """One line from stdin, or None at its end. Piped lines are echoed after the

@@ -209,7 +209,10 @@ def scripted(
         if isinstance(result, Ask) and (result.refusal is not None or result.step.id == step.id):
             refusal = result.refusal or Refusal("")
             _report_refused(
-                term, step, answers.get(step.id), refusal_text(tr, flow, term.lang, refusal, typed=True)
+                term,
+                step,
+                answers.get(step.id),
+                refusal_text(tr, flow, term.lang, refusal, typed=True),
             )
             return EXIT_PROBLEMS, None
         outcome = result

@@ -366,7 +366,12 @@ class AdminHandlers:
                                     flow_data(FlowOp.ROLL_BACK, tap.target),
                                 )
                             ],
-                            [button(_("No, keep the current one"), flow_data(FlowOp.KEEP_CURRENT, tap.target))],
+                            [
+                                button(
+                                    _("No, keep the current one"),
+                                    flow_data(FlowOp.KEEP_CURRENT, tap.target),
+                                )
+                            ],
                         ]
                     ),
                 )

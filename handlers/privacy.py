@@ -129,9 +129,7 @@ class PrivacyHandlers:
             chosen = cases
         if not chosen:
             refs = "\n".join("• /correct " + tr.ltr(c.ref or "") for c in cases)
-            await send(
-                ctx.bot, user_id, _("Which application? Send one of these:") + "\n" + refs
-            )
+            await send(ctx.bot, user_id, _("Which application? Send one of these:") + "\n" + refs)
             return
         case = await self.work.ask_correction(user_id, chosen[0].id)
         await send(

@@ -370,7 +370,9 @@ async def test_expression_and_yaml_errors_are_told_wholly_in_the_admins_language
     zh = I18n.load().tr("zh").gettext
     admin = tg.user(ADMIN_ZH, first_name="Zhao", language_code="zh-hans")
     bad_rule = _replace_once(
-        DEFAULT_SOURCE, "  - id: name\n    type: text\n", "  - id: name\n    type: text\n"
+        DEFAULT_SOURCE,
+        "  - id: name\n    type: text\n",
+        "  - id: name\n    type: text\n"
         '    relevant: "len(applying_for, 2) > (1"\n'
         '    constraint: "answer.upper() == 1"\n',
     )
@@ -646,9 +648,7 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
 
     # /flows now shows v1 in use and offers v2.
     [listing] = await admin.ask("/flows")
-    assert any(
-        line.startswith(f"▶️ {FLOW_ID} version 1 ") for line in listing.text.splitlines()
-    )
+    assert any(line.startswith(f"▶️ {FLOW_ID} version 1 ") for line in listing.text.splitlines())
     assert listing.buttons == [f"↩️ Make {FLOW_ID} version 2 current"]
 
 

@@ -375,9 +375,7 @@ async def test_an_applicant_asks_for_a_correction_after_sending(
         " It is kept with the application."
     )
     told = await arrives(cw, ref, "asks for a correction")
-    assert told.text == (
-        f"The applicant of <b>{ref}</b> asks for a correction:\n\n<i>{words}</i>"
-    )
+    assert told.text == (f"The applicant of <b>{ref}</b> asks for a correction:\n\n<i>{words}</i>")
     assert told.buttons == [OPEN]
     card = said(await tap(cw, OPEN, told, until=ANSWERS), ANSWERS)
     assert f"correction asked for (applicant):\n<i>{words}</i>" in card.text
@@ -423,9 +421,9 @@ async def test_a_test_intake_from_try_save_is_marked_and_tells_nobody(
     empty = "The queue is empty: no open applications."
     assert texts(await say(cw, "/queue", until=empty)) == [empty]  # never among real ones
     card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
-    assert card.text.splitlines()[1] == (
-        "🧪 <b>Test application (intake-bot try --save).</b>"
-    ), card.text
+    assert card.text.splitlines()[1] == ("🧪 <b>Test application (intake-bot try --save).</b>"), (
+        card.text
+    )
     assert "Nobody applied: nobody is told what is done on it." in card.text
     assert REFER not in card.buttons and card.buttons[0] == CLAIM
 

@@ -29,7 +29,6 @@ from bot.store.db import now_iso
 from bot.store.intakes import OPEN_STATUSES
 from bot.store.outbox import OutMessage
 
-
 # The pending prompt, conversation entry and audit suffix of a correction request.
 CORRECTION = "correction"
 # Sent applications whose answers may still be corrected (not withdrawn, not expired).
@@ -134,9 +133,7 @@ class Decisions:
             )
             for r in referrals
         }
-        authors = [
-            who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)
-        ]
+        authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
         actor_now = await self.people.actor(actor)
         return Card(

@@ -198,9 +198,7 @@ def compile_expr(source: str) -> Expr:
     if not isinstance(source, str):
         raise ExprError(N_("an expression must be a string"))
     if len(source) > MAX_SOURCE_LENGTH:
-        raise ExprError(
-            N_("expression is longer than {max} characters"), max=MAX_SOURCE_LENGTH
-        )
+        raise ExprError(N_("expression is longer than {max} characters"), max=MAX_SOURCE_LENGTH)
     text = source.strip()
     if not text:
         raise ExprError(N_("expression is empty"))
@@ -261,9 +259,7 @@ def _convert(node: ast.AST, names: set[str], depth: int) -> _Node:
     if isinstance(node, ast.BinOp):
         op = _BIN_OPS.get(type(node.op))
         if op is None:
-            raise ExprError(
-                N_("the operator '{op}' is not allowed"), op=_operator_symbol(node.op)
-            )
+            raise ExprError(N_("the operator '{op}' is not allowed"), op=_operator_symbol(node.op))
         return _Binary(op, _convert(node.left, names, d), _convert(node.right, names, d))
 
     if isinstance(node, ast.BoolOp):
