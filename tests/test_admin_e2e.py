@@ -540,7 +540,7 @@ async def test_publish_new_applicants_get_it_while_one_mid_interview_finishes_on
     # /flows names who published it, as they go by in Telegram.
     [listing] = await admin.ask("/flows")
     assert f"{FLOW_ID} version 2 · published " in listing.text
-    assert " by Zhao · " in listing.text and str(ADMIN) not in listing.text
+    assert " by Zhao · " in listing.text and f"by {ADMIN} " not in listing.text
     [published] = (await audit(r, "flow.published"))[:1]
     assert (published.actor, published.detail) == (ADMIN, {"flow": FLOW_ID, "version": 2})
     assert await r.store.flows.source(FLOW_ID, 2) == V2_SOURCE
@@ -604,7 +604,7 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
         f"▶️ {FLOW_ID} version 2 · published {en.datetime(rows[2].published_at)}"
         " by an admin · 1 intake · <b>in use</b>"
     ) in lines
-    assert str(ADMIN) not in listing.text and " v1" not in listing.text
+    assert f"by {ADMIN} " not in listing.text and " v1" not in listing.text
     make_v1 = f"↩️ Make {FLOW_ID} version 1 current"
     assert listing.buttons == [make_v1]
 
@@ -613,18 +613,18 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
     assert no.text == ONLY_ADMINS
 
     # Rolling back asks first; No changes nothing.
-    [asked] = await tap(admin, make_v1, listing)
+    asked = said(await tap(admin, make_v1, listing), "Roll back")
     assert asked.text == (
         f"Roll back {FLOW_ID} to version 1? New applicants will get that version;"
         " those in the middle finish on theirs."
     )
     assert asked.buttons == ["↩️ Yes, roll back", "No, keep the current one"]
-    [kept] = await tap(admin, "No, keep the current one", asked)
+    kept = said(await tap(admin, "No, keep the current one", asked), "Nothing was changed.")
     assert kept.text == "Nothing was changed." and asked.buttons == []
     assert await versions(r) == [(1, False, None), (2, True, ADMIN)]
     assert await audit(r, "flow.rollback") == []
 
-    [asked] = await tap(admin, make_v1, listing)
+    asked = said(await tap(admin, make_v1, listing), "Roll back")
     replies = await tap(admin, "↩️ Yes, roll back", asked)
     assert said(replies, "is current again").text == (
         f"{FLOW_ID} version 1 is current again. New applicants get it now."

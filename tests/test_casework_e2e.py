@@ -390,7 +390,11 @@ async def test_an_applicant_asks_for_a_correction_after_sending(
     second = await submit(other, name="Li Si")
     await say(other, "/correct", until="What is wrong")
     await say(other, "The case number is 2024-0418", until="Thank you")
-    alert = await arrives(group, second, "asks for a correction")
+    tr = r.services.i18n.tr(None)  # type: ignore[union-attr]  # a group reads the default
+    expected = tr.gettext(
+        "The applicant of {ref} asks for a correction. Open it to read what they wrote."
+    ).format(ref=f"<b>{second}</b>")
+    alert = await arrives(group, expected)
     assert "2024-0418" not in alert.text
 
 
