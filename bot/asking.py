@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flow.engine import Ask, Outcome, State
+from bot.flow.engine import Ask, Outcome, State, text_parts
 from bot.flow.model import Flow, Step
 from bot.i18n import Tr
 from bot.i18n_marks import N_
@@ -30,6 +30,8 @@ class Move:
     BACK = "back"
     SEND = "send"  # on the review
     CHANGE = "change"  # on the review: change an answer
+    FIRST_PART = "first"  # an answer too long: keep its first part, up to the limit
+    ALL_PARTS = "parts"  # an answer too long: keep all of it, in parts
 
 
 # What each move is called, in every channel (the chat puts an emoji before it).
@@ -42,6 +44,8 @@ _NAMES = {
     Move.BACK: N_("Back"),
     Move.SEND: N_("Send"),
     Move.CHANGE: N_("Change an answer"),
+    Move.FIRST_PART: N_("Keep the first part"),
+    Move.ALL_PARTS: N_("Keep all of it, in parts"),
 }
 # What the review offers, in order.
 REVIEW_MOVES = (Move.SEND, Move.CHANGE, Move.BACK)
@@ -73,6 +77,9 @@ class Offer:
     moves: tuple[str, ...] = (Move.BACK,)
     share_phone: bool = False  # the channel may offer to share the phone's own number
     received: int = 0  # files collected so far (attachments)
+    # An answer that was too long, kept: the limit, and how many parts it makes.
+    limit: int = 0
+    parts: int = 0
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -100,7 +107,7 @@ def offer(flow: Flow, lang: str, ask: Ask) -> Offer:
     kind = step.type
     moves: list[str] = []
     choices: tuple[Choice, ...] = ()
-    received = 0
+    received = limit = parts = 0
     if kind == "consent":
         moves += (Move.AGREE, Move.DECLINE)
     elif kind == "choice":
@@ -113,6 +120,10 @@ def offer(flow: Flow, lang: str, ask: Ask) -> Offer:
         received = len(state.pending)
         if received:
             moves.append(Move.DONE)
+    elif kind == "text" and state.pending and isinstance(state.pending[0], str):
+        limit = step.max_length
+        parts = len(text_parts(state.pending[0], limit))
+        moves += (Move.FIRST_PART, Move.ALL_PARTS)
     if ask.has_previous and kind not in _NO_KEEP:
         moves.append(Move.KEEP)
     if skippable(step):
@@ -124,6 +135,8 @@ def offer(flow: Flow, lang: str, ask: Ask) -> Offer:
         moves=tuple(moves),
         share_phone=kind == "phone",
         received=received,
+        limit=limit,
+        parts=parts,
     )
 
 

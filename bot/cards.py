@@ -11,6 +11,7 @@ import datetime as dt
 
 from bot.casework.decisions import Card
 from bot.casework.terms import (
+    BY_APPLICANT,
     CLUE_FIELDS,
     decline_text,
     event_name,
@@ -81,6 +82,8 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
 def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> str:
     _ = tr.gettext
     bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
+    if case.is_test:
+        bits.append("🧪 " + _("test"))
     if case.is_clue:
         bits.append("🔎 " + _("clue"))
     bits.append(age_text(tr, _days(case.submitted_at)))
@@ -114,6 +117,13 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
     if case.is_clue:
         head += " · 🔎 " + _("clue from the agriculture department")
     out.append(head)
+    if case.is_test:
+        out.append(
+            "🧪 "
+            + fmt.b(_("Test application (intake-bot try --save)."))
+            + "\n"
+            + fmt.esc(_("Nobody applied: nobody is told what is done on it."))
+        )
     status = fmt.esc(staff_status(tr, case.status))
     sent = _("sent {age} ago").format(age=age_text(tr, _days(case.submitted_at)))
     if _days(case.submitted_at) == 0:
@@ -199,9 +209,14 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             if kind == "event":
                 out.append(f"{when} · {fmt.esc(event_name(tr, text))}")
             else:
-                label = {"question": _("question"), "reply": _("reply"), "note": _("note")}.get(
-                    kind, kind
+                label = {
+                    "question": _("question"),
+                    "reply": _("reply"),
+                    "note": _("note"),
+                    "correction": _("correction asked for"),
+                }.get(kind, kind)
+                author = (
+                    _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
-                author = fmt.esc(card.names.get(who, "—")) if kind != "reply" else _("applicant")
                 out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
     return split_message("\n".join(out))

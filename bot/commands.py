@@ -35,6 +35,7 @@ EVERYONE: tuple[Command, ...] = (
     Command("cancel", N_("stop the application in progress")),
     Command("language", N_("choose the language")),
     Command("mydata", N_("get a copy of everything we hold about you")),
+    Command("correct", N_("ask for a correction of an application you sent")),
     Command("delete", N_("delete your data")),
     Command("help", N_("what each command does")),
 )

@@ -14,6 +14,7 @@ from bot.flow.diff import FlowDiff, diff
 from bot.flow.loader import MAX_FILE_BYTES, FlowError, Problem
 from bot.flow.model import Flow
 from bot.flow.sandbox import FlowChecker
+from bot.flow.values import clean_text, strip_bidi
 from bot.i18n_marks import N_
 from bot.store import Store
 from bot.store.flows import FlowNotFound, FlowVersion
@@ -95,8 +96,16 @@ class FlowAdmin:
         drafts = await self.store.flows.drafts_on(flow.id, current_version)
         return Checked(upload_id, flow, current, diff(current, flow), drafts)
 
-    async def publish(self, actor: int, upload_id: int) -> Flow:
+    async def publish(
+        self, actor: int, upload_id: int, name: str | None = None, telegram_lang: str | None = None
+    ) -> Flow:
+        """Publish an upload; ``name`` is how the admin goes by, so the list of versions
+        says who published each (a user id means nothing to the next admin)."""
         await self.require(actor)
+        name = clean_text(name or "")[:64]
+        if name:
+            await self.store.users.saw(actor, telegram_lang)
+            await self.store.users.set_display_name(actor, name)
         found = await self.store.flows.uploaded(upload_id)
         if found is None:
             raise FlowNotFound(f"upload {upload_id}")
@@ -116,6 +125,25 @@ class FlowAdmin:
     async def versions(self, actor: int) -> list[FlowVersion]:
         await self.require(actor)
         return await self.store.flows.versions()
+
+    async def publisher(self, user_id: int) -> str | None:
+        """What to call the admin who published a version: the name they go by, else
+        the label of their admin role; None when neither is known."""
+        name = await self.store.users.display_name(user_id)
+        if name:
+            return strip_bidi(name)
+        for grant in await self.store.roles.grants("admin"):
+            if grant.user_id == user_id and grant.label:
+                return strip_bidi(grant.label)
+        return None
+
+    async def version_at(self, actor: int, rowid: int) -> tuple[str, int]:
+        """The flow id and version of a published row, to ask before rolling back to it."""
+        await self.require(actor)
+        found = await self.store.flows.by_rowid(rowid)
+        if found is None:
+            raise FlowNotFound(f"flow {rowid}")
+        return found
 
     async def rollback(self, actor: int, rowid: int) -> tuple[str, int]:
         await self.require(actor)

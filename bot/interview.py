@@ -51,6 +51,9 @@ class Turn:
     open_intakes: tuple[Intake, ...] = ()  # /start with sent applications still open
     # A message outside any interview from someone with a role: their help, for these roles.
     help_for: frozenset[str] | None = None
+    # What was sent when it was not words or a tap (a photo, a file, a sticker...): the
+    # answer to it is brief, never the whole question again for each photo of an album.
+    sent_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -262,9 +265,10 @@ class Interview:
             return Turn(lang, flow_lang, flow, outcome, draft)
 
         outcome = engine.answer(flow, draft.state, given)
+        sent = engine.sent_kind(given)
         if draft.is_preview:
             return await self._preview_turn(
-                applicant, view, flow, outcome, update_id, lang, flow_lang
+                applicant, view, flow, outcome, update_id, lang, flow_lang, sent
             )
         if isinstance(outcome, Completed):
             priority = outcome.screening.priority
@@ -304,7 +308,7 @@ class Interview:
             and not await self._save(view, outcome.state, update_id)
         ):
             return Turn(lang, flow_lang, duplicate=True)
-        return Turn(lang, flow_lang, flow, outcome, draft)
+        return Turn(lang, flow_lang, flow, outcome, draft, sent_kind=sent)
 
     async def _preview_turn(
         self,
@@ -315,13 +319,14 @@ class Interview:
         update_id: int,
         lang: str,
         flow_lang: str,
+        sent: str | None = None,
     ) -> Turn:
         """A preview ends at submit or decline without storing anything else."""
         if isinstance(outcome, Completed | Ended):
             await self.store.intakes.end_preview(applicant.user_id)
         elif outcome.changed and not await self._save(view, outcome.state, update_id):
             return Turn(lang, flow_lang, duplicate=True)
-        return Turn(lang, flow_lang, flow, outcome, view.draft)
+        return Turn(lang, flow_lang, flow, outcome, view.draft, sent_kind=sent)
 
     async def withdraw_draft(
         self, applicant: Applicant, intake_id: int, update_id: int

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flow.engine import Refusal, Screening, State
+from bot.flow.engine import Ask, Refusal, Review, Screening, State
 from bot.flow.model import Flow, Step
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import STATUS_NAMES, Tr, join_list
@@ -93,14 +93,33 @@ _HINTS = {
 }
 
 
-def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal) -> str:
+# Where there are no buttons to tap (the terminal ``try``): what a question's hint and a
+# refusal say instead; answers are numbered there, and an empty line ends or skips.
+_TYPED_HINTS = {
+    "phone": N_("Type the number."),
+    "choice": N_("Type the number of one answer."),
+    "multi_choice": N_("Type the numbers of every answer that fits, then an empty line."),
+    "consent": N_("Type 1 or 2."),
+    "attachments": N_("Type the path of a file, one per line, then an empty line."),
+}
+_TYPED_REFUSALS = {
+    "use_buttons": N_("That is not one of the answers. Please type the number of one of them."),
+    "choose_one": N_("Please choose at least one: type its number, then an empty line."),
+    "too_many_files": N_("That is enough files: at most {max}. Type an empty line to go on."),
+}
+
+
+def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal, *, typed: bool = False) -> str:
+    """Why an answer was not taken; ``typed`` where answers are typed, not tapped."""
     _ = tr.gettext
     if refusal.code == "constraint" and refusal.message:
         return flow.pick(refusal.message, lang)
     if refusal.code == "wrong_kind":
         kind = _(_KINDS.get(str(refusal.params.get("kind")), _KINDS["file"]))
         return _("This question cannot take {kind}.").format(kind=kind)
-    template = _REFUSALS.get(refusal.code, N_("That answer was not accepted."))
+    template = (_TYPED_REFUSALS.get(refusal.code) if typed else None) or _REFUSALS.get(
+        refusal.code, N_("That answer was not accepted.")
+    )
     params = {k: _param(tr, v) for k, v in refusal.params.items()}
     return _(template).format(**params)
 
@@ -156,12 +175,15 @@ def question_text(
     step: Step,
     state: State,
     refusal: Refusal | None = None,
+    *,
+    typed: bool = False,
 ) -> str:
-    """The message that asks ``step``: the refusal if any, the question, help and a hint."""
+    """The message that asks ``step``: the refusal if any, the question, help and a hint
+    (``typed``: for a channel without buttons, where answers are typed)."""
     _ = tr.gettext
     parts: list[str] = []
     if refusal is not None:
-        parts.append("⚠️ " + fmt.esc(refusal_text(tr, flow, lang, refusal)))
+        parts.append("⚠️ " + fmt.esc(refusal_text(tr, flow, lang, refusal, typed=typed)))
     parts.append(fmt.b(flow.pick(step.text, lang)))
     if step.help:
         parts.append(fmt.i(flow.pick(step.help, lang)))
@@ -173,16 +195,58 @@ def question_text(
         parts.append(
             fmt.esc(tr.ngettext("{n} file received.", "{n} files received.", n).format(n=n))
         )
+    elif step.type == "text" and state.pending:
+        parts.append(
+            fmt.esc(
+                _(
+                    "What you wrote is kept. Keep its first part, or all of it in parts, or send a shorter answer."
+                )
+            )
+        )
     elif step.asks_input and step.id in state.answers and step.type != "consent":
         before = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
         parts.append(fmt.esc(_("Your answer before: {answer}").format(answer=before)))
-    hint = _HINTS.get(step.type)
+    hint = (_TYPED_HINTS.get(step.type) if typed else None) or _HINTS.get(step.type)
     if hint and refusal is None:
         line = _(hint)
-        if not step.required:
+        if not step.required and typed and step.type != "consent":
+            line += "\n" + _("An empty line skips this question.")
+        elif not step.required:
             line = tr.sentences(line, _("You can also skip this question."))
         parts.append(fmt.i(line))
     return "\n\n".join(parts)
+
+
+def brief_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, outcome: Ask | Review) -> str:
+    """What a photo, a file or a sticker gets where the question above it stays asked: a
+    line or two, never the whole question again (an album of ten photos would repeat it
+    ten times down a small screen). The question is named short, to find it above."""
+    _ = tr.gettext
+    if isinstance(outcome, Review):
+        kind = str(outcome.refusal.params.get("kind", "file")) if outcome.refusal else "file"
+        return "⚠️ " + fmt.esc(
+            _("The summary cannot take {kind}.").format(kind=_(_KINDS.get(kind, _KINDS["file"])))
+            + "\n"
+            + _("Please use the buttons under the summary above.")
+        )
+    step, state = outcome.step, outcome.state
+    if outcome.refusal is None:  # a file taken at a question that collects them
+        n = len(state.pending)
+        return "✔️ " + fmt.esc(
+            tr.ngettext("{n} file received.", "{n} files received.", n).format(n=tr.number(n))
+            + "\n"
+            + _("Send more, or tap Done.")
+        )
+    line = "⚠️ " + fmt.esc(refusal_text(tr, flow, lang, outcome.refusal))
+    if step.type == "attachments":
+        return line  # its buttons come with it: Done is what to tap next
+    return (
+        line
+        + "\n"
+        + fmt.esc(_("Please answer the question above:"))
+        + " "
+        + fmt.b(short_label(flow.pick(step.text, lang)))
+    )
 
 
 def note_text(fmt: Fmt, flow: Flow, lang: str, step: Step) -> str:
@@ -196,15 +260,22 @@ def answered_steps(flow: Flow, state: State) -> list[Step]:
     return [s for s in flow.steps if s.asks_input and s.type != "consent" and s.id in state.answers]
 
 
-def review_texts(tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State) -> list[str]:
-    """The review screen, split into messages that fit Telegram's limit."""
+def review_texts(
+    tr: Tr, fmt: Fmt, flow: Flow, lang: str, state: State, *, typed: bool = False
+) -> list[str]:
+    """The review screen, split into messages that fit Telegram's limit.
+
+    Only the applicant reads it, to check their answers before sending: a sensitive answer
+    (their phone) is shown whole, or a typo in it could not be seen. Elsewhere in their
+    chat (the answered question, "your answer before") it stays masked."""
     _ = tr.gettext
     lines = [fmt.b(_("Please check your answers before sending:"))]
     for n, step in enumerate(answered_steps(flow, state), start=1):
-        value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=True)
+        value = answer_text(tr, flow, lang, step, state.answers[step.id], masked=False)
         question = flow.pick(step.text, lang)
         lines.append(f"{tr.ltr(str(n))}. {fmt.esc(question)}\n    → {fmt.b(value)}")
-    lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
+    if not typed:  # where answers are typed, the channel says its own words for these
+        lines.append(fmt.i(_("If everything is right, tap Send. To fix something, tap Change.")))
     return split_message("\n\n".join(lines))
 
 

@@ -9,6 +9,7 @@ request a caseworker completes or refuses (``Casework.request_deletion``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
@@ -66,6 +67,15 @@ class MyData:
         return True
 
 
+def _consent_text(flow: Flow | None, tr: Tr, consent: dict[str, Any]) -> str:
+    """What was agreed to, as the question asked it in the reader's language (a step id
+    means nothing to them); the id only when the flow no longer has that step."""
+    step_id = str(consent["step_id"])
+    if flow is None or not flow.has_step(step_id):
+        return step_id
+    return " ".join(flow.pick(flow.step(step_id).text, flow.language_for(tr.lang)).split())
+
+
 async def export_text(store: Store, tr: Tr, user_id: int) -> str:
     _ = tr.gettext
     lines = [_("Your data held by the judicial assistance bot"), "=" * 40, ""]
@@ -103,12 +113,16 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
             lines.append("")
             lines.append(_("Consents you gave:"))
             for c in consents:
-                lines.append(f"- {c['step_id']}: {tr.datetime(c['agreed_at'])}")
+                lines.append(f"- {tr.datetime(c['agreed_at'])}: {_consent_text(flow, tr, c)}")
         talk = await store.cases.conversation(intake.id)
         if talk:
             lines.append("")
             lines.append(_("Messages about this application:"))
-            names = {"question": _("question"), "reply": _("reply")}
+            names = {
+                "question": _("question"),
+                "reply": _("reply"),
+                "correction": _("correction asked for"),
+            }
             for entry in talk:
                 if entry.kind in names:
                     lines.append(

@@ -34,6 +34,10 @@ class Figures:
     by_step: list[tuple[str, dict[str, int]]]  # (step id, value -> count) for steps tagged stats
     approved_fen: int
     median_days: float | None
+    # A partner's clue is not an application: its figures are apart.
+    clues_sent: int = 0
+    clues_by_status: dict[str, int] | None = None
+    clues_approved_fen: int = 0
 
 
 async def figures(store: Store) -> Figures:
@@ -47,6 +51,9 @@ async def figures(store: Store) -> Figures:
         by_step=by_step,
         approved_fen=await store.stats.approved_total_fen(),
         median_days=await store.stats.median_days_to_decision(),
+        clues_sent=await store.stats.sent_count(clues=True),
+        clues_by_status=await store.stats.by_status(clues=True),
+        clues_approved_fen=await store.stats.approved_total_fen(clues=True),
     )
 
 
@@ -92,4 +99,18 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                 round(days),
             ).format(days=tr.count(days))
         )
+    if f.clues_sent:
+        lines.append("")
+        lines.append(fmt.b(_("Clues from the agriculture department")))
+        lines.append(_("Clues sent: {n}").format(n=tr.number(f.clues_sent)))
+        for status in STATUS_ORDER:
+            n = (f.clues_by_status or {}).get(status)
+            if n:
+                lines.append(f"• {fmt.esc(status_name(tr, status))}: {tr.number(n)}")
+        if f.clues_approved_fen:
+            lines.append(
+                _("Approved for them: {amount}").format(
+                    amount=tr.money(fen_to_yuan(f.clues_approved_fen))
+                )
+            )
     return "\n".join(lines)

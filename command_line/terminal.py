@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from bot.asking import REVIEW_MOVES, Move, move_name, offer
+from bot.asking import REVIEW_MOVES, Move, move_name, offer, skippable
 from bot.flow import engine
 from bot.flow.engine import (
     Ask,
@@ -25,6 +25,7 @@ from bot.flow.engine import (
     Keep,
     Picked,
     Review,
+    Shorten,
     Skip,
     Submit,
     Typed,
@@ -49,9 +50,13 @@ QUIT = "quit"
 
 # The words typed for a move (the English ones; the local ones are its name).
 _COMMANDS = (Move.BACK, Move.SKIP, Move.KEEP, Move.DONE, Move.SEND, Move.CHANGE)
+# Offered only after an answer too long for its question.
+_LONG = (Move.FIRST_PART, Move.ALL_PARTS)
 # Several numbers on one line toggle several answers of a multi_choice question.
 _NUMBERS = re.compile(r"^\s*\d+(?:[\s,，、;]+\d+)*\s*$")
 _SEPARATORS = re.compile(r"[\s,，、;]+")
+# A word and the number of an answer on the review: "change 2", "改 3", "修改3".
+_CHANGE_N = re.compile(r"^(\D*?)\s*(\d+)$")
 
 
 def language_label(code: str) -> str:
@@ -71,7 +76,8 @@ class Terminal:
         # English command words always work; the names of the bot's buttons too.
         self.words: dict[str, str] = {command: command for command in _COMMANDS}
         self.words.update({QUIT: QUIT, "exit": QUIT})
-        for command in _COMMANDS:
+        for command in (*_COMMANDS, *_LONG):
+            self.words.setdefault(command, command)
             self.words.setdefault(move_name(tr, command).strip().casefold(), command)
 
     # -- output ---------------------------------------------------------------------
@@ -143,7 +149,11 @@ class Terminal:
             self.show_review(outcome)
             return
         step, state = outcome.step, outcome.state
-        self.say(question_text(self.tr, PLAIN, self.flow, self.lang, step, state, outcome.refusal))
+        self.say(
+            question_text(
+                self.tr, PLAIN, self.flow, self.lang, step, state, outcome.refusal, typed=True
+            )
+        )
         self.show_choices(outcome)
 
     def show_choices(self, outcome: Ask) -> None:
@@ -157,6 +167,8 @@ class Terminal:
             if move in (Move.AGREE, Move.DECLINE):  # typed as numbers after the choices
                 n += 1
                 self.say(f"  {n}. {move_name(self.tr, move)}")
+            elif move in _LONG:  # typed as their word
+                self.say(f"  {self.word(move)}")
 
     def show_pending(self, outcome: Ask) -> None:
         """After a toggle or a file: what is collected so far, as the bot's edited message."""
@@ -168,9 +180,11 @@ class Terminal:
 
     def show_review(self, outcome: Review) -> None:
         if outcome.refusal is not None:
-            self.say("⚠️ " + refusal_text(self.tr, self.flow, self.lang, outcome.refusal))
+            self.say(
+                "⚠️ " + refusal_text(self.tr, self.flow, self.lang, outcome.refusal, typed=True)
+            )
             self.say()
-        for chunk in review_texts(self.tr, PLAIN, self.flow, self.lang, outcome.state):
+        for chunk in review_texts(self.tr, PLAIN, self.flow, self.lang, outcome.state, typed=True):
             self.say(chunk)
 
     def review_hint(self) -> None:
@@ -220,10 +234,14 @@ class Terminal:
             if not outcome.has_previous:
                 return _("There is no earlier answer to keep.")
             return [Keep(step.id)]
+        if command in _LONG and step.type == "text" and outcome.state.pending:
+            return [Shorten(step.id, whole=command == Move.ALL_PARTS)]
         if step.type in ("multi_choice", "attachments") and (
             command == Move.DONE or not line.strip()
         ):
             return [Done(step.id)]
+        if not line.strip() and skippable(step):
+            return [Skip(step.id)]  # an empty line leaves an optional question unanswered
         if step.type == "consent":
             return [consent_input(step, line, self.tr)]
         if step.type == "multi_choice":
@@ -244,13 +262,22 @@ class Terminal:
             return Back()
         text = line.strip().casefold()
         number = text
-        for word, meaning in self.words.items():
-            if meaning == Move.CHANGE and text.startswith(word):
-                number = text[len(word) :].strip()
-                break
+        said = _CHANGE_N.match(text)
+        if said is not None and self.means_change(said.group(1)):
+            number = said.group(2)
         steps = answered_steps(self.flow, outcome.state)
         index = parse_index(number, len(steps))
         return None if index is None else Edit(steps[index].id)
+
+    def means_change(self, word: str) -> bool:
+        """Whether ``word`` (before the number of "change 2", "改 3", "修改 3") asks to change
+        an answer: nothing, the English word, or the button's name or any part of it, as a
+        person shortens it ("改" of "修改回答")."""
+        word = word.strip().casefold()
+        if not word or word in ("change", "edit"):
+            return True
+        local = move_name(self.tr, Move.CHANGE).casefold()
+        return word in local or (word in self.words and self.words[word] == Move.CHANGE)
 
     def read_line(self) -> str | None:
         """One line from stdin, or None at its end. Piped lines are echoed after the

@@ -101,8 +101,10 @@ def feed(flow: Flow, outcome: Ask | Review, inputs: list[Input]) -> Outcome:
             and result.refusal is not None
             and isinstance(outcome, Ask)
             and result.step.id == outcome.step.id
+            and len(inputs) > 1
         ):
             # One refused number of "1 3 9" leaves the marks as they were: all or nothing.
+            # (A single input refused keeps what the engine kept: a story too long.)
             return Ask(outcome.step, outcome.state, refusal=result.refusal, changed=False)
         if not isinstance(result, Ask) or result.step.id != before:
             break
@@ -207,7 +209,10 @@ def scripted(
         if isinstance(result, Ask) and (result.refusal is not None or result.step.id == step.id):
             refusal = result.refusal or Refusal("")
             _report_refused(
-                term, step, answers.get(step.id), refusal_text(tr, flow, term.lang, refusal)
+                term,
+                step,
+                answers.get(step.id),
+                refusal_text(tr, flow, term.lang, refusal, typed=True),
             )
             return EXIT_PROBLEMS, None
         outcome = result

@@ -163,9 +163,13 @@ class AdminHandlers:
             return
         actor, tr = who
         flow, source = await self.flows.export(actor)
-        caption = tr.gettext(
-            "The current flow: {id}, version {version}. Edit it and send it back to me as a file to change the interview."
-        ).format(id=flow.id, version=flow.version)
+        caption = (
+            tr.gettext(
+                "The current flow: {id}, version {version}. Edit it and send it back to me as a file to change the interview."
+            ).format(id=flow.id, version=flow.version)
+            + "\n"
+            + tr.gettext("How to write it: docs/flow-format.md in the bot's code.")
+        )
         await ctx.bot.send_document(
             actor,
             document=source.encode("utf-8"),
@@ -285,10 +289,13 @@ class AdminHandlers:
         lines = ["<b>" + _("Flow versions") + "</b>"]
         keys = []
         for v in rows:
-            by = str(v.published_by) if v.published_by else _("command line")
+            if v.published_by is None:
+                by = _("command line")
+            else:
+                by = HTML.esc(await self.flows.publisher(v.published_by) or _("an admin"))
             line = tr.ngettext(
-                "{id} v{version} · published {when} by {by} · {n} intake",
-                "{id} v{version} · published {when} by {by} · {n} intakes",
+                "{id} version {version} · published {when} by {by} · {n} intake",
+                "{id} version {version} · published {when} by {by} · {n} intakes",
                 v.intakes,
             ).format(
                 id=HTML.esc(v.flow_id),
@@ -307,10 +314,10 @@ class AdminHandlers:
                     [
                         button(
                             "↩️ "
-                            + _("Make {id} v{version} current").format(
+                            + _("Make {id} version {version} current").format(
                                 id=v.flow_id, version=v.version
                             ),
-                            flow_data(FlowOp.ROLL_BACK, v.rowid),
+                            flow_data(FlowOp.CONFIRM_ROLL_BACK, v.rowid),
                         )
                     ]
                 )
@@ -331,7 +338,9 @@ class AdminHandlers:
         message = query.message if isinstance(query.message, Message) else None
         try:
             if tap.op is FlowOp.PUBLISH:
-                flow = await self.flows.publish(user.id, tap.target)
+                flow = await self.flows.publish(
+                    user.id, tap.target, user.full_name, user.language_code
+                )
                 await edit_markup(message, None)
                 await send(
                     ctx.bot,
@@ -352,6 +361,34 @@ class AdminHandlers:
                     ),
                 )
                 await self.render(update, ctx, turn)
+            elif tap.op is FlowOp.CONFIRM_ROLL_BACK:
+                flow_id, version = await self.flows.version_at(user.id, tap.target)
+                await send(
+                    ctx.bot,
+                    user.id,
+                    _(
+                        "Roll back {id} to version {version}? New applicants will get that version; those in the middle finish on theirs."
+                    ).format(id=HTML.esc(flow_id), version=version),
+                    Keyboard(
+                        [
+                            [
+                                button(
+                                    "↩️ " + _("Yes, roll back"),
+                                    flow_data(FlowOp.ROLL_BACK, tap.target),
+                                )
+                            ],
+                            [
+                                button(
+                                    _("No, keep the current one"),
+                                    flow_data(FlowOp.KEEP_CURRENT, tap.target),
+                                )
+                            ],
+                        ]
+                    ),
+                )
+            elif tap.op is FlowOp.KEEP_CURRENT:
+                await edit_markup(message, None)
+                await send(ctx.bot, user.id, _("Nothing was changed."))
             elif tap.op is FlowOp.ROLL_BACK:
                 flow_id, version = await self.flows.rollback(user.id, tap.target)
                 await edit_markup(message, None)

@@ -325,6 +325,11 @@ class ApplicantHandlers:
         tr = await self.people.tr(applicant.user_id, applicant.telegram_lang)
         roles = await self.people.roles(applicant.user_id)
         await self.view.unknown_command(ctx.bot, applicant.chat_id, tr, roles)
+        # Mid-interview, the help would leave the question far above it: ask it again,
+        # so the next message answers what the applicant sees last.
+        turn = await self.interview.show(applicant)
+        if not turn.no_draft:
+            await self.view.show(ctx.bot, applicant.chat_id, turn)
 
 
 def _on_current(

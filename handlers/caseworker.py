@@ -65,6 +65,7 @@ CONFLICTS = {
     "not_claimed": N_("Claim this application first."),
     "bad_amount": N_("Please type an amount in yuan, for example 3000."),
     "is_clue": N_("This is a clue from a partner: there is no applicant to ask."),
+    "is_test": N_("This is a test application: it is not sent to the agriculture department."),
     "not_a_partner": N_("That person is no longer a partner."),
     "own_case": N_("This is your own application: another caseworker must handle it."),
 }

@@ -14,7 +14,16 @@ from typing import Any
 
 from telegram import Bot, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.asking import REVIEW_MOVES, Move, Offer, answered, left_step, move_name, offer
+from bot.asking import (
+    REVIEW_MOVES,
+    Move,
+    Offer,
+    answered,
+    left_step,
+    move_name,
+    offer,
+    stays_open,
+)
 from bot.commands import sections
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Review
@@ -25,6 +34,7 @@ from bot.messages import (
     HTML,
     answer_text,
     answered_steps,
+    brief_text,
     hotlines_text,
     note_text,
     other_ways_to_apply,
@@ -59,12 +69,16 @@ _MARKS = {
     Move.BACK: "⬅️ ",
     Move.SEND: "📨 ",
     Move.CHANGE: "✏️ ",
+    Move.FIRST_PART: "✂️ ",
+    Move.ALL_PARTS: "🧩 ",
 }
 # The moves of a reply keyboard (the phone question's), which come back as typed text.
 _TYPED_MOVES = (Move.BACK, Move.SKIP, Move.KEEP)
 _TYPED_MARKS = tuple(_MARKS[m].strip() for m in _TYPED_MOVES)
 # Short labels share a row two by two, from four choices on; long ones get a row each.
 _SHORT_LABEL = 12
+# How much of an answer the question it answered shows (the whole is on the review).
+_SHOWN_ANSWER = 1000
 
 
 def move_label(tr: Tr, move: str) -> str:
@@ -122,6 +136,16 @@ class InterviewView:
             label = move_label(tr, move)
             if move == Move.DONE and offered.received:
                 label = "✔️ " + tr.gettext("Done ({n} received)").format(n=offered.received)
+            elif move == Move.FIRST_PART:
+                label = "✂️ " + tr.ngettext(
+                    "Keep the first {n} character",
+                    "Keep the first {n} characters",
+                    offered.limit,
+                ).format(n=tr.number(offered.limit))
+            elif move == Move.ALL_PARTS:
+                label = "🧩 " + tr.ngettext(
+                    "Keep all of it, in {n} part", "Keep all of it, in {n} parts", offered.parts
+                ).format(n=tr.number(offered.parts))
             buttons.append([button(label, data(MOVE_OPS[move]))])
         buttons.append(
             [button(move_label(tr, move), data(MOVE_OPS[move])) for move in offered.navigation]
@@ -241,6 +265,18 @@ class InterviewView:
                 ReplyKeyboardRemove(),
             )
             return
+        if (
+            turn.sent_kind is not None
+            and isinstance(outcome, Ask | Review)
+            and not outcome.notes
+            and (outcome.refusal is not None or stays_open(turn.intake.state.current, outcome))
+        ):
+            # A photo, a file, a sticker: a short answer; the question stays above it.
+            markup = None
+            if isinstance(outcome, Ask) and outcome.step.type == "attachments":
+                markup = self.question_markup(tr, flow, lang, intake.id, outcome)
+            await say(bot, chat_id, brief_text(tr, HTML, flow, lang, outcome), markup)
+            return
         if turn.resumed:
             await say(bot, chat_id, _("Welcome back. Let us continue where you stopped."))
         for note in outcome.notes:
@@ -283,6 +319,9 @@ class InterviewView:
         tr = self.i18n.tr(turn.lang)
         if answered(step, state):
             value = answer_text(tr, flow, turn.flow_lang, step, state.answers[step.id], masked=True)
+            # A long story (kept in parts) is read whole on the review; here, its start.
+            if len(value) > _SHOWN_ANSWER:
+                value = value[: _SHOWN_ANSWER - 1] + "…"
             text = question_text(tr, HTML, flow, turn.flow_lang, step, engine.State()).split(
                 "\n\n"
             )[0]

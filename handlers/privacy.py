@@ -13,10 +13,12 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.casework import Casework
+from bot.casework.decisions import CORRECTION
+from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.interview import Applicant, Interview
 from bot.mydata import MyData
-from bot.people import People
+from bot.people import Pending, People
 from bot.store.casework import Conflict
 from telegram_channel.buttons.deletion import PATTERN, DeletionOp, deletion_data, read_deletion
 from telegram_channel.keyboards import Keyboard, button
@@ -51,7 +53,7 @@ class PrivacyHandlers:
             document=text.encode("utf-8"),
             filename="my-data.txt",
             caption=tr.gettext(
-                "This file holds everything we keep about you. To change an answer before sending, use /start; to delete, /delete."
+                "This file holds everything we keep about you. To change an answer before sending, use /start; to have a sent answer corrected, /correct; to delete, /delete."
             ),
         )
 
@@ -103,6 +105,73 @@ class PrivacyHandlers:
             text += "\n\n" + _("Your request is already with a caseworker.")
         await send(ctx.bot, user_id, text, Keyboard(keys) if keys else None)
 
+    async def correct(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/correct [REF]: ask for a correction of a sent application; the bot then waits
+        for the applicant's words (``on_typed``), which go to the caseworker."""
+        who = await self._tr(update)
+        if who is None:
+            return
+        user_id, tr = who
+        _ = tr.gettext
+        cases = await self.work.correctable(user_id)
+        if not cases:
+            await send(
+                ctx.bot,
+                user_id,
+                _(
+                    "You have no sent application to correct. Before sending, you change an answer yourself: with Back, or Change an answer on the summary."
+                ),
+            )
+            return
+        asked = "".join(ctx.args or []).strip().upper().replace("-", "")
+        chosen = [c for c in cases if asked and (c.ref or "").replace("-", "") == asked]
+        if not chosen and len(cases) == 1 and not asked:
+            chosen = cases
+        if not chosen:
+            refs = "\n".join("• /correct " + tr.ltr(c.ref or "") for c in cases)
+            await send(ctx.bot, user_id, _("Which application? Send one of these:") + "\n" + refs)
+            return
+        case = await self.work.ask_correction(user_id, chosen[0].id)
+        await send(
+            ctx.bot,
+            user_id,
+            _(
+                "What is wrong in application {ref}, and what is right? Write it in one message. A caseworker will correct it and may contact you. Send /cancel to stop."
+            ).format(ref="<b>" + tr.ltr(case.ref or "") + "</b>"),
+        )
+
+    async def on_typed(
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
+    ) -> bool:
+        """The applicant's words after /correct; False for any other prompt."""
+        if pending.kind != CORRECTION or pending.intake_id is None:
+            return False
+        who = await self._tr(update)
+        message = update.effective_message
+        if who is None or message is None:
+            return False
+        user_id, tr = who
+        _ = tr.gettext
+        if not clean_text(message.text or ""):
+            await send(ctx.bot, user_id, _("Please write it as a text message."))
+            return True
+        try:
+            case = await self.work.request_correction(
+                user_id, pending.intake_id, message.text or ""
+            )
+        except Conflict:
+            await self.people.stop_waiting(user_id)
+            await send(ctx.bot, user_id, _("That application can no longer be corrected."))
+            return True
+        await send(
+            ctx.bot,
+            user_id,
+            _(
+                "Thank you. Your correction was passed to the caseworker of application {ref}. It is kept with the application."
+            ).format(ref="<b>" + tr.ltr(case.ref or "") + "</b>"),
+        )
+        return True
+
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         who = await self._tr(update)
@@ -149,11 +218,14 @@ class PrivacyHandlers:
 
 def build_handlers(
     interview: Interview, people: People, mydata: MyData, work: Casework
-) -> list[BaseHandler]:
+) -> tuple[list[BaseHandler], PrivacyHandlers]:
+    """The handlers, and the handlers' object (its ``on_typed`` takes a correction's words
+    from the router of typed answers)."""
     h = PrivacyHandlers(interview, people, mydata, work)
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("mydata", h.mydata, filters=private),
         CommandHandler("delete", h.delete, filters=private),
+        CommandHandler("correct", h.correct, filters=private),
         CallbackQueryHandler(h.on_button, pattern=PATTERN),
-    ]
+    ], h

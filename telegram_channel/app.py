@@ -167,7 +167,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
     cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
     p_handlers, pt = partner.build_handlers(services.casework, menus)
-    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed])
+    privacy_handlers, pv = privacy.build_handlers(
+        services.interview, services.people, services.mydata, services.casework
+    )
+    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed, pv.on_typed])
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
@@ -180,9 +183,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     for handler in [
         *main,
         *lang_handlers,
-        *privacy.build_handlers(
-            services.interview, services.people, services.mydata, services.casework
-        ),
+        *privacy_handlers,
         *admin.build_handlers(
             services.people,
             services.administration,

@@ -105,7 +105,10 @@ class NoticeButtons:
         except ValueError:  # none (an earlier version's row), or one this version lacks
             return None
         tr = self.i18n.tr(item.lang)
-        if kind in (Kind.REPLY, Kind.DELETION_REQUESTED) and item.intake_id is not None:
+        if (
+            kind in (Kind.REPLY, Kind.DELETION_REQUESTED, Kind.CORRECTION)
+            and item.intake_id is not None
+        ):
             return Keyboard([[open_button(tr, item.intake_id)]])
         if kind is Kind.REFERRAL and item.referral_id is not None:
             return referral_keyboard(tr, item.referral_id, referral_actions("sent"))

@@ -304,6 +304,9 @@ async def test_flow_sends_the_current_flow_as_a_yaml_document(r: Running, tg: Fa
     assert doc.document_bytes == DEFAULT_SOURCE.encode("utf-8")
     assert doc.document_bytes == (await r.store.flows.source(FLOW_ID, 1)).encode("utf-8")
     assert f"{FLOW_ID}, version 1" in (doc.text or "")
+    # It says where the format is explained, and that file is there.
+    assert "How to write it: docs/flow-format.md" in (doc.text or "")
+    assert (Path(__file__).parent.parent / "docs" / "flow-format.md").is_file()
 
     # Anyone else (a caseworker too) gets one line and no file.
     for user_id in (STRANGER, CW):
@@ -357,6 +360,38 @@ async def test_broken_upload_is_refused_in_the_admins_language(
     for piece in fragments(zh("step id '{id}' is already used at line {other}")):
         assert piece in problems[1], (piece, problems[1])
     assert await versions(r) == [(1, True, None)]
+
+
+async def test_expression_and_yaml_errors_are_told_wholly_in_the_admins_language(
+    r: Running, tg: FakeTelegram
+) -> None:
+    """A rule written wrong and a file whose layout is broken: a Chinese admin reads what
+    is wrong in Chinese, with no English words from Python or the YAML reader."""
+    zh = I18n.load().tr("zh").gettext
+    admin = tg.user(ADMIN_ZH, first_name="Zhao", language_code="zh-hans")
+    bad_rule = _replace_once(
+        DEFAULT_SOURCE,
+        "  - id: name\n    type: text\n",
+        "  - id: name\n    type: text\n"
+        '    relevant: "len(applying_for, 2) > (1"\n'
+        '    constraint: "answer.upper() == 1"\n',
+    )
+    broken_layout = "id: x\nlanguages: [zh\nsteps:\n\t- id: a\n"
+    for source, wanted in (
+        (bad_rule, zh("syntax error near character {at}")),
+        (bad_rule, zh("attribute access is not allowed")),
+        (broken_layout, zh("YAML syntax: {error}")),
+    ):
+        replies = await upload(admin, source)
+        text = "\n".join(m.text or "" for m in replies)
+        problems = [line for line in text.splitlines() if line.startswith("• ")]
+        assert problems, text
+        for piece in fragments(wanted):
+            assert any(piece in p for p in problems), (piece, problems)
+        for line in problems:
+            # Only names from the file itself (ids, keys, function names) stay in Latin.
+            words = re.findall(r"[A-Za-z]{3,}", re.sub(r"'[^']*'|\w+\(\)", "", line))
+            assert set(words) <= {"YAML", "relevant", "constraint", "Tab"}, (words, line)
 
 
 def fragments(template: str) -> list[str]:
@@ -502,6 +537,10 @@ async def test_publish_new_applicants_get_it_while_one_mid_interview_finishes_on
     )
     assert summary.buttons == []  # the summary cannot be published twice
     assert await versions(r) == [(1, False, None), (2, True, ADMIN)]
+    # /flows names who published it, as they go by in Telegram.
+    [listing] = await admin.ask("/flows")
+    assert f"{FLOW_ID} version 2 · published " in listing.text
+    assert " by Zhao · " in listing.text and f"by {ADMIN} " not in listing.text
     [published] = (await audit(r, "flow.published"))[:1]
     assert (published.actor, published.detail) == (ADMIN, {"flow": FLOW_ID, "version": 2})
     assert await r.store.flows.source(FLOW_ID, 2) == V2_SOURCE
@@ -555,25 +594,42 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
     rows = {v.version: v for v in await r.store.flows.versions() if v.flow_id == FLOW_ID}
     lines = listing.text.splitlines()
     assert lines[0] == "<b>Flow versions</b>"
+    # One way of writing a version throughout; who published it by name, never by a
+    # number (this admin's name is not known yet: "an admin").
     assert (
-        f"• {FLOW_ID} v1 · published {en.datetime(rows[1].published_at)} by command line"
-        " · 0 intakes"
+        f"• {FLOW_ID} version 1 · published {en.datetime(rows[1].published_at)}"
+        " by command line · 0 intakes"
     ) in lines
     assert (
-        f"▶️ {FLOW_ID} v2 · published {en.datetime(rows[2].published_at)} by {ADMIN}"
-        " · 1 intake · <b>in use</b>"
+        f"▶️ {FLOW_ID} version 2 · published {en.datetime(rows[2].published_at)}"
+        " by an admin · 1 intake · <b>in use</b>"
     ) in lines
-    assert listing.buttons == [f"↩️ Make {FLOW_ID} v1 current"]
+    assert f"by {ADMIN} " not in listing.text and " v1" not in listing.text
+    make_v1 = f"↩️ Make {FLOW_ID} version 1 current"
+    assert listing.buttons == [make_v1]
 
     # A caseworker may not list or roll back.
     [no] = await person(tg, CW).ask("/flows")
     assert no.text == ONLY_ADMINS
 
-    replies = await tap(admin, f"↩️ Make {FLOW_ID} v1 current")
+    # Rolling back asks first; No changes nothing.
+    asked = said(await tap(admin, make_v1, listing), "Roll back")
+    assert asked.text == (
+        f"Roll back {FLOW_ID} to version 1? New applicants will get that version;"
+        " those in the middle finish on theirs."
+    )
+    assert asked.buttons == ["↩️ Yes, roll back", "No, keep the current one"]
+    kept = said(await tap(admin, "No, keep the current one", asked), "Nothing was changed.")
+    assert kept.text == "Nothing was changed." and asked.buttons == []
+    assert await versions(r) == [(1, False, None), (2, True, ADMIN)]
+    assert await audit(r, "flow.rollback") == []
+
+    asked = said(await tap(admin, make_v1, listing), "Roll back")
+    replies = await tap(admin, "↩️ Yes, roll back", asked)
     assert said(replies, "is current again").text == (
         f"{FLOW_ID} version 1 is current again. New applicants get it now."
     )
-    assert listing.buttons == []
+    assert asked.buttons == []
     assert await versions(r) == [(1, True, None), (2, False, ADMIN)]
     [rollback] = await audit(r, "flow.rollback")
     assert (rollback.actor, rollback.detail) == (ADMIN, {"flow": FLOW_ID, "version": 1})
@@ -592,8 +648,8 @@ async def test_flows_lists_versions_and_rollback_makes_v1_current_again(
 
     # /flows now shows v1 in use and offers v2.
     [listing] = await admin.ask("/flows")
-    assert any(line.startswith(f"▶️ {FLOW_ID} v1 ") for line in listing.text.splitlines())
-    assert listing.buttons == [f"↩️ Make {FLOW_ID} v2 current"]
+    assert any(line.startswith(f"▶️ {FLOW_ID} version 1 ") for line in listing.text.splitlines())
+    assert listing.buttons == [f"↩️ Make {FLOW_ID} version 2 current"]
 
 
 # --- 7. uploads that are refused -------------------------------------------------------

@@ -88,6 +88,25 @@ def refuses(
     return last
 
 
+def brief(
+    replies: list[SentMessage], why: str, flow: Flow, step_id: str, lang: str = "en"
+) -> SentMessage:
+    """A photo, a file or a sticker where it does not fit: one short message saying why
+    and naming the question above, which is not sent again."""
+    [only] = replies
+    text = only.text or ""
+    label = " ".join(flow.step(step_id).text[lang].split())
+    label = label if len(label) <= 40 else label[:39] + "…"
+    assert text == (
+        "⚠️ "
+        + html.escape(why, quote=False)
+        + "\nPlease answer the question above: <b>"
+        + html.escape(label, quote=False)
+        + "</b>"
+    ), describe(replies)
+    return only
+
+
 async def tap(person: FakeUser, text: str, message: SentMessage | None = None) -> list[SentMessage]:
     await person.tap(text, message)
     return await person.wait_reply()
@@ -219,11 +238,12 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     name_q = asks(replies, F, "name")  # relationship and helper_role are not relevant
     assert name_q.buttons == [BACK]
 
-    # Stickers and voice messages are not text: refused with the reason, asked again.
+    # Stickers and voice messages are not text: refused with the reason in a short line
+    # that points to the question above, which is not sent again each time.
     await li.send_sticker()
-    refuses(await li.wait_reply(), "This question cannot take a sticker.", F, "name")
+    brief(await li.wait_reply(), "This question cannot take a sticker.", F, "name")
     await li.send_voice()
-    refuses(await li.wait_reply(), "This question cannot take a voice message.", F, "name")
+    brief(await li.wait_reply(), "This question cannot take a voice message.", F, "name")
     asks(await li.ask("Li Hua"), F, "birth_date")
 
     refuses(
@@ -354,10 +374,9 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
 
     # An attachment: a photo, then Done.
     photo = await li.send_photo()
-    replies = await li.wait_reply()
-    docs_again = asks(replies, F, "documents")
-    assert "1 file received." in docs_again.text
-    assert docs_again.buttons[0] == "✔️ Done (1 received)"
+    [received] = await li.wait_reply()  # a short receipt, not the whole question again
+    assert received.text == "✔️ 1 file received.\nSend more, or tap Done."
+    assert received.buttons == ["✔️ Done (1 received)", SKIP, BACK]
     await li.tap_containing(DONE)
     asks(await li.wait_reply(), F, "description")
     stored = (await answers(bot, li))["documents"]
@@ -384,12 +403,12 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
         "→ <b>A person with a disability</b>",
         "→ <b>(none)</b>",  # social assistance: nothing chosen
         "→ <b>An assistance payment (救助金), Help with medical costs</b>",
-        "→ <b>138••••••01</b>",  # the phone, masked
+        "→ <b>13800003001</b>",  # their own phone, whole: a typo in it can be seen
         "→ <b>1 file</b>",
         "→ <b>My son &amp; I can't work &lt;since March&gt;</b>",
     ):
         assert shown in summary, f"{shown!r} missing from the review: {summary}"
-    assert "13800003001" not in summary and "3800003" not in summary
+    assert "••" not in summary
     assert html.escape(F.step("relationship").text["en"], quote=False) not in summary
     assert review.buttons == [SEND, CHANGE, BACK]
 
@@ -507,15 +526,17 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         "nickname",
     )
     await zhao.send_voice()
-    refuses(await zhao.wait_reply(), "This question cannot take a voice message.", F, "nickname")
-    await zhao.send_photo()
-    refuses(await zhao.wait_reply(), "This question cannot take a photo.", F, "nickname")
+    brief(await zhao.wait_reply(), "This question cannot take a voice message.", F, "nickname")
+    # Three photos (an album): three short lines, never the question three times.
+    for _ in range(3):
+        await zhao.send_photo()
+        brief(await zhao.wait_reply(), "This question cannot take a photo.", F, "nickname")
     asks(await zhao.ask("  Lao Wang  "), F, "size")
 
     # number, min 1 max 10 (the default walk tries the other number refusals)
     refuses(await zhao.ask("abc"), "Please send a number, for example 3.", F, "size")
     await zhao.send_contact()
-    refuses(await zhao.wait_reply(), "This question cannot take a contact.", F, "size")
+    brief(await zhao.wait_reply(), "This question cannot take a contact.", F, "size")
     refuses(await zhao.ask("11"), "That number is too large: it must be at most 10.", F, "size")
     asks(await zhao.ask("3"), F, "earners")
     refuses(await zhao.ask("4"), "There cannot be more earners than people.", F, "earners")
@@ -585,9 +606,9 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         await zhao.ask("here they are"), "Please send a photo or a file, or tap Done.", F, "papers"
     )
     sent = await zhao.send_document("judgment.pdf", PDF)
-    replies = await zhao.wait_reply()
-    assert "1 file received." in replies[-1].text
-    assert replies[-1].buttons == ["✔️ Done (1 received)", BACK]
+    [received] = await zhao.wait_reply()
+    assert received.text == "✔️ 1 file received.\nSend more, or tap Done."
+    assert received.buttons == ["✔️ Done (1 received)", BACK]
     comment = asks(await tap(zhao, "✔️ Done (1 received)"), F, "comment")
 
     # optional text, skipped
@@ -602,7 +623,7 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         "→ <b>0</b>",
         "→ <b>1,200.5</b>",
         "→ <b>Mar 5, 2024</b>",
-        "→ <b>139••••••78</b>",
+        "→ <b>13912345678</b>",
         "→ <b>A dog</b>",
         "→ <b>Wangcai</b>",
         "→ <b>Advice, Food</b>",
@@ -611,7 +632,7 @@ async def test_own_flow_every_step_type_refusals_and_submit(tg: FakeTelegram, bo
         "→ <b>(no answer)</b>",
     ):
         assert shown in summary, f"{shown!r} missing from the review: {summary}"
-    assert "13912345678" not in summary
+    assert "••" not in summary
 
     await tap(zhao, SEND, review)
     [intake] = await intakes(bot, zhao)
@@ -1044,6 +1065,38 @@ async def test_two_applicants_interleave_and_one_applicant_is_answered_in_order(
     assert after is not None and after.state.to_dict() == before
 
 
+# --- an answer too long --------------------------------------------------------------------
+
+
+async def test_an_answer_too_long_is_kept_to_keep_its_first_part_or_all_of_it_in_parts(
+    tg: FakeTelegram, bot: Running
+) -> None:
+    """A story longer than its question takes is not refused outright: the bot keeps it
+    and offers to keep its first part, or all of it in parts; nothing typed is lost."""
+    await use_own_flow(bot)
+    wu = tg.user(3031, language_code="en")
+    asks(await wu.ask("/start"), OWN, "consent")
+    asks(await tap(wu, AGREE), OWN, "nickname")
+    story = "Lao Wang of the east village"  # 28 characters; the nickname takes 20
+    [offer] = await wu.ask(story)
+    refuses([offer], "That is too long: at most 20 characters, yours has 28.", OWN, "nickname")
+    assert "What you wrote is kept." in offer.text
+    first, parts = "✂️ Keep the first 20 characters", "🧩 Keep all of it, in 2 parts"
+    assert offer.buttons == [first, parts, BACK]
+    assert (await current_step(bot, wu)) == "nickname"
+
+    asks(await tap(wu, first, offer), OWN, "size")
+    assert (await answers(bot, wu))["nickname"] == "Lao Wang of the"  # cut at a word
+    assert offer.text.endswith("✔️ Lao Wang of the") and offer.buttons == []
+
+    # Back, the same story again, and all of it this time: in two parts, every word kept.
+    again = asks(await tap(wu, BACK), OWN, "nickname")
+    [offer] = await wu.ask(story)
+    assert offer is not again and offer.buttons == [first, parts, KEEP, BACK]
+    asks(await tap(wu, parts, offer), OWN, "size")
+    assert (await answers(bot, wu))["nickname"] == "Lao Wang of the\n\neast village"
+
+
 # --- commands and messages outside the interview -----------------------------------------
 
 
@@ -1068,9 +1121,12 @@ async def test_help_unknown_command_hello_and_an_edited_message(
     assert len(await intakes(bot, he)) == 1
     await tap(he, AGREE)
 
-    [unknown] = await he.ask("/frobnicate")
+    # An unknown command mid-interview: the help, then the question they are on again.
+    unknown, again = await he.ask("/frobnicate")
     assert unknown.text.startswith("I do not know that command.")
     assert "/start — begin, or go on with your application" in unknown.text
+    asks([again], OWN, "nickname")
+    assert again.buttons == [BACK]
 
     # Editing an answer already sent does not change it, and the bot says so.
     answer = await he.send("Old Name")

@@ -24,7 +24,10 @@ from typing import Any
 
 import pytest
 
+from bot.flow import engine
 from bot.flow.engine import Screening, State
+from bot.store.casework import Conflict
+from bot.trial import save_trial
 from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import DEFAULT_SETTLE, FakeTelegram, FakeUser, SentMessage
@@ -350,6 +353,102 @@ async def claimed_intake(r: Running, tg: FakeTelegram, applicant: int = 4, **kw:
     await outbox_empty(r)
     await tg.wait_idle()
     return ref
+
+
+async def test_an_applicant_asks_for_a_correction_after_sending(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """/mydata promises correction: /correct takes the applicant's words to the caseworker
+    who holds the application, keeps them on it (sealed at rest) and in its history."""
+    stranger = tg.user(44, language_code="en", first_name="Ma")
+    [none] = await say(stranger, "/correct")
+    assert none.text.startswith("You have no sent application to correct.")
+
+    ref = await claimed_intake(r, tg)
+    ap, cw, group = tg.user(4), cw_of(tg), tg.group(GROUP)
+    asked = said(await say(ap, "/correct", until="What is wrong"), "What is wrong")
+    assert asked.text.startswith(f"What is wrong in application <b>{ref}</b>, and what is right?")
+    words = "My village is Red Flag, not Red Star"
+    thanks = said(await say(ap, words, until="Thank you"), "Thank you")
+    assert thanks.text == (
+        f"Thank you. Your correction was passed to the caseworker of application <b>{ref}</b>."
+        " It is kept with the application."
+    )
+    told = await arrives(cw, ref, "asks for a correction")
+    assert told.text == (f"The applicant of <b>{ref}</b> asks for a correction:\n\n<i>{words}</i>")
+    assert told.buttons == [OPEN]
+    card = said(await tap(cw, OPEN, told, until=ANSWERS), ANSWERS)
+    assert f"correction asked for (applicant):\n<i>{words}</i>" in card.text
+    assert "intake.correction" in await audit_actions(r, ref)
+    stored = await r.store.db.fetchall("SELECT body FROM messages WHERE kind = 'correction'")
+    [body] = [row["body"] for row in stored]
+    assert isinstance(body, bytes) and words.encode() not in body  # sealed like every message
+    assert await r.store.pending.get(ap.id) is None  # the next message is not taken for it
+
+    # Nobody holds a second one: the group hears of it, without the applicant's words.
+    other = tg.user(6, language_code="en", first_name="Li")
+    second = await submit(other, name="Li Si")
+    await say(other, "/correct", until="What is wrong")
+    await say(other, "The case number is 2024-0418", until="Thank you")
+    tr = r.services.i18n.tr(None)  # type: ignore[union-attr]  # a group reads the default
+    expected = tr.gettext(
+        "The applicant of {ref} asks for a correction. Open it to read what they wrote."
+    ).format(ref=f"<b>{second}</b>")
+    alert = await arrives(group, expected)
+    assert "2024-0418" not in alert.text
+
+
+async def test_a_test_intake_from_try_save_is_marked_and_tells_nobody(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """``intake-bot try --save`` stores a test intake: a caseworker can open and practise on
+    it, but the card and their list say it is a test, no applicant is told anything, and
+    it is never sent to the agriculture department."""
+    flow = await r.store.flows.active()
+    out: Any = engine.start(flow)
+    for given in (
+        engine.Picked("consent", engine.AGREE),
+        engine.Typed("Test Person"),
+        engine.Typed("Test Village"),
+        engine.Typed("13800000000"),
+        engine.Typed("T-1"),
+        engine.Picked("hurt", "yes"),
+        engine.Attached({"kind": "photo", "file_id": "test-file", "unique": "t"}),
+        engine.Done("papers"),
+        engine.Submit(),
+    ):
+        out = engine.answer(flow, out.state, given)
+    assert isinstance(out, engine.Completed)
+    ref = (await save_trial(r.store, flow, None, "en", out)).ref
+    cw = cw_of(tg)
+
+    empty = "The queue is empty: no open applications."
+    assert texts(await say(cw, "/queue", until=empty)) == [empty]  # never among real ones
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    assert card.text.splitlines()[1] == ("🧪 <b>Test application (intake-bot try --save).</b>"), (
+        card.text
+    )
+    assert "Nobody applied: nobody is told what is done on it." in card.text
+    assert REFER not in card.buttons and card.buttons[0] == CLAIM
+
+    card = said(await tap(cw, CLAIM, card, until="Claimed by you"), "Claimed by you")
+    mine = said(await say(cw, "/mine", until="My applications"), "My applications")
+    assert f"<b>{ref}</b> · 🧪 test" in mine.text
+    await tap(cw, APPROVE, card, until="Type the amount")
+    confirm = said(await say(cw, "3000", until="CN¥3,000.00"), "CN¥3,000.00")
+    await tap(cw, YES_APPROVE, confirm, until=f"<b>{ref}</b> is approved with CN¥3,000.00")
+    assert (await row_of(r, ref))["status"] == "approved"
+    await outbox_empty(r)
+    await tg.wait_idle()
+    # Nothing went to anyone but the caseworker: no applicant, no group, no partner.
+    sent_to = {c["chat_id"] for c in tg.calls_to("sendMessage")}
+    assert sent_to == {CW}, sent_to
+    # A referral, even through a replayed button, is refused.
+    with pytest.raises(Conflict) as refused_referral:
+        await r.services.casework.refer(  # type: ignore[union-attr]
+            CW, await intake_id(r, ref), PARTNER, "Please visit"
+        )
+    assert refused_referral.value.code == "is_test"
 
 
 # --- 1. the happy path ------------------------------------------------------------------

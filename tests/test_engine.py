@@ -32,6 +32,7 @@ from bot.flow.engine import (
     Picked,
     Review,
     SharedContact,
+    Shorten,
     Skip,
     State,
     Submit,
@@ -42,6 +43,7 @@ from bot.flow.engine import (
     is_relevant,
     screen,
     start,
+    text_parts,
 )
 from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
@@ -259,6 +261,41 @@ def test_a_number_too_long_to_be_one_is_refused_not_stored_as_infinity() -> None
     assert whole.state.answers["amount"] == int("9" * 99)
 
 
+# --- an answer too long is kept, to keep its first part or all of it in parts ------------
+
+
+def test_an_answer_too_long_is_kept_and_its_first_part_or_all_of_it_taken() -> None:
+    at = walk(EVERY, GOOD, until="name")
+    story = "一二三四五六七，八九十一"  # 12 characters; the name takes at most 10
+    out = asked(send(EVERY, at.state, Typed(story)), "name")
+    assert out.refusal is not None and out.refusal.code == "too_long"
+    assert out.refusal.params == {"max": 10, "length": 12}
+    assert out.changed and out.state.pending == [story]  # stored, nothing thrown away
+    assert "name" not in out.state.answers
+
+    first = asked(send(EVERY, out.state, Shorten("name")), "household")
+    assert first.state.answers["name"] == "一二三四五六七，"  # cut after the comma
+    assert first.state.pending == []
+    whole = asked(send(EVERY, out.state, Shorten("name", whole=True)), "household")
+    assert whole.state.answers["name"] == "一二三四五六七，\n\n八九十一"
+    # With nothing kept (or on another question) the buttons are out of date.
+    refused(EVERY, at, Shorten("name"), "moved_on")
+    refused(EVERY, first, Shorten("name"), "moved_on")
+    # A shorter answer instead is taken as any answer is.
+    shorter = asked(send(EVERY, out.state, Typed("李华")), "household")
+    assert shorter.state.answers["name"] == "李华" and shorter.state.pending == []
+
+
+def test_text_parts_end_where_a_reader_pauses_and_drop_nothing() -> None:
+    story = "We lost the harvest. My husband was hurt, badly. " * 40
+    parts = text_parts(story, 1000)
+    assert all(len(p) <= 1000 for p in parts) and len(parts) == 2
+    assert parts[0].endswith(".")
+    assert " ".join(parts).split() == story.split()
+    assert text_parts("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+    assert text_parts("short", 10) == ["short"]
+
+
 # --- and refuses bad input with the right reason ---------------------------------------
 
 
@@ -275,7 +312,6 @@ def test_a_number_too_long_to_be_one_is_refused_not_stored_as_infinity() -> None
         ("name", Typed("\u3164"), "empty", {}),  # the Hangul filler "blank name"
         ("name", Typed("\u2800 \u00ad"), "empty", {}),
         ("name", Typed("\u202e\u2066\u200f"), "empty", {}),
-        ("name", Typed("一二三四五六七八九十一"), "too_long", {"max": 10, "length": 11}),
         ("name", Skip("name"), "required", {}),
         ("name", Unsupported("sticker"), "wrong_kind", {"kind": "sticker"}),
         ("name", Attached(PHOTO_A), "wrong_kind", {"kind": "photo"}),
@@ -309,6 +345,9 @@ def test_a_number_too_long_to_be_one_is_refused_not_stored_as_infinity() -> None
         ("household", Typed("፩"), "not_a_number", {}),
         ("household", Typed("1" + " " * 4094 + "x"), "not_a_number", {}),
         ("kind", Done("kind"), "use_buttons", {}),
+        ("kind", Attached(PHOTO_A), "wrong_kind", {"kind": "photo"}),
+        ("needs", SharedContact("13812345678"), "wrong_kind", {"kind": "contact"}),
+        ("consent", Attached({"kind": "document"}), "wrong_kind", {"kind": "document"}),
         ("kind", Picked("kind", "theft"), "moved_on", {}),  # not one of its choices
         ("needs", Done("needs"), "choose_one", {}),
         ("needs", Skip("needs"), "required", {}),
@@ -572,6 +611,8 @@ def test_back_while_editing_cannot_leave_a_newly_relevant_step_unanswered() -> N
         (Picked("kind", "other"), "moved_on"),
         (Done("needs"), "moved_on"),
         (Typed("hello"), "use_buttons"),
+        (Attached(PHOTO_A), "wrong_kind"),
+        (Unsupported("voice"), "wrong_kind"),
     ],
 )
 def test_the_review_refuses_what_it_cannot_take(given: Input, code: str) -> None:
@@ -785,6 +826,9 @@ INPUTS = st.sampled_from(
         Skip("kind_other"),
         Skip("comment"),
         Keep("household"),
+        Typed("一二三四五六七，八九十一"),
+        Shorten("name"),
+        Shorten("name", whole=True),
         Attached(PHOTO_A),
         SharedContact("+8613812345678"),
         Unsupported("sticker"),

@@ -99,7 +99,7 @@ def test_expr_keeps_source_and_is_comparable() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# FLOW_FORMAT examples
+# docs/flow-format.md examples
 
 
 def test_flow_format_examples() -> None:

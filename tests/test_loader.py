@@ -1,4 +1,4 @@
-"""Loading and validating flow files (FLOW_FORMAT.md, "Validation").
+"""Loading and validating flow files (docs/flow-format.md, "Validation").
 
 An admin fixing a file needs every problem at once, each on the right line; a file with any
 problem must never load, and loading untrusted text must never run anything.
@@ -470,3 +470,13 @@ def _problems_published(source: str) -> list[Problem]:
     with pytest.raises(FlowError) as caught:
         load_flow_text(source, published=True)
     return caught.value.problems
+
+
+def test_pointers_to_the_flow_format_name_the_file_that_explains_it() -> None:
+    """The code and the clue flow send an admin to docs/flow-format.md, which is there
+    (the file was once called FLOW_FORMAT.md, at the top of the repository)."""
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "docs" / "flow-format.md").is_file()
+    sources = [*sorted((root / "bot").rglob("*.py")), root / "bot" / "flows" / "clue.yaml"]
+    stale = [str(p.relative_to(root)) for p in sources if "FLOW_FORMAT" in p.read_text("utf-8")]
+    assert not stale, stale

@@ -100,6 +100,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "language": (PUBLIC, ""),
     "mydata": (PUBLIC, ""),
     "delete": (PUBLIC, ""),
+    "correct": (PUBLIC, ""),
     "grant": (frozenset({"admin"}), f"{STRANGER} admin"),
     "revoke": (frozenset({"admin"}), f"{CW} caseworker"),
     "roles": (frozenset({"admin"}), ""),
@@ -124,7 +125,7 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^l:": (PUBLIC, ()),
     "^d:": (OWNER, ("y", "n", "r")),
     "^[arx]:": (OWNER, ()),
-    "^f:": (frozenset({"admin"}), ("p", "t", "r")),
+    "^f:": (frozenset({"admin"}), ("p", "t", "r", "a", "k")),
     "^c:": (frozenset({"caseworker"}), CASEWORKER_OPS),
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
 }
@@ -221,7 +222,13 @@ class World:
         if pattern == "^p:":
             return [f"p:{op}:{self.referral_id}:0" for op in ops]
         if pattern == "^f:":
-            target = {"p": self.upload_id, "t": self.upload_id, "r": self.flow_rowid}
+            target = {
+                "p": self.upload_id,
+                "t": self.upload_id,
+                "r": self.flow_rowid,
+                "a": self.flow_rowid,
+                "k": self.flow_rowid,
+            }
             return [f"f:{op}:{target[op]}:0" for op in ops]
         raise AssertionError(pattern)
 

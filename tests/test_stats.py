@@ -227,6 +227,34 @@ async def test_an_empty_store_has_no_figures(w: World) -> None:
     assert await w.store.stats.sent_count() == 0
 
 
+async def test_a_partners_clue_is_counted_apart_from_applications(w: World) -> None:
+    await world_of_intakes(w)
+    partner = 3
+    await w.store.roles.grant(partner, "partner", label="County Bureau")
+    w.at(MON + dt.timedelta(days=8))
+    await w.work.send_clue(
+        partner, {"who": "Li Si", "where": "Red Star", "what": "hurt, cannot pay"}
+    )
+    [clue] = [c for c in await w.store.cases.queue(limit=20) if c.is_clue]
+    await approve(w, clue.id, "500", MON + dt.timedelta(days=9))
+
+    # The applications' figures are as they were, the clue's are its own.
+    assert await w.store.stats.sent_count() == 6
+    assert (await w.store.stats.by_status())["approved"] == 2
+    assert await w.store.stats.by_week() == [("2025-03-03", 2), ("2025-03-10", 3)]
+    assert await w.store.stats.approved_total_fen() == 300000 + 123450
+    assert await w.store.stats.median_days_to_decision() == pytest.approx(4.0)
+    assert await w.store.stats.sent_count(clues=True) == 1
+    assert await w.store.stats.by_status(clues=True) == {"approved": 1}
+    assert await w.store.stats.approved_total_fen(clues=True) == 50000
+
+    plain = stats.render(I18n.load().tr("en"), PLAIN, await stats.figures(w.store))
+    report = plain.splitlines()
+    assert "Applications sent: 6" in report and "Total approved: CN¥4,234.50" in report
+    clues = plain[plain.index("Clues from the agriculture department") :].splitlines()
+    assert clues[1:] == ["Clues sent: 1", "• approved: 1", "Approved for them: CN¥500.00"]
+
+
 # --- the text people read ---------------------------------------------------------------
 
 

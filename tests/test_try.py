@@ -172,7 +172,8 @@ def test_script_walks_the_default_flow_in_english_and_stores_nothing(tmp_path: P
     review = out[out.rindex("Please check your answers before sending:") :]
     assert "1. Who are you applying for?\n    → For a family member" in review
     assert "2. How are you related to the person who needs help?\n    → My son" in review
-    assert "138••••••78" in review  # a sensitive answer is masked, as in the bot
+    # The phone is shown whole on the review, as in the bot: the applicant checks it there.
+    assert "13812345678" in review and "••" not in review
     assert "Type send to send" in review
     # The caseworker's view.
     view = out[out.index("What the caseworker sees:") :]
@@ -314,7 +315,7 @@ def test_every_step_type_interactively(
         str(tmp_path / "missing.jpg"),
         *files,  # the third is one too many
         "done",
-        "skip",  # comment
+        "",  # comment: an empty line skips an optional question
         "change 2",  # household
         "4",
         "what now?",  # not a review command
@@ -323,13 +324,16 @@ def test_every_step_type_interactively(
     code, out, err = run(capsys, monkeypatch, "try", str(EVERY), "--lang", "en", lines=lines)
     assert code == 0, err
     assert "Hello, this is a test." in out
-    assert "⚠️ Please tap one of the buttons under the question." in out
+    # No "tap" where there is nothing to tap: the terminal's own words.
+    assert "⚠️ That is not one of the answers. Please type the number of one of them." in out
+    assert "Please tap" not in out and "Tap one" not in out
+    assert "An empty line skips this question." in out
     assert "⚠️ That is too long: at most 10 characters, yours has 19." in out
     assert "⚠️ Please send a number, for example 3." in out
     assert "⚠️ That is more than the household size." in out
     assert "⚠️ That does not look like a phone number." in out
     assert "Please have your medical records ready." in out
-    assert "⚠️ Please choose at least one, then tap Done." in out
+    assert "⚠️ Please choose at least one: type its number, then an empty line." in out
     assert "  2. [x] Medical help" in out
     assert "⚠️ 'None of these' goes alone." in out
     assert "Chosen so far: A minor" in out  # asked again after back
@@ -346,6 +350,47 @@ def test_every_step_type_interactively(
     assert "No one in the household earns an income" in view
     assert "Injured and not compensated" in view
     assert "Priority: 9 points" in view  # medical 5, minor 3, older person 1
+    assert not env.exists()
+
+
+def test_in_chinese_an_empty_line_skips_and_gai_n_changes_an_answer(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Chinese reader at the terminal: a name too long kept in part, an optional question
+    left with an empty line, and "改 2" (change 2) on the review asks the second question
+    again."""
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    lines = [
+        "1",  # consent
+        "一二三四五六七，八九十一",  # 12 characters; the name takes 10
+        "first",  # keep the first part
+        "3",
+        "0",
+        "800",
+        "1950-01-02",
+        "13812345678",
+        "1",  # injured
+        "2",  # needs: medical
+        "",
+        "",  # groups: optional, nothing chosen
+        "2",  # paid: no
+        str(tmp_path / "a.jpg"),
+        "",
+        "",  # comment: optional, skipped with an empty line
+        "改 2",  # change the household size
+        "4",
+        "发送",
+    ]
+    code, out, err = run(capsys, monkeypatch, "try", str(EVERY), "--lang", "zh", lines=lines)
+    assert code == 0, (err, out)
+    review = out[out.rindex("请核对") if "请核对" in out else 0 :]
+    assert "家里有几口人？\n    → 4" in review, review
+    # The name too long was kept, and its first part taken by typing "first".
+    assert "  first / 只留前面一部分\n  parts / 全部留下，分成几段" in out
+    assert "你叫什么名字？\n    → 一二三四五六七，" in review, review
+    assert "还有什么要说的吗？\n    → （没有回答）" in review, review
+    assert out.count("家里有几口人？") >= 3  # asked, on the review, asked again, review
+    assert "发一个空行就跳过这个问题。" in out  # how to skip, where there is no Skip button
     assert not env.exists()
 
 
@@ -432,7 +477,7 @@ def test_answers_file_runs_without_prompts(
     [
         ("household: 3", "household: 11", "That number is too large: it must be at most 10."),
         ("earners: 0", "earners: 4", "That is more than the household size."),
-        ("kind: 1", "kind: 7", "Please tap one of the buttons under the question."),
+        ("kind: 1", "kind: 7", "That is not one of the answers."),
         ("groups: ~", "groups: [1, 3]", "'None of these' goes alone."),
         ("papers: [a.jpg, b.jpg]", "papers: [a.jpg, nope.jpg]", "There is no file nope.jpg."),
     ],

@@ -90,6 +90,9 @@ class Casework:
         self.approve = self.decisions.approve
         self.decline = self.decisions.decline
         self.note = self.decisions.note
+        self.correctable = self.decisions.correctable
+        self.ask_correction = self.decisions.ask_correction
+        self.request_correction = self.decisions.request_correction
         self.partners = self.referrals.partners
         self.refer = self.referrals.refer
         self.acknowledge = self.referrals.acknowledge

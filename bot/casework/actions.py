@@ -80,7 +80,8 @@ def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
             out += [Action.APPROVE, Action.DECLINE, Action.RELEASE]
     if case.deletion_requested_at and not case.anonymised_at:
         out += [Action.ERASE, Action.REFUSE_DELETION]
-    if case.status not in NOT_REFERABLE and not case.anonymised_at:
+    # A test intake is never sent on: the department would act on a household that is not.
+    if case.status not in NOT_REFERABLE and not case.anonymised_at and not case.is_test:
         out.append(Action.REFER)
     out.append(Action.NOTE)
     if files:

@@ -14,6 +14,7 @@ from bot.casework.actions import CASEWORKER, DECIDABLE, Action, allowed
 from bot.casework.identity import People
 from bot.casework.notices import Notices
 from bot.casework.terms import (
+    BY_APPLICANT,
     DECLINE_REASONS,
     MAX_REPLY,
     MAX_TYPED,
@@ -27,6 +28,11 @@ from bot.store.casework import Case, Change, Conflict, Referral
 from bot.store.db import now_iso
 from bot.store.intakes import OPEN_STATUSES
 from bot.store.outbox import OutMessage
+
+# The pending prompt, conversation entry and audit suffix of a correction request.
+CORRECTION = "correction"
+# Sent applications whose answers may still be corrected (not withdrawn, not expired).
+CORRECTABLE = ("submitted", "in_review", "awaiting_applicant", "approved", "declined")
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ class Decisions:
             )
             for r in referrals
         }
-        authors = [who for _at, who, kind, _text in history if kind not in ("event", "reply")]
+        authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
         actor_now = await self.people.actor(actor)
         return Card(
@@ -267,6 +273,47 @@ class Decisions:
                 clear_pending=actor,
             ),
         )
+
+    # -- the applicant's right to have their answers corrected --------------------------
+
+    async def correctable(self, applicant: int) -> list[Case]:
+        """The applicant's sent applications they may ask to have corrected: any that is
+        still held (not erased); a draft they change themselves, with Back or Change."""
+        out = []
+        for intake in await self.store.intakes.for_applicant(applicant):
+            case = await self.store.cases.get(intake.id)
+            if (
+                case is not None
+                and case.ref
+                and case.status in CORRECTABLE
+                and case.anonymised_at is None
+                and not case.is_test
+            ):
+                out.append(case)
+        return out
+
+    async def ask_correction(self, applicant: int, intake_id: int) -> Case:
+        """/correct: the bot now waits for the applicant's words about ``intake_id``."""
+        case = await self._correctable(applicant, intake_id)
+        await self.store.pending.set(applicant, CORRECTION, intake_id)
+        return case
+
+    async def request_correction(self, applicant: int, intake_id: int, text: str) -> Case:
+        """The applicant's words on what to correct: kept on the case (sealed, like every
+        message of the conversation), audited, and sent to the caseworker who holds it
+        (the caseworkers' group while nobody does). A caseworker makes the correction."""
+        case = await self._correctable(applicant, intake_id)
+        text = clean_text(text)[:MAX_REPLY]
+        await self.store.cases.add_note(
+            intake_id, applicant, CORRECTION, text, await self.notices.correction(case, text)
+        )
+        return case
+
+    async def _correctable(self, applicant: int, intake_id: int) -> Case:
+        for case in await self.correctable(applicant):
+            if case.id == intake_id:
+                return case
+        raise Conflict("not_found")
 
     async def note(self, actor: int, intake_id: int, text: str) -> Case:
         case = await self.open_case(actor, intake_id)

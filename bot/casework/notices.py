@@ -44,6 +44,8 @@ class Kind(StrEnum):
     DELETION_REQUESTED_UNCLAIMED = "deletion_requested_unclaimed"  # the group: nobody holds it
     DATA_ERASED = "data_erased"  # the applicant: their data is gone
     DELETION_REFUSED = "deletion_refused"  # the applicant: kept, and why
+    CORRECTION = "correction"  # the caseworker holding the intake: the applicant asks to fix
+    CORRECTION_UNCLAIMED = "correction_unclaimed"  # the group: nobody holds it
 
 
 _REFERRAL_UPDATES = {
@@ -84,7 +86,10 @@ class Notices:
         return self.fmt.b(tr.ltr(case.ref or ""))
 
     async def to_applicant(self, case: Case, kind: Kind, render: Render) -> list[OutMessage]:
-        """A notice to the person who sent the intake, in their language."""
+        """A notice to the person who sent the intake, in their language; none for a test
+        intake (``intake-bot try --save``): nobody applied, so nobody is told."""
+        if case.is_test:
+            return []
         tr = await self.people.tr_for(case.applicant_id, case.lang)
         return [OutMessage(case.chat_id, render(tr), kind=kind, intake_id=case.id, lang=tr.lang)]
 
@@ -306,6 +311,37 @@ class Notices:
                 intake_id=case.id,
                 lang=tr.lang,
             )
+        ]
+
+    # -- the applicant's right to correction ------------------------------------------
+
+    async def correction(self, case: Case, text: str) -> list[OutMessage]:
+        """The applicant's words on what to correct: to the caseworker who holds the
+        intake, else to the group (without the words: a group is many people)."""
+        if case.assignee is not None:
+            return [
+                await self.to_user(
+                    case.assignee,
+                    Kind.CORRECTION,
+                    lambda tr: (
+                        tr.gettext("The applicant of {ref} asks for a correction:").format(
+                            ref=self.ref(tr, case)
+                        )
+                        + "\n\n"
+                        + self.fmt.i(text)
+                    ),
+                    case,
+                )
+            ]
+        chat = self.settings.caseworker_chat
+        if chat is None:
+            return []
+        tr = self.i18n.tr(None)
+        text = tr.gettext(
+            "The applicant of {ref} asks for a correction. Open it to read what they wrote."
+        ).format(ref=self.ref(tr, case))
+        return [
+            OutMessage(chat, text, kind=Kind.CORRECTION_UNCLAIMED, intake_id=case.id, lang=tr.lang)
         ]
 
     async def erased(self, case: Case) -> list[OutMessage]:

@@ -53,6 +53,8 @@ class Referrals:
     async def check_partner(self, actor: int, intake_id: int, partner_id: int) -> Case:
         """The intake to refer, when ``partner_id`` is (still) a partner."""
         case = await self.decisions.open_case(actor, intake_id)
+        if case.is_test:
+            raise Conflict("is_test", case)
         if not await self.people.has(partner_id, PARTNER):
             raise Conflict("not_a_partner", case)
         return case

@@ -51,6 +51,7 @@ EVENTS = {
     "intake.approved": N_("approved"),
     "intake.declined": N_("declined"),
     "intake.note": N_("note"),
+    "intake.correction": N_("the applicant asked for a correction"),
     "intake.withdrawn": N_("withdrawn by the applicant"),
     "referral.sent": N_("referred to the agriculture department"),
     "referral.acknowledged": N_("referral acknowledged"),
@@ -65,7 +66,11 @@ EVENTS = {
 }
 
 # Audit actions whose words are shown from the conversation instead.
-SHOWN_AS_MESSAGES = frozenset({"intake.started", "intake.asked", "intake.replied", "intake.note"})
+SHOWN_AS_MESSAGES = frozenset(
+    {"intake.started", "intake.asked", "intake.replied", "intake.note", "intake.correction"}
+)
+# Conversation entries the applicant wrote (their author is shown as "applicant").
+BY_APPLICANT = ("reply", "correction")
 
 REFERRAL_STATUS = {
     "sent": N_("sent, not yet acknowledged"),

@@ -117,6 +117,15 @@ class Keep:
 
 
 @dataclass(frozen=True)
+class Shorten:
+    """What to do with a text answer that was too long (kept in ``State.pending``): keep
+    its first part, up to the limit, or all of it, cut into parts of at most the limit."""
+
+    step: str
+    whole: bool = False
+
+
+@dataclass(frozen=True)
 class SharedContact:
     phone: str
 
@@ -164,6 +173,7 @@ Input = (
     | Done
     | Skip
     | Keep
+    | Shorten
     | SharedContact
     | Attached
     | Unsupported
@@ -454,6 +464,30 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
     return None, Refusal("use_buttons")
 
 
+# Where a part may end, best first: after a sentence, a line, a clause, a word.
+_PART_ENDS = ("。！？!?\n", ".；;", "，,、", " ")
+
+
+def text_parts(text: str, limit: int) -> list[str]:
+    """``text`` cut into parts of at most ``limit`` characters, each ending where a
+    reader would pause (a sentence's end, else a comma, else a space) when one is in the
+    last third of the part; nothing is dropped but the spaces at a cut."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        at = limit
+        for ends in _PART_ENDS:
+            found = max(rest.rfind(ch, limit * 2 // 3, limit) for ch in ends)
+            if found >= 0:
+                at = found + 1
+                break
+        parts.append(rest[:at].strip())
+        rest = rest[at:].strip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
 def _match_choice(step: Step, raw: str) -> str | None:
     index = parse_index(raw, len(step.choices))
     if index is not None:
@@ -483,8 +517,17 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
         return _at_review(flow, state, given, day)
     step = flow.step(state.current)
 
-    if isinstance(given, Picked | Done | Skip | Keep) and given.step != step.id:
+    if isinstance(given, Picked | Done | Skip | Keep | Shorten) and given.step != step.id:
         return refuse(flow, state, "moved_on")
+    if isinstance(given, Shorten):
+        if step.type != "text" or not state.pending or not isinstance(state.pending[0], str):
+            return refuse(flow, state, "moved_on")
+        parts = text_parts(state.pending[0], step.max_length)
+        value = "\n\n".join(parts) if given.whole else parts[0]
+        refusal = _check(flow, state, step, value, day)
+        if refusal:
+            return Ask(step, state, refusal=refusal, changed=False)
+        return _accept(flow, state, step, value, day)
     if isinstance(given, Edit | Submit):
         return refuse(flow, state, "moved_on")
     if isinstance(given, Keep):
@@ -502,6 +545,10 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
         return _accept(flow, state, step, None, day)
     if isinstance(given, Unsupported):
         return refuse(flow, state, "wrong_kind", kind=given.kind)
+    if step.type in ("consent", "choice", "multi_choice") and (
+        isinstance(given, Attached | SharedContact)
+    ):
+        return refuse(flow, state, "wrong_kind", kind=sent_kind(given))
 
     if step.type == "consent":
         if isinstance(given, Picked) and given.value == AGREE:
@@ -578,8 +625,14 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
         value, refusal = phone, None
     elif isinstance(given, Typed):
         value, refusal = _read_typed(step, given.text, day)
+        if refusal is not None and refusal.code == "too_long":
+            # Kept, not thrown away: the applicant chooses to keep its first part or all
+            # of it in parts (``Shorten``), or sends a shorter answer.
+            new = state.copy()
+            new.pending = [clean_text(given.text)]
+            return Ask(step, new, refusal=refusal)
     elif isinstance(given, Attached):
-        return refuse(flow, state, "wrong_kind", kind=given.ref.get("kind", "file"))
+        return refuse(flow, state, "wrong_kind", kind=sent_kind(given))
     else:
         return refuse(flow, state, "type_answer")
     if refusal is None:
@@ -621,9 +674,24 @@ def _at_review(flow: Flow, state: State, given: Input, today: dt.date) -> Outcom
         new.editing = True
         _enter(step, new)
         return Ask(step, new)
-    if isinstance(given, Picked | Done | Skip | Keep):
+    if isinstance(given, Picked | Done | Skip | Keep | Shorten):
         return refuse(flow, state, "moved_on")
+    kind = sent_kind(given)
+    if kind is not None:
+        return refuse(flow, state, "wrong_kind", kind=kind)
     return refuse(flow, state, "use_buttons")
+
+
+def sent_kind(given: Input) -> str | None:
+    """What kind of thing was sent, when it is not typed words or a tap: a photo, a file,
+    a contact, a sticker... (a channel answers those briefly where they do not fit)."""
+    if isinstance(given, Attached):
+        return str(given.ref.get("kind") or "file")
+    if isinstance(given, SharedContact):
+        return "contact"
+    if isinstance(given, Unsupported):
+        return given.kind
+    return None
 
 
 def screen(flow: Flow, answers: dict[str, Any], *, today: dt.date | None = None) -> Screening:

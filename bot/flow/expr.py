@@ -6,7 +6,7 @@ resulting tree is checked against a small whitelist and converted into our own n
 classes. Evaluation walks those nodes; nothing is ever handed to ``eval``, ``exec`` or
 ``compile``-to-bytecode, so an expression cannot reach attributes, imports or builtins.
 
-The language (see FLOW_FORMAT.md, "Expressions"):
+The language (see docs/flow-format.md, "Expressions"):
 
 * literals: strings, ints, floats, ``true``/``false``/``null`` (and ``True``/``False``/
   ``None``), lists ``[...]``;
@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.i18n_marks import N_
+
 __all__ = ["Expr", "ExprError", "compile_expr", "evaluate", "truthy"]
 
 # Limits. They are far above anything a real flow needs and keep both the parser and
@@ -52,12 +54,17 @@ class ExprError(Exception):
     """The only exception this module ever raises (for parse AND evaluation problems).
 
     ``message`` is plain English meant for the admin who wrote the flow file (the loader
-    shows it next to the step id), so it never contains a Python traceback.
+    shows it next to the step id), so it never contains a Python traceback. ``template``
+    and ``params`` are the same message for gettext: the problems an admin can meet (those
+    of compiling) are marked for translation, so a Chinese admin reads no English.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, template: str, **params: Any) -> None:
+        message = template.format(**params) if params else template
         super().__init__(message)
         self.message = message
+        self.template = template
+        self.params = params
 
     def __str__(self) -> str:
         return self.message
@@ -159,25 +166,25 @@ _FUNCTIONS: dict[str, int] = {"len": 1, "today": 0, "age": 1}
 
 # Friendlier messages for the constructs people are most likely to try.
 _FORBIDDEN: dict[type[ast.AST], str] = {
-    ast.Attribute: "attribute access is not allowed",
-    ast.Subscript: "subscripts are not allowed",
-    ast.Slice: "slices are not allowed",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "comprehensions are not allowed",
-    ast.Lambda: "lambdas are not allowed",
-    ast.NamedExpr: "assignment expressions are not allowed",
-    ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
-    ast.Dict: "dictionaries are not allowed",
-    ast.Set: "sets are not allowed",
-    ast.Tuple: "tuples are not allowed",
-    ast.Starred: "starred expressions are not allowed",
-    ast.IfExp: "conditional expressions are not allowed",
-    ast.Await: "await is not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
+    ast.Attribute: N_("attribute access is not allowed"),
+    ast.Subscript: N_("subscripts are not allowed"),
+    ast.Slice: N_("slices are not allowed"),
+    ast.ListComp: N_("comprehensions are not allowed"),
+    ast.SetComp: N_("comprehensions are not allowed"),
+    ast.DictComp: N_("comprehensions are not allowed"),
+    ast.GeneratorExp: N_("comprehensions are not allowed"),
+    ast.Lambda: N_("lambdas are not allowed"),
+    ast.NamedExpr: N_("assignment expressions are not allowed"),
+    ast.JoinedStr: N_("f-strings are not allowed"),
+    ast.FormattedValue: N_("f-strings are not allowed"),
+    ast.Dict: N_("dictionaries are not allowed"),
+    ast.Set: N_("sets are not allowed"),
+    ast.Tuple: N_("tuples are not allowed"),
+    ast.Starred: N_("starred expressions are not allowed"),
+    ast.IfExp: N_("conditional expressions are not allowed"),
+    ast.Await: N_("await is not allowed"),
+    ast.Yield: N_("yield is not allowed"),
+    ast.YieldFrom: N_("yield is not allowed"),
 }
 
 
@@ -189,12 +196,12 @@ def compile_expr(source: str) -> Expr:
     rather than in the middle of somebody's interview.
     """
     if not isinstance(source, str):
-        raise ExprError("an expression must be a string")
+        raise ExprError(N_("an expression must be a string"))
     if len(source) > MAX_SOURCE_LENGTH:
-        raise ExprError(f"expression is longer than {MAX_SOURCE_LENGTH} characters")
+        raise ExprError(N_("expression is longer than {max} characters"), max=MAX_SOURCE_LENGTH)
     text = source.strip()
     if not text:
-        raise ExprError("expression is empty")
+        raise ExprError(N_("expression is empty"))
     try:
         # The parser may warn (invalid escapes, "perhaps you missed a comma?"); those go
         # nowhere useful in a bot's log and, under -W error, would surface as SyntaxError.
@@ -202,30 +209,32 @@ def compile_expr(source: str) -> Expr:
             warnings.simplefilter("ignore")
             tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        detail = f": {exc.msg}" if exc.msg else ""
-        raise ExprError(f"syntax error{detail}") from None
+        # Python's own words for it (English) stay out: the place says where to look.
+        if exc.offset:
+            raise ExprError(N_("syntax error near character {at}"), at=exc.offset) from None
+        raise ExprError(N_("syntax error")) from None
     except ValueError:  # e.g. null bytes (3.11 reports those as ValueError)
-        raise ExprError("expression contains characters that are not allowed") from None
+        raise ExprError(N_("expression contains characters that are not allowed")) from None
     except (RecursionError, MemoryError):
-        raise ExprError("expression is nested too deeply") from None
+        raise ExprError(N_("expression is nested too deeply")) from None
 
     names: set[str] = set()
     try:
         node = _convert(tree.body, names, depth=0)
     except RecursionError:  # belt and braces: _convert already stops at MAX_DEPTH
-        raise ExprError("expression is nested too deeply") from None
+        raise ExprError(N_("expression is nested too deeply")) from None
     return Expr(source=source, names=frozenset(names), _tree=node)
 
 
 def _check_name(name: str) -> None:
     if name.startswith("__") or name.endswith("__"):
-        raise ExprError(f"the name '{name}' is not allowed")
+        raise ExprError(N_("the name '{name}' is not allowed"), name=name)
 
 
 def _convert(node: ast.AST, names: set[str], depth: int) -> _Node:
     """Turn one whitelisted ``ast`` node into our node; refuse everything else."""
     if depth > MAX_DEPTH:
-        raise ExprError("expression is nested too deeply")
+        raise ExprError(N_("expression is nested too deeply"))
     d = depth + 1
 
     if isinstance(node, ast.Constant):
@@ -244,13 +253,13 @@ def _convert(node: ast.AST, names: set[str], depth: int) -> _Node:
     if isinstance(node, ast.UnaryOp):
         op = _UNARY_OPS.get(type(node.op))
         if op is None:
-            raise ExprError("bitwise operators are not allowed")
+            raise ExprError(N_("bitwise operators are not allowed"))
         return _Unary(op, _convert(node.operand, names, d))
 
     if isinstance(node, ast.BinOp):
         op = _BIN_OPS.get(type(node.op))
         if op is None:
-            raise ExprError(f"the operator '{_operator_symbol(node.op)}' is not allowed")
+            raise ExprError(N_("the operator '{op}' is not allowed"), op=_operator_symbol(node.op))
         return _Binary(op, _convert(node.left, names, d), _convert(node.right, names, d))
 
     if isinstance(node, ast.BoolOp):
@@ -262,7 +271,7 @@ def _convert(node: ast.AST, names: set[str], depth: int) -> _Node:
         for cmp in node.ops:
             symbol = _CMP_OPS.get(type(cmp))
             if symbol is None:
-                raise ExprError("'is' and 'is not' are not allowed; use == and !=")
+                raise ExprError(N_("'is' and 'is not' are not allowed; use == and !="))
             ops.append(symbol)
         return _Compare(
             _convert(node.left, names, d),
@@ -275,27 +284,33 @@ def _convert(node: ast.AST, names: set[str], depth: int) -> _Node:
 
     message = _FORBIDDEN.get(type(node))
     if message is None:
-        message = f"'{type(node).__name__}' is not allowed in an expression"
+        raise ExprError(N_("'{what}' is not allowed in an expression"), what=type(node).__name__)
     raise ExprError(message)
 
 
 def _convert_call(node: ast.Call, names: set[str], depth: int) -> _Node:
     if not isinstance(node.func, ast.Name):
         if isinstance(node.func, ast.Attribute):
-            raise ExprError("attribute access is not allowed")
-        raise ExprError("only len(), today() and age() can be called")
+            raise ExprError(N_("attribute access is not allowed"))
+        raise ExprError(N_("only len(), today() and age() can be called"))
     func = node.func.id
     _check_name(func)
     if func not in _FUNCTIONS:
-        raise ExprError(f"unknown function '{func}'")
+        raise ExprError(N_("unknown function '{name}'"), name=func)
     if node.keywords:
-        raise ExprError(f"{func}() does not take keyword arguments")
+        raise ExprError(N_("{name}() does not take keyword arguments"), name=func)
     if any(isinstance(arg, ast.Starred) for arg in node.args):
-        raise ExprError("starred expressions are not allowed")
+        raise ExprError(N_("starred expressions are not allowed"))
     arity = _FUNCTIONS[func]
     if len(node.args) != arity:
-        plural = "" if arity == 1 else "s"
-        raise ExprError(f"{func}() takes {arity} argument{plural}, got {len(node.args)}")
+        if arity == 1:
+            raise ExprError(N_("{name}() takes 1 argument, got {n}"), name=func, n=len(node.args))
+        raise ExprError(
+            N_("{name}() takes {arity} arguments, got {n}"),
+            name=func,
+            arity=arity,
+            n=len(node.args),
+        )
     return _Call(func, tuple(_convert(arg, names, depth) for arg in node.args))
 
 
@@ -304,14 +319,14 @@ def _check_literal(value: object) -> object:
         return value
     if isinstance(value, int):
         if abs(value) > MAX_INT:
-            raise ExprError("number is too large")
+            raise ExprError(N_("number is too large"))
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ExprError("number is too large")
+            raise ExprError(N_("number is too large"))
         return value
     # bytes, complex (``1j``), Ellipsis
-    raise ExprError(f"literals of type '{type(value).__name__}' are not allowed")
+    raise ExprError(N_("literals of type '{name}' are not allowed"), name=type(value).__name__)
 
 
 def _operator_symbol(op: ast.operator) -> str:

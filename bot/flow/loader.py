@@ -1,4 +1,4 @@
-"""Load and validate a flow file against FLOW_FORMAT.md.
+"""Load and validate a flow file against docs/flow-format.md.
 
 An admin fixing a file wants every problem at once, each with its line, not
 one error per attempt; so validation walks the whole YAML node tree (which
@@ -92,6 +92,34 @@ def _rendered(params: dict[str, Any], gettext: Callable[[str], str]) -> dict[str
 What = str | Phrase  # what a problem is about: "step 'name'", "the title", ...
 
 
+# PyYAML's words for what is wrong (English), as an admin reads them in their language;
+# the most common first. Anything else is said in general words, never in PyYAML's.
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("mapping values are not allowed here", N_("mapping values are not allowed here")),
+    ("could not find expected ':'", N_("a line without the colon after its key")),
+    ("found character '\\t'", N_("a tab: indent with spaces only")),
+    ("found a tab character", N_("a tab: indent with spaces only")),
+    ("found unexpected end of stream", N_("the file ends inside a text or a list")),
+    ("expected ',' or ']'", N_("a list in [ ] that is not closed")),
+    ("expected ',' or '}'", N_("a mapping in { } that is not closed")),
+    ("found undefined alias", N_("an alias (*name) with no anchor (&name)")),
+    ("found duplicate anchor", N_("an anchor (&name) used twice")),
+    ("expected <block end>", N_("the indentation does not line up with the lines above")),
+    ("did not find expected key", N_("the indentation does not line up with the lines above")),
+    ("did not find expected '-'", N_("the indentation does not line up with the lines above")),
+    ("could not determine a constructor", N_("a tag (!name) the flow format does not have")),
+)
+
+
+def yaml_problem(exc: yaml.YAMLError) -> Phrase:
+    """What PyYAML found wrong, in words gettext translates (never its English text)."""
+    said = str(getattr(exc, "problem", None) or exc)
+    for start, phrase in _YAML_PROBLEMS:
+        if start in said:
+            return P(phrase)
+    return P(N_("the layout is broken here (check the indentation, colons, quotes and brackets)"))
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a flow file: a gettext template, its values, and the line."""
@@ -144,7 +172,7 @@ class FlowYamlLoader(yaml.SafeLoader):
     written out. Nesting and the number of values are counted as the tree is built, so
     a deep file ends in a problem, not in ``RecursionError``.
 
-    Admins write ``text: {en: Who are you applying for?}`` (FLOW_FORMAT.md does);
+    Admins write ``text: {en: Who are you applying for?}`` (docs/flow-format.md does);
     PyYAML follows YAML 1.1 there and stops the scalar at the question mark.
     """
 
@@ -397,7 +425,7 @@ class _Checker:
         try:
             expr = compile_expr(str(source))
         except ExprError as exc:
-            self.add(node, N_("{what}: {error}"), what=what, error=str(exc))
+            self.add(node, N_("{what}: {error}"), what=what, error=P(exc.template, **exc.params))
             return None
         ok = True
         for name in sorted(expr.names):
@@ -754,10 +782,12 @@ def load_flow_text(source: str, *, version: int = 0, published: bool = False) ->
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise FlowError(
-            [Problem(line, N_("YAML syntax: {error}"), {"error": exc.problem or str(exc)})]
+            [Problem(line, N_("YAML syntax: {error}"), {"error": yaml_problem(exc)})]
         ) from None
     except yaml.YAMLError as exc:
-        raise FlowError([Problem(1, N_("YAML syntax: {error}"), {"error": str(exc)})]) from None
+        raise FlowError(
+            [Problem(1, N_("YAML syntax: {error}"), {"error": yaml_problem(exc)})]
+        ) from None
     if root is None:
         raise FlowError([Problem(1, N_("the file is empty"))])
     checker = _Checker()
@@ -774,7 +804,9 @@ def load_flow_text(source: str, *, version: int = 0, published: bool = False) ->
         )
         flow = None
     except yaml.YAMLError as exc:  # e.g. a bad tag inside a value
-        checker.problems.append(Problem(1, N_("YAML syntax: {error}"), {"error": str(exc)}))
+        checker.problems.append(
+            Problem(1, N_("YAML syntax: {error}"), {"error": yaml_problem(exc)})
+        )
         flow = None
     if flow is None:
         raise FlowError(checker.problems or [Problem(1, N_("the flow is not valid"))])

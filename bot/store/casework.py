@@ -139,24 +139,27 @@ class CaseStore:
     ) -> list[Case]:
         """Open intakes: higher priority first, then older first."""
         marks = ",".join("?" * len(OPEN_STATUSES))
-        sql = (
-            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.status IN ({marks}) AND i.is_test = 0"
-        )
+        sql = f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.status IN ({marks})"
         params: list[Any] = list(OPEN_STATUSES)
         if assignee is not None:
+            # Their own list holds the test intakes they claimed too (marked as tests).
             sql += " AND i.assignee = ?"
             params.append(assignee)
+        else:
+            sql += " AND i.is_test = 0"
         sql += " ORDER BY i.priority DESC, i.submitted_at ASC, i.id ASC LIMIT ? OFFSET ?"
         rows = await self._db.fetchall(sql, [*params, limit, offset])
         return [_case(r, self._db.cipher) for r in rows]
 
     async def queue_size(self, assignee: int | None = None) -> int:
         marks = ",".join("?" * len(OPEN_STATUSES))
-        sql = f"SELECT COUNT(*) AS n FROM intakes WHERE status IN ({marks}) AND is_test = 0"
+        sql = f"SELECT COUNT(*) AS n FROM intakes WHERE status IN ({marks})"
         params: list[Any] = list(OPEN_STATUSES)
         if assignee is not None:
             sql += " AND assignee = ?"
             params.append(assignee)
+        else:
+            sql += " AND is_test = 0"
         row = await self._db.fetchone(sql, params)
         return int(row["n"]) if row else 0
 

@@ -7,23 +7,29 @@ from typing import Any
 
 from bot.store.db import Database
 
-_REAL = "is_test = 0 AND status NOT IN ('draft', 'withdrawn', 'expired')"
+# Applications (not a partner's clue, which is counted on its own) that were sent.
+_REAL = "is_test = 0 AND is_clue = 0 AND status NOT IN ('draft', 'withdrawn', 'expired')"
+
+
+def _kind(clues: bool) -> str:
+    """Applications, or the clues partners sent: never one counted as the other."""
+    return "is_test = 0 AND is_clue = " + ("1" if clues else "0")
 
 
 class StatsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def by_status(self) -> dict[str, int]:
+    async def by_status(self, *, clues: bool = False) -> dict[str, int]:
         rows = await self._db.fetchall(
-            "SELECT status, COUNT(*) AS n FROM intakes WHERE is_test = 0 GROUP BY status"
+            f"SELECT status, COUNT(*) AS n FROM intakes WHERE {_kind(clues)} GROUP BY status"
         )
         return {r["status"]: int(r["n"]) for r in rows}
 
-    async def sent_count(self) -> int:
-        """Intakes that were ever sent (submitted), whatever became of them since."""
+    async def sent_count(self, *, clues: bool = False) -> int:
+        """Applications (or clues) that were ever sent, whatever became of them since."""
         row = await self._db.fetchone(
-            "SELECT COUNT(*) AS n FROM intakes WHERE is_test = 0 AND submitted_at IS NOT NULL"
+            f"SELECT COUNT(*) AS n FROM intakes WHERE {_kind(clues)} AND submitted_at IS NOT NULL"
         )
         return int(row["n"]) if row else 0
 
@@ -45,23 +51,25 @@ class StatsStore:
         rows = await self._db.fetchall(
             "SELECT j.value AS value, COUNT(*) AS n FROM intakes i,"
             " json_each(i.plain_answers, '$.' || ?) j"
-            " WHERE i.is_test = 0 AND i.status NOT IN ('draft', 'withdrawn', 'expired')"
+            " WHERE i.is_test = 0 AND i.is_clue = 0"
+            " AND i.status NOT IN ('draft', 'withdrawn', 'expired')"
             " GROUP BY j.value",
             (step_id,),
         )
         return {str(r["value"]): int(r["n"]) for r in rows if r["value"] is not None}
 
-    async def approved_total_fen(self) -> int:
+    async def approved_total_fen(self, *, clues: bool = False) -> int:
         row = await self._db.fetchone(
             "SELECT COALESCE(SUM(amount_fen), 0) AS s FROM intakes"
-            " WHERE status = 'approved' AND is_test = 0"
+            f" WHERE status = 'approved' AND {_kind(clues)}"
         )
         return int(row["s"]) if row else 0
 
     async def median_days_to_decision(self) -> float | None:
         rows = await self._db.fetchall(
             "SELECT julianday(decided_at) - julianday(submitted_at) AS d FROM intakes"
-            " WHERE decided_at IS NOT NULL AND submitted_at IS NOT NULL AND is_test = 0"
+            " WHERE decided_at IS NOT NULL AND submitted_at IS NOT NULL"
+            " AND is_test = 0 AND is_clue = 0"
         )
         values: list[Any] = [r["d"] for r in rows if r["d"] is not None]
         return float(median(values)) if values else None

@@ -17,13 +17,15 @@ PATTERN = pattern(Board.FLOW)
 class FlowOp(StrEnum):
     PUBLISH = "p"  # an uploaded file, checked and waiting
     TRY = "t"  # the same, walked through as an applicant would
-    ROLL_BACK = "r"  # an earlier published version made current again
+    ROLL_BACK = "r"  # an earlier published version made current again ("Yes" below)
+    CONFIRM_ROLL_BACK = "a"  # on /flows: asks "roll back X to version N?" before doing it
+    KEEP_CURRENT = "k"  # "No" on that question: nothing changes
 
 
 @dataclass(frozen=True)
 class FlowTap:
     op: FlowOp | None  # None: a code this version does not know
-    target: int  # the upload's id (PUBLISH, TRY) or the version's row (ROLL_BACK)
+    target: int  # the upload's id (PUBLISH, TRY) or the version's row (the others)
 
 
 def flow_data(op: FlowOp, target: int) -> str:

@@ -40,6 +40,8 @@ class QuestionOp(StrEnum):
     KEEP = "k"
     SKIP = "s"
     BACK = "b"
+    FIRST_PART = "p"  # an answer too long: keep its first part
+    ALL_PARTS = "w"  # an answer too long: keep the whole of it, in parts
 
 
 class ReviewOp(StrEnum):
@@ -68,6 +70,8 @@ MOVE_OPS = {
     Move.KEEP: QuestionOp.KEEP,
     Move.SKIP: QuestionOp.SKIP,
     Move.BACK: QuestionOp.BACK,
+    Move.FIRST_PART: QuestionOp.FIRST_PART,
+    Move.ALL_PARTS: QuestionOp.ALL_PARTS,
 }
 
 # The button of each move the review offers.
@@ -83,6 +87,8 @@ _OP_INPUTS: dict[QuestionOp, Callable[[str], engine.Input]] = {
     QuestionOp.SKIP: engine.Skip,
     QuestionOp.KEEP: engine.Keep,
     QuestionOp.BACK: engine.Back,
+    QuestionOp.FIRST_PART: engine.Shorten,
+    QuestionOp.ALL_PARTS: lambda step: engine.Shorten(step, whole=True),
 }
 
 
