@@ -36,6 +36,8 @@ KEYS = {
     "INTAKE_RATE_LIMIT": "rate_limit",
     "INTAKE_SEND_RATE": "send_rate",
     "INTAKE_BOT_API_CLIENT": "bot_api_client",
+    "INTAKE_LEGAL_AID_HOTLINE": "legal_aid_hotline",
+    "INTAKE_PROCURATORATE_HOTLINE": "procuratorate_hotline",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -71,6 +73,11 @@ class Settings:
     # How the bot talks to the Bot API: "own" (its own HTTP/1.1 client, update reader and
     # send limiter) or "stock" (python-telegram-bot as shipped). A proxy makes it "stock".
     bot_api_client: str = "own"
+    # Numbers people are told to call: the legal aid hotline (12348 nationwide) and the
+    # procuratorate's (12309). A region with its own lines sets them; texts that name
+    # them, the flow's too ({settings.procuratorate_hotline}), are filled from here.
+    legal_aid_hotline: str = "12348"
+    procuratorate_hotline: str = "12309"
 
     @property
     def file_url(self) -> str:
@@ -188,6 +195,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 f"INTAKE_BOT_API_CLIENT must be one of {', '.join(BOT_API_CLIENTS)}, not {client!r}"
             )
         kwargs["bot_api_client"] = client
+    for name, attr in (
+        ("INTAKE_LEGAL_AID_HOTLINE", "legal_aid_hotline"),
+        ("INTAKE_PROCURATORATE_HOTLINE", "procuratorate_hotline"),
+    ):
+        if get(name) is not None and str(get(name)).strip():
+            kwargs[attr] = str(get(name)).strip()
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)
