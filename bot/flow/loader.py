@@ -31,7 +31,7 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_TEXT_LENGTH = 4000  # a Telegram message holds 4096 characters
 # What a file may hold. Reading and checking cost grows with these, so an upload cannot
 # keep the bot busy or eat its memory; each is many times what a real flow needs (the
-# built-in one: 35 steps, 11 choices, 7 rules a list, 1,832 values, 6 levels).
+# built-in one: 43 steps, 11 choices, 9 rules a list, 2,456 values, 6 levels).
 MAX_DEPTH = 50  # mappings and lists inside each other
 MAX_NODES = 20_000  # values of every kind in the whole file
 MAX_STEPS = 300
