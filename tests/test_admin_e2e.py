@@ -211,7 +211,10 @@ PLAIN: dict[str, Action] = {
     "applying_for": ("tap", "For myself"),
     "name": ("say", "Li Hua"),
     "birth_date": ("say", "1975-03-08"),
+    "id_number": ("say", "430321197503080023"),
     "what_happened": ("tap", "Injured by a crime"),
+    "case_stage": ("tap", "The court has given its judgment"),
+    "own_fault": ("tap", "No"),
     "compensation": ("tap", "None at all"),
     "groups": ("taps", [OFF + "A person with a disability", DONE]),
     "help_wanted": ("taps", [OFF + "An assistance payment (救助金)", DONE]),
@@ -406,8 +409,8 @@ async def test_valid_upload_is_summarised_and_tried_without_storing_an_intake(
     assert end.text.startswith(
         MARK + "The preview is finished; nothing was stored. This is what the caseworker would see:"
     ), describe([end])
-    assert "May qualify because:" in end.text
-    assert "Injured by a crime, got no or only partial compensation" in end.text
+    assert "Pre-screen: may qualify" in end.text
+    assert "Seriously injured or disabled by a crime; the offender cannot pay" in end.text
     assert "Priority:" in end.text
 
     # Every question, note and the review came marked (the stricter check, edits and the
