@@ -90,8 +90,9 @@ RELEVANT: dict[str, Callable[[dict[str, Any]], bool]] = {
     "case_stage": lambda a: a.get("authority") != "none",
     "case_number": lambda a: a.get("authority") != "none",
     "no_compensation_reason": lambda a: a.get("compensation") != "full",
-    "hardship_resolved": lambda a: bool(a.get("social_assistance"))
-    and "none" not in a["social_assistance"],
+    "hardship_resolved": lambda a: (
+        bool(a.get("social_assistance")) and "none" not in a["social_assistance"]
+    ),
 }
 
 LABELS: dict[str, dict[str, str]] = {
@@ -325,9 +326,11 @@ def read_typed(step: dict[str, Any], text: str, answers: dict[str, Any], lang: s
     if kind == "id_number":
         number = re.sub(r"\s", "", s).upper()
         weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-        if not re.fullmatch(r"\d{17}[\dX]", number) or number[17] != "10X98765432"[
-            sum(int(d) * w for d, w in zip(number, weights, strict=False)) % 11
-        ]:
+        if (
+            not re.fullmatch(r"\d{17}[\dX]", number)
+            or number[17]
+            != "10X98765432"[sum(int(d) * w for d, w in zip(number, weights, strict=False)) % 11]
+        ):
             raise ValueError(t(lang, "id_number"))
         return number
     raise ValueError(t(lang, "buttons"))

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.config import Settings, load_settings
 from bot.flow.engine import (
     AGREE,
     LIKELY,
@@ -42,6 +43,7 @@ from bot.flow.engine import (
 from bot.flow.loader import FlowError, default_flow_source, load_flow_text
 from bot.flow.model import Flow
 from bot.flow.values import parse_id_number
+from bot.flow.variables import values_of
 from bot.i18n import I18n
 from bot.messages import PLAIN, refusal_text, screening_text
 from command_line.cli import main
@@ -133,7 +135,9 @@ def caseworker_reads(screening: Screening, lang: str = "en") -> str:
 # --- the word and its reasons ---------------------------------------------------------
 
 
-def test_a_serious_injury_by_a_crime_whose_offender_cannot_pay_may_qualify_with_the_reason() -> None:
+def test_a_serious_injury_by_a_crime_whose_offender_cannot_pay_may_qualify_with_the_reason() -> (
+    None
+):
     screening = screened(SERIOUS_INJURY)
     assert screening.eligibility == ("serious_injury",)
     assert screening.exclusions == () and screening.to_check == ()
@@ -183,7 +187,9 @@ def test_the_dog_bite_unsure_how_serious_or_where_the_case_is_needs_a_look() -> 
         {"authority": pick("authority", "police"), "case_stage": pick("case_stage", "closed")},
     ],
 )
-def test_a_special_group_never_makes_a_dog_bite_may_qualify(override: dict[str, list[Input]]) -> None:
+def test_a_special_group_never_makes_a_dog_bite_may_qualify(
+    override: dict[str, list[Input]],
+) -> None:
     for group in ("woman", "veteran", "disabled", "monitored", "minor"):
         screening = screened(DOG_BITE, groups=several("groups", group), **override)
         assert screening.verdict == UNLIKELY, (group, screening)
@@ -378,7 +384,11 @@ def test_the_hotlines_and_days_in_the_flow_come_from_the_settings() -> None:
     assert "{settings." not in FLOW.pick(welcome.text, "ug")
     assert "30天" in FLOW.pick(consent.text, "zh")
     local = FLOW.with_values(
-        {"procuratorate_hotline": "0943-12309", "legal_aid_hotline": "0943-12348", "draft_days": "45"}
+        {
+            "procuratorate_hotline": "0943-12309",
+            "legal_aid_hotline": "0943-12348",
+            "draft_days": "45",
+        }
     )
     assert "0943-12309" in local.pick(welcome.text, "en")
     assert "0943-12348" in local.pick(welcome.text, "en")
@@ -505,3 +515,20 @@ def test_try_shows_the_hotline_from_the_settings(
     assert "Call the procuratorate's hotline 0943-12309." in out.getvalue()
     assert "For free legal help, call 12348." in out.getvalue()
     assert "{settings." not in out.getvalue()
+
+
+def test_the_hotlines_are_settings_with_the_national_numbers_by_default(tmp_path: Path) -> None:
+    toml = tmp_path / "intake-bot.toml"
+    toml.write_text('legal_aid_hotline = "0943-12348"\n', encoding="utf-8")
+    defaults = Settings()
+    assert (defaults.procuratorate_hotline, defaults.legal_aid_hotline) == ("12309", "12348")
+    settings = load_settings(
+        {"INTAKE_CONFIG": str(toml), "INTAKE_PROCURATORATE_HOTLINE": " 0943-12309 "}
+    )
+    assert settings.procuratorate_hotline == "0943-12309"
+    assert settings.legal_aid_hotline == "0943-12348"
+    assert values_of(settings, 45) == {
+        "procuratorate_hotline": "0943-12309",
+        "legal_aid_hotline": "0943-12348",
+        "draft_days": "45",
+    }
