@@ -241,7 +241,9 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     refused = (await li.ask("2999-01-01"))[-1]
     assert refused.text.startswith("⚠️ That date is too late: it must be ")
     replies = await li.ask("1975-03-08")
-    asks(replies, F, "id_number")  # an adult: no guardian questions
+    asks(replies, F, "sensitive_consent")  # an adult: no guardian questions
+    replies = await tap(li, AGREE)
+    asks(replies, F, "id_number")
     # The ID number's check digit catches a typo while the card is at hand.
     refuses(
         await li.ask("430321197503080024"),
@@ -250,8 +252,6 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
         "id_number",
     )
     replies = await li.ask("430321 19750308 0023")
-    asks(replies, F, "sensitive_consent")
-    replies = await tap(li, AGREE)
     asks(replies, F, "county")
     asks(await li.ask("Xiangtan County"), F, "township")
     asks(await li.ask("Huashi"), F, "village")
@@ -943,7 +943,7 @@ async def test_restart_mid_flow_the_applicant_just_goes_on(tg: FakeTelegram, bot
     await bot.stop()
     await zheng.send("1950-06-01")
     await bot.start()
-    asks(await zheng.wait_reply(), F, "id_number")
+    asks(await zheng.wait_reply(), F, "sensitive_consent")
 
     stored = await answers(bot, zheng)
     assert stored == {
@@ -957,7 +957,7 @@ async def test_restart_mid_flow_the_applicant_just_goes_on(tg: FakeTelegram, bot
     # /start after all that: welcome back, and the question they were on.
     replies = await zheng.ask("/start")
     assert replies[0].text == "Welcome back. Let us continue where you stopped."
-    asks(replies, F, "id_number")
+    asks(replies, F, "sensitive_consent")
     assert len(await intakes(bot, zheng)) == 1
 
 

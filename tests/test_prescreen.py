@@ -367,7 +367,7 @@ def test_a_wrong_id_number_gets_a_clear_message_and_the_question_again() -> None
     )
     good = answer(FLOW, out.state, Typed("620422 19700501 0038"), today=TODAY)
     assert isinstance(good, Ask) and good.refusal is None
-    assert good.step.id == "sensitive_consent"
+    assert good.step.id == "county"
     assert good.state.answers["id_number"] == ID_NUMBER
 
 

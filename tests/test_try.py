@@ -39,8 +39,8 @@ DEFAULT_WALK_EN = [
     "1",  # applying for myself
     "Zhang San",
     "1990-05-17",
-    "skip",  # the ID number (optional)
     "1",  # sensitive consent
+    "skip",  # the ID number (optional)
     "Hebei County",
     "Dongcun Town",
     "Xicun",
