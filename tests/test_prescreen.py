@@ -482,7 +482,7 @@ def run_try(tmp: Path, answers: dict[str, object], *args: str) -> tuple[int, str
 def test_try_answers_a_serious_injury_by_a_crime_shows_may_qualify_with_the_reason(
     settings_env: Path,
 ) -> None:
-    code, out = run_try(settings_env, TRY_SERIOUS)
+    code, out = run_try(settings_env, TRY_SERIOUS, "--lang", "en")
     assert code == 0, out
     view = out[out.index("What the caseworker sees:") :]
     assert "Pre-screen: may qualify" in view
@@ -511,7 +511,7 @@ def test_try_shows_the_hotline_from_the_settings(
     monkeypatch.setattr("sys.stdin", io.StringIO("quit\n"))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(["try"])
+        main(["try", "--lang", "en"])
     assert "Call the procuratorate's hotline 0943-12309." in out.getvalue()
     assert "For free legal help, call 12348." in out.getvalue()
     assert "{settings." not in out.getvalue()
