@@ -60,7 +60,7 @@ async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
 
 def question(flow: Flow, step_id: str, lang: str = "en") -> str:
     """A step's question as the bot shows it: bold, HTML-escaped."""
-    return f"<b>{html.escape(flow.step(step_id).text[lang], quote=False)}</b>"
+    return f"<b>{html.escape(flow.pick(flow.step(step_id).text, lang), quote=False)}</b>"
 
 
 def describe(replies: list[SentMessage]) -> list[str]:
@@ -191,7 +191,7 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
 
     # /start: the welcome note, then the consent question.
     replies = await li.ask("/start")
-    assert replies[0].text == html.escape(F.step("welcome").text["en"], quote=False)
+    assert replies[0].text == html.escape(F.pick(F.step("welcome").text, "en"), quote=False)
     consent = asks(replies, F, "consent")
     assert consent.buttons == [AGREE, DECLINE, BACK]
     [draft] = await intakes(bot, li)
@@ -469,7 +469,7 @@ async def test_default_flow_start_in_chinese(tg: FakeTelegram, bot: Running) -> 
     F = DEFAULT
 
     replies = await wang.ask("/start")
-    assert replies[0].text == html.escape(F.step("welcome").text["zh"], quote=False)
+    assert replies[0].text == html.escape(F.pick(F.step("welcome").text, "zh"), quote=False)
     consent = asks(replies, F, "consent", "zh")
     assert consent.buttons == ["✅ 我同意", "我不同意", "⬅️ 返回"]
     replies = await tap(wang, "✅ 我同意")
