@@ -584,7 +584,7 @@ async def on_review(update: Update, context: Context) -> int:
 def state_handlers(i: int) -> list[BaseHandler[Any, Any, Any]]:
     kind = STEPS[i]["type"]
     typed = filters.TEXT & ~filters.COMMAND
-    if kind in ("text", "number", "date"):
+    if kind in ("text", "number", "date", "id_number"):
         return [
             MessageHandler(typed, on_typed(i)),
             CallbackQueryHandler(on_button(i), pattern=r"^a:"),
