@@ -81,8 +81,18 @@ RELEVANT: dict[str, Callable[[dict[str, Any]], bool]] = {
     "guardian_name": lambda a: _age(a) < 18,
     "guardian_relation": lambda a: _age(a) < 18,
     "guardian_consent": lambda a: _age(a) < 14,
+    "relationship_other": lambda a: a.get("relationship") == "other",
+    "applicant_name": lambda a: a.get("applying_for") in ("relative", "official"),
     "what_happened_other": lambda a: a.get("what_happened") == "other",
+    "injury": lambda a: a.get("what_happened") in ("crime_injury", "witness_harm", "tort_injury"),
+    "dependants": lambda a: a.get("what_happened") == "crime_death",
+    "authority_name": lambda a: a.get("authority") in ("police", "procuratorate", "court"),
+    "case_stage": lambda a: a.get("authority") != "none",
+    "case_number": lambda a: a.get("authority") != "none",
     "no_compensation_reason": lambda a: a.get("compensation") != "full",
+    "hardship_resolved": lambda a: (
+        bool(a.get("social_assistance")) and "none" not in a["social_assistance"]
+    ),
 }
 
 LABELS: dict[str, dict[str, str]] = {
@@ -107,6 +117,7 @@ LABELS: dict[str, dict[str, str]] = {
         "early": "这个日期太早了。",
         "late": "这个日期太晚了。",
         "phone": "这看起来不像电话号码，请按 13812345678 这样写。",
+        "id_number": "这个身份证号码对不上，请对照身份证重新发送。",
         "choose_one": "请至少选一项。",
         "moved_on": "这个按钮属于前面的问题，这是现在的问题。",
         "review": "请在发送前核对您的回答：",
@@ -139,6 +150,7 @@ LABELS: dict[str, dict[str, str]] = {
         "early": "That date is too early.",
         "late": "That date is too late.",
         "phone": "That does not look like a phone number. Please send it like 13812345678.",
+        "id_number": "That ID card number does not add up. Please compare it with the card.",
         "choose_one": "Please choose at least one.",
         "moved_on": "That button belongs to an earlier question. Here is the current one.",
         "review": "Please check your answers before sending:",
@@ -168,10 +180,17 @@ def t(lang: str, key: str, **kw: Any) -> str:
     return text.format(**kw) if kw else text
 
 
+# The settings a flow text may name ({settings.procuratorate_hotline}), at their defaults.
+SETTINGS = {"procuratorate_hotline": "12309", "legal_aid_hotline": "12348", "draft_days": "30"}
+_SETTING = re.compile(r"\{settings\.(\w+)\}")
+
+
 def pick(texts: Any, lang: str) -> str:
     if isinstance(texts, dict):
-        return str(texts.get(lang) or texts.get("zh") or next(iter(texts.values())))
-    return str(texts)
+        text = str(texts.get(lang) or texts.get("zh") or next(iter(texts.values())))
+    else:
+        text = str(texts)
+    return _SETTING.sub(lambda m: SETTINGS.get(m.group(1), m.group(0)), text)
 
 
 def esc(text: str) -> str:
@@ -252,7 +271,7 @@ def answer_text(step: dict[str, Any], value: Any, lang: str) -> str:
     if kind == "multi_choice":
         labels = [pick(c["label"], lang) for c in step["choices"] if c["value"] in value]
         return ", ".join(labels) or t(lang, "none")
-    if kind == "phone":
+    if kind in ("phone", "id_number"):
         return mask(str(value))
     if kind == "attachments":
         return str(len(value))
@@ -304,6 +323,16 @@ def read_typed(step: dict[str, Any], text: str, answers: dict[str, Any], lang: s
         if not re.fullmatch(r"1[3-9]\d{9}", digits):
             raise ValueError(t(lang, "phone"))
         return digits
+    if kind == "id_number":
+        number = re.sub(r"\s", "", s).upper()
+        weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+        if (
+            not re.fullmatch(r"\d{17}[\dX]", number)
+            or number[17]
+            != "10X98765432"[sum(int(d) * w for d, w in zip(number, weights, strict=False)) % 11]
+        ):
+            raise ValueError(t(lang, "id_number"))
+        return number
     raise ValueError(t(lang, "buttons"))
 
 
@@ -555,7 +584,7 @@ async def on_review(update: Update, context: Context) -> int:
 def state_handlers(i: int) -> list[BaseHandler[Any, Any, Any]]:
     kind = STEPS[i]["type"]
     typed = filters.TEXT & ~filters.COMMAND
-    if kind in ("text", "number", "date"):
+    if kind in ("text", "number", "date", "id_number"):
         return [
             MessageHandler(typed, on_typed(i)),
             CallbackQueryHandler(on_button(i), pattern=r"^a:"),

@@ -442,7 +442,8 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
     that many people had started and not finished. Run before the bot under test starts, in
     another process, so the bot always starts on an existing database, as after a restart.
 
-    Each is a realistic draft a few questions in (consent given, who for, name, birth date),
+    Each is a realistic draft a few questions in (consent given, who for, name, birth date,
+    ID number, county),
     with its user row and its audit row, written through the store's own connection in
     batches of 10,000 per transaction.
     """
@@ -463,6 +464,7 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
         engine.Typed("王某某"),
         engine.Typed("1968-11-02"),
         engine.Picked("sensitive_consent", engine.AGREE),
+        engine.Typed("43032119681102001X"),
         engine.Typed("湘潭县"),
     ):
         outcome = engine.answer(flow, outcome.state, given)

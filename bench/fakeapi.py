@@ -280,13 +280,17 @@ ANSWERS: dict[str, tuple[str, Any]] = {
     "name": ("type", "张秀英"),
     "birth_date": ("type", "1975-03-08"),
     "guardian_consent": ("agree", None),
+    "id_number": ("type", "430321197503080023"),
     "sensitive_consent": ("agree", None),
     "county": ("type", "湘潭县"),
     "township": ("type", "花石镇"),
     "village": ("type", "双峰村"),
     "rural": ("choose", 0),
     "what_happened": ("choose", 0),  # injured by a crime
-    "case_stage": ("choose", 2),
+    "injury": ("choose", 0),  # seriously
+    "authority": ("choose", 2),  # the court
+    "authority_name": ("skip", None),
+    "case_stage": ("choose", 2),  # judged
     "case_number": ("skip", None),
     "own_fault": ("choose", 1),
     "compensation": ("choose", 2),  # none at all
@@ -314,6 +318,7 @@ BY_TYPE: dict[str, tuple[str, Any]] = {
     "number": ("type", "1"),
     "date": ("type", "1980-01-01"),
     "phone": ("type", PHONE),
+    "id_number": ("type", "430321197503080023"),
     "attachments": ("skip", None),
 }
 MAX_UPDATES = 120  # per applicant: a bot that keeps refusing cannot keep us looping
@@ -342,6 +347,7 @@ def _updates_for(steps: list[Step]) -> list[str]:
     kinds = ["m"]  # /start
     skip = {"relationship", "helper_role", "guardian_name", "guardian_relation"}
     skip |= {"guardian_consent", "what_happened_other", "welcome"}
+    skip |= {"relationship_other", "applicant_name", "dependants", "hardship_resolved"}
     for step in steps:
         if step.id in skip or step.type == "note":
             continue

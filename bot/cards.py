@@ -23,7 +23,7 @@ from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr, join_list
 from bot.i18n_marks import N_
-from bot.messages import Fmt, answer_text, split_message, status_name
+from bot.messages import Fmt, answer_text, split_message, status_name, verdict_lines
 from bot.store.casework import Case
 
 # Where the applicant reads "waiting for your answer", the caseworker waits for the applicant.
@@ -160,24 +160,7 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             # Labels in the flow's language, punctuation in the reader's.
             line = tr.labelled(line, join_list(lang, prio))
         out.append(line)
-        elig = {r.id: r for r in flow.eligibility}
-        excl = {r.id: r for r in flow.exclusions}
-        if case.screening.eligibility:
-            out.append(fmt.b("✅ " + _("May qualify:")))
-            out += [
-                "• " + fmt.esc(flow.pick(elig[r].label, lang))
-                for r in case.screening.eligibility
-                if r in elig
-            ]
-        else:
-            out.append(fmt.b(_("No eligibility rule matched.")))
-        if case.screening.exclusions:
-            out.append(fmt.b("⛔ " + _("May not qualify:")))
-            out += [
-                "• " + fmt.esc(flow.pick(excl[r].label, lang))
-                for r in case.screening.exclusions
-                if r in excl
-            ]
+        out += verdict_lines(tr, fmt, flow, lang, case.screening)
 
     out.append("")
     out.append(fmt.b("— " + _("Answers") + " —"))

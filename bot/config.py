@@ -75,9 +75,10 @@ class Settings:
     # How the bot talks to the Bot API: "own" (its own HTTP/1.1 client, update reader and
     # send limiter) or "stock" (python-telegram-bot as shipped). A proxy makes it "stock".
     bot_api_client: str = "own"
-    # The numbers texts name, filled in when shown (bot/i18n.py, Hotlines): free legal aid
-    # (the justice bureau's 12348) and the procuratorate's own line (12309), where people
-    # ask, apply by phone, or ask for a decision to be looked at again.
+    # Numbers people are told to call: free legal aid (the justice bureau's 12348) and the
+    # procuratorate's own line (12309), where people ask, apply by phone, or ask for a
+    # decision to be looked at again. Texts that name them are filled from here when shown:
+    # the catalog's (bot/i18n.py, Hotlines) and the flow's ({settings.procuratorate_hotline}).
     legal_aid_hotline: str = "12348"
     procuratorate_hotline: str = "12309"
 

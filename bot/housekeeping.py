@@ -13,6 +13,7 @@ import logging
 
 from bot.casework.terms import DECLINE_REASONS
 from bot.config import Settings
+from bot.flow.variables import values_of
 from bot.i18n import I18n
 from bot.store import Store
 from bot.store.inbox import KEEP_DEAD, KEEP_DONE
@@ -43,10 +44,18 @@ class Housekeeping:
         if not await self.store.roles.has(actor, "admin"):
             raise PermissionError("admin")
         await self.store.housekeeping.set_draft_days(actor, days)
+        self.store.flows.use_values(values_of(self.settings, days))
+
+    async def refresh_flow_values(self) -> None:
+        """Give flow texts the settings they name (``{settings.draft_days}`` and the
+        like, bot/flow/variables.py): at start, and on each expiry round, so that a
+        change made through another instance reaches this one too."""
+        self.store.flows.use_values(values_of(self.settings, await self.draft_days()))
 
     async def expire_drafts(self, now: dt.datetime | None = None) -> int:
         """Close drafts idle for longer than the admin-set number of days; tell each applicant."""
         days = await self.draft_days()
+        self.store.flows.use_values(values_of(self.settings, days))
         cutoff = _ago(days, now)
         expired = 0
         for idle in await self.store.housekeeping.idle_drafts(cutoff):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.flow.engine import Ask, Refusal, Review, Screening, State
+from bot.flow.engine import LIKELY, LOOK, Ask, Refusal, Review, Screening, State
 from bot.flow.model import Flow, Step
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import STATUS_NAMES, Tr, join_list
@@ -53,6 +53,12 @@ _REFUSALS = {
     "date_too_early": N_("That date is too early: it must be {min} or later."),
     "date_too_late": N_("That date is too late: it must be {max} or earlier."),
     "not_a_phone": N_("That does not look like a phone number. Please send it like 13812345678."),
+    "not_an_id_number": N_(
+        "An ID card number has 18 characters: 17 digits, then a digit or X. Please check it and send it again."
+    ),
+    "id_number_check": N_(
+        "That ID card number does not add up: a digit is probably wrong or two are swapped. Please compare it with the card and send it again."
+    ),
     "use_buttons": N_("Please tap one of the buttons under the question."),
     "type_answer": N_("Please type your answer as a message."),
     "send_files": N_("Please send a photo or a file, or tap Done."),
@@ -86,6 +92,7 @@ _HINTS = {
     "number": N_("Type a number."),
     "date": N_("Type the date, for example 1980-05-17."),
     "phone": N_("Type the number, or tap the button below to share this phone's number."),
+    "id_number": N_("Type the 18 characters of the number."),
     "choice": N_("Tap one answer."),
     "multi_choice": N_("Tap every answer that fits, then tap Done."),
     "consent": N_("Tap one of the buttons."),
@@ -370,24 +377,40 @@ def short_label(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def screening_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, screening: Screening) -> str:
-    """The pre-screen as a caseworker gets it: why the applicant may or may not qualify,
-    and the priority score with its reasons."""
+_VERDICTS = {
+    LIKELY: N_("Pre-screen: may qualify"),
+    LOOK: N_("Pre-screen: needs a caseworker's look"),
+}
+_UNLIKELY = N_("Pre-screen: unlikely to qualify")
+
+
+def verdict_lines(tr: Tr, fmt: Fmt, flow: Flow, lang: str, screening: Screening) -> list[str]:
+    """The pre-screen's word (may qualify, needs a look, unlikely), what fits the rules,
+    what is open and what speaks against it, each in the flow's plain words; and that
+    people decide. Shared by the caseworker's card and the try/preview view, so the two
+    never say different things about one intake."""
     _ = tr.gettext
-    lines: list[str] = []
-    eligible = [r for r in flow.eligibility if r.id in screening.eligibility]
-    if eligible:
-        lines.append(fmt.b(_("May qualify because:")))
-        lines += ["  • " + fmt.esc(flow.pick(rule.label, lang)) for rule in eligible]
-    else:
-        lines.append(_("No eligibility rule holds."))
-    lines.append("")
-    excluded = [r for r in flow.exclusions if r.id in screening.exclusions]
-    if excluded:
-        lines.append(fmt.b(_("May not qualify, to be checked:")))
-        lines += ["  • " + fmt.esc(flow.pick(rule.label, lang)) for rule in excluded]
-    else:
-        lines.append(_("No exclusion rule holds."))
+    lines = [fmt.b(_(_VERDICTS.get(screening.verdict, _UNLIKELY)))]
+    sections = (
+        (N_("What fits the rules:"), flow.eligibility, screening.eligibility),
+        (N_("Still open, to look at:"), flow.to_check, screening.to_check),
+        (N_("What speaks against it:"), flow.exclusions, screening.exclusions),
+    )
+    for heading, rules, held in sections:
+        labels = [flow.pick(r.label, lang) for r in rules if r.id in held]
+        if labels:
+            lines.append(_(heading))
+            lines += ["  • " + fmt.esc(label) for label in labels]
+    if not screening.eligibility and not screening.to_check and not screening.exclusions:
+        lines.append(_("None of the kinds of case the rules help in fits these answers."))
+    lines.append(fmt.i(_("This is only the bot's first look: people at the procuratorate decide.")))
+    return lines
+
+
+def screening_text(tr: Tr, fmt: Fmt, flow: Flow, lang: str, screening: Screening) -> str:
+    """The pre-screen as a caseworker gets it: the verdict with its reasons, and the
+    priority score with its reasons."""
+    lines = verdict_lines(tr, fmt, flow, lang, screening)
     lines.append("")
     points = screening.priority
     lines.append(

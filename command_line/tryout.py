@@ -35,6 +35,7 @@ from bot.config import Settings
 from bot.flow.engine import Completed
 from bot.flow.loader import FlowError, default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
+from bot.flow.variables import values_of
 from bot.i18n import SOURCE_LANG, CatalogError, Hotlines, I18n, Tr, resolve
 from bot.store import FlowNotFound, Store
 from bot.trial import save_trial
@@ -171,7 +172,8 @@ def run_try(args: argparse.Namespace, settings: Settings) -> int:
     loaded = _load(args, settings, early)
     if isinstance(loaded, int):
         return loaded
-    flow = loaded.flow
+    # Texts that name a setting ({settings.procuratorate_hotline}) show this bot's values.
+    flow = loaded.flow.with_values(values_of(settings))
     langs = _languages(args.lang, flow, i18n)
     if langs is None:
         choices = sorted(set(i18n.languages) | set(flow.languages))

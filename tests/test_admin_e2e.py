@@ -193,7 +193,7 @@ async def audit(r: Running, action: str) -> list[Any]:
 
 def question(flow: Flow, step_id: str, lang: str = "en") -> str:
     """A step's question as the bot shows it: bold, HTML-escaped."""
-    return f"<b>{html.escape(flow.step(step_id).text[lang], quote=False)}</b>"
+    return f"<b>{html.escape(flow.pick(flow.step(step_id).text, lang), quote=False)}</b>"
 
 
 def step_asked(flow: Flow, message: SentMessage) -> str | None:
@@ -211,7 +211,10 @@ PLAIN: dict[str, Action] = {
     "applying_for": ("tap", "For myself"),
     "name": ("say", "Li Hua"),
     "birth_date": ("say", "1975-03-08"),
+    "id_number": ("say", "430321197503080023"),
     "what_happened": ("tap", "Injured by a crime"),
+    "case_stage": ("tap", "The court has given its judgment"),
+    "own_fault": ("tap", "No"),
     "compensation": ("tap", "None at all"),
     "groups": ("taps", [OFF + "A person with a disability", DONE]),
     "help_wanted": ("taps", [OFF + "An assistance payment (救助金)", DONE]),
@@ -441,8 +444,8 @@ async def test_valid_upload_is_summarised_and_tried_without_storing_an_intake(
     assert end.text.startswith(
         MARK + "The preview is finished; nothing was stored. This is what the caseworker would see:"
     ), describe([end])
-    assert "May qualify because:" in end.text
-    assert "Injured by a crime, got no or only partial compensation" in end.text
+    assert "Pre-screen: may qualify" in end.text
+    assert "Seriously injured or disabled by a crime; the offender cannot pay" in end.text
     assert "Priority:" in end.text
 
     # Every question, note and the review came marked (the stricter check, edits and the
@@ -451,7 +454,7 @@ async def test_valid_upload_is_summarised_and_tried_without_storing_an_intake(
     shown = [m for m in preview if step_asked(V2, m) or REVIEW in first_text(m)]
     assert len(shown) >= len(asked) + 1
     assert [m for m in shown if not first_text(m).startswith(MARK)] == []
-    welcome = html.escape(V2.step("welcome").text["en"], quote=False)
+    welcome = html.escape(V2.pick(V2.step("welcome").text, "en"), quote=False)
     assert any(first_text(m) == MARK + welcome for m in preview), describe(preview[:2])
 
     # Nothing was stored as an intake, the preview is gone, the applicant's count unchanged.
@@ -740,17 +743,21 @@ async def test_expiry_set_by_an_admin_closes_idle_drafts_and_tells_the_applicant
         assert no.text == ONLY_ADMINS
     assert await housekeeping.draft_days() == 3
 
+    # The consent says the days a draft now waits: the flow names the setting.
+    shown_v1 = V1.with_values({**V1.values, "draft_days": "3"})
     idle = person(tg, 601)
     await idle.ask("/start")
-    await walk(idle, V1, until="birth_date")
+    await walk(idle, shown_v1, until="birth_date")
     assert (await draft_of(r, idle)).state.answers["name"] == "Li Hua"
+    consent = [m for m in idle.messages if "Before we start" in (m.text or "")]
+    assert consent and "deleted after 3 days without activity" in first_text(consent[0])
 
     # Four days later someone else starts; then the housekeeping runs.
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
     set_clock(monkeypatch, later)
     fresh = person(tg, 602)
     await fresh.ask("/start")
-    await walk(fresh, V1, until="birth_date")
+    await walk(fresh, shown_v1, until="birth_date")
     assert await housekeeping.expire_drafts(now=later) == 1
 
     [closed] = await r.store.intakes.for_applicant(idle.id)

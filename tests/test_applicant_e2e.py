@@ -60,7 +60,7 @@ async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
 
 def question(flow: Flow, step_id: str, lang: str = "en") -> str:
     """A step's question as the bot shows it: bold, HTML-escaped."""
-    return f"<b>{html.escape(flow.step(step_id).text[lang], quote=False)}</b>"
+    return f"<b>{html.escape(flow.pick(flow.step(step_id).text, lang), quote=False)}</b>"
 
 
 def describe(replies: list[SentMessage]) -> list[str]:
@@ -210,7 +210,7 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
 
     # /start: the welcome note, then the consent question.
     replies = await li.ask("/start")
-    assert replies[0].text == html.escape(F.step("welcome").text["en"], quote=False)
+    assert replies[0].text == html.escape(F.pick(F.step("welcome").text, "en"), quote=False)
     consent = asks(replies, F, "consent")
     assert consent.buttons == [AGREE, DECLINE, BACK]
     [draft] = await intakes(bot, li)
@@ -263,6 +263,15 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     replies = await li.ask("1975-03-08")
     asks(replies, F, "sensitive_consent")  # an adult: no guardian questions
     replies = await tap(li, AGREE)
+    asks(replies, F, "id_number")
+    # The ID number's check digit catches a typo while the card is at hand.
+    refuses(
+        await li.ask("430321197503080024"),
+        "That ID card number does not add up: a digit is probably wrong or two are swapped.",
+        F,
+        "id_number",
+    )
+    replies = await li.ask("430321 19750308 0023")
     asks(replies, F, "county")
     asks(await li.ask("Xiangtan County"), F, "township")
     asks(await li.ask("Huashi"), F, "village")
@@ -292,8 +301,11 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     assert await answers(bot, li) == before
     assert await current_step(bot, li) == "what_happened"
 
-    asks(await tap(li, "Injured by a crime"), F, "case_stage")
-    replies = await tap(li, "At the procuratorate")
+    asks(await tap(li, "Injured by a crime"), F, "injury")
+    asks(await tap(li, "A serious injury (重伤), or a serious lasting disability"), F, "authority")
+    asks(await tap(li, "The court"), F, "authority_name")
+    asks(await li.ask("Xiangtan County People's Court"), F, "case_stage")
+    replies = await tap(li, "The court has given its judgment")
     case_number = asks(replies, F, "case_number")
     assert case_number.buttons == [SKIP, BACK]  # optional text: Skip
     asks(await tap(li, SKIP), F, "own_fault")
@@ -433,10 +445,13 @@ async def test_default_flow_in_english_from_start_to_submit(tg: FakeTelegram, bo
     assert intake.state.answers["description"] == "My son & I can't work <since March>"
     assert intake.state.answers["case_number"] is None
     assert "relationship" not in intake.state.answers
+    assert intake.state.answers["id_number"] == "430321197503080023"
+    assert intake.state.answers["authority"] == "court"
     screening = intake.screening
     assert screening is not None
-    assert "crime_injury" in screening.eligibility and "special_group" in screening.eligibility
-    assert screening.exclusions == ()
+    # A serious injury, the offender cannot pay: it fits; the disability counts for priority.
+    assert screening.eligibility == ("serious_injury",)
+    assert screening.exclusions == () and screening.verdict == "likely"
     assert set(screening.priority_reasons) == {"urgent_medical", "disability", "no_income"}
     assert screening.priority == intake.priority == 5 + 3 + 3
     audit = await bot.store.audit.for_intake(intake.id)
@@ -473,7 +488,7 @@ async def test_default_flow_start_in_chinese(tg: FakeTelegram, bot: Running) -> 
     F = DEFAULT
 
     replies = await wang.ask("/start")
-    assert replies[0].text == html.escape(F.step("welcome").text["zh"], quote=False)
+    assert replies[0].text == html.escape(F.pick(F.step("welcome").text, "zh"), quote=False)
     consent = asks(replies, F, "consent", "zh")
     assert consent.buttons == ["✅ 我同意", "我不同意", "⬅️ 返回"]
     replies = await tap(wang, "✅ 我同意")
@@ -941,7 +956,8 @@ async def test_restart_mid_flow_the_applicant_just_goes_on(tg: FakeTelegram, bot
     await zheng.ask("/start")
     await tap(zheng, AGREE)
     await tap(zheng, "For a family member")
-    asks(await zheng.ask("Son"), F, "name")
+    asks(await tap(zheng, "Their son or daughter"), F, "applicant_name")
+    asks(await zheng.ask("Zheng Xiao"), F, "name")
 
     await bot.restart()  # a new Application on the same database
     asks(await zheng.ask("Zheng Da"), F, "birth_date")
@@ -956,7 +972,8 @@ async def test_restart_mid_flow_the_applicant_just_goes_on(tg: FakeTelegram, bot
     assert stored == {
         "consent": True,
         "applying_for": "relative",
-        "relationship": "Son",
+        "relationship": "child",
+        "applicant_name": "Zheng Xiao",
         "name": "Zheng Da",
         "birth_date": "1950-06-01",
     }

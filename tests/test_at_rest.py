@@ -91,6 +91,7 @@ TYPED = {
     "birth_date": CHILD_BORN,
     "guardian_name": "Guli Ahmatjan-R3",
     "guardian_relation": "Aunt-By-Marriage-X9",
+    "id_number": "43032119681102001X",
     "county": "Shufu-Xian-K4",
     "township": "Tokzak-Zhen-M8",
     "village": "Bostan-Cun-P2",
@@ -111,7 +112,15 @@ async def test_no_answer_of_the_interview_is_in_the_clear_in_the_files(
     [intake] = await r.store.intakes.for_applicant(ap.id)
     answers = intake.state.answers
     # Every one of them was asked and is stored, readable through the store.
-    for step in ("name", "birth_date", "guardian_name", "county", "village", "case_number"):
+    for step in (
+        "name",
+        "birth_date",
+        "guardian_name",
+        "id_number",
+        "county",
+        "village",
+        "case_number",
+    ):
         assert answers[step] == TYPED[step], step
     assert answers["description"] == TYPED["description"]
     assert answers["monthly_income"] == 483917.5 and answers["phone"] == phone_of(ap)
@@ -133,7 +142,8 @@ async def test_no_answer_of_the_interview_is_in_the_clear_in_the_files(
     )
     assert row is not None and isinstance(row["state"], bytes)
     plain = json.loads(row["plain_answers"])
-    assert plain == {k: answers[k] for k in ("rural", "what_happened", "groups", "help_wanted")}
+    stats = ("rural", "what_happened", "authority", "groups", "help_wanted")
+    assert plain == {k: answers[k] for k in stats}
     assert plain["groups"] == ["monitored"]  # the first choice, as walk() taps
     assert await r.store.stats.by_answer("groups") == {"monitored": 1}
     assert await r.store.stats.by_answer("county") == {}  # free text is never counted

@@ -483,8 +483,10 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "Status: received, waiting for review · sent today",
         "Not claimed yet",
         "<b>Priority 5</b>: Rural household (+3), Injury (+2)",
-        "May qualify:",
+        "<b>Pre-screen: may qualify</b>",
+        "What fits the rules:",
         "• Injured by a crime",
+        "people at the procuratorate decide",
         "<i>Your phone?</i>\n13800000004",
         f"<i>Case number?</i>\n{CASE_NO}",
         "<i>Were you injured by a crime?</i>\nYes",
@@ -492,7 +494,7 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "sent by the applicant",
     ):
         assert shown in card.text, (shown, card.text)
-    assert "••" not in card.text and "May not qualify" not in card.text
+    assert "••" not in card.text and "What speaks against it" not in card.text
     assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, TO_QUEUE]
 
     # The attachment comes back as the same photo.
@@ -652,8 +654,8 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     # Not injured: the card shows the exclusion with its label.
     ref1 = await submit(first, hurt=False)
     card = said(await say(cw, f"/open {ref1}", until=ANSWERS), ANSWERS)
-    assert "No eligibility rule matched." in card.text
-    assert "May not qualify:" in card.text and "• Not injured" in card.text
+    assert "<b>Pre-screen: unlikely to qualify</b>" in card.text
+    assert "What speaks against it:" in card.text and "• Not injured" in card.text
     assert "<b>Priority 3</b>: Rural household (+3)" in card.text
     await tap(cw, CLAIM, card, until="Claimed by you")
     menu = said(await tap(cw, DECLINE, until="declined?"), "declined?")

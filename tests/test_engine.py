@@ -666,13 +666,15 @@ def test_declining_the_guardian_consent_for_a_young_child_ends_the_interview() -
 DEFAULT_VICTIM: dict[str, list[Input]] = {
     "consent": [Picked("consent", AGREE)],
     "applying_for": [Picked("applying_for", "self")],
-    "relationship": [Typed("儿子")],
+    "relationship": [Picked("relationship", "grandparent")],
+    "applicant_name": [Typed("王老汉")],
     "helper_role": [Typed("村委会主任")],
     "name": [Typed("王大山")],
     "birth_date": [Typed("1970年5月1日")],
     "guardian_name": [Typed("李梅")],
     "guardian_relation": [Typed("母亲")],
     "guardian_consent": [Picked("guardian_consent", AGREE)],
+    "id_number": [Typed("620422197005010038")],
     "sensitive_consent": [Picked("sensitive_consent", AGREE)],
     "county": [Typed("会宁县")],
     "township": [Typed("河畔镇")],
@@ -680,7 +682,11 @@ DEFAULT_VICTIM: dict[str, list[Input]] = {
     "rural": [Picked("rural", "yes")],
     "what_happened": [Picked("what_happened", "crime_injury")],
     "what_happened_other": [Typed("别的事")],
-    "case_stage": [Picked("case_stage", "judgment")],
+    "injury": [Picked("injury", "serious")],
+    "dependants": [Picked("dependants", "yes")],
+    "authority": [Picked("authority", "court")],
+    "authority_name": [Skip("authority_name")],
+    "case_stage": [Picked("case_stage", "judged")],
     "case_number": [Skip("case_number")],
     "own_fault": [Picked("own_fault", "no")],
     "compensation": [Picked("compensation", "none")],
@@ -693,6 +699,7 @@ DEFAULT_VICTIM: dict[str, list[Input]] = {
     "monthly_income": [Typed("300元")],
     "groups": [Picked("groups", "disabled"), Done("groups")],
     "social_assistance": [Done("social_assistance")],
+    "hardship_resolved": [Picked("hardship_resolved", "no")],
     "work_ability": [Picked("work_ability", "none")],
     "help_wanted": [Picked("help_wanted", "payment"), Done("help_wanted")],
     "phone": [Typed("138 1234 5678")],
@@ -715,9 +722,12 @@ def test_default_flow_an_injured_victim_without_compensation_is_eligible_and_urg
         assert not_asked not in answers
     assert answers["household_size"] == 4 and answers["monthly_income"] == 300
     assert answers["phone"] == "13812345678"
+    assert answers["id_number"] == "620422197005010038"
     screening = submit(DEFAULT, review).screening
-    assert screening.eligibility == ("crime_injury", "special_group")
-    assert screening.exclusions == ()
+    # A serious injury, the offender cannot pay: the disability raises priority only.
+    assert screening.eligibility == ("serious_injury",)
+    assert screening.exclusions == () and screening.to_check == ()
+    assert screening.verdict == "likely"
     assert screening.priority == 11  # urgent medical 5 + disability 3 + no income 3
     assert screening.priority_reasons == ("urgent_medical", "disability", "no_income")
 
@@ -749,6 +759,7 @@ def test_default_flow_a_fully_compensated_victim_is_flagged() -> None:
     screening = submit(DEFAULT, review).screening
     assert screening.eligibility == ()
     assert screening.exclusions == ("fully_compensated",)
+    assert screening.verdict == "unlikely"
     assert screening.priority == 0 and screening.priority_reasons == ()
 
 
@@ -760,6 +771,7 @@ def test_default_flow_a_relative_applying_for_a_child_whose_parent_was_killed() 
             "applying_for": [Picked("applying_for", "relative")],
             "birth_date": [Typed("2015-09-01")],  # 11 years old on TODAY
             "what_happened": [Picked("what_happened", "crime_death")],
+            "case_stage": [Picked("case_stage", "enforcement_ended")],
             "compensation": [Picked("compensation", "part")],
             "no_compensation_reason": [Picked("no_compensation_reason", "refused_offer")],
             "medical_urgent": [Picked("medical_urgent", "no")],
@@ -768,11 +780,12 @@ def test_default_flow_a_relative_applying_for_a_child_whose_parent_was_killed() 
         },
     )
     answers = review.state.answers
-    assert answers["relationship"] == "儿子"
+    assert answers["relationship"] == "grandparent" and answers["applicant_name"] == "王老汉"
     assert answers["guardian_name"] == "李梅" and answers["guardian_consent"] is True
     screening = submit(DEFAULT, review).screening
-    assert screening.eligibility == ("crime_death",)
+    assert screening.eligibility == ("death_dependants",)
     assert screening.exclusions == ("refused_offer",)
+    assert screening.verdict == "unlikely"  # what the rules usually exclude outweighs
     assert screening.priority == 5  # minor 3 + relative killed 2
     assert screening.priority_reasons == ("minor", "relative_killed")
 

@@ -111,6 +111,27 @@ async def test_draft_days_come_from_settings_until_an_admin_sets_them(w: World) 
     assert [(a.actor, a.detail) for a in changes] == [(ADMIN, {"days": 14}), (ADMIN, {"days": 3})]
 
 
+async def test_the_consent_text_says_the_days_a_draft_really_waits(w: World) -> None:
+    """The flow's consent names {settings.draft_days}: it shows INTAKE_DRAFT_DAYS until an
+    admin's /expiry, then that, in every language, and another instance catches up on
+    its next expiry round."""
+
+    async def consent(lang: str) -> str:
+        flow = await w.store.flows.active()
+        return flow.pick(flow.step("consent").text, lang)
+
+    await w.hk.refresh_flow_values()
+    assert "after 7 days without activity" in await consent("en")
+    await w.hk.set_draft_days(ADMIN, 45)
+    assert "after 45 days without activity" in await consent("en")
+    assert "45天不再填写" in await consent("zh")
+    assert "45 كۈنگىچە" in await consent("ug")
+    # Set through another instance (straight into the database): the next round sees it.
+    await w.store.housekeeping.set_draft_days(ADMIN, 20)
+    await w.hk.expire_drafts()
+    assert "after 20 days without activity" in await consent("en")
+
+
 async def test_only_an_admin_may_set_draft_days(w: World) -> None:
     for who in (CW, STRANGER):
         with pytest.raises(PermissionError):

@@ -69,8 +69,16 @@ def test_the_default_flow_loads_in_three_languages() -> None:
             assert set(choice.label) == {"zh", "en", "ug"}, (step.id, choice.value)
     assert flow.step("phone").sensitive
     assert [s.id for s in flow.tagged("name")] == ["name"]
-    assert {r.id for r in flow.eligibility} >= {"crime_injury", "tort_injury", "special_group"}
+    assert {r.id for r in flow.eligibility} >= {"serious_injury", "court_could_not_collect"}
     assert {r.id for r in flow.exclusions} >= {"fully_compensated", "own_fault"}
+    assert {r.id for r in flow.to_check} >= {"injury_unclear", "case_still_open"}
+    assert flow.step("id_number").sensitive and flow.step("id_number").type == "id_number"
+    # Every text of the flow, rule labels and help included, is in all three languages.
+    for rule in (*flow.eligibility, *flow.exclusions, *flow.to_check, *flow.priority):
+        assert set(rule.label) == {"zh", "en", "ug"}, rule.id
+    for step in flow.steps:
+        for text in (step.help, step.constraint_message):
+            assert text is None or set(text) == {"zh", "en", "ug"}, step.id
     assert {r.id: r.points for r in flow.priority}["urgent_medical"] == 5
 
 

@@ -126,6 +126,8 @@ async def walk(
             await person.send(answers.get(step_id, NUMBERS.get(step_id, "1")))
         elif step.type == "date":
             await person.send(answers.get(step_id, "1975-03-08"))
+        elif step.type == "id_number":
+            await person.send(answers.get(step_id, "430321197503080023"))
         else:
             await person.send(answers.get(step_id, f"{step_id} answer"))
         replies = await person.wait_reply(settle=QUICK)

@@ -593,9 +593,12 @@ async def test_kill_9_mid_interview_loses_no_committed_answer(
         await second.start()
         # The applicant taps the button on the question they see: it is still the current one.
         await ap.tap(AGREE, seen)
+        await shows(ap, "ID card number")
+        await ap.send("430321197503080023")
         await shows(ap, "Which county")
         current, answers = db_answers(db, ap.id)
         assert current == "county"
+        assert answers["id_number"] == "430321197503080023"
         for step, value in committed.items():
             assert answers[step] == value, step
         assert answers["sensitive_consent"] is True
@@ -622,6 +625,7 @@ async def test_kill_9_mid_interview_loses_no_committed_answer(
             text = proc.log()
             assert TOKEN not in text and TOKEN.split(":")[1] not in text
             assert NAME not in text and "Xiangtan" not in text
+            assert "430321197503080023" not in text
             assert "Traceback" not in text, text
     finally:
         for proc in (first, second, third):

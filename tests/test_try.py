@@ -40,14 +40,18 @@ DEFAULT_WALK_EN = [
     "Zhang San",
     "1990-05-17",
     "1",  # sensitive consent
+    "skip",  # the ID number (optional)
     "Hebei County",
     "Dongcun Town",
     "Xicun",
     "1",  # rural: yes
     "1",  # what happened: injured by a crime
-    "1",  # case stage: reported
+    "1",  # injury: serious
+    "3",  # handled by: the court
+    "skip",  # which court (optional)
+    "1",  # case stage: still being handled
     "back",  # from the case number back to the case stage
-    "Reported to the police",  # the label works as well as the number
+    "The court has given its judgment",  # the label works as well as the number
     "skip",  # case number (optional)
     "2",  # own fault: no
     "3",  # compensation: none at all
@@ -69,8 +73,9 @@ DEFAULT_WALK_EN = [
     "done",  # no documents (optional)
     "skip",  # description
     "change 1",  # on the review: change who the application is for
-    "2",  # a family member: the relationship question becomes relevant
-    "My son",
+    "2",  # a family member: the relationship and who applies become relevant
+    "3",  # their son or daughter
+    "Zhang Xiaosan",
     "send",
 ]
 
@@ -164,22 +169,24 @@ def test_script_walks_the_default_flow_in_english_and_stores_nothing(tmp_path: P
     refused = out.index("⚠️ Please send a number, for example 3.")
     assert "How many people are in the household?" in out[refused:]
     # Back asked the case stage again, showing the answer given before.
-    assert "Your answer before: Reported to the police" in out
+    assert "Your answer before: Still being handled: investigated, reviewed or tried" in out
     # The multi_choice marks.
     assert "  1. [x] High medical costs" in out
     assert "  4. [x] Basic living (food, housing)" in out
     # The review, after the change: the relationship question was asked and is listed.
     review = out[out.rindex("Please check your answers before sending:") :]
     assert "1. Who are you applying for?\n    → For a family member" in review
-    assert "2. How are you related to the person who needs help?\n    → My son" in review
+    assert "2. What are you to the person who needs help?\n    → Their son or daughter" in review
+    assert "3. What is your own name?\n    → Zhang Xiaosan" in review
     # The phone is shown whole on the review, as in the bot: the applicant checks it there.
-    assert "13812345678" in review and "••" not in review
+    assert "13812345678" in review and "138••••••78" not in review
     assert "Type send to send" in review
     # The caseworker's view.
     view = out[out.index("What the caseworker sees:") :]
-    assert "May qualify because:" in view
-    assert "Injured by a crime, got no or only partial compensation" in view
-    assert "No exclusion rule holds." in view
+    assert "Pre-screen: may qualify" in view
+    assert "Seriously injured or disabled by a crime; the offender cannot pay" in view
+    assert "What speaks against it:" not in view
+    assert "people at the procuratorate decide" in view
     assert "Priority: 8 points" in view
     assert "+5  Someone urgently needs medical treatment" in view
     assert "+3  No one in the household earns money" in view

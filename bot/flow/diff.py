@@ -62,7 +62,7 @@ def diff(old: Flow, new: Flow) -> FlowDiff:
     )
     rules = any(
         _rules_key(getattr(old, kind)) != _rules_key(getattr(new, kind))
-        for kind in ("eligibility", "exclusions", "priority")
+        for kind in ("eligibility", "exclusions", "to_check", "priority")
     )
     return FlowDiff(
         added=tuple(i for i in new_ids if i not in old_ids),

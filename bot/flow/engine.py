@@ -21,6 +21,7 @@ from bot.flow.values import (
     clean_text,
     normalise,
     parse_date,
+    parse_id_number,
     parse_index,
     parse_number,
     parse_phone,
@@ -195,19 +196,42 @@ class Refusal:
     message: Text | None = None  # a flow's own constraint_message
 
 
+# The pre-screen's one word. It is a first look for the caseworker, never a decision.
+LIKELY = "likely"  # a kind of case the rules help in, nothing against it, nothing open
+LOOK = "look"  # something is open (or fits and is open): a caseworker looks first
+UNLIKELY = "unlikely"  # something speaks against it, or no kind of case fits
+
+
 @dataclass(frozen=True)
 class Screening:
-    """The pre-screen a caseworker sees: rule ids that held, and the priority score."""
+    """The pre-screen a caseworker sees: rule ids that held, and the priority score.
+
+    Priority only orders the queue: a rule there (a special group, say) never changes
+    the verdict, which comes from the eligibility, exclusion and to-check rules alone.
+    """
 
     eligibility: tuple[str, ...]
     exclusions: tuple[str, ...]
     priority: int
     priority_reasons: tuple[str, ...]
+    to_check: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """LIKELY, LOOK or UNLIKELY. Whatever speaks against a case outweighs what fits
+        (the rules say "usually not given" for those); what fits counts only when
+        nothing is left open."""
+        if self.exclusions:
+            return UNLIKELY
+        if self.to_check:
+            return LOOK
+        return LIKELY if self.eligibility else UNLIKELY
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "eligibility": list(self.eligibility),
             "exclusions": list(self.exclusions),
+            "to_check": list(self.to_check),
             "priority": self.priority,
             "priority_reasons": list(self.priority_reasons),
         }
@@ -219,6 +243,7 @@ class Screening:
             exclusions=tuple(data.get("exclusions") or ()),
             priority=int(data.get("priority") or 0),
             priority_reasons=tuple(data.get("priority_reasons") or ()),
+            to_check=tuple(data.get("to_check") or ()),
         )
 
 
@@ -451,6 +476,11 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
         if phone is None:
             return None, Refusal("not_a_phone")
         return phone, None
+    if step.type == "id_number":
+        number, problem = parse_id_number(raw)
+        if number is None:
+            return None, Refusal("id_number_check" if problem == "check" else "not_an_id_number")
+        return number, None
     if step.type in ("choice", "multi_choice"):
         # Typing the label or its number works too: some keyboards hide buttons.
         picked = _match_choice(step, raw)
@@ -615,7 +645,7 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
             return _accept(flow, state, step, list(state.pending), day)
         return refuse(flow, state, "send_files")
 
-    # text, number, date, phone
+    # text, number, date, phone, id_number
     if isinstance(given, SharedContact):
         if step.type != "phone":
             return refuse(flow, state, "wrong_kind", kind="contact")
@@ -700,12 +730,14 @@ def screen(flow: Flow, answers: dict[str, Any], *, today: dt.date | None = None)
     env = _env(flow, answers)
     eligible = tuple(r.id for r in flow.eligibility if _holds(r.when, env, day, on_error=False))
     excluded = tuple(r.id for r in flow.exclusions if _holds(r.when, env, day, on_error=False))
+    open_ = tuple(r.id for r in flow.to_check if _holds(r.when, env, day, on_error=False))
     prio = [r for r in flow.priority if _holds(r.when, env, day, on_error=False)]
     return Screening(
         eligibility=eligible,
         exclusions=excluded,
         priority=sum(r.points for r in prio),
         priority_reasons=tuple(r.id for r in prio),
+        to_check=open_,
     )
 
 

@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.flow.expr import Expr, ExprError, compile_expr
 from bot.flow.model import KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
+from bot.flow.variables import NAMES, unknown_names
 from bot.i18n_marks import N_
 
 FLOW_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -31,15 +32,24 @@ MAX_TEXT_LENGTH = 4000  # a Telegram message holds 4096 characters
 MAX_CHOICE_VALUE_BYTES = 24  # a choice's value travels in button data (64 bytes in all)
 # What a file may hold. Reading and checking cost grows with these, so an upload cannot
 # keep the bot busy or eat its memory; each is many times what a real flow needs (the
-# built-in one: 35 steps, 11 choices, 7 rules a list, 1,832 values, 6 levels).
+# built-in one: 43 steps, 11 choices, 9 rules a list, 2,456 values, 6 levels).
 MAX_DEPTH = 50  # mappings and lists inside each other
 MAX_NODES = 20_000  # values of every kind in the whole file
 MAX_STEPS = 300
 MAX_CHOICES = 90  # with the navigation row, a keyboard Telegram accepts (100 buttons)
-MAX_RULES = 200  # in each of eligibility, exclusions and priority
+MAX_RULES = 200  # in each of eligibility, exclusions, to_check and priority
 MAX_PROBLEMS = 200  # an admin fixes a file a screenful at a time; more is only work
 
-TOP_KEYS = {"id", "languages", "title", "steps", "eligibility", "exclusions", "priority"}
+TOP_KEYS = {
+    "id",
+    "languages",
+    "title",
+    "steps",
+    "eligibility",
+    "exclusions",
+    "to_check",
+    "priority",
+}
 COMMON_STEP_KEYS = {
     "id",
     "type",
@@ -59,6 +69,7 @@ TYPE_KEYS: dict[str, set[str]] = {
     "number": COMMON_STEP_KEYS | {"min", "max", "integer"},
     "date": COMMON_STEP_KEYS | {"min", "max"},
     "phone": set(COMMON_STEP_KEYS),
+    "id_number": set(COMMON_STEP_KEYS),
     "choice": COMMON_STEP_KEYS | {"choices"},
     "multi_choice": COMMON_STEP_KEYS | {"choices"},
     "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"}) | {"max_files"},
@@ -278,6 +289,14 @@ def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+def _line_at(node: Node, value: str, offset: int) -> int:
+    """The line of character ``offset`` of a scalar: inside a literal block (``|``) each
+    line of the text is a line of the file, after the one with the ``|``."""
+    if isinstance(node, ScalarNode) and node.style == "|":
+        return _line(node) + 1 + value[:offset].count("\n")
+    return _line(node)
+
+
 class _TooManyProblems(Exception):
     pass
 
@@ -402,6 +421,18 @@ class _Checker:
                     what=what,
                     lang=lang,
                     limit=MAX_TEXT_LENGTH,
+                )
+            for name, at in unknown_names(value):
+                self.add(
+                    _line_at(mapping[lang], value, at),
+                    N_(
+                        "{what} names an unknown setting '{name}' in '{lang}' "
+                        "(a text may name: {allowed})"
+                    ),
+                    what=what,
+                    name=name,
+                    lang=lang,
+                    allowed=", ".join("{settings." + n + "}" for n in NAMES),
                 )
             out[lang] = value.strip()
         return out
@@ -745,6 +776,7 @@ class _Checker:
         all_ids = set(seen_ids)
         eligibility = self.rules(keys.get("eligibility"), all_ids, "eligibility")
         exclusions = self.rules(keys.get("exclusions"), all_ids, "exclusions")
+        to_check = self.rules(keys.get("to_check"), all_ids, "to_check")
         priority = self.rules(keys.get("priority"), all_ids, "priority")
         if self.problems or flow_id is None or not self.languages:
             return None
@@ -756,6 +788,7 @@ class _Checker:
             eligibility=eligibility,
             exclusions=exclusions,
             priority=priority,
+            to_check=to_check,
         )
 
 
@@ -819,6 +852,7 @@ def load_flow_text(source: str, *, version: int = 0, published: bool = False) ->
             eligibility=flow.eligibility,
             exclusions=flow.exclusions,
             priority=flow.priority,
+            to_check=flow.to_check,
             version=version,
         )
     return flow

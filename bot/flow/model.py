@@ -7,9 +7,12 @@ store layer; parsing YAML on every update would dominate the cost of an answer).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from bot.flow.variables import DEFAULTS, fill
 
 if TYPE_CHECKING:
     from bot.flow.expr import Expr
@@ -24,6 +27,7 @@ STEP_TYPES = (
     "number",
     "date",
     "phone",
+    "id_number",
     "choice",
     "multi_choice",
     "attachments",
@@ -95,6 +99,11 @@ class Flow:
     exclusions: tuple[Rule, ...] = ()
     priority: tuple[Rule, ...] = ()
     version: int = 0  # assigned on publish; 0 for a file not yet published
+    # What fills `{settings.NAME}` in texts (bot/flow/variables.py): the built-in defaults
+    # until the running bot gives its own settings (``with_values``).
+    values: Mapping[str, str] = field(default_factory=lambda: DEFAULTS, compare=False, repr=False)
+    # Rules whose holding means "a caseworker should look first" (an extension).
+    to_check: tuple[Rule, ...] = ()
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -130,10 +139,18 @@ class Flow:
         return [s for s in self.steps if tag in s.tags]
 
     def pick(self, text: Text | None, lang: str) -> str:
-        """The text in the reader's language, else in the flow's fallback language."""
+        """The text in the reader's language, else in the flow's fallback language, with
+        the settings it names filled in."""
         if not text:
             return ""
-        return text.get(lang) or text.get(self.languages[0]) or next(iter(text.values()), "")
+        chosen = text.get(lang) or text.get(self.languages[0]) or next(iter(text.values()), "")
+        return fill(chosen, self.values)
+
+    def with_values(self, values: Mapping[str, str]) -> Flow:
+        """The same flow, its texts filled from ``values`` (bot/flow/variables.py)."""
+        if dict(values) == dict(self.values):
+            return self
+        return replace(self, values=dict(values), _index={})
 
     def language_for(self, lang: str | None) -> str:
         """The flow language closest to a reader's language code."""

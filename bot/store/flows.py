@@ -8,11 +8,13 @@ an answer together.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.flow.engine import with_version
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
+from bot.flow.variables import DEFAULTS
 from bot.store.audit import record
 from bot.store.db import Database, now_iso
 
@@ -40,6 +42,15 @@ class FlowStore:
         self._db = db
         self._cache: dict[tuple[str, int], Flow] = {}
         self._loading = asyncio.Lock()
+        # What `{settings.NAME}` in flow texts shows (bot/flow/variables.py); the running
+        # bot gives its own with ``use_values``.
+        self._values: dict[str, str] = dict(DEFAULTS)
+
+    def use_values(self, values: Mapping[str, str]) -> None:
+        """Fill flow texts from ``values`` from now on: every flow handed out, those
+        already parsed too, shows them (a hotline or /expiry changed, say)."""
+        self._values = dict(values)
+        self._cache = {key: flow.with_values(self._values) for key, flow in self._cache.items()}
 
     async def get(self, flow_id: str, version: int) -> Flow:
         key = (flow_id, version)
@@ -57,6 +68,7 @@ class FlowStore:
                 if row is None:
                     raise FlowNotFound(f"{flow_id} version {version}")
                 flow = with_version(load_flow_text(row["source"], published=True), version)
+                flow = flow.with_values(self._values)
                 self._cache[key] = flow
         return flow
 
@@ -83,7 +95,7 @@ class FlowStore:
             found = await self.uploaded(upload_id)
             if found is None:
                 raise FlowNotFound(f"upload {upload_id}")
-            flow = load_flow_text(found[1])
+            flow = load_flow_text(found[1]).with_values(self._values)
             self._cache[key] = flow
         return flow
 
@@ -180,7 +192,7 @@ class FlowStore:
                 None,
                 {"flow": flow.id, "version": version},
             )
-        published = with_version(flow, version)
+        published = with_version(flow, version).with_values(self._values)
         self._cache[(flow.id, version)] = published
         return published
 
