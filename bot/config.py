@@ -46,7 +46,7 @@ BOT_API_CLIENTS = ("own", "stock")
 
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # A phone number people dial: 12348, 12309, or a county's own line such as 09912345678.
-_HOTLINE = re.compile(r"[0-9]{3,15}")
+_HOTLINE = re.compile(r"[0-9]{3,15}|0[0-9]{2,3}-[0-9]{5,8}")
 
 
 class ConfigError(ValueError):
@@ -123,12 +123,13 @@ def _int(name: str, value: Any) -> int:
 
 def _hotline(name: str, value: Any) -> str:
     """A number shown to applicants to dial: a typo here would send people nowhere, so
-    anything but 3 to 15 digits stops the bot at start."""
+    anything but 3 to 15 digits, or an area code and a local number (0943-1234567), stops
+    the bot at start."""
     number = str(value).strip()
     if not _HOTLINE.fullmatch(number):
         raise ConfigError(
-            f"{name} must be a phone number of 3 to 15 digits, without spaces or dashes"
-            f" (for example 12348), not {number!r}"
+            f"{name} must be a phone number: 3 to 15 digits (for example 12348), or an area"
+            f" code, a dash and the local number (for example 0943-1234567), not {number!r}"
         )
     return number
 

@@ -154,9 +154,12 @@ def test_a_hotline_that_cannot_be_dialled_stops_the_bot_at_start(
     defaults = load_settings({})
     assert (defaults.legal_aid_hotline, defaults.procuratorate_hotline) == ("12348", "12309")
     assert load_settings({"INTAKE_LEGAL_AID_HOTLINE": " 96178 "}).legal_aid_hotline == "96178"
+    # A county's own line, with its area code, as it is written on the wall of the hall.
+    local = load_settings({"INTAKE_PROCURATORATE_HOTLINE": "0943-1234567"})
+    assert local.procuratorate_hotline == "0943-1234567"
     for name in ("INTAKE_LEGAL_AID_HOTLINE", "INTAKE_PROCURATORATE_HOTLINE"):
         for bad in ("12", "0991-2309", "12 348", "1234567890123456", "call 12309", "１２３０９"):
-            with pytest.raises(ConfigError, match=f"{name} must be a phone number of 3 to 15"):
+            with pytest.raises(ConfigError, match=f"{name} must be a phone number: 3 to 15"):
                 load_settings({name: bad})
     # As the operator meets it: one line, before anything is opened.
     monkeypatch.chdir(tmp_path)
@@ -167,8 +170,9 @@ def test_a_hotline_that_cannot_be_dialled_stops_the_bot_at_start(
     assert cli_main(["run"]) == 1
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [
-        "intake-bot: INTAKE_PROCURATORATE_HOTLINE must be a phone number of 3 to 15 digits,"
-        " without spaces or dashes (for example 12348), not '12309-1'"
+        "intake-bot: INTAKE_PROCURATORATE_HOTLINE must be a phone number: 3 to 15 digits"
+        " (for example 12348), or an area code, a dash and the local number (for example"
+        " 0943-1234567), not '12309-1'"
     ]
     assert not (tmp_path / "intake.db").exists()
 
