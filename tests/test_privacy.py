@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.crypto import SecretKeyError, key_file_for
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
+from bot.flow.variables import DEFAULTS, fill
 from bot.interview import consent_hash
 from bot.store import Store
 from telegram_channel.app import configure_logging
@@ -364,7 +365,7 @@ async def test_mydata_sends_everything_held_with_the_phone_unmasked(
     # The consents given, as the questions asked them, in the reader's language; no step ids.
     consents = text[text.index("Consents you gave:") :].split("\n\n")[0]
     for step_id in ("consent", "sensitive_consent"):
-        asked = " ".join(DEFAULT.step(step_id).text["en"].split())
+        asked = " ".join(fill(DEFAULT.step(step_id).text["en"], DEFAULTS).split())
         assert asked in consents, (asked, consents)
     assert "sensitive_consent" not in text and "- consent" not in text
     for step_id in ("name", "county", "phone"):
