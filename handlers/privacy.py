@@ -13,7 +13,7 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot.casework import Casework
-from bot.casework.decisions import CORRECTION
+from bot.casework.decisions import CORRECTION, normal_ref
 from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.interview import Applicant, Interview
@@ -123,8 +123,8 @@ class PrivacyHandlers:
                 ),
             )
             return
-        asked = "".join(ctx.args or []).strip().upper().replace("-", "")
-        chosen = [c for c in cases if asked and (c.ref or "").replace("-", "") == asked]
+        asked = normal_ref(" ".join(ctx.args or []))
+        chosen = [c for c in cases if asked and c.ref == asked]
         if not chosen and len(cases) == 1 and not asked:
             chosen = cases
         if not chosen:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from bot.cards import card_texts
 from bot.casework import Action, Actor, Casework, Denied, Kind, allowed, allowed_on_referral
+from bot.casework.decisions import normal_ref
 from bot.casework.desk import Applied, Awaiting, Waiting
 from bot.config import Settings
 from bot.flow.engine import Screening, State
@@ -396,3 +397,11 @@ async def test_a_clue_half_typed_before_an_upgrade_goes_on_where_it_was(world: W
     done = await w.work.desk.typed(PARTNER, tr, held, "Hit by a car")
     assert isinstance(done, Applied) and done.case is not None
     assert done.case.clue == {"who": "Li Si", "where": "Red Star village", "what": "Hit by a car"}
+
+
+def test_a_reference_is_found_however_it_was_typed_or_read_out() -> None:
+    """/open and /correct take a reference as people write it down from a phone call."""
+    for typed in ("ABC-DEF", "abc-def", "abcdef", " abc def ", "ABC DEF", "abc - def"):
+        assert normal_ref(typed) == "ABC-DEF", typed
+    assert normal_ref("") == "" and normal_ref("   ") == ""
+    assert normal_ref("ABCDEFG") == "ABCDEFG"  # no reference: found nowhere, never guessed

@@ -55,6 +55,15 @@ class QueuePage:
     total: int
 
 
+def normal_ref(typed: str) -> str:
+    """A reference as people type it or read it out on the phone ("abc def", "ABCDEF",
+    "abc-def"), in the form it is stored ("ABC-DEF"); "" for nothing typed."""
+    ref = "".join(typed.split()).upper()
+    if len(ref) == 6 and "-" not in ref:
+        ref = ref[:3] + "-" + ref[3:]
+    return ref
+
+
 class Decisions:
     def __init__(self, store: Store, people: People, notices: Notices) -> None:
         self.store = store
@@ -100,9 +109,7 @@ class Decisions:
     async def find(self, actor: int, ref: str) -> int | None:
         """The id of the intake with reference ``ref`` (as read out on the phone)."""
         await self.people.require(actor, CASEWORKER)
-        ref = ref.strip().upper()
-        if len(ref) == 6 and "-" not in ref:
-            ref = ref[:3] + "-" + ref[3:]
+        ref = normal_ref(ref)
         intake = await self.store.intakes.by_ref(ref) if ref else None
         return None if intake is None else intake.id
 
