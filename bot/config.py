@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.regions import is_code
+
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 # environment variable -> short TOML name
@@ -38,6 +40,7 @@ KEYS = {
     "INTAKE_BOT_API_CLIENT": "bot_api_client",
     "INTAKE_LEGAL_AID_HOTLINE": "legal_aid_hotline",
     "INTAKE_PROCURATORATE_HOTLINE": "procuratorate_hotline",
+    "INTAKE_DEFAULT_REGION": "default_region",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -81,6 +84,10 @@ class Settings:
     # the catalog's (bot/i18n.py, Hotlines) and the flow's ({settings.procuratorate_hotline}).
     legal_aid_hotline: str = "12348"
     procuratorate_hotline: str = "12309"
+    # The region (GB/T 2260 division code, or a 2- or 4-digit prefix) of an intake whose
+    # flow asks no region question, and of every intake sent before regions existed. Empty:
+    # such intakes have no region, and only staff who cover every region see them.
+    default_region: str = ""
 
     @property
     def file_url(self) -> str:
@@ -217,6 +224,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     ):
         if get(name) is not None:
             kwargs[attr] = _hotline(name, get(name))
+    if get("INTAKE_DEFAULT_REGION") is not None:
+        region = str(get("INTAKE_DEFAULT_REGION")).strip()
+        if region and not is_code(region):
+            raise ConfigError(
+                "INTAKE_DEFAULT_REGION must be an administrative division code (GB/T 2260):"
+                f" 6 digits such as 653222, or its first 2 or 4, not {region!r}"
+            )
+        kwargs["default_region"] = region
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

@@ -40,7 +40,10 @@ def _print_problems(path: str, err: FlowError) -> None:
 
 async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]]) -> int:
     store = await Store.open(
-        settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
+        settings.db_path,
+        admin_ids=settings.admin_ids,
+        secret=settings.secret_key,
+        default_region=settings.default_region,
     )
     try:
         return await fn(store)

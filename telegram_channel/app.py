@@ -285,7 +285,10 @@ async def open_services(settings: Settings) -> Services:
     # the settings give (INTAKE_LEGAL_AID_HOTLINE, INTAKE_PROCURATORATE_HOTLINE).
     i18n = I18n.load(hotlines=Hotlines.of(settings))
     store = await Store.open(
-        settings.db_path, admin_ids=settings.admin_ids, secret=settings.secret_key
+        settings.db_path,
+        admin_ids=settings.admin_ids,
+        secret=settings.secret_key,
+        default_region=settings.default_region,
     )
     casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
     interview = Interview(store, i18n, alerts=casework.alerts_for_new)

@@ -8,9 +8,11 @@ again in the database when it runs (bot/casework/desk.py and the parts it calls)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.regions import NOWHERE, Scope
 from bot.store.casework import Case, Referral
 from bot.store.intakes import OPEN_STATUSES
 
@@ -22,6 +24,7 @@ NOT_REFERABLE = ("draft", "withdrawn", "expired")
 REFERRAL_OPEN = ("sent", "acknowledged")
 
 CASEWORKER = "caseworker"
+SUPERVISOR = "supervisor"
 PARTNER = "partner"
 
 
@@ -58,10 +61,18 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """A person acting, with the roles the database gives them now."""
+    """A person acting, with the roles the database gives them now and the regions each
+    covers (a role missing from ``scopes`` covers every region)."""
 
     user_id: int
     roles: frozenset[str]
+    scopes: Mapping[str, Scope] = field(default_factory=dict)
+
+    def scope(self, role: str) -> Scope:
+        """The regions this person covers in ``role``: none without the role."""
+        if role not in self.roles:
+            return NOWHERE
+        return self.scopes.get(role, Scope())
 
 
 def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:

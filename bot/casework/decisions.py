@@ -73,10 +73,13 @@ class Decisions:
     # -- checks ----------------------------------------------------------------------
 
     async def open_case(self, actor: int, intake_id: int) -> Case:
-        """A sent intake, for a caseworker; a draft is nobody's business yet."""
+        """A sent intake of the caseworker's regions; a draft is nobody's business yet,
+        and another county's intake is answered as if it did not exist."""
         await self.people.require(actor, CASEWORKER)
         case = await self.store.cases.get(intake_id)
         if case is None or case.status == "draft":
+            raise Conflict("not_found")
+        if not (await self.store.roles.scope(actor, CASEWORKER)).covers(case.region):
             raise Conflict("not_found")
         return case
 
@@ -96,8 +99,11 @@ class Decisions:
     ) -> tuple[list[Case], int]:
         await self.people.require(actor, CASEWORKER)
         assignee = actor if mine else None
-        total = await self.store.cases.queue_size(assignee)
-        cases = await self.store.cases.queue(limit=size, offset=page * size, assignee=assignee)
+        scope = await self.store.roles.scope(actor, CASEWORKER)
+        total = await self.store.cases.queue_size(assignee, scope)
+        cases = await self.store.cases.queue(
+            limit=size, offset=page * size, assignee=assignee, scope=scope
+        )
         return cases, total
 
     async def queue_page(self, actor: int, page: int, size: int, mine: bool = False) -> QueuePage:
@@ -111,7 +117,11 @@ class Decisions:
         await self.people.require(actor, CASEWORKER)
         ref = normal_ref(ref)
         intake = await self.store.intakes.by_ref(ref) if ref else None
-        return None if intake is None else intake.id
+        if intake is None:
+            return None
+        case = await self.store.cases.get(intake.id)
+        scope = await self.store.roles.scope(actor, CASEWORKER)
+        return intake.id if case is not None and scope.covers(case.region) else None
 
     async def card(self, actor: int, intake_id: int) -> Card:
         case = await self.open_case(actor, intake_id)

@@ -66,7 +66,8 @@ class People:
         return {uid: await self.name_of(uid) for uid in set(user_ids)}
 
     async def actor(self, user_id: int) -> Actor:
-        return Actor(user_id, frozenset(await self.store.roles.roles_of(user_id)))
+        scopes = await self.store.roles.scopes(user_id)
+        return Actor(user_id, frozenset(scopes), scopes)
 
     async def has(self, user_id: int, role: str) -> bool:
         return await self.store.roles.has(user_id, role)

@@ -54,12 +54,15 @@ class Store:
         seed_default_flow: bool = True,
         admin_ids: frozenset[int] = frozenset(),
         secret: str | None = None,
+        default_region: str = "",
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
         Personal data is encrypted with a key from ``secret`` (INTAKE_SECRET_KEY) or, when
         it is unset, from a file beside the database (bot/crypto.py). A database written by
         an earlier version is brought to that format in place first (bot/store/atrest.py).
+        Sent intakes without a region (sent before regions existed) are given
+        ``default_region`` (INTAKE_DEFAULT_REGION) when one is set.
         """
         db = await Database.open(path)
         try:
@@ -67,6 +70,8 @@ class Store:
             store = cls(db, admin_ids)
             if reading is not None:
                 await rewrite(store, reading)
+            if default_region:
+                await store.intakes.give_region(default_region)
             if seed_default_flow:
                 await store.flows.ensure_default()
         except BaseException:

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.crypto import Cipher, open_json, open_text, seal_json, seal_text
 from bot.flow.engine import State
+from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
 from bot.store.db import Database, Transaction, now_iso
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
@@ -23,7 +24,7 @@ from bot.store.users import forget_user
 
 _MORE = (
     ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason,"
-    " i.deletion_requested_at, i.anonymised_at"
+    " i.deletion_requested_at, i.anonymised_at, i.region"
 )
 
 
@@ -48,6 +49,7 @@ class Case(Intake):
     decision_reason: str | None = None
     deletion_requested_at: str | None = None
     anonymised_at: str | None = None
+    region: str | None = None  # the division code it belongs to (bot/regions.py)
 
 
 def _case(row: Any, cipher: Cipher | None) -> Case:
@@ -64,6 +66,7 @@ def _case(row: Any, cipher: Cipher | None) -> Case:
         ),
         deletion_requested_at=row["deletion_requested_at"],
         anonymised_at=row["anonymised_at"],
+        region=row["region"],
     )
 
 
@@ -124,6 +127,20 @@ class Change:
 _SETTABLE = {"assignee", "decided_at", "amount_fen", "decision_reason", "updated_at"}
 
 
+def _queue_where(assignee: int | None, scope: Scope) -> tuple[str, list[Any]]:
+    marks = ",".join("?" * len(OPEN_STATUSES))
+    region, in_region = scope.where("i.region")
+    sql = f"i.status IN ({marks}) AND {region}"
+    params: list[Any] = [*OPEN_STATUSES, *in_region]
+    if assignee is not None:
+        # Their own list holds the test intakes they claimed too (marked as tests).
+        sql += " AND i.assignee = ?"
+        params.append(assignee)
+    else:
+        sql += " AND i.is_test = 0"
+    return sql, params
+
+
 class CaseStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -135,32 +152,25 @@ class CaseStore:
         return _case(row, self._db.cipher) if row else None
 
     async def queue(
-        self, *, limit: int, offset: int = 0, assignee: int | None = None
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        assignee: int | None = None,
+        scope: Scope = EVERYWHERE,
     ) -> list[Case]:
-        """Open intakes: higher priority first, then older first."""
-        marks = ",".join("?" * len(OPEN_STATUSES))
-        sql = f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.status IN ({marks})"
-        params: list[Any] = list(OPEN_STATUSES)
-        if assignee is not None:
-            # Their own list holds the test intakes they claimed too (marked as tests).
-            sql += " AND i.assignee = ?"
-            params.append(assignee)
-        else:
-            sql += " AND i.is_test = 0"
-        sql += " ORDER BY i.priority DESC, i.submitted_at ASC, i.id ASC LIMIT ? OFFSET ?"
+        """Open intakes in ``scope``'s regions: higher priority first, then older first."""
+        where, params = _queue_where(assignee, scope)
+        sql = (
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE {where}"
+            " ORDER BY i.priority DESC, i.submitted_at ASC, i.id ASC LIMIT ? OFFSET ?"
+        )
         rows = await self._db.fetchall(sql, [*params, limit, offset])
         return [_case(r, self._db.cipher) for r in rows]
 
-    async def queue_size(self, assignee: int | None = None) -> int:
-        marks = ",".join("?" * len(OPEN_STATUSES))
-        sql = f"SELECT COUNT(*) AS n FROM intakes WHERE status IN ({marks})"
-        params: list[Any] = list(OPEN_STATUSES)
-        if assignee is not None:
-            sql += " AND assignee = ?"
-            params.append(assignee)
-        else:
-            sql += " AND is_test = 0"
-        row = await self._db.fetchone(sql, params)
+    async def queue_size(self, assignee: int | None = None, scope: Scope = EVERYWHERE) -> int:
+        where, params = _queue_where(assignee, scope)
+        row = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM intakes i WHERE {where}", params)
         return int(row["n"]) if row else 0
 
     async def conversation(self, intake_id: int) -> list[Entry]:

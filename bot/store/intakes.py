@@ -424,6 +424,15 @@ class IntakeStore:
                 await enqueue(tx, notify_for(ref))
         return ref
 
+    async def give_region(self, region: str) -> int:
+        """Put every sent intake that has no region in ``region``; how many there were."""
+        async with self._db.write() as tx:
+            cursor = await tx.execute(
+                "UPDATE intakes SET region = ? WHERE region IS NULL AND status <> 'draft'",
+                (region,),
+            )
+        return cursor.rowcount
+
     async def discard_draft(self, intake: Intake, actor: int, reason: str, update_id: int) -> bool:
         """Erase a draft and every answer in it (consent declined, or /delete on a draft).
 
