@@ -8,13 +8,16 @@ either the variable's own name (``INTAKE_DB``) or its short lower-case form
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.regions import is_code
 
@@ -41,6 +44,12 @@ KEYS = {
     "INTAKE_LEGAL_AID_HOTLINE": "legal_aid_hotline",
     "INTAKE_PROCURATORATE_HOTLINE": "procuratorate_hotline",
     "INTAKE_DEFAULT_REGION": "default_region",
+    "INTAKE_APPROVAL": "approval",
+    "INTAKE_MAX_AMOUNT": "max_amount",
+    "INTAKE_FIRST_REPLY_DAYS": "first_reply_days",
+    "INTAKE_DECISION_DAYS": "decision_days",
+    "INTAKE_DIGEST_TIME": "digest_time",
+    "INTAKE_TIMEZONE": "timezone",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -88,6 +97,33 @@ class Settings:
     # flow asks no region question, and of every intake sent before regions existed. Empty:
     # such intakes have no region, and only staff who cover every region see them.
     default_region: str = ""
+    # Who must approve a decision besides the caseworker who prepares it: "off" (nobody),
+    # "all" (a supervisor confirms every approve and decline), or an amount in yuan above
+    # which an approval needs a supervisor (declines then need none). Kept as given.
+    approval: str = "off"
+    # The largest amount a caseworker may approve, in yuan; more is refused with the limit.
+    max_amount: Decimal = Decimal(100_000)
+    # The 12309 service's promises, counted from submission: a first (procedural) reply
+    # within 7 days, a result within 3 months.
+    first_reply_days: int = 7
+    decision_days: int = 90
+    # When the morning digest of what is due goes out, in the deployment's time zone.
+    digest_time: dt.time = dt.time(8, 30)
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def approval_above(self) -> Decimal | None:
+        """The amount in yuan above which an approval needs a supervisor: None when no
+        approval ever does, 0 when every decision does (``INTAKE_APPROVAL=all``)."""
+        if self.approval == "off":
+            return None
+        if self.approval == "all":
+            return Decimal(0)
+        return Decimal(self.approval)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def file_url(self) -> str:
@@ -139,6 +175,47 @@ def _hotline(name: str, value: Any) -> str:
             f" code, a dash and the local number (for example 0943-1234567), not {number!r}"
         )
     return number
+
+
+def _yuan(name: str, value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        amount = Decimal(-1)
+    if not amount.is_finite() or amount <= 0:
+        raise ConfigError(f"{name} must be an amount in yuan above 0, such as 50000, not {value!r}")
+    return amount
+
+
+def _approval(value: str) -> str:
+    """off, all, or an amount in yuan (approvals above it need a supervisor)."""
+    text = value.strip().lower()
+    if text in ("off", "all"):
+        return text
+    try:
+        return str(_yuan("INTAKE_APPROVAL", text))
+    except ConfigError:
+        raise ConfigError(
+            "INTAKE_APPROVAL must be off, all, or an amount in yuan above which a supervisor"
+            f" approves (for example 20000), not {value!r}"
+        ) from None
+
+
+def _clock(name: str, value: Any) -> dt.time:
+    try:
+        return dt.time.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day such as 08:30, not {value!r}") from None
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"INTAKE_TIMEZONE must be a time zone name such as Asia/Shanghai or Asia/Urumqi, not {name!r}"
+        ) from None
+    return name
 
 
 def _ids(name: str, value: Any) -> frozenset[int]:
@@ -232,6 +309,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 f" 6 digits such as 653222, or its first 2 or 4, not {region!r}"
             )
         kwargs["default_region"] = region
+    if get("INTAKE_APPROVAL") is not None:
+        kwargs["approval"] = _approval(str(get("INTAKE_APPROVAL")))
+    if get("INTAKE_MAX_AMOUNT") is not None:
+        kwargs["max_amount"] = _yuan("INTAKE_MAX_AMOUNT", get("INTAKE_MAX_AMOUNT"))
+    for name, attr in (
+        ("INTAKE_FIRST_REPLY_DAYS", "first_reply_days"),
+        ("INTAKE_DECISION_DAYS", "decision_days"),
+    ):
+        if get(name) is not None:
+            days = _int(name, get(name))
+            if days < 1:
+                raise ConfigError(f"{name} must be at least 1")
+            kwargs[attr] = days
+    if get("INTAKE_DIGEST_TIME") is not None:
+        kwargs["digest_time"] = _clock("INTAKE_DIGEST_TIME", get("INTAKE_DIGEST_TIME"))
+    if get("INTAKE_TIMEZONE") is not None:
+        kwargs["timezone"] = _zone(str(get("INTAKE_TIMEZONE")).strip())
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

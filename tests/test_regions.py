@@ -95,3 +95,23 @@ def test_the_default_region_must_be_a_division_code() -> None:
     assert load_settings({}).default_region == ""
     with pytest.raises(ConfigError, match="INTAKE_DEFAULT_REGION"):
         load_settings({"INTAKE_DEFAULT_REGION": "和田县"})
+
+
+def test_an_intake_is_due_a_first_reply_in_7_days_then_a_result_in_90() -> None:
+    import datetime as dt
+
+    from bot.casework.deadlines import Deadline, due
+
+    sent = "2026-01-01T09:00:00Z"
+    at = dt.datetime(2026, 1, 7, 9, 0, tzinfo=dt.UTC)
+    first = due("submitted", sent, at, first_reply_days=7, decision_days=90)
+    assert first is not None and first.deadline is Deadline.FIRST_REPLY
+    assert first.soon and not first.overdue and first.days_left(at) == 1
+    later = due("submitted", sent, at + dt.timedelta(days=1), first_reply_days=7, decision_days=90)
+    assert later is not None and later.overdue and not later.soon
+    taken_up = due(
+        "in_review", sent, at + dt.timedelta(days=1), first_reply_days=7, decision_days=90
+    )
+    assert taken_up is not None and taken_up.deadline is Deadline.DECISION
+    assert not taken_up.overdue and not taken_up.soon
+    assert due("approved", sent, at, first_reply_days=7, decision_days=90) is None
