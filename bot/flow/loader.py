@@ -23,6 +23,7 @@ from bot.flow.expr import Expr, ExprError, compile_expr
 from bot.flow.model import KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
 from bot.flow.variables import NAMES, unknown_names
 from bot.i18n_marks import N_
+from bot.regions import is_code
 
 FLOW_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 STEP_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -61,9 +62,12 @@ COMMON_STEP_KEYS = {
     "constraint_message",
     "sensitive",
     "tags",
+    # Only a choice step may route an intake; on any other it is a problem of its own
+    # (clearer than "unknown key").
+    "region",
 }
 TYPE_KEYS: dict[str, set[str]] = {
-    "note": {"id", "type", "text", "help", "relevant", "tags"},
+    "note": {"id", "type", "text", "help", "relevant", "tags", "region"},
     "consent": COMMON_STEP_KEYS - {"constraint", "constraint_message", "required"},
     "text": COMMON_STEP_KEYS | {"max_length"},
     "number": COMMON_STEP_KEYS | {"min", "max", "integer"},
@@ -520,7 +524,10 @@ class _Checker:
             return None
         return value
 
-    def choices(self, node: Node | None, step_id: str) -> tuple[Choice, ...]:
+    def choices(
+        self, node: Node | None, step_id: str, *, region: bool = False
+    ) -> tuple[Choice, ...]:
+        """A step's choices; with ``region``, each value must be a division code."""
         if node is None:
             return ()
         if not isinstance(node, SequenceNode) or not node.value:
@@ -544,6 +551,16 @@ class _Checker:
             if value in seen:
                 self.add(keys["value"], N_("choice value '{value}' appears twice"), value=value)
                 continue
+            if region and not is_code(value):
+                self.add(
+                    keys["value"],
+                    N_(
+                        "choice value '{value}' of the region step '{id}' must be a division"
+                        " code of 2, 4 or 6 digits, such as 653222"
+                    ),
+                    value=value,
+                    id=step_id,
+                )
             if len(value.encode()) > MAX_CHOICE_VALUE_BYTES:
                 self.add(
                     keys["value"],
@@ -650,11 +667,18 @@ class _Checker:
         required = self.flag(keys.get("required"), P(N_("required of {what}"), what=what), True)
         sensitive = self.flag(keys.get("sensitive"), P(N_("sensitive of {what}"), what=what), False)
         tags = self.tags(keys.get("tags"))
+        region = self.flag(keys.get("region"), P(N_("region of {what}"), what=what), False)
+        if region and step_type is not None and step_type != "choice":
+            self.add(
+                keys["region"],
+                N_("region: true is only for a choice step whose values are division codes"),
+            )
+            region = False
         choices: tuple[Choice, ...] = ()
         if step_type in ("choice", "multi_choice"):
             if "choices" not in keys:
                 self.add(node, N_("{what} needs choices"), what=what)
-            choices = self.choices(keys.get("choices"), step_id or "?")
+            choices = self.choices(keys.get("choices"), step_id or "?", region=region)
         lo = self.bound(keys.get("min"), step_type or "", P(N_("min of {what}"), what=what))
         hi = self.bound(keys.get("max"), step_type or "", P(N_("max of {what}"), what=what))
         if lo is not None and hi is not None and "today" not in (lo, hi) and lo > hi:
@@ -679,6 +703,7 @@ class _Checker:
             constraint_message=message,
             sensitive=sensitive,
             tags=tags,
+            region=region,
             choices=choices,
             max_length=max_length,
             min=lo,
@@ -773,6 +798,17 @@ class _Checker:
                     N_("step '{id}' asks for sensitive information before any consent step"),
                     id=step.id,
                 )
+        routing = [s for s in steps if s.region]
+        for extra in routing[1:]:
+            self.add(
+                extra.line,
+                N_(
+                    "step '{id}' is a second region step; a flow routes by one"
+                    " (the first is '{first}')"
+                ),
+                id=extra.id,
+                first=routing[0].id,
+            )
         all_ids = set(seen_ids)
         eligibility = self.rules(keys.get("eligibility"), all_ids, "eligibility")
         exclusions = self.rules(keys.get("exclusions"), all_ids, "exclusions")
