@@ -7,6 +7,9 @@ carried it (a channel may check first, to answer a stranger early, but need not)
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from bot import stats
 from bot.flowadmin import NotAdmin
 from bot.housekeeping import Housekeeping
@@ -79,6 +82,9 @@ class Administration:
     # -- statistics --------------------------------------------------------------------
 
     async def statistics(self, actor: int) -> stats.Figures:
-        if not await self.store.roles.roles_of(actor) & _STATISTICS_ROLES:
+        """The figures of the regions the person covers in the roles that may see them."""
+        scopes = await self.store.roles.scopes(actor)
+        held = [scope for role, scope in scopes.items() if role in _STATISTICS_ROLES]
+        if not held:
             raise NotStaff()
-        return await stats.figures(self.store)
+        return await stats.figures(self.store, reduce(operator.or_, held))

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
@@ -76,11 +77,13 @@ class Interview:
         self,
         store: Store,
         i18n: I18n,
-        alerts: Callable[..., list[OutMessage]] | None = None,
+        alerts: Callable[[str | None, Flow | None], Awaitable[Callable[..., list[OutMessage]]]]
+        | None = None,
     ) -> None:
         self.store = store
         self.i18n = i18n
-        # The new-intake alert for caseworkers, queued in the submit transaction.
+        # The new-intake alerts for caseworkers of an intake's region and flow
+        # (Notices.alerts_for), queued in the submit transaction.
         self.alerts = alerts
 
     def _langs(
@@ -272,14 +275,14 @@ class Interview:
             )
         if isinstance(outcome, Completed):
             priority = outcome.screening.priority
+            notify: Callable[[str], list[OutMessage]] | None = None
+            if self.alerts:
+                region = self.store.intakes.region_for(flow, outcome.state.answers)
+                alert = await self.alerts(region, flow)
+                notify = partial(alert, priority=priority, intake_id=draft.id)
+
             ref = await self.store.intakes.submit(
-                draft,
-                outcome.state,
-                outcome.screening,
-                update_id,
-                (lambda r: self.alerts(r, priority=priority, intake_id=draft.id))
-                if self.alerts
-                else None,
+                draft, outcome.state, outcome.screening, update_id, notify
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)

@@ -291,7 +291,7 @@ async def open_services(settings: Settings) -> Services:
         default_region=settings.default_region,
     )
     casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
-    interview = Interview(store, i18n, alerts=casework.alerts_for_new)
+    interview = Interview(store, i18n, alerts=casework.alerts_for)
     housekeeping = Housekeeping(store, i18n, settings)
     await housekeeping.refresh_flow_values()  # flow texts name hotlines and days: fill them
     return Services(settings, store, i18n, interview, casework, housekeeping)

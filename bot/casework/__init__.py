@@ -101,6 +101,7 @@ class Casework:
         self.open_referrals = self.referrals.open_referrals
         self.send_clue = self.clues.send_clue
         self.alerts_for_new = self.notices.alerts_for_new
+        self.alerts_for = self.notices.alerts_for
         self.request_deletion = self.deletions.request_deletion
         self.erase = self.deletions.erase
         self.refuse_deletion = self.deletions.refuse_deletion

@@ -199,7 +199,7 @@ class Desk:
                 return await self._wait(actor, Awaiting.NOTE, await d.open_case(actor, target))
             case Action.REFER, Step.START:
                 case = await d.open_case(actor, target)
-                partners = await self.referrals.partners(actor)
+                partners = await self.referrals.partners(actor, case)
                 options = tuple(Option(uid, name, False) for uid, name in partners)
                 return Choices(action, options, case)
             case Action.REFER, Step.PICK:

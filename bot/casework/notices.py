@@ -8,9 +8,11 @@ it draws those from the kind (an Open button, a referral's actions).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
+from functools import partial
 
+from bot.casework.actions import CASEWORKER
 from bot.casework.identity import People
 from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text
 from bot.config import Settings
@@ -19,10 +21,14 @@ from bot.flow.values import strip_bidi
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.messages import Fmt, after_decline, answer_text
+from bot.regions import region_text
 from bot.store.casework import Case, Referral
 from bot.store.outbox import OutMessage
 
 Render = Callable[[Tr], str]
+# The new-intake alerts for one intake, ready to queue in the transaction that sends it:
+# called with its reference (and is_clue=, priority=, intake_id=).
+Alerts = Callable[..., list[OutMessage]]
 
 
 class Kind(StrEnum):
@@ -261,6 +267,19 @@ class Notices:
 
     # -- the caseworkers' group ------------------------------------------------------
 
+    async def alerts_for(self, region: str | None, flow: Flow | None = None) -> Alerts:
+        """The new-intake alerts for an intake of ``region``: to the caseworkers' group when
+        one is configured (everyone in it reads every alert, as before regions), and to each
+        caseworker whose role is kept to regions that cover ``region``, in their own
+        language. Caseworkers who cover every region read the group, as before. Looked up
+        now, so that the alerts can be queued inside the transaction that sends the intake."""
+        readers = [
+            (g.user_id, await self.people.tr_for(g.user_id))
+            for g in await self.people.store.roles.grants(CASEWORKER)
+            if g.regions and g.scope.covers(region)
+        ]
+        return partial(self.alerts_for_new, region=region, flow=flow, readers=readers)
+
     def alerts_for_new(
         self,
         ref: str,
@@ -268,24 +287,39 @@ class Notices:
         is_clue: bool = False,
         priority: int = 0,
         intake_id: int | None = None,
+        region: str | None = None,
+        flow: Flow | None = None,
+        readers: Sequence[tuple[int, Tr]] = (),
     ) -> list[OutMessage]:
-        """The new-intake alert for the caseworkers' group, when one is configured."""
+        """The new-intake alert for the caseworkers' group, when one is configured, and for
+        each of ``readers`` (user id, language) in a private chat (``alerts_for``)."""
+        kind = Kind.NEW_CLUE if is_clue else Kind.NEW_INTAKE
+
+        def render(tr: Tr) -> str:
+            if is_clue:
+                text = tr.gettext("New clue from the agriculture department: {ref}").format(
+                    ref=self.fmt.b(ref)
+                )
+            else:
+                text = tr.gettext("New application: {ref} (priority {priority})").format(
+                    ref=self.fmt.b(ref), priority=priority
+                )
+            if region:
+                text += "\n" + tr.labelled(
+                    tr.gettext("Region"), self.fmt.esc(region_text(tr, flow, region))
+                )
+            return text + "\n" + tr.gettext("Send /queue to the bot to review it.")
+
+        out = []
         chat = self.settings.caseworker_chat
-        if chat is None:
-            return []
-        tr = self.i18n.tr(None)  # a group has no reader: the default language
-        if is_clue:
-            kind = Kind.NEW_CLUE
-            text = tr.gettext("New clue from the agriculture department: {ref}").format(
-                ref=self.fmt.b(ref)
+        if chat is not None:
+            tr = self.i18n.tr(None)  # a group has no reader: the default language
+            out.append(OutMessage(chat, render(tr), kind=kind, intake_id=intake_id, lang=tr.lang))
+        for user_id, tr in readers:
+            out.append(
+                OutMessage(user_id, render(tr), kind=kind, intake_id=intake_id, lang=tr.lang)
             )
-        else:
-            kind = Kind.NEW_INTAKE
-            text = tr.gettext("New application: {ref} (priority {priority})").format(
-                ref=self.fmt.b(ref), priority=priority
-            )
-        text += "\n" + tr.gettext("Send /queue to the bot to review it.")
-        return [OutMessage(chat, text, kind=kind, intake_id=intake_id, lang=tr.lang)]
+        return out
 
     # -- the applicant's right to erasure --------------------------------------------
 

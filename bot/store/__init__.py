@@ -70,6 +70,7 @@ class Store:
             store = cls(db, admin_ids)
             if reading is not None:
                 await rewrite(store, reading)
+            store.intakes.default_region = default_region
             if default_region:
                 await store.intakes.give_region(default_region)
             if seed_default_flow:

@@ -441,9 +441,10 @@ class CaseStore:
         clue: dict[str, Any],
         priority: int,
         notify: Any,
+        region: str | None = None,
     ) -> tuple[int, str]:
-        """A partner's clue enters the queue as a submitted intake marked as a clue;
-        ``notify(intake_id, ref)`` gives the alerts to queue with it."""
+        """A partner's clue enters the queue as a submitted intake marked as a clue, in
+        ``region``; ``notify(intake_id, ref)`` gives the alerts to queue with it."""
         at = now_iso()
         async with self._db.write() as tx:
             for _ in range(10):
@@ -453,7 +454,8 @@ class CaseStore:
             cursor = await tx.execute(
                 "INSERT INTO intakes (ref, flow_id, flow_version, applicant_id, chat_id, lang,"
                 " status, state, priority, created_at, updated_at, submitted_at, is_clue, clue,"
-                " screening) VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, 1, ?, ?)",
+                " screening, region)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (
                     ref,
                     flow_id,
@@ -475,6 +477,7 @@ class CaseStore:
                             "priority_reasons": [],
                         }
                     ),
+                    region,
                 ),
             )
             intake_id = int(cursor.lastrowid or 0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,16 @@ class IntakeStore:
         self._db = db
         self._flows = flows  # which answers of a sent intake are kept plain
         self._views = db.views
+        # The region of an intake whose flow asks none (INTAKE_DEFAULT_REGION; Store.open
+        # sets it). Empty: such an intake has no region (staff who cover all see it).
+        self.default_region = ""
+
+    def region_for(self, flow: Flow | None, answers: Mapping[str, Any]) -> str | None:
+        """The region an intake with ``answers`` belongs to: its flow's region step's
+        answer, else the default region, else none. A division code is not personal
+        data: it is stored in the clear, so that every list can be kept to a region."""
+        routed = flow.region_of(answers) if flow is not None else None
+        return routed or self.default_region or None
 
     async def load_for_applicant(self, user_id: int) -> ApplicantView:
         """The applicant's view; kept (not read again) while no write can have changed it.
@@ -381,12 +391,14 @@ class IntakeStore:
         if this update was already applied or the draft is no longer a draft.
         ``notify_for(ref)`` gives the alerts to queue with it (the caseworkers' group).
         The answers its flow keeps plain for statistics (``Flow.plain``) are stored beside
-        the sealed state."""
+        the sealed state, and the region it belongs to (``region_for``) with them."""
         at = now_iso()
         try:
-            plain = (await self._flows.get(intake.flow_id, intake.flow_version)).plain
+            flow: Flow | None = await self._flows.get(intake.flow_id, intake.flow_version)
         except FlowNotFound:
-            plain = frozenset()
+            flow = None
+        plain = flow.plain if flow is not None else frozenset()
+        region = self.region_for(flow, state.answers)
         async with self._db.write(touches=intake.applicant_id) as tx:
             for _ in range(10):
                 ref = new_ref()
@@ -396,8 +408,8 @@ class IntakeStore:
             cursor = await tx.execute(
                 "UPDATE intakes SET status = 'submitted', ref = ?, state = ?, current_step = NULL,"
                 " plain_answers = ?, screening = ?, priority = ?, submitted_at = ?,"
-                " updated_at = ?, last_update_id = ? WHERE id = ? AND status = 'draft'"
-                " AND last_update_id < ?",
+                " updated_at = ?, last_update_id = ?, region = ? WHERE id = ?"
+                " AND status = 'draft' AND last_update_id < ?",
                 (
                     ref,
                     _dump(state, self._db.cipher),
@@ -407,6 +419,7 @@ class IntakeStore:
                     at,
                     at,
                     update_id,
+                    region,
                     intake.id,
                     update_id,
                 ),
