@@ -183,7 +183,10 @@ def cmd_roles_list(args: argparse.Namespace, settings: Settings) -> int:
         for g in grants:
             source = " (INTAKE_ADMIN_IDS)" if g.from_config else ""
             label = f"  {g.label}" if g.label else ""
-            print(f"{g.user_id:>14}  {g.role:<10}  {_covers(g.regions)}{label}{source}")
+            # A role kept to regions lists them; one without covers every region, as
+            # every role did before regions (its line reads as it always did).
+            regions = f"  regions {','.join(g.regions)}" if g.regions else ""
+            print(f"{g.user_id:>14}  {g.role:<10}{regions}{label}{source}")
         return EXIT_OK
 
     return asyncio.run(_with_store(settings, run))

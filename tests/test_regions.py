@@ -115,3 +115,96 @@ def test_an_intake_is_due_a_first_reply_in_7_days_then_a_result_in_90() -> None:
     assert taken_up is not None and taken_up.deadline is Deadline.DECISION
     assert not taken_up.overdue and not taken_up.soon
     assert due("approved", sent, at, first_reply_days=7, decision_days=90) is None
+
+
+def test_roles_are_granted_by_region_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from command_line.cli import main as cli_main
+
+    monkeypatch.setenv("INTAKE_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("INTAKE_CONFIG", raising=False)
+    monkeypatch.delenv("INTAKE_ADMIN_IDS", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli_main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("roles", "grant", "7001", "caseworker", "--region", "653222")
+    assert code == 0 and "7001: caseworker granted (regions 653222)" in out
+    code, out, _ = run(
+        "roles", "grant", "7002", "caseworker", "--region", "653226", "--region", "6531"
+    )
+    assert code == 0 and "(regions 6531, 653226)" in out
+    code, out, _ = run("roles", "grant", "7003", "caseworker")
+    assert code == 0 and "7003: caseworker granted (all regions)" in out
+
+    lines = [line.split() for line in run("roles", "list")[1].splitlines()]
+    assert ["7001", "caseworker", "regions", "653222"] in lines
+    assert ["7002", "caseworker", "regions", "6531,653226"] in lines
+    assert ["7003", "caseworker"] in lines  # as every role was listed before regions
+
+    # Granting again without --region keeps the regions; --all-regions widens them.
+    code, out, _ = run("roles", "grant", "7001", "caseworker", "--label", "李")
+    assert code == 0 and "already held; updated (regions 653222)" in out
+    code, out, _ = run("roles", "grant", "7001", "caseworker", "--all-regions")
+    assert code == 0 and "(all regions)" in out
+    assert ["7001", "caseworker", "李"] in [
+        line.split() for line in run("roles", "list")[1].splitlines()
+    ]
+
+    # A code that is not one is refused with what a code looks like; nothing changes.
+    for bad in ("65322", "和田县", "6532221"):
+        code, out, err = run("roles", "grant", "7004", "caseworker", "--region", bad)
+        assert code == 1 and "is not a division code" in err and "653222" in err, err
+    code, _, err = run("roles", "grant", "7004", "caseworker", "--region", "65", "--all-regions")
+    assert code == 1 and "not both" in err
+    code, _, err = run("roles", "grant", "7004", "admin", "--region", "65")
+    assert code == 1 and "every region" in err
+    assert "7004" not in run("roles", "list")[1]
+
+    code, out, _ = run("stats", "--region", "653222")
+    assert code == 0 and out.startswith("Statistics")
+    code, _, err = run("stats", "--region", "6532x")
+    assert code == 1 and "is not a division code" in err
+
+
+async def test_an_intake_takes_the_region_of_its_flows_region_step_else_the_default(
+    tmp_path: Path,
+) -> None:
+    from bot.flow.engine import Screening, State
+
+    source = (Path(__file__).parent / "flows" / "regions_flow.yaml").read_text(encoding="utf-8")
+    store = await Store.open(tmp_path / "r.db", default_region="6532")
+    try:
+
+        async def sent(applicant: int, answers: dict[str, object]) -> str | None:
+            flow = await store.flows.active()
+            state = State(answers=dict(answers), path=list(answers))
+            draft = await store.intakes.create_draft(
+                applicant_id=applicant,
+                chat_id=applicant,
+                lang="zh",
+                flow=flow,
+                state=state,
+                update_id=1,
+            )
+            assert draft is not None
+            ref = await store.intakes.submit(draft, state, Screening((), (), 0, ()), 2)
+            row = await store.db.fetchone("SELECT region FROM intakes WHERE ref = ?", (ref,))
+            assert row is not None
+            return row["region"]
+
+        # The built-in flow asks no region question: the default region.
+        assert await sent(1, {"name": "王"}) == "6532"
+        await store.flows.publish(source)
+        assert await sent(2, {"name": "阿依", "county": "653226"}) == "653226"
+        # Skipped, or a value its step does not offer: the default region again.
+        assert await sent(3, {"name": "买买提", "county": None}) == "6532"
+        assert await sent(4, {"name": "古丽", "county": "110101"}) == "6532"
+        store.intakes.default_region = ""
+        assert await sent(5, {"name": "艾力"}) is None
+    finally:
+        await store.close()
