@@ -3,11 +3,18 @@ intake, what the loader refuses, and the region a sent intake is given."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.flow.loader import FlowError, Problem, load_flow_file, load_flow_text
+from bot.flow.loader import (
+    FlowError,
+    Problem,
+    default_flow_source,
+    load_flow_file,
+    load_flow_text,
+)
 
 FLOWS = Path(__file__).parent / "flows"
 
@@ -91,3 +98,21 @@ def test_the_loader_refuses_a_region_step_that_cannot_route(
     problems = problems_in(source)
     assert [p.line for p in problems] == [line], [str(p) for p in problems]
     assert message in problems[0].message
+
+
+def test_the_county_question_of_the_interview_page_routes_the_built_in_flow() -> None:
+    """docs/the-interview.md shows admins the county question that routes by region; put in
+    place of the built-in `county`, it loads, and its labels name the regions."""
+    page = (Path(__file__).parent.parent / "docs" / "the-interview.md").read_text("utf-8")
+    found = re.search(r"```yaml\n(  - id: county\n.*?)```", page, re.S)
+    assert found is not None
+    source = default_flow_source()
+    start, end = source.index("  - id: county\n"), source.index("  - id: township")
+    flow = load_flow_text(source[:start] + found.group(1) + "\n" + source[end:])
+    assert flow.region_step is not None and flow.region_step.id == "county"
+    assert flow.region_label("653226") == {
+        "zh": "于田县",
+        "en": "Keriya County (Yutian)",
+        "ug": "كېرىيە ناھىيىسى",
+    }
+    assert flow.region_of({"county": "6532"}) == "6532"
