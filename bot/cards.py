@@ -54,12 +54,19 @@ def applicant_name(case: Case, flow: Flow) -> str:
     return ""
 
 
-def region(case: Case, flow: Flow) -> str:
+def region(case: Case, flow: Flow, lang: str | None = None) -> str:
+    """Where they live, from the steps tagged ``region``; a choice (the county question that
+    routes by region) by its label in ``lang``, not its code."""
     if case.is_clue:
         return strip_bidi(str(case.clue.get("where") or ""))
-    parts = [
-        str(case.state.answers[s.id]) for s in flow.tagged("region") if case.state.answers.get(s.id)
-    ]
+    parts = []
+    for s in flow.tagged("region"):
+        value = case.state.answers.get(s.id)
+        if not value:
+            continue
+        choice = s.choice(value) if isinstance(value, str) else None
+        lang = lang or flow.languages[0]
+        parts.append(flow.pick(choice.label, lang) if choice is not None else str(value))
     return strip_bidi(" ".join(parts))
 
 
@@ -95,7 +102,7 @@ def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> 
         detail.append(_("claimed by you"))
     elif case.assignee is not None:
         detail.append(_("claimed by a colleague"))
-    where = region(case, flow)
+    where = region(case, flow, flow.language_for(tr.lang))
     if where:
         detail.append(fmt.esc(where))
     line += "\n    " + " · ".join(detail)

@@ -24,6 +24,7 @@ from tests.helpers import wait_until, with_text
 FLOW = (Path(__file__).parent / "flows" / "regions_flow.yaml").read_text(encoding="utf-8")
 
 ADMIN, A, B, C, D = 1, 7001, 7002, 7003, 7004
+P1, P2 = 8001, 8002  # the two counties' agriculture bureaus
 KARAKAX, KERIYA = "653222", "653226"
 GROUP = -100888
 REF_IN_TEXT = re.compile(r"<b>([A-Z0-9]{3}-[A-Z0-9]{3})</b>")
@@ -49,6 +50,8 @@ async def r(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
         await roles.grant(B, "caseworker", label="B", regions=[KERIYA])
         await roles.grant(C, "caseworker", label="C", regions=["6532"])
         await roles.grant(D, "caseworker", label="D")
+        await roles.grant(P1, "partner", label="Karakax Bureau", regions=[KARAKAX])
+        await roles.grant(P2, "partner", label="Keriya Bureau", regions=[KERIYA])
         for uid in (A, B, C, D):
             await running.services.casework.seen(uid, "en", f"CW{uid}")  # type: ignore[union-attr]
         yield running
@@ -152,6 +155,7 @@ async def test_each_county_sees_finds_and_acts_on_only_its_own_intakes(
     # The queue: each their own; the prefecture and the all-regions caseworker both.
     queue_a = await reply_to(a, a.send("/queue"), ref_a)
     assert ref_b not in queue_a
+    assert "Karakax County" in queue_a  # the county by its label, not its code
     queue_b = await reply_to(b, b.send("/queue"), ref_b)
     assert ref_a not in queue_b
     for wide in (c, d):
@@ -181,6 +185,14 @@ async def test_each_county_sees_finds_and_acts_on_only_its_own_intakes(
     await reply_to(a, a.tap_data(f"c:cl:{one['id']}:0"), ANSWERS)
     row = await r.store.db.fetchone("SELECT assignee FROM intakes WHERE id = ?", (one["id"],))
     assert row is not None and row["assignee"] == A
+
+    # A refers to the agriculture bureau of the county only; the other bureau, forged in,
+    # is refused.
+    await reply_to(a, a.tap_data(f"c:rf:{one['id']}:0"), "to which liaison")
+    offered = [m for m in a.messages if "to which liaison" in (m.text or "")][-1].buttons
+    assert "Karakax Bureau" in offered and "Keriya Bureau" not in offered
+    await reply_to(a, a.tap_data(f"c:rp:{one['id']}:{P2}"), "no longer a partner")
+    assert await r.store.pending.get(A) is None
 
 
 async def test_stats_count_a_caseworkers_own_regions_with_a_breakdown_for_several(
