@@ -148,6 +148,8 @@ class AdminHandlers:
         lines = ["<b>" + _("Roles") + "</b>"]
         for g in grants:
             line = f"• {g.user_id} · {g.role}"
+            if g.regions:  # none: every region
+                line += " · " + tr.labelled(_("Region"), ", ".join(g.regions))
             if g.label:
                 line += " · " + HTML.esc(strip_bidi(g.label))
             if g.from_config:

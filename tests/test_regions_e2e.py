@@ -194,6 +194,16 @@ async def test_each_county_sees_finds_and_acts_on_only_its_own_intakes(
     await reply_to(a, a.tap_data(f"c:rp:{one['id']}:{P2}"), "no longer a partner")
     assert await r.store.pending.get(A) is None
 
+    # A request about an intake nobody holds goes to the group and its county's caseworkers.
+    work = r.services.casework  # type: ignore[union-attr]
+    await work.request_deletion(42, other["id"])
+    asks = "asks to delete their data"
+    # (the group reads the default language: its second message about the intake)
+    await wait_until(lambda: with_text(b, ref_b, asks) and len(with_text(group, ref_b)) == 2)
+    await outbox_empty(r)
+    await tg.wait_idle()
+    assert not with_text(a, asks) and not with_text(d, asks)
+
 
 async def test_stats_count_a_caseworkers_own_regions_with_a_breakdown_for_several(
     tg: FakeTelegram, r: Running

@@ -273,12 +273,17 @@ class Notices:
         caseworker whose role is kept to regions that cover ``region``, in their own
         language. Caseworkers who cover every region read the group, as before. Looked up
         now, so that the alerts can be queued inside the transaction that sends the intake."""
-        readers = [
+        readers = await self._regional(region)
+        return partial(self.alerts_for_new, region=region, flow=flow, readers=readers)
+
+    async def _regional(self, region: str | None) -> list[tuple[int, Tr]]:
+        """The caseworkers kept to regions that cover ``region``, each with their language:
+        those who cover every region read the group instead."""
+        return [
             (g.user_id, await self.people.tr_for(g.user_id))
             for g in await self.people.store.roles.grants(CASEWORKER)
             if g.regions and g.scope.covers(region)
         ]
-        return partial(self.alerts_for_new, region=region, flow=flow, readers=readers)
 
     def alerts_for_new(
         self,
@@ -333,19 +338,19 @@ class Notices:
 
         if case.assignee is not None:
             return [await self.to_user(case.assignee, Kind.DELETION_REQUESTED, render, case)]
+        return await self._unclaimed(case, Kind.DELETION_REQUESTED_UNCLAIMED, render)
+
+    async def _unclaimed(self, case: Case, kind: Kind, render: Render) -> list[OutMessage]:
+        """About an intake nobody holds: to the group, and to the caseworkers kept to
+        regions that cover its region (as a new-intake alert goes)."""
+        out = []
         chat = self.settings.caseworker_chat
-        if chat is None:
-            return []
-        tr = self.i18n.tr(None)
-        return [
-            OutMessage(
-                chat,
-                render(tr),
-                kind=Kind.DELETION_REQUESTED_UNCLAIMED,
-                intake_id=case.id,
-                lang=tr.lang,
-            )
-        ]
+        if chat is not None:
+            tr = self.i18n.tr(None)
+            out.append(OutMessage(chat, render(tr), kind=kind, intake_id=case.id, lang=tr.lang))
+        for user_id, tr in await self._regional(case.region):
+            out.append(OutMessage(user_id, render(tr), kind=kind, intake_id=case.id, lang=tr.lang))
+        return out
 
     # -- the applicant's right to correction ------------------------------------------
 
@@ -367,16 +372,13 @@ class Notices:
                     case,
                 )
             ]
-        chat = self.settings.caseworker_chat
-        if chat is None:
-            return []
-        tr = self.i18n.tr(None)
-        text = tr.gettext(
-            "The applicant of {ref} asks for a correction. Open it to read what they wrote."
-        ).format(ref=self.ref(tr, case))
-        return [
-            OutMessage(chat, text, kind=Kind.CORRECTION_UNCLAIMED, intake_id=case.id, lang=tr.lang)
-        ]
+        return await self._unclaimed(
+            case,
+            Kind.CORRECTION_UNCLAIMED,
+            lambda tr: tr.gettext(
+                "The applicant of {ref} asks for a correction. Open it to read what they wrote."
+            ).format(ref=self.ref(tr, case)),
+        )
 
     async def erased(self, case: Case) -> list[OutMessage]:
         return await self.to_applicant(
