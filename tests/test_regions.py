@@ -208,3 +208,31 @@ async def test_an_intake_takes_the_region_of_its_flows_region_step_else_the_defa
         assert await sent(5, {"name": "艾力"}) is None
     finally:
         await store.close()
+
+
+async def test_a_partners_clue_goes_to_the_county_of_the_partner(tmp_path: Path) -> None:
+    from bot.casework import Casework
+    from bot.config import Settings
+    from bot.i18n import I18n
+    from bot.messages import HTML
+
+    settings = Settings(token="1:x", db_path=str(tmp_path / "c.db"), default_region="6532")
+    store = await Store.open(settings.db_path, default_region=settings.default_region)
+    try:
+        work = Casework(store, I18n.load(), settings, fmt=HTML)
+        await store.roles.grant(7001, "caseworker", regions=["653222"])
+        await store.roles.grant(7002, "caseworker", regions=["653226"])
+        await store.roles.grant(8002, "partner", regions=["653226"])
+        await store.roles.grant(8009, "partner")  # every region: the default one
+        clue = {"who": "Li Si", "where": "Keriya", "what": "hurt"}
+        keriya = await work.send_clue(8002, clue)
+        anywhere = await work.send_clue(8009, clue)
+        rows = await store.db.fetchall("SELECT ref, region FROM intakes ORDER BY id")
+        assert [(r["ref"], r["region"]) for r in rows] == [(keriya, "653226"), (anywhere, "6532")]
+        assert await work.decisions.find(7002, keriya) is not None
+        assert await work.decisions.find(7001, keriya) is None
+        # Its alert went to the county's caseworker only (no group is configured here).
+        alerted = await store.db.fetchall("SELECT chat_id, kind FROM outbox ORDER BY id")
+        assert [(r["chat_id"], r["kind"]) for r in alerted] == [(7002, "new_clue")]
+    finally:
+        await store.close()
