@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.casework.deadlines import Due, due_text
 from bot.casework.decisions import Card
 from bot.casework.terms import (
     BY_APPLICANT,
@@ -79,7 +80,10 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
     ]
 
 
-def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> str:
+def queue_line(
+    tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int, due: Due | None = None
+) -> str:
+    """One intake of the queue; ``due``: its deadline, marked when past or near."""
     _ = tr.gettext
     bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
     if case.is_test:
@@ -89,6 +93,8 @@ def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> 
     bits.append(age_text(tr, _days(case.submitted_at)))
     bits.append("★" + tr.number(case.priority))
     line = " · ".join(bits)
+    if due is not None and (due.overdue or due.soon):
+        line += "\n    " + due_text(tr, due)
     reasons = priority_reasons(tr, case, flow)
     detail = [fmt.esc(staff_status(tr, case.status))]
     if case.assignee == actor:

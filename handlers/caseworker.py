@@ -213,7 +213,7 @@ class CaseworkerHandlers:
         ]
         keys = []
         for n, (case, flow) in enumerate(shown.entries, start=page * PAGE + 1):
-            lines.append(queue_line(tr, FMT, n, case, flow, actor))
+            lines.append(queue_line(tr, FMT, n, case, flow, actor, shown.due.get(case.id)))
             keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
         keyboard = rows(keys, 2)
         nav = []

@@ -112,4 +112,9 @@ class NoticeButtons:
             return Keyboard([[open_button(tr, item.intake_id)]])
         if kind is Kind.REFERRAL and item.referral_id is not None:
             return referral_keyboard(tr, item.referral_id, referral_actions("sent"))
+        if kind is Kind.DIGEST and item.opens:
+            keys = [
+                button("📂 " + ref, encode(Tap.OPEN, intake_id)) for intake_id, ref in item.opens
+            ]
+            return Keyboard([keys[i : i + 2] for i in range(0, len(keys), 2)])
         return None

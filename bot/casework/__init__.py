@@ -10,6 +10,7 @@ The parts, each over the store and the people who act:
 - ``deletions``: the applicant's request to erase a sent intake;
 - ``notices``: what people are told later, with its kind (bot/store/outbox.py);
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
+- ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
@@ -23,6 +24,7 @@ from bot.casework.clues import Clues
 from bot.casework.decisions import Card, Decisions, QueuePage
 from bot.casework.deletions import Deletions
 from bot.casework.desk import Desk
+from bot.casework.digest import Digests
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
 from bot.casework.referrals import Referrals
@@ -76,6 +78,7 @@ class Casework:
         self.deletions = Deletions(store, self.people, self.notices, self.decisions)
         self.clues = Clues(store, self.people, self.notices, fmt)
         self.desk = Desk(store, self.decisions, self.referrals, self.deletions, self.clues)
+        self.digests = Digests(store, self.people, settings, fmt)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for

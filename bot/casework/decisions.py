@@ -8,9 +8,11 @@ notices a change causes (bot/casework/notices.py) are stored in the same transac
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.casework.actions import CASEWORKER, DECIDABLE, Action, allowed
+from bot.casework.deadlines import Due, due
 from bot.casework.identity import People
 from bot.casework.notices import Notices
 from bot.casework.terms import (
@@ -53,6 +55,8 @@ class Card:
 class QueuePage:
     entries: list[tuple[Case, Flow]]
     total: int
+    # The intakes on the page that are overdue or due soon, by id (bot/casework/deadlines.py).
+    due: dict[int, Due] = field(default_factory=dict)
 
 
 def normal_ref(typed: str) -> str:
@@ -110,7 +114,24 @@ class Decisions:
         """A page of the queue, each intake with the flow it was answered on."""
         cases, total = await self.queue(actor, page, size, mine)
         flows = [await self.store.flows.get(c.flow_id, c.flow_version) for c in cases]
-        return QueuePage(list(zip(cases, flows, strict=True)), total)
+        return QueuePage(list(zip(cases, flows, strict=True)), total, self.due_of(cases))
+
+    def due_of(self, cases: list[Case], now: dt.datetime | None = None) -> dict[int, Due]:
+        """Those of ``cases`` past a deadline or due soon, and how (the queue's marks)."""
+        now = now or dt.datetime.now(dt.UTC)
+        s = self.notices.settings
+        out = {}
+        for case in cases:
+            found = due(
+                case.status,
+                case.submitted_at,
+                now,
+                first_reply_days=s.first_reply_days,
+                decision_days=s.decision_days,
+            )
+            if found is not None and (found.overdue or found.soon):
+                out[case.id] = found
+        return out
 
     async def find(self, actor: int, ref: str) -> int | None:
         """The id of the intake with reference ``ref`` (as read out on the phone)."""

@@ -46,6 +46,7 @@ class Kind(StrEnum):
     DELETION_REFUSED = "deletion_refused"  # the applicant: kept, and why
     CORRECTION = "correction"  # the caseworker holding the intake: the applicant asks to fix
     CORRECTION_UNCLAIMED = "correction_unclaimed"  # the group: nobody holds it
+    DIGEST = "digest"  # a caseworker or supervisor: what is due this morning (digest.py)
 
 
 _REFERRAL_UPDATES = {

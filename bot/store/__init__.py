@@ -16,6 +16,7 @@ from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
+from bot.store.digests import DigestStore
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
@@ -45,6 +46,7 @@ class Store:
         self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
+        self.digests = DigestStore(db)
 
     @classmethod
     async def open(

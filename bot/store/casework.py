@@ -173,6 +173,18 @@ class CaseStore:
         row = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM intakes i WHERE {where}", params)
         return int(row["n"]) if row else 0
 
+    async def due(self, where: tuple[str, list[Any]]) -> list[Case]:
+        """The open intakes that meet a deadline condition (``where``: SQL over the alias
+        ``i`` and its parameters, from bot/casework/deadlines.py), test intakes left out,
+        oldest first."""
+        sql, params = where
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE {sql} AND i.is_test = 0"
+            " ORDER BY i.submitted_at ASC, i.id ASC",
+            params,
+        )
+        return [_case(r, self._db.cipher) for r in rows]
+
     async def conversation(self, intake_id: int) -> list[Entry]:
         rows = await self._db.fetchall(
             "SELECT at, author, kind, body FROM messages WHERE intake_id = ? ORDER BY id",
