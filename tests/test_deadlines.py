@@ -278,7 +278,23 @@ async def test_the_day_and_the_catch_up_follow_the_deployments_clock(world: Worl
     assert not digests_.past_time(early) and digests_.past_time(MORNING)
     await intake(world, YUTIAN, MORNING - dt.timedelta(days=9))
     assert await digests_.catch_up(early) == 0  # a start before 08:30 leaves it to the job
-    assert await digests_.catch_up(MORNING) == 3
+    assert await digests_.catch_up(MORNING) == 3  # a start after it: the missed digests
+    # Something falls due for a Hotan caseworker in the afternoon; the bot restarts. The
+    # morning's run went through: nobody is written to before the next morning.
+    await intake(world, HOTAN, MORNING - dt.timedelta(days=9))
+    assert await digests_.catch_up(MORNING + dt.timedelta(hours=6)) == 0
+    assert await digests_.catch_up(MORNING + dt.timedelta(days=1)) == 5
+
+
+async def test_a_run_that_stopped_half_way_is_finished_by_the_catch_up(world: World) -> None:
+    await intake(world, YUTIAN, MORNING - dt.timedelta(days=9))
+    digests_ = world.work.digests
+    readers = await digests_.readers(await digests_.due_now(MORNING))
+    # The run queued one digest, then the bot stopped before the others.
+    first = await digests_.message(readers[CW_YUTIAN], digests_.day(MORNING))
+    assert await world.store.digests.send_once(CW_YUTIAN, "2026-03-10", first)
+    assert await digests_.catch_up(MORNING + dt.timedelta(hours=1)) == 2
+    assert sorted(await digests(world)) == [CW_YUTIAN, SUP_BOTH, SUP_YUTIAN]
 
 
 async def test_people_with_nothing_due_get_nothing(world: World) -> None:

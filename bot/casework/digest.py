@@ -126,13 +126,22 @@ class Digests:
             message = await self.message(readers[uid], day)
             if await self.store.digests.send_once(uid, day.isoformat(), message):
                 sent += 1
+        await self.store.digests.finished(day.isoformat())
         return sent
 
     async def catch_up(self, now: dt.datetime | None = None) -> int:
-        """At start: today's digests, if their time has passed and they were not sent (the
-        bot was down at digest time); nothing before that time."""
+        """After a start or a failed run: today's digests, if their time has passed and
+        today's run did not go through (the bot was down at digest time, or the run failed
+        half-way: those it reached are not written to again). Nothing before that time, and
+        nothing once the morning's run went through: someone with nothing due then is not
+        written to later in the day."""
         now = now or dt.datetime.now(dt.UTC)
-        return await self.morning(now) if self.past_time(now) else 0
+        if (
+            not self.past_time(now)
+            or await self.store.digests.ran_on() == self.day(now).isoformat()
+        ):
+            return 0
+        return await self.morning(now)
 
     async def message(self, reader: Reader, day: dt.date) -> OutMessage:
         tr = await self.people.tr_for(reader.user_id)

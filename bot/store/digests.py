@@ -10,6 +10,9 @@ from __future__ import annotations
 from bot.store.db import NOBODY, Database, now_iso
 from bot.store.outbox import OutMessage, enqueue
 
+# The settings row that holds the last day whose digest run went through to its end.
+_RAN = "digest_ran"
+
 
 class DigestStore:
     def __init__(self, db: Database) -> None:
@@ -38,3 +41,18 @@ class DigestStore:
         """Drop the record of digests before ``day``: only today's guards against a
         second one."""
         return await self._db.execute("DELETE FROM digests WHERE day < ?", (day,), touches=NOBODY)
+
+    async def ran_on(self) -> str | None:
+        """The last day (YYYY-MM-DD, local) whose digests were all queued."""
+        row = await self._db.fetchone("SELECT value FROM settings WHERE key = ?", (_RAN,))
+        return None if row is None else str(row["value"])
+
+    async def finished(self, day: str) -> None:
+        """Every digest of ``day`` is queued: a catch-up that day has nothing to do."""
+        await self._db.execute(
+            "INSERT INTO settings (key, value, changed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+            " changed_at = excluded.changed_at",
+            (_RAN, day, now_iso()),
+            touches=NOBODY,
+        )
