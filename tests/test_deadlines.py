@@ -232,7 +232,7 @@ async def test_each_person_is_told_what_is_theirs_and_nobody_else_anything(
         SUP_YUTIAN: [[loose_ref]],
     }
     supervisor = got[SUP_BOTH][0]
-    assert "⚠️ overdue 5 days · decision · Staff 11" in supervisor.text
+    assert "⚠️ overdue 5 days · decision · claimed by Staff 11" in supervisor.text
     assert "⚠️ overdue 2 days · first reply · not claimed yet" in supervisor.text
     assert "⚠️ 2 overdue" in supervisor.text
     assert "/queue" not in supervisor.text  # a supervisor only: the queue is not theirs

@@ -162,7 +162,9 @@ async def test_the_morning_digest_reaches_who_can_act_and_nobody_else(
     assert f"<b>{loose}</b> · ⚠️ 已超期2天 · 程序性回复 · 尚未认领" in (yutian.text or "")
     assert f"<b>{near}</b> · ⏳ 1天后到期 · 程序性回复 · 尚未认领" in (yutian.text or "")
     both = digest_of(tg.user(SUP_BOTH))
-    assert f"<b>{held}</b> · ⚠️ overdue 5 days · decision · Staff{CW_HOTAN}" in (both.text or "")
+    assert f"<b>{held}</b> · ⚠️ overdue 5 days · decision · claimed by Staff{CW_HOTAN}" in (
+        both.text or ""
+    )
     uyghur = digest_of(tg.user(SUP_YUTIAN))
     assert "مۆھلىتىدىن \u200e2\u200e كۈن ئۆتتى" in (uyghur.text or "")
 

@@ -189,7 +189,8 @@ class Digests:
             if case.assignee is None:
                 bits.append(_("not claimed yet"))
             elif case.assignee != reader.user_id:
-                bits.append(fmt.esc(names.get(case.assignee, "—")))
+                name = fmt.esc(names.get(case.assignee, "—"))
+                bits.append(_("claimed by {name}").format(name=name))
             lines.append(" · ".join(bits))
         while lines and len("\n".join(head + lines)) > BUDGET:  # only with very long names
             lines.pop()
