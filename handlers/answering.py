@@ -19,6 +19,7 @@ from bot.casework import Casework, Conflict
 from bot.casework.desk import Awaiting
 from bot.casework.replies import Piece
 from bot.i18n import Tr
+from bot.messages import HTML
 from bot.store.pending import Pending
 from telegram_channel.buttons.answer import PATTERN, read_done
 from telegram_channel.keyboards import Keyboard
@@ -84,26 +85,32 @@ class AnswerHandlers:
             )
             return True
         try:
-            count = await self.work.desk.answer_piece(user.id, pending, piece, update.update_id)
+            taken = await self.work.desk.answer_piece(user.id, pending, piece, update.update_id)
         except Conflict:  # nothing visible
             await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
             return True
-        if count is None:
+        if taken is None:
             self.counters.pop(user.id, None)
             return False
-        await self._count(ctx, user.id, tr, pending.intake_id, count)
+        await self._count(ctx, user.id, tr, pending.intake_id, *taken)
         return True
 
     async def _count(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, intake_id: int, count: int
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        chat_id: int,
+        tr: Tr,
+        intake_id: int,
+        ref: str,
+        count: int,
     ) -> None:
         """One message says how much arrived, with Done under it: sent with the first
         piece, edited with the next ones."""
         text = tr.ngettext(
-            "Received: {n} message. You can send more. When you have sent everything, tap Done.",
-            "Received: {n} messages. You can send more. When you have sent everything, tap Done.",
+            "Received for application {ref}: {n} message. You can send more. When you have sent everything, tap Done.",
+            "Received for application {ref}: {n} messages. You can send more. When you have sent everything, tap Done.",
             count,
-        ).format(n=tr.count(count))
+        ).format(ref=HTML.b(tr.ltr(ref)), n=tr.count(count))
         markup = Keyboard([[done_button(tr, intake_id)]])
         known = self.counters.get(chat_id)
         if known is not None and known[0] == intake_id and count > 1:

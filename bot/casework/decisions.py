@@ -250,10 +250,10 @@ class Decisions:
 
     async def take_piece(
         self, applicant: int, intake_id: int, piece: Piece, update_id: int | None = None
-    ) -> int:
+    ) -> tuple[str, int]:
         """One message of the applicant's answer to an open question, kept at once (once
-        per ``update_id``); how many have arrived since the question. The caseworker is
-        told on Done."""
+        per ``update_id``): the intake's reference, and how many have arrived since the
+        question. The caseworker is told on Done."""
         if piece.file is None:
             piece = Piece(clean_text(piece.text)[:MAX_REPLY])
             if not piece.text:
@@ -261,8 +261,10 @@ class Decisions:
         elif piece.text:
             caption = clean_text(piece.text)[:MAX_REPLY]
             piece = Piece(caption, piece.file | {"caption": caption})
-        await self.store.cases.add_reply(intake_id, applicant, encode(piece), piece.kind, update_id)
-        return len(await self._answer_pieces(intake_id))
+        ref = await self.store.cases.add_reply(
+            intake_id, applicant, encode(piece), piece.kind, update_id
+        )
+        return ref, len(await self._answer_pieces(intake_id))
 
     async def finish_reply(self, applicant: int, intake_id: int) -> Case:
         """Done: what the applicant sent since the question goes to the caseworker, in

@@ -343,10 +343,11 @@ class Desk:
 
     async def answer_piece(
         self, applicant: int, pending: Pending, piece: Piece, update_id: int | None = None
-    ) -> int | None:
-        """A message of the applicant's answer to a caseworker's question: how many have
-        arrived since the question; None when there is no question to answer any more
-        (the prompt is dropped). Conflict("empty") for nothing visible."""
+    ) -> tuple[str, int] | None:
+        """A message of the applicant's answer to a caseworker's question: the intake's
+        reference and how many have arrived since the question; None when there is no
+        question to answer any more (the prompt is dropped). Conflict("empty") for
+        nothing visible."""
         if pending.intake_id is None:
             return None
         try:

@@ -225,31 +225,33 @@ class CaseStore:
 
     async def add_reply(
         self, intake_id: int, applicant: int, body: str, kind: str, update_id: int | None = None
-    ) -> None:
+    ) -> str:
         """One piece of the applicant's answer to an open question, kept at once (sealed);
         ``kind`` (text, photo, ...) is all the audit row says of it. The message that
-        carried it (``update_id``) is kept once, applied again after a restart or not."""
+        carried it (``update_id``) is kept once, applied again after a restart or not.
+        Returns the intake's reference."""
         detail: dict[str, Any] = {"kind": kind}
         if update_id is not None:
             detail["update"] = update_id
         async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT ref, status, applicant_id FROM intakes WHERE id = ?", (intake_id,)
+            )
+            if row is None or row["applicant_id"] != applicant:
+                raise Conflict("not_found")
             if update_id is not None and await tx.fetchone(
                 "SELECT 1 FROM audit WHERE intake_id = ? AND action = 'intake.reply_received'"
                 " AND json_extract(detail, '$.update') = ?",
                 (intake_id, update_id),
             ):
-                return
-            row = await tx.fetchone(
-                "SELECT status, applicant_id FROM intakes WHERE id = ?", (intake_id,)
-            )
-            if row is None or row["applicant_id"] != applicant:
-                raise Conflict("not_found")
+                return str(row["ref"])
             if row["status"] != "awaiting_applicant":
                 raise Conflict("wrong_status")
             await _entry(
                 tx, intake_id, applicant, "reply", seal_text(self._db.cipher, body), now_iso()
             )
             await record(tx, applicant, "intake.reply_received", intake_id, detail)
+        return str(row["ref"])
 
     async def add_note(
         self, intake_id: int, actor: int, kind: str, body: str, notify: list[OutMessage]
