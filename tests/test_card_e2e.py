@@ -253,6 +253,13 @@ async def test_an_answer_in_two_photos_and_words_reaches_the_card_and_the_casewo
     assert not with_text(cw.messages, "The applicant replied")  # not before Done
     assert (await row_of(r, ref))["status"] == "awaiting_applicant"
 
+    # Someone else's Done (forged) changes nothing and tells nobody.
+    before = await snapshot(r)
+    stranger = tg.user(STRANGER, language_code="en", first_name="Ma")
+    await answered(stranger, await stranger.tap_data(f"y:{await intake_id(r, ref)}:d"))
+    await tg.wait_idle()
+    assert await snapshot(r) == before
+
     await ap.tap(DONE, count)
     told = await arrives(cw, ref, "The applicant replied on")
     assert "<i>The receipt is lost, the hospital can print it again</i>" in told.text
