@@ -26,7 +26,6 @@ from tests.test_casework_e2e import (
     ANSWERS,
     ASK,
     CLAIM,
-    QUICK,
     REF_IN_TEXT,
     arrives,
     has_text,
@@ -330,7 +329,7 @@ async def test_when_the_caseworker_stops_waiting_what_arrived_is_kept(
     assert voice.caption == f"{ref} · {QUESTION}"
     # The applicant's next message is no longer taken as an answer.
     await ap.send("one more thing")
-    await tg.wait_idle(settle=QUICK * 4)
+    await arrives(ap, "There is no application in progress")
     assert len(with_text(ap.messages, "Received for application")) == 1
     assert [m.kind for m in await r.store.cases.conversation(await intake_id(r, ref))] == [
         "question",
