@@ -9,9 +9,8 @@ which is rendered here. A stale or forged button changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-from telegram import ForceReply, Message, Update
+from telegram import CallbackQuery, ForceReply, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -22,8 +21,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.cards import card_texts, queue_line, staff_status
-from bot.casework import Action, Case, Casework, Conflict, Denied, Step, fen_to_yuan
+from bot.cards import attachment_caption, card_texts, queue_line, staff_status
+from bot.casework import Action, Card, Case, Casework, Conflict, Denied, Step, fen_to_yuan
 from bot.casework.actions import CASEWORKER
 from bot.casework.desk import (
     CASEWORKER_WAITS,
@@ -35,11 +34,11 @@ from bot.casework.desk import (
     Confirming,
     Outcome,
     Refused,
+    Revealed,
     Stale,
     Waiting,
 )
 from bot.commands import BY_ROLE
-from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
@@ -102,6 +101,16 @@ DONE = {
         "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
     ),
     Action.REFUSE_DELETION: N_("The applicant of {ref} was told why their data is kept."),
+    Action.CLOSE_QUESTION: N_(
+        "You stopped waiting for the answer on {ref}. What the applicant sent is kept on the card."
+    ),
+}
+# How a file kept on an intake is sent again, by its kind (a photo as a photo).
+_RESEND = {
+    "photo": "send_photo",
+    "voice": "send_voice",
+    "audio": "send_audio",
+    "video": "send_video",
 }
 REFUSED = {
     "empty": N_("Please type it as a text message, or send /cancel."),
@@ -309,6 +318,9 @@ class CaseworkerHandlers:
             )
             return
         message = query.message if isinstance(query.message, Message) else None
+        if pressed.tap is Tap.REVEAL:
+            await self._reveal(query, actor, tr, pressed.target)
+            return
 
         async def act() -> None:
             try:
@@ -319,6 +331,25 @@ class CaseworkerHandlers:
                 await self._conflict(ctx, chat_id, tr, err)
 
         await beside(acknowledge(query), act())
+
+    async def _reveal(self, query: CallbackQuery, actor: int, tr: Tr, intake_id: int) -> None:
+        """The ID number in a box only the caseworker who tapped sees, and that stays
+        nowhere in the chat; the core audits the read."""
+        _ = tr.gettext
+        try:
+            outcome = await self.desk.tap(actor, Action.REVEAL_ID, Step.START, intake_id, 0)
+        except Denied:
+            await acknowledge(query, _("This is only for caseworkers of the procuratorate."))
+            return
+        except Conflict as err:
+            await acknowledge(query, _(conflict_text(err.code)))
+            return
+        if not isinstance(outcome, Revealed) or outcome.id_number is None:
+            await acknowledge(query, _("There is no ID number on this application."))
+            return
+        label = _("ID number of {ref}").format(ref=tr.ltr(outcome.case.ref or ""))
+        text = tr.labelled(label, outcome.id_number)
+        await acknowledge(query, text, alert=True)
 
     async def _dispatch(
         self,
@@ -414,8 +445,10 @@ class CaseworkerHandlers:
             case Cancelled():
                 await edit_markup(message, None)
                 await send(ctx.bot, chat_id, _("Cancelled."))
-            case Attachments(files=files):
-                await self._send_attachments(ctx, chat_id, tr, files)
+            case Attachments(card=card):
+                await self._send_attachments(ctx, chat_id, tr, card)
+            case Revealed():
+                pass  # shown in the tap's answer (``_reveal``)
 
     async def _prompt(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, text: str
@@ -428,19 +461,16 @@ class CaseworkerHandlers:
         )
 
     async def _send_attachments(
-        self,
-        ctx: ContextTypes.DEFAULT_TYPE,
-        chat_id: int,
-        tr: Tr,
-        files: Sequence[dict[str, str]],
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, card: Card
     ) -> None:
+        """Each file again, captioned with the reference and the question it answers."""
         sent = 0
-        for ref in files:
+        for filed in card.files:
+            ref = filed.file
+            caption = attachment_caption(tr, card, filed)
+            how = _RESEND.get(str(ref.get("kind")), "send_document")
             try:
-                if ref.get("kind") == "photo":
-                    await ctx.bot.send_photo(chat_id, ref["file_id"])
-                else:
-                    await ctx.bot.send_document(chat_id, ref["file_id"])
+                await getattr(ctx.bot, how)(chat_id, ref["file_id"], caption=caption)
                 sent += 1
             except (BadRequest, TelegramError, KeyError):
                 log.warning("an attachment could not be sent again")
@@ -453,8 +483,6 @@ class CaseworkerHandlers:
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
     ) -> bool:
         """A text message that answers this caseworker's pending prompt; False if not ours."""
-        if pending.kind == Awaiting.REPLY:
-            return await self._applicant_reply(update, ctx, pending)
         if pending.kind not in CASEWORKER_WAITS:
             return False
         who = await self._actor(update, ctx)
@@ -471,20 +499,6 @@ class CaseworkerHandlers:
         else:
             await self._render(ctx, actor, chat_id, tr, outcome)
         return True
-
-    async def _applicant_reply(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
-    ) -> bool:
-        """The applicant's answer to a caseworker's question goes back on the intake."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or pending.intake_id is None:
-            return False
-        if not clean_text(message.text or ""):
-            # In their language: applicants have no language remembered for staff (seen).
-            tr = await self.work.people.reader(user.id, user.language_code)
-            await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
-            return True
-        return await self.desk.answer_question(user.id, pending, message.text or "")
 
 
 def build_handlers(

@@ -17,6 +17,7 @@ from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.store.outbox import Queued
 from telegram_channel.buttons import Tap, encode
+from telegram_channel.buttons.answer import done_data
 from telegram_channel.keyboards import Button, Keyboard, button
 
 # action -> (emoji, label); "{n}" in a label is the number of files.
@@ -32,6 +33,8 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.REFER: ("🤝", N_("Refer to agriculture dept.")),
     Action.NOTE: ("📝", N_("Add a note")),
     Action.SHOW_ATTACHMENTS: ("📎", N_("Show attachments ({n})")),
+    Action.REVEAL_ID: ("👁", N_("Show the ID number")),
+    Action.CLOSE_QUESTION: ("⏹", N_("Stop waiting for the answer")),
     Action.ACKNOWLEDGE: ("👍", N_("Acknowledge")),
     Action.REPORT_DONE: ("✅", N_("Report what was done")),
     Action.RETURN: ("↩️", N_("Return it")),
@@ -93,6 +96,11 @@ def open_button(tr: Tr, intake_id: int) -> Button:
     return button("📂 " + tr.gettext("Open"), encode(Tap.OPEN, intake_id))
 
 
+def done_button(tr: Tr, intake_id: int) -> Button:
+    """The applicant's Done, once their answer to a caseworker's question is all sent."""
+    return button("✔️ " + tr.gettext("Done: send my answer"), done_data(intake_id))
+
+
 class NoticeButtons:
     """The buttons a queued notice gets from its kind, in its reader's language."""
 
@@ -110,6 +118,9 @@ class NoticeButtons:
             and item.intake_id is not None
         ):
             return Keyboard([[open_button(tr, item.intake_id)]])
+        if kind is Kind.QUESTION and item.intake_id is not None:
+            # The applicant answers in as many messages as they like, then taps Done.
+            return Keyboard([[done_button(tr, item.intake_id)]])
         if kind is Kind.REFERRAL and item.referral_id is not None:
             return referral_keyboard(tr, item.referral_id, referral_actions("sent"))
         if kind is Kind.DIGEST and item.opens:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bot.casework.terms import READS
 from bot.flow import engine
 from bot.flow.engine import Screening, State
 from bot.store.casework import Conflict
@@ -87,6 +88,7 @@ APPROVE, DECLINE, RELEASE = "✅ Approve", "❌ Decline", "↩️ Release"
 REFER, NOTE, TO_QUEUE = "🤝 Refer to agriculture dept.", "📝 Add a note", "📋 Back to the queue"
 YES_APPROVE, OPEN, CANCEL = "✅ Yes, approve", "📂 Open", "Cancel"
 SHOW_FILES = "📎 Show attachments (1)"
+ANSWER_DONE = "✔️ Done: send my answer"  # the applicant's, once their answer is all sent
 ACK, REPORT, RETURN = "👍 Acknowledge", "✅ Report what was done", "↩️ Return it"
 MONITORING = "Enrolled in poverty-return monitoring (防止返贫监测)"
 COMPENSATED = "Compensation has already been received"
@@ -316,7 +318,9 @@ async def row_of(r: Running, ref: str) -> dict[str, Any]:
 
 
 async def audit_actions(r: Running, ref: str) -> list[str]:
-    return [a.action for a in await r.store.audit.for_intake(await intake_id(r, ref))]
+    """The changes audited on the intake (reads, such as opening its card, left out)."""
+    rows = await r.store.audit.for_intake(await intake_id(r, ref))
+    return [a.action for a in rows if a.action not in READS]
 
 
 async def snapshot(r: Running) -> dict[str, Any]:
@@ -530,8 +534,10 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     assert f"<b>{ref}</b>" in mine.text and "waiting for the applicant" in mine.text
     assert "claimed by you" in mine.text
 
-    # The applicant's next message goes back to the caseworker; back in review.
+    # The applicant's answer goes back to the caseworker once they tap Done; back in review.
     await ap.send("Yes, the bill is 5000 yuan")
+    count = await arrives(ap, "Received for application", ": 1 message.")
+    await ap.tap(ANSWER_DONE, count)
     thanks = await arrives(ap, ref, "Your answer was passed to the caseworker")
     assert "Yes, the bill" not in thanks.text
     back = await arrives(cw, ref, "The applicant replied on")
@@ -631,6 +637,7 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "intake.submitted",
         "intake.claimed",
         "intake.asked",
+        "intake.reply_received",
         "intake.replied",
         "intake.note",
         "referral.sent",
@@ -1156,6 +1163,7 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     await arrives(ap, "Please write your answer as a text message.")
     assert (await row_of(r, ref))["status"] == "awaiting_applicant"
     await ap.send("\u202eok, tomorrow\u202c")
+    await ap.tap(ANSWER_DONE, await arrives(ap, "Received for application", ": 1 message."))
     back = await arrives(cw, ref, "The applicant replied on")
     assert "<i>ok, tomorrow</i>" in back.text
     # A referral's request, and the liaison's reason to return it.

@@ -117,7 +117,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
 
 # fmt: off
 CASEWORKER_OPS = ("q", "m", "o", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "nt",
-                  "rf", "rp", "er", "en", "at", "x")
+                  "rf", "rp", "er", "en", "at", "rv", "cq", "x")
 # fmt: on
 
 #: callback pattern -> who may tap, and the operations (sample data built per world below).
@@ -125,6 +125,7 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^l:": (PUBLIC, ()),
     "^d:": (OWNER, ("y", "n", "r")),
     "^[arx]:": (OWNER, ()),
+    "^y:": (OWNER, ()),  # Done under a caseworker's question: the tapper's own intake only
     "^f:": (frozenset({"admin"}), ("p", "t", "r", "a", "k")),
     "^c:": (frozenset({"caseworker"}), CASEWORKER_OPS),
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
@@ -641,6 +642,8 @@ async def test_an_applicants_reply_reaches_the_caseworker_escaped_and_split(
     reply = (unit * (5000 // len(unit) + 1))[:5000]
     before = len(cw.messages)
     await ap.send(reply)
+    await wait_until(lambda: any("Received for application" in t for t in ap.texts()))
+    await ap.tap("✔️ Done: send my answer")
     await wait_until(
         lambda: any("Open" in m.buttons[0] for m in cw.messages[before:] if m.buttons),
         15,

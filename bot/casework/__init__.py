@@ -90,6 +90,10 @@ class Casework:
         self.release = self.decisions.release
         self.ask = self.decisions.ask
         self.reply = self.decisions.reply
+        self.take_piece = self.decisions.take_piece
+        self.finish_reply = self.decisions.finish_reply
+        self.close_question = self.decisions.close_question
+        self.reveal_id = self.decisions.reveal_id
         self.approve = self.decisions.approve
         self.decline = self.decisions.decline
         self.note = self.decisions.note

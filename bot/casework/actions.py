@@ -42,6 +42,8 @@ class Action(StrEnum):
     REFER = "refer"
     NOTE = "note"
     SHOW_ATTACHMENTS = "show_attachments"
+    REVEAL_ID = "reveal_id"  # show the ID number the card masks (an audited read)
+    CLOSE_QUESTION = "close_question"  # stop waiting for the applicant's answer
     # the partner's
     ACKNOWLEDGE = "acknowledge"
     REPORT_DONE = "report_done"
@@ -75,7 +77,9 @@ class Actor:
         return self.scopes.get(role, Scope())
 
 
-def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
+def allowed(
+    case: Case, actor: Actor, *, files: int = 0, id_number: bool = False
+) -> tuple[Action, ...]:
     """The actions ``actor`` may take on ``case`` now, in the order they are offered."""
     if CASEWORKER not in actor.roles:
         return ()
@@ -88,6 +92,8 @@ def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
         else:
             if not case.is_clue:
                 out.append(Action.ASK)
+            if case.status == "awaiting_applicant":
+                out.append(Action.CLOSE_QUESTION)
             out += [Action.APPROVE, Action.DECLINE, Action.RELEASE]
     if case.deletion_requested_at and not case.anonymised_at:
         out += [Action.ERASE, Action.REFUSE_DELETION]
@@ -97,6 +103,8 @@ def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
     out.append(Action.NOTE)
     if files:
         out.append(Action.SHOW_ATTACHMENTS)
+    if id_number and not case.anonymised_at:
+        out.append(Action.REVEAL_ID)
     return tuple(out)
 
 

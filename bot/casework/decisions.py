@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.casework.actions import CASEWORKER, DECIDABLE, Action, allowed
 from bot.casework.deadlines import Due, due
+from bot.casework.facts import id_number_of
 from bot.casework.identity import People
 from bot.casework.notices import Notices
+from bot.casework.replies import Piece, decode, encode, since_question
 from bot.casework.terms import (
     BY_APPLICANT,
     DECLINE_REASONS,
     MAX_REPLY,
     MAX_TYPED,
+    READS,
     SHOWN_AS_MESSAGES,
     parse_amount,
 )
@@ -38,6 +42,16 @@ CORRECTABLE = ("submitted", "in_review", "awaiting_applicant", "approved", "decl
 
 
 @dataclass(frozen=True)
+class Filed:
+    """A file on an intake, with the question it answers: a step of the interview
+    (``step_id``), or a caseworker's question (``question``, as they typed it)."""
+
+    file: dict[str, Any]  # as the channel stored it (kind, file id, name)
+    step_id: str | None = None
+    question: str = ""
+
+
+@dataclass(frozen=True)
 class Card:
     """Everything a caseworker sees on one intake, and what they may do on it now."""
 
@@ -46,7 +60,7 @@ class Card:
     history: list[tuple[str, int | None, str, str]]  # (at, actor, kind, text)
     referrals: list[Referral]
     actions: tuple[Action, ...] = ()
-    files: tuple[dict[str, str], ...] = ()  # the attachments, as the channel stored them
+    files: tuple[Filed, ...] = ()  # the attachments, then files sent in answers, in order
     names: dict[int | None, str] = field(default_factory=dict)  # staff, as colleagues see them
     partners: dict[int, str] = field(default_factory=dict)  # a referral's partner, by label
 
@@ -145,24 +159,36 @@ class Decisions:
         return intake.id if case is not None and scope.covers(case.region) else None
 
     async def card(self, actor: int, intake_id: int) -> Card:
+        """The card; reading it is audited (``intake.viewed``), like every read of the
+        personal data it shows."""
         case = await self.open_case(actor, intake_id)
         flow = await self.store.flows.get(case.flow_id, case.flow_version)
+        await self.store.audit.read(actor, intake_id, "intake.viewed")
         audit = await self.store.audit.for_intake(intake_id)
         talk = await self.store.cases.conversation(intake_id)
         history: list[tuple[str, int | None, str, str]] = [
             (a.at, a.actor, "event", a.action)
             for a in audit
-            if a.action not in SHOWN_AS_MESSAGES  # their text is in the conversation below
+            # Their text is in the conversation below; reads are in the audit trail only.
+            if a.action not in SHOWN_AS_MESSAGES and a.action not in READS
         ]
         history += [(m.at, m.author, m.kind, m.body) for m in talk]
         history.sort(key=lambda h: h[0])
         referrals = await self.store.cases.referrals(intake_id)
-        files = tuple(
-            ref
+        files = [
+            Filed(ref, step_id=step.id)
             for step in flow.steps
             if step.type == "attachments"
             for ref in case.state.answers.get(step.id) or []
-        )
+        ]
+        question = ""
+        for m in talk:  # files sent in answers, each with the question it answers
+            if m.kind == "question":
+                question = m.body
+            elif m.kind == "reply":
+                piece = decode(m.body)
+                if piece.file is not None:
+                    files.append(Filed(piece.file, question=question))
         # The department as the caseworker picked it from the list, else the liaison's name.
         labels = {g.user_id: g.label for g in await self.store.roles.grants("partner") if g.label}
         partners = {
@@ -174,16 +200,19 @@ class Decisions:
         authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
         actor_now = await self.people.actor(actor)
-        return Card(
-            case,
-            flow,
-            history,
-            referrals,
-            allowed(case, actor_now, files=len(files)),
-            files,
-            names,
-            partners,
+        offered = allowed(
+            case, actor_now, files=len(files), id_number=id_number_of(case, flow) is not None
         )
+        return Card(case, flow, history, referrals, offered, tuple(files), names, partners)
+
+    async def reveal_id(self, actor: int, intake_id: int) -> tuple[Case, str | None]:
+        """The ID number the card masks, for a caseworker; each reveal is audited."""
+        case = await self.open_case(actor, intake_id)
+        flow = await self.store.flows.get(case.flow_id, case.flow_version)
+        number = None if case.anonymised_at else id_number_of(case, flow)
+        if number is not None:
+            await self.store.audit.read(actor, intake_id, "intake.id_revealed")
+        return case, number
 
     # -- actions ---------------------------------------------------------------------
 
@@ -250,12 +279,37 @@ class Decisions:
             ),
         )
 
-    async def reply(self, applicant: int, intake_id: int, text: str) -> Case:
-        """The applicant answers a caseworker's question: it goes back to the caseworker."""
+    async def take_piece(
+        self, applicant: int, intake_id: int, piece: Piece, update_id: int | None = None
+    ) -> tuple[str, int]:
+        """One message of the applicant's answer to an open question, kept at once (once
+        per ``update_id``): the intake's reference, and how many have arrived since the
+        question. The caseworker is told on Done."""
+        if piece.file is None:
+            piece = Piece(clean_text(piece.text)[:MAX_REPLY])
+            if not piece.text:
+                raise Conflict("empty")
+        elif piece.text:
+            caption = clean_text(piece.text)[:MAX_REPLY]
+            piece = Piece(caption, piece.file | {"caption": caption})
+        ref = await self.store.cases.add_reply(
+            intake_id, applicant, encode(piece), piece.kind, update_id
+        )
+        return ref, len(await self._answer_pieces(intake_id))
+
+    async def finish_reply(self, applicant: int, intake_id: int) -> Case:
+        """Done: what the applicant sent since the question goes to the caseworker, in
+        one notice, and the intake is back in review."""
         case = await self.store.cases.get(intake_id)
         if case is None or case.applicant_id != applicant:
             raise Conflict("not_found")
-        text = clean_text(text)[:MAX_REPLY]
+        if case.status != "awaiting_applicant":
+            raise Conflict("wrong_status", case)
+        answer = since_question(
+            [(m.kind, m.body) for m in await self.store.cases.conversation(intake_id)]
+        )
+        if not answer.pieces:
+            raise Conflict("nothing_yet", case)
         return await self.store.cases.change(
             intake_id,
             applicant,
@@ -263,11 +317,36 @@ class Decisions:
                 action="intake.replied",
                 allowed_from=("awaiting_applicant",),
                 to="in_review",
-                entry=("reply", text),
-                notify=await self.notices.reply(case, text),
+                detail={"pieces": len(answer.pieces), "files": len(answer.files)},
+                notify=await self.notices.reply(case, answer),
                 clear_pending=applicant,
             ),
         )
+
+    async def reply(self, applicant: int, intake_id: int, text: str) -> Case:
+        """A whole answer in words: one piece, and Done."""
+        await self.take_piece(applicant, intake_id, Piece(text))
+        return await self.finish_reply(applicant, intake_id)
+
+    async def close_question(self, actor: int, intake_id: int) -> Case:
+        """The caseworker stops waiting for the applicant's answer; what arrived is kept
+        on the card, and the applicant is told their question is closed."""
+        case = await self.open_case(actor, intake_id)
+        return await self.store.cases.change(
+            intake_id,
+            actor,
+            Change(
+                action="intake.question_closed",
+                allowed_from=("awaiting_applicant",),
+                to="in_review",
+                need_assignee=actor,
+                notify=await self.notices.question_closed(case),
+            ),
+        )
+
+    async def _answer_pieces(self, intake_id: int) -> list[Piece]:
+        talk = await self.store.cases.conversation(intake_id)
+        return since_question([(m.kind, m.body) for m in talk]).pieces
 
     async def approve(self, actor: int, intake_id: int, amount_text: str) -> Case:
         case = await self.open_case(actor, intake_id)

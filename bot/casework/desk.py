@@ -20,10 +20,11 @@ from enum import StrEnum
 
 from bot.casework.actions import Action, Step, allowed_on_referral
 from bot.casework.clues import AWAITING_CLUE, Clues, Question
-from bot.casework.decisions import Decisions
+from bot.casework.decisions import Card, Decisions
 from bot.casework.deletions import Deletions
 from bot.casework.identity import Denied
 from bot.casework.referrals import Referrals
+from bot.casework.replies import Piece
 from bot.casework.terms import DECLINE_REASONS, DONE_OUTCOMES, parse_amount
 from bot.flow.values import clean_text
 from bot.i18n import Tr
@@ -135,10 +136,22 @@ class Cancelled:
 
 @dataclass(frozen=True)
 class Attachments:
-    files: tuple[dict[str, str], ...]
+    """The card's files to send, each with the question it answers (``Card.files``)."""
+
+    card: Card
 
 
-Outcome = Applied | Waiting | Choices | Confirming | Refused | Stale | Cancelled | Attachments
+@dataclass(frozen=True)
+class Revealed:
+    """The ID number the card masks (None: there is none to show); the read is audited."""
+
+    case: Case
+    id_number: str | None
+
+
+Outcome = (
+    Applied | Waiting | Choices | Confirming | Refused | Stale | Cancelled | Attachments | Revealed
+)
 
 
 class Desk:
@@ -211,7 +224,11 @@ class Desk:
                 case = await self.deletions.requested(actor, target)
                 return await self._wait(actor, Awaiting.KEEP_REASON, case)
             case Action.SHOW_ATTACHMENTS, Step.START:
-                return Attachments((await d.card(actor, target)).files)
+                return Attachments(await d.card(actor, target))
+            case Action.REVEAL_ID, Step.START:
+                return Revealed(*await d.reveal_id(actor, target))
+            case Action.CLOSE_QUESTION, Step.START:
+                return Applied(action, await d.close_question(actor, target))
             case _:
                 return await self._partner_tap(actor, action, step, target, arg)
 
@@ -324,14 +341,19 @@ class Desk:
         """/clue: the first question of a partner's clue."""
         return Waiting(Awaiting.CLUE, question=await self.clues.begin(actor, tr))
 
-    async def answer_question(self, applicant: int, pending: Pending, text: str) -> bool:
-        """The applicant's answer to a caseworker's question; False when there is no
-        question to answer any more (the prompt is dropped)."""
+    async def answer_piece(
+        self, applicant: int, pending: Pending, piece: Piece, update_id: int | None = None
+    ) -> tuple[str, int] | None:
+        """A message of the applicant's answer to a caseworker's question: the intake's
+        reference and how many have arrived since the question; None when there is no
+        question to answer any more (the prompt is dropped). Conflict("empty") for
+        nothing visible."""
         if pending.intake_id is None:
-            return False
+            return None
         try:
-            await self.decisions.reply(applicant, pending.intake_id, text)
-        except Conflict:
+            return await self.decisions.take_piece(applicant, pending.intake_id, piece, update_id)
+        except Conflict as err:
+            if err.code == "empty":
+                raise
             await self.store.pending.clear(applicant)
-            return False
-        return True
+            return None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from bot.casework.identity import People
+from bot.casework.replies import Answer
 from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text
 from bot.config import Settings
 from bot.flow.model import Flow
@@ -35,6 +36,7 @@ class Kind(StrEnum):
     QUESTION = "question"  # the applicant: a caseworker asks
     REPLY = "reply"  # the caseworker: the applicant answered
     REPLY_PASSED = "reply_passed"  # the applicant: their answer went to the caseworker
+    QUESTION_CLOSED = "question_closed"  # the applicant: the caseworker stopped waiting
     REFERRAL = "referral"  # the partner: a new referral (clue transfer)
     REFERRED = "referred"  # the applicant: the agriculture department may contact them
     REFERRAL_ACKNOWLEDGED = "referral_acknowledged"  # the caseworker who referred
@@ -137,27 +139,36 @@ class Notices:
                 + "\n\n"
                 + self.fmt.i(question)
                 + "\n\n"
-                + tr.gettext("Please write your answer here as a message.")
+                + tr.gettext(
+                    "Answer here: write, send photos or files, or record a voice message. You can send several messages. When you have sent everything, tap Done."
+                )
             )
 
         return await self.to_applicant(case, Kind.QUESTION, render)
 
-    async def reply(self, case: Case, text: str) -> list[OutMessage]:
-        """The applicant's answer to the caseworker who holds the intake, and a thank-you."""
+    async def reply(self, case: Case, answer: Answer) -> list[OutMessage]:
+        """The applicant's whole answer (once they tapped Done) to the caseworker who holds
+        the intake, in one notice: their words, and how many files came with them (the
+        card shows those); and a thank-you to the applicant."""
+
+        def render(tr: Tr) -> str:
+            parts = [tr.gettext("The applicant replied on {ref}:").format(ref=self.ref(tr, case))]
+            parts += [self.fmt.i(text) for text in answer.texts]
+            n = len(answer.files)
+            if n:
+                parts.append(
+                    "📎 "
+                    + tr.ngettext(
+                        "{n} file sent: open the card and tap Show attachments.",
+                        "{n} files sent: open the card and tap Show attachments.",
+                        n,
+                    ).format(n=tr.count(n))
+                )
+            return "\n\n".join(parts)
+
         out: list[OutMessage] = []
         if case.assignee is not None:
-            out.append(
-                await self.to_user(
-                    case.assignee,
-                    Kind.REPLY,
-                    lambda tr: (
-                        tr.gettext("The applicant replied on {ref}:").format(ref=self.ref(tr, case))
-                        + "\n\n"
-                        + self.fmt.i(text)
-                    ),
-                    case,
-                )
-            )
+            out.append(await self.to_user(case.assignee, Kind.REPLY, render, case))
         out += await self.to_applicant(
             case,
             Kind.REPLY_PASSED,
@@ -166,6 +177,15 @@ class Notices:
             ).format(ref=self.ref(tr, case)),
         )
         return out
+
+    async def question_closed(self, case: Case) -> list[OutMessage]:
+        return await self.to_applicant(
+            case,
+            Kind.QUESTION_CLOSED,
+            lambda tr: tr.gettext(
+                "The caseworker has closed the question about your application {ref}. What you sent is kept with it."
+            ).format(ref=self.ref(tr, case)),
+        )
 
     async def approved(self, case: Case, fen: int) -> list[OutMessage]:
         def render(tr: Tr) -> str:

@@ -48,6 +48,7 @@ EVENTS = {
     "intake.released": N_("released"),
     "intake.asked": N_("question to the applicant"),
     "intake.replied": N_("the applicant replied"),
+    "intake.question_closed": N_("question closed by the caseworker"),
     "intake.approved": N_("approved"),
     "intake.declined": N_("declined"),
     "intake.note": N_("note"),
@@ -67,8 +68,18 @@ EVENTS = {
 
 # Audit actions whose words are shown from the conversation instead.
 SHOWN_AS_MESSAGES = frozenset(
-    {"intake.started", "intake.asked", "intake.replied", "intake.note", "intake.correction"}
+    {
+        "intake.started",
+        "intake.asked",
+        "intake.replied",
+        "intake.reply_received",
+        "intake.note",
+        "intake.correction",
+    }
 )
+# Audit actions that record a read of personal data (the card opened, the ID number
+# revealed): kept in the audit trail, not shown in the card's history.
+READS = frozenset({"intake.viewed", "intake.id_revealed"})
 # Conversation entries the applicant wrote (their author is shown as "applicant").
 BY_APPLICANT = ("reply", "correction")
 

@@ -236,9 +236,44 @@ class CaseStore:
                 await set_pending(tx, change.pending[0], change.pending[1], intake_id)
             if change.clear_pending is not None:
                 await tx.execute("DELETE FROM pending WHERE user_id = ?", (change.clear_pending,))
+            if change.to is not None and change.to != "awaiting_applicant":
+                # The question is closed: the applicant's next message is not taken for it.
+                await tx.execute(
+                    "DELETE FROM pending WHERE intake_id = ? AND kind = 'reply'", (intake_id,)
+                )
             for key, value in sets.items():
                 setattr(case, key, value)
         return case
+
+    async def add_reply(
+        self, intake_id: int, applicant: int, body: str, kind: str, update_id: int | None = None
+    ) -> str:
+        """One piece of the applicant's answer to an open question, kept at once (sealed);
+        ``kind`` (text, photo, ...) is all the audit row says of it. The message that
+        carried it (``update_id``) is kept once, applied again after a restart or not.
+        Returns the intake's reference."""
+        detail: dict[str, Any] = {"kind": kind}
+        if update_id is not None:
+            detail["update"] = update_id
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT ref, status, applicant_id FROM intakes WHERE id = ?", (intake_id,)
+            )
+            if row is None or row["applicant_id"] != applicant:
+                raise Conflict("not_found")
+            if update_id is not None and await tx.fetchone(
+                "SELECT 1 FROM audit WHERE intake_id = ? AND action = 'intake.reply_received'"
+                " AND json_extract(detail, '$.update') = ?",
+                (intake_id, update_id),
+            ):
+                return str(row["ref"])
+            if row["status"] != "awaiting_applicant":
+                raise Conflict("wrong_status")
+            await _entry(
+                tx, intake_id, applicant, "reply", seal_text(self._db.cipher, body), now_iso()
+            )
+            await record(tx, applicant, "intake.reply_received", intake_id, detail)
+        return str(row["ref"])
 
     async def add_note(
         self, intake_id: int, actor: int, kind: str, body: str, notify: list[OutMessage]

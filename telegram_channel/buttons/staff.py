@@ -44,6 +44,8 @@ class Tap(Enum):
     ERASE = (CASEWORKER, "er", Action.ERASE, Step.START)
     REFUSE_DELETION = (CASEWORKER, "en", Action.REFUSE_DELETION, Step.START)
     SHOW_ATTACHMENTS = (CASEWORKER, "at", Action.SHOW_ATTACHMENTS, Step.START)
+    REVEAL = (CASEWORKER, "rv", Action.REVEAL_ID, Step.START)  # the intake's id only
+    CLOSE_QUESTION = (CASEWORKER, "cq", Action.CLOSE_QUESTION, Step.START)
     # the partner's, on a referral
     ACKNOWLEDGE = (PARTNER, "a", Action.ACKNOWLEDGE, Step.START)
     REPORT_DONE = (PARTNER, "d", Action.REPORT_DONE, Step.START)
