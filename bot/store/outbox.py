@@ -35,6 +35,7 @@ class OutMessage:
     intake_id: int | None = None
     referral_id: int | None = None
     lang: str | None = None
+    proposal_id: int | None = None  # a decision a supervisor is asked to approve
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Queued:
     intake_id: int | None = None
     referral_id: int | None = None
     lang: str | None = None
+    proposal_id: int | None = None
 
 
 def _later(seconds: float) -> str:
@@ -65,7 +67,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     cipher = tx.cipher
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, kind, intake_id, referral_id, lang,"
-        " created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " proposal_id, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
@@ -75,6 +77,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
                 m.intake_id,
                 m.referral_id,
                 m.lang,
+                m.proposal_id,
                 at,
                 at,
             )
@@ -93,8 +96,8 @@ class OutboxStore:
 
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang"
-            " FROM outbox WHERE next_at <= ?"
+            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
+            " proposal_id FROM outbox WHERE next_at <= ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
@@ -110,6 +113,7 @@ class OutboxStore:
                 r["intake_id"],
                 r["referral_id"],
                 r["lang"],
+                r["proposal_id"],
             )
             for r in rows
         ]
