@@ -8,6 +8,7 @@ every answer, then referrals and history. Markup is the channel's (``Fmt``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from bot.casework.decisions import Card
 from bot.casework.terms import (
@@ -79,7 +80,16 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
     ]
 
 
-def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> str:
+def queue_line(
+    tr: Tr,
+    fmt: Fmt,
+    n: int,
+    case: Case,
+    flow: Flow,
+    actor: int,
+    names: Mapping[int | None, str] | None = None,
+) -> str:
+    """One intake of the queue; with ``names`` (a supervisor's), who holds it."""
     _ = tr.gettext
     bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
     if case.is_test:
@@ -93,8 +103,12 @@ def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> 
     detail = [fmt.esc(staff_status(tr, case.status))]
     if case.assignee == actor:
         detail.append(_("claimed by you"))
+    elif case.assignee is not None and names and case.assignee in names:
+        detail.append(_("held by {name}").format(name=fmt.esc(names[case.assignee])))
     elif case.assignee is not None:
         detail.append(_("claimed by a colleague"))
+    if case.proposal_id is not None:
+        detail.append("⚖️ " + _("decision waiting for a supervisor"))
     where = region(case, flow)
     if where:
         detail.append(fmt.esc(where))
@@ -141,6 +155,8 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         out.append(_("The personal data of this application has been erased."))
     if case.status == "approved" and case.amount_fen is not None:
         out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
+    if case.proposal_id is not None:
+        out.append("⚖️ " + fmt.b(_("A decision is waiting for a supervisor's approval.")))
     if case.status == "declined" and case.decision_reason:
         out.append(
             _("Declined: {reason}").format(reason=fmt.esc(decline_text(tr, case.decision_reason)))
@@ -197,6 +213,8 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                     "reply": _("reply"),
                     "note": _("note"),
                     "correction": _("correction asked for"),
+                    "returned": _("decision returned"),
+                    "reopened": _("reopened"),
                 }.get(kind, kind)
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))

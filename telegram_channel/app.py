@@ -133,7 +133,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     """The Application on the Bot API client the settings choose (telegram_channel/client.py),
     with the inbox, the guards, every audience's handlers and the outbox sender wired in.
     ``request_timeout`` bounds every phase of a Bot API call (the tests' short-lived bots)."""
-    from handlers import admin, applicant, caseworker, language, partner, privacy
+    from handlers import admin, applicant, caseworker, language, partner, privacy, supervisor
     from handlers.router import PendingRouter
     from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.menu import CommandMenus
@@ -167,10 +167,11 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
     cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
     p_handlers, pt = partner.build_handlers(services.casework, menus)
+    sv_handlers, sv = supervisor.build_handlers(services.casework, cw)
     privacy_handlers, pv = privacy.build_handlers(
         services.interview, services.people, services.mydata, services.casework
     )
-    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed, pv.on_typed])
+    router = PendingRouter(services.people, [cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed])
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
@@ -193,6 +194,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             menus,
         ),
         *cw_handlers,
+        *sv_handlers,
         *p_handlers,
         *fallback,  # last: unknown commands and interview answers
     ]:
