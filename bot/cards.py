@@ -213,8 +213,6 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                     "reply": _("reply"),
                     "note": _("note"),
                     "correction": _("correction asked for"),
-                    "returned": _("decision returned"),
-                    "reopened": _("reopened"),
                 }.get(kind, kind)
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))

@@ -346,8 +346,11 @@ class Decisions:
     ) -> Case:
         """The decision as a proposal, sent to each supervisor of the intake's region
         (but the caseworker, who cannot approve their own); refused when there is none."""
+        # Those who can open it: an intake without a region is only for those who cover all.
         supervisors = [
-            s for s in await self.store.roles.members(SUPERVISOR, case.region) if s != actor
+            g.user_id
+            for g in await self.store.roles.grants(SUPERVISOR)
+            if g.scope.covers(case.region) and g.user_id != actor
         ]
         if not supervisors:
             raise Conflict("no_supervisor", case)

@@ -74,7 +74,7 @@ class Supervision:
         change = Change(
             action="intake.returned",
             allowed_from=OPEN_STATUSES,
-            entry=("returned", note),
+            entry=("note", note),
             detail={"proposal": proposal_id},
             notify=[await self.notices.proposal_returned(case, proposal.proposed_by, actor, note)],
             clear_pending=actor,
@@ -104,7 +104,7 @@ class Supervision:
                 to="in_review",
                 sets={"decided_at": None, "amount_fen": None, "decision_reason": None},
                 detail={"from": case.status},
-                entry=("reopened", reason),
+                entry=("note", reason),
                 notify=await self.notices.reopened(case, reason, actor),
                 clear_pending=actor,
             ),
