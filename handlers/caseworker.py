@@ -331,7 +331,7 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        roles = await self.work.store.roles.roles_of(actor)
+        roles = (await self.work.people.actor(actor)).roles
         if CASEWORKER not in roles and SUPERVISOR not in roles:  # supervisors read cards
             await acknowledge(
                 query, tr.gettext("This is only for caseworkers of the procuratorate.")
