@@ -118,6 +118,7 @@ DONE = {
         "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
     ),
     Action.REFUSE_DELETION: N_("The applicant of {ref} was told why their data is kept."),
+    Action.ASSIGN: N_("{ref} is assigned; the caseworker has been told."),
     Action.CONFIRM_DECISION: N_(
         "The decision on {ref} is made. The applicant and the caseworker have been told."
     ),
@@ -424,6 +425,17 @@ class CaseworkerHandlers:
                         "No agriculture department liaison is set up yet. An admin can add one with /grant USER_ID partner."
                     ),
                 )
+            case Choices(action=Action.ASSIGN, options=()):
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "No caseworker covers this application's region yet. An admin can add one with /grant USER_ID caseworker."
+                    ),
+                )
+            case Choices(action=Action.ASSIGN, case=Case() as case) as choices:
+                text = _("Assign {ref} to which caseworker?").format(ref=_ref(tr, case))
+                await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, ""))
             case Choices(case=Case() as case) as choices:
                 text = (
                     _("Why is {ref} declined? The applicant will read this reason.")

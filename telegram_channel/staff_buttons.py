@@ -35,6 +35,7 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.ACKNOWLEDGE: ("👍", N_("Acknowledge")),
     Action.REPORT_DONE: ("✅", N_("Report what was done")),
     Action.RETURN: ("↩️", N_("Return it")),
+    Action.ASSIGN: ("👥", N_("Assign to a caseworker")),
     Action.CONFIRM_DECISION: ("✅", N_("Confirm the decision")),
     Action.RETURN_DECISION: ("↩️", N_("Return with a note")),
     Action.REOPEN: ("🔓", N_("Reopen")),

@@ -47,6 +47,7 @@ CW, CW_LOP, CW_ELSEWHERE, SUP, SUP_ELSEWHERE, BOTH = 2, 7, 8, 10, 11, 12
 HOTAN, LOP, URUMQI = "653222", "653224", "650102"
 CONFIRM, RETURN, REOPEN = "✅ Confirm the decision", "↩️ Return with a note", "🔓 Reopen"
 YES_DECLINE = "❌ Yes, decline"
+ASSIGN = "👥 Assign to a caseworker"
 NAMES = {CW: "Wang", CW_LOP: "Aziz", CW_ELSEWHERE: "Li", SUP: "Chen", SUP_ELSEWHERE: "Zhao"}
 NAMES[BOTH] = "Ma"
 
@@ -165,6 +166,20 @@ async def test_a_supervisor_over_two_counties_assigns_an_intake(
     card = said(await say(sup, f"/open {ref}", until=ANSWERS), ANSWERS)
     assert "Claimed by Wang" in card.text and CLAIM not in card.buttons
     assert APPROVE not in card.buttons
+
+    # With the card's button: only Lop's caseworker is offered for a Lop application.
+    card = said(await say(sup, f"/open {ref_lop}", until=ANSWERS), ANSWERS)
+    assert card.buttons[0] == ASSIGN
+    pick = said(await tap(sup, ASSIGN, card, until="to which caseworker?"), "which caseworker")
+    assert pick.buttons == ["Aziz", CANCEL]
+    said(await tap(sup, "Aziz", pick, until="is assigned;"), "the caseworker has been told")
+    await arrives(staff(tg, CW_LOP), ref_lop, "Chen assigned application")
+    assert (await row_of(r, ref_lop))["assignee"] == CW_LOP
+    # A forged pick of a caseworker of another region changes nothing.
+    before = await snapshot(r)
+    forged = f"s:at:{await intake_id(r, ref_lop)}:{CW_ELSEWHERE}"
+    said(await tap_data_until(sup, forged, "not a caseworker"), "for this application's region")
+    assert await snapshot(r) == before
 
     # Re-assigned to Ma: Ma is told, Wang hears it was taken over.
     said(await say(sup, f"/assign {ref} {BOTH}", until="is assigned to"), "to Ma")

@@ -130,7 +130,7 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^f:": (frozenset({"admin"}), ("p", "t", "r", "a", "k")),
     "^c:": (frozenset({"caseworker"}), CASEWORKER_OPS),
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
-    "^s:": (frozenset({"supervisor"}), ("ok", "rt", "ro")),
+    "^s:": (frozenset({"supervisor"}), ("as", "at", "ok", "rt", "ro")),
 }
 
 #: message handlers (not commands), by their callback, and who they act for.
@@ -226,7 +226,11 @@ class World:
         if pattern == "^p:":
             return [f"p:{op}:{self.referral_id}:0" for op in ops]
         if pattern == "^s:":  # on a proposal (none waits: a made-up id) or the intake
-            return [f"s:{op}:{self.intake_id if op == 'ro' else 1}:0" for op in ops]
+            on_proposal = ("ok", "rt")
+            return [
+                f"s:{op}:{1 if op in on_proposal else self.intake_id}:{CW if op == 'at' else 0}"
+                for op in ops
+            ]
         if pattern == "^f:":
             target = {
                 "p": self.upload_id,

@@ -45,6 +45,7 @@ class Action(StrEnum):
     NOTE = "note"
     SHOW_ATTACHMENTS = "show_attachments"
     # the supervisor's
+    ASSIGN = "assign"  # to a caseworker of the intake's region
     CONFIRM_DECISION = "confirm_decision"  # a caseworker's proposed decision, as proposed
     RETURN_DECISION = "return_decision"  # back to the caseworker, with a note
     REOPEN = "reopen"  # a decided intake back in review, with a reason
@@ -92,6 +93,8 @@ def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
     if works:
         out += _caseworker(case, actor)
     if supervises:
+        if case.status in OPEN_STATUSES and not case.anonymised_at:
+            out.append(Action.ASSIGN)
         if case.proposal_id is not None:
             out += [Action.CONFIRM_DECISION, Action.RETURN_DECISION]
         if case.status in DECIDED and not case.anonymised_at and not case.is_test:

@@ -240,6 +240,12 @@ class Desk:
                 return await self._wait(actor, Awaiting.KEEP_REASON, case)
             case Action.SHOW_ATTACHMENTS, Step.START:
                 return Attachments((await d.card(actor, target)).files)
+            case Action.ASSIGN, Step.START:
+                case, people = await self.supervision.caseworkers(actor, target)
+                options = tuple(Option(uid, name, False) for uid, name in people)
+                return Choices(action, options, case)
+            case Action.ASSIGN, Step.PICK:  # arg: the caseworker
+                return Applied(action, await self.supervision.assign_to(actor, target, arg))
             case Action.CONFIRM_DECISION, Step.START:  # target: the proposal
                 return Applied(action, await self.supervision.confirm(actor, target))
             case Action.RETURN_DECISION, Step.START:

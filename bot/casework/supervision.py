@@ -110,12 +110,30 @@ class Supervision:
             ),
         )
 
+    async def caseworkers(self, actor: int, intake_id: int) -> tuple[Case, list[tuple[int, str]]]:
+        """The caseworkers an open intake may be assigned to (they cover its region), by
+        name, for a supervisor's pick."""
+        case = await self.supervised_case(actor, intake_id)
+        if case.status not in OPEN_STATUSES:
+            raise Conflict("wrong_status", case)
+        out = [
+            (g.user_id, await self.people.name_of(g.user_id))
+            for g in await self.store.roles.grants(CASEWORKER)
+            if g.scope.covers(case.region) and g.user_id != case.applicant_id
+        ]
+        return case, out
+
     async def assign(self, actor: int, ref: str, to: int) -> Case:
         """/assign REF USER_ID: the intake to a caseworker who covers its region."""
         await self.decisions.scope(actor, (SUPERVISOR,))
         intake_id = await self.decisions.find(actor, normal_ref(ref)) if ref.strip() else None
         if intake_id is None:
             raise Conflict("not_found")
+        return await self.assign_to(actor, intake_id, to)
+
+    async def assign_to(self, actor: int, intake_id: int, to: int) -> Case:
+        """The intake to caseworker ``to``, who must cover its region; they are told, and
+        whoever held it before hears it was taken over."""
         case = await self.supervised_case(actor, intake_id)
         if case.status not in OPEN_STATUSES:
             raise Conflict("wrong_status", case)

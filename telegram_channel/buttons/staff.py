@@ -51,6 +51,8 @@ class Tap(Enum):
     REFUSE_DELETION = (CASEWORKER, "en", Action.REFUSE_DELETION, Step.START)
     SHOW_ATTACHMENTS = (CASEWORKER, "at", Action.SHOW_ATTACHMENTS, Step.START)
     # the supervisor's: on a proposal (its id), and on a decided intake
+    ASSIGN = (SUPERVISOR, "as", Action.ASSIGN, Step.START)
+    ASSIGN_TO = (SUPERVISOR, "at", Action.ASSIGN, Step.PICK)  # arg: the caseworker's user id
     CONFIRM_DECISION = (SUPERVISOR, "ok", Action.CONFIRM_DECISION, Step.START)
     RETURN_DECISION = (SUPERVISOR, "rt", Action.RETURN_DECISION, Step.START)
     REOPEN = (SUPERVISOR, "ro", Action.REOPEN, Step.START)
