@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.casework import Casework, Denied
+from bot.casework import Action, Casework, Denied
 from bot.config import Settings
 from bot.i18n import I18n
 from bot.messages import HTML
@@ -222,3 +222,19 @@ async def test_assign_to_a_caseworker_of_the_region_only(world: World) -> None:
     assert [c for c, t in sent if "taken over" in t] == [CW]
     audit = [a for a in await w.store.audit.for_intake(case.id) if a.action == "intake.assigned"]
     assert [a.detail for a in audit] == [{"to": CW, "from": None}, {"to": CW2, "from": CW}]
+
+
+async def test_what_the_card_offers_while_a_decision_waits(world: World) -> None:
+    w = world
+    case = await claimed(w)
+    await w.work.approve(CW, case.id, "30000")
+    card = await w.work.card(CW, case.id)
+    assert Action.APPROVE not in card.actions and Action.ASK not in card.actions
+    assert Action.RELEASE in card.actions
+    sup = await w.work.card(SUP, case.id)  # a supervisor reads the card of their region
+    assert sup.actions[:3] == (Action.ASSIGN, Action.CONFIRM_DECISION, Action.RETURN_DECISION)
+    assert Action.CLAIM not in sup.actions and Action.NOTE not in sup.actions
+    assert await conflict(w.work.card(SUP_ELSEWHERE, case.id)) == "not_found"
+    decided = await w.work.confirm_decision(SUP, case.proposal_id or sup.case.proposal_id or 0)
+    assert decided.status == "approved"
+    assert (await w.work.card(SUP, case.id)).actions[:1] == (Action.REOPEN,)
