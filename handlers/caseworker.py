@@ -72,7 +72,7 @@ CONFLICTS = {
     "own_case": N_("This is your own application: another caseworker must handle it."),
     "proposed": N_("A decision on this application is waiting for a supervisor."),
     "no_supervisor": N_(
-        "This decision needs a supervisor's approval, but no supervisor covers this region yet. Ask an admin to add one with /grant USER_ID supervisor."
+        "This decision needs the approval of a supervisor other than you, and none covers this region yet. Ask an admin to add one with /grant USER_ID supervisor."
     ),
     "stale": N_("This decision was already confirmed or returned."),
     "own_proposal": N_("You proposed this decision: another supervisor must approve it."),
