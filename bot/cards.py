@@ -8,6 +8,7 @@ every answer, then referrals and history. Markup is the channel's (``Fmt``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from bot.casework.deadlines import Due, due_text
 from bot.casework.decisions import Card, Filed
@@ -83,9 +84,17 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
 
 
 def queue_line(
-    tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int, due: Due | None = None
+    tr: Tr,
+    fmt: Fmt,
+    n: int,
+    case: Case,
+    flow: Flow,
+    actor: int,
+    due: Due | None = None,
+    names: Mapping[int | None, str] | None = None,
 ) -> str:
-    """One intake of the queue; ``due``: its deadline, marked when past or near."""
+    """One intake of the queue; ``due``: its deadline, marked when past or near; with
+    ``names`` (a supervisor's), who holds it."""
     _ = tr.gettext
     bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
     if case.is_test:
@@ -101,8 +110,12 @@ def queue_line(
     detail = [fmt.esc(staff_status(tr, case.status))]
     if case.assignee == actor:
         detail.append(_("claimed by you"))
+    elif case.assignee is not None and names and case.assignee in names:
+        detail.append(_("held by {name}").format(name=fmt.esc(names[case.assignee])))
     elif case.assignee is not None:
         detail.append(_("claimed by a colleague"))
+    if case.proposal_id is not None:
+        detail.append("⚖️ " + _("decision waiting for a supervisor"))
     where = region(case, flow)
     if where:
         detail.append(fmt.esc(where))
@@ -149,6 +162,8 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         out.append(_("The personal data of this application has been erased."))
     if case.status == "approved" and case.amount_fen is not None:
         out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
+    if case.proposal_id is not None:
+        out.append("⚖️ " + fmt.b(_("A decision is waiting for a supervisor's approval.")))
     if case.status == "declined" and case.decision_reason:
         out.append(
             _("Declined: {reason}").format(reason=fmt.esc(decline_text(tr, case.decision_reason)))

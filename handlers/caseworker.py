@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot.cards import attachment_caption, card_texts, queue_line, staff_status
 from bot.casework import Action, Card, Case, Casework, Conflict, Denied, Step, fen_to_yuan
-from bot.casework.actions import CASEWORKER
+from bot.casework.actions import CASEWORKER, SUPERVISOR
 from bot.casework.desk import (
     CASEWORKER_WAITS,
     Applied,
@@ -33,11 +33,13 @@ from bot.casework.desk import (
     Choices,
     Confirming,
     Outcome,
+    Proposed,
     Refused,
     Revealed,
     Stale,
     Waiting,
 )
+from bot.casework.terms import decline_text
 from bot.commands import BY_ROLE
 from bot.i18n import Tr
 from bot.i18n_marks import N_
@@ -67,6 +69,16 @@ CONFLICTS = {
     "is_test": N_("This is a test application: it is not sent to the agriculture department."),
     "not_a_partner": N_("That person is no longer a partner."),
     "own_case": N_("This is your own application: another caseworker must handle it."),
+    "proposed": N_("A decision on this application is waiting for a supervisor."),
+    "no_supervisor": N_(
+        "This decision needs the approval of a supervisor other than you, and none covers this region yet. Ask an admin to add one with /grant USER_ID supervisor."
+    ),
+    "stale": N_("This decision was already confirmed or returned."),
+    "own_proposal": N_("You proposed this decision: another supervisor must approve it."),
+    "not_a_caseworker_here": N_(
+        "That person is not a caseworker for this application's region. Check the user id with /roles."
+    ),
+    "over_max": N_("That is more than the largest amount that can be approved ({limit})."),
 }
 
 # The prompts for typed words, by what the core waits for; "{ref}" is the intake's.
@@ -85,6 +97,10 @@ PROMPTS = {
     Awaiting.KEEP_REASON: N_(
         "Type why the data of {ref} must be kept (for example, the case is still open). The applicant will read it."
     ),
+    Awaiting.RETURN_NOTE: N_(
+        "Type a note for the caseworker: why is the decision on {ref} returned? The applicant does not see it."
+    ),
+    Awaiting.REOPEN_REASON: N_("Type why {ref} is reopened. The applicant will read it."),
 }
 # What was done, as the caseworker who did it is told; "{ref}" is the intake's.
 DONE = {
@@ -104,6 +120,14 @@ DONE = {
     Action.CLOSE_QUESTION: N_(
         "You stopped waiting for the answer on {ref}. What the applicant sent is kept on the card."
     ),
+    Action.ASSIGN: N_("{ref} is assigned; the caseworker has been told."),
+    Action.CONFIRM_DECISION: N_(
+        "The decision on {ref} is made. The applicant and the caseworker have been told."
+    ),
+    Action.RETURN_DECISION: N_(
+        "The decision on {ref} was returned to the caseworker with your note."
+    ),
+    Action.REOPEN: N_("{ref} is in review again. The applicant has been told why."),
 }
 # How a file kept on an intake is sent again, by its kind (a photo as a photo).
 _RESEND = {
@@ -116,6 +140,7 @@ REFUSED = {
     "empty": N_("Please type it as a text message, or send /cancel."),
     "bad_amount": CONFLICTS["bad_amount"],
     "tap_confirm": N_("Please tap Yes, approve, or Cancel."),
+    "tap_confirm_decline": N_("Please tap Yes, decline, or Cancel."),
 }
 
 
@@ -158,6 +183,8 @@ class CaseworkerHandlers:
     ) -> None:
         _ = tr.gettext
         text = tr.gettext(conflict_text(err.code))
+        if err.code == "over_max":
+            text = text.format(limit=FMT.b(tr.money(self.work.settings.max_amount)))
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
             text = tr.sentences(
@@ -184,7 +211,9 @@ class CaseworkerHandlers:
         texts = card_texts(tr, FMT, card, actor)
         for text in texts[:-1]:
             await send(ctx.bot, chat_id, text)
-        markup = card_keyboard(tr, card.case.id, card.actions, len(card.files))
+        markup = card_keyboard(
+            tr, card.case.id, card.actions, len(card.files), card.case.proposal_id
+        )
         await send(ctx.bot, chat_id, texts[-1], markup)
 
     async def show_queue(
@@ -222,7 +251,9 @@ class CaseworkerHandlers:
         ]
         keys = []
         for n, (case, flow) in enumerate(shown.entries, start=page * PAGE + 1):
-            lines.append(queue_line(tr, FMT, n, case, flow, actor, shown.due.get(case.id)))
+            lines.append(
+                queue_line(tr, FMT, n, case, flow, actor, shown.due.get(case.id), shown.names)
+            )
             keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
         keyboard = rows(keys, 2)
         nav = []
@@ -312,7 +343,8 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        if not await self.work.people.has(actor, CASEWORKER):
+        roles = (await self.work.people.actor(actor)).roles
+        if CASEWORKER not in roles and SUPERVISOR not in roles:  # supervisors read cards
             await acknowledge(
                 query, tr.gettext("This is only for caseworkers of the procuratorate.")
             )
@@ -403,6 +435,15 @@ class CaseworkerHandlers:
                 await send(ctx.bot, chat_id, _(DONE[action]).format(ref=_ref(tr, case)))
                 if action in (Action.CLAIM, Action.TAKE_OVER) and case is not None:
                     await self.show_card(ctx, actor, chat_id, tr, case.id)
+            case Proposed(case=case):
+                await edit_markup(message, None)
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "Your decision on {ref} was sent to a supervisor for approval. The applicant will be told once it is confirmed."
+                    ).format(ref=_ref(tr, case)),
+                )
             case Waiting(awaiting=awaiting, case=case):
                 if tapped is not None and tapped.step in (Step.PICK, Step.OWN_WORDS):
                     await edit_markup(message, None)
@@ -417,6 +458,17 @@ class CaseworkerHandlers:
                         "No agriculture department liaison is set up yet. An admin can add one with /grant USER_ID partner."
                     ),
                 )
+            case Choices(action=Action.ASSIGN, options=()):
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "No caseworker covers this application's region yet. An admin can add one with /grant USER_ID caseworker."
+                    ),
+                )
+            case Choices(action=Action.ASSIGN, case=Case() as case) as choices:
+                text = _("Assign {ref} to which caseworker?").format(ref=_ref(tr, case))
+                await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, ""))
             case Choices(case=Case() as case) as choices:
                 text = (
                     _("Why is {ref} declined? The applicant will read this reason.")
@@ -425,6 +477,19 @@ class CaseworkerHandlers:
                 ).format(ref=_ref(tr, case))
                 own = "✍️ " + _("Another reason (type it)")
                 await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, own))
+            case Confirming(action=Action.DECLINE, case=case, reason=reason):
+                await edit_markup(message, None)
+                keys = Keyboard(
+                    [
+                        [button("❌ " + _("Yes, decline"), encode(Tap.CONFIRM_DECLINE, case.id))],
+                        [button(_("Cancel"), encode(Tap.CANCEL, case.id))],
+                    ]
+                )
+                text = tr.sentences(
+                    _("Decline {ref}?").format(ref=_ref(tr, case)),
+                    _("Reason: {reason}").format(reason=FMT.esc(decline_text(tr, reason))),
+                )
+                await send(ctx.bot, chat_id, text, keys)
             case Confirming(case=case, amount=amount):
                 keys = Keyboard(
                     [
@@ -436,8 +501,21 @@ class CaseworkerHandlers:
                     ref=_ref(tr, case), amount=FMT.b(tr.money(amount))
                 )
                 await send(ctx.bot, chat_id, text, keys)
+            case Refused(code="over_max", limit=limit, case=case):
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(CONFLICTS["over_max"]).format(limit=FMT.b(tr.money(limit or 0))),
+                )
+                await self._prompt(
+                    ctx, chat_id, tr, _(PROMPTS[Awaiting.AMOUNT]).format(ref=_ref(tr, case))
+                )
             case Refused(code=code):
                 await send(ctx.bot, chat_id, _(REFUSED[code]))
+            case Stale(action=Action.DECLINE):
+                await send(
+                    ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Decline again.")
+                )
             case Stale():
                 await send(
                     ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Approve again.")

@@ -133,7 +133,16 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     """The Application on the Bot API client the settings choose (telegram_channel/client.py),
     with the inbox, the guards, every audience's handlers and the outbox sender wired in.
     ``request_timeout`` bounds every phase of a Bot API call (the tests' short-lived bots)."""
-    from handlers import admin, answering, applicant, caseworker, language, partner, privacy
+    from handlers import (
+        admin,
+        answering,
+        applicant,
+        caseworker,
+        language,
+        partner,
+        privacy,
+        supervisor,
+    )
     from handlers.router import PendingRouter
     from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.menu import CommandMenus
@@ -167,11 +176,14 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
     cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
     p_handlers, pt = partner.build_handlers(services.casework, menus)
+    sv_handlers, sv = supervisor.build_handlers(services.casework, cw)
     privacy_handlers, pv = privacy.build_handlers(
         services.interview, services.people, services.mydata, services.casework
     )
     answer_handlers, ans = answering.build_handlers(services.casework)
-    router = PendingRouter(services.people, [ans.on_typed, cw.on_typed, pt.on_typed, pv.on_typed])
+    router = PendingRouter(
+        services.people, [ans.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed]
+    )
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
@@ -195,6 +207,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         ),
         *cw_handlers,
         *answer_handlers,
+        *sv_handlers,
         *p_handlers,
         *fallback,  # last: unknown commands and interview answers
     ]:

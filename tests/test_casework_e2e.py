@@ -87,6 +87,7 @@ CLAIM, TAKE_OVER, ASK = "🙋 Claim", "🔁 Take over", "❓ Ask the applicant"
 APPROVE, DECLINE, RELEASE = "✅ Approve", "❌ Decline", "↩️ Release"
 REFER, NOTE, TO_QUEUE = "🤝 Refer to agriculture dept.", "📝 Add a note", "📋 Back to the queue"
 YES_APPROVE, OPEN, CANCEL = "✅ Yes, approve", "📂 Open", "Cancel"
+YES_DECLINE = "❌ Yes, decline"
 SHOW_FILES = "📎 Show attachments (1)"
 ANSWER_DONE = "✔️ Done: send my answer"  # the applicant's, once their answer is all sent
 ACK, REPORT, RETURN = "👍 Acknowledge", "✅ Report what was done", "↩️ Return it"
@@ -338,7 +339,15 @@ async def snapshot(r: Running) -> dict[str, Any]:
             tuple(x)
             for x in await db.fetchall("SELECT id, status, outcome FROM referrals ORDER BY id")
         ],
-        "audit": (await db.fetchone("SELECT COUNT(*) AS n FROM audit"))["n"],  # type: ignore[index]
+        # Reads (a card opened, an ID number shown) are audited but change nothing.
+        "audit": (
+            await db.fetchone(
+                "SELECT COUNT(*) AS n FROM audit WHERE action NOT IN ("
+                + ",".join("?" * len(READS))
+                + ")",
+                tuple(sorted(READS)),
+            )
+        )["n"],  # type: ignore[index]
         "messages": (await db.fetchone("SELECT COUNT(*) AS n FROM messages"))["n"],  # type: ignore[index]
         "pending": [tuple(x) for x in await db.fetchall("SELECT user_id, kind FROM pending")],
         "roles": [tuple(x) for x in await db.fetchall("SELECT user_id, role FROM roles")],
@@ -668,7 +677,9 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     menu = said(await tap(cw, DECLINE, until="declined?"), "declined?")
     assert f"Why is <b>{ref1}</b> declined?" in menu.text
     assert COMPENSATED in menu.buttons and OTHER_REASON in menu.buttons
-    await tap(cw, COMPENSATED, menu, until=f"<b>{ref1}</b> is declined.")
+    # Deliberate: the reason picked, then confirmed.
+    ask = said(await tap(cw, COMPENSATED, menu, until=f"Decline <b>{ref1}</b>?"), "Decline")
+    await tap(cw, YES_DECLINE, ask, until=f"<b>{ref1}</b> is declined.")
     told = await arrives(first, ref1, "was not approved")
     assert f"Reason: {COMPENSATED}" in told.text and "12348" in told.text
     row = await row_of(r, ref1)
@@ -685,7 +696,8 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     await tap(cw, DECLINE, until="declined?")
     await tap(cw, OTHER_REASON, until=f"reason for declining <b>{ref2}</b>")
     words = "The injury happened at work, not by a crime <see the labour bureau>"
-    await say(cw, words, until=f"<b>{ref2}</b> is declined.")
+    await say(cw, words, until=f"Decline <b>{ref2}</b>?")
+    await tap(cw, YES_DECLINE, until=f"<b>{ref2}</b> is declined.")
     told = await arrives(second, ref2, "was not approved")
     assert "Reason: The injury happened at work, not by a crime &lt;see the labour bureau&gt;" in (
         told.text
@@ -969,7 +981,8 @@ async def test_a_second_caseworker_must_take_over_explicitly(tg: FakeTelegram, r
 
     # Zhao decides.
     await tap(zhao, DECLINE, until="declined?")
-    await tap(zhao, COMPENSATED, until="is declined")
+    await tap(zhao, COMPENSATED, until="Decline")
+    await tap(zhao, YES_DECLINE, until="is declined")
     await arrives(ap, ref, "was not approved")
     assert (await row_of(r, ref))["status"] == "declined"
     history = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS).text

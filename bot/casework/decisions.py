@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from bot.casework.actions import CASEWORKER, DECIDABLE, Action, allowed
+from bot.casework.actions import CASEWORKER, DECIDABLE, SUPERVISOR, Action, allowed
 from bot.casework.deadlines import Due, due
 from bot.casework.facts import id_number_of
-from bot.casework.identity import People
+from bot.casework.identity import Denied, People
 from bot.casework.notices import Notices
 from bot.casework.replies import Piece, decode, encode, since_question
 from bot.casework.terms import (
@@ -27,8 +28,10 @@ from bot.casework.terms import (
     SHOWN_AS_MESSAGES,
     parse_amount,
 )
+from bot.config import Settings
 from bot.flow.model import Flow
 from bot.flow.values import clean_text, strip_bidi
+from bot.regions import Scope
 from bot.store import Store
 from bot.store.casework import Case, Change, Conflict, Referral
 from bot.store.db import now_iso
@@ -37,6 +40,8 @@ from bot.store.outbox import OutMessage
 
 # The pending prompt, conversation entry and audit suffix of a correction request.
 CORRECTION = "correction"
+# Who may read the queue and the cards of their regions: supervisors read, caseworkers act.
+READERS = (CASEWORKER, SUPERVISOR)
 # Sent applications whose answers may still be corrected (not withdrawn, not expired).
 CORRECTABLE = ("submitted", "in_review", "awaiting_applicant", "approved", "declined")
 
@@ -71,6 +76,8 @@ class QueuePage:
     total: int
     # The intakes on the page that are overdue or due soon, by id (bot/casework/deadlines.py).
     due: dict[int, Due] = field(default_factory=dict)
+    # Who holds each intake, for a supervisor (who assigns); caseworkers see "a colleague".
+    names: dict[int | None, str] = field(default_factory=dict)
 
 
 def normal_ref(typed: str) -> str:
@@ -83,21 +90,38 @@ def normal_ref(typed: str) -> str:
 
 
 class Decisions:
-    def __init__(self, store: Store, people: People, notices: Notices) -> None:
+    def __init__(
+        self, store: Store, people: People, notices: Notices, settings: Settings | None = None
+    ) -> None:
         self.store = store
         self.people = people
         self.notices = notices
+        self.settings = settings or notices.settings
 
     # -- checks ----------------------------------------------------------------------
 
-    async def open_case(self, actor: int, intake_id: int) -> Case:
-        """A sent intake of the caseworker's regions; a draft is nobody's business yet,
-        and another county's intake is answered as if it did not exist."""
-        await self.people.require(actor, CASEWORKER)
+    async def scope(self, actor: int, roles: tuple[str, ...]) -> Scope:
+        """The regions ``actor`` covers in any of ``roles``; Denied without any of them."""
+        scopes = await self.store.roles.scopes(actor)
+        held = [scopes[r] for r in roles if r in scopes]
+        if not held:
+            raise Denied(roles[0])
+        out = held[0]
+        for more in held[1:]:
+            out = out | more
+        return out
+
+    async def open_case(
+        self, actor: int, intake_id: int, roles: tuple[str, ...] = (CASEWORKER,)
+    ) -> Case:
+        """A sent intake of the regions ``actor`` covers in ``roles`` (a caseworker's, to
+        act on it; a supervisor's too, to read it); a draft is nobody's business yet, and
+        another county's intake is answered as if it did not exist."""
+        scope = await self.scope(actor, roles)
         case = await self.store.cases.get(intake_id)
         if case is None or case.status == "draft":
             raise Conflict("not_found")
-        if not (await self.store.roles.scope(actor, CASEWORKER)).covers(case.region):
+        if not scope.covers(case.region):
             raise Conflict("not_found")
         return case
 
@@ -115,9 +139,8 @@ class Decisions:
     async def queue(
         self, actor: int, page: int, size: int, mine: bool = False
     ) -> tuple[list[Case], int]:
-        await self.people.require(actor, CASEWORKER)
         assignee = actor if mine else None
-        scope = await self.store.roles.scope(actor, CASEWORKER)
+        scope = await self.scope(actor, (CASEWORKER,) if mine else READERS)
         total = await self.store.cases.queue_size(assignee, scope)
         cases = await self.store.cases.queue(
             limit=size, offset=page * size, assignee=assignee, scope=scope
@@ -128,7 +151,10 @@ class Decisions:
         """A page of the queue, each intake with the flow it was answered on."""
         cases, total = await self.queue(actor, page, size, mine)
         flows = [await self.store.flows.get(c.flow_id, c.flow_version) for c in cases]
-        return QueuePage(list(zip(cases, flows, strict=True)), total, self.due_of(cases))
+        names: dict[int | None, str] = {}
+        if await self.people.has(actor, SUPERVISOR):
+            names = await self.people.names_of([c.assignee for c in cases if c.assignee])
+        return QueuePage(list(zip(cases, flows, strict=True)), total, self.due_of(cases), names)
 
     def due_of(self, cases: list[Case], now: dt.datetime | None = None) -> dict[int, Due]:
         """Those of ``cases`` past a deadline or due soon, and how (the queue's marks)."""
@@ -149,19 +175,18 @@ class Decisions:
 
     async def find(self, actor: int, ref: str) -> int | None:
         """The id of the intake with reference ``ref`` (as read out on the phone)."""
-        await self.people.require(actor, CASEWORKER)
+        scope = await self.scope(actor, READERS)
         ref = normal_ref(ref)
         intake = await self.store.intakes.by_ref(ref) if ref else None
         if intake is None:
             return None
         case = await self.store.cases.get(intake.id)
-        scope = await self.store.roles.scope(actor, CASEWORKER)
         return intake.id if case is not None and scope.covers(case.region) else None
 
     async def card(self, actor: int, intake_id: int) -> Card:
         """The card; reading it is audited (``intake.viewed``), like every read of the
         personal data it shows."""
-        case = await self.open_case(actor, intake_id)
+        case = await self.open_case(actor, intake_id, READERS)
         flow = await self.store.flows.get(case.flow_id, case.flow_version)
         await self.store.audit.read(actor, intake_id, "intake.viewed")
         audit = await self.store.audit.for_intake(intake_id)
@@ -270,6 +295,7 @@ class Decisions:
             Change(
                 action="intake.asked",
                 allowed_from=DECIDABLE,
+                unproposed=True,
                 to="awaiting_applicant",
                 need_assignee=actor,
                 entry=("question", question),
@@ -348,48 +374,109 @@ class Decisions:
         talk = await self.store.cases.conversation(intake_id)
         return since_question([(m.kind, m.body) for m in talk]).pieces
 
+    def needs_second(self, kind: str, fen: int = 0) -> bool:
+        """Whether a second person must approve this decision (``INTAKE_APPROVAL``)."""
+        above = self.settings.approval_above
+        if above is None:
+            return False
+        if above == 0:
+            return True  # every decision, approve or decline
+        return kind == "approve" and Decimal(fen) / 100 > above
+
     async def approve(self, actor: int, intake_id: int, amount_text: str) -> Case:
+        """Approve with an amount; where a second person must approve, a proposal (the
+        returned case then has ``proposal_id``)."""
         case = await self.open_case(actor, intake_id)
         amount = parse_amount(amount_text)
         if amount is None:
             raise Conflict("bad_amount", case)
+        if amount > self.settings.max_amount:
+            raise Conflict("over_max", case)
         fen = int(amount * 100)
-        notify = [] if case.is_clue else await self.notices.approved(case, fen)
+        if self.needs_second("approve", fen) and not case.is_test:
+            return await self._propose(actor, case, "approve", fen=fen)
         return await self.store.cases.change(
-            intake_id,
-            actor,
-            Change(
-                action="intake.approved",
-                allowed_from=DECIDABLE,
-                to="approved",
-                need_assignee=actor,
-                sets={"amount_fen": fen, "decided_at": now_iso()},
-                detail={"amount_fen": fen},
-                notify=notify,
-                clear_pending=actor,
-            ),
+            intake_id, actor, await self.approval(case, fen, actor)
+        )
+
+    async def approval(self, case: Case, fen: int, actor: int | None) -> Change:
+        """The change that approves ``case`` with ``fen`` (by its caseworker when ``actor``
+        is given, else confirmed by a supervisor)."""
+        notify = [] if case.is_clue else await self.notices.approved(case, fen)
+        return Change(
+            action="intake.approved",
+            allowed_from=DECIDABLE,
+            to="approved",
+            need_assignee=actor,
+            sets={"amount_fen": fen, "decided_at": now_iso()},
+            detail={"amount_fen": fen},
+            notify=notify,
+            clear_pending=actor,
+            unproposed=actor is not None,
         )
 
     async def decline(self, actor: int, intake_id: int, reason: str) -> Case:
-        """``reason`` is a code from DECLINE_REASONS or the caseworker's own words."""
+        """``reason`` is a code from DECLINE_REASONS or the caseworker's own words; where
+        a second person must approve, a proposal (the case then has ``proposal_id``)."""
         case = await self.open_case(actor, intake_id)
         reason = clean_text(reason)[:MAX_TYPED]
+        if self.needs_second("decline") and not case.is_test:
+            return await self._propose(actor, case, "decline", reason=reason)
+        return await self.store.cases.change(
+            intake_id, actor, await self.declining(case, reason, actor)
+        )
+
+    async def declining(self, case: Case, reason: str, actor: int | None) -> Change:
         coded = reason in dict(DECLINE_REASONS)
         notify = [] if case.is_clue else await self.notices.declined(case, reason)
-        return await self.store.cases.change(
-            intake_id,
+        return Change(
+            action="intake.declined",
+            allowed_from=DECIDABLE,
+            to="declined",
+            need_assignee=actor,
+            sets={"decision_reason": reason, "decided_at": now_iso()},
+            detail={"reason": reason if coded else "other"},
+            notify=notify,
+            clear_pending=actor,
+            unproposed=actor is not None,
+        )
+
+    async def _propose(
+        self, actor: int, case: Case, kind: str, *, fen: int | None = None, reason: str = ""
+    ) -> Case:
+        """The decision as a proposal, sent to each supervisor of the intake's region
+        (but the caseworker, who cannot approve their own); refused when there is none."""
+        # Those who can open it: an intake without a region is only for those who cover all.
+        supervisors = [
+            g.user_id
+            for g in await self.store.roles.grants(SUPERVISOR)
+            if g.scope.covers(case.region) and g.user_id != actor
+        ]
+        if not supervisors:
+            raise Conflict("no_supervisor", case)
+        coded = reason in dict(DECLINE_REASONS)
+        detail: dict[str, object] = {"kind": kind}
+        if fen is not None:
+            detail["amount_fen"] = fen
+        if kind == "decline":
+            detail["reason"] = reason if coded else "other"
+        notices = await self.notices.proposed(case, supervisors, actor, kind, fen, reason)
+        proposed, _proposal = await self.store.proposals.propose(
+            case.id,
             actor,
             Change(
-                action="intake.declined",
+                action="intake.proposed",
                 allowed_from=DECIDABLE,
-                to="declined",
                 need_assignee=actor,
-                sets={"decision_reason": reason, "decided_at": now_iso()},
-                detail={"reason": reason if coded else "other"},
-                notify=notify,
+                detail=detail,
                 clear_pending=actor,
             ),
+            kind=kind,
+            amount_fen=fen,
+            reason=reason if kind == "decline" else None,
+            notify_for=notices,
         )
+        return proposed
 
     # -- the applicant's right to have their answers corrected --------------------------
 

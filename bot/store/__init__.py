@@ -23,6 +23,7 @@ from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
+from bot.store.proposals import ProposalStore
 from bot.store.roles import RoleStore
 from bot.store.stats import StatsStore
 from bot.store.users import UserStore
@@ -41,6 +42,7 @@ class Store:
         self.audit = AuditStore(db)
         self.roles = RoleStore(db, admin_ids)
         self.cases = CaseStore(db)
+        self.proposals = ProposalStore(db, self.cases)
         self.pending = PendingStore(db)
         self.outbox = OutboxStore(db)
         self.inbox = InboxStore(db)

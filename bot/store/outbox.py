@@ -38,6 +38,7 @@ class OutMessage:
     # The intakes a notice lists (a digest), as (id, reference): the channel draws an Open
     # button for each. References are not personal data; the ids are opaque.
     opens: tuple[tuple[int, str], ...] = ()
+    proposal_id: int | None = None  # a decision a supervisor is asked to approve
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Queued:
     referral_id: int | None = None
     lang: str | None = None
     opens: tuple[tuple[int, str], ...] = ()
+    proposal_id: int | None = None
 
 
 def _later(seconds: float) -> str:
@@ -69,7 +71,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     cipher = tx.cipher
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, kind, intake_id, referral_id, lang,"
-        " opens, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " opens, proposal_id, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
@@ -80,6 +82,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
                 m.referral_id,
                 m.lang,
                 json.dumps([list(o) for o in m.opens]) if m.opens else None,
+                m.proposal_id,
                 at,
                 at,
             )
@@ -99,7 +102,7 @@ class OutboxStore:
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
             "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
-            " opens FROM outbox WHERE next_at <= ?"
+            " opens, proposal_id FROM outbox WHERE next_at <= ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
@@ -116,6 +119,7 @@ class OutboxStore:
                 r["referral_id"],
                 r["lang"],
                 tuple((int(o[0]), str(o[1])) for o in json.loads(r["opens"] or "[]")),
+                r["proposal_id"],
             )
             for r in rows
         ]
