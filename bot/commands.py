@@ -50,6 +50,11 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         Command("open", N_("an application by its reference"), "ABC-DEF"),
         _STATS,
     ),
+    "supervisor": (
+        Command("queue", N_("open applications of your regions, and who holds each")),
+        Command("assign", N_("give an application to a caseworker"), "ABC-DEF USER_ID"),
+        Command("open", N_("an application by its reference"), "ABC-DEF"),
+    ),
     "partner": (
         Command("referrals", N_("referrals waiting for you")),
         Command("clue", N_("send a clue to the procuratorate")),
@@ -68,6 +73,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
 #: The heading of each role's part of /help.
 ROLE_TITLES: dict[str, str] = {
     "caseworker": N_("For caseworkers"),
+    "supervisor": N_("For supervisors"),
     "partner": N_("For agriculture department liaisons"),
     "admin": N_("For admins"),
 }

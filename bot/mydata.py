@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.casework.replies import decode, piece_text
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr, language_name
@@ -125,9 +126,10 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
             }
             for entry in talk:
                 if entry.kind in names:
-                    lines.append(
-                        f"- {tr.datetime(entry.at)} {names[entry.kind]}: {strip_bidi(entry.body)}"
-                    )
+                    said = strip_bidi(entry.body)
+                    if entry.kind == "reply":  # words, or a file sent in an answer
+                        said = piece_text(tr, decode(entry.body))
+                    lines.append(f"- {tr.datetime(entry.at)} {names[entry.kind]}: {said}")
         referrals = await store.cases.referrals(intake.id)
         if referrals:
             lines.append("")

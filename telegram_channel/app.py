@@ -133,7 +133,16 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     """The Application on the Bot API client the settings choose (telegram_channel/client.py),
     with the inbox, the guards, every audience's handlers and the outbox sender wired in.
     ``request_timeout`` bounds every phase of a Bot API call (the tests' short-lived bots)."""
-    from handlers import admin, applicant, caseworker, language, partner, privacy
+    from handlers import (
+        admin,
+        answering,
+        applicant,
+        caseworker,
+        language,
+        partner,
+        privacy,
+        supervisor,
+    )
     from handlers.router import PendingRouter
     from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.menu import CommandMenus
@@ -167,10 +176,14 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
     cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
     p_handlers, pt = partner.build_handlers(services.casework, menus)
+    sv_handlers, sv = supervisor.build_handlers(services.casework, cw)
     privacy_handlers, pv = privacy.build_handlers(
         services.interview, services.people, services.mydata, services.casework
     )
-    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed, pv.on_typed])
+    answer_handlers, ans = answering.build_handlers(services.casework)
+    router = PendingRouter(
+        services.people, [ans.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed]
+    )
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
@@ -193,6 +206,8 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             menus,
         ),
         *cw_handlers,
+        *answer_handlers,
+        *sv_handlers,
         *p_handlers,
         *fallback,  # last: unknown commands and interview answers
     ]:
@@ -201,6 +216,11 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     if app.job_queue is not None:
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
         app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
+        # The morning digest at INTAKE_DIGEST_TIME in INTAKE_TIMEZONE; and, shortly after
+        # a start, today's if its time passed while the bot was down (sent once either way).
+        at = settings.digest_time.replace(tzinfo=settings.zone)
+        app.job_queue.run_daily(_digest, time=at, name=DIGEST_JOB)
+        app.job_queue.run_once(_digest_catch_up, when=DIGEST_CATCH_UP, name=DIGEST_JOB)
     sender = OutboxSender(services.store.outbox, app.bot, buttons=NoticeButtons(services.i18n))
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
@@ -235,6 +255,39 @@ async def _housekeeping(context: Any) -> None:
         await services.housekeeping.run()
     except Exception:
         log.exception("housekeeping failed")
+
+
+DIGEST_JOB = "morning digest"
+DIGEST_CATCH_UP = 60  # seconds after a start: the missed digest waits for the replay
+DIGEST_RETRY = 300  # seconds before a failed digest run is tried again
+DIGEST_TRIES = 5
+
+
+async def _digest(context: Any) -> None:
+    await _send_digest(context, late=False)
+
+
+async def _digest_catch_up(context: Any) -> None:
+    await _send_digest(context, late=True)
+
+
+async def _send_digest(context: Any, *, late: bool) -> None:
+    """Today's digests (``late``: only if their time passed; after a start or a failure).
+    A failed run is tried again a few times: each person still gets one, once."""
+    services: Services = context.application.bot_data["services"]
+    digests = services.casework.digests
+    try:
+        sent = await (digests.catch_up() if late else digests.morning())
+    except Exception:
+        tries = int(getattr(context.job, "data", None) or 0) + 1
+        log.exception("the morning digest failed (try %d of %d)", tries, DIGEST_TRIES)
+        if tries < DIGEST_TRIES and context.job_queue is not None:
+            context.job_queue.run_once(
+                _digest_catch_up, when=DIGEST_RETRY, data=tries, name=DIGEST_JOB
+            )
+        return
+    if sent or not late:
+        log.info("morning digest: %d queued", sent)
 
 
 async def _on_error(update: object, context: Any) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.flow.loader import default_flow_source
 from bot.regions import EVERYWHERE, NOWHERE, Scope, codes, is_code
 from bot.store import Store
+from bot.store.db import migrations
 
 
 def test_a_prefix_covers_the_counties_under_it_and_no_other() -> None:
@@ -61,24 +64,27 @@ async def test_a_database_of_the_previous_version_keeps_its_roles_and_puts_intak
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.db"
-    store = await Store.open(path)
-    await store.close()
-    # Back to the schema before regions, with a role and a sent intake, as a running
-    # deployment would have them.
-    with sqlite3.connect(path) as conn:
-        conn.executescript(
-            "DELETE FROM schema_migrations WHERE version >= 9; PRAGMA user_version = 8;"
-            "DROP TABLE role_regions; DROP INDEX intakes_by_region;"
-            "ALTER TABLE intakes DROP COLUMN region;"
-            "CREATE TABLE roles_old (user_id INTEGER NOT NULL, role TEXT NOT NULL"
-            " CHECK (role IN ('caseworker', 'partner', 'admin')), label TEXT,"
-            " granted_by INTEGER, granted_at TEXT NOT NULL, PRIMARY KEY (user_id, role));"
-            "DROP TABLE roles; ALTER TABLE roles_old RENAME TO roles;"
-            "INSERT INTO roles VALUES (7001, 'caseworker', '李', NULL, '2026-01-01T00:00:00Z');"
+    # The schema before regions (migrations 1 to 8), with a role and a sent intake, as a
+    # running deployment has them.
+    at = "2026-01-01T00:00:00Z"
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for number, name, sql in [m for m in migrations() if m[0] <= 8]:
+            conn.executescript(
+                f"BEGIN;\n{sql}\nINSERT INTO schema_migrations VALUES ({number}, '{name}', '{at}');"
+                f"\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+        conn.execute(
+            "INSERT INTO flows (flow_id, version, source, published_at, is_current, current_seq)"
+            " VALUES ('judicial-assistance', 1, ?, ?, 1, 1)",
+            (default_flow_source(), at),
+        )
+        conn.execute("INSERT INTO roles VALUES (7001, 'caseworker', '李', NULL, ?)", (at,))
+        conn.execute(
             "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
-            " state, last_update_id, created_at, updated_at, submitted_at, ref) SELECT flow_id,"
-            " version, 1, 1, 'zh', 'submitted', '{}', 1, '2026-01-01T00:00:00Z',"
-            " '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'ACD-EFG' FROM flows LIMIT 1;"
+            " state, last_update_id, created_at, updated_at, submitted_at, ref)"
+            " VALUES ('judicial-assistance', 1, 1, 1, 'zh', 'submitted', '{}', 1, ?, ?, ?,"
+            " 'ACD-EFG')",
+            (at, at, at),
         )
     store = await Store.open(path, default_region="653222")
     try:

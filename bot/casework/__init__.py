@@ -9,7 +9,9 @@ The parts, each over the store and the people who act:
 - ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
 - ``deletions``: the applicant's request to erase a sent intake;
 - ``notices``: what people are told later, with its kind (bot/store/outbox.py);
+- ``supervision``: a supervisor's: assigning, approving proposed decisions, reopening;
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
+- ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
@@ -23,9 +25,11 @@ from bot.casework.clues import Clues
 from bot.casework.decisions import Card, Decisions, QueuePage
 from bot.casework.deletions import Deletions
 from bot.casework.desk import Desk
+from bot.casework.digest import Digests
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
 from bot.casework.referrals import Referrals
+from bot.casework.supervision import Supervision
 from bot.casework.terms import (
     CLUE_FIELDS,
     DECLINE_REASONS,
@@ -71,11 +75,15 @@ class Casework:
         self.fmt = fmt
         self.people = People(store, i18n)
         self.notices = Notices(self.people, i18n, settings, fmt)
-        self.decisions = Decisions(store, self.people, self.notices)
+        self.decisions = Decisions(store, self.people, self.notices, settings)
         self.referrals = Referrals(store, self.people, self.notices, self.decisions, fmt)
         self.deletions = Deletions(store, self.people, self.notices, self.decisions)
         self.clues = Clues(store, self.people, self.notices, fmt)
-        self.desk = Desk(store, self.decisions, self.referrals, self.deletions, self.clues)
+        self.supervision = Supervision(store, self.people, self.notices, self.decisions)
+        self.desk = Desk(
+            store, self.decisions, self.referrals, self.deletions, self.clues, self.supervision
+        )
+        self.digests = Digests(store, self.people, settings, fmt)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
@@ -87,9 +95,17 @@ class Casework:
         self.release = self.decisions.release
         self.ask = self.decisions.ask
         self.reply = self.decisions.reply
+        self.take_piece = self.decisions.take_piece
+        self.finish_reply = self.decisions.finish_reply
+        self.close_question = self.decisions.close_question
+        self.reveal_id = self.decisions.reveal_id
         self.approve = self.decisions.approve
         self.decline = self.decisions.decline
         self.note = self.decisions.note
+        self.assign = self.supervision.assign
+        self.confirm_decision = self.supervision.confirm
+        self.return_decision = self.supervision.return_decision
+        self.reopen = self.supervision.reopen
         self.correctable = self.decisions.correctable
         self.ask_correction = self.decisions.ask_correction
         self.request_correction = self.decisions.request_correction

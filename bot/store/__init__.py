@@ -16,12 +16,14 @@ from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
+from bot.store.digests import DigestStore
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
+from bot.store.proposals import ProposalStore
 from bot.store.roles import RoleStore
 from bot.store.stats import StatsStore
 from bot.store.users import UserStore
@@ -40,11 +42,13 @@ class Store:
         self.audit = AuditStore(db)
         self.roles = RoleStore(db, admin_ids)
         self.cases = CaseStore(db)
+        self.proposals = ProposalStore(db, self.cases)
         self.pending = PendingStore(db)
         self.outbox = OutboxStore(db)
         self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
+        self.digests = DigestStore(db)
 
     @classmethod
     async def open(
