@@ -92,6 +92,25 @@ async def test_a_database_of_the_previous_version_keeps_its_roles_and_puts_intak
         assert await store.roles.scope(7001, "caseworker") == EVERYWHERE
         row = await store.db.fetchone("SELECT region FROM intakes WHERE ref = 'ACD-EFG'")
         assert row is not None and row["region"] == "653222"
+        # The old caseworker goes on working as before: the intake is in their queue, and
+        # /stats counts it. A caseworker granted its county now sees it; another county's
+        # does not.
+        from bot.casework import Casework
+        from bot.config import Settings
+        from bot.i18n import I18n
+        from bot.messages import HTML
+        from bot.stats import figures
+
+        settings = Settings(token="1:x", db_path=str(path), default_region="653222")
+        work = Casework(store, I18n.load(), settings, fmt=HTML)
+        await store.roles.grant(7002, "caseworker", regions=["653222"])
+        await store.roles.grant(7003, "caseworker", regions=["653226"])
+        for uid, sees in ((7001, True), (7002, True), (7003, False)):
+            cases, total = await work.decisions.queue(uid, 0, 10)
+            assert ([c.ref for c in cases], total) == ((["ACD-EFG"], 1) if sees else ([], 0))
+            assert (await work.decisions.find(uid, "ACD-EFG") is not None) is sees
+        assert (await figures(store, await store.roles.scope(7001, "caseworker"))).sent == 1
+        assert (await figures(store, await store.roles.scope(7003, "caseworker"))).sent == 0
     finally:
         await store.close()
 
