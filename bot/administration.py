@@ -45,11 +45,19 @@ class Administration:
     def is_role(role: str) -> bool:
         return role in ROLES
 
-    async def grant(self, actor: int, user_id: int, role: str, label: str | None) -> bool:
+    async def grant(
+        self,
+        actor: int,
+        user_id: int,
+        role: str,
+        label: str | None,
+        regions: list[str] | None = None,
+    ) -> bool:
         """Give ``role`` to ``user_id``; True if it is new (a label is updated either way).
-        Raises ValueError for a role that does not exist."""
+        ``regions`` (division codes) replace the regions it covers; None keeps them (a new
+        role covers every region). Raises ValueError for a role that does not exist."""
         await self.require(actor)
-        return await self.store.roles.grant(user_id, role, label=label, by=actor)
+        return await self.store.roles.grant(user_id, role, label=label, by=actor, regions=regions)
 
     async def revoke(self, actor: int, user_id: int, role: str) -> bool:
         """Take ``role`` from ``user_id``; False if they did not have it."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot.regions import EVERYWHERE, Scope
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text
@@ -225,3 +226,20 @@ async def test_stats_count_a_caseworkers_own_regions_with_a_breakdown_for_severa
         assert "<b>By region</b>" in lines, text
         assert "• Karakax County 653222: sent: 1 · approved: 0 · CN¥0.00" in lines, text
         assert "• Keriya County 653226: sent: 2 · approved: 0 · CN¥0.00" in lines, text
+
+
+async def test_an_admin_grants_a_county_in_the_chat(tg: FakeTelegram, r: Running) -> None:
+    admin = tg.user(ADMIN, first_name="Admin", language_code="en")
+    said = await reply_to(admin, admin.send("/grant 7005 caseworker 653226 6531 Ma Li"), "is now")
+    assert said == "7005 is now caseworker.\nRegion: 6531, 653226"
+    assert await r.store.roles.scope(7005, "caseworker") == Scope(frozenset({"653226", "6531"}))
+    grants = {g.user_id: g for g in await r.store.roles.grants("caseworker")}
+    assert grants[7005].label == "Ma Li"
+    roles = await reply_to(admin, admin.send("/roles"), "7005")
+    assert "• 7005 · caseworker · Region: 6531, 653226 · Ma Li" in roles.splitlines()
+    # Again without a code: the name changes, the regions stay.
+    await reply_to(admin, admin.send("/grant 7005 caseworker Ma Lihua"), "already was")
+    assert await r.store.roles.scope(7005, "caseworker") == Scope(frozenset({"653226", "6531"}))
+    # A name alone, as before regions: every region.
+    await reply_to(admin, admin.send("/grant 12 partner Yutian County Bureau"), "is now partner")
+    assert await r.store.roles.scope(12, "partner") == EVERYWHERE
