@@ -20,7 +20,7 @@ __all__ = ["DRAFT_DAYS", "ROLES", "Administration", "Grant", "NotAdmin", "NotSta
 
 DRAFT_DAYS = (1, 365)  # the fewest and most days an admin may give drafts
 # Who reads the statistics: those who report the campaign's figures upward.
-_STATISTICS_ROLES = frozenset({"admin", "caseworker"})
+_STATISTICS_ROLES = frozenset({"admin", "caseworker", "supervisor"})
 
 
 class NotStaff(Exception):

@@ -54,13 +54,16 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         Command("queue", N_("open applications of your regions, and who holds each")),
         Command("assign", N_("give an application to a caseworker"), "ABC-DEF USER_ID"),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
+        _STATS,
     ),
     "partner": (
         Command("referrals", N_("referrals waiting for you")),
         Command("clue", N_("send a clue to the procuratorate")),
     ),
     "admin": (
-        Command("grant", N_("give a role: caseworker, partner or admin"), "USER_ID ROLE"),
+        Command(
+            "grant", N_("give a role: caseworker, supervisor, partner or admin"), "USER_ID ROLE"
+        ),
         Command("revoke", N_("take a role away"), "USER_ID ROLE"),
         Command("roles", N_("who has which role")),
         Command("flow", N_("the current interview, as a file to edit and send back")),

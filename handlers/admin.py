@@ -93,7 +93,7 @@ class AdminHandlers:
                 ctx.bot,
                 actor,
                 _(
-                    "Usage: /grant USER_ID ROLE [name or region], where ROLE is caseworker, partner or admin."
+                    "Usage: /grant USER_ID ROLE [region codes] [name], where ROLE is caseworker, supervisor, partner or admin. A region code is 6 digits (653222), or its first 2 or 4 digits for everything under it; none: every region."
                 ),
             )
             return

@@ -108,7 +108,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "flow": (frozenset({"admin"}), ""),
     "flows": (frozenset({"admin"}), ""),
     "expiry": (frozenset({"admin"}), "1"),
-    "stats": (frozenset({"admin", "caseworker"}), ""),
+    "stats": (frozenset({"admin", "caseworker", "supervisor"}), ""),
     "queue": (frozenset({"caseworker", "supervisor"}), ""),
     "mine": (frozenset({"caseworker"}), ""),
     "open": (frozenset({"caseworker", "supervisor"}), "{ref}"),
