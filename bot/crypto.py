@@ -158,7 +158,7 @@ _WRONG_KEY = (
 class Cipher:
     """Seals and opens values with one 32-byte key (see the module's docstring)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, previous: Cipher | None = None) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError("the key must be 32 bytes")
         derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INFO)
@@ -167,6 +167,9 @@ class Cipher:
         self._mac_key = macs.derive(key)
         # What an earlier version wrote with this key: read, never written.
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        # While a key rotation is under way (bot/rotation.py): the key it replaces, which
+        # opens what is not sealed again yet. Nothing is sealed with it.
+        self.previous = previous
 
     @classmethod
     def generate(cls) -> Cipher:
@@ -184,6 +187,8 @@ class Cipher:
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE], sealed[1 + NONCE :], None)
         except InvalidTag:
+            if self.previous is not None:
+                return self.previous.open_bytes(sealed)
             raise SecretKeyError(_WRONG_KEY) from None
 
     def seal_text(self, text: str) -> bytes:

@@ -182,6 +182,15 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_store(settings, run))
 
 
+# --- keys, backups ----------------------------------------------------------------------
+
+
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.keys import cmd_keys_rotate
+
+    return cmd_keys_rotate(args, settings)
+
+
 # --- run -------------------------------------------------------------------------------
 
 
@@ -254,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("list", help="who has which role")
     p.set_defaults(func=cmd_roles_list)
     roles.set_defaults(func=lambda a, s: _usage(roles))
+
+    keys = sub.add_parser("keys", help="rotate the encryption key of personal data")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    p = ksub.add_parser(
+        "rotate",
+        help="seal everything again with a new key (stop the bot first; resumes if interrupted)",
+    )
+    p.add_argument(
+        "--new-secret-file",
+        metavar="PATH",
+        help="with INTAKE_SECRET_KEY: the new secret (a new key is written there if missing)",
+    )
+    p.set_defaults(func=_keys_rotate)
+    keys.set_defaults(func=lambda a, s: _usage(keys))
 
     p = sub.add_parser("stats", help="intakes by status, week, group and help wanted; amounts")
     p.add_argument("--lang", help="language of the report (zh, en, ug; default en)")
