@@ -28,6 +28,7 @@ from bot.instance import AlreadyRunning, InstanceLock
 from bot.rotation import RotationError, rotate
 from bot.store import Store
 from bot.store.atrest import HASHED, SEALED
+from bot.store.backup import BackupError, backup
 from bot.store.db import now_iso
 from tests.helpers import console_script
 
@@ -249,6 +250,8 @@ async def test_a_rotation_stopped_half_way_is_finished_by_the_next_run(
     # Half-way: the old key is kept beside the new one, and the bot can start and read
     # values under either key (and seals new ones with the new key).
     assert Path(f"{db_path}.key.old").exists()
+    with pytest.raises(BackupError, match="rotation"):  # a backup would need both keys
+        backup(str(db_path), files_dir, db_path.parent / "b.tar")
     store = await Store.open(db_path)
     try:
         assert (await store.intakes.by_ref("R00001")) is not None

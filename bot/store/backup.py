@@ -108,6 +108,11 @@ def backup(db_path: str, files_dir: Path, out: Path, *, key_file: Path | None = 
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".backup-") as work:
         copy = Path(work) / DB
         _copy_database(db_path, copy)
+        if _rotating(copy):
+            raise BackupError(
+                "a key rotation is under way: finish it (intake-bot keys rotate) first;"
+                " a copy now would need both keys"
+            )
         schema, intakes, sent = _facts(copy)
         tmp = out.with_name(f".{out.name}.tmp")
         with contextlib.suppress(FileNotFoundError):
@@ -161,6 +166,12 @@ def _copy_database(db_path: str, copy: Path) -> None:
         src.execute("PRAGMA busy_timeout = 30000")
         src.backup(dst)  # all pages in one step: one read transaction, one snapshot
         dst.execute("PRAGMA journal_mode = DELETE")  # one file, not a WAL beside it
+
+
+def _rotating(db: Path) -> bool:
+    with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT 1 FROM settings WHERE key = 'key_rotation'").fetchone()
+    return row is not None
 
 
 def _facts(db: Path) -> tuple[int, int, int]:
