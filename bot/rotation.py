@@ -192,7 +192,10 @@ def _swap_key_files(key: Path, old_file: Path, new_file: Path) -> None:
     if not old_file.exists():
         if not key.exists():
             raise SecretKeyError(f"the key file {key} is missing")
-        os.link(key, old_file)
+        try:
+            os.link(key, old_file)
+        except OSError:  # a file system without hard links
+            write_private(old_file, key.read_text(encoding="ascii").strip())
         _sync_dir(key.parent)
     os.replace(new_file, key)
     _sync_dir(key.parent)
