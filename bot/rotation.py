@@ -169,6 +169,9 @@ async def _rotate(
     if not secret:
         _swap_key_files(key, old_file, new_file)
     done = await progress.reseal(db, cipher, at, after_batch=after_batch)
+    # Once more from the start, writing only what is still under the old key: nothing
+    # is left behind, whatever a run before or the bot meanwhile did.
+    done += await progress.reseal(db, cipher, progress.sweep(at))
     files = 0
     # Re-sealing needs no address key: no file is written under a new address.
     store_of_files = LocalFiles(files_dir, cipher, address_key=b"")

@@ -110,8 +110,20 @@ async def reseal(
     after_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Seal again with ``cipher`` (the new key, the old one as its ``previous``) every
-    sealed value from where ``at`` says on; returns how many. ``after_batch(n)`` is told
-    the count so far after each committed batch."""
+    sealed value from where ``at`` says on that the new key does not open yet; returns how
+    many. ``after_batch(n)`` is told the count so far after each committed batch.
+
+    A second call from the start (``sweep``) finds what the first left: so a value is not
+    left under the old key even if the list of columns changed between two runs."""
+    alone = _alone(cipher)
+
+    def again(value: bytes) -> bytes | None:
+        try:
+            alone.open_bytes(value)
+            return None  # sealed with the new key already
+        except SecretKeyError:
+            return cipher.seal_bytes(cipher.open_bytes(value))
+
     done = 0
     for index in range(at.column, len(SEALED)):
         table, column = SEALED[index]
@@ -129,17 +141,19 @@ async def reseal(
                     await _record(tx, replace(at, column=index + 1, last=None))
                     break
                 last = int(rows[-1]["k"])
-                changed = [
-                    (cipher.seal_bytes(cipher.open_bytes(r["v"])), r["k"])
-                    for r in rows
-                    if isinstance(r["v"], bytes)
-                ]
+                sealed = [(again(r["v"]), r["k"]) for r in rows if isinstance(r["v"], bytes)]
+                changed = [(value, k) for value, k in sealed if value is not None]
                 await tx.executemany(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", changed)
                 await _record(tx, replace(at, column=index, last=last))
             done += len(changed)
             if after_batch is not None:
                 after_batch(done)
     return done
+
+
+def sweep(at: Progress) -> Progress:
+    """Where a last pass over every sealed column starts (see ``reseal``)."""
+    return Progress(at.old_check, at.new_check)
 
 
 # The key check is sealed again only by ``finish``: until then it names the old key.
