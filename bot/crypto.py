@@ -11,8 +11,9 @@ ciphertext with its tag. A value stored as TEXT is plain; a database written bef
 Fernet tokens (``$enc``) and plain text, which ``Store.open`` rewrites once at start.
 
 The key: ``INTAKE_SECRET_KEY``, or when that is unset a key file created beside the
-database at first start (mode 0600; back it up with the database, or the data cannot be
-read again). A value that is a generated key (URL-safe base64 of 32 random bytes, as the
+database at first start (mode 0600; keep a copy apart from the backups, or the data cannot
+be read again). ``intake-bot keys rotate`` replaces it (bot/rotation.py); while a rotation
+is under way a cipher opens with its ``previous`` key what the new one does not. A value that is a generated key (URL-safe base64 of 32 random bytes, as the
 key file holds) is the key itself; anything else is a passphrase, stretched with scrypt
 (``Kdf``) and a random salt kept in the database. Sealing uses a key derived from that one
 with HKDF, so the same secret never serves two algorithms.
