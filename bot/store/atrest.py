@@ -50,12 +50,18 @@ SEALED: tuple[tuple[str, str], ...] = (
     ("proposals", "reason"),
     ("proposals", "note"),
     ("settings", "value"),
+    # Tables that come with other branches of the same release (the file store's rows,
+    # a caseworker's kept lists): a rotation passes over a table that is not there.
+    ("files", "source"),
+    ("files", "transcript"),
+    ("listings", "spec"),
 )
 
 # Columns of keyed hashes (HMAC under a key derived from the data key), not sealed values:
 # a rotation cannot make them again without what was hashed. ``erased`` tags are kept two
 # days (bot/store/users.py); those written before a rotation no longer match after it.
-HASHED: tuple[tuple[str, str], ...] = (("erased", "tag"),)
+# The blind index (``lookup``) is made again under the new key at the next start.
+HASHED: tuple[tuple[str, str], ...] = (("erased", "tag"), ("lookup", "digest"))
 
 # Audit rows an applicant writes about their own draft; with no intake left they were
 # about a draft that was erased.

@@ -125,8 +125,11 @@ async def reseal(
             return cipher.seal_bytes(cipher.open_bytes(value))
 
     done = 0
+    tables = {r["name"] for r in await db.fetchall("SELECT name FROM sqlite_master")}
     for index in range(at.column, len(SEALED)):
         table, column = SEALED[index]
+        if table not in tables:
+            continue
         last = at.last if index == at.column else None
         while True:
             async with db.write() as tx:
