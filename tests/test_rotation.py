@@ -357,6 +357,18 @@ async def test_a_rotation_is_refused_while_the_bot_runs(paths: tuple[Path, Path]
     db_path, files_dir = paths
     await fill(db_path, files_dir)
     old = key_file_for(str(db_path)).read_text()
-    with InstanceLock(str(db_path)), pytest.raises(AlreadyRunning):
-        await rotate(str(db_path), files_dir, secret=None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    env["INTAKE_DB"] = str(db_path)
+    with InstanceLock(str(db_path)):
+        with pytest.raises(AlreadyRunning):
+            await rotate(str(db_path), files_dir, secret=None)
+        refused = subprocess.run(
+            [console_script(), "keys", "rotate"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert refused.returncode == 1 and "already running" in refused.stderr
     assert key_file_for(str(db_path)).read_text() == old
