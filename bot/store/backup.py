@@ -123,7 +123,7 @@ def backup(db_path: str, files_dir: Path, out: Path, *, key_file: Path | None = 
             with os.fdopen(fd, "wb") as raw:
                 mode = "w:gz" if out.name.endswith((".gz", ".tgz")) else "w"
                 with tarfile.open(fileobj=raw, mode=mode) as tar:  # type: ignore[call-overload]
-                    members[DB] = _add(tar, DB, copy.read_bytes())
+                    members[DB] = _add_file(tar, DB, copy)
                     files = 0
                     for path, name in _stored(files_dir):
                         try:
@@ -204,6 +204,21 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> str:
     info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
     tar.addfile(info, _Reader(data))
     return hashlib.sha256(data).hexdigest()
+
+
+def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> str:
+    """A large member (the database) streamed from its file, not read into memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+        info = tarfile.TarInfo(name)
+        info.size = fh.tell()
+        info.mode = 0o600
+        info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
+        fh.seek(0)
+        tar.addfile(info, fh)
+    return digest.hexdigest()
 
 
 class _Reader:
