@@ -215,6 +215,27 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_store(settings, run))
 
 
+# --- keys, backups ----------------------------------------------------------------------
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.backups import cmd_backup
+
+    return cmd_backup(args, settings)
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.backups import cmd_restore
+
+    return cmd_restore(args, settings)
+
+
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.keys import cmd_keys_rotate
+
+    return cmd_keys_rotate(args, settings)
+
+
 # --- run -------------------------------------------------------------------------------
 
 
@@ -300,6 +321,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = rsub.add_parser("list", help="who has which role")
     p.set_defaults(func=cmd_roles_list)
     roles.set_defaults(func=lambda a, s: _usage(roles))
+
+    p = sub.add_parser(
+        "backup", help="copy the database and the stored files into one archive, or check one"
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--out", metavar="FILE", help="write a backup (.tar, or .tar.gz)")
+    which.add_argument("--verify", metavar="FILE", help="check a backup and report its counts")
+    p.add_argument("--with-key", action="store_true", help="put the key file in it too")
+    p.set_defaults(func=_backup)
+
+    p = sub.add_parser("restore", help="put a backup in place (stop the bot first)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace an existing database")
+    p.set_defaults(func=_restore)
+
+    keys = sub.add_parser("keys", help="rotate the encryption key of personal data")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    p = ksub.add_parser(
+        "rotate",
+        help="seal everything again with a new key (stop the bot first; resumes if interrupted)",
+    )
+    p.add_argument(
+        "--new-secret-file",
+        metavar="PATH",
+        help="with INTAKE_SECRET_KEY: the new secret (a new key is written there if missing)",
+    )
+    p.set_defaults(func=_keys_rotate)
+    keys.set_defaults(func=lambda a, s: _usage(keys))
 
     p = sub.add_parser("stats", help="intakes by status, week, group and help wanted; amounts")
     p.add_argument("--lang", help="language of the report (zh, en, ug; default en)")

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from bot.crypto import Cipher, Kdf, SecretKeyError, generated_key, legacy_key, read_secret
+from bot.store import rotation
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
@@ -59,6 +60,7 @@ class Store:
         admin_ids: frozenset[int] = frozenset(),
         secret: str | None = None,
         default_region: str = "",
+        rotation_secret: str | None = None,
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
@@ -67,10 +69,12 @@ class Store:
         an earlier version is brought to that format in place first (bot/store/atrest.py).
         Sent intakes without a region (sent before regions existed) are given
         ``default_region`` (INTAKE_DEFAULT_REGION) when one is set.
+        While a key rotation is under way (bot/rotation.py) values open with either key;
+        ``rotation_secret`` is the new secret when the keys are not in key files.
         """
         db = await Database.open(path)
         try:
-            db.cipher, reading = await _cipher_for(db, secret, str(path))
+            db.cipher, reading = await _cipher_for(db, secret, str(path), rotation_secret)
             store = cls(db, admin_ids)
             if reading is not None:
                 await rewrite(store, reading)
@@ -93,7 +97,9 @@ _KDF = "kdf"
 _OK = "ok"
 
 
-async def _cipher_for(db: Database, secret: str | None, path: str) -> tuple[Cipher, Cipher | None]:
+async def _cipher_for(
+    db: Database, secret: str | None, path: str, rotation_secret: str | None = None
+) -> tuple[Cipher, Cipher | None]:
     """The cipher for this database, refusing a key that cannot read what it holds; and,
     when the database may hold data in an earlier format, the cipher that reads that data
     (for ``rewrite``), else None.
@@ -105,10 +111,10 @@ async def _cipher_for(db: Database, secret: str | None, path: str) -> tuple[Ciph
     """
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_KEY_CHECK,))
     text = read_secret(secret, path, create=row is None)
-    key = generated_key(text)
-    if key is None:  # a passphrase: scrypt, with the salt kept in the database
-        key = (await _kdf(db)).derive(text)
-    cipher = Cipher(key)
+    under_way = await rotation.progress(db)
+    if under_way is not None:
+        return await _rotating(db, under_way, secret, path, [text, rotation_secret]), None
+    cipher = Cipher(await key_of(db, text))
     if row is None:
         await db.execute(
             "INSERT INTO settings (key, value, changed_at) VALUES (?, ?, ?)"
@@ -133,6 +139,47 @@ async def _cipher_for(db: Database, secret: str | None, path: str) -> tuple[Ciph
     if generated_key(text) is None:
         log.info("re-keying the database: its passphrase key now comes from scrypt with a salt")
     return cipher, earlier
+
+
+async def key_of(db: Database, text: str) -> bytes:
+    """The key a secret stands for in this database (a generated key, or a passphrase
+    through scrypt with the database's salt)."""
+    key = generated_key(text)
+    if key is None:  # a passphrase: scrypt, with the salt kept in the database
+        key = (await _kdf(db)).derive(text)
+    return key
+
+
+async def _rotating(
+    db: Database,
+    under_way: rotation.Progress,
+    secret: str | None,
+    path: str,
+    secrets: list[str | None],
+) -> Cipher:
+    """The cipher while a key rotation is under way: the new key, the old one behind it.
+    Each is found by the check value the rotation recorded for it, among the secrets
+    given and, when the key is kept in a file, the key files a rotation leaves."""
+    if not secret:
+        for name in (".key.old", ".key.new"):
+            kept = Path(path + name)
+            if kept.is_file():
+                secrets.append(kept.read_text(encoding="ascii").strip())
+    new = old = None
+    for text in dict.fromkeys(t for t in secrets if t):
+        candidate = Cipher(await key_of(db, text))
+        if new is None and rotation.opens(candidate, under_way.new_check):
+            new = candidate
+        elif old is None and rotation.opens(candidate, under_way.old_check):
+            old = candidate
+    if new is None or old is None:
+        raise SecretKeyError(
+            "a key rotation is under way and not finished: run `intake-bot keys rotate` "
+            "again to finish it (with INTAKE_SECRET_KEY still the old secret and "
+            "--new-secret-file the new one, if the key is not in a key file)"
+        )
+    new.previous = old
+    return new
 
 
 async def _kdf(db: Database) -> Kdf:
