@@ -233,12 +233,16 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                     "reply": _("reply"),
                     "note": _("note"),
                     "correction": _("correction asked for"),
+                    "checkin": _("check-in answer"),
+                    "checkin_note": _("check-in, in their words"),
                 }.get(kind, kind)
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
-                if kind == "reply":
+                if kind in ("reply", "checkin_note"):
                     text = piece_text(tr, decode(text))
+                elif kind == "checkin":
+                    text = choice_text(tr, text)
                 out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
     return split_message("\n".join(out))
 

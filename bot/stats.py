@@ -5,8 +5,9 @@ The same text serves /stats in the chat (HTML) and ``intake-bot stats`` (plain).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.casework.checkins import Choice, choice_text
 from bot.casework.terms import fen_to_yuan
 from bot.flow.model import Flow
 from bot.i18n import Tr
@@ -43,6 +44,8 @@ class Figures:
     # Applications by region; shown when there are several (someone who covers one
     # county sees that county's figures above, and no breakdown).
     by_region: tuple[RegionCount, ...] = ()
+    # Answers to the return visits after decisions (bot/casework/checkins.py), by choice.
+    checkins: dict[str, int] = field(default_factory=dict)
 
 
 async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
@@ -62,6 +65,7 @@ async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
         clues_by_status=await st.by_status(clues=True, scope=scope),
         clues_approved_fen=await st.approved_total_fen(clues=True, scope=scope),
         by_region=tuple(await st.by_region(scope=scope)),
+        checkins=await store.checkins.counts(scope),
     )
 
 
@@ -117,6 +121,15 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                 round(days),
             ).format(days=tr.count(days))
         )
+    if f.checkins:
+        lines.append("")
+        lines.append(fmt.b(_("Check-in answers after the decision")))
+        for choice in Choice:
+            if f.checkins.get(choice):
+                lines.append(
+                    "• "
+                    + tr.labelled(fmt.esc(choice_text(tr, choice)), tr.number(f.checkins[choice]))
+                )
     if f.clues_sent:
         lines.append("")
         lines.append(fmt.b(_("Clues from the agriculture department")))

@@ -12,6 +12,7 @@ The parts, each over the store and the people who act:
 - ``supervision``: a supervisor's: assigning, approving proposed decisions, reopening;
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
+- ``checkins``: return visits to the household after the decision (回访);
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
@@ -21,6 +22,7 @@ the tests hold one object.
 from __future__ import annotations
 
 from bot.casework.actions import Action, Actor, Step, allowed, allowed_on_referral
+from bot.casework.checkins import Checkins
 from bot.casework.clues import Clues
 from bot.casework.decisions import Card, Decisions, QueuePage
 from bot.casework.deletions import Deletions
@@ -84,6 +86,8 @@ class Casework:
             store, self.decisions, self.referrals, self.deletions, self.clues, self.supervision
         )
         self.digests = Digests(store, self.people, settings, fmt)
+        self.checkins = Checkins(store, self.people, settings, fmt)
+        self.decisions.checkins = self.checkins
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for

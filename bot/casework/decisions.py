@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.casework.actions import CASEWORKER, DECIDABLE, SUPERVISOR, Action, allowed
+from bot.casework.checkins import Checkins
 from bot.casework.deadlines import Due, due
 from bot.casework.facts import id_number_of
 from bot.casework.identity import Denied, People
@@ -97,6 +98,14 @@ class Decisions:
         self.people = people
         self.notices = notices
         self.settings = settings or notices.settings
+        # Return visits a decision schedules (set by ``Casework``; none without it).
+        self.checkins: Checkins | None = None
+
+    def checkin_times(self, case: Case) -> tuple[str, ...]:
+        """The check-ins a decision on ``case`` made now schedules."""
+        if self.checkins is None:
+            return ()
+        return self.checkins.schedule_for(is_test=case.is_test, is_clue=case.is_clue)
 
     # -- checks ----------------------------------------------------------------------
 
@@ -413,6 +422,7 @@ class Decisions:
             notify=notify,
             clear_pending=actor,
             unproposed=actor is not None,
+            checkins=self.checkin_times(case),
         )
 
     async def decline(self, actor: int, intake_id: int, reason: str) -> Case:
@@ -439,6 +449,7 @@ class Decisions:
             notify=notify,
             clear_pending=actor,
             unproposed=actor is not None,
+            checkins=self.checkin_times(case),
         )
 
     async def _propose(

@@ -60,6 +60,8 @@ class Kind(StrEnum):
     PROPOSAL_RETURNED = "proposal_returned"  # the caseworker who proposed it, with the note
     ASSIGNED = "assigned"  # the caseworker a supervisor gave an intake to
     REOPENED = "reopened"  # the caseworker holding an intake a supervisor reopened
+    CHECKIN = "checkin"  # the applicant: how are things, months after the decision
+    CHECKIN_ALERT = "checkin_alert"  # the holder: a check-in answered "worse" or "talk"
 
 
 _REFERRAL_UPDATES = {

@@ -68,6 +68,8 @@ EVENTS = {
     "intake.erased": N_("data erased at the applicant's request"),
     "intake.anonymised": N_("anonymised after the retention period"),
     "draft.expired": N_("closed: not finished in time"),
+    "checkin.sent": N_("check-in (return visit) sent to the applicant"),
+    "checkin.stopped": N_("the applicant stopped the check-ins"),
 }
 
 # Audit actions whose words are shown from the conversation instead.
@@ -79,13 +81,15 @@ SHOWN_AS_MESSAGES = frozenset(
         "intake.reply_received",
         "intake.note",
         "intake.correction",
+        "checkin.answered",
+        "checkin.note",
     }
 )
 # Audit actions that record a read of personal data (the card opened, the ID number
 # revealed): kept in the audit trail, not shown in the card's history.
 READS = frozenset({"intake.viewed", "intake.id_revealed"})
 # Conversation entries the applicant wrote (their author is shown as "applicant").
-BY_APPLICANT = ("reply", "correction")
+BY_APPLICANT = ("reply", "correction", "checkin", "checkin_note")
 
 REFERRAL_STATUS = {
     "sent": N_("sent, not yet acknowledged"),

@@ -16,6 +16,7 @@ from bot.store import rotation
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
+from bot.store.checkins import CheckinStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
 from bot.store.flows import FlowNotFound, FlowStore
@@ -50,6 +51,7 @@ class Store:
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
         self.digests = DigestStore(db)
+        self.checkins = CheckinStore(db)
 
     @classmethod
     async def open(

@@ -17,6 +17,7 @@ from bot.crypto import Cipher, open_json, open_text, seal_json, seal_text
 from bot.flow.engine import State
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
+from bot.store.checkins import schedule, unschedule
 from bot.store.db import Database, Transaction, now_iso
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
@@ -129,6 +130,8 @@ class Change:
     # No decision may wait for a supervisor (store/proposals.py): while one does, the
     # caseworker neither decides again nor asks the applicant.
     unproposed: bool = False
+    # A decision's check-ins (bot/casework/checkins.py): when each is due, UTC ISO times.
+    checkins: tuple[str, ...] = ()
 
 
 _SETTABLE = {"assignee", "decided_at", "amount_fen", "decision_reason", "updated_at"}
@@ -250,6 +253,10 @@ class CaseStore:
             await set_pending(tx, change.pending[0], change.pending[1], intake_id)
         if change.clear_pending is not None:
             await tx.execute("DELETE FROM pending WHERE user_id = ?", (change.clear_pending,))
+        if change.to in ("approved", "declined"):
+            await schedule(tx, intake_id, change.checkins)
+        elif change.to in OPEN_STATUSES and case.status not in OPEN_STATUSES:
+            await unschedule(tx, intake_id)  # reopened: asked again after the next decision
         if change.to is not None and change.to != "awaiting_applicant":
             # The question is closed: the applicant's next message is not taken for it.
             await tx.execute(
@@ -362,6 +369,7 @@ class CaseStore:
                 "UPDATE proposals SET reason = NULL, note = NULL WHERE intake_id = ?", (intake_id,)
             )
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
+            await unschedule(tx, intake_id)
             await tx.execute(
                 "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",
                 (intake_id,),

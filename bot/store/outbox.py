@@ -39,6 +39,7 @@ class OutMessage:
     # button for each. References are not personal data; the ids are opaque.
     opens: tuple[tuple[int, str], ...] = ()
     proposal_id: int | None = None  # a decision a supervisor is asked to approve
+    checkin_id: int | None = None  # a check-in the applicant answers (its buttons)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Queued:
     lang: str | None = None
     opens: tuple[tuple[int, str], ...] = ()
     proposal_id: int | None = None
+    checkin_id: int | None = None
 
 
 def _later(seconds: float) -> str:
@@ -71,7 +73,8 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     cipher = tx.cipher
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, kind, intake_id, referral_id, lang,"
-        " opens, proposal_id, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " opens, proposal_id, checkin_id, created_at, next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
@@ -83,6 +86,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
                 m.lang,
                 json.dumps([list(o) for o in m.opens]) if m.opens else None,
                 m.proposal_id,
+                m.checkin_id,
                 at,
                 at,
             )
@@ -102,7 +106,7 @@ class OutboxStore:
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
             "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
-            " opens, proposal_id FROM outbox WHERE next_at <= ?"
+            " opens, proposal_id, checkin_id FROM outbox WHERE next_at <= ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
@@ -120,6 +124,7 @@ class OutboxStore:
                 r["lang"],
                 tuple((int(o[0]), str(o[1])) for o in json.loads(r["opens"] or "[]")),
                 r["proposal_id"],
+                r["checkin_id"],
             )
             for r in rows
         ]
