@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from bot.casework.checkins import choice_text
 from bot.casework.deadlines import Due, due_text
 from bot.casework.decisions import Card, Filed
 from bot.casework.facts import facts_of

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.casework.checkins import choice_text
 from bot.casework.replies import decode, piece_text
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
@@ -123,13 +124,31 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
                 "question": _("question"),
                 "reply": _("reply"),
                 "correction": _("correction asked for"),
+                "checkin_note": _("check-in, in your words"),
             }
             for entry in talk:
                 if entry.kind in names:
                     said = strip_bidi(entry.body)
-                    if entry.kind == "reply":  # words, or a file sent in an answer
+                    if entry.kind in (
+                        "reply",
+                        "checkin_note",
+                    ):  # words, or a file sent in an answer
                         said = piece_text(tr, decode(entry.body))
                     lines.append(f"- {tr.datetime(entry.at)} {names[entry.kind]}: {said}")
+        checkins = await store.checkins.of_intake(intake.id)
+        if checkins:
+            lines.append("")
+            lines.append(_("Check-ins after the decision (how things are):"))
+            for c in checkins:
+                if c.answer:
+                    state = _("answered: {answer}").format(answer=choice_text(tr, c.answer))
+                elif c.stopped:
+                    state = _("stopped at your request")
+                elif c.sent_at:
+                    state = _("sent, not answered")
+                else:
+                    state = _("planned")
+                lines.append(f"- {tr.date(c.due_at[:10])}: {state}")
         referrals = await store.cases.referrals(intake.id)
         if referrals:
             lines.append("")

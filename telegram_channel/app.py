@@ -138,6 +138,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         answering,
         applicant,
         caseworker,
+        checkins,
         language,
         partner,
         privacy,
@@ -181,8 +182,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         services.interview, services.people, services.mydata, services.casework
     )
     answer_handlers, ans = answering.build_handlers(services.casework)
+    checkin_handlers, ck = checkins.build_handlers(services.casework)
     router = PendingRouter(
-        services.people, [ans.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed]
+        services.people,
+        [ans.on_typed, ck.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed],
     )
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
@@ -207,6 +210,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         ),
         *cw_handlers,
         *answer_handlers,
+        *checkin_handlers,
         *sv_handlers,
         *p_handlers,
         *fallback,  # last: unknown commands and interview answers
@@ -221,6 +225,11 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         at = settings.digest_time.replace(tzinfo=settings.zone)
         app.job_queue.run_daily(_digest, time=at, name=DIGEST_JOB)
         app.job_queue.run_once(_digest_catch_up, when=DIGEST_CATCH_UP, name=DIGEST_JOB)
+        # Check-ins after decisions that are due: every few minutes, and soon after a start
+        # (the schedule is in the database; each is sent once whatever the restarts).
+        app.job_queue.run_repeating(
+            _checkins, interval=CHECKIN_EVERY, first=CHECKIN_FIRST, name=CHECKIN_JOB
+        )
     sender = OutboxSender(services.store.outbox, app.bot, buttons=NoticeButtons(services.i18n))
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
@@ -288,6 +297,23 @@ async def _send_digest(context: Any, *, late: bool) -> None:
         return
     if sent or not late:
         log.info("morning digest: %d queued", sent)
+
+
+CHECKIN_JOB = "check-ins"
+CHECKIN_EVERY = 300  # seconds between runs that send the check-ins due
+CHECKIN_FIRST = 45  # seconds after a start: after the inbox's replay
+
+
+async def _checkins(context: Any) -> None:
+    """Queue the check-ins due now; a failed run is simply the next one's work."""
+    services: Services = context.application.bot_data["services"]
+    try:
+        sent = await services.casework.checkins.send_due()
+    except Exception:
+        log.exception("sending the check-ins due failed")
+        return
+    if sent:
+        log.info("check-ins: %d queued", sent)
 
 
 async def _on_error(update: object, context: Any) -> None:

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 
 from bot.casework import Action, Kind, Step
 from bot.casework.actions import referral_actions
+from bot.casework.checkins import CHOICE_NAMES, Choice
 from bot.casework.desk import Choices
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.store.outbox import Queued
 from telegram_channel.buttons import Tap, encode
 from telegram_channel.buttons.answer import done_data
+from telegram_channel.buttons.checkin import OP_OF, CheckinOp, checkin_data
 from telegram_channel.keyboards import Button, Keyboard, button
 
 # action -> (emoji, label); "{n}" in a label is the number of files.
@@ -114,6 +116,39 @@ def done_button(tr: Tr, intake_id: int) -> Button:
     return button("✔️ " + tr.gettext("Done: send my answer"), done_data(intake_id))
 
 
+def checkin_keyboard(tr: Tr, checkin_id: int) -> Keyboard:
+    """Under a check-in: the four answers, then the one tap that stops check-ins."""
+
+    def key(choice: Choice) -> Button:
+        emoji, name = CHOICE_NAMES[choice]
+        return button(f"{emoji} {tr.gettext(name)}", checkin_data(checkin_id, OP_OF[choice]))
+
+    stop = "🔕 " + tr.gettext("Stop these questions")
+    return Keyboard(
+        [
+            [key(Choice.BETTER), key(Choice.SAME)],
+            [key(Choice.WORSE)],
+            [key(Choice.TALK)],
+            [button(stop, checkin_data(checkin_id, CheckinOp.STOP))],
+        ]
+    )
+
+
+def after_checkin_keyboard(tr: Tr, checkin_id: int) -> Keyboard:
+    """After an answer: nothing to add (Skip), or no more check-ins."""
+    return Keyboard(
+        [
+            [button("⏭ " + tr.gettext("Skip"), checkin_data(checkin_id, CheckinOp.SKIP))],
+            [
+                button(
+                    "🔕 " + tr.gettext("Stop these questions"),
+                    checkin_data(checkin_id, CheckinOp.STOP),
+                )
+            ],
+        ]
+    )
+
+
 class NoticeButtons:
     """The buttons a queued notice gets from its kind, in its reader's language."""
 
@@ -138,10 +173,13 @@ class NoticeButtons:
                 Kind.ASSIGNED,
                 Kind.PROPOSAL_RETURNED,
                 Kind.REOPENED,
+                Kind.CHECKIN_ALERT,
             )
             and item.intake_id is not None
         ):
             return Keyboard([[open_button(tr, item.intake_id)]])
+        if kind is Kind.CHECKIN and item.checkin_id is not None:
+            return checkin_keyboard(tr, item.checkin_id)
         if kind is Kind.QUESTION and item.intake_id is not None:
             # The applicant answers in as many messages as they like, then taps Done.
             return Keyboard([[done_button(tr, item.intake_id)]])

@@ -32,6 +32,7 @@ class Board(StrEnum):
     PARTNER = "p"  # on a referral
     ANSWER = "y"  # Done, under a caseworker's question or the applicant's answer to it
     SUPERVISOR = "s"  # on a proposed decision or a decided intake
+    CHECKIN = "k"  # under a check-in after the decision: an answer, Skip, or Stop
 
 
 def pattern(*boards: Board) -> str:
