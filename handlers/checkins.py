@@ -69,7 +69,7 @@ class CheckinHandlers:
         words.append(
             _("If you want, write a few words or send a voice message now. If not, tap Skip.")
         )
-        await send(ctx.bot, user.id, " ".join(words), after_checkin_keyboard(tr, tap.checkin_id))
+        await send(ctx.bot, user.id, "\n\n".join(words), after_checkin_keyboard(tr, tap.checkin_id))
 
     async def on_typed(
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
