@@ -92,7 +92,7 @@ class CheckinHandlers:
         except Conflict as err:
             if err.code == "empty":
                 return True
-            await self.work.checkins.skip(user.id)  # its check-in is gone (erased)
+            await self.work.checkins.skip(user.id)  # long after the answer, or erased since
             return False
         await send(
             ctx.bot, user.id, tr.gettext("Thank you. What you sent is kept with your application.")

@@ -29,6 +29,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.flow.engine import Screening, State
 from bot.i18n import I18n
 from bot.messages import HTML
+from bot.mydata import export_text
 from bot.regions import Scope
 from bot.stats import figures, render
 from bot.store import Store
@@ -225,8 +226,24 @@ async def test_better_tells_nobody_and_skip_stops_waiting(world: World) -> None:
     first = (await w.store.checkins.of_intake(case.id))[0]
     await w.work.checkins.answer(case.applicant_id, first.id, Choice.BETTER)
     assert await texts(w, Kind.CHECKIN_ALERT) == []
+    # A message days later is not taken as words added to the answer.
+    with pytest.raises(Conflict, match="stale"):
+        await w.work.checkins.add_words(case.applicant_id, first.id, Piece("hi"), later(3))
     await w.work.checkins.skip(case.applicant_id)
     assert await w.store.pending.get(case.applicant_id) is None
+
+
+async def test_mydata_lists_the_check_ins(world: World) -> None:
+    w = world
+    case = await decided(w, lang="en")
+    await w.work.checkins.send_due(later(31))
+    first = (await w.store.checkins.of_intake(case.id))[0]
+    await w.work.checkins.answer(case.applicant_id, first.id, Choice.SAME)
+    await w.work.checkins.add_words(case.applicant_id, first.id, Piece("The cow is fine"))
+    text = await export_text(w.store, I18N.tr("en"), case.applicant_id)
+    assert "Check-ins after the decision" in text
+    assert "answered: 😐 The same" in text and text.count("planned") == 2
+    assert "check-in, in your words: The cow is fine" in text
 
 
 async def test_stopping_stops_every_later_check_in(world: World) -> None:

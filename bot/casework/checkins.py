@@ -43,6 +43,9 @@ from bot.store.outbox import OutMessage
 CHECKIN = "checkin"
 # Check-ins a run sends at most; the next run (minutes later) sends the rest.
 BATCH = 200
+# How long after an answer the bot takes the applicant's next message as words added to
+# it: a message weeks later is about something else.
+WORDS_WITHIN = dt.timedelta(days=2)
 
 
 class Choice(StrEnum):
@@ -174,12 +177,18 @@ class Checkins:
         await self.store.pending.set(applicant, CHECKIN, checkin.intake_id, checkin_id)
         return checkin
 
-    async def add_words(self, applicant: int, checkin_id: int, piece: Piece) -> Checkin:
+    async def add_words(
+        self, applicant: int, checkin_id: int, piece: Piece, now: dt.datetime | None = None
+    ) -> Checkin:
         """Words or a voice note (kept as the channel's file id) added to an answer; the
-        holder hears of them when the answer alerted them."""
+        holder hears of them when the answer alerted them. Conflict("stale") more than
+        WORDS_WITHIN after the answer: the message is not taken for it."""
         checkin = await self.store.checkins.get(checkin_id)
         if checkin is None or checkin.applicant_id != applicant or checkin.answer is None:
             raise Conflict("not_found")
+        answered = dt.datetime.fromisoformat(str(checkin.answered_at).replace("Z", "+00:00"))
+        if (now or dt.datetime.now(dt.UTC)) - answered > WORDS_WITHIN:
+            raise Conflict("stale")
         if piece.file is None:
             piece = Piece(clean_text(piece.text)[:MAX_REPLY])
             if not piece.text:
