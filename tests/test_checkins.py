@@ -289,6 +289,14 @@ async def test_reopening_drops_the_check_ins_and_the_next_decision_schedules_ane
     await w.work.approve(CW, case.id, "100")
     assert len(await w.store.checkins.of_intake(case.id)) == 3
 
+    # Stopped, reopened and decided again: still no more check-ins.
+    await w.work.checkins.send_due(later(31))
+    first = (await w.store.checkins.of_intake(case.id))[0]
+    await w.work.checkins.stop(case.applicant_id, first.id)
+    await w.work.reopen(31, case.id, "again")
+    await w.work.approve(CW, case.id, "100")
+    assert await w.work.checkins.send_due(later(400)) == 0
+
 
 async def test_stats_count_check_in_answers_by_choice_in_the_askers_regions(
     world: World,

@@ -39,7 +39,8 @@ from bot.store.casework import Conflict
 from bot.store.checkins import Checkin
 from bot.store.outbox import OutMessage
 
-# The pending prompt of an applicant who may add words to their check-in's answer.
+# The pending prompt of an applicant who may add words to their check-in's answer (set
+# with the answer, bot/store/checkins.py).
 CHECKIN = "checkin"
 # Check-ins a run sends at most; the next run (minutes later) sends the rest.
 BATCH = 200
@@ -174,7 +175,6 @@ class Checkins:
         notify = await self.alerts(checkin, choice) if choice in ALERTS else []
         if not await self.store.checkins.answer(checkin_id, applicant, choice, notify):
             raise Conflict("answered")
-        await self.store.pending.set(applicant, CHECKIN, checkin.intake_id, checkin_id)
         return checkin
 
     async def add_words(

@@ -369,7 +369,7 @@ class CaseStore:
                 "UPDATE proposals SET reason = NULL, note = NULL WHERE intake_id = ?", (intake_id,)
             )
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
-            await unschedule(tx, intake_id)
+            await unschedule(tx, intake_id, erase=True)
             await tx.execute(
                 "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",
                 (intake_id,),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.crypto import seal_text
+from bot.crypto import seal_json, seal_text
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
 from bot.store.db import NOBODY, Database, Transaction, now_iso
@@ -99,10 +99,15 @@ async def schedule(tx: Transaction, intake_id: int, due: Sequence[str]) -> None:
     )
 
 
-async def unschedule(tx: Transaction, intake_id: int) -> None:
-    """Inside a reopening's or an erasure's transaction: the check-ins not answered go
-    (those answered stay, a choice code each, for the figures)."""
-    await tx.execute("DELETE FROM checkins WHERE intake_id = ? AND answer IS NULL", (intake_id,))
+async def unschedule(tx: Transaction, intake_id: int, *, erase: bool = False) -> None:
+    """Inside a reopening's transaction: the check-ins not sent go (a stop the applicant
+    asked for stays, and holds for the next decision). Inside an erasure's: every one not
+    answered goes (those answered stay, a choice code each, for the figures)."""
+    if erase:
+        sql = "DELETE FROM checkins WHERE intake_id = ? AND answer IS NULL"
+    else:
+        sql = "DELETE FROM checkins WHERE intake_id = ? AND sent_at IS NULL AND stopped = 0"
+    await tx.execute(sql, (intake_id,))
 
 
 class CheckinStore:
@@ -174,6 +179,15 @@ class CheckinStore:
                 {"checkin": checkin_id, "choice": choice},
             )
             await enqueue(tx, notify)
+            # The bot now waits for words or a voice note to add (or Skip).
+            await tx.execute(
+                "INSERT INTO pending (user_id, kind, intake_id, ref_id, data, created_at)"
+                " VALUES (?, 'checkin', ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+                " kind = excluded.kind, intake_id = excluded.intake_id,"
+                " ref_id = excluded.ref_id, data = excluded.data,"
+                " created_at = excluded.created_at",
+                (applicant, intake_id, checkin_id, seal_json(tx.cipher, {}), at),
+            )
         return True
 
     async def add_words(
