@@ -27,6 +27,7 @@ from bot.casework.checkins import CHECKIN, Choice, due_times
 from bot.casework.replies import Piece
 from bot.config import ConfigError, Settings, load_settings
 from bot.flow.engine import Screening, State
+from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.mydata import export_text
@@ -275,6 +276,12 @@ async def test_erasure_removes_the_check_ins_not_answered(world: World) -> None:
     left = await w.store.checkins.of_intake(case.id)
     assert [(c.answer, c.applicant_id) for c in left] == [("same", 0)]  # a figure, no one's
     assert await w.work.checkins.send_due(later(400)) == 0
+
+    # Anonymised after the retention period (housekeeping): the same.
+    kept = await decided(w)
+    housekeeping = Housekeeping(w.store, I18N, w.work.settings)
+    assert await housekeeping.anonymise_decided(later(w.work.settings.retain_days + 1)) == 1
+    assert await w.store.checkins.of_intake(kept.id) == []
 
 
 async def test_reopening_drops_the_check_ins_and_the_next_decision_schedules_anew(
