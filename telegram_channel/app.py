@@ -35,6 +35,7 @@ from bot import redact
 from bot.administration import Administration
 from bot.casework import Casework
 from bot.config import ConfigError, Settings
+from bot.export import Exports
 from bot.flow.sandbox import FlowChecker
 from bot.flowadmin import FlowAdmin
 from bot.housekeeping import Housekeeping
@@ -138,6 +139,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         answering,
         applicant,
         caseworker,
+        exports,
         language,
         partner,
         privacy,
@@ -206,6 +208,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             menus,
         ),
         *cw_handlers,
+        *exports.build_handlers(services.people, Exports(services.store)),
         *answer_handlers,
         *sv_handlers,
         *p_handlers,

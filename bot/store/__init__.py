@@ -18,6 +18,7 @@ from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
+from bot.store.exports import ExportStore
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
@@ -50,6 +51,7 @@ class Store:
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
         self.digests = DigestStore(db)
+        self.exports = ExportStore(db)
 
     @classmethod
     async def open(

@@ -32,6 +32,7 @@ class Board(StrEnum):
     PARTNER = "p"  # on a referral
     ANSWER = "y"  # Done, under a caseworker's question or the applicant's answer to it
     SUPERVISOR = "s"  # on a proposed decision or a decided intake
+    EXPORT = "e"  # /export's confirmation that phone and ID numbers go in the file
 
 
 def pattern(*boards: Board) -> str:
