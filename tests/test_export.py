@@ -77,7 +77,7 @@ ANSWERS = {
     "groups": ["minor", "disabled"],
     "help_wanted": ["payment", "legal"],
     "household_size": 4,
-    "description": "=HYPERLINK(\"x\")",
+    "description": '=HYPERLINK("x")',
 }
 
 
@@ -183,7 +183,7 @@ async def test_the_csv_has_a_bom_and_opens_with_the_csv_module(w: World) -> None
     assert made.intakes == 3
     flat = [v for r in table for v in r]
     assert "13800001234" not in flat
-    assert "'=HYPERLINK(\"x\")" in flat  # Excel would run it: kept text
+    assert '\'=HYPERLINK("x")' in flat  # Excel would run it: kept text
 
 
 async def test_the_export_is_audited_without_personal_data(w: World) -> None:
