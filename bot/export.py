@@ -4,8 +4,8 @@ workbook (XLSX) or a CSV file, for the reporting clerk's spreadsheet.
 Upward reporting in public offices runs on Excel, and the usual complaint about exports
 is that they time out on large data. So the rows are streamed: the store hands over one
 page at a time (bot/store/exports.py), each intake's answers are opened and written in a
-worker thread while the event loop goes on answering others, and XlsxWriter's
-``constant_memory`` mode flushes each row to disk as it is written. Memory stays flat
+worker thread while the event loop goes on answering others, and the workbook writer
+(bot/xlsx.py) deflates each batch of rows straight into the file. Memory stays flat
 however many intakes there are (bench/export.py measures it).
 
 What is in it:
@@ -31,11 +31,12 @@ import csv
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot import xlsx
 from bot.casework.terms import event_name, fen_to_yuan, referral_status
 from bot.flow.model import Flow, Step
 from bot.flow.values import strip_bidi
@@ -198,24 +199,38 @@ async def questions(
     return [q for q in cols.values() if q.steps], flows
 
 
-def answer_cell(tr: Tr, flow: Flow, step: Step, value: Any) -> str | int | float | None:
-    """An answer as a spreadsheet cell: labels for choices, numbers as numbers."""
-    if value is None:
-        return None
+Cell = str | int | float | None
+Convert = Callable[[Any], Cell]
+
+
+def converter(tr: Tr, flow: Flow, step: Step) -> Convert:
+    """How an answer to ``step`` becomes a spreadsheet cell: labels for choices (in the
+    reader's language), numbers as numbers, a count of files. Worked out once per question
+    and flow version, not once per cell: an export has millions of cells."""
     lang = flow.language_for(tr.lang)
+    labels = {c.value: flow.pick(c.label, lang) for c in step.choices}
     if step.type == "choice":
-        choice = step.choice(str(value))
-        return flow.pick(choice.label, lang) if choice else str(value)
+        return lambda v: None if v is None else labels.get(str(v), str(v))
     if step.type == "multi_choice":
-        chosen = value if isinstance(value, list) else [value]
-        return join_list(
-            lang, [flow.pick(c.label, lang) for c in step.choices if c.value in chosen]
-        )
+        order = list(labels)
+
+        def many(v: Any) -> Cell:
+            if v is None:
+                return None
+            chosen = set(v) if isinstance(v, list) else {v}
+            return join_list(lang, [labels[c] for c in order if c in chosen])
+
+        return many
     if step.type == "attachments":
-        return len(value) if isinstance(value, list) else None
-    if step.type == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return strip_bidi(str(value))
+        return lambda v: len(v) if isinstance(v, list) else None
+    if step.type == "number":
+        return lambda v: v if isinstance(v, int | float) and not isinstance(v, bool) else _text(v)
+    # Typed text was cleaned of bidi controls when it was answered (bot/flow/values.py).
+    return _text
+
+
+def _text(v: Any) -> Cell:
+    return None if v is None else str(v)
 
 
 # -- writers -----------------------------------------------------------------------------
@@ -231,51 +246,12 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-class _XlsxSheet:
-    def __init__(self, ws: Any) -> None:
-        self._ws = ws
-        self._n = 1
-        # The generic write() guesses types (and formulas, and links) from each value: the
-        # typed calls are faster, and an applicant's "=..." stays text.
-        self._text = ws.write_string
-        self._number = ws.write_number
-
-    def row(self, cells: Sequence[Any]) -> None:
-        n = self._n
-        text, number = self._text, self._number
-        for col, value in enumerate(cells):
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                text(n, col, value)
-            else:
-                number(n, col, value)
-        self._n = n + 1
-
-
 class _Xlsx:
-    def __init__(self, path: Path) -> None:
-        import xlsxwriter
-
-        self._book = xlsxwriter.Workbook(
-            str(path),
-            {
-                "constant_memory": True,  # each row goes to disk once the next is begun
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
-        self._bold = self._book.add_format({"bold": True})
+    def __init__(self, path: Path, names: Sequence[str]) -> None:
+        self._book = xlsx.Workbook(path, names)
 
     def sheet(self, name: str, headers: Sequence[str], widths: Sequence[int]) -> Sheet:
-        ws = self._book.add_worksheet(name[:31])
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
-        for col, header in enumerate(headers):
-            ws.write_string(0, col, header, self._bold)
-        ws.freeze_panes(1, 1)
-        return _XlsxSheet(ws)
+        return self._book.sheet(headers, widths)
 
     def close(self) -> None:
         self._book.close()
@@ -337,14 +313,14 @@ async def export(
     f = req.filter
     xs = store.exports
     cols, flows = await questions(store, tr, await xs.versions(f, scope), req.with_sensitive)
-    writer: _Writer = _Xlsx(out) if req.format == "xlsx" else _Csv(out)
     _ = tr.gettext
+    writer: _Writer = _Xlsx(out, [_(n) for n in SHEETS]) if req.format == "xlsx" else _Csv(out)
     try:
         headers = [_(h) for h in INTAKE_HEADERS] + [q.header for q in cols]
         widths = [10, 11, 11, 12, 10, 8, 30, 16, 10, 20, 12, 14, 8] + [24] * len(cols)
         sheet = writer.sheet(_(SHEETS[0]), headers, widths)
         assert sheet is not None
-        rules = {key: {r.id: r for r in flow.priority} for key, flow in flows.items()}
+        versions = _versions(tr, cols, flows)
         n_intakes = after = 0
         while rows := await xs.intakes(f, scope, after):
             after = int(rows[-1]["id"])
@@ -352,7 +328,8 @@ async def export(
 
             def write(rows: list[Any] = rows) -> None:
                 for row in rows:
-                    sheet.row(_intake_cells(store, tr, row, cols, flows, rules))
+                    key = (row["flow_id"], int(row["flow_version"]))
+                    sheet.row(_intake_cells(store, tr, row, versions[key]))
 
             await asyncio.to_thread(write)
         n_referrals = n_history = 0
@@ -387,30 +364,42 @@ async def export(
     return made
 
 
-def _intake_cells(
-    store: Store,
-    tr: Tr,
-    row: Any,
-    cols: list[Question],
-    flows: dict[tuple[str, int], Flow],
-    rules: dict[tuple[str, int], dict[str, Any]],
-) -> list[Any]:
-    _ = tr.gettext
-    key = (row["flow_id"], int(row["flow_version"]))
-    flow = flows[key]
-    lang = flow.language_for(tr.lang)
+@dataclass(frozen=True)
+class _Version:
+    """What writing a row of one flow version needs, worked out once per export."""
+
+    flow: Flow
+    lang: str
+    rules: dict[str, str]  # priority rule id -> its label in the reader's language
+    answers: list[tuple[str, Convert | None]]  # per question column: its id, its converter
+
+
+def _versions(
+    tr: Tr, cols: list[Question], flows: dict[tuple[str, int], Flow]
+) -> dict[tuple[str, int], _Version]:
+    out = {}
+    for key, flow in flows.items():
+        lang = flow.language_for(tr.lang)
+        rules = {r.id: flow.pick(r.label, lang) for r in flow.priority}
+        answers = [
+            (q.id, converter(tr, flow, q.steps[key]) if key in q.steps else None) for q in cols
+        ]
+        out[key] = _Version(flow, lang, rules, answers)
+    return out
+
+
+def _intake_cells(store: Store, tr: Tr, row: Any, version: _Version) -> list[Any]:
     answers = store.exports.answers(row)
     status = row["status"]
     screening = _screening(row["screening"])
     reasons = [
-        flow.pick(rules[key][r].label, lang)
-        for r in screening.get("priority_reasons", ())
-        if r in rules[key]
+        version.rules[r] for r in screening.get("priority_reasons", ()) if r in version.rules
     ]
     decided = status in ("approved", "declined")
     reason = store.exports.opened(row["decision_reason"]) if decided else None
     fen = row["amount_fen"]
     days = row["days"]
+    holder = row["holder_name"] or (str(row["assignee"]) if row["assignee"] is not None else None)
     cells: list[Any] = [
         row["ref"],
         (row["submitted_at"] or "")[:10],
@@ -418,17 +407,16 @@ def _intake_cells(
         status_name(tr, status),
         row["region"],
         int(row["priority"] or 0),
-        join_list(lang, reasons) if reasons else None,
+        join_list(version.lang, reasons) if reasons else None,
         _verdict(tr, screening),
         status_name(tr, status) if decided else None,
         strip_bidi(reason) if reason else None,
         float(fen_to_yuan(fen)) if fen is not None and status == "approved" else None,
-        row["holder_name"] or (str(row["assignee"]) if row["assignee"] is not None else None),
+        holder,
         round(float(days), 1) if days is not None else None,
     ]
-    for q in cols:
-        step = q.steps.get(key)
-        cells.append(None if step is None else answer_cell(tr, flow, step, answers.get(q.id)))
+    get = answers.get
+    cells += [None if conv is None else conv(get(qid)) for qid, conv in version.answers]
     return cells
 
 
