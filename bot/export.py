@@ -469,11 +469,14 @@ async def _history(store: Store, tr: Tr, req: Request, scope: Scope, sheet: Shee
     while rows := await xs.history(req.filter, scope, after):
         after = int(rows[-1]["id"])
         n += len(rows)
-        for r in rows:
-            who = r["actor_name"] or (str(r["actor"]) if r["actor"] is not None else None)
-            sheet.row(
-                [r["ref"], (r["at"] or "")[:16].replace("T", " "), who, event_name(tr, r["action"])]
-            )
+
+        def write(rows: list[Any] = rows) -> None:
+            for r in rows:
+                who = r["actor_name"] or (str(r["actor"]) if r["actor"] is not None else None)
+                when = (r["at"] or "")[:16].replace("T", " ")
+                sheet.row([r["ref"], when, who, event_name(tr, r["action"])])
+
+        await asyncio.to_thread(write)
     return n
 
 

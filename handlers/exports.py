@@ -21,14 +21,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Cont
 from bot.export import BadFilter, Exports, NotAllowed, Request, filename, parse_words
 from bot.i18n import Tr
 from bot.people import People
-from telegram_channel.buttons import as_int
-from telegram_channel.buttons.codec import Board, pack, pattern, unpack
+from telegram_channel.buttons.exports import PATTERN, export_data, read_export
 from telegram_channel.keyboards import Keyboard, button
 from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 
-PATTERN = pattern(Board.EXPORT)
 MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
@@ -36,7 +34,7 @@ MIME = {
 
 
 def _only(tr: Tr) -> str:
-    return tr.gettext("This is only for caseworkers, supervisors and admins.")
+    return tr.gettext("This is only for caseworkers and admins.")  # and supervisors: as /stats
 
 
 def _usage(tr: Tr) -> str:
@@ -62,7 +60,7 @@ class ExportHandlers:
             if req.with_sensitive:
                 asked = await self.exports.ask(user.id, req)
                 keyboard = Keyboard(
-                    [[button(_("Yes, with phone and ID numbers"), pack(Board.EXPORT, asked))]]
+                    [[button(_("Yes, with phone and ID numbers"), export_data(asked))]]
                 )
                 await send(
                     ctx.bot,
@@ -90,26 +88,25 @@ class ExportHandlers:
         await self._make(ctx, user.id, tr, req)
 
     async def on_button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """*Yes, with phone and ID numbers*: the request is re-read, the role and regions
+        too; anyone else's tap, or a second one, is answered in the tapper's box only."""
         query = update.callback_query
         user = update.effective_user
         if query is None or user is None:
             return
-        await acknowledge(query)
         tr = await self.people.tr(user.id, user.language_code)
-        parts = unpack(query.data, Board.EXPORT, 2)
-        asked = as_int(parts[0]) if parts else None
-        message = query.message if isinstance(query.message, Message) else None
-        await edit_markup(message, None)
+        asked = read_export(query.data)
         try:
             req = await self.exports.confirmed(user.id, asked) if asked is not None else None
         except NotAllowed:
-            await send(ctx.bot, user.id, _only(tr))
+            await acknowledge(query, _only(tr), alert=True)
             return
-        if req is None:
-            await send(
-                ctx.bot, user.id, tr.gettext("That export was already made, or is not yours.")
-            )
+        if req is None or asked is None:
+            text = tr.gettext("That export was already made, or is not yours.")
+            await acknowledge(query, text, alert=True)
             return
+        await acknowledge(query)
+        await edit_markup(query.message if isinstance(query.message, Message) else None, None)
         await self._make(ctx, user.id, tr, req, asked)
 
     async def _make(
