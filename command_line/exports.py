@@ -56,8 +56,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async def run(store: Store) -> int:
         made = await export.export(store, tr, req, out)
         print(
-            f"{out}: {made.intakes} applications, {made.referrals} referrals,"
-            f" {made.history} history entries"
+            f"{out}: applications {made.intakes}, referrals {made.referrals},"
+            f" history entries {made.history}"
             + ("; with phone and ID numbers: keep the file safe" if made.sensitive else "")
         )
         return 0

@@ -27,10 +27,9 @@ from telegram_channel.sending import acknowledge, edit_markup, send
 
 log = logging.getLogger(__name__)
 
-MIME = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv",
-}
+# What Telegram's Bot API takes from a bot as a document (a local Bot API server takes
+# more; a file over this is left to the command line, which has no such limit).
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 
 def _only(tr: Tr) -> str:
@@ -129,6 +128,16 @@ class ExportHandlers:
             caption = tr.ngettext("{n} application", "{n} applications", made.intakes).format(
                 n=tr.count(made.intakes)
             )
+            size = out.stat().st_size
+            if size > MAX_DOCUMENT_BYTES:
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "The file is too large to send here ({size} MB; Telegram takes up to 50 MB). Choose a shorter period or one region, or make it from the command line: intake-bot export."
+                    ).format(size=tr.number(round(size / 2**20))),
+                )
+                return
             try:
                 with out.open("rb") as f:
                     await ctx.bot.send_document(
@@ -137,6 +146,7 @@ class ExportHandlers:
                         filename=out.name,
                         caption=caption,
                         disable_content_type_detection=True,
+                        write_timeout=300,  # tens of MB up to Telegram
                     )
             except TelegramError:
                 log.warning("an export could not be sent", exc_info=True)

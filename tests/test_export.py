@@ -215,3 +215,41 @@ def test_the_words_of_export_are_read_in_any_order() -> None:
         parse_words(["2026-13-01"])
     with pytest.raises(BadFilter):
         parse_words(["everything"])
+
+
+def test_the_command_line_writes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    from command_line.cli import main
+
+    db = tmp_path / "intake.db"
+    monkeypatch.setenv("INTAKE_DB", str(db))
+    monkeypatch.delenv("INTAKE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    async def seed() -> dict[str, tuple[int, str]]:
+        settings = Settings(token="1:x", db_path=str(db))
+        store = await Store.open(db)
+        try:
+            await store.roles.grant(CW, "caseworker")
+            await store.roles.grant(PARTNER, "partner")
+            return await world(World(store, Casework(store, i18n, settings, fmt=HTML), tmp_path))
+        finally:
+            await store.close()
+
+    ids = asyncio.run(seed())
+    out = tmp_path / "county.xlsx"
+    argv = ["export", "--region", HOTAN_COUNTY, "--status", "approved", "--lang", "en"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "applications 1," in capsys.readouterr().out
+    assert [r[0] for r in rows(out)[1:]] == [ids["a"][1]]
+    assert rows(out)[0][0] == "Reference"
+    flat = [str(v) for r in rows(out) for v in r]
+    assert "13800001234" not in flat
+    assert main(["export", "--with-sensitive", "--out", str(tmp_path / "all.csv")]) == 0
+    data = (tmp_path / "all.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"13800001234" in data
+    assert main(["export", "--from", "2026-13-01", "--out", str(tmp_path / "x.xlsx")]) != 0
+    assert "not a date" in capsys.readouterr().err
