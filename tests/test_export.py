@@ -253,3 +253,22 @@ def test_the_command_line_writes_the_file(
     assert data.startswith(b"\xef\xbb\xbf") and b"13800001234" in data
     assert main(["export", "--from", "2026-13-01", "--out", str(tmp_path / "x.xlsx")]) != 0
     assert "not a date" in capsys.readouterr().err
+
+
+async def test_one_column_per_question_across_versions_headed_by_the_newest_text(
+    w: World,
+) -> None:
+    old = await sent(w, HOTAN_COUNTY, {"name": "张三", "help_wanted": ["job"]})
+    source = await w.store.flows.source()
+    renamed = source.replace("最需要哪些帮助？", "现在最需要哪些帮助？", 1)
+    assert renamed != source
+    await w.store.flows.publish(renamed)
+    new = await sent(w, HOTAN_COUNTY, {"name": "李四", "help_wanted": ["loan"]})
+    out, made = await run(w, Request())
+    assert made.intakes == 2
+    table = rows(out)
+    head = table[0]
+    assert "现在最需要哪些帮助？" in head and "最需要哪些帮助？" not in head
+    col = head.index("现在最需要哪些帮助？")
+    by_ref = {r[0]: r[col] for r in table[1:]}
+    assert by_ref == {old[1]: "找工作", new[1]: "低息贷款"}
