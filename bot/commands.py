@@ -41,6 +41,11 @@ EVERYONE: tuple[Command, ...] = (
 )
 
 _STATS = Command("stats", N_("figures: applications, decisions and amounts"))
+_EXPORT = Command(
+    "export",
+    N_("applications as an Excel file, for reports"),
+    "[FROM TO] [REGION] [STATUS] [csv] [sensitive]",
+)
 
 #: What each role adds, in the order of ``ROLES``.
 BY_ROLE: dict[str, tuple[Command, ...]] = {
@@ -49,12 +54,14 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         Command("mine", N_("applications you have claimed")),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
         _STATS,
+        _EXPORT,
     ),
     "supervisor": (
         Command("queue", N_("open applications of your regions, and who holds each")),
         Command("assign", N_("give an application to a caseworker"), "ABC-DEF USER_ID"),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
         _STATS,
+        _EXPORT,
     ),
     "partner": (
         Command("referrals", N_("referrals waiting for you")),
@@ -70,6 +77,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         Command("flows", N_("the interview's versions, and going back to an earlier one")),
         Command("expiry", N_("how many days unfinished applications wait")),
         _STATS,
+        _EXPORT,
     ),
 }
 

@@ -359,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="count only this region (GB/T 2260 code or prefix); repeat for several",
     )
     p.set_defaults(func=cmd_stats)
+
+    from command_line import exports  # it imports this module
+
+    exports.add_parser(sub)
     return parser
 
 

@@ -35,6 +35,7 @@ from bot import redact
 from bot.administration import Administration
 from bot.casework import Casework
 from bot.config import ConfigError, Settings
+from bot.export import Exports
 from bot.flow.sandbox import FlowChecker
 from bot.flowadmin import FlowAdmin
 from bot.housekeeping import Housekeeping
@@ -139,6 +140,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         applicant,
         caseworker,
         checkins,
+        exports,
         language,
         partner,
         privacy,
@@ -209,6 +211,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             menus,
         ),
         *cw_handlers,
+        *exports.build_handlers(services.people, Exports(services.store)),
         *answer_handlers,
         *checkin_handlers,
         *sv_handlers,

@@ -152,7 +152,9 @@ async def test_roles_changed_while_the_bot_was_down_reach_the_menu_at_the_next_s
     await r.store.roles.grant(CW, "partner")
     await r.restart()
     both = await menu_is(tg, chat(CW), may_use({"caseworker", "partner"}))
-    assert [name for name, _ in both][:6] == ["queue", "mine", "open", "stats", "referrals", "clue"]
+    assert [name for name, _ in both][:7] == [
+        "queue", "mine", "open", "stats", "export", "referrals", "clue",
+    ]  # fmt: skip
 
     await r.store.roles.revoke(CW, "caseworker")
     await r.store.roles.revoke(CW, "partner")

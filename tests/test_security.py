@@ -109,6 +109,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "flows": (frozenset({"admin"}), ""),
     "expiry": (frozenset({"admin"}), "1"),
     "stats": (frozenset({"admin", "caseworker", "supervisor"}), ""),
+    "export": (frozenset({"admin", "caseworker", "supervisor"}), ""),
     "queue": (frozenset({"caseworker", "supervisor"}), ""),
     "mine": (frozenset({"caseworker"}), ""),
     "open": (frozenset({"caseworker", "supervisor"}), "{ref}"),
@@ -128,10 +129,12 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^d:": (OWNER, ("y", "n", "r")),
     "^[arx]:": (OWNER, ()),
     "^y:": (OWNER, ()),  # Done under a caseworker's question: the tapper's own intake only
+    "^k:": (OWNER, ()),  # a check-in after the decision: the tapper's own intake only
     "^f:": (frozenset({"admin"}), ("p", "t", "r", "a", "k")),
     "^c:": (frozenset({"caseworker"}), CASEWORKER_OPS),
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
     "^s:": (frozenset({"supervisor"}), ("as", "at", "ok", "rt", "ro")),
+    "^e:": (frozenset({"admin", "caseworker", "supervisor"}), ("x",)),  # /export's confirmation
 }
 
 #: message handlers (not commands), by their callback, and who they act for.
@@ -241,6 +244,8 @@ class World:
                 "k": self.flow_rowid,
             }
             return [f"f:{op}:{target[op]}:0" for op in ops]
+        if pattern == "^e:":  # an export waiting for its confirmation: a made-up id
+            return ["e:1"]
         raise AssertionError(pattern)
 
     def _c(self, op: str) -> str:
@@ -435,6 +440,7 @@ async def test_privileged_callbacks_are_refused_where_they_do_not_belong(world: 
                 "^p:": ONLY_PARTNERS,
                 "^f:": ONLY_ADMINS,
                 "^s:": ONLY_SUPERVISORS,
+                "^e:": ONLY_STAFF,
             }
             assert answer.get("text") == expected[pattern], (role, data, answer)
         assert len(person.messages) == sent_before, (role, person.texts()[sent_before:])

@@ -19,6 +19,7 @@ from bot.store.casework import CaseStore
 from bot.store.checkins import CheckinStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
+from bot.store.exports import ExportStore
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
@@ -52,6 +53,7 @@ class Store:
         self.housekeeping = HousekeepingStore(db)
         self.digests = DigestStore(db)
         self.checkins = CheckinStore(db)
+        self.exports = ExportStore(db)
 
     @classmethod
     async def open(

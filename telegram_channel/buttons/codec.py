@@ -33,6 +33,7 @@ class Board(StrEnum):
     ANSWER = "y"  # Done, under a caseworker's question or the applicant's answer to it
     SUPERVISOR = "s"  # on a proposed decision or a decided intake
     CHECKIN = "k"  # under a check-in after the decision: an answer, Skip, or Stop
+    EXPORT = "e"  # /export's confirmation that phone and ID numbers go in the file
 
 
 def pattern(*boards: Board) -> str:
