@@ -50,6 +50,8 @@ KEYS = {
     "INTAKE_DECISION_DAYS": "decision_days",
     "INTAKE_DIGEST_TIME": "digest_time",
     "INTAKE_TIMEZONE": "timezone",
+    "INTAKE_FILES": "files",
+    "INTAKE_TRANSCRIBER": "transcriber",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -110,6 +112,17 @@ class Settings:
     # When the morning digest of what is due goes out, in the deployment's time zone.
     digest_time: dt.time = dt.time(8, 30)
     timezone: str = "Asia/Shanghai"
+    # Where attachments and voice notes are kept, sealed (bot/files.py); empty: a folder
+    # beside the database, ``<db>.files``.
+    files: str = ""
+    # The speech-to-text engine for voice answers (bot/transcribe.py): "none" (the
+    # default: no transcription is claimed), or one registered under that name.
+    transcriber: str = "none"
+
+    @property
+    def files_dir(self) -> Path:
+        """The file store's folder: INTAKE_FILES, else ``<db>.files`` beside the database."""
+        return Path(self.files) if self.files else Path(self.db_path + ".files")
 
     @property
     def approval_above(self) -> Decimal | None:
@@ -326,6 +339,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["digest_time"] = _clock("INTAKE_DIGEST_TIME", get("INTAKE_DIGEST_TIME"))
     if get("INTAKE_TIMEZONE") is not None:
         kwargs["timezone"] = _zone(str(get("INTAKE_TIMEZONE")).strip())
+    if get("INTAKE_FILES"):
+        kwargs["files"] = str(get("INTAKE_FILES"))
+    if get("INTAKE_TRANSCRIBER"):
+        kwargs["transcriber"] = str(get("INTAKE_TRANSCRIBER")).strip().lower()
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

@@ -342,6 +342,7 @@ async def open_services(settings: Settings) -> Services:
         admin_ids=settings.admin_ids,
         secret=settings.secret_key,
         default_region=settings.default_region,
+        files_dir=settings.files_dir,
     )
     casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
     interview = Interview(store, i18n, alerts=casework.alerts_for_new)

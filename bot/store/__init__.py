@@ -12,11 +12,13 @@ import logging
 from pathlib import Path
 
 from bot.crypto import Cipher, Kdf, SecretKeyError, generated_key, legacy_key, read_secret
+from bot.files import LocalFiles
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
 from bot.store.casework import CaseStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
+from bot.store.files import FileRecords, address_key
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
@@ -49,6 +51,9 @@ class Store:
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
         self.digests = DigestStore(db)
+        self.file_records = FileRecords(db)
+        # The file store (attachments, voice): set by ``open``, which knows the key.
+        self.files: LocalFiles | None = None
 
     @classmethod
     async def open(
@@ -59,6 +64,7 @@ class Store:
         admin_ids: frozenset[int] = frozenset(),
         secret: str | None = None,
         default_region: str = "",
+        files_dir: str | Path | None = None,
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
@@ -66,12 +72,15 @@ class Store:
         it is unset, from a file beside the database (bot/crypto.py). A database written by
         an earlier version is brought to that format in place first (bot/store/atrest.py).
         Sent intakes without a region (sent before regions existed) are given
-        ``default_region`` (INTAKE_DEFAULT_REGION) when one is set.
+        ``default_region`` (INTAKE_DEFAULT_REGION) when one is set. Attachments are kept
+        sealed in ``files_dir`` (INTAKE_FILES), by default a folder ``<db>.files`` beside it.
         """
         db = await Database.open(path)
         try:
             db.cipher, reading = await _cipher_for(db, secret, str(path))
             store = cls(db, admin_ids)
+            folder = Path(files_dir) if files_dir else files_dir_for(str(path))
+            store.files = LocalFiles(folder, db.cipher, await address_key(db))
             if reading is not None:
                 await rewrite(store, reading)
             if default_region:
@@ -85,6 +94,11 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+
+
+def files_dir_for(db_path: str) -> Path:
+    """Where attachments are kept by default: a folder beside the database."""
+    return Path(db_path + ".files")
 
 
 _KEY_CHECK = "key_check"

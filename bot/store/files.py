@@ -1,0 +1,188 @@
+"""Which intake holds which file of the file store (bot/files.py), and downloads to do.
+
+A file arrives as a Telegram id; it is downloaded at once and kept in the file store under
+its content address. A row here says which intake (and which question) it belongs to, so
+that ``/delete``, retention and ``/mydata`` find it. While a download fails the row keeps
+Telegram's id (``source``) and when to try again; the applicant's answer counts already.
+
+Several rows may name one address (the same photo sent twice): a file is erased from the
+store when the last row naming it goes (``forget``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from bot.crypto import open_text, seal_text
+from bot.store.db import NOBODY, Database, now_iso
+
+_ADDRESS_KEY = "files_address_key"
+_COLUMNS = (
+    "id, intake_id, unique_id, kind, step, size, duration, address, source, tries,"
+    " transcript, created_at"
+)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    intake_id: int
+    unique_id: str
+    kind: str
+    step: str | None
+    size: int | None
+    duration: int | None
+    address: str | None  # None while the download waits
+    source: str | None
+    tries: int
+    transcript: str | None
+    created_at: str
+
+
+def _later(seconds: float) -> str:
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def address_key(db: Database) -> bytes:
+    """The key of the file store's content addresses: random, made once, kept sealed in
+    the settings (so rotating the data key re-seals it and moves no file)."""
+    row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_ADDRESS_KEY,))
+    if row is None:
+        if db.cipher is None:
+            raise RuntimeError("the file store needs the database's key")
+        await db.execute(
+            "INSERT INTO settings (key, value, changed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (key) DO NOTHING",
+            (_ADDRESS_KEY, db.cipher.seal_bytes(os.urandom(32)), now_iso()),
+            touches=NOBODY,
+        )
+        row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_ADDRESS_KEY,))
+        assert row is not None
+    assert db.cipher is not None
+    return db.cipher.open_bytes(row["value"])
+
+
+class FileRecords:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _row(self, r: object) -> FileRow:
+        transcript = r["transcript"]  # type: ignore[index]
+        return FileRow(
+            r["id"],  # type: ignore[index]
+            r["intake_id"],  # type: ignore[index]
+            r["unique_id"],  # type: ignore[index]
+            r["kind"],  # type: ignore[index]
+            r["step"],  # type: ignore[index]
+            r["size"],  # type: ignore[index]
+            r["duration"],  # type: ignore[index]
+            r["address"],  # type: ignore[index]
+            r["source"],  # type: ignore[index]
+            r["tries"],  # type: ignore[index]
+            None if transcript is None else open_text(self._db.cipher, transcript),
+            r["created_at"],  # type: ignore[index]
+        )
+
+    async def record(
+        self,
+        intake_id: int,
+        unique_id: str,
+        kind: str,
+        *,
+        step: str | None,
+        size: int | None,
+        duration: int | None,
+        source: str,
+    ) -> FileRow:
+        """The row of this file of this intake, made (waiting for its download) if new."""
+        await self._db.execute(
+            "INSERT INTO files (intake_id, unique_id, kind, step, size, duration, source,"
+            " next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (intake_id, unique_id) DO NOTHING",
+            (intake_id, unique_id, kind, step, size, duration, source, now_iso(), now_iso()),
+            touches=NOBODY,
+        )
+        found = await self.find(intake_id, unique_id)
+        assert found is not None
+        return found
+
+    async def find(self, intake_id: int, unique_id: str) -> FileRow | None:
+        r = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM files WHERE intake_id = ? AND unique_id = ?",
+            (intake_id, unique_id),
+        )
+        return None if r is None else self._row(r)
+
+    async def of_intakes(self, intake_ids: list[int]) -> list[FileRow]:
+        if not intake_ids:
+            return []
+        marks = ", ".join("?" for _ in intake_ids)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM files WHERE intake_id IN ({marks}) ORDER BY id",
+            intake_ids,
+        )
+        return [self._row(r) for r in rows]
+
+    async def stored(self, row_id: int, address: str) -> None:
+        """Downloaded and kept: Telegram's id is no longer needed."""
+        await self._db.execute(
+            "UPDATE files SET address = ?, source = NULL, next_try_at = NULL WHERE id = ?",
+            (address, row_id),
+            touches=NOBODY,
+        )
+
+    async def retry_later(self, row_id: int, seconds: float) -> None:
+        await self._db.execute(
+            "UPDATE files SET tries = tries + 1, next_try_at = ? WHERE id = ? AND address IS NULL",
+            (_later(seconds), row_id),
+            touches=NOBODY,
+        )
+
+    async def waiting(self, limit: int = 20) -> list[FileRow]:
+        """Downloads that failed and are due to be tried again."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM files WHERE address IS NULL AND next_try_at <= ?"
+            " ORDER BY next_try_at LIMIT ?",
+            (now_iso(), limit),
+        )
+        return [self._row(r) for r in rows]
+
+    async def waiting_count(self) -> int:
+        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM files WHERE address IS NULL")
+        return int(row["n"]) if row else 0
+
+    async def transcribed(self, row_id: int, text: str) -> None:
+        await self._db.execute(
+            "UPDATE files SET transcript = ? WHERE id = ?",
+            (seal_text(self._db.cipher, text), row_id),
+            touches=NOBODY,
+        )
+
+    async def forget(self, intake_ids: list[int]) -> list[str]:
+        """Drop the rows of these intakes; the addresses no other row names any more (the
+        caller erases those files from the store)."""
+        if not intake_ids:
+            return []
+        marks = ", ".join("?" for _ in intake_ids)
+        async with self._db.write(touches=NOBODY) as tx:
+            rows = await tx.fetchall(
+                f"SELECT DISTINCT address FROM files WHERE intake_id IN ({marks})"
+                " AND address IS NOT NULL",
+                intake_ids,
+            )
+            await tx.execute(f"DELETE FROM files WHERE intake_id IN ({marks})", intake_ids)
+            gone = []
+            for r in rows:
+                left = await tx.fetchone(
+                    "SELECT 1 FROM files WHERE address = ? LIMIT 1", (r["address"],)
+                )
+                if left is None:
+                    gone.append(str(r["address"]))
+        return gone
+
+    async def referenced(self, address: str) -> bool:
+        row = await self._db.fetchone("SELECT 1 FROM files WHERE address = ? LIMIT 1", (address,))
+        return row is not None
