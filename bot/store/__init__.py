@@ -54,6 +54,8 @@ class Store:
         self.file_records = FileRecords(db)
         # The file store (attachments, voice): set by ``open``, which knows the key.
         self.files: LocalFiles | None = None
+        # Addresses being written and not yet named by a row: never erased meanwhile.
+        self.landing: set[str] = set()
 
     @classmethod
     async def open(
@@ -91,6 +93,21 @@ class Store:
             await db.close()
             raise
         return store
+
+    async def erase_files(self) -> int:
+        """Erase from the file store the files queued by an erasure (``forget_files``), unless
+        a row names the address again (the same file sent since). Returns how many."""
+        if self.files is None:
+            return 0
+        done = 0
+        for address in await self.file_records.erasures():
+            if address in self.landing:
+                continue
+            if not await self.file_records.referenced(address):
+                await self.files.delete(address)
+                done += 1
+            await self.file_records.erased(address)
+        return done
 
     async def close(self) -> None:
         await self.db.close()

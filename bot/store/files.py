@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 
 from bot.crypto import open_text, seal_text
-from bot.store.db import NOBODY, Database, now_iso
+from bot.store.db import NOBODY, Database, Transaction, now_iso
 
 _ADDRESS_KEY = "files_address_key"
 _COLUMNS = (
@@ -63,6 +63,27 @@ async def address_key(db: Database) -> bytes:
         assert row is not None
     assert db.cipher is not None
     return db.cipher.open_bytes(row["value"])
+
+
+async def forget_files(tx: Transaction, intake_ids: list[int]) -> None:
+    """Inside the transaction that erases these intakes: their file rows go, and each file
+    no other intake holds is queued for erasure from the store (``FileRecords.erasures``)."""
+    if not intake_ids:
+        return
+    marks = ", ".join("?" for _ in intake_ids)
+    rows = await tx.fetchall(
+        f"SELECT DISTINCT address FROM files WHERE intake_id IN ({marks}) AND address IS NOT NULL",
+        intake_ids,
+    )
+    await tx.execute(f"DELETE FROM files WHERE intake_id IN ({marks})", intake_ids)
+    for r in rows:
+        if await tx.fetchone("SELECT 1 FROM files WHERE address = ? LIMIT 1", (r["address"],)):
+            continue
+        await tx.execute(
+            "INSERT INTO files_erase (address, queued_at) VALUES (?, ?)"
+            " ON CONFLICT (address) DO NOTHING",
+            (r["address"], now_iso()),
+        )
 
 
 class FileRecords:
@@ -161,27 +182,20 @@ class FileRecords:
             touches=NOBODY,
         )
 
-    async def forget(self, intake_ids: list[int]) -> list[str]:
-        """Drop the rows of these intakes; the addresses no other row names any more (the
-        caller erases those files from the store)."""
-        if not intake_ids:
-            return []
-        marks = ", ".join("?" for _ in intake_ids)
+    async def forget(self, intake_ids: list[int]) -> None:
+        """Drop the file rows of these intakes and queue their files for erasure."""
         async with self._db.write(touches=NOBODY) as tx:
-            rows = await tx.fetchall(
-                f"SELECT DISTINCT address FROM files WHERE intake_id IN ({marks})"
-                " AND address IS NOT NULL",
-                intake_ids,
-            )
-            await tx.execute(f"DELETE FROM files WHERE intake_id IN ({marks})", intake_ids)
-            gone = []
-            for r in rows:
-                left = await tx.fetchone(
-                    "SELECT 1 FROM files WHERE address = ? LIMIT 1", (r["address"],)
-                )
-                if left is None:
-                    gone.append(str(r["address"]))
-        return gone
+            await forget_files(tx, intake_ids)
+
+    async def erasures(self) -> list[str]:
+        """Files queued for erasure from the store."""
+        rows = await self._db.fetchall("SELECT address FROM files_erase ORDER BY queued_at")
+        return [str(r["address"]) for r in rows]
+
+    async def erased(self, address: str) -> None:
+        await self._db.execute(
+            "DELETE FROM files_erase WHERE address = ?", (address,), touches=NOBODY
+        )
 
     async def referenced(self, address: str) -> bool:
         row = await self._db.fetchone("SELECT 1 FROM files WHERE address = ? LIMIT 1", (address,))

@@ -19,3 +19,11 @@ CREATE TABLE files (
 
 CREATE INDEX files_address ON files (address);
 CREATE INDEX files_waiting ON files (next_try_at) WHERE address IS NULL;
+
+-- Files to erase from the store: queued in the transaction that erases the intake holding
+-- them (/delete, retention, expiry), erased from disk just after it commits. A crash in
+-- between leaves the address here, and the next run erases it.
+CREATE TABLE files_erase (
+    address   TEXT PRIMARY KEY,
+    queued_at TEXT NOT NULL
+);

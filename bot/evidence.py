@@ -1,0 +1,169 @@
+"""What applicants send as files (photos, documents, voice notes), kept on our side.
+
+A file arrives as a Telegram id in an answer (an ``attachments`` step, a voice answer to a
+text step, a piece of an answer to a caseworker). Once the answer is stored, ``keep``
+downloads the file through the channel (``Fetch``), seals it into the file store
+(bot/files.py) and records which intake holds it (bot/store/files.py). A download that
+fails is recorded as waiting and tried again in the background (``retry_due``): the
+answer counts already and the applicant is not asked again.
+
+Answers keep a small reference to the file (its kind, Telegram's unique id, size, name);
+the bytes are found again through the intake and that unique id (``content``), so a
+caseworker gets them from our store, not from Telegram.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.files import FileMissing
+from bot.store import Store
+from bot.store.files import FileRow
+from bot.transcribe import Transcriber
+
+log = logging.getLogger(__name__)
+
+# Telegram's Bot API lets a bot download files up to 20 MB (getFile).
+DOWNLOAD_LIMIT_MB = 20
+MB = 1024 * 1024
+MAX_BACKOFF = 3600.0
+
+
+class TooLarge(Exception):
+    """The channel cannot download a file this large."""
+
+
+# Telegram's file id -> the file's bytes (the channel's getFile and download).
+Fetch = Callable[[str], Awaitable[bytes]]
+
+
+def is_file(value: Any) -> bool:
+    """Whether an answer is a file reference (a voice answer to a text step)."""
+    return isinstance(value, dict) and "kind" in value and ("unique" in value or "file_id" in value)
+
+
+def refs_in(value: Any) -> list[dict[str, Any]]:
+    """The file references in an answer: one, a list of them (attachments), or none."""
+    if is_file(value):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if is_file(v)]
+    return []
+
+
+@dataclass(frozen=True)
+class Kept:
+    row: FileRow
+
+    @property
+    def stored(self) -> bool:
+        return self.row.address is not None
+
+
+class Evidence:
+    def __init__(self, store: Store, transcriber: Transcriber | None = None) -> None:
+        self.store = store
+        # Off by default (bot/transcribe.py); a deployment or a test may set one.
+        self.transcriber = transcriber
+
+    async def keep(
+        self, intake_id: int, ref: dict[str, Any], fetch: Fetch, *, step: str | None = None
+    ) -> Kept | None:
+        """Record the file ``ref`` names on ``intake_id`` and download it now; a download
+        that fails waits for ``retry_due``. Idempotent: a file already kept is left as is."""
+        unique, source = ref.get("unique"), ref.get("file_id")
+        if not unique or not source:
+            return None
+        row = await self.store.file_records.record(
+            intake_id,
+            str(unique),
+            str(ref.get("kind") or "document"),
+            step=step,
+            size=_int(ref.get("size")),
+            duration=_int(ref.get("duration")),
+            source=str(source),
+        )
+        if row.address is None:
+            row = await self._download(row, fetch)
+        return Kept(row)
+
+    async def _download(self, row: FileRow, fetch: Fetch) -> FileRow:
+        files = self.store.files
+        assert files is not None and row.source is not None
+        try:
+            data = await fetch(row.source)
+        except Exception as exc:
+            # Never the file id or the error's text in the log: both may name the file.
+            wait = min(MAX_BACKOFF, 30.0 * 2**row.tries)
+            log.warning(
+                "file %d: download failed (%s); trying again in %d s",
+                row.id,
+                type(exc).__name__,
+                wait,
+            )
+            await self.store.file_records.retry_later(row.id, wait)
+            return row
+        address = files.address_of(data)
+        self.store.landing.add(address)
+        try:
+            await files.put(data)
+            await self.store.file_records.stored(row.id, address)
+        finally:
+            self.store.landing.discard(address)
+        if row.kind == "voice" and self.transcriber is not None:
+            await self._transcribe(row, data)
+        found = await self.store.file_records.find(row.intake_id, row.unique_id)
+        return found or row
+
+    async def _transcribe(self, row: FileRow, data: bytes) -> None:
+        assert self.transcriber is not None
+        try:
+            text = await self.transcriber.transcribe(data, "audio/ogg")
+        except Exception as exc:
+            log.warning("file %d: transcription failed (%s)", row.id, type(exc).__name__)
+            return
+        if text:
+            await self.store.file_records.transcribed(row.id, text)
+
+    async def retry_due(self, fetch: Fetch) -> int:
+        """Try the waiting downloads that are due once; returns how many arrived."""
+        done = 0
+        for row in await self.store.file_records.waiting():
+            if (await self._download(row, fetch)).address is not None:
+                done += 1
+        return done
+
+    async def row(self, intake_id: int, ref: dict[str, Any]) -> FileRow | None:
+        unique = ref.get("unique")
+        if not unique:
+            return None
+        return await self.store.file_records.find(intake_id, str(unique))
+
+    async def content(self, intake_id: int, ref: dict[str, Any]) -> bytes | None:
+        """The bytes of a file of ``intake_id`` from our store; None while its download
+        waits (or when it was never kept)."""
+        row = await self.row(intake_id, ref)
+        if row is None or row.address is None or self.store.files is None:
+            return None
+        try:
+            return await self.store.files.get(row.address)
+        except FileMissing:
+            log.error("file %d: missing from the file store", row.id)
+            return None
+
+    async def of_intakes(self, intake_ids: list[int]) -> list[FileRow]:
+        return await self.store.file_records.of_intakes(intake_ids)
+
+    async def erase_due(self) -> int:
+        """Erase the files erasures have queued (see ``Store.erase_files``)."""
+        return await self.store.erase_files()
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
