@@ -201,7 +201,15 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             value = tr.ltr(mask(str(answer)))  # shown whole by Reveal only (audited)
         else:
             value = answer_text(tr, flow, lang, step, answer, masked=False)
-        out.append(fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value))
+        line = fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value)
+        heard = (
+            card.transcripts.get(str(answer.get("unique"))) if isinstance(answer, dict) else None
+        )
+        if heard:
+            # Beside the recording, never instead of it: a machine may mishear.
+            line += "\n" + fmt.i(_("Machine transcription, may be wrong:")) + " "
+            line += fmt.esc(strip_bidi(heard))
+        out.append(line)
 
     if card.referrals:
         out.append("")

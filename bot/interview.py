@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.evidence import Evidence, Fetch, refs_in
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
 from bot.flow.model import Flow, Step
@@ -77,9 +78,12 @@ class Interview:
         store: Store,
         i18n: I18n,
         alerts: Callable[..., list[OutMessage]] | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         self.store = store
         self.i18n = i18n
+        # Where files sent as answers are kept (bot/evidence.py); None: not kept.
+        self.evidence = evidence
         # The new-intake alert for caseworkers, queued in the submit transaction.
         self.alerts = alerts
 
@@ -309,6 +313,31 @@ class Interview:
         ):
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft, sent_kind=sent)
+
+    async def keep_file(self, turn: Turn, given: Input, fetch: Fetch) -> None:
+        """After ``apply`` stored an answer that is a file (a photo, a document, a voice
+        answer): keep the file in our store (bot/evidence.py). A refused file, or one sent
+        to an admin's preview, is not kept."""
+        if self.evidence is None or not isinstance(given, engine.Attached):
+            return
+        draft, outcome = turn.intake, turn.outcome
+        if draft is None or draft.is_preview or turn.duplicate:
+            return
+        if not isinstance(outcome, Ask | Review) or outcome.refusal is not None:
+            return
+        unique = given.ref.get("unique")
+        state = outcome.state
+        step = None
+        if any(r.get("unique") == unique for r in refs_in(state.pending)):
+            step = state.current
+        else:
+            for step_id, value in state.answers.items():
+                if any(r.get("unique") == unique for r in refs_in(value)):
+                    step = step_id
+                    break
+        if step is None:
+            return
+        await self.evidence.keep(draft.id, given.ref, fetch, step=step)
 
     async def _preview_turn(
         self,

@@ -40,6 +40,7 @@ from telegram_channel.buttons.interview import (
     StopOp,
     StopTap,
 )
+from telegram_channel.downloads import fetcher
 from telegram_channel.sending import acknowledge, beside
 
 log = logging.getLogger(__name__)
@@ -160,6 +161,8 @@ class ApplicantHandlers:
             return
         given = await self._input_from(applicant, message)
         turn = await self.interview.apply(applicant, given, update.update_id)
+        # The answer is stored: now the file itself, into our store.
+        await self.interview.keep_file(turn, given, fetcher(ctx.bot))
         if turn.no_draft:
             if self.router and await self.router.take(update, ctx):
                 return
@@ -190,6 +193,17 @@ class ApplicantHandlers:
                     "name": doc.file_name,
                     "mime": doc.mime_type,
                     "size": doc.file_size,
+                }
+            )
+        if message.voice is not None:
+            voice = message.voice
+            return engine.Attached(
+                {
+                    "kind": "voice",
+                    "file_id": voice.file_id,
+                    "unique": voice.file_unique_id,
+                    "duration": voice.duration,
+                    "size": voice.file_size,
                 }
             )
         if message.text is not None:

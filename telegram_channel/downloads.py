@@ -1,0 +1,39 @@
+"""Files applicants send, fetched from Telegram into our store (bot/evidence.py).
+
+``fetcher`` is the channel's half of keeping a file: Telegram's getFile, then the download
+from its file URL. Telegram's Bot API serves files up to 20 MB to a bot; the interview
+refuses larger ones before they get here (bot/flow/engine.py, ``file_refusal``).
+``retry_downloads`` is the background job that tries again the downloads that failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot
+
+from bot.evidence import Fetch
+
+log = logging.getLogger(__name__)
+
+DOWNLOADS_EVERY = 30  # seconds between tries of the downloads that failed
+
+
+def fetcher(bot: Bot) -> Fetch:
+    async def fetch(file_id: str) -> bytes:
+        file = await bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())
+
+    return fetch
+
+
+async def retry_downloads(context: Any) -> None:
+    services = context.application.bot_data["services"]
+    try:
+        done = await services.casework.evidence.retry_due(fetcher(context.bot))
+    except Exception:
+        log.exception("retrying file downloads failed")
+        return
+    if done:
+        log.info("%d files downloaded on a later try", done)
