@@ -22,7 +22,7 @@ from bot.i18n import Tr
 from bot.messages import HTML
 from bot.store.pending import Pending
 from telegram_channel.buttons.answer import PATTERN, read_done
-from telegram_channel.downloads import fetcher
+from telegram_channel.downloads import fetcher, seconds
 from telegram_channel.keyboards import Keyboard
 from telegram_channel.sending import acknowledge, beside, edit_markup, message_params, send
 from telegram_channel.staff_buttons import done_button
@@ -63,8 +63,8 @@ def piece_of(message: Message) -> Piece | None:
             name = getattr(item, "file_name", None)
             if name:
                 file["name"] = name
-            duration = getattr(item, "duration", None)
-            if isinstance(duration, int):
+            duration = seconds(getattr(item, "duration", None))
+            if duration is not None:
                 file["duration"] = duration
             return Piece(words, file)
     if message.text is not None:

@@ -40,7 +40,7 @@ from telegram_channel.buttons.interview import (
     StopOp,
     StopTap,
 )
-from telegram_channel.downloads import fetcher
+from telegram_channel.downloads import fetcher, seconds
 from telegram_channel.sending import acknowledge, beside
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class ApplicantHandlers:
                     "kind": "voice",
                     "file_id": voice.file_id,
                     "unique": voice.file_unique_id,
-                    "duration": voice.duration,
+                    "duration": seconds(voice.duration),
                     "size": voice.file_size,
                 }
             )

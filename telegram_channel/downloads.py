@@ -8,6 +8,7 @@ refuses larger ones before they get here (bot/flow/engine.py, ``file_refusal``).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -18,6 +19,16 @@ from bot.evidence import Fetch
 log = logging.getLogger(__name__)
 
 DOWNLOADS_EVERY = 30  # seconds between tries of the downloads that failed
+
+
+def seconds(duration: Any) -> int | None:
+    """A voice note's length in whole seconds (python-telegram-bot gives a timedelta or an
+    int, depending on its version)."""
+    if isinstance(duration, dt.timedelta):
+        return int(duration.total_seconds())
+    if isinstance(duration, int):
+        return duration
+    return None
 
 
 def fetcher(bot: Bot) -> Fetch:
