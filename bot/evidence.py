@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.files import FileMissing
@@ -115,8 +115,7 @@ class Evidence:
             self.store.landing.discard(address)
         if row.kind == "voice" and self.transcriber is not None:
             await self._transcribe(row, data)
-        found = await self.store.file_records.find(row.intake_id, row.unique_id)
-        return found or row
+        return replace(row, address=address, source=None)
 
     async def _transcribe(self, row: FileRow, data: bytes) -> None:
         assert self.transcriber is not None

@@ -232,11 +232,12 @@ class Decisions:
         offered = allowed(
             case, actor_now, files=len(files), id_number=id_number_of(case, flow) is not None
         )
-        transcripts = {
-            row.unique_id: row.transcript
-            for row in await self.store.file_records.of_intakes([intake_id])
-            if row.transcript
-        }
+        transcripts = {}
+        for filed in files:
+            unique = str(filed.file.get("unique") or "")
+            row = await self.store.file_records.find(intake_id, unique) if unique else None
+            if row is not None and row.transcript:
+                transcripts[unique] = row.transcript
         return Card(
             case, flow, history, referrals, offered, tuple(files), names, partners, transcripts
         )

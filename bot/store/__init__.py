@@ -82,7 +82,9 @@ class Store:
             db.cipher, reading = await _cipher_for(db, secret, str(path))
             store = cls(db, admin_ids)
             folder = Path(files_dir) if files_dir else files_dir_for(str(path))
-            store.files = LocalFiles(folder, db.cipher, await address_key(db))
+            key = await address_key(db)
+            store.files = LocalFiles(folder, db.cipher, key)
+            store.file_records.name_key = key
             if reading is not None:
                 await rewrite(store, reading)
             if default_region:

@@ -5,6 +5,9 @@ its content address. A row here says which intake (and which question) it belong
 that ``/delete``, retention and ``/mydata`` find it. While a download fails the row keeps
 Telegram's id (``source``) and when to try again; the applicant's answer counts already.
 
+Telegram's ids of a file are not kept in the clear: the unique id (how an answer names the
+file) as a keyed hash, the file id (needed only until the download succeeds) sealed.
+
 Several rows may name one address (the same photo sent twice): a file is erased from the
 store when the last row naming it goes (``forget``).
 """
@@ -12,6 +15,8 @@ store when the last row naming it goes (``forget``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -29,7 +34,7 @@ _COLUMNS = (
 class FileRow:
     id: int
     intake_id: int
-    unique_id: str
+    unique_id: str  # the keyed hash of Telegram's unique id
     kind: str
     step: str | None
     size: int | None
@@ -89,6 +94,14 @@ async def forget_files(tx: Transaction, intake_ids: list[int]) -> None:
 class FileRecords:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Keys the hash a file's Telegram unique id is kept as (set by ``Store.open``).
+        self.name_key: bytes | None = None
+
+    def _name(self, unique_id: str) -> str:
+        if self.name_key is None:
+            raise RuntimeError("the file records need the store's key")
+        mac = hmac.new(self.name_key, b"telegram file: " + unique_id.encode(), hashlib.sha256)
+        return mac.hexdigest()
 
     def _row(self, r: object) -> FileRow:
         transcript = r["transcript"]  # type: ignore[index]
@@ -101,7 +114,7 @@ class FileRecords:
             r["size"],  # type: ignore[index]
             r["duration"],  # type: ignore[index]
             r["address"],  # type: ignore[index]
-            r["source"],  # type: ignore[index]
+            None if r["source"] is None else open_text(self._db.cipher, r["source"]),  # type: ignore[index]
             r["tries"],  # type: ignore[index]
             None if transcript is None else open_text(self._db.cipher, transcript),
             r["created_at"],  # type: ignore[index]
@@ -123,7 +136,17 @@ class FileRecords:
             "INSERT INTO files (intake_id, unique_id, kind, step, size, duration, source,"
             " next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (intake_id, unique_id) DO NOTHING",
-            (intake_id, unique_id, kind, step, size, duration, source, now_iso(), now_iso()),
+            (
+                intake_id,
+                self._name(unique_id),
+                kind,
+                step,
+                size,
+                duration,
+                seal_text(self._db.cipher, source),
+                now_iso(),
+                now_iso(),
+            ),
             touches=NOBODY,
         )
         found = await self.find(intake_id, unique_id)
@@ -133,7 +156,7 @@ class FileRecords:
     async def find(self, intake_id: int, unique_id: str) -> FileRow | None:
         r = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM files WHERE intake_id = ? AND unique_id = ?",
-            (intake_id, unique_id),
+            (intake_id, self._name(unique_id)),
         )
         return None if r is None else self._row(r)
 
