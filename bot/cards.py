@@ -206,9 +206,7 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             card.transcripts.get(str(answer.get("unique"))) if isinstance(answer, dict) else None
         )
         if heard:
-            # Beside the recording, never instead of it: a machine may mishear.
-            line += "\n" + fmt.i(_("Machine transcription, may be wrong:")) + " "
-            line += fmt.esc(strip_bidi(heard))
+            line += "\n" + machine_transcription(tr, fmt, heard)
         out.append(line)
 
     if card.referrals:
@@ -238,9 +236,16 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
+                heard = None
                 if kind == "reply":
-                    text = piece_text(tr, decode(text))
-                out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
+                    piece = decode(text)
+                    text = piece_text(tr, piece)
+                    if piece.file is not None:
+                        heard = card.transcripts.get(str(piece.file.get("unique")))
+                line = f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text))
+                if heard:
+                    line += "\n" + machine_transcription(tr, fmt, heard)
+                out.append(line)
     return split_message("\n".join(out))
 
 
@@ -282,6 +287,13 @@ def decision_lines(tr: Tr, fmt: Fmt, card: Card) -> list[str]:
     if facts.authority:
         out.append(tr.labelled(_("Handled by"), fmt.esc(facts.authority)))
     return out
+
+
+def machine_transcription(tr: Tr, fmt: Fmt, heard: str) -> str:
+    """A voice answer's machine transcription, beside the recording, never instead of it:
+    marked as the machine's, for a machine may mishear."""
+    label = fmt.i(tr.gettext("Machine transcription, may be wrong:"))
+    return label + " " + fmt.esc(strip_bidi(heard))
 
 
 CAPTION_QUESTION = 200  # of a caption's question, at most (Telegram allows 1024 in all)

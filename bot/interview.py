@@ -314,19 +314,29 @@ class Interview:
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft, sent_kind=sent)
 
-    async def keep_file(self, turn: Turn, given: Input, fetch: Fetch) -> None:
+    async def keep_file(
+        self, turn: Turn, given: Input, fetch: Fetch, applicant: Applicant | None = None
+    ) -> None:
         """After ``apply`` stored an answer that is a file (a photo, a document, a voice
         answer): keep the file in our store (bot/evidence.py). A refused file, or one sent
         to an admin's preview, is not kept."""
         if self.evidence is None or not isinstance(given, engine.Attached):
             return
         draft, outcome = turn.intake, turn.outcome
-        if draft is None or draft.is_preview or turn.duplicate:
+        if turn.duplicate and applicant is not None:
+            # Applied before the bot stopped, maybe before its file was kept: the file is
+            # kept now if the draft holds it (keeping is idempotent).
+            draft = (await self.store.intakes.load_for_applicant(applicant.user_id)).draft
+            if draft is None:
+                return
+            state = draft.state
+        elif isinstance(outcome, Ask | Review) and outcome.refusal is None:
+            state = outcome.state
+        else:
             return
-        if not isinstance(outcome, Ask | Review) or outcome.refusal is not None:
+        if draft is None or draft.is_preview:
             return
         unique = given.ref.get("unique")
-        state = outcome.state
         step = None
         if any(r.get("unique") == unique for r in refs_in(state.pending)):
             step = state.current

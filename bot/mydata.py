@@ -112,6 +112,8 @@ def _files_lines(tr: Tr, flow: Flow | None, rows: list[FileRow]) -> list[str]:
         if row.address is None:
             parts.append(_("still being fetched from Telegram"))
         lines.append("- " + ", ".join(parts))
+        if row.transcript:
+            lines.append("  " + _("Machine transcription, may be wrong:") + " " + row.transcript)
     return lines
 
 

@@ -162,7 +162,7 @@ class ApplicantHandlers:
         given = await self._input_from(applicant, message)
         turn = await self.interview.apply(applicant, given, update.update_id)
         # The answer is stored: now the file itself, into our store.
-        await self.interview.keep_file(turn, given, fetcher(ctx.bot))
+        await self.interview.keep_file(turn, given, fetcher(ctx.bot), applicant)
         if turn.no_draft:
             if self.router and await self.router.take(update, ctx):
                 return

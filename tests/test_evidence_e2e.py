@@ -301,3 +301,71 @@ async def test_a_configured_transcriber_shows_its_text_beside_the_recording(
     assert "Machine transcription, may be wrong:" in text
     assert "my son was hurt at the market" in text
     nowhere_in_clear(tmp_path, b"my son was hurt at the market")
+
+
+async def arrives(person: FakeUser, *needles: str) -> SentMessage:
+    await wait_until(
+        lambda: with_text(person.messages, *needles),
+        what=f"{needles} in chat {person.chat_id}; got {[m.text for m in person.messages[-3:]]}",
+    )
+    return with_text(person.messages, *needles)[-1]
+
+
+async def test_a_voice_answer_to_a_caseworker_is_kept_played_and_transcribed(
+    tg: FakeTelegram, r: Running, tmp_path: Path
+) -> None:
+    class Stub:
+        async def transcribe(self, audio: bytes, mime: str | None) -> str | None:
+            return "the bill is five thousand yuan"
+
+    ap = tg.user(4108, language_code="en")
+    ref = await submit(r, ap)
+    await kept(r, 3)
+    r.services.casework.evidence.transcriber = Stub()  # type: ignore[union-attr]
+    cw = tg.user(CW, first_name="Wang", language_code="en")
+    card = (await cw.ask(f"/open {ref}"))[-1]
+    await cw.tap("🙋 Claim", card)
+    card = await arrives(cw, "Claimed by you")
+    await cw.tap("❓ Ask the applicant", card)
+    await arrives(cw, "question for the applicant")
+    await cw.send("Do you have the hospital bill?")
+    await arrives(cw, "Your question was sent")
+    await arrives(ap, ref, "the caseworker asks")
+
+    answer = b"OggS\x00ANSWER-ABOUT-THE-BILL-K8P1" * 3
+    await ap.send_voice(duration=65, data=answer)
+    count = await arrives(ap, "Received for application", ": 1 message.")
+    await kept(r, 4)
+    await ap.tap("✔️ Done: send my answer", count)
+    await arrives(cw, ref, "The applicant replied on")
+    nowhere_in_clear(tmp_path, b"ANSWER-ABOUT-THE-BILL-K8P1", b"the bill is five thousand yuan")
+
+    tg.forget_all_files()
+    card = (await cw.ask(f"/open {ref}"))[-1]
+    text = card.text or ""
+    assert "reply (applicant):\n<i>🎤 voice message (1:05)</i>" in text
+    assert "Machine transcription, may be wrong:</i> the bill is five thousand yuan" in text
+    show = [b for b in card.buttons if b.startswith("📎")]
+    assert show == ["📎 Show attachments (4)"]
+    start = len(cw.messages)
+    await cw.tap(show[0], card)
+    await wait_until(lambda: len(cw.messages) - start >= 4, what="four files uploaded")
+    voices = [m for m in cw.messages[start:] if m.kind == "voice"]
+    assert [m.file_bytes for m in voices] == [VOICE, answer]
+    assert all(isinstance(m.params["voice"], Upload) for m in voices)
+
+
+async def test_an_expired_draft_takes_its_files_with_it(
+    tg: FakeTelegram, r: Running, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    ap = tg.user(4109, language_code="en")
+    await to_papers(ap)
+    await send_papers(ap)
+    await kept(r, 3)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+    housekeeping = r.services.housekeeping  # type: ignore[union-attr]
+    assert await housekeeping.expire_drafts(now=later) == 1
+    assert stored_files(tmp_path) == []
+    assert await r.store.db.fetchall("SELECT id FROM files") == []

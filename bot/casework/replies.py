@@ -97,6 +97,9 @@ def file_label(tr: Tr, file: dict[str, Any]) -> str:
     """A file of an answer as the card lists it: "📷 photo", "📄 bill.pdf"."""
     emoji, name = FILE_KINDS.get(str(file.get("kind")), FILE_KINDS["document"])
     shown = strip_bidi(str(file.get("name") or "")) or tr.gettext(name)
+    seconds = file.get("duration")
+    if file.get("kind") == "voice" and isinstance(seconds, int) and seconds >= 0:
+        shown += " (" + tr.ltr(f"{seconds // 60}:{seconds % 60:02d}") + ")"
     return f"{emoji} {shown}"
 
 
