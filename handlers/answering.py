@@ -109,9 +109,9 @@ class AnswerHandlers:
         if taken is None:
             self.counters.pop(user.id, None)
             return False
+        await self._count(ctx, user.id, tr, pending.intake_id, *taken)
         if piece.file is not None:  # kept in the conversation: now the file, in our store
             await self.work.evidence.keep(pending.intake_id, piece.file, fetcher(ctx.bot))
-        await self._count(ctx, user.id, tr, pending.intake_id, *taken)
         return True
 
     async def _count(

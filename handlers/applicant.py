@@ -161,14 +161,15 @@ class ApplicantHandlers:
             return
         given = await self._input_from(applicant, message)
         turn = await self.interview.apply(applicant, given, update.update_id)
-        # The answer is stored: now the file itself, into our store.
-        await self.interview.keep_file(turn, given, fetcher(ctx.bot), applicant)
         if turn.no_draft:
             if self.router and await self.router.take(update, ctx):
                 return
             turn = await self.interview.unprompted(applicant, update.update_id, turn.lang)
         await self.view.leave_phone_question(ctx.bot, applicant.chat_id, turn, given)
         await self.render(update, ctx, turn)
+        # The answer is stored and answered: now the file itself, into our store (before
+        # this update counts as handled: after a crash it is applied again, and kept then).
+        await self.interview.keep_file(turn, given, fetcher(ctx.bot), applicant)
 
     async def _input_from(self, applicant: Applicant, message: Message) -> Given:
         if message.contact is not None:

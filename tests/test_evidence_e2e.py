@@ -249,7 +249,11 @@ async def test_a_failed_download_is_tried_again_and_the_answer_counts(
     await until_button(ap, "✔️", "the Done button")
     draft = (await r.store.intakes.load_for_applicant(ap.id)).draft
     assert draft is not None and len(draft.state.pending) == 1
-    assert await r.store.file_records.waiting_count() == 1
+
+    async def waiting() -> bool:
+        return await r.store.file_records.waiting_count() == 1
+
+    await wait_until(waiting, what="the download waiting to be tried again")
     assert stored_files(tmp_path) == []
     # The background job tries again (run here at once, rather than waiting its turn).
     evidence = r.services.casework.evidence  # type: ignore[union-attr]

@@ -420,8 +420,8 @@ def _accept(flow: Flow, state: State, step: Step, value: Any, today: dt.date) ->
 
 
 def _check(flow: Flow, state: State, step: Step, value: Any, today: dt.date) -> Refusal | None:
-    if step.constraint is None or value is None:
-        return None
+    if step.constraint is None or value is None or isinstance(value, dict):
+        return None  # a voice answer (a recording): no constraint can read it
     env = _env(flow, state.answers)
     env["answer"] = value
     if _holds(step.constraint, env, today, on_error=True):
