@@ -7,6 +7,11 @@ downloads the file through the channel (``Fetch``), seals it into the file store
 fails is recorded as waiting and tried again in the background (``retry_due``): the
 answer counts already and the applicant is not asked again.
 
+Voice notes go to the transcriber, when one is set (bot/transcribe.py), off the handler's
+path (an engine may take seconds while the applicant's next message waits behind it): a
+task started after the download, and the background job after a restart, give each voice
+note one try and keep its text sealed beside the recording.
+
 Answers keep a small reference to the file (its kind, Telegram's unique id, size, name);
 the bytes are found again through the intake and that unique id (``content``), so a
 caseworker gets them from our store, not from Telegram.
@@ -14,6 +19,8 @@ caseworker gets them from our store, not from Telegram.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -68,6 +75,8 @@ class Evidence:
         self.store = store
         # Off by default (bot/transcribe.py); a deployment or a test may set one.
         self.transcriber = transcriber
+        self._transcribing = asyncio.Lock()
+        self._hearing: asyncio.Task[int] | None = None
 
     async def keep(
         self, intake_id: int, ref: dict[str, Any], fetch: Fetch, *, step: str | None = None
@@ -114,18 +123,43 @@ class Evidence:
         finally:
             self.store.landing.discard(address)
         if row.kind == "voice" and self.transcriber is not None:
-            await self._transcribe(row, data)
+            self._hear_soon()
         return replace(row, address=address, source=None)
 
-    async def _transcribe(self, row: FileRow, data: bytes) -> None:
-        assert self.transcriber is not None
-        try:
-            text = await self.transcriber.transcribe(data, "audio/ogg")
-        except Exception as exc:
-            log.warning("file %d: transcription failed (%s)", row.id, type(exc).__name__)
-            return
-        if text:
-            await self.store.file_records.transcribed(row.id, text)
+    # -- transcription (off the handler's path: an engine may take seconds) -----------
+
+    def _hear_soon(self) -> None:
+        if self._hearing is None or self._hearing.done():
+            self._hearing = asyncio.create_task(self.transcribe_due(), name="transcription")
+
+    async def stop(self) -> None:
+        task, self._hearing = self._hearing, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def transcribe_due(self) -> int:
+        """Give the voice notes kept since to the transcriber (if one is set); each gets
+        one try, its text sealed beside the recording. Returns how many were heard."""
+        if self.transcriber is None or self.store.files is None:
+            return 0
+        done = 0
+        async with self._transcribing:
+            while rows := await self.store.file_records.unheard():
+                for row in rows:
+                    assert row.address is not None
+                    text: str | None = None
+                    try:
+                        data = await self.store.files.get(row.address)
+                        text = await self.transcriber.transcribe(data, "audio/ogg")
+                    except Exception as exc:
+                        log.warning(
+                            "file %d: transcription failed (%s)", row.id, type(exc).__name__
+                        )
+                    await self.store.file_records.transcribed(row.id, text)
+                    done += 1
+        return done
 
     async def retry_due(self, fetch: Fetch) -> int:
         """Try the waiting downloads that are due once; returns how many arrived."""

@@ -515,6 +515,9 @@ async def stop_app(app: Application) -> None:
     inbox = app.bot_data.get("inbox")
     if inbox is not None:
         await inbox.flush()
+    services = app.bot_data.get("services")
+    if services is not None:  # a transcription under way is done again at the next start
+        await services.casework.evidence.stop()
     await app.shutdown()
 
 

@@ -48,3 +48,7 @@ async def retry_downloads(context: Any) -> None:
         return
     if done:
         log.info("%d files downloaded on a later try", done)
+    try:  # voice notes not heard yet (a transcriber set, the bot stopped before)
+        await services.casework.evidence.transcribe_due()
+    except Exception:
+        log.exception("transcribing voice notes failed")

@@ -131,6 +131,16 @@ async def kept(r: Running, n: int) -> None:
     await wait_until(stored, what=f"{n} files kept")
 
 
+async def heard(r: Running, n: int) -> None:
+    """Wait until ``n`` voice notes were given to the transcriber (off the handler's path)."""
+
+    async def done() -> bool:
+        rows = await r.store.db.fetchall("SELECT id FROM files WHERE heard = 1")
+        return len(rows) == n
+
+    await wait_until(done, what=f"{n} voice notes transcribed")
+
+
 async def submit(r: Running, ap: FakeUser) -> str:
     await to_papers(ap)
     await send_papers(ap)
@@ -298,6 +308,7 @@ async def test_a_configured_transcriber_shows_its_text_beside_the_recording(
     ap = tg.user(4107, language_code="en")
     ref = await submit(r, ap)
     await kept(r, 3)
+    await heard(r, 1)
     cw = tg.user(CW, first_name="Wang", language_code="en")
     card = (await cw.ask(f"/open {ref}"))[-1]
     text = card.text or ""
@@ -342,6 +353,7 @@ async def test_a_voice_answer_to_a_caseworker_is_kept_played_and_transcribed(
     await kept(r, 4)
     await ap.tap("✔️ Done: send my answer", count)
     await arrives(cw, ref, "The applicant replied on")
+    await heard(r, 2)
     nowhere_in_clear(tmp_path, b"ANSWER-ABOUT-THE-BILL-K8P1", b"the bill is five thousand yuan")
 
     tg.forget_all_files()

@@ -198,10 +198,21 @@ class FileRecords:
         row = await self._db.fetchone("SELECT COUNT(*) AS n FROM files WHERE address IS NULL")
         return int(row["n"]) if row else 0
 
-    async def transcribed(self, row_id: int, text: str) -> None:
+    async def unheard(self, limit: int = 10) -> list[FileRow]:
+        """Voice notes kept and not yet given to the transcriber."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM files WHERE kind = 'voice' AND heard = 0"
+            " AND address IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [self._row(r) for r in rows]
+
+    async def transcribed(self, row_id: int, text: str | None) -> None:
+        """The transcriber had its try (``text`` None: it made nothing out)."""
+        sealed = None if not text else seal_text(self._db.cipher, text)
         await self._db.execute(
-            "UPDATE files SET transcript = ? WHERE id = ?",
-            (seal_text(self._db.cipher, text), row_id),
+            "UPDATE files SET transcript = ?, heard = 1 WHERE id = ?",
+            (sealed, row_id),
             touches=NOBODY,
         )
 

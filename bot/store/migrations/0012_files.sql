@@ -13,12 +13,14 @@ CREATE TABLE files (
     tries       INTEGER NOT NULL DEFAULT 0,
     next_try_at TEXT,
     transcript  BLOB,            -- a machine transcription of a voice note, sealed
+    heard       INTEGER NOT NULL DEFAULT 0,  -- 1: the transcriber has had its try
     created_at  TEXT NOT NULL,
     UNIQUE (intake_id, unique_id)
 );
 
 CREATE INDEX files_address ON files (address);
 CREATE INDEX files_waiting ON files (next_try_at) WHERE address IS NULL;
+CREATE INDEX files_unheard ON files (id) WHERE kind = 'voice' AND heard = 0;
 
 -- Files to erase from the store: queued in the transaction that erases the intake holding
 -- them (/delete, retention, expiry), erased from disk just after it commits. A crash in
