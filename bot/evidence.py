@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from bot.files import FileMissing
@@ -33,14 +33,7 @@ from bot.transcribe import Transcriber
 
 log = logging.getLogger(__name__)
 
-# Telegram's Bot API lets a bot download files up to 20 MB (getFile).
-DOWNLOAD_LIMIT_MB = 20
-MB = 1024 * 1024
-MAX_BACKOFF = 3600.0
-
-
-class TooLarge(Exception):
-    """The channel cannot download a file this large."""
+MAX_BACKOFF = 3600.0  # seconds: a failed download is tried again at most this far apart
 
 
 # Telegram's file id -> the file's bytes (the channel's getFile and download).
@@ -61,15 +54,6 @@ def refs_in(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-@dataclass(frozen=True)
-class Kept:
-    row: FileRow
-
-    @property
-    def stored(self) -> bool:
-        return self.row.address is not None
-
-
 class Evidence:
     def __init__(self, store: Store, transcriber: Transcriber | None = None) -> None:
         self.store = store
@@ -80,9 +64,10 @@ class Evidence:
 
     async def keep(
         self, intake_id: int, ref: dict[str, Any], fetch: Fetch, *, step: str | None = None
-    ) -> Kept | None:
+    ) -> FileRow | None:
         """Record the file ``ref`` names on ``intake_id`` and download it now; a download
-        that fails waits for ``retry_due``. Idempotent: a file already kept is left as is."""
+        that fails waits for ``retry_due``. Idempotent: a file already kept is left as is.
+        Returns its row (``address`` None while the download waits)."""
         unique, source = ref.get("unique"), ref.get("file_id")
         if not unique or not source:
             return None
@@ -97,7 +82,7 @@ class Evidence:
         )
         if row.address is None:
             row = await self._download(row, fetch)
-        return Kept(row)
+        return row
 
     async def _download(self, row: FileRow, fetch: Fetch) -> FileRow:
         files = self.store.files
@@ -186,13 +171,6 @@ class Evidence:
         except FileMissing:
             log.error("file %d: missing from the file store", row.id)
             return None
-
-    async def of_intakes(self, intake_ids: list[int]) -> list[FileRow]:
-        return await self.store.file_records.of_intakes(intake_ids)
-
-    async def erase_due(self) -> int:
-        """Erase the files erasures have queued (see ``Store.erase_files``)."""
-        return await self.store.erase_files()
 
 
 def _int(value: Any) -> int | None:

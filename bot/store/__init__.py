@@ -106,7 +106,11 @@ class Store:
             if address in self.landing:
                 continue
             if not await self.file_records.referenced(address):
-                await self.files.delete(address)
+                try:
+                    await self.files.delete(address)
+                except OSError as exc:  # still queued: the next run tries again
+                    log.error("a file could not be erased (%s)", type(exc).__name__)
+                    continue
                 done += 1
             await self.file_records.erased(address)
         return done
