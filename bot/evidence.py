@@ -101,9 +101,10 @@ class Evidence:
             await self.store.file_records.retry_later(row.id, wait)
             return row
         address = files.address_of(data)
-        self.store.landing.add(address)
         try:
-            await files.put(data)
+            async with self.store.files_lock:  # see Store.erase_files
+                self.store.landing.add(address)
+                await files.put(data)
             await self.store.file_records.stored(row.id, address)
         finally:
             self.store.landing.discard(address)

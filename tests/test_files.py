@@ -133,3 +133,50 @@ async def test_the_store_keeps_files_beside_the_database_with_a_stable_address_k
         assert await again.files.get(address) == PHOTO
     finally:
         await again.close()
+
+
+async def test_an_erasure_erases_a_file_only_when_nothing_holds_it(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "intake.db")
+    try:
+        assert store.files is not None
+        address = await store.files.put(PHOTO)
+        for intake_id in (1, 2):  # the same photo, sent for two applications
+            row = await store.file_records.record(
+                intake_id,
+                "uniq1",
+                "photo",
+                step="papers",
+                size=len(PHOTO),
+                duration=None,
+                source="FILE-ID-1",
+            )
+            await store.file_records.stored(row.id, address)
+        await store.file_records.forget([1])
+        assert await store.erase_files() == 0  # the other application still holds it
+        assert await store.files.get(address) == PHOTO
+
+        await store.file_records.forget([2])
+        store.landing.add(address)  # being stored again at this moment: left alone
+        assert await store.erase_files() == 0
+        assert await store.file_records.erasures() == [address]
+        store.landing.discard(address)
+        assert await store.erase_files() == 1
+        assert list(store.files.addresses()) == []
+        assert await store.file_records.erasures() == []
+    finally:
+        await store.close()
+
+
+async def test_telegrams_ids_of_a_file_are_not_kept_in_the_clear(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "intake.db")
+    try:
+        row = await store.file_records.record(
+            1, "AgADUNIQUE77", "photo", step=None, size=1, duration=None, source="AgACFILEID99"
+        )
+        assert row.source == "AgACFILEID99"  # read back for the download
+        raw = await store.db.fetchone("SELECT unique_id, source FROM files WHERE id = ?", (row.id,))
+        assert raw is not None
+        assert "AgADUNIQUE77" not in raw["unique_id"] and isinstance(raw["source"], bytes)
+        assert await store.file_records.find(1, "AgADUNIQUE77") is not None
+    finally:
+        await store.close()

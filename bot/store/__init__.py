@@ -7,6 +7,7 @@ that outgrow one machine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -54,8 +55,11 @@ class Store:
         self.file_records = FileRecords(db)
         # The file store (attachments, voice): set by ``open``, which knows the key.
         self.files: LocalFiles | None = None
-        # Addresses being written and not yet named by a row: never erased meanwhile.
+        # Addresses being written and not yet named by a row: never erased meanwhile. A
+        # write (``put``) and an erasure's check-then-delete hold ``files_lock``, so a file
+        # stored again while its last holder is erased is never lost between the two.
         self.landing: set[str] = set()
+        self.files_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -103,15 +107,16 @@ class Store:
             return 0
         done = 0
         for address in await self.file_records.erasures():
-            if address in self.landing:
-                continue
-            if not await self.file_records.referenced(address):
-                try:
-                    await self.files.delete(address)
-                except OSError as exc:  # still queued: the next run tries again
-                    log.error("a file could not be erased (%s)", type(exc).__name__)
-                    continue
-                done += 1
+            async with self.files_lock:
+                if address in self.landing:
+                    continue  # being stored again: the next run finds it held
+                if not await self.file_records.referenced(address):
+                    try:
+                        await self.files.delete(address)
+                    except OSError as exc:  # still queued: the next run tries again
+                        log.error("a file could not be erased (%s)", type(exc).__name__)
+                        continue
+                    done += 1
             await self.file_records.erased(address)
         return done
 
