@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = 3600.0  # seconds: a failed download is tried again at most this far apart
 
 
+class Unfetchable(Exception):
+    """The channel will never get this file (Telegram refuses it: too big for a bot, or
+    no longer there): trying again would not help."""
+
+
 # Telegram's file id -> the file's bytes (the channel's getFile and download).
 Fetch = Callable[[str], Awaitable[bytes]]
 
@@ -89,6 +94,10 @@ class Evidence:
         assert files is not None and row.source is not None
         try:
             data = await fetch(row.source)
+        except Unfetchable as exc:
+            log.error("file %d: cannot be downloaded (%s); not tried again", row.id, exc)
+            await self.store.file_records.give_up(row.id)
+            return row
         except Exception as exc:
             # Never the file id or the error's text in the log: both may name the file.
             wait = min(MAX_BACKOFF, 30.0 * 2**row.tries)

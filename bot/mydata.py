@@ -109,7 +109,9 @@ def _files_lines(tr: Tr, flow: Flow | None, rows: list[FileRow]) -> list[str]:
             parts.append(_("for the question: {question}").format(question=question))
         elif row.step is None:
             parts.append(_("in an answer to a caseworker's question"))
-        if row.address is None:
+        if row.lost:
+            parts.append(_("Telegram did not give it to us"))
+        elif row.address is None:
             parts.append(_("still being fetched from Telegram"))
         lines.append("- " + ", ".join(parts))
         if row.transcript:

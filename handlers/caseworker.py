@@ -546,12 +546,16 @@ class CaseworkerHandlers:
     ) -> None:
         """Each file, uploaded from our store (never Telegram's copy, which may be gone),
         captioned with the reference and the question it answers."""
-        sent = waiting = 0
+        sent = waiting = lost = 0
         for filed in card.files:
             ref = filed.file
             data = await self.work.evidence.content(card.case.id, ref)
             if data is None:
-                waiting += 1
+                row = await self.work.evidence.row(card.case.id, ref)
+                if row is not None and row.lost:
+                    lost += 1
+                else:
+                    waiting += 1
                 continue
             caption = attachment_caption(tr, card, filed)
             kind = str(ref.get("kind"))
@@ -564,6 +568,16 @@ class CaseworkerHandlers:
                 sent += 1
             except (BadRequest, TelegramError):
                 log.warning("an attachment could not be sent")
+        if lost:
+            await send(
+                ctx.bot,
+                chat_id,
+                tr.ngettext(
+                    "{n} file could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send it again.",
+                    "{n} files could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send them again.",
+                    lost,
+                ).format(n=tr.count(lost)),
+            )
         if waiting:
             await send(
                 ctx.bot,
@@ -574,7 +588,7 @@ class CaseworkerHandlers:
                     waiting,
                 ).format(n=tr.count(waiting)),
             )
-        elif not sent:
+        elif not sent and not lost:
             await send(ctx.bot, chat_id, tr.gettext("There are no attachments to show."))
 
     # -- typed answers to the bot's prompts -------------------------------------------

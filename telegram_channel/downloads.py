@@ -13,8 +13,9 @@ import logging
 from typing import Any
 
 from telegram import Bot
+from telegram.error import BadRequest
 
-from bot.evidence import Fetch
+from bot.evidence import Fetch, Unfetchable
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,22 @@ def seconds(duration: Any) -> int | None:
 
 
 def fetcher(bot: Bot) -> Fetch:
+    """Telegram's getFile and the download. A 400 (the file is too big for a bot, or its
+    id is no longer valid) will not change: ``Unfetchable``; anything else is tried again."""
+
     async def fetch(file_id: str) -> bytes:
-        file = await bot.get_file(file_id)
+        try:
+            file = await bot.get_file(file_id)
+        except BadRequest as exc:
+            raise Unfetchable(_reason(exc)) from None
         return bytes(await file.download_as_bytearray())
 
     return fetch
+
+
+def _reason(exc: BadRequest) -> str:
+    """Why Telegram refused a file, in words that name no file."""
+    return "too big for a bot" if "too big" in str(exc).lower() else "refused by Telegram"
 
 
 async def retry_downloads(context: Any) -> None:

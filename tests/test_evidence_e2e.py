@@ -385,3 +385,33 @@ async def test_an_expired_draft_takes_its_files_with_it(
     assert await housekeeping.expire_drafts(now=later) == 1
     assert stored_files(tmp_path) == []
     assert await r.store.db.fetchall("SELECT id FROM files") == []
+
+
+async def test_a_file_telegram_refuses_is_not_tried_again_and_the_caseworker_is_told(
+    tg: FakeTelegram, r: Running, tmp_path: Path
+) -> None:
+    ap = tg.user(4110, language_code="en")
+    await to_papers(ap, voice=False)
+    tg.fail_next("getFile", status=400, description="Bad Request: file is too big")
+    await ap.send_photo(PHOTO)
+    await until_button(ap, "✔️", "the Done button")
+
+    async def given_up() -> bool:
+        rows = await r.store.db.fetchall("SELECT tries, next_try_at FROM files")
+        return [(x["tries"], x["next_try_at"]) for x in rows] == [(1, None)]
+
+    await wait_until(given_up, what="the download given up")
+    assert await r.store.file_records.waiting_count() == 0
+    await ap.tap_containing("✔️")
+    await until_button(ap, "📨", "the review")
+    await ap.tap_containing("📨")
+    await wait_until(lambda: REF.search(ap.messages[-1].text or ""), what="the reference")
+    ref = REF.findall(ap.messages[-1].text or "")[0]
+    cw = tg.user(CW, first_name="Wang", language_code="en")
+    card = (await cw.ask(f"/open {ref}"))[-1]
+    await cw.tap("📎 Show attachments (1)", card)
+    told = await arrives(cw, "could not be fetched from Telegram")
+    assert told.text == (
+        "1 file could not be fetched from Telegram (too big for a bot, or no longer there)."
+        " Ask the applicant to send it again."
+    )

@@ -39,11 +39,16 @@ class FileRow:
     step: str | None
     size: int | None
     duration: int | None
-    address: str | None  # None while the download waits
-    source: str | None
+    address: str | None  # None while the download waits (or when Telegram refused it)
+    source: str | None  # Telegram's file id while a download is still to be tried
     tries: int
     transcript: str | None
     created_at: str
+
+    @property
+    def lost(self) -> bool:
+        """Telegram refused the file for good (``give_up``): we never got it."""
+        return self.address is None and self.source is None
 
 
 def _later(seconds: float) -> str:
@@ -185,6 +190,16 @@ class FileRecords:
             touches=NOBODY,
         )
 
+    async def give_up(self, row_id: int) -> None:
+        """Telegram refuses the file for good: the row stays (the answer named a file) but
+        no download is tried again."""
+        await self._db.execute(
+            "UPDATE files SET tries = tries + 1, next_try_at = NULL, source = NULL"
+            " WHERE id = ? AND address IS NULL",
+            (row_id,),
+            touches=NOBODY,
+        )
+
     async def waiting(self, limit: int = 20) -> list[FileRow]:
         """Downloads that failed and are due to be tried again."""
         rows = await self._db.fetchall(
@@ -195,7 +210,9 @@ class FileRecords:
         return [self._row(r) for r in rows]
 
     async def waiting_count(self) -> int:
-        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM files WHERE address IS NULL")
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM files WHERE address IS NULL AND next_try_at IS NOT NULL"
+        )
         return int(row["n"]) if row else 0
 
     async def unheard(self, limit: int = 10) -> list[FileRow]:
