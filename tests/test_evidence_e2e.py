@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import transcribe
 from telegram_channel.downloads import fetcher
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage, Upload
@@ -297,14 +298,33 @@ async def test_files_too_big_or_of_the_wrong_kind_are_refused_in_plain_words(
     assert draft is not None and draft.state.pending == []
 
 
-async def test_a_configured_transcriber_shows_its_text_beside_the_recording(
-    tg: FakeTelegram, r: Running, tmp_path: Path
-) -> None:
-    class Stub:
-        async def transcribe(self, audio: bytes, mime: str | None) -> str | None:
-            return "my son was hurt at the market" if b"VOICE-NOTE" in audio else None
+class StubTranscriber:
+    """A stand-in speech-to-text engine: only the plumbing is tested, not hearing."""
 
-    r.services.casework.evidence.transcriber = Stub()  # type: ignore[union-attr]
+    async def transcribe(self, audio: bytes, mime: str | None) -> str | None:
+        return "my son was hurt at the market" if b"VOICE-NOTE" in audio else None
+
+
+async def test_a_configured_transcriber_shows_its_text_beside_the_recording(
+    tg: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine registered under a name and chosen by INTAKE_TRANSCRIBER, as a deployment
+    would plug one in (bot/transcribe.py)."""
+    monkeypatch.setitem(transcribe.ENGINES, "stub", lambda settings: StubTranscriber())
+    settings = make_settings(
+        tg, tmp_path / "intake.db", caseworker_chat=GROUP, rate_limit=0, transcriber="stub"
+    )
+    r = Running(tg, settings)
+    await r.start()
+    try:
+        await r.store.flows.publish(FLOW)
+        await r.store.roles.grant(CW, "caseworker")
+        await transcribed_card(tg, r, tmp_path)
+    finally:
+        await r.stop()
+
+
+async def transcribed_card(tg: FakeTelegram, r: Running, tmp_path: Path) -> None:
     ap = tg.user(4107, language_code="en")
     ref = await submit(r, ap)
     await kept(r, 3)
