@@ -261,10 +261,12 @@ async def test_a_failed_download_is_tried_again_and_the_answer_counts(
     draft = (await r.store.intakes.load_for_applicant(ap.id)).draft
     assert draft is not None and len(draft.state.pending) == 1
 
-    async def waiting() -> bool:
-        return await r.store.file_records.waiting_count() == 1
+    async def failed_once() -> bool:
+        rows = await r.store.db.fetchall("SELECT tries FROM files WHERE address IS NULL")
+        return [row["tries"] for row in rows] == [1]
 
-    await wait_until(waiting, what="the download waiting to be tried again")
+    await wait_until(failed_once, what="the download waiting to be tried again")
+    assert await r.store.file_records.waiting_count() == 1
     assert stored_files(tmp_path) == []
     # The background job tries again (run here at once, rather than waiting its turn).
     evidence = r.services.casework.evidence  # type: ignore[union-attr]

@@ -24,6 +24,7 @@ from bot.crypto import open_text, seal_text
 from bot.store.db import NOBODY, Database, Transaction, now_iso
 
 _ADDRESS_KEY = "files_address_key"
+FIRST_TRY = 120  # seconds a new file's download is left to the handler that got it
 _COLUMNS = (
     "id, intake_id, unique_id, kind, step, size, duration, address, source, tries,"
     " transcript, created_at"
@@ -136,7 +137,10 @@ class FileRecords:
         duration: int | None,
         source: str,
     ) -> FileRow:
-        """The row of this file of this intake, made (waiting for its download) if new."""
+        """The row of this file of this intake, made (waiting for its download) if new.
+
+        Its first download is the caller's, now; the background job's turn comes only after
+        ``FIRST_TRY`` seconds (it would race the caller), in case the bot stopped meanwhile."""
         await self._db.execute(
             "INSERT INTO files (intake_id, unique_id, kind, step, size, duration, source,"
             " next_try_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -149,7 +153,7 @@ class FileRecords:
                 size,
                 duration,
                 seal_text(self._db.cipher, source),
-                now_iso(),
+                _later(FIRST_TRY),
                 now_iso(),
             ),
             touches=NOBODY,
