@@ -209,7 +209,13 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             value = tr.ltr(mask(str(answer)))  # shown whole by Reveal only (audited)
         else:
             value = answer_text(tr, flow, lang, step, answer, masked=False)
-        out.append(fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value))
+        line = fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value)
+        heard = (
+            card.transcripts.get(str(answer.get("unique"))) if isinstance(answer, dict) else None
+        )
+        if heard:
+            line += "\n" + machine_transcription(tr, fmt, heard)
+        out.append(line)
 
     if card.referrals:
         out.append("")
@@ -240,11 +246,18 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
+                heard = None
                 if kind in ("reply", "checkin_note"):
-                    text = piece_text(tr, decode(text))
+                    piece = decode(text)
+                    text = piece_text(tr, piece)
+                    if piece.file is not None:
+                        heard = card.transcripts.get(str(piece.file.get("unique")))
                 elif kind == "checkin":
                     text = choice_text(tr, text)
-                out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
+                line = f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text))
+                if heard:
+                    line += "\n" + machine_transcription(tr, fmt, heard)
+                out.append(line)
     return split_message("\n".join(out))
 
 
@@ -286,6 +299,13 @@ def decision_lines(tr: Tr, fmt: Fmt, card: Card) -> list[str]:
     if facts.authority:
         out.append(tr.labelled(_("Handled by"), fmt.esc(facts.authority)))
     return out
+
+
+def machine_transcription(tr: Tr, fmt: Fmt, heard: str) -> str:
+    """A voice answer's machine transcription, beside the recording, never instead of it:
+    marked as the machine's, for a machine may mishear."""
+    label = fmt.i(tr.gettext("Machine transcription, may be wrong:"))
+    return label + " " + fmt.esc(strip_bidi(heard))
 
 
 CAPTION_QUESTION = 200  # of a caption's question, at most (Telegram allows 1024 in all)

@@ -51,6 +51,8 @@ KEYS = {
     "INTAKE_DIGEST_TIME": "digest_time",
     "INTAKE_CHECKIN_DAYS": "checkin_days",
     "INTAKE_TIMEZONE": "timezone",
+    "INTAKE_FILES": "files",
+    "INTAKE_TRANSCRIBER": "transcriber",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -114,6 +116,17 @@ class Settings:
     # things are (bot/casework/checkins.py); empty: none.
     checkin_days: tuple[int, ...] = (30, 90, 180)
     timezone: str = "Asia/Shanghai"
+    # Where attachments and voice notes are kept, sealed (bot/files.py); empty: a folder
+    # beside the database, ``<db>.files``.
+    files: str = ""
+    # The speech-to-text engine for voice answers (bot/transcribe.py): "none" (the
+    # default: no transcription is claimed), or one registered under that name.
+    transcriber: str = "none"
+
+    @property
+    def files_dir(self) -> Path:
+        """The file store's folder: INTAKE_FILES, else ``<db>.files`` beside the database."""
+        return Path(self.files) if self.files else Path(self.db_path + ".files")
 
     @property
     def approval_above(self) -> Decimal | None:
@@ -351,6 +364,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["checkin_days"] = _days_list("INTAKE_CHECKIN_DAYS", get("INTAKE_CHECKIN_DAYS"))
     if get("INTAKE_TIMEZONE") is not None:
         kwargs["timezone"] = _zone(str(get("INTAKE_TIMEZONE")).strip())
+    if get("INTAKE_FILES"):
+        kwargs["files"] = str(get("INTAKE_FILES"))
+    if get("INTAKE_TRANSCRIBER"):
+        kwargs["transcriber"] = str(get("INTAKE_TRANSCRIBER")).strip().lower()
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

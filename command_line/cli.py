@@ -45,6 +45,7 @@ async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]])
         admin_ids=settings.admin_ids,
         secret=settings.secret_key,
         default_region=settings.default_region,
+        files_dir=settings.files_dir,
     )
     try:
         return await fn(store)

@@ -22,6 +22,7 @@ from bot.i18n import Tr
 from bot.messages import HTML
 from bot.store.pending import Pending
 from telegram_channel.buttons.answer import PATTERN, read_done
+from telegram_channel.downloads import fetcher, seconds
 from telegram_channel.keyboards import Keyboard
 from telegram_channel.sending import acknowledge, beside, edit_markup, message_params, send
 from telegram_channel.staff_buttons import done_button
@@ -36,7 +37,15 @@ def piece_of(message: Message) -> Piece | None:
     words = message.caption or ""
     if message.photo:
         best = message.photo[-1]
-        return Piece(words, {"kind": "photo", "file_id": best.file_id})
+        return Piece(
+            words,
+            {
+                "kind": "photo",
+                "file_id": best.file_id,
+                "unique": best.file_unique_id,
+                "size": best.file_size,
+            },
+        )
     media: list[tuple[str, Any]] = [
         ("document", message.document),
         ("voice", message.voice),
@@ -45,10 +54,18 @@ def piece_of(message: Message) -> Piece | None:
     ]
     for kind, item in media:
         if item is not None:
-            file: dict[str, Any] = {"kind": kind, "file_id": item.file_id}
+            file: dict[str, Any] = {
+                "kind": kind,
+                "file_id": item.file_id,
+                "unique": item.file_unique_id,
+                "size": item.file_size,
+            }
             name = getattr(item, "file_name", None)
             if name:
                 file["name"] = name
+            duration = seconds(getattr(item, "duration", None))
+            if duration is not None:
+                file["duration"] = duration
             return Piece(words, file)
     if message.text is not None:
         return Piece(message.text)
@@ -93,6 +110,8 @@ class AnswerHandlers:
             self.counters.pop(user.id, None)
             return False
         await self._count(ctx, user.id, tr, pending.intake_id, *taken)
+        if piece.file is not None:  # kept in the conversation: now the file, in our store
+            await self.work.evidence.keep(pending.intake_id, piece.file, fetcher(ctx.bot))
         return True
 
     async def _count(

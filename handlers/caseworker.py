@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, ForceReply, Message, Update
+from telegram import CallbackQuery, ForceReply, InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -129,13 +129,16 @@ DONE = {
     ),
     Action.REOPEN: N_("{ref} is in review again. The applicant has been told why."),
 }
-# How a file kept on an intake is sent again, by its kind (a photo as a photo).
+# How a file kept on an intake is sent, uploaded from our store, by its kind (a photo as a
+# photo, a voice note as one the caseworker can play).
 _RESEND = {
     "photo": "send_photo",
     "voice": "send_voice",
     "audio": "send_audio",
     "video": "send_video",
 }
+# The name an upload gets when the applicant's file had none.
+_FILE_NAMES = {"photo": "photo.jpg", "voice": "voice.ogg", "audio": "audio", "video": "video.mp4"}
 REFUSED = {
     "empty": N_("Please type it as a text message, or send /cancel."),
     "bad_amount": CONFLICTS["bad_amount"],
@@ -541,18 +544,51 @@ class CaseworkerHandlers:
     async def _send_attachments(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, card: Card
     ) -> None:
-        """Each file again, captioned with the reference and the question it answers."""
-        sent = 0
+        """Each file, uploaded from our store (never Telegram's copy, which may be gone),
+        captioned with the reference and the question it answers."""
+        sent = waiting = lost = 0
         for filed in card.files:
             ref = filed.file
+            data = await self.work.evidence.content(card.case.id, ref)
+            if data is None:
+                row = await self.work.evidence.row(card.case.id, ref)
+                if row is not None and row.lost:
+                    lost += 1
+                else:
+                    waiting += 1
+                continue
             caption = attachment_caption(tr, card, filed)
-            how = _RESEND.get(str(ref.get("kind")), "send_document")
+            kind = str(ref.get("kind"))
+            how = _RESEND.get(kind, "send_document")
+            name = str(ref.get("name") or _FILE_NAMES.get(kind, "file"))
             try:
-                await getattr(ctx.bot, how)(chat_id, ref["file_id"], caption=caption)
+                await getattr(ctx.bot, how)(
+                    chat_id, InputFile(data, filename=name), caption=caption
+                )
                 sent += 1
-            except (BadRequest, TelegramError, KeyError):
-                log.warning("an attachment could not be sent again")
-        if not sent:
+            except (BadRequest, TelegramError):
+                log.warning("an attachment could not be sent")
+        if lost:
+            await send(
+                ctx.bot,
+                chat_id,
+                tr.ngettext(
+                    "{n} file could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send it again.",
+                    "{n} files could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send them again.",
+                    lost,
+                ).format(n=tr.count(lost)),
+            )
+        if waiting:
+            await send(
+                ctx.bot,
+                chat_id,
+                tr.ngettext(
+                    "{n} file has not arrived from Telegram yet. The bot keeps trying; show the attachments again later.",
+                    "{n} files have not arrived from Telegram yet. The bot keeps trying; show the attachments again later.",
+                    waiting,
+                ).format(n=tr.count(waiting)),
+            )
+        elif not sent and not lost:
             await send(ctx.bot, chat_id, tr.gettext("There are no attachments to show."))
 
     # -- typed answers to the bot's prompts -------------------------------------------

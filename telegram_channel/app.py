@@ -147,6 +147,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         supervisor,
     )
     from handlers.router import PendingRouter
+    from telegram_channel.downloads import DOWNLOADS_EVERY, retry_downloads
     from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.menu import CommandMenus
     from telegram_channel.outbox import OutboxSender, defer_to_outbox
@@ -223,6 +224,8 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     if app.job_queue is not None:
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
         app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
+        # Files whose download failed when they arrived (telegram_channel/downloads.py).
+        app.job_queue.run_repeating(retry_downloads, interval=DOWNLOADS_EVERY, first=10)
         # The morning digest at INTAKE_DIGEST_TIME in INTAKE_TIMEZONE; and, shortly after
         # a start, today's if its time passed while the bot was down (sent once either way).
         at = settings.digest_time.replace(tzinfo=settings.zone)
@@ -371,9 +374,10 @@ async def open_services(settings: Settings) -> Services:
         admin_ids=settings.admin_ids,
         secret=settings.secret_key,
         default_region=settings.default_region,
+        files_dir=settings.files_dir,
     )
     casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
-    interview = Interview(store, i18n, alerts=casework.alerts_for)
+    interview = Interview(store, i18n, alerts=casework.alerts_for, evidence=casework.evidence)
     housekeeping = Housekeeping(store, i18n, settings)
     await housekeeping.refresh_flow_values()  # flow texts name hotlines and days: fill them
     return Services(settings, store, i18n, interview, casework, housekeeping)
@@ -540,6 +544,9 @@ async def stop_app(app: Application) -> None:
     inbox = app.bot_data.get("inbox")
     if inbox is not None:
         await inbox.flush()
+    services = app.bot_data.get("services")
+    if services is not None:  # a transcription under way is done again at the next start
+        await services.casework.evidence.stop()
     await app.shutdown()
 
 

@@ -312,7 +312,7 @@ async def test_when_the_caseworker_stops_waiting_what_arrived_is_kept(
     await ap.send_voice()
     await arrives(ap, "Received for application", ": 1 message.")
     card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
-    assert "reply (applicant):\n<i>🎤 voice message</i>" in card.text
+    assert "reply (applicant):\n<i>🎤 voice message (0:03)</i>" in card.text
     done = await tap(cw, STOP, card, until="You stopped waiting")
     assert said(done, f"You stopped waiting for the answer on <b>{ref}</b>.")
     await arrives(ap, ref, "closed the question")

@@ -510,18 +510,19 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     assert "••" not in card.text and "What speaks against it" not in card.text
     assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, TO_QUEUE]
 
-    # The attachment comes back as the same photo.
+    # The attachment comes back as the same photo, uploaded from our file store.
     case = await r.store.cases.get(await intake_id(r, ref))
     assert case is not None
     stored = case.state.answers["papers"]
     assert [f["kind"] for f in stored] == ["photo"]
+    original = tg.file_bytes(stored[0]["file_id"])
     photos_before = len(tg.calls_to("sendPhoto"))
     await cw.tap(SHOW_FILES)
     await wait_until(lambda: cw.messages[-1].kind == "photo", what="the photo again")
     resent = await cw.wait_reply()
     sends = tg.calls_to("sendPhoto")[photos_before:]
-    assert [(p["chat_id"], p["photo"]) for p in sends] == [(CW, stored[0]["file_id"])]
-    assert [m.kind for m in resent] == ["photo"] and resent[0].file_id == stored[0]["file_id"]
+    assert [(p["chat_id"], p["photo"].data) for p in sends] == [(CW, original)]
+    assert [m.kind for m in resent] == ["photo"] and resent[0].file_bytes == original
 
     # Claim: the applicant hears it is in review.
     replies = await tap(cw, CLAIM, card, until="Claimed by you")

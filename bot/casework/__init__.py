@@ -40,10 +40,12 @@ from bot.casework.terms import (
     parse_amount,
 )
 from bot.config import Settings
+from bot.evidence import Evidence
 from bot.i18n import I18n
 from bot.messages import Fmt
 from bot.store import Store
 from bot.store.casework import Case, Conflict
+from bot.transcribe import transcriber_for
 
 __all__ = [
     "CLUE_FIELDS",
@@ -76,6 +78,8 @@ class Casework:
         self.settings = settings
         self.fmt = fmt
         self.people = People(store, i18n)
+        # Files applicants send, kept in our store; transcription off unless configured.
+        self.evidence = Evidence(store, transcriber_for(settings))
         self.notices = Notices(self.people, i18n, settings, fmt)
         self.decisions = Decisions(store, self.people, self.notices, settings)
         self.referrals = Referrals(store, self.people, self.notices, self.decisions, fmt)

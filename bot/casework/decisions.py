@@ -30,6 +30,7 @@ from bot.casework.terms import (
     parse_amount,
 )
 from bot.config import Settings
+from bot.evidence import refs_in
 from bot.flow.model import Flow
 from bot.flow.values import clean_text, strip_bidi
 from bot.regions import Scope
@@ -69,6 +70,8 @@ class Card:
     files: tuple[Filed, ...] = ()  # the attachments, then files sent in answers, in order
     names: dict[int | None, str] = field(default_factory=dict)  # staff, as colleagues see them
     partners: dict[int, str] = field(default_factory=dict)  # a referral's partner, by label
+    # Machine transcriptions of voice answers, by the file's unique id (when an engine is set).
+    transcripts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,11 +212,12 @@ class Decisions:
         history += [(m.at, m.author, m.kind, m.body) for m in talk]
         history.sort(key=lambda h: h[0])
         referrals = await self.store.cases.referrals(intake_id)
+        # The attachments and voice answers (played from our store), in the flow's order.
         files = [
             Filed(ref, step_id=step.id)
             for step in flow.steps
-            if step.type == "attachments"
-            for ref in case.state.answers.get(step.id) or []
+            if step.type in ("attachments", "text")
+            for ref in refs_in(case.state.answers.get(step.id))
         ]
         question = ""
         for m in talk:  # files sent in answers, each with the question it answers
@@ -237,7 +241,15 @@ class Decisions:
         offered = allowed(
             case, actor_now, files=len(files), id_number=id_number_of(case, flow) is not None
         )
-        return Card(case, flow, history, referrals, offered, tuple(files), names, partners)
+        transcripts = {}
+        for filed in files:
+            unique = str(filed.file.get("unique") or "")
+            row = await self.store.file_records.find(intake_id, unique) if unique else None
+            if row is not None and row.transcript:
+                transcripts[unique] = row.transcript
+        return Card(
+            case, flow, history, referrals, offered, tuple(files), names, partners, transcripts
+        )
 
     async def reveal_id(self, actor: int, intake_id: int) -> tuple[Case, str | None]:
         """The ID number the card masks, for a caseworker; each reveal is audited."""

@@ -4,8 +4,9 @@ People answer as they talk on the phone: a few words, two photos of a bill, a vo
 message, one after another. Each piece is kept on its own as a ``reply`` entry of the
 intake's conversation (sealed at rest like every entry) the moment it arrives, in order,
 so nothing is lost whether the applicant then taps Done or the caseworker closes the
-question. Words are kept as typed; a file is kept as the channel stored it (a Telegram
-file id, its kind, a name or a caption), marked so that no typed words can read as one.
+question. Words are kept as typed; a file is kept as a reference (its kind, Telegram's ids
+for it, a name or a caption), marked so that no typed words can read as one; its bytes are
+downloaded into our own file store as it arrives (bot/evidence.py).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def file_label(tr: Tr, file: dict[str, Any]) -> str:
     """A file of an answer as the card lists it: "📷 photo", "📄 bill.pdf"."""
     emoji, name = FILE_KINDS.get(str(file.get("kind")), FILE_KINDS["document"])
     shown = strip_bidi(str(file.get("name") or "")) or tr.gettext(name)
+    seconds = file.get("duration")
+    if file.get("kind") == "voice" and isinstance(seconds, int) and seconds >= 0:
+        shown += " (" + tr.ltr(f"{seconds // 60}:{seconds % 60:02d}") + ")"
     return f"{emoji} {shown}"
 
 

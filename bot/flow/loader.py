@@ -20,7 +20,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.flow.expr import Expr, ExprError, compile_expr
-from bot.flow.model import KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
+from bot.flow.model import FILE_KINDS, KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
 from bot.flow.variables import NAMES, unknown_names
 from bot.i18n_marks import N_
 from bot.regions import is_code
@@ -69,14 +69,15 @@ COMMON_STEP_KEYS = {
 TYPE_KEYS: dict[str, set[str]] = {
     "note": {"id", "type", "text", "help", "relevant", "tags", "region"},
     "consent": COMMON_STEP_KEYS - {"constraint", "constraint_message", "required"},
-    "text": COMMON_STEP_KEYS | {"max_length"},
+    "text": COMMON_STEP_KEYS | {"max_length", "voice"},
     "number": COMMON_STEP_KEYS | {"min", "max", "integer"},
     "date": COMMON_STEP_KEYS | {"min", "max"},
     "phone": set(COMMON_STEP_KEYS),
     "id_number": set(COMMON_STEP_KEYS),
     "choice": COMMON_STEP_KEYS | {"choices"},
     "multi_choice": COMMON_STEP_KEYS | {"choices"},
-    "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"}) | {"max_files"},
+    "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"})
+    | {"max_files", "max_size", "kinds"},
 }
 RULE_KEYS = {"id", "when", "label"}
 PRIORITY_KEYS = {"id", "when", "label", "points"}
@@ -594,6 +595,29 @@ class _Checker:
             out.append(tag)
         return tuple(out)
 
+    def kinds(self, node: Node | None) -> tuple[str, ...]:
+        if node is None:
+            return ("photo", "document")
+        if not isinstance(node, SequenceNode) or not node.value:
+            self.add(node, N_("kinds must be a list such as [photo, document, voice]"))
+            return ("photo", "document")
+        out: list[str] = []
+        for item in node.value:
+            kind = self.scalar(item, (str,), P(N_("a kind of file")))
+            if kind is None:
+                continue
+            if kind not in FILE_KINDS:
+                self.add(
+                    item,
+                    N_("unknown kind of file '{kind}' (known: {known})"),
+                    kind=kind,
+                    known=", ".join(FILE_KINDS),
+                )
+                continue
+            if kind not in out:
+                out.append(kind)
+        return tuple(out) or ("photo", "document")
+
     def positive_int(self, node: Node | None, what: What, default: int, limit: int) -> int:
         if node is None:
             return default
@@ -690,6 +714,12 @@ class _Checker:
         max_files = self.positive_int(
             keys.get("max_files"), P(N_("max_files of {what}"), what=what), 10, 50
         )
+        # Telegram's Bot API lets a bot download files up to 20 MB: no more can be kept.
+        max_size = self.positive_int(
+            keys.get("max_size"), P(N_("max_size of {what}"), what=what), 20, 20
+        )
+        kinds = self.kinds(keys.get("kinds"))
+        voice = self.flag(keys.get("voice"), P(N_("voice of {what}"), what=what), False)
         if step_id is None or step_type is None:
             return None
         return Step(
@@ -710,6 +740,9 @@ class _Checker:
             max=hi,
             integer=integer,
             max_files=max_files,
+            max_size=max_size,
+            kinds=kinds,
+            voice=voice,
             line=_line(node),
         )
 

@@ -43,6 +43,10 @@ KNOWN_TAGS = (
 )
 
 
+# What an attachments step may take (``kinds``); the first two unless the flow says.
+FILE_KINDS = ("photo", "document", "voice", "audio", "video")
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str
@@ -71,6 +75,12 @@ class Step:
     max: Any = None
     integer: bool = True
     max_files: int = 10
+    # attachments: the largest file in MB (Telegram lets a bot download up to 20), and the
+    # kinds of file taken (photo, document, voice, audio, video).
+    max_size: int = 20
+    kinds: tuple[str, ...] = ("photo", "document")
+    # text: a voice message is taken as the answer (kept as a recording).
+    voice: bool = False
     line: int = 0
 
     @property

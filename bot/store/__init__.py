@@ -7,11 +7,13 @@ that outgrow one machine.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
 
 from bot.crypto import Cipher, Kdf, SecretKeyError, generated_key, legacy_key, read_secret
+from bot.files import LocalFiles
 from bot.store import rotation
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
@@ -20,6 +22,7 @@ from bot.store.checkins import CheckinStore
 from bot.store.db import Database, SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
 from bot.store.exports import ExportStore
+from bot.store.files import FileRecords, address_key
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
@@ -54,6 +57,14 @@ class Store:
         self.digests = DigestStore(db)
         self.checkins = CheckinStore(db)
         self.exports = ExportStore(db)
+        self.file_records = FileRecords(db)
+        # The file store (attachments, voice): set by ``open``, which knows the key.
+        self.files: LocalFiles | None = None
+        # Addresses being written and not yet named by a row: never erased meanwhile. A
+        # write (``put``) and an erasure's check-then-delete hold ``files_lock``, so a file
+        # stored again while its last holder is erased is never lost between the two.
+        self.landing: set[str] = set()
+        self.files_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -65,6 +76,7 @@ class Store:
         secret: str | None = None,
         default_region: str = "",
         rotation_secret: str | None = None,
+        files_dir: str | Path | None = None,
     ) -> Store:
         """Open (creating and migrating as needed) the database at ``path``.
 
@@ -72,7 +84,8 @@ class Store:
         it is unset, from a file beside the database (bot/crypto.py). A database written by
         an earlier version is brought to that format in place first (bot/store/atrest.py).
         Sent intakes without a region (sent before regions existed) are given
-        ``default_region`` (INTAKE_DEFAULT_REGION) when one is set.
+        ``default_region`` (INTAKE_DEFAULT_REGION) when one is set. Attachments are kept
+        sealed in ``files_dir`` (INTAKE_FILES), by default a folder ``<db>.files`` beside it.
         While a key rotation is under way (bot/rotation.py) values open with either key;
         ``rotation_secret`` is the new secret when the keys are not in key files.
         """
@@ -80,6 +93,10 @@ class Store:
         try:
             db.cipher, reading = await _cipher_for(db, secret, str(path), rotation_secret)
             store = cls(db, admin_ids)
+            folder = Path(files_dir) if files_dir else files_dir_for(str(path))
+            key = await address_key(db)
+            store.files = LocalFiles(folder, db.cipher, key)
+            store.file_records.name_key = key
             if reading is not None:
                 await rewrite(store, reading)
             store.intakes.default_region = default_region
@@ -92,8 +109,33 @@ class Store:
             raise
         return store
 
+    async def erase_files(self) -> int:
+        """Erase from the file store the files queued by an erasure (``forget_files``), unless
+        a row names the address again (the same file sent since). Returns how many."""
+        if self.files is None:
+            return 0
+        done = 0
+        for address in await self.file_records.erasures():
+            async with self.files_lock:
+                if address in self.landing:
+                    continue  # being stored again: the next run finds it held
+                if not await self.file_records.referenced(address):
+                    try:
+                        await self.files.delete(address)
+                    except OSError as exc:  # still queued: the next run tries again
+                        log.error("a file could not be erased (%s)", type(exc).__name__)
+                        continue
+                    done += 1
+            await self.file_records.erased(address)
+        return done
+
     async def close(self) -> None:
         await self.db.close()
+
+
+def files_dir_for(db_path: str) -> Path:
+    """Where attachments are kept by default: a folder beside the database."""
+    return Path(db_path + ".files")
 
 
 _KEY_CHECK = "key_check"

@@ -19,6 +19,7 @@ from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
 from bot.store.checkins import schedule, unschedule
 from bot.store.db import Database, Transaction, now_iso
+from bot.store.files import forget_files
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
 from bot.store.users import forget_user
@@ -365,6 +366,7 @@ class CaseStore:
                 (intake_id, row["applicant_id"]),
             )
             await tx.execute("DELETE FROM messages WHERE intake_id = ?", (intake_id,))
+            await forget_files(tx, [intake_id])
             await tx.execute(
                 "UPDATE proposals SET reason = NULL, note = NULL WHERE intake_id = ?", (intake_id,)
             )

@@ -23,6 +23,7 @@ from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
 from bot.store.audit import record
 from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.files import forget_files
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.outbox import OutMessage, enqueue
 from bot.store.users import forget_user
@@ -464,6 +465,7 @@ class IntakeStore:
                 "UPDATE audit SET actor = NULL WHERE intake_id = ? AND actor = ?",
                 (intake.id, person),
             )
+            await forget_files(tx, [intake.id])
             await tx.execute("DELETE FROM intakes WHERE id = ?", (intake.id,))
             who = None if actor == person else actor
             await record(tx, who, "draft.erased", None, {"reason": reason})
@@ -481,6 +483,7 @@ class IntakeStore:
             )
             if cursor.rowcount != 1:
                 return False
+            await forget_files(tx, [intake_id])
             await record(tx, None, "draft.expired", intake_id, {})
             await enqueue(tx, [notice])
         return True
