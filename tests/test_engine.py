@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from bot.flow.engine import (
     AGREE,
     DECLINE,
+    LIKELY,
+    LOOK,
+    UNLIKELY,
     Ask,
     Attached,
     Back,
@@ -31,6 +34,7 @@ from bot.flow.engine import (
     Outcome,
     Picked,
     Review,
+    Screening,
     SharedContact,
     Shorten,
     Skip,
@@ -44,6 +48,7 @@ from bot.flow.engine import (
     screen,
     start,
     text_parts,
+    with_version,
 )
 from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
@@ -878,3 +883,246 @@ def test_any_sequence_of_inputs_keeps_the_state_consistent(
                 if step.asks_input:
                     relevant = is_relevant(EVERY, step, state.answers, TODAY)
                     assert (step.id in state.answers) == relevant, step.id
+
+
+# --- the edges of the interview's rules --------------------------------------------------
+# Found by mutation testing (docs/testing.md): each is a rule a mutant broke unnoticed.
+
+EDGES: Flow = load_flow_text(
+    """
+id: edges
+languages: [en]
+title: {en: Edges}
+steps:
+  - id: age
+    type: number
+    text: {en: How old are you?}
+  - id: role
+    type: choice
+    text: {en: Who are you?}
+    constraint: "answer != 'child' or age < 18"
+    constraint_message: {en: A child is under 18.}
+    choices:
+      - {value: adult, label: {en: An adult}}
+      - {value: child, label: {en: A child}}
+  - id: odd
+    type: text
+    relevant: "age + 'x' == 1"
+    text: {en: Asked when its rule cannot be worked out}
+  - id: nick
+    type: text
+    constraint: "answer + 1 > 0"
+    text: {en: A rule that cannot be worked out lets the answer through}
+eligibility:
+  - {id: broken, when: "nick * nick == 1", label: {en: Never holds}}
+  - {id: adult, when: "age >= 18", label: {en: An adult}}
+exclusions:
+  - {id: broken_too, when: "nick - 1 == 0", label: {en: Never holds}}
+to_check:
+  - {id: broken_three, when: "-nick", label: {en: Never holds}}
+priority:
+  - {id: broken_four, when: "len(age) > 0", points: 7, label: {en: Never holds}}
+"""
+)
+
+
+def test_a_constraint_on_a_single_choice_refuses_a_tap_and_a_typed_label() -> None:
+    at = ok(EDGES, start(EDGES, today=TODAY), Typed("30"))
+    asked(at, "role")
+    for tapped_or_typed in (Picked("role", "child"), Typed("A child"), Typed("2")):
+        out = refused(EDGES, at, tapped_or_typed, "constraint")
+        assert out.refusal is not None and out.refusal.message == {"en": "A child is under 18."}
+    young = ok(EDGES, start(EDGES, today=TODAY), Typed("12"), Picked("role", "child"))
+    assert young.state.answers["role"] == "child"
+
+
+def test_rules_that_cannot_be_worked_out_let_the_applicant_through_but_never_hold() -> None:
+    """A relevant rule that fails asks the question, a constraint that fails takes the
+    answer (the loader refused every rule that does not parse; these fail on the answers
+    only), and a screening rule that fails does not hold."""
+    out = ok(EDGES, start(EDGES, today=TODAY), Typed("30"), Picked("role", "adult"))
+    asked(out, "odd")
+    review = ok(EDGES, out, Typed("x"), Typed("Ali"))
+    assert isinstance(review, Review)
+    assert review.state.answers == {"age": 30, "role": "adult", "odd": "x", "nick": "Ali"}
+    done = send(EDGES, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening.eligibility == ("adult",)
+    assert done.screening.exclusions == ()
+    assert done.screening.to_check == ()
+    assert done.screening.priority == 0 and done.screening.priority_reasons == ()
+
+
+def test_a_state_whose_question_was_removed_by_a_new_version_goes_on_from_the_start() -> None:
+    """A new version published while someone was half-way: their question is gone. They
+    are asked again from the first question, with every answer kept to confirm."""
+    at = walk(EVERY, GOOD, until="birth")
+    gone = State.from_dict({**at.state.to_dict(), "current": "removed_step"})
+    now = current(EVERY, gone, today=TODAY)
+    asked(now, "consent")
+    assert [n.id for n in now.notes] == ["intro"]
+    assert now.has_previous and now.previous is True
+    assert now.state.answers == at.state.answers
+    assert gone.current == "removed_step"  # the state given is left alone
+    # an answer sent meanwhile goes to the question asked now
+    out = asked(send(EVERY, gone, Picked("consent", AGREE)), "name")
+    assert out.previous == "张三"
+    typed = asked(send(EVERY, gone, Typed("1950-01-02")), "consent")
+    assert typed.refusal is not None and typed.refusal.code == "use_buttons"
+
+
+def test_a_stale_back_is_refused_where_the_applicant_is() -> None:
+    at = walk(EVERY, GOOD, until="income")
+    refused(EVERY, at, Back("household"), "moved_on")  # tapped on an older question
+    refused(EVERY, at, Back(None), "moved_on")  # Back from a review shown earlier
+    asked(send(EVERY, at.state, Back("income")), "earners")
+    asked(send(EVERY, at.state, Back()), "earners")  # typed: wherever they are
+    review = walk(EVERY, GOOD)
+    refused(EVERY, review, Back("comment"), "moved_on")
+    asked(send(EVERY, review.state, Back(None)), "comment")
+
+
+def test_back_passes_over_questions_no_longer_relevant_or_no_longer_in_the_flow() -> None:
+    at = walk(EVERY, GOOD, until="needs", override={"kind": [Picked("kind", "other")]})
+    assert at.state.path[-2:] == ["kind", "kind_other"]
+    # kind_other no longer relevant (as after an answer changed under it), and a step a
+    # new version removed, both left in the path
+    data = at.state.to_dict()
+    stale = State.from_dict(
+        {
+            **data,
+            "answers": {**data["answers"], "kind": "injury"},
+            "path": [*data["path"], "removed_step"],
+        }
+    )
+    back = asked(send(EVERY, stale, Back()), "kind")
+    assert back.state.path == data["path"][:-2]
+    # and at the start, nothing is left to go back to
+    first = walk(EVERY, GOOD, until="consent")
+    refused(EVERY, first, Back(), "at_start")
+
+
+def test_a_multi_choice_refuses_a_value_it_does_not_have() -> None:
+    at = walk(EVERY, GOOD, until="needs")
+    refused(EVERY, at, Picked("needs", "pony"), "moved_on")
+    refused(EVERY, at, Picked("kind", "injury"), "moved_on")  # another question's button
+
+
+@pytest.mark.parametrize(
+    ("step_id", "given", "code"),
+    [
+        ("consent", Typed("yes"), "use_buttons"),
+        ("consent", Picked("consent", "maybe"), "use_buttons"),
+        ("consent", Done("consent"), "use_buttons"),
+        ("consent", Skip("consent"), "required"),
+        ("kind", Done("kind"), "use_buttons"),
+        ("kind", Shorten("kind"), "moved_on"),
+        ("name", Picked("name", "x"), "type_answer"),
+        ("name", Done("name"), "type_answer"),
+        ("household", Done("household"), "type_answer"),
+        ("household", SharedContact("13812345678"), "wrong_kind"),
+        ("household", Attached(PHOTO_A), "wrong_kind"),
+        ("household", Shorten("household"), "moved_on"),
+        ("household", Keep("household"), "moved_on"),  # nothing answered to keep
+        ("phone", Picked("phone", "13812345678"), "type_answer"),
+        ("papers", Picked("papers", "x"), "send_files"),
+        ("papers", Skip("papers"), "required"),
+        ("needs", Edit("needs"), "moved_on"),
+        ("needs", Submit(), "moved_on"),
+    ],
+)
+def test_each_kind_of_question_says_how_to_answer_it(step_id: str, given: Input, code: str) -> None:
+    at = walk(EVERY, GOOD, until=step_id)
+    out = refused(EVERY, at, given, code)
+    assert out.refusal is not None
+    if code == "wrong_kind":
+        assert out.refusal.params == {
+            "kind": "contact" if isinstance(given, SharedContact) else "photo"
+        }
+    else:
+        assert out.refusal.params == {}
+
+
+def test_typing_the_number_of_the_last_choice_picks_it() -> None:
+    at = walk(EVERY, GOOD, until="paid")
+    assert ok(EVERY, at, Typed("2")).state.answers["paid"] == "no"
+    refused(EVERY, at, Typed("3"), "use_buttons")
+    refused(EVERY, at, Typed("0"), "use_buttons")
+    needs = walk(EVERY, GOOD, until="needs")
+    assert ok(EVERY, needs, Typed("3")).state.pending == ["legal"]
+
+
+@pytest.mark.parametrize(
+    ("born", "points"),
+    [("1966-11-23", 6), ("1966-11-24", 5), ("1966-11-22", 6)],
+)
+def test_age_is_counted_on_the_date_given_to_the_engine(born: str, points: int) -> None:
+    """60 on the day of the 60th birthday (TODAY is 2026-11-23), not the day after."""
+    review = walk(EVERY, GOOD, override={"birth": [Typed(born)]})
+    done = send(EVERY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening.priority == points
+    assert ("elderly" in done.screening.priority_reasons) == (points == 6)
+    # the date given is the one used: a day later, the younger one is 60 too
+    later = answer(EVERY, review.state, Submit(), today=TODAY + dt.timedelta(days=1))
+    assert isinstance(later, Completed) and later.screening.priority == 6
+
+
+def test_a_birth_date_of_today_is_taken_and_tomorrow_refused() -> None:
+    at = walk(EVERY, GOOD, until="birth")
+    assert ok(EVERY, at, Typed("2026-11-23")).state.answers["birth"] == "2026-11-23"
+    refused(EVERY, at, Typed("2026-11-24"), "date_too_late")
+    tomorrow = answer(EVERY, at.state, Typed("2026-11-24"), today=TODAY + dt.timedelta(days=1))
+    assert isinstance(tomorrow, Ask) and tomorrow.refusal is None
+
+
+def test_screening_round_trips_through_json_and_reads_what_an_older_row_lacks() -> None:
+    screening = Screening(
+        eligibility=("no_income", "injury_unpaid"),
+        exclusions=("compensated",),
+        priority=8,
+        priority_reasons=("medical", "priority_2"),
+        to_check=("look",),
+    )
+    data = json.loads(json.dumps(screening.to_dict()))
+    assert data == {
+        "eligibility": ["no_income", "injury_unpaid"],
+        "exclusions": ["compensated"],
+        "to_check": ["look"],
+        "priority": 8,
+        "priority_reasons": ["medical", "priority_2"],
+    }
+    assert Screening.from_dict(data) == screening
+    empty = Screening.from_dict({})
+    assert empty == Screening((), (), 0, (), ())
+    assert empty.verdict == UNLIKELY
+    assert Screening.from_dict({"priority": "3", "to_check": None}).priority == 3
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "exclusions", "to_check", "verdict"),
+    [
+        (("a",), (), (), LIKELY),
+        ((), (), (), UNLIKELY),
+        (("a",), ("b",), (), UNLIKELY),
+        (("a",), (), ("c",), LOOK),
+        ((), (), ("c",), LOOK),
+        (("a",), ("b",), ("c",), UNLIKELY),
+    ],
+)
+def test_the_verdict_weighs_what_speaks_against_first(
+    eligibility: tuple[str, ...],
+    exclusions: tuple[str, ...],
+    to_check: tuple[str, ...],
+    verdict: str,
+) -> None:
+    assert Screening(eligibility, exclusions, 0, (), to_check).verdict == verdict
+
+
+def test_with_version_numbers_a_copy_and_leaves_the_flow_alone() -> None:
+    published = with_version(EVERY, 7)
+    assert published.version == 7 and EVERY.version == 0
+    assert published.steps == EVERY.steps
+    assert published.step("papers") is EVERY.step("papers")
+    assert published.position("comment") == len(EVERY.steps) - 1
+    assert with_version(published, 8).version == 8 and published.version == 7
