@@ -170,9 +170,6 @@ class _Refused(Exception):
         super().__init__(str(problem))
 
 
-_BREAKS = "\0 \t\r\n\x85\u2028\u2029"
-
-
 class FlowYamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader with the limits of a flow file, reading ``?`` as YAML 1.2 does.
 
@@ -241,38 +238,17 @@ class FlowYamlLoader(yaml.SafeLoader):
             )
 
     def scan_plain(self) -> yaml.tokens.ScalarToken:
-        chunks: list[str] = []
-        start_mark = self.get_mark()
-        end_mark = start_mark
-        indent = self.indent + 1
-        spaces: list[str] = []
-        while True:
-            length = 0
-            if self.peek() == "#":
-                break
-            while True:
-                ch = self.peek(length)
-                if (
-                    ch in _BREAKS
-                    or (
-                        ch == ":"
-                        and self.peek(length + 1) in _BREAKS + (",[]{}" if self.flow_level else "")
-                    )
-                    or (self.flow_level and ch in ",[]{}")
-                ):
-                    break
-                length += 1
-            if length == 0:
-                break
-            self.allow_simple_key = False
-            chunks.extend(spaces)
-            chunks.append(self.prefix(length))
-            self.forward(length)
-            end_mark = self.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
-            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
-                break
-        return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
+        """PyYAML's own scanner of a plain value; inside { } and [ ] it would stop at a
+        question mark, so there the question mark is shown to it as a letter (``prefix``
+        still takes the text as written). Positions are PyYAML's as ever (``start_mark``)."""
+        if not self.flow_level:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        peek = self.peek
+        self.peek = lambda index=0: "a" if (ch := peek(index)) == "?" else ch  # type: ignore[method-assign]
+        try:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        finally:
+            del self.peek
 
 
 class _PublishedFlowYamlLoader(FlowYamlLoader):
