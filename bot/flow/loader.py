@@ -86,7 +86,10 @@ class Phrase:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str]) -> str:
-        return gettext(self.template).format(**_rendered(self.params, gettext))
+        # A phrase without values is said as written: "a mapping in { } that is not
+        # closed" has braces to show, not to fill (format() raised KeyError on them).
+        said = gettext(self.template)
+        return said.format(**_rendered(self.params, gettext)) if self.params else said
 
     def __str__(self) -> str:
         return self.render(lambda t: t)
