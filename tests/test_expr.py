@@ -624,8 +624,9 @@ def test_evaluation_errors_are_expr_errors_even_for_odd_env_values() -> None:
         return nested
 
     # Two distinct, absurdly nested lists: comparing them exhausts the recursion limit.
-    with pytest.raises(ExprError, match="nested too deeply"):
+    with pytest.raises(ExprError) as info:
         ev("x == y", {"x": deep(), "y": deep()})
+    assert info.value.message == "a value is nested too deeply"
 
 
 # --------------------------------------------------------------------------------------
@@ -1111,3 +1112,58 @@ def test_a_message_keeps_its_template_and_values_for_translation() -> None:
     assert info.value.params == {"name": "today", "arity": 0, "n": 1}
     plain = ExprError("expression is empty")
     assert plain.params == {} and plain.message == plain.template == "expression is empty"
+
+
+class _Unequal:
+    """An answer whose comparison fails (none of ours does; the contract still holds)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("no")
+
+    __hash__ = object.__hash__
+
+
+# Nobody reads these in the bot (the engine lets an applicant through a rule that fails,
+# see tests/test_engine.py); an admin trying a rule by hand with ``evaluate`` does.
+@pytest.mark.parametrize(
+    ("source", "env", "message"),
+    [
+        ("1 / x", {"x": 0}, "division by zero"),
+        ("x + 1", {"x": 10**18}, "number is too large"),
+        ("x * 10.0", {"x": 1e308}, "number is too large"),
+        ("-x", {"x": "a"}, "unary '-' needs a number, got text"),
+        ("+x", {"x": [1]}, "unary '+' needs a number, got list"),
+        ("-x", {"x": True}, "unary '-' needs a number, got boolean"),
+        ("x - 1", {"x": "a"}, "cannot use '-' on text and number"),
+        ("x + y", {"x": 1.5, "y": "a"}, "cannot use '+' on number and text"),
+        ("x * y", {"x": [1], "y": {}}, "cannot use '*' on list and dict"),
+        ("len(x)", {"x": 3}, "len() needs a text or a list, got number"),
+        ("1 in x", {"x": 5}, "'in' needs a text or a list on the right, got number"),
+        ("x + x", {"x": "a" * 60_000}, "text is too long"),
+        ("x + x", {"x": [0] * 60_000}, "list is too long"),
+        ("x == 1", {"x": _Unequal()}, "could not evaluate the expression (ValueError)"),
+    ],
+)
+def test_what_an_evaluation_error_says(source: str, env: dict[str, Any], message: str) -> None:
+    with pytest.raises(ExprError) as info:
+        ev(source, env)
+    assert info.value.message == message
+    assert info.value.args == (message,)
+
+
+def test_a_hand_built_expression_of_unknown_nodes_is_refused() -> None:
+    odd = Expr(source="x", names=frozenset(), _tree=object())  # type: ignore[arg-type]
+    with pytest.raises(ExprError) as info:
+        evaluate(odd, {}, today=TODAY)
+    assert info.value.message == "malformed expression"
+
+
+# Mutants that change nothing anyone can observe (docs/testing.md):
+# equivalent: bot.flow.expr.x__compare_one__mutmut_30: ``comparable = None`` for False,
+#   read only by ``if not comparable``.
+# equivalent: bot.flow.expr.xǁ_Evaluatorǁ_compare__mutmut_5: zip(strict=None), and
+# equivalent: bot.flow.expr.xǁ_Evaluatorǁ_compare__mutmut_8: zip() without strict, and
+# equivalent: bot.flow.expr.xǁ_Evaluatorǁ_compare__mutmut_9: zip(strict=False): a compiled
+#   comparison has one operand more than operators, always (ast.Compare's shape).
+# equivalent: bot.flow.expr.xǁExprErrorǁ__init____mutmut_3: formatting a template with no
+#   values: no message without values has braces.
