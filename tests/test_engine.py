@@ -1126,3 +1126,146 @@ def test_with_version_numbers_a_copy_and_leaves_the_flow_alone() -> None:
     assert published.step("papers") is EVERY.step("papers")
     assert published.position("comment") == len(EVERY.steps) - 1
     assert with_version(published, 8).version == 8 and published.version == 7
+
+
+CHAIN: Flow = load_flow_text(
+    """
+id: chain
+languages: [en]
+title: {en: Chain}
+steps:
+  - id: hurt
+    type: choice
+    text: {en: Were you hurt?}
+    choices:
+      - {value: "yes", label: {en: "Yes"}}
+      - {value: "no", label: {en: "No"}}
+  - id: where
+    type: text
+    relevant: "hurt == 'yes'"
+    text: {en: Where?}
+  - id: treated
+    type: text
+    relevant: "where != null"
+    text: {en: Where were you treated?}
+  - id: treated_note
+    type: note
+    relevant: "hurt == 'yes'"
+    text: {en: Keep the hospital's papers.}
+  - id: motto
+    type: text
+    required: false
+    constraint: "len(answer) > 2"
+    text: {en: Anything to add (three letters or more)?}
+  - id: idn
+    type: id_number
+    required: false
+    text: {en: Your ID number}
+"""
+)
+
+
+def test_an_answer_dropped_as_no_longer_relevant_drops_what_hung_on_it() -> None:
+    """hurt → where → treated: changing hurt to no drops where, and with it treated,
+    in the same pass (the rules see where as unanswered at once)."""
+    out = ok(
+        CHAIN,
+        start(CHAIN, today=TODAY),
+        Picked("hurt", "yes"),
+        Typed("leg"),
+        Typed("county hospital"),
+    )
+    asked(out, "motto")
+    assert [n.id for n in out.notes] == ["treated_note"]
+    review = ok(CHAIN, out, Skip("motto"), Skip("idn"))
+    assert isinstance(review, Review)
+    changed = ok(CHAIN, review, Edit("hurt"), Picked("hurt", "no"))
+    assert isinstance(changed, Review)
+    assert changed.notes == ()  # notes passed again while editing are not shown again
+    assert changed.state.answers == {"hurt": "no", "motto": None, "idn": None}
+    done = send(CHAIN, changed.state, Submit())
+    assert isinstance(done, Completed) and "treated" not in done.state.answers
+
+
+def test_an_optional_answer_left_empty_is_not_held_to_its_constraint() -> None:
+    at = ok(CHAIN, start(CHAIN, today=TODAY), Picked("hurt", "no"))
+    asked(at, "motto")
+    refused(CHAIN, at, Typed("ok"), "constraint")
+    assert ok(CHAIN, at, Typed("fine")).state.answers["motto"] == "fine"
+    assert ok(CHAIN, at, Skip("motto")).state.answers["motto"] is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("110101199003077775", "id_number_check"), ("1101011990", "not_an_id_number")],
+)
+def test_an_id_number_says_whether_a_digit_is_wrong_or_it_is_no_id_number(
+    typed: str, code: str
+) -> None:
+    at = ok(CHAIN, start(CHAIN, today=TODAY), Picked("hurt", "no"), Skip("motto"))
+    asked(at, "idn")
+    refused(CHAIN, at, Typed(typed), code)
+    done = ok(CHAIN, at, Typed("110101 19900307 7774"))
+    assert done.state.answers["idn"] == "110101199003077774"
+
+
+def test_a_choice_is_typed_as_its_value_or_its_label_in_any_case() -> None:
+    at = walk(EVERY, GOOD, until="kind")
+    assert ok(EVERY, at, Typed("property")).state.answers["kind"] == "property"
+    assert ok(EVERY, at, Typed("LOST PROPERTY")).state.answers["kind"] == "property"
+    assert ok(EVERY, at, Typed("财产损失")).state.answers["kind"] == "property"
+
+
+def test_a_typed_choice_on_a_multi_choice_toggles_it() -> None:
+    at = walk(EVERY, GOOD, until="needs")
+    out = ok(EVERY, at, Typed("3"), Typed("1"))
+    assert out.state.pending == ["money", "legal"]  # in the order of the choices
+    out = ok(EVERY, out, Typed("legal"))
+    assert out.state.pending == ["money"]
+
+
+def test_back_to_attachments_brings_the_files_sent_back() -> None:
+    at = walk(EVERY, GOOD, until="comment")
+    back = asked(send(EVERY, at.state, Back()), "papers")
+    assert back.state.pending == [PHOTO_A]
+    assert ok(EVERY, back, Done("papers")).state.answers["papers"] == [PHOTO_A]
+
+
+def test_optional_attachments_may_be_done_with_none() -> None:
+    flow = load_flow_text(
+        "id: f\nlanguages: [en]\ntitle: {en: F}\nsteps:\n"
+        "  - {id: ok, type: consent, text: {en: OK?}}\n"
+        "  - {id: files, type: attachments, required: false, text: {en: Files?}}\n"
+    )
+    at = ok(flow, start(flow, today=TODAY), Picked("ok", AGREE))
+    review = ok(flow, at, Done("files"))
+    assert isinstance(review, Review) and review.state.answers["files"] == []
+
+
+def test_changing_the_last_answer_from_the_review_keeps_the_path_as_it_was() -> None:
+    review = walk(EVERY, GOOD)
+    again = ok(EVERY, review, Edit("comment"), Typed("谢谢"))
+    assert isinstance(again, Review)
+    assert again.state.path == review.state.path
+    assert again.state.answers["comment"] == "谢谢"
+    assert again.state.editing is False and again.state.pending == []
+
+
+def test_a_file_without_a_kind_is_called_a_file() -> None:
+    review = walk(EVERY, GOOD)
+    out = refused(EVERY, review, Attached({"file_id": "x"}), "wrong_kind")
+    assert out.refusal is not None and out.refusal.params == {"kind": "file"}
+    at = walk(EVERY, GOOD, until="kind")
+    out = refused(EVERY, at, SharedContact("13812345678"), "wrong_kind")
+    assert out.refusal is not None and out.refusal.params == {"kind": "contact"}
+
+
+def test_shorten_needs_a_text_answer_kept_back() -> None:
+    at = walk(EVERY, GOOD, until="name")
+    refused(EVERY, at, Shorten("name"), "moved_on")  # nothing too long was sent
+
+
+def test_the_refusal_on_the_review_leaves_it_as_it_is() -> None:
+    review = walk(EVERY, GOOD)
+    out = refused(EVERY, review, Typed("hello"), "use_buttons")
+    assert isinstance(out, Review) and out.refusal is not None and out.refusal.params == {}
