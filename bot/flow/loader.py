@@ -108,26 +108,27 @@ What = str | Phrase  # what a problem is about: "step 'name'", "the title", ...
 
 # PyYAML's words for what is wrong (English), as an admin reads them in their language;
 # the most common first. Anything else is said in general words, never in PyYAML's.
+# PyYAML's own (pure Python) scanner and parser, not libyaml's: their words differ.
 _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("mapping values are not allowed here", N_("mapping values are not allowed here")),
     ("could not find expected ':'", N_("a line without the colon after its key")),
     ("found character '\\t'", N_("a tab: indent with spaces only")),
-    ("found a tab character", N_("a tab: indent with spaces only")),
     ("found unexpected end of stream", N_("the file ends inside a text or a list")),
     ("expected ',' or ']'", N_("a list in [ ] that is not closed")),
     ("expected ',' or '}'", N_("a mapping in { } that is not closed")),
     ("found undefined alias", N_("an alias (*name) with no anchor (&name)")),
     ("found duplicate anchor", N_("an anchor (&name) used twice")),
     ("expected <block end>", N_("the indentation does not line up with the lines above")),
-    ("did not find expected key", N_("the indentation does not line up with the lines above")),
-    ("did not find expected '-'", N_("the indentation does not line up with the lines above")),
     ("could not determine a constructor", N_("a tag (!name) the flow format does not have")),
 )
 
 
 def yaml_problem(exc: yaml.YAMLError) -> Phrase:
     """What PyYAML found wrong, in words gettext translates (never its English text)."""
-    said = str(getattr(exc, "problem", None) or exc)
+    # A duplicate anchor is said in the context ("found duplicate anchor 'x'; first
+    # occurrence"), the problem being only "second occurrence".
+    parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
+    said = " ".join(str(part) for part in parts if part) or str(exc)
     for start, phrase in _YAML_PROBLEMS:
         if start in said:
             return P(phrase)
