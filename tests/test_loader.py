@@ -15,6 +15,7 @@ import pytest
 
 from bot.flow.loader import (
     MAX_CHOICES,
+    MAX_FILE_BYTES,
     MAX_NODES,
     MAX_PROBLEMS,
     MAX_RULES,
@@ -841,3 +842,40 @@ def test_a_rule_in_priority_without_an_id_is_numbered() -> None:
         ("named", 0),
         ("priority_3", 5),
     ]
+
+
+def test_each_limit_of_a_file_is_reached_exactly_before_it_is_a_problem() -> None:
+    """A flow of exactly the size allowed loads; one more and it is a problem."""
+    # 256 KB in all
+    pad = MAX_FILE_BYTES - len(MINIMAL.encode())
+    load_flow_text(MINIMAL + "#" * pad)
+    assert [str(p) for p in problems_in(MINIMAL + "#" * (pad + 1))] == [
+        "line 1: the file is too large (at most 256 KB)"
+    ]
+    # 20,000 values: MINIMAL holds 27, the list of tags one more
+    tags = MAX_NODES - 28
+    load_flow_text(MINIMAL + "    tags: [" + ", ".join(["name"] * tags) + "]\n")
+    too_many = MINIMAL + "    tags: [" + ", ".join(["name"] * (tags + 1)) + "]\n"
+    assert [str(p) for p in problems_in(too_many)] == [
+        "line 8: the file has too many values (at most 20000)"
+    ]
+
+    # 50 levels: the flow, steps, a step, its help, then lists down to the text at 50
+    def nested(n: int) -> str:
+        return MINIMAL + "    help: {zh: 帮, en: " + "[" * n + "x" + "]" * n + "}\n"
+
+    assert [str(p) for p in problems_in(nested(45))] == [
+        "line 8: the help of step 'name' (en) must be a single value"
+    ]
+    assert [str(p) for p in problems_in(nested(46))] == [
+        "line 8: the file is nested too deeply (at most 50 levels)"
+    ]
+
+
+def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
+    head = "id: big\nlanguages: [zh, en]\ntitle: {zh: 大, en: Big}\nsteps:\n"
+    assert len(load_flow_text(head + _steps(MAX_STEPS)).steps) == MAX_STEPS
+    assert len(load_flow_text(head + _steps(1, MAX_CHOICES)).steps[0].choices) == MAX_CHOICES
+    rule = "  - {id: r%d, when: \"name == 'x'\", label: {zh: 是, en: yes}}\n"
+    rules = "to_check:\n" + "".join(rule % i for i in range(MAX_RULES))
+    assert len(load_flow_text(MINIMAL + rules).to_check) == MAX_RULES
