@@ -346,6 +346,8 @@ def test_mask_of_a_medium_value_keeps_one_leading_character() -> None:
 #
 # equivalent: bot.flow.values.x__drop_units__mutmut_2: rstrip → lstrip of a text that
 #   normalise() has already trimmed at both ends.
+# equivalent: bot.flow.values.x__chinese_number__mutmut_30: digit = "" after a unit, for
+#   None: both are false, and both count as one before the next unit (digit or 1).
 # equivalent: bot.flow.values.x__chinese_number__mutmut_41: the default of
 #   _CN_UNITS.get(text[-2], 0) → 1: text[-2] is a unit or 零 there (two digits in a row
 #   are refused first), and neither default reaches 100.
