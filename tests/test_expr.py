@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.flow.expr import Expr, ExprError, compile_expr, evaluate, truthy
+from bot.flow.expr import Expr, ExprError, _convert, compile_expr, evaluate, truthy
 
 TODAY = datetime.date(2024, 6, 15)
 
@@ -597,8 +597,24 @@ def test_error_messages_are_plain_english(source: str, message: str) -> None:
 
 
 def test_non_string_source_is_refused() -> None:
-    with pytest.raises(ExprError):
+    with pytest.raises(ExprError) as info:
         compile_expr(123)  # type: ignore[arg-type]
+    assert info.value.message == "an expression must be a string"
+
+
+def test_a_lone_surrogate_is_refused_in_words() -> None:
+    """A flow file may hold one ("\\ud800" in double quotes); the parser cannot read it."""
+    with pytest.raises(ExprError) as info:
+        compile_expr("'\ud800'")
+    assert info.value.message == "expression contains characters that are not allowed"
+
+
+def test_a_construct_a_later_python_adds_is_refused_by_its_name() -> None:
+    """Every node Python 3.11 parses has its own message; a node added later (3.14's
+    t-strings) falls to the general one, naming it. Built by hand, as 3.11 parses none."""
+    with pytest.raises(ExprError) as info:
+        _convert(ast.Pass(), set(), depth=0)
+    assert info.value.message == "'Pass' is not allowed in an expression"
 
 
 def test_moderate_nesting_is_fine() -> None:
@@ -1167,3 +1183,18 @@ def test_a_hand_built_expression_of_unknown_nodes_is_refused() -> None:
 #   comparison has one operand more than operators, always (ast.Compare's shape).
 # equivalent: bot.flow.expr.xǁExprErrorǁ__init____mutmut_3: formatting a template with no
 #   values: no message without values has braces.
+# equivalent: bot.flow.expr.x__operator_symbol__mutmut_12: the fallback of
+# equivalent: bot.flow.expr.x__operator_symbol__mutmut_14: _operator_symbol for an operator
+# equivalent: bot.flow.expr.x__operator_symbol__mutmut_16: it does not know: it knows
+#   every ast.operator of Python 3.11 but the four allowed.
+# equivalent: bot.flow.expr.x__type_name__mutmut_2: "null" as a type's name in a message:
+# equivalent: bot.flow.expr.x__type_name__mutmut_3: every caller answers null before it
+#   names a type (null + 1 is null, len(null) is 0, 1 in null is false).
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_45: the message of RecursionError and
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_46: MemoryError while parsing, and of
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_47: RecursionError while converting:
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_48: no source of 2,000 characters makes
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_58: Python 3.11's parser recurse that
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_59: deep (its own limit of 200 nested
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_60: brackets is a syntax error first),
+# equivalent: bot.flow.expr.x_compile_expr__mutmut_61: and _convert stops at MAX_DEPTH.
