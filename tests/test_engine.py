@@ -1269,3 +1269,216 @@ def test_the_refusal_on_the_review_leaves_it_as_it_is() -> None:
     review = walk(EVERY, GOOD)
     out = refused(EVERY, review, Typed("hello"), "use_buttons")
     assert isinstance(out, Review) and out.refusal is not None and out.refusal.params == {}
+
+
+DAYS: Flow = load_flow_text(
+    """
+id: days
+languages: [en]
+title: {en: Days}
+steps:
+  - id: early
+    type: text
+    relevant: "today() < '2000-01-01'"
+    text: {en: Asked only before 2000}
+  - id: born
+    type: date
+    max: today
+    text: {en: When were you born?}
+  - id: work
+    type: text
+    relevant: "age(born) < 60"
+    text: {en: What work do you do?}
+  - id: hearing
+    type: date
+    min: today
+    constraint: "answer >= today()"
+    constraint_message: {en: That day has passed.}
+    text: {en: When is the hearing?}
+eligibility:
+  - {id: senior, when: "age(born) >= 60", label: {en: Sixty or older}}
+exclusions:
+  - {id: minor, when: "age(born) < 18", label: {en: Under 18}}
+to_check:
+  - {id: ninety, when: "age(born) >= 90", label: {en: Ninety or older}}
+priority:
+  - {id: eighty, when: "age(born) >= 80", points: 2, label: {en: Eighty or older}}
+"""
+)
+NEXT_DAY = TODAY + dt.timedelta(days=1)
+# 59 on TODAY, 60 on NEXT_DAY
+TURNING_SIXTY = "1966-11-24"
+
+
+def on(day: dt.date, state: State, given: Input) -> Outcome:
+    return answer(DAYS, state, given, today=day)
+
+
+def test_every_rule_sees_the_day_given_to_the_engine() -> None:
+    """Relevance, date bounds, constraints and each list of screening rules."""
+    asked(start(DAYS, today=dt.date(1999, 12, 31)), "early")
+    at = asked(start(DAYS, today=TODAY), "born")
+    old = asked(on(TODAY, at.state, Typed("1930-06-01")), "hearing")  # 96: no work question
+    refused(DAYS, old, Typed("2026-11-22"), "date_too_early")
+    review = on(TODAY, old.state, Typed("2026-11-23"))
+    assert isinstance(review, Review)
+    done = on(TODAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening == Screening(("senior",), (), 2, ("eighty",), ("ninety",))
+    young = asked(on(TODAY, at.state, Typed("2010-01-01")), "work")
+    review = ok(DAYS, young, Typed("school"), Typed("2027-01-05"))
+    done = on(TODAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening == Screening((), ("minor",), 0, (), ())
+
+
+def test_answers_are_screened_on_the_day_they_are_sent() -> None:
+    """Reviewed the day before a 60th birthday, sent on it: the question for people under
+    60 is no longer theirs; it is dropped, cannot be changed, and Back passes it by."""
+    at = asked(start(DAYS, today=TODAY), "born")
+    work = asked(on(TODAY, at.state, Typed(TURNING_SIXTY)), "work")
+    review = ok(DAYS, work, Typed("farmer"), Typed("2026-12-01"))
+    assert isinstance(review, Review) and review.state.answers["work"] == "farmer"
+    done = on(NEXT_DAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert "work" not in done.state.answers and done.screening.eligibility == ("senior",)
+    edit = on(NEXT_DAY, review.state, Edit("work"))
+    assert isinstance(edit, Review) and edit.refusal is not None
+    assert edit.refusal.code == "moved_on"
+    hearing = asked(on(NEXT_DAY, review.state, Back(None)), "hearing")
+    asked(on(NEXT_DAY, hearing.state, Back()), "born")
+    asked(on(TODAY, hearing.state, Back()), "work")
+
+
+def test_an_answer_kept_must_still_fit_on_the_day_it_is_kept() -> None:
+    review = walk_days(TURNING_SIXTY, "farmer", "2026-12-01")
+    hearing = asked(on(TODAY, review.state, Back(None)), "hearing")
+    later = on(dt.date(2026, 12, 2), hearing.state, Keep("hearing"))
+    assert isinstance(later, Ask) and later.refusal is not None
+    assert later.refusal.code == "constraint" and later.refusal.params == {}
+    assert later.refusal.message == {"en": "That day has passed."}
+    assert isinstance(on(TODAY, hearing.state, Keep("hearing")), Review)
+
+
+def walk_days(born: str, work: str, hearing: str) -> Outcome:
+    out = ok(DAYS, start(DAYS, today=TODAY), Typed(born), Typed(work), Typed(hearing))
+    assert isinstance(out, Review)
+    return out
+
+
+def test_a_question_removed_while_away_is_found_again_on_the_day_given() -> None:
+    removed = {"current": "removed_step", "path": ["born", "work"]}
+    # 50 in 2000: the work question still theirs; 60 in 2000: dropped
+    kept = State.from_dict({**removed, "answers": {"born": "1950-01-01", "work": "x"}})
+    now = current(DAYS, kept, today=dt.date(2000, 1, 1))
+    assert asked(now, "born").state.answers == {"born": "1950-01-01", "work": "x"}
+    dropped = State.from_dict({**removed, "answers": {"born": "1940-01-01", "work": "x"}})
+    now = current(DAYS, dropped, today=dt.date(2000, 1, 1))
+    assert asked(now, "born").state.answers == {"born": "1940-01-01"}
+    # an answer sent meanwhile goes to the question asked on that day
+    out = asked(on(TODAY, dropped, Typed("1990-01-01")), "work")
+    assert out.state.answers == {"born": "1990-01-01"}
+    # and to the first question of the flow, where that is the one asked
+    chain = State.from_dict({"answers": {"hurt": "yes"}, "current": "removed_step"})
+    assert asked(send(CHAIN, chain, Picked("hurt", "no")), "motto").state.answers == {"hurt": "no"}
+
+
+def test_back_while_editing_asks_a_first_question_a_new_version_added() -> None:
+    editing = State.from_dict(
+        {"answers": {"motto": None, "idn": None}, "current": "motto", "editing": True}
+    )
+    asked(send(CHAIN, editing, Back()), "hurt")
+
+
+def test_back_and_edit_reach_a_question_whose_rule_cannot_be_worked_out() -> None:
+    at = ok(EDGES, start(EDGES, today=TODAY), Typed("30"), Picked("role", "adult"))
+    nick = asked(ok(EDGES, at, Typed("x")), "nick")
+    asked(send(EDGES, nick.state, Back()), "odd")
+    review = ok(EDGES, nick, Typed("Ali"))
+    asked(send(EDGES, review.state, Edit("odd")), "odd")
+
+
+SHORT: Flow = load_flow_text(
+    """
+id: short
+languages: [en]
+title: {en: Short}
+steps:
+  - id: story
+    type: text
+    max_length: 12
+    constraint: "not ('secret' in answer)"
+    constraint_message: {en: Leave the secret out.}
+    text: {en: What happened?}
+  - id: amount
+    type: number
+    integer: false
+    text: {en: How much?}
+"""
+)
+
+
+def test_a_shortened_answer_is_held_to_the_constraint_too() -> None:
+    at = asked(start(SHORT, today=TODAY), "story")
+    long = send(SHORT, at.state, Typed("secret plan, and more words after it"))
+    assert isinstance(long, Ask) and long.refusal is not None and long.refusal.code == "too_long"
+    for whole in (False, True):
+        out = refused(SHORT, long, Shorten("story", whole=whole), "constraint")
+        assert out.refusal is not None and out.refusal.message == {"en": "Leave the secret out."}
+        assert out.state.pending == long.state.pending  # still there to choose again
+    fine = send(SHORT, at.state, Typed("a plain story, and more words after it"))
+    taken = ok(SHORT, fine, Shorten("story"))
+    assert taken.state.answers["story"] == "a plain stor"  # no pause in the last third
+
+
+def test_a_whole_number_on_a_decimal_step_is_kept_whole_however_large() -> None:
+    """80 times 万 is 10**320: beyond a float, kept as the whole number it is."""
+    at = ok(SHORT, start(SHORT, today=TODAY), Typed("short"))
+    asked(at, "amount")
+    assert ok(SHORT, at, Typed("万" * 80)).state.answers["amount"] == 10**320
+    assert ok(SHORT, at, Typed("一万万")).state.answers["amount"] == 100_000_000
+    assert ok(SHORT, at, Typed("2.5")).state.answers["amount"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("", 5, [""]),
+        ("aaaa bb", 7, ["aaaa bb"]),  # exactly the limit: one part, even with a space in it
+        ("a bcdefghijk", 10, ["a bcdefghi", "jk"]),  # a space too early to cut at
+        ("abcdef ghijklmnop", 12, ["abcdef ghijk", "lmnop"]),  # before the last third
+        ("abcdefghi jklmnop", 12, ["abcdefghi", "jklmnop"]),  # in the last third
+    ],
+)
+def test_text_parts_cut_only_in_the_last_third(text: str, limit: int, parts: list[str]) -> None:
+    assert text_parts(text, limit) == parts
+
+
+# Mutants that change nothing anyone can observe (docs/testing.md):
+# equivalent: bot.flow.engine.x__at_review__mutmut_20: refuse(None, ...) on the review:
+# equivalent: bot.flow.engine.x__at_review__mutmut_41: refuse() reads the flow only to
+# equivalent: bot.flow.engine.x__at_review__mutmut_60: find the question asked, and on the
+# equivalent: bot.flow.engine.x__at_review__mutmut_71: review none is.
+# equivalent: bot.flow.engine.x__at_review__mutmut_81: (the same)
+# equivalent: bot.flow.engine.x__accept__mutmut_9: pending = None, and
+# equivalent: bot.flow.engine.x__back__mutmut_2: pending = None: _advance sets pending
+#   again whatever it finds (the question's, or [] on the review).
+# equivalent: bot.flow.engine.x__back__mutmut_5: _advance from None, and
+# equivalent: bot.flow.engine.x_current__mutmut_11: from None, and
+# equivalent: bot.flow.engine.x_answer__mutmut_10: from None: steps[None:] is steps[0:].
+# equivalent: bot.flow.engine.x_answer__mutmut_162: Skip on a note or a consent: notes are
+# equivalent: bot.flow.engine.x_answer__mutmut_165: never asked, and the loader makes
+#   both required, so ``step.required`` has already refused it.
+# equivalent: bot.flow.engine.x_screen__mutmut_13: on_error=None for False in screen():
+# equivalent: bot.flow.engine.x_screen__mutmut_45: read only as a condition, both false.
+# equivalent: bot.flow.engine.x_with_version__mutmut_6: replace() keeping the flow's index
+#   dict: the steps are the same, so __post_init__ fills it with what it holds.
+# equivalent: bot.flow.engine.x__read_typed__mutmut_69: the refusal of a number beyond a
+# equivalent: bot.flow.engine.x__read_typed__mutmut_70: float: no answer reaches it (a
+# equivalent: bot.flow.engine.x__read_typed__mutmut_71: float overflows past 309 digits,
+#   answers stop at 100 characters, Chinese numbers are whole); kept for what JSON cannot
+#   write (bot/jsoncodec.py).
+# equivalent: bot.flow.engine.x_text_parts__mutmut_18: found > 0, and
+# equivalent: bot.flow.engine.x_text_parts__mutmut_19: found >= 1: a break at 0 is only
+#   looked for when limit * 2 // 3 is 0 (a limit of 1), and cutting after it is cutting
+#   at the limit, as when none is found.
