@@ -640,6 +640,7 @@ def test_current_shows_where_the_applicant_is_without_changing_anything() -> Non
     review = walk(EVERY, GOOD)
     again = current(EVERY, review.state, today=TODAY)
     assert isinstance(again, Review) and again.changed is False
+    assert again.state is review.state
 
 
 # --- consent ---------------------------------------------------------------------------
@@ -1467,8 +1468,22 @@ def test_text_parts_cut_only_in_the_last_third(text: str, limit: int, parts: lis
 # equivalent: bot.flow.engine.x_current__mutmut_11: from None, and
 # equivalent: bot.flow.engine.x_answer__mutmut_10: from None: steps[None:] is steps[0:].
 # equivalent: bot.flow.engine.x_answer__mutmut_162: Skip on a note or a consent: notes are
-# equivalent: bot.flow.engine.x_answer__mutmut_165: never asked, and the loader makes
-#   both required, so ``step.required`` has already refused it.
+# equivalent: bot.flow.engine.x_answer__mutmut_163: never asked, and the loader makes
+# equivalent: bot.flow.engine.x_answer__mutmut_164: both required, so ``step.required``
+# equivalent: bot.flow.engine.x_answer__mutmut_165: has already refused it.
+# equivalent: bot.flow.engine.x_start__mutmut_3: _advance from None (steps[None:]).
+# equivalent: bot.flow.engine.x_answer__mutmut_265: the day for reading a typed choice,
+# equivalent: bot.flow.engine.x_answer__mutmut_335: single or multiple: only dates use it.
+# equivalent: bot.flow.engine.x_screen__mutmut_24: on_error=None for False (as above).
+# equivalent: bot.flow.engine.x_screen__mutmut_35: (the same)
+# equivalent: bot.flow.engine.x_answer__mutmut_415: the last refusal of a multi_choice
+# equivalent: bot.flow.engine.x_answer__mutmut_416: step ("use the buttons"): every input
+# equivalent: bot.flow.engine.x_answer__mutmut_417: but a tap, a typed answer and Done
+# equivalent: bot.flow.engine.x_answer__mutmut_418: was answered before it (moved_on,
+# equivalent: bot.flow.engine.x_answer__mutmut_419: required, wrong_kind), so no input
+# equivalent: bot.flow.engine.x_answer__mutmut_420: reaches it.
+# equivalent: bot.flow.engine.x_answer__mutmut_421: (the same)
+# equivalent: bot.flow.engine.x_answer__mutmut_422: (the same)
 # equivalent: bot.flow.engine.x_screen__mutmut_13: on_error=None for False in screen():
 # equivalent: bot.flow.engine.x_screen__mutmut_45: read only as a condition, both false.
 # equivalent: bot.flow.engine.x_with_version__mutmut_6: replace() keeping the flow's index
@@ -1482,3 +1497,88 @@ def test_text_parts_cut_only_in_the_last_third(text: str, limit: int, parts: lis
 # equivalent: bot.flow.engine.x_text_parts__mutmut_19: found >= 1: a break at 0 is only
 #   looked for when limit * 2 // 3 is 0 (a limit of 1), and cutting after it is cutting
 #   at the limit, as when none is found.
+
+
+def test_changing_an_answer_on_a_later_day_checks_the_others_on_that_day() -> None:
+    """Days after the review, a changed birth date: the question for people under 60 is
+    dropped (60 now), and the hearing date, past now, is asked again."""
+    review = walk_days(TURNING_SIXTY, "farmer", "2026-12-01")
+    later = dt.date(2026, 12, 5)
+    edit = asked(on(later, review.state, Edit("born")), "born")
+    again = asked(on(later, edit.state, Typed(TURNING_SIXTY)), "hearing")
+    assert "work" not in again.state.answers
+    assert again.has_previous and again.previous == "2026-12-01"
+
+
+NEVER = "{type: note, relevant: \"today() < '2000-01-01'\", text: {en: Never}}"
+# Each kind of question, each with a constraint that refuses one answer unless the day is
+# before 2000, and a note after it shown only before 2000: the day given must reach every
+# rule, whatever kind of answer moved the interview on.
+EVERY_DAY: Flow = load_flow_text(
+    "id: every-day\nlanguages: [en]\ntitle: {en: Every day}\nsteps:\n"
+    + "".join(
+        f"  - {{id: {sid}, type: {kind}, text: {{en: Q}}{extra}}}\n  - {{id: never_{sid}, {NEVER[1:]}\n"
+        for sid, kind, extra in [
+            ("c", "consent", ""),
+            ("t", "text", ", max_length: 5, constraint: \"answer != 'x' or today() < '2000'\""),
+            ("n", "number", ", constraint: \"answer != 7 or today() < '2000'\""),
+            ("d", "date", ", constraint: \"answer != '2020-01-01' or today() < '2000'\""),
+            ("p", "phone", ", constraint: \"answer != '13812345678' or today() < '2000'\""),
+            (
+                "i",
+                "id_number",
+                ", constraint: \"answer != '110101199003077774' or today() < '2000'\"",
+            ),
+            (
+                "ch",
+                "choice",
+                ", choices: [{value: a, label: {en: A}}, {value: b, label: {en: B}}],"
+                " constraint: \"answer != 'b' or today() < '2000'\"",
+            ),
+            (
+                "m",
+                "multi_choice",
+                ", required: false, choices: [{value: a, label: {en: A}},"
+                " {value: b, label: {en: B}}], constraint: \"not ('b' in answer) or today() < '2000'\"",
+            ),
+            ("m2", "multi_choice", ", choices: [{value: a, label: {en: A}}]"),
+            ("f", "attachments", ", required: false"),
+            ("f2", "attachments", ""),
+            ("o", "text", ", required: false"),
+        ]
+    )
+)
+
+
+def test_the_day_given_reaches_every_rule_after_every_kind_of_answer() -> None:
+    def step(out: Outcome, step_id: str, refused_input: Input | None, *good: Input) -> Outcome:
+        at = asked(out, step_id)
+        assert at.notes == ()
+        if refused_input is not None:
+            refused(EVERY_DAY, at, refused_input, "constraint")
+        return ok(EVERY_DAY, at, *good)
+
+    out: Outcome = start(EVERY_DAY, today=TODAY)
+    out = step(out, "c", None, Picked("c", AGREE))
+    too_long = send(EVERY_DAY, out.state, Typed("abcdefgh"))
+    out = step(too_long, "t", Typed("x"), Shorten("t"))
+    out = step(out, "n", Typed("7"), Typed("8"))
+    out = step(out, "d", Typed("2020-01-01"), Typed("2020-01-02"))
+    out = step(out, "p", Typed("13812345678"), SharedContact("13912345678"))
+    out = step(out, "i", Typed("110101199003077774"), Typed("11010519491231002X"))
+    out = step(out, "ch", Picked("ch", "b"), Picked("ch", "a"))
+    at_m = asked(out, "m")
+    refused(EVERY_DAY, ok(EVERY_DAY, at_m, Picked("m", "b")), Done("m"), "constraint")
+    out = step(out, "m", None, Done("m"))  # nothing chosen, and that may be
+    out = step(out, "m2", None, Picked("m2", "a"), Done("m2"))
+    out = step(out, "f", None, Done("f"))
+    out = step(out, "f2", None, Attached(PHOTO_A), Done("f2"))
+    out = step(out, "o", None, Skip("o"))
+    assert isinstance(out, Review) and out.notes == ()
+    # Back and Keep, and the kept answer is checked on the day given
+    back = asked(send(EVERY_DAY, out.state, Back(None)), "o")
+    review = ok(EVERY_DAY, back, Keep("o"))
+    assert isinstance(review, Review) and review.notes == ()
+    # a typed choice, and a multi_choice typed
+    typed = State.from_dict({**out.state.to_dict(), "current": "ch", "editing": True})
+    assert isinstance(ok(EVERY_DAY, Ask(EVERY_DAY.step("ch"), typed), Typed("A")), Review)
