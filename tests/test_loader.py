@@ -779,6 +779,64 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         ],
     ),
     "a list": ("- a\n", [(1, "the flow must be a mapping of keys to values")]),
+    "a choice that is a word, then two alike": (
+        _typed(
+            "choice",
+            "    choices:\n      - a\n" + "      - {value: x, label: {zh: 甲, en: a}}\n" * 2,
+        ),
+        [
+            (9, "a choice must be a mapping of keys to values"),
+            (11, "choice value 'x' appears twice"),
+        ],
+    ),
+    "a choice label without a language": (
+        _choice("{value: a, label: {zh: 甲}}"),
+        [(9, "the label of a choice of 's' has no text in 'en'")],
+    ),
+    "every choice's problem, one after another": (
+        _typed(
+            "choice",
+            "    choices:\n      - {value: [x], label: {zh: 甲, en: a}}\n"
+            + "      - {value: a, label: {zh: 甲, en: a}}\n" * 3
+            + "      - {value: "
+            + "b" * 25
+            + ", label: {zh: 甲, en: a}}\n",
+        ),
+        [
+            (9, "a choice value must be a single value"),
+            (11, "choice value 'a' appears twice"),
+            (12, "choice value 'a' appears twice"),
+            (13, f"choice value '{'b' * 25}' is too long (at most 24 letters)"),
+        ],
+    ),
+    "a rule that is a word, then one naming no step": (
+        MINIMAL + "eligibility:\n  - x\n  - {id: a, when: 'nope', label: {zh: 是, en: y}}\n",
+        [
+            (9, "a rule in eligibility must be a mapping of keys to values"),
+            (10, "when of rule 'a': 'nope' is not a step that comes before this one"),
+        ],
+    ),
+    "a rule id in capitals": (
+        _rule("eligibility", "{id: Bad-Id, when: 'true', label: {zh: 是, en: y}}"),
+        [(9, "rule id 'Bad-Id' is not allowed: use [a-z][a-z0-9_]*")],
+    ),
+    "max_length at its lowest": (MINIMAL + "    max_length: 1\n", []),
+    "a character YAML does not take": (
+        "id: x\x07\n",
+        [
+            (
+                1,
+                "YAML syntax: the layout is broken here (check the indentation, colons, quotes"
+                " and brackets)",
+            )
+        ],
+    ),
+    # PyYAML's words are read, not the file's own: the line shown with the error quotes
+    # another of them.
+    "a quote not closed around PyYAML's own words": (
+        "id: 'mapping values are not allowed here\n",
+        [(2, "YAML syntax: the file ends inside a text or a list")],
+    ),
 }
 
 
@@ -879,3 +937,18 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
     rule = "  - {id: r%d, when: \"name == 'x'\", label: {zh: 是, en: yes}}\n"
     rules = "to_check:\n" + "".join(rule % i for i in range(MAX_RULES))
     assert len(load_flow_text(MINIMAL + rules).to_check) == MAX_RULES
+
+
+# Mutants that change nothing anyone can observe (docs/testing.md):
+# equivalent: bot.flow.loader.x_default_flow_source__mutmut_1: encoding=None is the
+#   locale's, UTF-8 wherever Python 3.11 runs with a UTF-8 or C locale (PEP 538), and
+# equivalent: bot.flow.loader.x_default_flow_source__mutmut_9: "UTF-8" is "utf-8" to codecs.
+# equivalent: bot.flow.loader.x_load_flow_file__mutmut_6: (the same)
+# equivalent: bot.flow.loader.x_yaml_problem__mutmut_19: "XX XX" between the context and
+#   the problem: every phrase looked for lies inside one of them.
+# equivalent: bot.flow.loader.x_yaml_problem__mutmut_21: str(None) for an error without
+#   context or problem (a ReaderError): neither its words nor "None" holds a phrase.
+# equivalent: bot.flow.loader.xǁ_Checkerǁbound__mutmut_4: a bound that is a list or a
+#   mapping built into one: refused with the same words as None.
+# equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_2: the text of _Refused, caught
+# equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_3: inside load_flow_text, never shown.
