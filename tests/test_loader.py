@@ -821,6 +821,29 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         [(9, "rule id 'Bad-Id' is not allowed: use [a-z][a-z0-9_]*")],
     ),
     "max_length at its lowest": (MINIMAL + "    max_length: 1\n", []),
+    "an unknown tag, and another": (
+        MINIMAL + "    tags: [nope, nada]\n",
+        [
+            (8, "unknown tag 'nope' (known: name, partner, stats, region)"),
+            (8, "unknown tag 'nada' (known: name, partner, stats, region)"),
+        ],
+    ),
+    "answer in a relevant rule": (
+        MINIMAL + "    relevant: \"answer == 'x'\"\n",
+        [(8, "relevant of step 'name': 'answer' can only be used in a constraint")],
+    ),
+    "answer in a screening rule": (
+        _rule("eligibility", "{id: a, when: 'answer == 1', label: {zh: 是, en: y}}"),
+        [(9, "when of rule 'a': 'answer' can only be used in a constraint")],
+    ),
+    "a rule without its label": (
+        _rule("exclusions", "{id: a, when: 'true'}"),
+        [(9, "a rule in exclusions is missing the key 'label'")],
+    ),
+    "a rule's label without a language": (
+        _rule("exclusions", "{id: a, when: 'true', label: {zh: 是}}"),
+        [(9, "the label of rule 'a' has no text in 'en'")],
+    ),
     "a character YAML does not take": (
         "id: x\x07\n",
         [
@@ -900,6 +923,20 @@ def test_a_rule_in_priority_without_an_id_is_numbered() -> None:
         ("named", 0),
         ("priority_3", 5),
     ]
+    assert [r.when.source for r in flow.priority] == ["true"] * 3
+    assert [r.label for r in flow.priority] == [{"zh": "是", "en": "y"}] * 3
+
+
+def test_rules_outside_priority_have_no_points_and_a_rule_may_be_written_as_true() -> None:
+    flow = load_flow_text(
+        MINIMAL.replace("    type: text\n", "    type: text\n    relevant: false\n")
+        + "  - id: more\n    type: text\n    relevant: true\n    text: {zh: 多, en: more}\n"
+        + "eligibility:\n  - {id: a, when: \"name == 'x'\", label: {zh: 是, en: y}}\n"
+    )
+    assert (flow.eligibility[0].id, flow.eligibility[0].points) == ("a", 0)
+    assert flow.eligibility[0].when.source == "name == 'x'"
+    relevant = [flow.step(s).relevant for s in ("name", "more")]
+    assert [r.source if r else None for r in relevant] == ["false", "true"]
 
 
 def test_each_limit_of_a_file_is_reached_exactly_before_it_is_a_problem() -> None:
@@ -950,5 +987,14 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
 #   context or problem (a ReaderError): neither its words nor "None" holds a phrase.
 # equivalent: bot.flow.loader.xǁ_Checkerǁbound__mutmut_4: a bound that is a list or a
 #   mapping built into one: refused with the same words as None.
+# equivalent: bot.flow.loader.xǁ_Checkerǁexpression__mutmut_50: ok = None or True once
+# equivalent: bot.flow.loader.xǁ_Checkerǁexpression__mutmut_51: a problem is added: with a
+# equivalent: bot.flow.loader.xǁ_Checkerǁexpression__mutmut_64: problem no flow is made, so
+#   the expression returned is never used.
+# equivalent: bot.flow.loader.xǁ_Checkerǁflag__mutmut_9: (the same: None comes with a problem)
+# equivalent: bot.flow.loader.xǁ_Checkerǁrules__mutmut_116: answer_ok=None for False: read
+#   only as ``not answer_ok``.
+# equivalent: bot.flow.loader.xǁ_Checkerǁrules__mutmut_175: a rule kept without its when
+#   or id: each of those is missing with a problem, and then no flow is made.
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_2: the text of _Refused, caught
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_3: inside load_flow_text, never shown.
