@@ -821,6 +821,31 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         [(9, "rule id 'Bad-Id' is not allowed: use [a-z][a-z0-9_]*")],
     ),
     "max_length at its lowest": (MINIMAL + "    max_length: 1\n", []),
+    "an unknown type with keys of other types": (
+        _typed("essay", "    choices: []\n    min: 1\n"),
+        [(6, f"unknown step type 'essay' (known: {STEP_TYPES_SAID})")],
+    ),
+    "a step without its id": (
+        HEAD + "  - type: choice\n    text: {zh: 问}\n    choices:\n"
+        "      - {value: a, label: {zh: 甲}}\n",
+        [
+            (5, "a step is missing the key 'id'"),
+            (6, "the text of a step has no text in 'en'"),
+            (8, "the label of a choice of '?' has no text in 'en'"),
+        ],
+    ),
+    "a constraint message without a language": (
+        MINIMAL + "    constraint: \"answer != 'x'\"\n    constraint_message: {zh: 不行}\n",
+        [(9, "the constraint_message of step 'name' has no text in 'en'")],
+    ),
+    "sensitive as a word": (
+        MINIMAL + "    sensitive: maybe\n",
+        [(8, "sensitive of step 'name' must be true or false")],
+    ),
+    "a multi_choice step without choices": (
+        _typed("multi_choice"),
+        [(5, "step 's' needs choices")],
+    ),
     "an unknown tag, and another": (
         MINIMAL + "    tags: [nope, nada]\n",
         [
@@ -927,6 +952,15 @@ def test_a_rule_in_priority_without_an_id_is_numbered() -> None:
     assert [r.label for r in flow.priority] == [{"zh": "是", "en": "y"}] * 3
 
 
+def test_a_step_is_required_and_not_sensitive_unless_it_says_so() -> None:
+    flow = load_flow_text(
+        MINIMAL + "  - {id: more, type: text, required: false, sensitive: false,"
+        " text: {zh: 多, en: more}}\n"
+    )
+    assert (flow.step("name").required, flow.step("name").sensitive) == (True, False)
+    assert (flow.step("more").required, flow.step("more").sensitive) == (False, False)
+
+
 def test_rules_outside_priority_have_no_points_and_a_rule_may_be_written_as_true() -> None:
     flow = load_flow_text(
         MINIMAL.replace("    type: text\n", "    type: text\n    relevant: false\n")
@@ -996,5 +1030,11 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
 #   only as ``not answer_ok``.
 # equivalent: bot.flow.loader.xǁ_Checkerǁrules__mutmut_175: a rule kept without its when
 #   or id: each of those is missing with a problem, and then no flow is made.
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_9: raw_type "" for None before a
+#   type is read: without a type key neither is shown or compared.
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_159: answer_ok=None for False (as above).
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_294: the type of a step of unknown
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_313: type as "XXXX" for "": either is
+#   not "date", so a bound is read as a number.
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_2: the text of _Refused, caught
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_3: inside load_flow_text, never shown.
