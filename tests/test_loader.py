@@ -148,6 +148,97 @@ def test_the_every_type_test_flow_loads_with_every_step_type() -> None:
     assert [r.id for r in flow.priority] == ["medical", "priority_2", "elderly"]
 
 
+def test_every_field_of_every_step_as_loaded() -> None:
+    """What the engine reads of each step, defaults included (max_length 1000, max_files
+    10, integer, required), so a default changed in the loader is noticed here."""
+    flow, _ = load_flow_file(FLOWS / "every_type.yaml")
+    got = [
+        (
+            s.id,
+            s.required,
+            s.sensitive,
+            s.max_length,
+            s.max_files,
+            s.integer,
+            s.min,
+            s.max,
+            s.relevant.source if s.relevant else None,
+            s.constraint.source if s.constraint else None,
+            (s.constraint_message or {}).get("en"),
+            s.line,
+        )
+        for s in flow.steps
+    ]
+    none_of_them = "'None of these' goes alone."
+    assert got == [
+        ("intro", True, False, 1000, 10, True, None, None, None, None, None, 7),
+        ("consent", True, False, 1000, 10, True, None, None, None, None, None, 11),
+        ("name", True, False, 10, 10, True, None, None, None, None, None, 15),
+        ("household", True, False, 1000, 10, True, 1, 10, None, None, None, 20),
+        (
+            "earners",
+            True,
+            False,
+            1000,
+            10,
+            True,
+            0,
+            None,
+            None,
+            "answer <= household",
+            "That is more than the household size.",
+            26,
+        ),
+        ("income", True, False, 1000, 10, False, 0, 100000, None, None, None, 33),
+        ("birth", True, False, 1000, 10, True, "1900-01-01", "today", None, None, None, 40),
+        ("phone", True, True, 1000, 10, True, None, None, None, None, None, 46),
+        ("kind", True, False, 1000, 10, True, None, None, None, None, None, 51),
+        ("kind_other", False, False, 1000, 10, True, None, None, "kind == 'other'", None, None, 59),
+        (
+            "injury_note",
+            True,
+            False,
+            1000,
+            10,
+            True,
+            None,
+            None,
+            "kind == 'injury'",
+            None,
+            None,
+            65,
+        ),
+        ("needs", True, False, 1000, 10, True, None, None, None, None, None, 70),
+        (
+            "groups",
+            False,
+            False,
+            1000,
+            10,
+            True,
+            None,
+            None,
+            None,
+            "not ('none' in answer and len(answer) > 1)",
+            none_of_them,
+            78,
+        ),
+        ("paid", True, False, 1000, 10, True, None, None, None, None, None, 89),
+        ("papers", True, False, 1000, 2, True, None, None, None, None, None, 96),
+        ("comment", False, False, 1000, 10, True, None, None, None, None, None, 101),
+    ]
+
+
+def test_a_note_or_a_consent_is_required_whatever_it_says() -> None:
+    flow = load_flow_text(
+        HEAD
+        + "  - {id: n, type: note, text: {zh: 注, en: n}}\n"
+        + "  - {id: c, type: consent, text: {zh: 同意, en: ok}}\n"
+        + "  - {id: t, type: text, required: false, text: {zh: 问, en: q}}\n"
+    )
+    assert [s.required for s in flow.steps] == [True, True, False]
+
+
 def test_a_question_mark_inside_a_flow_mapping_is_part_of_the_text() -> None:
     source = """\
 id: question-marks
@@ -821,6 +912,48 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         [(9, "rule id 'Bad-Id' is not allowed: use [a-z][a-z0-9_]*")],
     ),
     "max_length at its lowest": (MINIMAL + "    max_length: 1\n", []),
+    "a bad language code, then good ones": (
+        MINIMAL.replace("[zh, en]", "[EN, zh, en]"),
+        [(2, "language code 'EN' is not allowed: use [a-z]{2,3}(-[a-z0-9]{2,8})*")],
+    ),
+    "a language listed twice": (
+        MINIMAL.replace("[zh, en]", "[zh, en, zh]"),
+        [(2, "language 'zh' is listed twice")],
+    ),
+    "a rule written as a date": (
+        MINIMAL + "    relevant: 2024-01-01\n",
+        [(8, "relevant of step 'name' has the wrong kind of value")],
+    ),
+    "a number's min equal to its max": (_typed("number", "    min: 5\n    max: 5\n"), []),
+    "a date from today to a day past": (
+        _typed("date", "    min: today\n    max: 2020-01-01\n"),
+        [],
+    ),
+    "integer as a word": (
+        _typed("number", "    integer: maybe\n"),
+        [(8, "integer of step 's' must be true or false")],
+    ),
+    "a text in none of the languages": (
+        MINIMAL + "    help: {}\n",
+        [
+            (8, "the help of step 'name' has no text in 'zh'"),
+            (8, "the help of step 'name' has no text in 'en'"),
+        ],
+    ),
+    "a text that is lists in both languages": (
+        MINIMAL + "    help: {zh: [a], en: [b]}\n",
+        [
+            (8, "the help of step 'name' (zh) must be a single value"),
+            (8, "the help of step 'name' (en) must be a single value"),
+        ],
+    ),
+    "a text empty in both languages": (
+        MINIMAL + "    help: {zh: '', en: ' '}\n",
+        [
+            (8, "the help of step 'name' is empty in 'zh'"),
+            (8, "the help of step 'name' is empty in 'en'"),
+        ],
+    ),
     "an unknown type with keys of other types": (
         _typed("essay", "    choices: []\n    min: 1\n"),
         [(6, f"unknown step type 'essay' (known: {STEP_TYPES_SAID})")],
@@ -1036,5 +1169,13 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
 # equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_294: the type of a step of unknown
 # equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_313: type as "XXXX" for "": either is
 #   not "date", so a bound is read as a number.
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_400: a step made when only one of
+#   its id and type is missing: each missing comes with a problem, and no flow is made.
+# equivalent: bot.flow.loader.xǁ_Checkerǁident__mutmut_25: strip("XX^$XX"): no pattern
+#   starts or ends with an X.
+# equivalent: bot.flow.loader.xǁ_Checkerǁvalue__mutmut_2: deep=None, and
+# equivalent: bot.flow.loader.xǁ_Checkerǁvalue__mutmut_4: deep left out, and
+# equivalent: bot.flow.loader.xǁ_Checkerǁvalue__mutmut_5: deep=False: value() is only
+#   asked of a single value (a ScalarNode), which has nothing deeper to build.
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_2: the text of _Refused, caught
 # equivalent: bot.flow.loader.xǁ_Refusedǁ__init____mutmut_3: inside load_flow_text, never shown.
