@@ -912,6 +912,25 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         [(9, "rule id 'Bad-Id' is not allowed: use [a-z][a-z0-9_]*")],
     ),
     "max_length at its lowest": (MINIMAL + "    max_length: 1\n", []),
+    "a flow without its id": (
+        MINIMAL.replace("id: tiny\n", ""),
+        [(1, "the flow is missing the key 'id'")],
+    ),
+    "a key that is a list, then a bad text": (
+        MINIMAL + "    [a]: x\n    help: {zh: '', en: h}\n",
+        [(8, "keys must be words, not None"), (9, "the help of step 'name' is empty in 'zh'")],
+    ),
+    "a key twice, then an unknown one": (
+        MINIMAL + "    text: {zh: 又, en: again}\n    colour: red\n",
+        [
+            (8, "key 'text' appears twice"),
+            (
+                9,
+                "unknown key 'colour' in a step (allowed: constraint, constraint_message, help,"
+                " id, max_length, relevant, required, sensitive, tags, text, type)",
+            ),
+        ],
+    ),
     "a bad language code, then good ones": (
         MINIMAL.replace("[zh, en]", "[EN, zh, en]"),
         [(2, "language code 'EN' is not allowed: use [a-z]{2,3}(-[a-z0-9]{2,8})*")],
@@ -1171,6 +1190,10 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
 #   not "date", so a bound is read as a number.
 # equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_400: a step made when only one of
 #   its id and type is missing: each missing comes with a problem, and no flow is made.
+# equivalent: bot.flow.loader.xǁ_Checkerǁexpression__mutmut_65: (the same as 50, 51, 64)
+# equivalent: bot.flow.loader.xǁ_Checkerǁexpression__mutmut_67: (the same)
+# equivalent: bot.flow.loader.xǁ_Checkerǁrules__mutmut_153: points read outside priority:
+#   there a points key is unknown, so it is never among the keys read.
 # equivalent: bot.flow.loader.xǁ_Checkerǁident__mutmut_25: strip("XX^$XX"): no pattern
 #   starts or ends with an X.
 # equivalent: bot.flow.loader.xǁ_Checkerǁvalue__mutmut_2: deep=None, and
