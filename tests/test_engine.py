@@ -1520,7 +1520,11 @@ EVERY_DAY: Flow = load_flow_text(
         f"  - {{id: {sid}, type: {kind}, text: {{en: Q}}{extra}}}\n  - {{id: never_{sid}, {NEVER[1:]}\n"
         for sid, kind, extra in [
             ("c", "consent", ""),
-            ("t", "text", ", max_length: 5, constraint: \"answer != 'x' or today() < '2000'\""),
+            (
+                "t",
+                "text",
+                ", max_length: 5, constraint: \"not ('x' in answer) or today() < '2000'\"",
+            ),
             ("n", "number", ", constraint: \"answer != 7 or today() < '2000'\""),
             ("d", "date", ", constraint: \"answer != '2020-01-01' or today() < '2000'\""),
             ("p", "phone", ", constraint: \"answer != '13812345678' or today() < '2000'\""),
@@ -1560,6 +1564,9 @@ def test_the_day_given_reaches_every_rule_after_every_kind_of_answer() -> None:
 
     out: Outcome = start(EVERY_DAY, today=TODAY)
     out = step(out, "c", None, Picked("c", AGREE))
+    assert asked(out, "t").notes == ()
+    with_x = send(EVERY_DAY, out.state, Typed("abxdefgh"))
+    refused(EVERY_DAY, with_x, Shorten("t"), "constraint")  # "abxde" holds the x
     too_long = send(EVERY_DAY, out.state, Typed("abcdefgh"))
     out = step(too_long, "t", Typed("x"), Shorten("t"))
     out = step(out, "n", Typed("7"), Typed("8"))
@@ -1582,3 +1589,13 @@ def test_the_day_given_reaches_every_rule_after_every_kind_of_answer() -> None:
     # a typed choice, and a multi_choice typed
     typed = State.from_dict({**out.state.to_dict(), "current": "ch", "editing": True})
     assert isinstance(ok(EVERY_DAY, Ask(EVERY_DAY.step("ch"), typed), Typed("A")), Review)
+
+
+def test_notes_after_the_last_question_are_shown_with_the_review() -> None:
+    flow = load_flow_text(
+        "id: f\nlanguages: [en]\ntitle: {en: F}\nsteps:\n"
+        "  - {id: q, type: text, text: {en: Q?}}\n"
+        "  - {id: bye, type: note, text: {en: Thank you.}}\n"
+    )
+    review = send(flow, start(flow, today=TODAY).state, Typed("a"))
+    assert isinstance(review, Review) and [n.id for n in review.notes] == ["bye"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -284,6 +285,10 @@ def test_yaml_booleans_stay_words_as_choice_values() -> None:
 def test_a_version_is_only_set_when_asked() -> None:
     assert load_flow_text(MINIMAL).version == 0
     assert load_flow_text(MINIMAL, version=3).version == 3
+    # and nothing else changes with it
+    source = (FLOWS / "every_type.yaml").read_text(encoding="utf-8")
+    source += "to_check:\n  - {id: look, when: \"kind == 'other'\", label: {zh: 看, en: look}}\n"
+    assert load_flow_text(source, version=3) == replace(load_flow_text(source), version=3)
 
 
 # --- one problem per file, on the right line -------------------------------------------
@@ -949,7 +954,7 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         ],
     ),
     "a bad language code, then good ones": (
-        MINIMAL.replace("[zh, en]", "[EN, zh, en]"),
+        MINIMAL.replace("[zh, en]", "[zh, EN, en]"),
         [(2, "language code 'EN' is not allowed: use [a-z]{2,3}(-[a-z0-9]{2,8})*")],
     ),
     "a language listed twice": (
@@ -1014,6 +1019,14 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
     "a multi_choice step without choices": (
         _typed("multi_choice"),
         [(5, "step 's' needs choices")],
+    ),
+    "the file is empty": ("", [(1, "the file is empty")]),
+    "a tag in a list, then an unknown one": (
+        MINIMAL + "    tags: [[x], nope]\n",
+        [
+            (8, "a tag must be a single value"),
+            (8, "unknown tag 'nope' (known: name, partner, stats, region)"),
+        ],
     ),
     "an unknown tag, and another": (
         MINIMAL + "    tags: [nope, nada]\n",
@@ -1227,6 +1240,26 @@ def test_as_many_steps_choices_and_rules_as_allowed_load() -> None:
 #   read only as a condition.
 # equivalent: bot.flow.loader.xǁ_Checkerǁflow__mutmut_184: a flow id missing always comes
 #   with a problem, so "or" and "and" there both end in no flow.
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_64: yaml_problem(None) for an
+#   error with no marks (a ReaderError): both are said in the general words.
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_112: "the flow is not valid", the
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_113: fallback of a flow refused
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_114: without a problem: every way
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_115: to no flow adds one first.
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_116: (the same)
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_117: (the same)
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_118: (the same)
+# equivalent: bot.flow.loader.x_load_flow_text__mutmut_119: (the same)
+# equivalent: bot.flow.loader.xǁFlowYamlLoaderǁcompose_node__mutmut_36: no parent, or no
+# equivalent: bot.flow.loader.xǁFlowYamlLoaderǁcompose_node__mutmut_37: index, for the
+# equivalent: bot.flow.loader.xǁFlowYamlLoaderǁcompose_node__mutmut_64: resolver (as 63).
+# equivalent: bot.flow.loader.xǁ_Checkerǁ__init____mutmut_2: languages None for (): read
+#   only as a condition until flow() sets them.
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_438: a note or a consent is
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_440: required whatever this line
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_441: says: neither may have a
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_442: required key, so the flag is
+# equivalent: bot.flow.loader.xǁ_Checkerǁstep__mutmut_443: always its default, true.
 # equivalent: bot.flow.loader.xǁ_Checkerǁident__mutmut_25: strip("XX^$XX"): no pattern
 #   starts or ends with an X.
 # equivalent: bot.flow.loader.xǁ_Checkerǁvalue__mutmut_2: deep=None, and
