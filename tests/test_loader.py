@@ -958,7 +958,7 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         [(2, "language code 'EN' is not allowed: use [a-z]{2,3}(-[a-z0-9]{2,8})*")],
     ),
     "a language listed twice": (
-        MINIMAL.replace("[zh, en]", "[zh, en, zh]"),
+        MINIMAL.replace("[zh, en]", "[zh, zh, en]"),
         [(2, "language 'zh' is listed twice")],
     ),
     "a rule written as a date": (
