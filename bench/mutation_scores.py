@@ -6,7 +6,7 @@ a survivor counts as caught only when a comment in a test file names it as equiv
 (``# equivalent: bot.flow.values.x_mask__mutmut_7: why no test can tell``), so the score
 never hides a survivor nobody looked at. Prints one JSON line, like the other benchmarks.
 
-    python bench/mutation_scores.py            # every module mutmut has results for
+    python bench/mutation_scores.py            # every module mutmut has run
     python bench/mutation_scores.py --survivors  # and the names of those left
 """
 
@@ -46,6 +46,8 @@ def scores(mutants: Path, equivalents: set[str]) -> dict[str, dict[str, object]]
         untested = sorted(name for name, code in codes.items() if code in (5, 33))
         not_run = sum(code is None for code in codes.values())
         total = len(codes)
+        if not_run == total:
+            continue  # not run yet (or nothing to mutate): no figure to give
         caught = killed + timeout + len(equivalent)
         out[module] = {
             "mutants": total,
@@ -55,7 +57,7 @@ def scores(mutants: Path, equivalents: set[str]) -> dict[str, dict[str, object]]
             "survived": len(survived) - len(equivalent),
             "no_tests": len(untested),
             "not_run": not_run,
-            "score": round(100 * caught / (total - not_run), 1) if total > not_run else None,
+            "score": round(100 * caught / (total - not_run), 1),
             "left": [n for n in survived if n not in equivalents] + untested,
         }
     return out
