@@ -481,17 +481,12 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
         if number is None:
             return None, Refusal("id_number_check" if problem == "check" else "not_an_id_number")
         return number, None
-    if step.type in ("choice", "multi_choice"):
-        # Typing the label or its number works too: some keyboards hide buttons.
-        picked = _match_choice(step, raw)
-        if picked is None:
-            return None, Refusal("use_buttons")
-        return picked, None
-    if step.type == "consent":
+    # choice and multi_choice (``answer`` refuses typing on the other types itself):
+    # typing the label or its number works too, as some keyboards hide buttons.
+    picked = _match_choice(step, raw)
+    if picked is None:
         return None, Refusal("use_buttons")
-    if step.type == "attachments":
-        return None, Refusal("send_files")
-    return None, Refusal("use_buttons")
+    return picked, None
 
 
 # Where a part may end, best first: after a sentence, a line, a clause, a word.

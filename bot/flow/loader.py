@@ -91,7 +91,10 @@ class Phrase:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str]) -> str:
-        return gettext(self.template).format(**_rendered(self.params, gettext))
+        # A phrase without values is said as written: "a mapping in { } that is not
+        # closed" has braces to show, not to fill (format() raised KeyError on them).
+        said = gettext(self.template)
+        return said.format(**_rendered(self.params, gettext)) if self.params else said
 
     def __str__(self) -> str:
         return self.render(lambda t: t)
@@ -110,26 +113,27 @@ What = str | Phrase  # what a problem is about: "step 'name'", "the title", ...
 
 # PyYAML's words for what is wrong (English), as an admin reads them in their language;
 # the most common first. Anything else is said in general words, never in PyYAML's.
+# PyYAML's own (pure Python) scanner and parser, not libyaml's: their words differ.
 _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("mapping values are not allowed here", N_("mapping values are not allowed here")),
     ("could not find expected ':'", N_("a line without the colon after its key")),
     ("found character '\\t'", N_("a tab: indent with spaces only")),
-    ("found a tab character", N_("a tab: indent with spaces only")),
     ("found unexpected end of stream", N_("the file ends inside a text or a list")),
     ("expected ',' or ']'", N_("a list in [ ] that is not closed")),
     ("expected ',' or '}'", N_("a mapping in { } that is not closed")),
     ("found undefined alias", N_("an alias (*name) with no anchor (&name)")),
     ("found duplicate anchor", N_("an anchor (&name) used twice")),
     ("expected <block end>", N_("the indentation does not line up with the lines above")),
-    ("did not find expected key", N_("the indentation does not line up with the lines above")),
-    ("did not find expected '-'", N_("the indentation does not line up with the lines above")),
     ("could not determine a constructor", N_("a tag (!name) the flow format does not have")),
 )
 
 
 def yaml_problem(exc: yaml.YAMLError) -> Phrase:
     """What PyYAML found wrong, in words gettext translates (never its English text)."""
-    said = str(getattr(exc, "problem", None) or exc)
+    # A duplicate anchor is said in the context ("found duplicate anchor 'x'; first
+    # occurrence"), the problem being only "second occurrence".
+    parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
+    said = " ".join(str(part) for part in parts if part) or str(exc)
     for start, phrase in _YAML_PROBLEMS:
         if start in said:
             return P(phrase)
@@ -173,9 +177,6 @@ class _Refused(Exception):
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         super().__init__(str(problem))
-
-
-_BREAKS = "\0 \t\r\n\x85\u2028\u2029"
 
 
 class FlowYamlLoader(yaml.SafeLoader):
@@ -246,38 +247,17 @@ class FlowYamlLoader(yaml.SafeLoader):
             )
 
     def scan_plain(self) -> yaml.tokens.ScalarToken:
-        chunks: list[str] = []
-        start_mark = self.get_mark()
-        end_mark = start_mark
-        indent = self.indent + 1
-        spaces: list[str] = []
-        while True:
-            length = 0
-            if self.peek() == "#":
-                break
-            while True:
-                ch = self.peek(length)
-                if (
-                    ch in _BREAKS
-                    or (
-                        ch == ":"
-                        and self.peek(length + 1) in _BREAKS + (",[]{}" if self.flow_level else "")
-                    )
-                    or (self.flow_level and ch in ",[]{}")
-                ):
-                    break
-                length += 1
-            if length == 0:
-                break
-            self.allow_simple_key = False
-            chunks.extend(spaces)
-            chunks.append(self.prefix(length))
-            self.forward(length)
-            end_mark = self.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
-            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
-                break
-        return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
+        """PyYAML's own scanner of a plain value; inside { } and [ ] it would stop at a
+        question mark, so there the question mark is shown to it as a letter (``prefix``
+        still takes the text as written). Positions are PyYAML's as ever (``start_mark``)."""
+        if not self.flow_level:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        peek = self.peek
+        self.peek = lambda index=0: "a" if (ch := peek(index)) == "?" else ch  # type: ignore[method-assign]
+        try:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        finally:
+            del self.peek
 
 
 class _PublishedFlowYamlLoader(FlowYamlLoader):
