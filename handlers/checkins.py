@@ -2,9 +2,9 @@
 
 Thin over ``bot.casework.checkins``: a tap is an answer (better, the same, worse, talk),
 Skip, or Stop; the core checks that the tapper is the intake's applicant and that the
-check-in is open. After an answer the bot waits for words or a voice note (kept as the
-channel's file id, as an answer to a caseworker's question is), through the pending
-prompt; Skip ends the wait.
+check-in is open. After an answer the bot waits for words or a voice note (kept in the
+conversation, and the recording downloaded into our own file store, as an answer to a
+caseworker's question is), through the pending prompt; Skip ends the wait.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from bot.casework.checkins import ALERTS, CHECKIN
 from bot.store.pending import Pending
 from handlers.answering import piece_of
 from telegram_channel.buttons.checkin import CHOSEN, PATTERN, CheckinOp, read_checkin
+from telegram_channel.downloads import fetcher
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
 from telegram_channel.staff_buttons import after_checkin_keyboard
 
@@ -97,6 +98,9 @@ class CheckinHandlers:
         await send(
             ctx.bot, user.id, tr.gettext("Thank you. What you sent is kept with your application.")
         )
+        if piece.file is not None and pending.intake_id is not None:
+            # Kept in the conversation: now the recording itself, in our store.
+            await self.work.evidence.keep(pending.intake_id, piece.file, fetcher(ctx.bot))
         return True
 
 

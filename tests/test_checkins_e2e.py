@@ -108,10 +108,23 @@ async def test_a_check_in_arrives_in_chinese_and_worse_alerts_the_holder(
     assert alert.buttons == ["📂 Open"]
     assert not with_text(tg.user(CW2), ref)  # the holder only, not their colleague
 
-    # A voice note after the answer: kept as the file id, and passed on.
-    await applicant.send_voice()
+    # A voice note after the answer: passed on, and the recording kept in our file store.
+    await applicant.send_voice(data=b"OggS check-in recording")
     await arrives(applicant, "您发的内容已经和您的申请放在一起了")
     await arrives(holder, ref, "added to their check-in answer", "voice message")
+
+    async def kept() -> bool:
+        rows = await r.store.db.fetchall(
+            "SELECT address FROM files WHERE intake_id = ? AND kind = 'voice'", (intake_id,)
+        )
+        return len(rows) == 1 and rows[0]["address"] is not None
+
+    await wait_until(kept, what="the check-in's voice note in the file store")
+    (row,) = await r.store.db.fetchall(
+        "SELECT address FROM files WHERE intake_id = ?", (intake_id,)
+    )
+    assert r.store.files is not None
+    assert await r.store.files.get(row["address"]) == b"OggS check-in recording"
     # The old buttons are gone; a replayed tap changes nothing.
     assert with_text(applicant, ASKS)[0].buttons == []
     talk = [m.kind for m in await r.store.cases.conversation(intake_id)]
