@@ -52,6 +52,8 @@ NONCE = 12
 KEY_BYTES = 32
 _INFO = b"intake-bot: personal data at rest, AES-256-GCM, v1"
 _PSEUDONYMS = b"intake-bot: pseudonyms of erased people, HMAC-SHA256, v1"
+_INDEX = b"intake-bot: blind index of names, phones and ID numbers, HMAC-SHA256, v1"
+BLIND_BYTES = 16
 
 
 class SecretKeyError(RuntimeError):
@@ -165,6 +167,8 @@ class Cipher:
         self._aead = AESGCM(derived.derive(key))
         macs = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_PSEUDONYMS)
         self._mac_key = macs.derive(key)
+        index = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INDEX)
+        self._index_key = index.derive(key)
         # What an earlier version wrote with this key: read, never written.
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
@@ -213,6 +217,15 @@ class Cipher:
         """A keyed hash of a Telegram id: recognises the id again without keeping it (an id
         alone is easily guessed from a hash without a key)."""
         return hmac.new(self._mac_key, str(user_id).encode(), hashlib.sha256).digest()[:16]
+
+    def blind(self, kind: str, value: str) -> bytes:
+        """The blind index of a normalised ``value`` of ``kind`` (bot/lookup.py): a keyed
+        hash under a key of its own (HKDF, its own label), so the same name or number is
+        found again without being stored, and nobody without the key can test a guess
+        (an ID number or the last 4 digits of a phone are easily guessed from a plain
+        hash). The kind is hashed with it: "1234" as a name is not "1234" as digits."""
+        data = kind.encode() + b"\x00" + value.encode()
+        return hmac.new(self._index_key, data, hashlib.sha256).digest()[:BLIND_BYTES]
 
     # -- what an earlier version wrote -----------------------------------------------------
 

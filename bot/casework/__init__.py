@@ -8,6 +8,7 @@ The parts, each over the store and the people who act:
 - ``referrals``: clue transfer to the agriculture department and the partner's side;
 - ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
 - ``deletions``: the applicant's request to erase a sent intake;
+- ``finding``: /find and the filtered queue (``filters``: the words it takes), in pages;
 - ``notices``: what people are told later, with its kind (bot/store/outbox.py);
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``terms``: reasons, outcomes, events and amounts.
@@ -23,6 +24,7 @@ from bot.casework.clues import Clues
 from bot.casework.decisions import Card, Decisions, QueuePage
 from bot.casework.deletions import Deletions
 from bot.casework.desk import Desk
+from bot.casework.finding import Finding, Page, UnknownFilter
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
 from bot.casework.referrals import Referrals
@@ -50,9 +52,12 @@ __all__ = [
     "Casework",
     "Conflict",
     "Denied",
+    "Finding",
     "Kind",
+    "Page",
     "QueuePage",
     "Step",
+    "UnknownFilter",
     "allowed",
     "allowed_on_referral",
     "fen_to_yuan",
@@ -76,6 +81,7 @@ class Casework:
         self.deletions = Deletions(store, self.people, self.notices, self.decisions)
         self.clues = Clues(store, self.people, self.notices, fmt)
         self.desk = Desk(store, self.decisions, self.referrals, self.deletions, self.clues)
+        self.finding = Finding(store, self.people, settings)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
@@ -93,6 +99,8 @@ class Casework:
         self.correctable = self.decisions.correctable
         self.ask_correction = self.decisions.ask_correction
         self.request_correction = self.decisions.request_correction
+        self.correct_answers = self.decisions.correct_answers
+        self.find = self.finding.find
         self.partners = self.referrals.partners
         self.refer = self.referrals.refer
         self.acknowledge = self.referrals.acknowledge

@@ -52,6 +52,7 @@ EVENTS = {
     "intake.declined": N_("declined"),
     "intake.note": N_("note"),
     "intake.correction": N_("the applicant asked for a correction"),
+    "intake.corrected": N_("answers corrected"),
     "intake.withdrawn": N_("withdrawn by the applicant"),
     "referral.sent": N_("referred to the agriculture department"),
     "referral.acknowledged": N_("referral acknowledged"),

@@ -20,6 +20,8 @@ from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
+from bot.store.listings import ListingStore
+from bot.store.lookup import rebuild_if_needed
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
 from bot.store.roles import RoleStore
@@ -45,6 +47,7 @@ class Store:
         self.inbox = InboxStore(db)
         self.stats = StatsStore(db)
         self.housekeeping = HousekeepingStore(db)
+        self.listings = ListingStore(db)
 
     @classmethod
     async def open(
@@ -70,6 +73,7 @@ class Store:
             store = cls(db, admin_ids)
             if reading is not None:
                 await rewrite(store, reading)
+            await rebuild_if_needed(store)  # the search index, under this key
             if default_region:
                 await store.intakes.give_region(default_region)
             if seed_default_flow:
