@@ -45,9 +45,18 @@ _STATS = Command("stats", N_("figures: applications, decisions and amounts"))
 #: What each role adds, in the order of ``ROLES``.
 BY_ROLE: dict[str, tuple[Command, ...]] = {
     "caseworker": (
-        Command("queue", N_("open applications, most urgent first")),
+        Command(
+            "queue",
+            N_("open applications, most urgent first; or by region, status, group, overdue"),
+            "[FILTER]",
+        ),
         Command("mine", N_("applications you have claimed")),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
+        Command(
+            "find",
+            N_("find applications by name, phone number, its last 4 digits or ID number"),
+            "TEXT",
+        ),
         _STATS,
     ),
     "partner": (

@@ -111,12 +111,13 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "queue": (frozenset({"caseworker"}), ""),
     "mine": (frozenset({"caseworker"}), ""),
     "open": (frozenset({"caseworker"}), "{ref}"),
+    "find": (frozenset({"caseworker"}), "{ref}"),
     "referrals": (frozenset({"partner"}), ""),
     "clue": (frozenset({"partner"}), ""),
 }
 
 # fmt: off
-CASEWORKER_OPS = ("q", "m", "o", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "nt",
+CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "nt",
                   "rf", "rp", "er", "en", "at", "x")
 # fmt: on
 

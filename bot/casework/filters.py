@@ -188,7 +188,10 @@ def described(tr: Tr, vocabulary: Vocabulary, listing: Listing) -> list[str]:
             out.append(vocabulary.shown_overdue)
         elif kind == "region":
             label = regions.get(value)
-            out.append(f"{label} ({tr.ltr(value)})" if label else tr.ltr(value))
+            code = tr.ltr(value)
+            out.append(
+                tr.gettext("{name} ({code})").format(name=label, code=code) if label else code
+            )
         elif kind == "group":
             out.append(groups.get(value, value))
     return out
