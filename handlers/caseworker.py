@@ -138,16 +138,24 @@ def unknown_filter_text(tr: Tr, words: Sequence[str], vocabulary: Vocabulary) ->
             return word
         return _("{word} ({english})").format(word=word, english=english)
 
-    region = _("a division code such as {code}").format(
-        code=tr.ltr(vocabulary.shown_regions[0][1] if vocabulary.shown_regions else "653222")
-    )
-    regions = [region] + [FMT.esc(label) for label, _code in vocabulary.shown_regions]
+    named = [
+        _("{name} ({code})").format(name=FMT.esc(label), code=tr.ltr(code))
+        for label, code in vocabulary.shown_regions
+    ]
+    if named:
+        regions = _("{regions}; or any division code (2, 4 or 6 digits)").format(
+            regions=tr.join(named)
+        )
+    else:
+        regions = _("a division code (2, 4 or 6 digits), such as {code}").format(
+            code=tr.ltr("653222")
+        )
     lines = [
         _("Not a filter I know: {words}.").format(words=FMT.esc(" ".join(words))),
         _("/queue takes these words (several narrow the list):"),
         "• " + tr.labelled(_("status"), tr.join(both(w, k) for w, k in vocabulary.shown_statuses)),
         "• " + tr.labelled(_("deadline"), both(vocabulary.shown_overdue, "overdue")),
-        "• " + tr.labelled(_("region"), tr.join(regions)),
+        "• " + tr.labelled(_("region"), regions),
     ]
     if vocabulary.shown_groups:
         groups = tr.join(both(FMT.esc(label), rule) for label, rule in vocabulary.shown_groups)
