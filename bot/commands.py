@@ -47,7 +47,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
     "caseworker": (
         Command(
             "queue",
-            N_("open applications, most urgent first; or by region, status, group, overdue"),
+            N_("open applications, most urgent first"),
             "[FILTER]",
         ),
         Command("mine", N_("applications you have claimed")),
