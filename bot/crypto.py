@@ -15,7 +15,9 @@ database at first start (mode 0600; back it up with the database, or the data ca
 read again). A value that is a generated key (URL-safe base64 of 32 random bytes, as the
 key file holds) is the key itself; anything else is a passphrase, stretched with scrypt
 (``Kdf``) and a random salt kept in the database. Sealing uses a key derived from that one
-with HKDF, so the same secret never serves two algorithms.
+with HKDF, so the same secret never serves two algorithms; so do the pseudonyms of erased
+people and the blind index that finds names and numbers (``blind``, bot/lookup.py), each
+with a label of its own.
 
 Why one AES-GCM value per row and not one per answer: sealing a whole state with AES-GCM
 costs about a third of what a Fernet token did, and one per answer would be forty of them per
