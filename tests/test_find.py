@@ -255,3 +255,18 @@ async def test_the_index_is_made_again_at_start_for_intakes_sent_before(
     assert await found(w, CW, "5678") == [one]
     with sqlite3.connect(w.path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0] == 4
+
+
+async def test_a_partners_clue_is_found_by_whom_it_is_about(world: World) -> None:
+    w = world
+    clue_id, _ref = await w.store.cases.add_clue(
+        partner_id=77,
+        flow_id="find-test",
+        flow_version=1,
+        lang="zh",
+        clue={"who": "赵 六", "where": "和田县", "what": "受伤"},
+        priority=0,
+        notify=lambda _id, _ref: [],
+    )
+    await w.store.db.execute("UPDATE intakes SET region = '653222' WHERE id = ?", (clue_id,))
+    assert await found(w, CW, "赵六") == [clue_id]

@@ -20,7 +20,6 @@ import pytest
 from bot.flow.engine import Screening, State
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.helpers import wait_until
 from tests.test_casework_e2e import (
     ANSWERS,
     REF_IN_TEXT,
@@ -285,4 +284,3 @@ async def test_a_stranger_cannot_find(tg: FakeTelegram, r: Running) -> None:
     only = "This is only for caseworkers of the procuratorate."
     said(await say(stranger, "/find 5678", until=only), only)
     said(await say(stranger, "/queue decided", until=only), only)
-    await wait_until(lambda: True)
