@@ -4,21 +4,21 @@
 -- only the bot's key can make again; the value itself is only in the sealed state.
 -- Rows go with the intake's personal data (erasure, anonymisation) and are made again
 -- when its answers are corrected.
-CREATE TABLE lookup (
+CREATE TABLE IF NOT EXISTS lookup (
     intake_id INTEGER NOT NULL REFERENCES intakes (id) ON DELETE CASCADE,
     kind      TEXT NOT NULL CHECK (kind IN ('name', 'phone', 'phone4', 'id')),
     digest    BLOB NOT NULL,
     PRIMARY KEY (intake_id, kind, digest)
 );
-CREATE INDEX lookup_by_digest ON lookup (digest);
+CREATE INDEX IF NOT EXISTS lookup_by_digest ON lookup (digest);
 
 -- A caseworker's filtered list or search results, so that a page button carries only
 -- this row's id and a page number (never the filter or what was searched for). The
 -- spec is sealed; rows are kept a day.
-CREATE TABLE listings (
+CREATE TABLE IF NOT EXISTS listings (
     id         INTEGER PRIMARY KEY,
     user_id    INTEGER NOT NULL,
     spec       BLOB NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE INDEX listings_by_user ON listings (user_id, id);
+CREATE INDEX IF NOT EXISTS listings_by_user ON listings (user_id, id);
