@@ -7,6 +7,9 @@ carried it (a channel may check first, to answer a stranger early, but need not)
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from bot import stats
 from bot.flowadmin import NotAdmin
 from bot.housekeeping import Housekeeping
@@ -17,7 +20,7 @@ __all__ = ["DRAFT_DAYS", "ROLES", "Administration", "Grant", "NotAdmin", "NotSta
 
 DRAFT_DAYS = (1, 365)  # the fewest and most days an admin may give drafts
 # Who reads the statistics: those who report the campaign's figures upward.
-_STATISTICS_ROLES = frozenset({"admin", "caseworker"})
+_STATISTICS_ROLES = frozenset({"admin", "caseworker", "supervisor"})
 
 
 class NotStaff(Exception):
@@ -42,11 +45,19 @@ class Administration:
     def is_role(role: str) -> bool:
         return role in ROLES
 
-    async def grant(self, actor: int, user_id: int, role: str, label: str | None) -> bool:
+    async def grant(
+        self,
+        actor: int,
+        user_id: int,
+        role: str,
+        label: str | None,
+        regions: list[str] | None = None,
+    ) -> bool:
         """Give ``role`` to ``user_id``; True if it is new (a label is updated either way).
-        Raises ValueError for a role that does not exist."""
+        ``regions`` (division codes) replace the regions it covers; None keeps them (a new
+        role covers every region). Raises ValueError for a role that does not exist."""
         await self.require(actor)
-        return await self.store.roles.grant(user_id, role, label=label, by=actor)
+        return await self.store.roles.grant(user_id, role, label=label, by=actor, regions=regions)
 
     async def revoke(self, actor: int, user_id: int, role: str) -> bool:
         """Take ``role`` from ``user_id``; False if they did not have it."""
@@ -79,6 +90,9 @@ class Administration:
     # -- statistics --------------------------------------------------------------------
 
     async def statistics(self, actor: int) -> stats.Figures:
-        if not await self.store.roles.roles_of(actor) & _STATISTICS_ROLES:
+        """The figures of the regions the person covers in the roles that may see them."""
+        scopes = await self.store.roles.scopes(actor)
+        held = [scope for role, scope in scopes.items() if role in _STATISTICS_ROLES]
+        if not held:
             raise NotStaff()
-        return await stats.figures(self.store)
+        return await stats.figures(self.store, reduce(operator.or_, held))

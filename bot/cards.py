@@ -8,8 +8,13 @@ every answer, then referrals and history. Markup is the channel's (``Fmt``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
-from bot.casework.decisions import Card
+from bot.casework.checkins import choice_text
+from bot.casework.deadlines import Due, due_text
+from bot.casework.decisions import Card, Filed
+from bot.casework.facts import facts_of
+from bot.casework.replies import decode, piece_text
 from bot.casework.terms import (
     BY_APPLICANT,
     CLUE_FIELDS,
@@ -20,7 +25,7 @@ from bot.casework.terms import (
     referral_status,
 )
 from bot.flow.model import Flow
-from bot.flow.values import strip_bidi
+from bot.flow.values import mask, strip_bidi
 from bot.i18n import Tr, join_list
 from bot.i18n_marks import N_
 from bot.messages import Fmt, answer_text, split_message, status_name, verdict_lines
@@ -54,12 +59,19 @@ def applicant_name(case: Case, flow: Flow) -> str:
     return ""
 
 
-def region(case: Case, flow: Flow) -> str:
+def region(case: Case, flow: Flow, lang: str | None = None) -> str:
+    """Where they live, from the steps tagged ``region``; a choice (the county question that
+    routes by region) by its label in ``lang``, not its code."""
     if case.is_clue:
         return strip_bidi(str(case.clue.get("where") or ""))
-    parts = [
-        str(case.state.answers[s.id]) for s in flow.tagged("region") if case.state.answers.get(s.id)
-    ]
+    parts = []
+    for s in flow.tagged("region"):
+        value = case.state.answers.get(s.id)
+        if not value:
+            continue
+        choice = s.choice(value) if isinstance(value, str) else None
+        lang = lang or flow.languages[0]
+        parts.append(flow.pick(choice.label, lang) if choice is not None else str(value))
     return strip_bidi(" ".join(parts))
 
 
@@ -79,7 +91,18 @@ def priority_reasons(tr: Tr, case: Case, flow: Flow) -> list[str]:
     ]
 
 
-def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> str:
+def queue_line(
+    tr: Tr,
+    fmt: Fmt,
+    n: int,
+    case: Case,
+    flow: Flow,
+    actor: int,
+    due: Due | None = None,
+    names: Mapping[int | None, str] | None = None,
+) -> str:
+    """One intake of the queue; ``due``: its deadline, marked when past or near; with
+    ``names`` (a supervisor's), who holds it."""
     _ = tr.gettext
     bits = [f"{n}. " + fmt.b(tr.ltr(case.ref or ""))]
     if case.is_test:
@@ -89,13 +112,19 @@ def queue_line(tr: Tr, fmt: Fmt, n: int, case: Case, flow: Flow, actor: int) -> 
     bits.append(age_text(tr, _days(case.submitted_at)))
     bits.append("★" + tr.number(case.priority))
     line = " · ".join(bits)
+    if due is not None and (due.overdue or due.soon):
+        line += "\n    " + due_text(tr, due)
     reasons = priority_reasons(tr, case, flow)
     detail = [fmt.esc(staff_status(tr, case.status))]
     if case.assignee == actor:
         detail.append(_("claimed by you"))
+    elif case.assignee is not None and names and case.assignee in names:
+        detail.append(_("held by {name}").format(name=fmt.esc(names[case.assignee])))
     elif case.assignee is not None:
         detail.append(_("claimed by a colleague"))
-    where = region(case, flow)
+    if case.proposal_id is not None:
+        detail.append("⚖️ " + _("decision waiting for a supervisor"))
+    where = region(case, flow, flow.language_for(tr.lang))
     if where:
         detail.append(fmt.esc(where))
     line += "\n    " + " · ".join(detail)
@@ -141,10 +170,14 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         out.append(_("The personal data of this application has been erased."))
     if case.status == "approved" and case.amount_fen is not None:
         out.append(_("Approved: {amount}").format(amount=tr.money(fen_to_yuan(case.amount_fen))))
+    if case.proposal_id is not None:
+        out.append("⚖️ " + fmt.b(_("A decision is waiting for a supervisor's approval.")))
     if case.status == "declined" and case.decision_reason:
         out.append(
             _("Declined: {reason}").format(reason=fmt.esc(decline_text(tr, case.decision_reason)))
         )
+
+    out += decision_lines(tr, fmt, card)
 
     if case.screening is not None and not case.is_clue:
         rules = {r.id: r for r in flow.priority}
@@ -171,8 +204,18 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
     for step in flow.steps:
         if not step.asks_input or step.type == "consent" or step.id not in case.state.answers:
             continue
-        value = answer_text(tr, flow, lang, step, case.state.answers[step.id], masked=False)
-        out.append(fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value))
+        answer = case.state.answers[step.id]
+        if step.type == "id_number" and answer:
+            value = tr.ltr(mask(str(answer)))  # shown whole by Reveal only (audited)
+        else:
+            value = answer_text(tr, flow, lang, step, answer, masked=False)
+        line = fmt.i(flow.pick(step.text, lang)) + "\n" + fmt.esc(value)
+        heard = (
+            card.transcripts.get(str(answer.get("unique"))) if isinstance(answer, dict) else None
+        )
+        if heard:
+            line += "\n" + machine_transcription(tr, fmt, heard)
+        out.append(line)
 
     if card.referrals:
         out.append("")
@@ -197,9 +240,91 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
                     "reply": _("reply"),
                     "note": _("note"),
                     "correction": _("correction asked for"),
+                    "checkin": _("check-in answer"),
+                    "checkin_note": _("check-in, in their words"),
                 }.get(kind, kind)
                 author = (
                     _("applicant") if kind in BY_APPLICANT else fmt.esc(card.names.get(who, "—"))
                 )
-                out.append(f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text)))
+                heard = None
+                if kind in ("reply", "checkin_note"):
+                    piece = decode(text)
+                    text = piece_text(tr, piece)
+                    if piece.file is not None:
+                        heard = card.transcripts.get(str(piece.file.get("unique")))
+                elif kind == "checkin":
+                    text = choice_text(tr, text)
+                line = f"{when} · {label} ({author}):\n" + fmt.i(strip_bidi(text))
+                if heard:
+                    line += "\n" + machine_transcription(tr, fmt, heard)
+                out.append(line)
     return split_message("\n".join(out))
+
+
+def decision_lines(tr: Tr, fmt: Fmt, card: Card) -> list[str]:
+    """What a decision turns on, at the top of the card: who applied and for whom, age,
+    the ID number (masked: Reveal shows it), income per head, the office handling it."""
+    _ = tr.gettext
+    case, flow = card.case, card.flow
+    facts = facts_of(case, flow, flow.language_for(tr.lang))
+    out: list[str] = []
+    if facts.by_self:
+        alone = _("{name}, for themselves").format(name=fmt.esc(facts.for_whom or "—"))
+        out.append(tr.labelled(_("Applied by"), alone))
+    elif facts.by_self is False:
+        who = fmt.esc(facts.applicant or "—")
+        if facts.relation:
+            who = _("{name} ({relation})").format(name=who, relation=fmt.esc(facts.relation))
+        out.append(tr.labelled(_("Applied by"), who))
+        if facts.for_whom:
+            out.append(tr.labelled(_("For"), fmt.esc(facts.for_whom)))
+    if facts.age is not None:
+        out.append(tr.labelled(_("Age"), tr.count(facts.age)))
+    if facts.id_number is not None and not case.anonymised_at:
+        out.append(tr.labelled(_("ID number"), fmt.esc(tr.ltr(mask(facts.id_number)))))
+    per_head = facts.income_per_head
+    if per_head is not None and facts.income is not None and facts.members:
+        out.append(
+            tr.labelled(
+                _("Income per person"),
+                _("{amount} a month ({income} for {members})").format(
+                    amount=fmt.b(tr.money(per_head)),
+                    income=tr.money(facts.income),
+                    members=tr.ngettext("{n} person", "{n} people", facts.members).format(
+                        n=tr.count(facts.members)
+                    ),
+                ),
+            )
+        )
+    if facts.authority:
+        out.append(tr.labelled(_("Handled by"), fmt.esc(facts.authority)))
+    return out
+
+
+def machine_transcription(tr: Tr, fmt: Fmt, heard: str) -> str:
+    """A voice answer's machine transcription, beside the recording, never instead of it:
+    marked as the machine's, for a machine may mishear."""
+    label = fmt.i(tr.gettext("Machine transcription, may be wrong:"))
+    return label + " " + fmt.esc(strip_bidi(heard))
+
+
+CAPTION_QUESTION = 200  # of a caption's question, at most (Telegram allows 1024 in all)
+
+
+def attachment_caption(tr: Tr, card: Card, filed: Filed) -> str:
+    """A file sent again to the caseworker, captioned with the intake's reference and the
+    question it answers (plain text: a caption is sent without markup)."""
+    flow = card.flow
+    question = filed.question
+    if filed.step_id is not None and flow.has_step(filed.step_id):
+        question = flow.pick(flow.step(filed.step_id).text, flow.language_for(tr.lang))
+    question = strip_bidi(" ".join(question.split()))
+    if len(question) > CAPTION_QUESTION:
+        question = question[: CAPTION_QUESTION - 1] + "…"
+    caption = str(filed.file.get("caption") or "")
+    head = (
+        f"{tr.ltr(card.case.ref or '')} · {question}" if question else tr.ltr(card.case.ref or "")
+    )
+    if caption:
+        head += "\n" + strip_bidi(caption)[:CAPTION_QUESTION]
+    return head

@@ -41,6 +41,11 @@ EVERYONE: tuple[Command, ...] = (
 )
 
 _STATS = Command("stats", N_("figures: applications, decisions and amounts"))
+_EXPORT = Command(
+    "export",
+    N_("applications as an Excel file, for reports"),
+    "[FROM TO] [REGION] [STATUS] [csv] [sensitive]",
+)
 
 #: What each role adds, in the order of ``ROLES``.
 BY_ROLE: dict[str, tuple[Command, ...]] = {
@@ -58,25 +63,37 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
             "TEXT",
         ),
         _STATS,
+        _EXPORT,
+    ),
+    "supervisor": (
+        Command("queue", N_("open applications of your regions, and who holds each")),
+        Command("assign", N_("give an application to a caseworker"), "ABC-DEF USER_ID"),
+        Command("open", N_("an application by its reference"), "ABC-DEF"),
+        _STATS,
+        _EXPORT,
     ),
     "partner": (
         Command("referrals", N_("referrals waiting for you")),
         Command("clue", N_("send a clue to the procuratorate")),
     ),
     "admin": (
-        Command("grant", N_("give a role: caseworker, partner or admin"), "USER_ID ROLE"),
+        Command(
+            "grant", N_("give a role: caseworker, supervisor, partner or admin"), "USER_ID ROLE"
+        ),
         Command("revoke", N_("take a role away"), "USER_ID ROLE"),
         Command("roles", N_("who has which role")),
         Command("flow", N_("the current interview, as a file to edit and send back")),
         Command("flows", N_("the interview's versions, and going back to an earlier one")),
         Command("expiry", N_("how many days unfinished applications wait")),
         _STATS,
+        _EXPORT,
     ),
 }
 
 #: The heading of each role's part of /help.
 ROLE_TITLES: dict[str, str] = {
     "caseworker": N_("For caseworkers"),
+    "supervisor": N_("For supervisors"),
     "partner": N_("For agriculture department liaisons"),
     "admin": N_("For admins"),
 }

@@ -49,7 +49,10 @@ KEYS = {
     "INTAKE_FIRST_REPLY_DAYS": "first_reply_days",
     "INTAKE_DECISION_DAYS": "decision_days",
     "INTAKE_DIGEST_TIME": "digest_time",
+    "INTAKE_CHECKIN_DAYS": "checkin_days",
     "INTAKE_TIMEZONE": "timezone",
+    "INTAKE_FILES": "files",
+    "INTAKE_TRANSCRIBER": "transcriber",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -109,7 +112,21 @@ class Settings:
     decision_days: int = 90
     # When the morning digest of what is due goes out, in the deployment's time zone.
     digest_time: dt.time = dt.time(8, 30)
+    # Return visits (回访): days after a decision on which the applicant is asked how
+    # things are (bot/casework/checkins.py); empty: none.
+    checkin_days: tuple[int, ...] = (30, 90, 180)
     timezone: str = "Asia/Shanghai"
+    # Where attachments and voice notes are kept, sealed (bot/files.py); empty: a folder
+    # beside the database, ``<db>.files``.
+    files: str = ""
+    # The speech-to-text engine for voice answers (bot/transcribe.py): "none" (the
+    # default: no transcription is claimed), or one registered under that name.
+    transcriber: str = "none"
+
+    @property
+    def files_dir(self) -> Path:
+        """The file store's folder: INTAKE_FILES, else ``<db>.files`` beside the database."""
+        return Path(self.files) if self.files else Path(self.db_path + ".files")
 
     @property
     def approval_above(self) -> Decimal | None:
@@ -199,6 +216,25 @@ def _approval(value: str) -> str:
             "INTAKE_APPROVAL must be off, all, or an amount in yuan above which a supervisor"
             f" approves (for example 20000), not {value!r}"
         ) from None
+
+
+def _days_list(name: str, raw: object) -> tuple[int, ...]:
+    """Comma-separated days ("30,90,180"), each 1 to 3660, in order; "" or "off": none."""
+    if isinstance(raw, list | tuple):  # a TOML list
+        raw = ",".join(str(d) for d in raw)
+    text = str(raw).strip()
+    if text.lower() in ("", "off", "none"):
+        return ()
+    days = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isascii() or not part.isdigit() or not 1 <= int(part) <= 3660:
+            raise ConfigError(
+                f"{name} must be days after the decision separated by commas, such as"
+                f" 30,90,180 (each 1 to 3660), or off, not {text!r}"
+            )
+        days.append(int(part))
+    return tuple(sorted(set(days)))
 
 
 def _clock(name: str, value: Any) -> dt.time:
@@ -324,8 +360,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             kwargs[attr] = days
     if get("INTAKE_DIGEST_TIME") is not None:
         kwargs["digest_time"] = _clock("INTAKE_DIGEST_TIME", get("INTAKE_DIGEST_TIME"))
+    if get("INTAKE_CHECKIN_DAYS") is not None:
+        kwargs["checkin_days"] = _days_list("INTAKE_CHECKIN_DAYS", get("INTAKE_CHECKIN_DAYS"))
     if get("INTAKE_TIMEZONE") is not None:
         kwargs["timezone"] = _zone(str(get("INTAKE_TIMEZONE")).strip())
+    if get("INTAKE_FILES"):
+        kwargs["files"] = str(get("INTAKE_FILES"))
+    if get("INTAKE_TRANSCRIBER"):
+        kwargs["transcriber"] = str(get("INTAKE_TRANSCRIBER")).strip().lower()
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     return Settings(**kwargs)

@@ -11,8 +11,9 @@ ciphertext with its tag. A value stored as TEXT is plain; a database written bef
 Fernet tokens (``$enc``) and plain text, which ``Store.open`` rewrites once at start.
 
 The key: ``INTAKE_SECRET_KEY``, or when that is unset a key file created beside the
-database at first start (mode 0600; back it up with the database, or the data cannot be
-read again). A value that is a generated key (URL-safe base64 of 32 random bytes, as the
+database at first start (mode 0600; keep a copy apart from the backups, or the data cannot
+be read again). ``intake-bot keys rotate`` replaces it (bot/rotation.py); while a rotation
+is under way a cipher opens with its ``previous`` key what the new one does not. A value that is a generated key (URL-safe base64 of 32 random bytes, as the
 key file holds) is the key itself; anything else is a passphrase, stretched with scrypt
 (``Kdf``) and a random salt kept in the database. Sealing uses a key derived from that one
 with HKDF, so the same secret never serves two algorithms; so do the pseudonyms of erased
@@ -162,7 +163,7 @@ _WRONG_KEY = (
 class Cipher:
     """Seals and opens values with one 32-byte key (see the module's docstring)."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, previous: Cipher | None = None) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError("the key must be 32 bytes")
         derived = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INFO)
@@ -173,6 +174,9 @@ class Cipher:
         self._index_key = index.derive(key)
         # What an earlier version wrote with this key: read, never written.
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        # While a key rotation is under way (bot/rotation.py): the key it replaces, which
+        # opens what is not sealed again yet. Nothing is sealed with it.
+        self.previous = previous
 
     @classmethod
     def generate(cls) -> Cipher:
@@ -190,6 +194,8 @@ class Cipher:
         try:
             return self._aead.decrypt(sealed[1 : 1 + NONCE], sealed[1 + NONCE :], None)
         except InvalidTag:
+            if self.previous is not None:
+                return self.previous.open_bytes(sealed)
             raise SecretKeyError(_WRONG_KEY) from None
 
     def seal_text(self, text: str) -> bytes:

@@ -71,6 +71,7 @@ class Housekeeping:
                 expired += 1
         # A preview nobody finished is not kept either.
         await self.store.housekeeping.drop_previews(_ago(1, now))
+        await self.store.erase_files()  # their files; and any an interrupted erasure left
         if expired:
             log.info("%d idle drafts expired", expired)
             await self.store.db.checkpoint()
@@ -84,6 +85,7 @@ class Housekeeping:
         for intake_id in await self.store.cases.due_for_anonymising(cutoff):
             if await self.store.cases.anonymise(intake_id, None, "intake.anonymised", [], codes):
                 done += 1
+        await self.store.erase_files()
         if done:
             log.info("%d decided intakes anonymised after the retention period", done)
             await self.store.db.checkpoint()

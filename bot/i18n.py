@@ -28,6 +28,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
+from babel.units import format_unit
 
 from bot.config import Settings
 from bot.i18n_marks import N_
@@ -184,6 +185,14 @@ class Tr:
     def money(self, amount: int | float | Decimal) -> str:
         """A yuan amount in the reader's form: ¥3,000.00 / CN¥3,000.00."""
         return self.ltr(format_currency(Decimal(str(amount)), "CNY", locale=self.locale))
+
+    def file_size(self, size: int) -> str:
+        """A file's size as people read it: "340 kB", "1.2 MB" (Babel's units)."""
+        if size >= 1024 * 1024:
+            value, unit = round(size / (1024 * 1024), 1), "digital-megabyte"
+        else:
+            value, unit = max(1, round(size / 1024)), "digital-kilobyte"
+        return self.ltr(format_unit(value, unit, length="short", locale=self.locale))
 
     def date(self, value: dt.date | str) -> str:
         if isinstance(value, str):

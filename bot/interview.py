@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
+from bot.evidence import Evidence, Fetch, refs_in
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
 from bot.flow.model import Flow, Step
@@ -76,11 +78,16 @@ class Interview:
         self,
         store: Store,
         i18n: I18n,
-        alerts: Callable[..., list[OutMessage]] | None = None,
+        alerts: Callable[[str | None, Flow | None], Awaitable[Callable[..., list[OutMessage]]]]
+        | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         self.store = store
         self.i18n = i18n
-        # The new-intake alert for caseworkers, queued in the submit transaction.
+        # Where files sent as answers are kept (bot/evidence.py); None: not kept.
+        self.evidence = evidence
+        # The new-intake alerts for caseworkers of an intake's region and flow
+        # (Notices.alerts_for), queued in the submit transaction.
         self.alerts = alerts
 
     def _langs(
@@ -272,14 +279,14 @@ class Interview:
             )
         if isinstance(outcome, Completed):
             priority = outcome.screening.priority
+            notify: Callable[[str], list[OutMessage]] | None = None
+            if self.alerts:
+                region = self.store.intakes.region_for(flow, outcome.state.answers)
+                alert = await self.alerts(region, flow)
+                notify = partial(alert, priority=priority, intake_id=draft.id)
+
             ref = await self.store.intakes.submit(
-                draft,
-                outcome.state,
-                outcome.screening,
-                update_id,
-                (lambda r: self.alerts(r, priority=priority, intake_id=draft.id))
-                if self.alerts
-                else None,
+                draft, outcome.state, outcome.screening, update_id, notify
             )
             if ref is None:
                 return Turn(lang, flow_lang, duplicate=True)
@@ -309,6 +316,41 @@ class Interview:
         ):
             return Turn(lang, flow_lang, duplicate=True)
         return Turn(lang, flow_lang, flow, outcome, draft, sent_kind=sent)
+
+    async def keep_file(
+        self, turn: Turn, given: Input, fetch: Fetch, applicant: Applicant | None = None
+    ) -> None:
+        """After ``apply`` stored an answer that is a file (a photo, a document, a voice
+        answer): keep the file in our store (bot/evidence.py). A refused file, or one sent
+        to an admin's preview, is not kept."""
+        if self.evidence is None or not isinstance(given, engine.Attached):
+            return
+        draft, outcome = turn.intake, turn.outcome
+        if turn.duplicate and applicant is not None:
+            # Applied before the bot stopped, maybe before its file was kept: the file is
+            # kept now if the draft holds it (keeping is idempotent).
+            draft = (await self.store.intakes.load_for_applicant(applicant.user_id)).draft
+            if draft is None:
+                return
+            state = draft.state
+        elif isinstance(outcome, Ask | Review) and outcome.refusal is None:
+            state = outcome.state
+        else:
+            return
+        if draft is None or draft.is_preview:
+            return
+        unique = given.ref.get("unique")
+        step = None
+        if any(r.get("unique") == unique for r in refs_in(state.pending)):
+            step = state.current
+        else:
+            for step_id, value in state.answers.items():
+                if any(r.get("unique") == unique for r in refs_in(value)):
+                    step = step_id
+                    break
+        if step is None:
+            return
+        await self.evidence.keep(draft.id, given.ref, fetch, step=step)
 
     async def _preview_turn(
         self,

@@ -63,6 +63,12 @@ _REFUSALS = {
     "type_answer": N_("Please type your answer as a message."),
     "send_files": N_("Please send a photo or a file, or tap Done."),
     "too_many_files": N_("That is enough files: at most {max}. Tap Done to go on."),
+    "file_too_big": N_(
+        "That file is too big: this question takes files up to {max} MB. Please send a smaller photo, or the document in several parts."
+    ),
+    "telegram_limit": N_(
+        "That file is bigger than {max} MB. Telegram does not let us receive files that big. Please send a smaller photo, or a photo of each page."
+    ),
     "need_file": N_("Please send at least one photo or file first."),
     "choose_one": N_("Please choose at least one, then tap Done."),
     "required": N_("This question needs an answer."),
@@ -124,6 +130,11 @@ def refusal_text(tr: Tr, flow: Flow, lang: str, refusal: Refusal, *, typed: bool
     if refusal.code == "wrong_kind":
         kind = _(_KINDS.get(str(refusal.params.get("kind")), _KINDS["file"]))
         return _("This question cannot take {kind}.").format(kind=kind)
+    if refusal.code == "file_kind":
+        kinds = [_(_KINDS.get(str(k), _KINDS["file"])) for k in refusal.params.get("kinds", [])]
+        return _("This question takes only {kinds}. Please send one of those.").format(
+            kinds=join_list(tr.lang, kinds)
+        )
     template = (_TYPED_REFUSALS.get(refusal.code) if typed else None) or _REFUSALS.get(
         refusal.code, N_("That answer was not accepted.")
     )
@@ -141,6 +152,15 @@ def _param(tr: Tr, value: Any) -> str:
     return str(value)
 
 
+def voice_label(tr: Tr, ref: dict[str, Any]) -> str:
+    """A voice answer as a review, a summary or a card shows it: "🎤 voice message (0:42)"."""
+    seconds = ref.get("duration")
+    label = "🎤 " + tr.gettext("voice message")
+    if isinstance(seconds, int) and seconds >= 0:
+        label += " (" + tr.ltr(f"{seconds // 60}:{seconds % 60:02d}") + ")"
+    return label
+
+
 def answer_text(tr: Tr, flow: Flow, lang: str, step: Step, value: Any, *, masked: bool) -> str:
     """An answer as the reader should see it (plain text; the caller escapes)."""
     _ = tr.gettext
@@ -156,6 +176,8 @@ def answer_text(tr: Tr, flow: Flow, lang: str, step: Step, value: Any, *, masked
         if not labels:
             return _("(none)")
         return join_list(lang, labels)  # the labels' language, whoever reads them
+    if isinstance(value, dict) and value.get("kind") == "voice":
+        return voice_label(tr, value)
     if step.type == "attachments":
         n = len(value or [])
         if n == 0:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.casework.checkins import choice_text
+from bot.casework.replies import decode, piece_text
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr, language_name
+from bot.i18n_marks import N_
 from bot.messages import PLAIN, answer_text, status_name
 from bot.store import Store
 from bot.store.casework import Case
+from bot.store.files import FileRow
 from bot.store.flows import FlowNotFound
 
 
@@ -63,6 +67,7 @@ class MyData:
             draft, user_id, "applicant_deleted", update_id
         ):
             return False
+        await self.store.erase_files()  # the photos, files and voice notes it held
         await self.store.db.checkpoint()  # the erased answers leave the WAL too
         return True
 
@@ -74,6 +79,45 @@ def _consent_text(flow: Flow | None, tr: Tr, consent: dict[str, Any]) -> str:
     if flow is None or not flow.has_step(step_id):
         return step_id
     return " ".join(flow.pick(flow.step(step_id).text, flow.language_for(tr.lang)).split())
+
+
+_FILE_KINDS = {
+    "photo": N_("photo"),
+    "document": N_("file"),
+    "voice": N_("voice message"),
+    "audio": N_("audio"),
+    "video": N_("video"),
+}
+
+
+def _files_lines(tr: Tr, flow: Flow | None, rows: list[FileRow]) -> list[str]:
+    """The files we keep of an application: kind, size, date, and the question each answers."""
+    if not rows:
+        return []
+    _ = tr.gettext
+    lines = ["", _("Files you sent (kept by us, encrypted):")]
+    for row in rows:
+        kind = _(_FILE_KINDS.get(row.kind, _FILE_KINDS["document"]))
+        parts = [kind]
+        if row.size:
+            parts.append(tr.file_size(row.size))
+        if row.duration is not None and row.kind == "voice":
+            parts.append(tr.ltr(f"{row.duration // 60}:{row.duration % 60:02d}"))
+        parts.append(tr.datetime(row.created_at))
+        if row.step and flow is not None and flow.has_step(row.step):
+            lang = flow.language_for(tr.lang)
+            question = " ".join(flow.pick(flow.step(row.step).text, lang).split())
+            parts.append(_("for the question: {question}").format(question=question))
+        elif row.step is None:
+            parts.append(_("in an answer to a caseworker's question"))
+        if row.lost:
+            parts.append(_("Telegram did not give it to us"))
+        elif row.address is None:
+            parts.append(_("still being fetched from Telegram"))
+        lines.append("- " + ", ".join(parts))
+        if row.transcript:
+            lines.append("  " + _("Machine transcription, may be wrong:") + " " + row.transcript)
+    return lines
 
 
 async def export_text(store: Store, tr: Tr, user_id: int) -> str:
@@ -108,6 +152,7 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
                     )
                     lines.append(f"- {flow.pick(step.text, lang)}")
                     lines.append(f"  {value}")
+        lines += _files_lines(tr, flow, await store.file_records.of_intakes([intake.id]))
         consents = await store.intakes.consents(intake.id)
         if consents:
             lines.append("")
@@ -122,12 +167,31 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
                 "question": _("question"),
                 "reply": _("reply"),
                 "correction": _("correction asked for"),
+                "checkin_note": _("check-in, in your words"),
             }
             for entry in talk:
                 if entry.kind in names:
-                    lines.append(
-                        f"- {tr.datetime(entry.at)} {names[entry.kind]}: {strip_bidi(entry.body)}"
-                    )
+                    said = strip_bidi(entry.body)
+                    if entry.kind in (
+                        "reply",
+                        "checkin_note",
+                    ):  # words, or a file sent in an answer
+                        said = piece_text(tr, decode(entry.body))
+                    lines.append(f"- {tr.datetime(entry.at)} {names[entry.kind]}: {said}")
+        checkins = await store.checkins.of_intake(intake.id)
+        if checkins:
+            lines.append("")
+            lines.append(_("Check-ins after the decision (how things are):"))
+            for c in checkins:
+                if c.answer:
+                    state = _("answered: {answer}").format(answer=choice_text(tr, c.answer))
+                elif c.stopped:
+                    state = _("stopped at your request")
+                elif c.sent_at:
+                    state = _("sent, not answered")
+                else:
+                    state = _("planned")
+                lines.append(f"- {tr.date(c.due_at[:10])}: {state}")
         referrals = await store.cases.referrals(intake.id)
         if referrals:
             lines.append("")

@@ -13,6 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.flow.model import Flow
+    from bot.i18n import Tr
 
 _CODE = re.compile(r"[0-9]{2}|[0-9]{4}|[0-9]{6}")
 
@@ -31,6 +36,19 @@ def codes(texts: Iterable[str]) -> frozenset[str]:
             raise ValueError(code)
         out.add(code)
     return frozenset(out)
+
+
+def region_text(tr: Tr, flow: Flow | None, code: str | None) -> str:
+    """A region as staff read it: its name where the flow's region step has a choice for
+    it (in the reader's language, as the applicant saw it) and its code, which is what
+    roles are granted by: "墨玉县 653222"; the code alone when the flow names none; a dash
+    for an intake with no region."""
+    if not code:
+        return "—"
+    label = flow.region_label(code) if flow is not None else None
+    if label is None or flow is None:
+        return tr.ltr(code)
+    return f"{flow.pick(label, flow.language_for(tr.lang))} {tr.ltr(code)}"
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,16 @@ The same text serves /stats in the chat (HTML) and ``intake-bot stats`` (plain).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.casework.checkins import Choice, choice_text
 from bot.casework.terms import fen_to_yuan
 from bot.flow.model import Flow
 from bot.i18n import Tr
 from bot.messages import Fmt, status_name
+from bot.regions import EVERYWHERE, Scope, region_text
 from bot.store import Store
+from bot.store.stats import RegionCount
 
 STATUS_ORDER = (
     "draft",
@@ -38,22 +41,31 @@ class Figures:
     clues_sent: int = 0
     clues_by_status: dict[str, int] | None = None
     clues_approved_fen: int = 0
+    # Applications by region; shown when there are several (someone who covers one
+    # county sees that county's figures above, and no breakdown).
+    by_region: tuple[RegionCount, ...] = ()
+    # Answers to the return visits after decisions (bot/casework/checkins.py), by choice.
+    checkins: dict[str, int] = field(default_factory=dict)
 
 
-async def figures(store: Store) -> Figures:
+async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
+    """The figures of the regions ``scope`` covers (a county's caseworker: that county)."""
     flow = await store.flows.active()
-    by_step = [(s.id, await store.stats.by_answer(s.id)) for s in flow.tagged("stats")]
+    st = store.stats
+    by_step = [(s.id, await st.by_answer(s.id, scope=scope)) for s in flow.tagged("stats")]
     return Figures(
         flow=flow,
-        by_status=await store.stats.by_status(),
-        sent=await store.stats.sent_count(),
-        by_week=await store.stats.by_week(),
+        by_status=await st.by_status(scope=scope),
+        sent=await st.sent_count(scope=scope),
+        by_week=await st.by_week(scope=scope),
         by_step=by_step,
-        approved_fen=await store.stats.approved_total_fen(),
-        median_days=await store.stats.median_days_to_decision(),
-        clues_sent=await store.stats.sent_count(clues=True),
-        clues_by_status=await store.stats.by_status(clues=True),
-        clues_approved_fen=await store.stats.approved_total_fen(clues=True),
+        approved_fen=await st.approved_total_fen(scope=scope),
+        median_days=await st.median_days_to_decision(scope=scope),
+        clues_sent=await st.sent_count(clues=True, scope=scope),
+        clues_by_status=await st.by_status(clues=True, scope=scope),
+        clues_approved_fen=await st.approved_total_fen(clues=True, scope=scope),
+        by_region=tuple(await st.by_region(scope=scope)),
+        checkins=await store.checkins.counts(scope),
     )
 
 
@@ -71,6 +83,16 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
             lines.append(
                 "• " + tr.labelled(fmt.esc(status_name(tr, status)), tr.number(f.by_status[status]))
             )
+    if len(f.by_region) > 1:
+        lines.append("")
+        lines.append(fmt.b(_("By region")))
+        for r in f.by_region:
+            figures = _("sent: {sent} · approved: {approved} · {amount}").format(
+                sent=tr.number(r.sent),
+                approved=tr.number(r.approved),
+                amount=tr.money(fen_to_yuan(r.approved_fen)),
+            )
+            lines.append("• " + tr.labelled(fmt.esc(region_text(tr, flow, r.region)), figures))
     if f.by_week:
         lines.append("")
         lines.append(fmt.b(_("Sent per week")))
@@ -99,6 +121,15 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                 round(days),
             ).format(days=tr.count(days))
         )
+    if f.checkins:
+        lines.append("")
+        lines.append(fmt.b(_("Check-in answers after the decision")))
+        for choice in Choice:
+            if f.checkins.get(choice):
+                lines.append(
+                    "• "
+                    + tr.labelled(fmt.esc(choice_text(tr, choice)), tr.number(f.checkins[choice]))
+                )
     if f.clues_sent:
         lines.append("")
         lines.append(fmt.b(_("Clues from the agriculture department")))

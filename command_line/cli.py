@@ -21,6 +21,7 @@ from bot import redact
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import SecretKeyError
 from bot.flow.loader import FlowError, load_flow_file
+from bot.regions import EVERYWHERE, Scope, codes
 from bot.store import FlowNotFound, SchemaTooNew, Store
 from bot.store.roles import ROLES
 
@@ -44,6 +45,7 @@ async def _with_store(settings: Settings, fn: Callable[[Store], Awaitable[int]])
         admin_ids=settings.admin_ids,
         secret=settings.secret_key,
         default_region=settings.default_region,
+        files_dir=settings.files_dir,
     )
     try:
         return await fn(store)
@@ -125,11 +127,37 @@ def cmd_flow_rollback(args: argparse.Namespace, settings: Settings) -> int:
 _MENU_LATER = "their command menu in Telegram changes when the bot next starts"
 
 
+def _regions(given: list[str] | None) -> list[str] | None:
+    """``--region`` values as division codes; CliError names one that is not."""
+    if not given:
+        return None
+    try:
+        return sorted(codes(given))
+    except ValueError as bad:
+        raise CliError(
+            f"--region {str(bad)!r} is not a division code: give the 6 digits of a county"
+            " (GB/T 2260, such as 653222), or its first 2 (province) or 4 (prefecture)"
+        ) from None
+
+
+def _covers(regions: tuple[str, ...] | list[str] | None) -> str:
+    return "regions " + ", ".join(regions) if regions else "all regions"
+
+
 def cmd_roles_grant(args: argparse.Namespace, settings: Settings) -> int:
+    regions = _regions(args.region)
+    if regions is not None and args.all_regions:
+        raise CliError("give --region or --all-regions, not both")
+    if regions is not None and args.role == "admin":
+        raise CliError("an admin's role covers every region: --region is for staff roles")
+    # None keeps the regions an existing role has; [] widens it back to every region.
+    wanted = [] if args.all_regions else regions
+
     async def run(store: Store) -> int:
-        new = await store.roles.grant(args.user_id, args.role, label=args.label)
-        what = "granted" if new else "already held; label updated"
-        print(f"{args.user_id}: {args.role} {what}")
+        new = await store.roles.grant(args.user_id, args.role, label=args.label, regions=wanted)
+        what = "granted" if new else "already held; updated"
+        covers = (await store.roles.scope(args.user_id, args.role)).prefixes
+        print(f"{args.user_id}: {args.role} {what} ({_covers(sorted(covers or ()))})")
         print(_MENU_LATER)
         return EXIT_OK
 
@@ -156,7 +184,10 @@ def cmd_roles_list(args: argparse.Namespace, settings: Settings) -> int:
         for g in grants:
             source = " (INTAKE_ADMIN_IDS)" if g.from_config else ""
             label = f"  {g.label}" if g.label else ""
-            print(f"{g.user_id:>14}  {g.role:<10}{label}{source}")
+            # A role kept to regions lists them; one without covers every region, as
+            # every role did before regions (its line reads as it always did).
+            regions = f"  regions {','.join(g.regions)}" if g.regions else ""
+            print(f"{g.user_id:>14}  {g.role:<10}{regions}{label}{source}")
         return EXIT_OK
 
     return asyncio.run(_with_store(settings, run))
@@ -175,11 +206,35 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if lang is None:
         raise CliError(f"unknown language {args.lang!r}; choose zh, en or ug")
 
+    regions = _regions(args.region)
+    scope = Scope(frozenset(regions)) if regions else EVERYWHERE
+
     async def run(store: Store) -> int:
-        print(stats.render(i18n.tr(lang), PLAIN, await stats.figures(store)))
+        print(stats.render(i18n.tr(lang), PLAIN, await stats.figures(store, scope)))
         return EXIT_OK
 
     return asyncio.run(_with_store(settings, run))
+
+
+# --- keys, backups ----------------------------------------------------------------------
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.backups import cmd_backup
+
+    return cmd_backup(args, settings)
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.backups import cmd_restore
+
+    return cmd_restore(args, settings)
+
+
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from command_line.keys import cmd_keys_rotate
+
+    return cmd_keys_rotate(args, settings)
 
 
 # --- run -------------------------------------------------------------------------------
@@ -246,6 +301,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("user_id", type=int, metavar="USER_ID")
     p.add_argument("role", choices=ROLES)
     p.add_argument("--label", help="a partner's department or region; a caseworker's name")
+    p.add_argument(
+        "--region",
+        action="append",
+        metavar="CODE",
+        help="a region the role covers, by its GB/T 2260 code (653222 a county, 6532 a"
+        " prefecture, 65 a province); repeat for several; replaces the regions it had."
+        " Without it a new role covers every region and an existing one keeps its regions",
+    )
+    p.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="widen a role kept to regions back to every region",
+    )
     p.set_defaults(func=cmd_roles_grant)
     p = rsub.add_parser("revoke", help="take a role away")
     p.add_argument("user_id", type=int, metavar="USER_ID")
@@ -255,9 +323,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_roles_list)
     roles.set_defaults(func=lambda a, s: _usage(roles))
 
+    p = sub.add_parser(
+        "backup", help="copy the database and the stored files into one archive, or check one"
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--out", metavar="FILE", help="write a backup (.tar, or .tar.gz)")
+    which.add_argument("--verify", metavar="FILE", help="check a backup and report its counts")
+    p.add_argument("--with-key", action="store_true", help="put the key file in it too")
+    p.set_defaults(func=_backup)
+
+    p = sub.add_parser("restore", help="put a backup in place (stop the bot first)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace an existing database")
+    p.set_defaults(func=_restore)
+
+    keys = sub.add_parser("keys", help="rotate the encryption key of personal data")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    p = ksub.add_parser(
+        "rotate",
+        help="seal everything again with a new key (stop the bot first; resumes if interrupted)",
+    )
+    p.add_argument(
+        "--new-secret-file",
+        metavar="PATH",
+        help="with INTAKE_SECRET_KEY: the new secret (a new key is written there if missing)",
+    )
+    p.set_defaults(func=_keys_rotate)
+    keys.set_defaults(func=lambda a, s: _usage(keys))
+
     p = sub.add_parser("stats", help="intakes by status, week, group and help wanted; amounts")
     p.add_argument("--lang", help="language of the report (zh, en, ug; default en)")
+    p.add_argument(
+        "--region",
+        action="append",
+        metavar="CODE",
+        help="count only this region (GB/T 2260 code or prefix); repeat for several",
+    )
     p.set_defaults(func=cmd_stats)
+
+    from command_line import exports  # it imports this module
+
+    exports.add_parser(sub)
     return parser
 
 

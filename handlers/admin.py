@@ -32,6 +32,7 @@ from bot.i18n import Tr
 from bot.interview import Applicant, Interview, Turn
 from bot.messages import HTML, split_message
 from bot.people import People
+from bot.regions import is_code
 from bot.store import FlowNotFound
 from telegram_channel.buttons import as_int
 from telegram_channel.buttons.flows import PATTERN, FlowOp, flow_data, read_flow
@@ -92,19 +93,22 @@ class AdminHandlers:
                 ctx.bot,
                 actor,
                 _(
-                    "Usage: /grant USER_ID ROLE [name or region], where ROLE is caseworker, partner or admin."
+                    "Usage: /grant USER_ID ROLE [region codes] [name], where ROLE is caseworker, supervisor, partner or admin. A region code is 6 digits (653222), or its first 2 or 4 digits for everything under it; none: every region."
                 ),
             )
             return
+        regions, label = _regions_first(label) if role != "admin" else (None, label)
         try:
-            new = await self.admin.grant(actor, user_id, role, label)
+            new = await self.admin.grant(actor, user_id, role, label, regions)
         except NotAdmin:  # revoked since the check above
             await self._only_admins(ctx, actor, tr)
             return
         text = (
             _("{user} is now {role}.") if new else _("{user} already was {role}; details updated.")
-        )
-        await send(ctx.bot, actor, text.format(user=user_id, role=role))
+        ).format(user=user_id, role=role)
+        if regions:
+            text += "\n" + tr.labelled(_("Region"), ", ".join(sorted(set(regions))))
+        await send(ctx.bot, actor, text)
         await self.menus.refresh(ctx.bot, user_id)
 
     async def revoke(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,6 +152,8 @@ class AdminHandlers:
         lines = ["<b>" + _("Roles") + "</b>"]
         for g in grants:
             line = f"• {g.user_id} · {g.role}"
+            if g.regions:  # none: every region
+                line += " · " + tr.labelled(_("Region"), ", ".join(g.regions))
             if g.label:
                 line += " · " + HTML.esc(strip_bidi(g.label))
             if g.from_config:
@@ -501,3 +507,13 @@ def _role_args(args: list[str]) -> tuple[int | None, str, str | None]:
     role = args[1].lower() if len(args) > 1 else ""
     label = clean_text(" ".join(args[2:])) or None
     return user_id, role, label
+
+
+def _regions_first(label: str | None) -> tuple[list[str] | None, str | None]:
+    """/grant's ``[region ...] [name]``: the division codes that open it (653222 6532 …),
+    then the name; no code: None (a new role covers every region, a held one keeps its)."""
+    words = (label or "").split()
+    codes = []
+    while words and is_code(words[0]):
+        codes.append(words.pop(0))
+    return (codes or None), (" ".join(words) or None)

@@ -40,6 +40,7 @@ from telegram_channel.buttons.interview import (
     StopOp,
     StopTap,
 )
+from telegram_channel.downloads import fetcher, seconds
 from telegram_channel.sending import acknowledge, beside
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,9 @@ class ApplicantHandlers:
             turn = await self.interview.unprompted(applicant, update.update_id, turn.lang)
         await self.view.leave_phone_question(ctx.bot, applicant.chat_id, turn, given)
         await self.render(update, ctx, turn)
+        # The answer is stored and answered: now the file itself, into our store (before
+        # this update counts as handled: after a crash it is applied again, and kept then).
+        await self.interview.keep_file(turn, given, fetcher(ctx.bot), applicant)
 
     async def _input_from(self, applicant: Applicant, message: Message) -> Given:
         if message.contact is not None:
@@ -190,6 +194,17 @@ class ApplicantHandlers:
                     "name": doc.file_name,
                     "mime": doc.mime_type,
                     "size": doc.file_size,
+                }
+            )
+        if message.voice is not None:
+            voice = message.voice
+            return engine.Attached(
+                {
+                    "kind": "voice",
+                    "file_id": voice.file_id,
+                    "unique": voice.file_unique_id,
+                    "duration": seconds(voice.duration),
+                    "size": voice.file_size,
                 }
             )
         if message.text is not None:

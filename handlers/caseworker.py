@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import ForceReply, Message, Update
+from telegram import CallbackQuery, ForceReply, InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -22,9 +22,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.cards import card_texts, queue_line, staff_status
+from bot.cards import attachment_caption, card_texts, queue_line, staff_status
 from bot.casework import (
     Action,
+    Card,
     Case,
     Casework,
     Conflict,
@@ -34,7 +35,7 @@ from bot.casework import (
     UnknownFilter,
     fen_to_yuan,
 )
-from bot.casework.actions import CASEWORKER
+from bot.casework.actions import CASEWORKER, SUPERVISOR
 from bot.casework.desk import (
     CASEWORKER_WAITS,
     Applied,
@@ -44,13 +45,15 @@ from bot.casework.desk import (
     Choices,
     Confirming,
     Outcome,
+    Proposed,
     Refused,
+    Revealed,
     Stale,
     Waiting,
 )
 from bot.casework.filters import Vocabulary, described
+from bot.casework.terms import decline_text
 from bot.commands import BY_ROLE
-from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
@@ -79,6 +82,16 @@ CONFLICTS = {
     "is_test": N_("This is a test application: it is not sent to the agriculture department."),
     "not_a_partner": N_("That person is no longer a partner."),
     "own_case": N_("This is your own application: another caseworker must handle it."),
+    "proposed": N_("A decision on this application is waiting for a supervisor."),
+    "no_supervisor": N_(
+        "This decision needs the approval of a supervisor other than you, and none covers this region yet. Ask an admin to add one with /grant USER_ID supervisor."
+    ),
+    "stale": N_("This decision was already confirmed or returned."),
+    "own_proposal": N_("You proposed this decision: another supervisor must approve it."),
+    "not_a_caseworker_here": N_(
+        "That person is not a caseworker for this application's region. Check the user id with /roles."
+    ),
+    "over_max": N_("That is more than the largest amount that can be approved ({limit})."),
     "list_gone": N_("That list is no longer kept. Send /queue or /find again."),
 }
 
@@ -98,6 +111,10 @@ PROMPTS = {
     Awaiting.KEEP_REASON: N_(
         "Type why the data of {ref} must be kept (for example, the case is still open). The applicant will read it."
     ),
+    Awaiting.RETURN_NOTE: N_(
+        "Type a note for the caseworker: why is the decision on {ref} returned? The applicant does not see it."
+    ),
+    Awaiting.REOPEN_REASON: N_("Type why {ref} is reopened. The applicant will read it."),
 }
 # What was done, as the caseworker who did it is told; "{ref}" is the intake's.
 DONE = {
@@ -114,11 +131,33 @@ DONE = {
         "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
     ),
     Action.REFUSE_DELETION: N_("The applicant of {ref} was told why their data is kept."),
+    Action.CLOSE_QUESTION: N_(
+        "You stopped waiting for the answer on {ref}. What the applicant sent is kept on the card."
+    ),
+    Action.ASSIGN: N_("{ref} is assigned; the caseworker has been told."),
+    Action.CONFIRM_DECISION: N_(
+        "The decision on {ref} is made. The applicant and the caseworker have been told."
+    ),
+    Action.RETURN_DECISION: N_(
+        "The decision on {ref} was returned to the caseworker with your note."
+    ),
+    Action.REOPEN: N_("{ref} is in review again. The applicant has been told why."),
 }
+# How a file kept on an intake is sent, uploaded from our store, by its kind (a photo as a
+# photo, a voice note as one the caseworker can play).
+_RESEND = {
+    "photo": "send_photo",
+    "voice": "send_voice",
+    "audio": "send_audio",
+    "video": "send_video",
+}
+# The name an upload gets when the applicant's file had none.
+_FILE_NAMES = {"photo": "photo.jpg", "voice": "voice.ogg", "audio": "audio", "video": "video.mp4"}
 REFUSED = {
     "empty": N_("Please type it as a text message, or send /cancel."),
     "bad_amount": CONFLICTS["bad_amount"],
     "tap_confirm": N_("Please tap Yes, approve, or Cancel."),
+    "tap_confirm_decline": N_("Please tap Yes, decline, or Cancel."),
 }
 
 
@@ -202,6 +241,8 @@ class CaseworkerHandlers:
     ) -> None:
         _ = tr.gettext
         text = tr.gettext(conflict_text(err.code))
+        if err.code == "over_max":
+            text = text.format(limit=FMT.b(tr.money(self.work.settings.max_amount)))
         markup = None
         if err.code == "wrong_status" and err.intake is not None:
             text = tr.sentences(
@@ -228,7 +269,9 @@ class CaseworkerHandlers:
         texts = card_texts(tr, FMT, card, actor)
         for text in texts[:-1]:
             await send(ctx.bot, chat_id, text)
-        markup = card_keyboard(tr, card.case.id, card.actions, len(card.files))
+        markup = card_keyboard(
+            tr, card.case.id, card.actions, len(card.files), card.case.proposal_id
+        )
         await send(ctx.bot, chat_id, texts[-1], markup)
 
     async def show_queue(
@@ -266,7 +309,9 @@ class CaseworkerHandlers:
         ]
         keys = []
         for n, (case, flow) in enumerate(shown.entries, start=page * PAGE + 1):
-            lines.append(queue_line(tr, FMT, n, case, flow, actor))
+            lines.append(
+                queue_line(tr, FMT, n, case, flow, actor, shown.due.get(case.id), shown.names)
+            )
             keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
         keyboard = rows(keys, 2)
         nav = []
@@ -437,12 +482,16 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        if not await self.work.people.has(actor, CASEWORKER):
+        roles = (await self.work.people.actor(actor)).roles
+        if CASEWORKER not in roles and SUPERVISOR not in roles:  # supervisors read cards
             await acknowledge(
                 query, tr.gettext("This is only for caseworkers of the procuratorate.")
             )
             return
         message = query.message if isinstance(query.message, Message) else None
+        if pressed.tap is Tap.REVEAL:
+            await self._reveal(query, actor, tr, pressed.target)
+            return
 
         async def act() -> None:
             try:
@@ -453,6 +502,25 @@ class CaseworkerHandlers:
                 await self._conflict(ctx, chat_id, tr, err)
 
         await beside(acknowledge(query), act())
+
+    async def _reveal(self, query: CallbackQuery, actor: int, tr: Tr, intake_id: int) -> None:
+        """The ID number in a box only the caseworker who tapped sees, and that stays
+        nowhere in the chat; the core audits the read."""
+        _ = tr.gettext
+        try:
+            outcome = await self.desk.tap(actor, Action.REVEAL_ID, Step.START, intake_id, 0)
+        except Denied:
+            await acknowledge(query, _("This is only for caseworkers of the procuratorate."))
+            return
+        except Conflict as err:
+            await acknowledge(query, _(conflict_text(err.code)))
+            return
+        if not isinstance(outcome, Revealed) or outcome.id_number is None:
+            await acknowledge(query, _("There is no ID number on this application."))
+            return
+        label = _("ID number of {ref}").format(ref=tr.ltr(outcome.case.ref or ""))
+        text = tr.labelled(label, outcome.id_number)
+        await acknowledge(query, text, alert=True)
 
     async def _dispatch(
         self,
@@ -509,6 +577,15 @@ class CaseworkerHandlers:
                 await send(ctx.bot, chat_id, _(DONE[action]).format(ref=_ref(tr, case)))
                 if action in (Action.CLAIM, Action.TAKE_OVER) and case is not None:
                     await self.show_card(ctx, actor, chat_id, tr, case.id)
+            case Proposed(case=case):
+                await edit_markup(message, None)
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "Your decision on {ref} was sent to a supervisor for approval. The applicant will be told once it is confirmed."
+                    ).format(ref=_ref(tr, case)),
+                )
             case Waiting(awaiting=awaiting, case=case):
                 if tapped is not None and tapped.step in (Step.PICK, Step.OWN_WORDS):
                     await edit_markup(message, None)
@@ -523,6 +600,17 @@ class CaseworkerHandlers:
                         "No agriculture department liaison is set up yet. An admin can add one with /grant USER_ID partner."
                     ),
                 )
+            case Choices(action=Action.ASSIGN, options=()):
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(
+                        "No caseworker covers this application's region yet. An admin can add one with /grant USER_ID caseworker."
+                    ),
+                )
+            case Choices(action=Action.ASSIGN, case=Case() as case) as choices:
+                text = _("Assign {ref} to which caseworker?").format(ref=_ref(tr, case))
+                await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, ""))
             case Choices(case=Case() as case) as choices:
                 text = (
                     _("Why is {ref} declined? The applicant will read this reason.")
@@ -531,6 +619,19 @@ class CaseworkerHandlers:
                 ).format(ref=_ref(tr, case))
                 own = "✍️ " + _("Another reason (type it)")
                 await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, own))
+            case Confirming(action=Action.DECLINE, case=case, reason=reason):
+                await edit_markup(message, None)
+                keys = Keyboard(
+                    [
+                        [button("❌ " + _("Yes, decline"), encode(Tap.CONFIRM_DECLINE, case.id))],
+                        [button(_("Cancel"), encode(Tap.CANCEL, case.id))],
+                    ]
+                )
+                text = tr.sentences(
+                    _("Decline {ref}?").format(ref=_ref(tr, case)),
+                    _("Reason: {reason}").format(reason=FMT.esc(decline_text(tr, reason))),
+                )
+                await send(ctx.bot, chat_id, text, keys)
             case Confirming(case=case, amount=amount):
                 keys = Keyboard(
                     [
@@ -542,8 +643,21 @@ class CaseworkerHandlers:
                     ref=_ref(tr, case), amount=FMT.b(tr.money(amount))
                 )
                 await send(ctx.bot, chat_id, text, keys)
+            case Refused(code="over_max", limit=limit, case=case):
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    _(CONFLICTS["over_max"]).format(limit=FMT.b(tr.money(limit or 0))),
+                )
+                await self._prompt(
+                    ctx, chat_id, tr, _(PROMPTS[Awaiting.AMOUNT]).format(ref=_ref(tr, case))
+                )
             case Refused(code=code):
                 await send(ctx.bot, chat_id, _(REFUSED[code]))
+            case Stale(action=Action.DECLINE):
+                await send(
+                    ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Decline again.")
+                )
             case Stale():
                 await send(
                     ctx.bot, chat_id, _("That confirmation is no longer valid. Tap Approve again.")
@@ -551,8 +665,10 @@ class CaseworkerHandlers:
             case Cancelled():
                 await edit_markup(message, None)
                 await send(ctx.bot, chat_id, _("Cancelled."))
-            case Attachments(files=files):
-                await self._send_attachments(ctx, chat_id, tr, files)
+            case Attachments(card=card):
+                await self._send_attachments(ctx, chat_id, tr, card)
+            case Revealed():
+                pass  # shown in the tap's answer (``_reveal``)
 
     async def _prompt(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, text: str
@@ -565,23 +681,53 @@ class CaseworkerHandlers:
         )
 
     async def _send_attachments(
-        self,
-        ctx: ContextTypes.DEFAULT_TYPE,
-        chat_id: int,
-        tr: Tr,
-        files: Sequence[dict[str, str]],
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, card: Card
     ) -> None:
-        sent = 0
-        for ref in files:
-            try:
-                if ref.get("kind") == "photo":
-                    await ctx.bot.send_photo(chat_id, ref["file_id"])
+        """Each file, uploaded from our store (never Telegram's copy, which may be gone),
+        captioned with the reference and the question it answers."""
+        sent = waiting = lost = 0
+        for filed in card.files:
+            ref = filed.file
+            data = await self.work.evidence.content(card.case.id, ref)
+            if data is None:
+                row = await self.work.evidence.row(card.case.id, ref)
+                if row is not None and row.lost:
+                    lost += 1
                 else:
-                    await ctx.bot.send_document(chat_id, ref["file_id"])
+                    waiting += 1
+                continue
+            caption = attachment_caption(tr, card, filed)
+            kind = str(ref.get("kind"))
+            how = _RESEND.get(kind, "send_document")
+            name = str(ref.get("name") or _FILE_NAMES.get(kind, "file"))
+            try:
+                await getattr(ctx.bot, how)(
+                    chat_id, InputFile(data, filename=name), caption=caption
+                )
                 sent += 1
-            except (BadRequest, TelegramError, KeyError):
-                log.warning("an attachment could not be sent again")
-        if not sent:
+            except (BadRequest, TelegramError):
+                log.warning("an attachment could not be sent")
+        if lost:
+            await send(
+                ctx.bot,
+                chat_id,
+                tr.ngettext(
+                    "{n} file could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send it again.",
+                    "{n} files could not be fetched from Telegram (too big for a bot, or no longer there). Ask the applicant to send them again.",
+                    lost,
+                ).format(n=tr.count(lost)),
+            )
+        if waiting:
+            await send(
+                ctx.bot,
+                chat_id,
+                tr.ngettext(
+                    "{n} file has not arrived from Telegram yet. The bot keeps trying; show the attachments again later.",
+                    "{n} files have not arrived from Telegram yet. The bot keeps trying; show the attachments again later.",
+                    waiting,
+                ).format(n=tr.count(waiting)),
+            )
+        elif not sent and not lost:
             await send(ctx.bot, chat_id, tr.gettext("There are no attachments to show."))
 
     # -- typed answers to the bot's prompts -------------------------------------------
@@ -590,8 +736,6 @@ class CaseworkerHandlers:
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
     ) -> bool:
         """A text message that answers this caseworker's pending prompt; False if not ours."""
-        if pending.kind == Awaiting.REPLY:
-            return await self._applicant_reply(update, ctx, pending)
         if pending.kind not in CASEWORKER_WAITS:
             return False
         who = await self._actor(update, ctx)
@@ -608,20 +752,6 @@ class CaseworkerHandlers:
         else:
             await self._render(ctx, actor, chat_id, tr, outcome)
         return True
-
-    async def _applicant_reply(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, pending: Pending
-    ) -> bool:
-        """The applicant's answer to a caseworker's question goes back on the intake."""
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or pending.intake_id is None:
-            return False
-        if not clean_text(message.text or ""):
-            # In their language: applicants have no language remembered for staff (seen).
-            tr = await self.work.people.reader(user.id, user.language_code)
-            await send(ctx.bot, user.id, tr.gettext("Please write your answer as a text message."))
-            return True
-        return await self.desk.answer_question(user.id, pending, message.text or "")
 
 
 def build_handlers(

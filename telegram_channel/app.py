@@ -35,6 +35,7 @@ from bot import redact
 from bot.administration import Administration
 from bot.casework import Casework
 from bot.config import ConfigError, Settings
+from bot.export import Exports
 from bot.flow.sandbox import FlowChecker
 from bot.flowadmin import FlowAdmin
 from bot.housekeeping import Housekeeping
@@ -133,8 +134,20 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     """The Application on the Bot API client the settings choose (telegram_channel/client.py),
     with the inbox, the guards, every audience's handlers and the outbox sender wired in.
     ``request_timeout`` bounds every phase of a Bot API call (the tests' short-lived bots)."""
-    from handlers import admin, applicant, caseworker, language, partner, privacy
+    from handlers import (
+        admin,
+        answering,
+        applicant,
+        caseworker,
+        checkins,
+        exports,
+        language,
+        partner,
+        privacy,
+        supervisor,
+    )
     from handlers.router import PendingRouter
+    from telegram_channel.downloads import DOWNLOADS_EVERY, retry_downloads
     from telegram_channel.guard import RateLimit, Watchdog
     from telegram_channel.menu import CommandMenus
     from telegram_channel.outbox import OutboxSender, defer_to_outbox
@@ -167,10 +180,16 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     app.bot_data["menus"] = menus = CommandMenus(services.people, services.i18n)
     cw_handlers, cw = caseworker.build_handlers(services.casework, menus)
     p_handlers, pt = partner.build_handlers(services.casework, menus)
+    sv_handlers, sv = supervisor.build_handlers(services.casework, cw)
     privacy_handlers, pv = privacy.build_handlers(
         services.interview, services.people, services.mydata, services.casework
     )
-    router = PendingRouter(services.people, [cw.on_typed, pt.on_typed, pv.on_typed])
+    answer_handlers, ans = answering.build_handlers(services.casework)
+    checkin_handlers, ck = checkins.build_handlers(services.casework)
+    router = PendingRouter(
+        services.people,
+        [ans.on_typed, ck.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed],
+    )
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
     )
@@ -193,6 +212,10 @@ def build_application(services: Services, *, request_timeout: float | None = Non
             menus,
         ),
         *cw_handlers,
+        *exports.build_handlers(services.people, Exports(services.store)),
+        *answer_handlers,
+        *checkin_handlers,
+        *sv_handlers,
         *p_handlers,
         *fallback,  # last: unknown commands and interview answers
     ]:
@@ -201,6 +224,18 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     if app.job_queue is not None:
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
         app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
+        # Files whose download failed when they arrived (telegram_channel/downloads.py).
+        app.job_queue.run_repeating(retry_downloads, interval=DOWNLOADS_EVERY, first=10)
+        # The morning digest at INTAKE_DIGEST_TIME in INTAKE_TIMEZONE; and, shortly after
+        # a start, today's if its time passed while the bot was down (sent once either way).
+        at = settings.digest_time.replace(tzinfo=settings.zone)
+        app.job_queue.run_daily(_digest, time=at, name=DIGEST_JOB)
+        app.job_queue.run_once(_digest_catch_up, when=DIGEST_CATCH_UP, name=DIGEST_JOB)
+        # Check-ins after decisions that are due: every few minutes, and soon after a start
+        # (the schedule is in the database; each is sent once whatever the restarts).
+        app.job_queue.run_repeating(
+            _checkins, interval=CHECKIN_EVERY, first=CHECKIN_FIRST, name=CHECKIN_JOB
+        )
     sender = OutboxSender(services.store.outbox, app.bot, buttons=NoticeButtons(services.i18n))
     app.bot_data["sender"] = sender
     services.store.db.on_outbox = sender.kick
@@ -235,6 +270,56 @@ async def _housekeeping(context: Any) -> None:
         await services.housekeeping.run()
     except Exception:
         log.exception("housekeeping failed")
+
+
+DIGEST_JOB = "morning digest"
+DIGEST_CATCH_UP = 60  # seconds after a start: the missed digest waits for the replay
+DIGEST_RETRY = 300  # seconds before a failed digest run is tried again
+DIGEST_TRIES = 5
+
+
+async def _digest(context: Any) -> None:
+    await _send_digest(context, late=False)
+
+
+async def _digest_catch_up(context: Any) -> None:
+    await _send_digest(context, late=True)
+
+
+async def _send_digest(context: Any, *, late: bool) -> None:
+    """Today's digests (``late``: only if their time passed; after a start or a failure).
+    A failed run is tried again a few times: each person still gets one, once."""
+    services: Services = context.application.bot_data["services"]
+    digests = services.casework.digests
+    try:
+        sent = await (digests.catch_up() if late else digests.morning())
+    except Exception:
+        tries = int(getattr(context.job, "data", None) or 0) + 1
+        log.exception("the morning digest failed (try %d of %d)", tries, DIGEST_TRIES)
+        if tries < DIGEST_TRIES and context.job_queue is not None:
+            context.job_queue.run_once(
+                _digest_catch_up, when=DIGEST_RETRY, data=tries, name=DIGEST_JOB
+            )
+        return
+    if sent or not late:
+        log.info("morning digest: %d queued", sent)
+
+
+CHECKIN_JOB = "check-ins"
+CHECKIN_EVERY = 300  # seconds between runs that send the check-ins due
+CHECKIN_FIRST = 45  # seconds after a start: after the inbox's replay
+
+
+async def _checkins(context: Any) -> None:
+    """Queue the check-ins due now; a failed run is simply the next one's work."""
+    services: Services = context.application.bot_data["services"]
+    try:
+        sent = await services.casework.checkins.send_due()
+    except Exception:
+        log.exception("sending the check-ins due failed")
+        return
+    if sent:
+        log.info("check-ins: %d queued", sent)
 
 
 async def _on_error(update: object, context: Any) -> None:
@@ -289,9 +374,10 @@ async def open_services(settings: Settings) -> Services:
         admin_ids=settings.admin_ids,
         secret=settings.secret_key,
         default_region=settings.default_region,
+        files_dir=settings.files_dir,
     )
     casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
-    interview = Interview(store, i18n, alerts=casework.alerts_for_new)
+    interview = Interview(store, i18n, alerts=casework.alerts_for, evidence=casework.evidence)
     housekeeping = Housekeeping(store, i18n, settings)
     await housekeeping.refresh_flow_values()  # flow texts name hotlines and days: fill them
     return Services(settings, store, i18n, interview, casework, housekeeping)
@@ -458,6 +544,9 @@ async def stop_app(app: Application) -> None:
     inbox = app.bot_data.get("inbox")
     if inbox is not None:
         await inbox.flush()
+    services = app.bot_data.get("services")
+    if services is not None:  # a transcription under way is done again at the next start
+        await services.casework.evidence.stop()
     await app.shutdown()
 
 

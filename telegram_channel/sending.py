@@ -123,13 +123,18 @@ async def _send(
     raise NetworkError("sending failed after retries")
 
 
-async def acknowledge(query: CallbackQuery, text: str | None = None) -> None:
+async def acknowledge(
+    query: CallbackQuery, text: str | None = None, *, alert: bool = False
+) -> None:
     """Answer a button tap (Telegram shows a spinner on the button until then), with a
-    short notice when ``text`` is given. Only ever beside the real reply: a failure is
-    logged and the reply goes on."""
+    short notice when ``text`` is given (in a box to close, when ``alert``: shown to the
+    one who tapped only, and kept nowhere in the chat). Only ever beside the real reply:
+    a failure is logged and the reply goes on."""
     params: dict[str, object] = {"callback_query_id": query.id}
     if text:
         params["text"] = text
+        if alert:
+            params["show_alert"] = True
     try:
         await call(query.get_bot(), "answerCallbackQuery", params, answer=ok_of)
     except Exception as exc:

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 
 from bot.casework import Action, Kind, Step
 from bot.casework.actions import referral_actions
+from bot.casework.checkins import CHOICE_NAMES, Choice
 from bot.casework.desk import Choices
 from bot.i18n import I18n, Tr
 from bot.i18n_marks import N_
 from bot.store.outbox import Queued
 from telegram_channel.buttons import Tap, encode
+from telegram_channel.buttons.answer import done_data
+from telegram_channel.buttons.checkin import OP_OF, CheckinOp, checkin_data
 from telegram_channel.keyboards import Button, Keyboard, button
 
 # action -> (emoji, label); "{n}" in a label is the number of files.
@@ -32,12 +35,24 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.REFER: ("🤝", N_("Refer to agriculture dept.")),
     Action.NOTE: ("📝", N_("Add a note")),
     Action.SHOW_ATTACHMENTS: ("📎", N_("Show attachments ({n})")),
+    Action.REVEAL_ID: ("👁", N_("Show the ID number")),
+    Action.CLOSE_QUESTION: ("⏹", N_("Stop waiting for the answer")),
     Action.ACKNOWLEDGE: ("👍", N_("Acknowledge")),
     Action.REPORT_DONE: ("✅", N_("Report what was done")),
     Action.RETURN: ("↩️", N_("Return it")),
+    Action.ASSIGN: ("👥", N_("Assign to a caseworker")),
+    Action.CONFIRM_DECISION: ("✅", N_("Confirm the decision")),
+    Action.RETURN_DECISION: ("↩️", N_("Return with a note")),
+    Action.REOPEN: ("🔓", N_("Reopen")),
 }
 # Actions shown on one row with the action before them.
-_BESIDE = {Action.DECLINE: Action.APPROVE, Action.REFUSE_DELETION: Action.ERASE}
+_BESIDE = {
+    Action.DECLINE: Action.APPROVE,
+    Action.REFUSE_DELETION: Action.ERASE,
+    Action.RETURN_DECISION: Action.CONFIRM_DECISION,
+}
+# A supervisor's buttons on a proposed decision carry the proposal, not the intake.
+ON_PROPOSAL = (Action.CONFIRM_DECISION, Action.RETURN_DECISION)
 
 
 def label(tr: Tr, action: Action, files: int = 0) -> str:
@@ -47,14 +62,15 @@ def label(tr: Tr, action: Action, files: int = 0) -> str:
 
 
 def action_rows(
-    tr: Tr, actions: Sequence[Action], target: int, *, files: int = 0
+    tr: Tr, actions: Sequence[Action], target: int, *, files: int = 0, proposal: int = 0
 ) -> list[list[Button]]:
     """One row per action, but an action and its counterpart (approve and decline) side
     by side."""
     rows: list[list[Button]] = []
     before: Action | None = None
     for action in actions:
-        key = button(label(tr, action, files), encode(Tap.of(action), target))
+        on = proposal if action in ON_PROPOSAL else target
+        key = button(label(tr, action, files), encode(Tap.of(action), on))
         if rows and before is not None and _BESIDE.get(action) == before:
             rows[-1].append(key)
         else:
@@ -63,9 +79,11 @@ def action_rows(
     return rows
 
 
-def card_keyboard(tr: Tr, intake_id: int, actions: Sequence[Action], files: int) -> Keyboard:
+def card_keyboard(
+    tr: Tr, intake_id: int, actions: Sequence[Action], files: int, proposal: int | None = None
+) -> Keyboard:
     """Under an intake card: what the caseworker may do now, then the way back."""
-    rows = action_rows(tr, actions, intake_id, files=files)
+    rows = action_rows(tr, actions, intake_id, files=files, proposal=proposal or 0)
     rows.append([button("📋 " + tr.gettext("Back to the queue"), encode(Tap.QUEUE, 0))])
     return Keyboard(rows)
 
@@ -93,6 +111,44 @@ def open_button(tr: Tr, intake_id: int) -> Button:
     return button("📂 " + tr.gettext("Open"), encode(Tap.OPEN, intake_id))
 
 
+def done_button(tr: Tr, intake_id: int) -> Button:
+    """The applicant's Done, once their answer to a caseworker's question is all sent."""
+    return button("✔️ " + tr.gettext("Done: send my answer"), done_data(intake_id))
+
+
+def checkin_keyboard(tr: Tr, checkin_id: int) -> Keyboard:
+    """Under a check-in: the four answers, then the one tap that stops check-ins."""
+
+    def key(choice: Choice) -> Button:
+        emoji, name = CHOICE_NAMES[choice]
+        return button(f"{emoji} {tr.gettext(name)}", checkin_data(checkin_id, OP_OF[choice]))
+
+    stop = "🔕 " + tr.gettext("Stop these questions")
+    return Keyboard(
+        [
+            [key(Choice.BETTER), key(Choice.SAME)],
+            [key(Choice.WORSE)],
+            [key(Choice.TALK)],
+            [button(stop, checkin_data(checkin_id, CheckinOp.STOP))],
+        ]
+    )
+
+
+def after_checkin_keyboard(tr: Tr, checkin_id: int) -> Keyboard:
+    """After an answer: nothing to add (Skip), or no more check-ins."""
+    return Keyboard(
+        [
+            [button("⏭ " + tr.gettext("Skip"), checkin_data(checkin_id, CheckinOp.SKIP))],
+            [
+                button(
+                    "🔕 " + tr.gettext("Stop these questions"),
+                    checkin_data(checkin_id, CheckinOp.STOP),
+                )
+            ],
+        ]
+    )
+
+
 class NoticeButtons:
     """The buttons a queued notice gets from its kind, in its reader's language."""
 
@@ -105,11 +161,33 @@ class NoticeButtons:
         except ValueError:  # none (an earlier version's row), or one this version lacks
             return None
         tr = self.i18n.tr(item.lang)
+        if kind is Kind.PROPOSED and item.proposal_id is not None and item.intake_id is not None:
+            decide = action_rows(tr, ON_PROPOSAL, item.intake_id, proposal=item.proposal_id)
+            return Keyboard([*decide, [open_button(tr, item.intake_id)]])
         if (
-            kind in (Kind.REPLY, Kind.DELETION_REQUESTED, Kind.CORRECTION)
+            kind
+            in (
+                Kind.REPLY,
+                Kind.DELETION_REQUESTED,
+                Kind.CORRECTION,
+                Kind.ASSIGNED,
+                Kind.PROPOSAL_RETURNED,
+                Kind.REOPENED,
+                Kind.CHECKIN_ALERT,
+            )
             and item.intake_id is not None
         ):
             return Keyboard([[open_button(tr, item.intake_id)]])
+        if kind is Kind.CHECKIN and item.checkin_id is not None:
+            return checkin_keyboard(tr, item.checkin_id)
+        if kind is Kind.QUESTION and item.intake_id is not None:
+            # The applicant answers in as many messages as they like, then taps Done.
+            return Keyboard([[done_button(tr, item.intake_id)]])
         if kind is Kind.REFERRAL and item.referral_id is not None:
             return referral_keyboard(tr, item.referral_id, referral_actions("sent"))
+        if kind is Kind.DIGEST and item.opens:
+            keys = [
+                button("📂 " + ref, encode(Tap.OPEN, intake_id)) for intake_id, ref in item.opens
+            ]
+            return Keyboard([keys[i : i + 2] for i in range(0, len(keys), 2)])
         return None

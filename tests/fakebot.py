@@ -761,6 +761,18 @@ class FakeTelegram:
         """Updates queued and not yet confirmed by the bot."""
         return [q.update for q in self._pending]
 
+    def forget_file(self, file_id: str) -> None:
+        """Telegram drops its copy of a file: getFile, the download and a re-send by its id
+        fail from now on (a file kept only as a Telegram id is lost)."""
+        stored = self._files.pop(file_id, None)
+        if stored is not None:
+            self._files_by_path.pop(stored.file_path, None)
+
+    def forget_all_files(self) -> None:
+        """Telegram drops every file it holds (see ``forget_file``)."""
+        self._files.clear()
+        self._files_by_path.clear()
+
     def file_bytes(self, file_id: str) -> bytes:
         """The stored content of any file the fake knows (uploaded by the bot or a person)."""
         return self._files[file_id].data

@@ -275,3 +275,17 @@ async def test_a_rejected_token_is_one_line_and_the_command_exits(
     )
     assert "Traceback" not in stderr and "Unclosed" not in stderr
     assert "WRONG-SECRET" not in stderr + out.decode()
+
+
+def test_the_file_store_and_the_transcriber_settings(tmp_path: Path) -> None:
+    """Files go beside the database unless INTAKE_FILES says where; no transcription is
+    claimed unless INTAKE_TRANSCRIBER names an engine that is registered."""
+    from bot import transcribe
+
+    plain = load_settings({"INTAKE_DB": str(tmp_path / "x.db")})
+    assert plain.files_dir == tmp_path / "x.db.files"
+    assert plain.transcriber == "none" and transcribe.transcriber_for(plain) is None
+    elsewhere = load_settings({"INTAKE_FILES": str(tmp_path / "evidence")})
+    assert elsewhere.files_dir == tmp_path / "evidence"
+    with pytest.raises(ConfigError, match="INTAKE_TRANSCRIBER names no known engine"):
+        transcribe.transcriber_for(load_settings({"INTAKE_TRANSCRIBER": "whisper"}))

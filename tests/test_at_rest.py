@@ -186,6 +186,7 @@ async def test_casework_texts_are_not_in_the_clear_in_the_files(
     await cw.ask(QUESTION)
     await arrives(ap, QUESTION)
     await ap.send(REPLY)
+    await ap.tap("✔️ Done: send my answer", await arrives(ap, "Received for application"))
     await arrives(cw, "The applicant replied")
     await work.note(CW, intake.id, NOTE)
 

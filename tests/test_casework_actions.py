@@ -258,13 +258,14 @@ async def test_notices_carry_their_kind_and_the_records_they_name(world: World) 
     ]
     assert all(q.buttons == [] and q.lang == "en" for q in queued)
 
-    # The channel draws the buttons from the kind: Open on the reply and on the request
-    # to delete, the partner's three actions on the referral, none on the others.
+    # The channel draws the buttons from the kind: the applicant's Done on the question,
+    # Open on the reply and on the request to delete, the partner's three actions on the
+    # referral, none on the others.
     draw = NoticeButtons(I18N)
     keyboards = [draw(q) for q in queued]
     assert [k.pairs() if k else None for k in keyboards] == [
         None,
-        None,
+        [[("✔️ Done: send my answer", f"y:{case.id}:d")]],
         [[("📂 Open", f"c:o:{case.id}:0")]],
         None,
         [

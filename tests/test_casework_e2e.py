@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bot.casework.terms import READS
 from bot.flow import engine
 from bot.flow.engine import Screening, State
 from bot.store.casework import Conflict
@@ -86,7 +87,9 @@ CLAIM, TAKE_OVER, ASK = "🙋 Claim", "🔁 Take over", "❓ Ask the applicant"
 APPROVE, DECLINE, RELEASE = "✅ Approve", "❌ Decline", "↩️ Release"
 REFER, NOTE, TO_QUEUE = "🤝 Refer to agriculture dept.", "📝 Add a note", "📋 Back to the queue"
 YES_APPROVE, OPEN, CANCEL = "✅ Yes, approve", "📂 Open", "Cancel"
+YES_DECLINE = "❌ Yes, decline"
 SHOW_FILES = "📎 Show attachments (1)"
+ANSWER_DONE = "✔️ Done: send my answer"  # the applicant's, once their answer is all sent
 ACK, REPORT, RETURN = "👍 Acknowledge", "✅ Report what was done", "↩️ Return it"
 MONITORING = "Enrolled in poverty-return monitoring (防止返贫监测)"
 COMPENSATED = "Compensation has already been received"
@@ -316,7 +319,9 @@ async def row_of(r: Running, ref: str) -> dict[str, Any]:
 
 
 async def audit_actions(r: Running, ref: str) -> list[str]:
-    return [a.action for a in await r.store.audit.for_intake(await intake_id(r, ref))]
+    """The changes audited on the intake (reads, such as opening its card, left out)."""
+    rows = await r.store.audit.for_intake(await intake_id(r, ref))
+    return [a.action for a in rows if a.action not in READS]
 
 
 async def snapshot(r: Running) -> dict[str, Any]:
@@ -334,7 +339,15 @@ async def snapshot(r: Running) -> dict[str, Any]:
             tuple(x)
             for x in await db.fetchall("SELECT id, status, outcome FROM referrals ORDER BY id")
         ],
-        "audit": (await db.fetchone("SELECT COUNT(*) AS n FROM audit"))["n"],  # type: ignore[index]
+        # Reads (a card opened, an ID number shown) are audited but change nothing.
+        "audit": (
+            await db.fetchone(
+                "SELECT COUNT(*) AS n FROM audit WHERE action NOT IN ("
+                + ",".join("?" * len(READS))
+                + ")",
+                tuple(sorted(READS)),
+            )
+        )["n"],  # type: ignore[index]
         "messages": (await db.fetchone("SELECT COUNT(*) AS n FROM messages"))["n"],  # type: ignore[index]
         "pending": [tuple(x) for x in await db.fetchall("SELECT user_id, kind FROM pending")],
         "roles": [tuple(x) for x in await db.fetchall("SELECT user_id, role FROM roles")],
@@ -497,18 +510,19 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     assert "••" not in card.text and "What speaks against it" not in card.text
     assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, TO_QUEUE]
 
-    # The attachment comes back as the same photo.
+    # The attachment comes back as the same photo, uploaded from our file store.
     case = await r.store.cases.get(await intake_id(r, ref))
     assert case is not None
     stored = case.state.answers["papers"]
     assert [f["kind"] for f in stored] == ["photo"]
+    original = tg.file_bytes(stored[0]["file_id"])
     photos_before = len(tg.calls_to("sendPhoto"))
     await cw.tap(SHOW_FILES)
     await wait_until(lambda: cw.messages[-1].kind == "photo", what="the photo again")
     resent = await cw.wait_reply()
     sends = tg.calls_to("sendPhoto")[photos_before:]
-    assert [(p["chat_id"], p["photo"]) for p in sends] == [(CW, stored[0]["file_id"])]
-    assert [m.kind for m in resent] == ["photo"] and resent[0].file_id == stored[0]["file_id"]
+    assert [(p["chat_id"], p["photo"].data) for p in sends] == [(CW, original)]
+    assert [m.kind for m in resent] == ["photo"] and resent[0].file_bytes == original
 
     # Claim: the applicant hears it is in review.
     replies = await tap(cw, CLAIM, card, until="Claimed by you")
@@ -530,8 +544,10 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     assert f"<b>{ref}</b>" in mine.text and "waiting for the applicant" in mine.text
     assert "claimed by you" in mine.text
 
-    # The applicant's next message goes back to the caseworker; back in review.
+    # The applicant's answer goes back to the caseworker once they tap Done; back in review.
     await ap.send("Yes, the bill is 5000 yuan")
+    count = await arrives(ap, "Received for application", ": 1 message.")
+    await ap.tap(ANSWER_DONE, count)
     thanks = await arrives(ap, ref, "Your answer was passed to the caseworker")
     assert "Yes, the bill" not in thanks.text
     back = await arrives(cw, ref, "The applicant replied on")
@@ -631,6 +647,7 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "intake.submitted",
         "intake.claimed",
         "intake.asked",
+        "intake.reply_received",
         "intake.replied",
         "intake.note",
         "referral.sent",
@@ -661,7 +678,9 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     menu = said(await tap(cw, DECLINE, until="declined?"), "declined?")
     assert f"Why is <b>{ref1}</b> declined?" in menu.text
     assert COMPENSATED in menu.buttons and OTHER_REASON in menu.buttons
-    await tap(cw, COMPENSATED, menu, until=f"<b>{ref1}</b> is declined.")
+    # Deliberate: the reason picked, then confirmed.
+    ask = said(await tap(cw, COMPENSATED, menu, until=f"Decline <b>{ref1}</b>?"), "Decline")
+    await tap(cw, YES_DECLINE, ask, until=f"<b>{ref1}</b> is declined.")
     told = await arrives(first, ref1, "was not approved")
     assert f"Reason: {COMPENSATED}" in told.text and "12348" in told.text
     row = await row_of(r, ref1)
@@ -678,7 +697,8 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     await tap(cw, DECLINE, until="declined?")
     await tap(cw, OTHER_REASON, until=f"reason for declining <b>{ref2}</b>")
     words = "The injury happened at work, not by a crime <see the labour bureau>"
-    await say(cw, words, until=f"<b>{ref2}</b> is declined.")
+    await say(cw, words, until=f"Decline <b>{ref2}</b>?")
+    await tap(cw, YES_DECLINE, until=f"<b>{ref2}</b> is declined.")
     told = await arrives(second, ref2, "was not approved")
     assert "Reason: The injury happened at work, not by a crime &lt;see the labour bureau&gt;" in (
         told.text
@@ -962,7 +982,8 @@ async def test_a_second_caseworker_must_take_over_explicitly(tg: FakeTelegram, r
 
     # Zhao decides.
     await tap(zhao, DECLINE, until="declined?")
-    await tap(zhao, COMPENSATED, until="is declined")
+    await tap(zhao, COMPENSATED, until="Decline")
+    await tap(zhao, YES_DECLINE, until="is declined")
     await arrives(ap, ref, "was not approved")
     assert (await row_of(r, ref))["status"] == "declined"
     history = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS).text
@@ -1156,6 +1177,7 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     await arrives(ap, "Please write your answer as a text message.")
     assert (await row_of(r, ref))["status"] == "awaiting_applicant"
     await ap.send("\u202eok, tomorrow\u202c")
+    await ap.tap(ANSWER_DONE, await arrives(ap, "Received for application", ": 1 message."))
     back = await arrives(cw, ref, "The applicant replied on")
     assert "<i>ok, tomorrow</i>" in back.text
     # A referral's request, and the liaison's reason to return it.

@@ -265,7 +265,8 @@ async def test_ask_reply_and_approve_in_fen_with_every_step_audited(world: World
         "intake.submitted",
         "intake.claimed",
         "intake.asked",
-        "intake.replied",
+        "intake.reply_received",  # each piece of the answer as it arrives
+        "intake.replied",  # Done: the caseworker is told
         "intake.approved",
     ]
     audit = await w.store.audit.for_intake(case.id)

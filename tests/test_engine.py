@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 from bot.flow.engine import (
     AGREE,
     DECLINE,
+    LIKELY,
+    LOOK,
+    UNLIKELY,
     Ask,
     Attached,
     Back,
@@ -31,6 +34,7 @@ from bot.flow.engine import (
     Outcome,
     Picked,
     Review,
+    Screening,
     SharedContact,
     Shorten,
     Skip,
@@ -44,6 +48,7 @@ from bot.flow.engine import (
     screen,
     start,
     text_parts,
+    with_version,
 )
 from bot.flow.loader import default_flow_source, load_flow_file, load_flow_text
 from bot.flow.model import Flow
@@ -635,6 +640,7 @@ def test_current_shows_where_the_applicant_is_without_changing_anything() -> Non
     review = walk(EVERY, GOOD)
     again = current(EVERY, review.state, today=TODAY)
     assert isinstance(again, Review) and again.changed is False
+    assert again.state is review.state
 
 
 # --- consent ---------------------------------------------------------------------------
@@ -878,3 +884,718 @@ def test_any_sequence_of_inputs_keeps_the_state_consistent(
                 if step.asks_input:
                     relevant = is_relevant(EVERY, step, state.answers, TODAY)
                     assert (step.id in state.answers) == relevant, step.id
+
+
+# --- the edges of the interview's rules --------------------------------------------------
+# Found by mutation testing (docs/testing.md): each is a rule a mutant broke unnoticed.
+
+EDGES: Flow = load_flow_text(
+    """
+id: edges
+languages: [en]
+title: {en: Edges}
+steps:
+  - id: age
+    type: number
+    text: {en: How old are you?}
+  - id: role
+    type: choice
+    text: {en: Who are you?}
+    constraint: "answer != 'child' or age < 18"
+    constraint_message: {en: A child is under 18.}
+    choices:
+      - {value: adult, label: {en: An adult}}
+      - {value: child, label: {en: A child}}
+  - id: odd
+    type: text
+    relevant: "age + 'x' == 1"
+    text: {en: Asked when its rule cannot be worked out}
+  - id: nick
+    type: text
+    constraint: "answer + 1 > 0"
+    text: {en: A rule that cannot be worked out lets the answer through}
+eligibility:
+  - {id: broken, when: "nick * nick == 1", label: {en: Never holds}}
+  - {id: adult, when: "age >= 18", label: {en: An adult}}
+exclusions:
+  - {id: broken_too, when: "nick - 1 == 0", label: {en: Never holds}}
+to_check:
+  - {id: broken_three, when: "-nick", label: {en: Never holds}}
+priority:
+  - {id: broken_four, when: "len(age) > 0", points: 7, label: {en: Never holds}}
+"""
+)
+
+
+def test_a_constraint_on_a_single_choice_refuses_a_tap_and_a_typed_label() -> None:
+    at = ok(EDGES, start(EDGES, today=TODAY), Typed("30"))
+    asked(at, "role")
+    for tapped_or_typed in (Picked("role", "child"), Typed("A child"), Typed("2")):
+        out = refused(EDGES, at, tapped_or_typed, "constraint")
+        assert out.refusal is not None and out.refusal.message == {"en": "A child is under 18."}
+    young = ok(EDGES, start(EDGES, today=TODAY), Typed("12"), Picked("role", "child"))
+    assert young.state.answers["role"] == "child"
+
+
+def test_rules_that_cannot_be_worked_out_let_the_applicant_through_but_never_hold() -> None:
+    """A relevant rule that fails asks the question, a constraint that fails takes the
+    answer (the loader refused every rule that does not parse; these fail on the answers
+    only), and a screening rule that fails does not hold."""
+    out = ok(EDGES, start(EDGES, today=TODAY), Typed("30"), Picked("role", "adult"))
+    asked(out, "odd")
+    review = ok(EDGES, out, Typed("x"), Typed("Ali"))
+    assert isinstance(review, Review)
+    assert review.state.answers == {"age": 30, "role": "adult", "odd": "x", "nick": "Ali"}
+    done = send(EDGES, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening.eligibility == ("adult",)
+    assert done.screening.exclusions == ()
+    assert done.screening.to_check == ()
+    assert done.screening.priority == 0 and done.screening.priority_reasons == ()
+
+
+def test_a_state_whose_question_was_removed_by_a_new_version_goes_on_from_the_start() -> None:
+    """A new version published while someone was half-way: their question is gone. They
+    are asked again from the first question, with every answer kept to confirm."""
+    at = walk(EVERY, GOOD, until="birth")
+    gone = State.from_dict({**at.state.to_dict(), "current": "removed_step"})
+    now = current(EVERY, gone, today=TODAY)
+    asked(now, "consent")
+    assert [n.id for n in now.notes] == ["intro"]
+    assert now.has_previous and now.previous is True
+    assert now.state.answers == at.state.answers
+    assert gone.current == "removed_step"  # the state given is left alone
+    # an answer sent meanwhile goes to the question asked now
+    out = asked(send(EVERY, gone, Picked("consent", AGREE)), "name")
+    assert out.previous == "张三"
+    typed = asked(send(EVERY, gone, Typed("1950-01-02")), "consent")
+    assert typed.refusal is not None and typed.refusal.code == "use_buttons"
+
+
+def test_a_stale_back_is_refused_where_the_applicant_is() -> None:
+    at = walk(EVERY, GOOD, until="income")
+    refused(EVERY, at, Back("household"), "moved_on")  # tapped on an older question
+    refused(EVERY, at, Back(None), "moved_on")  # Back from a review shown earlier
+    asked(send(EVERY, at.state, Back("income")), "earners")
+    asked(send(EVERY, at.state, Back()), "earners")  # typed: wherever they are
+    review = walk(EVERY, GOOD)
+    refused(EVERY, review, Back("comment"), "moved_on")
+    asked(send(EVERY, review.state, Back(None)), "comment")
+
+
+def test_back_passes_over_questions_no_longer_relevant_or_no_longer_in_the_flow() -> None:
+    at = walk(EVERY, GOOD, until="needs", override={"kind": [Picked("kind", "other")]})
+    assert at.state.path[-2:] == ["kind", "kind_other"]
+    # kind_other no longer relevant (as after an answer changed under it), and a step a
+    # new version removed, both left in the path
+    data = at.state.to_dict()
+    stale = State.from_dict(
+        {
+            **data,
+            "answers": {**data["answers"], "kind": "injury"},
+            "path": [*data["path"], "removed_step"],
+        }
+    )
+    back = asked(send(EVERY, stale, Back()), "kind")
+    assert back.state.path == data["path"][:-2]
+    # and at the start, nothing is left to go back to
+    first = walk(EVERY, GOOD, until="consent")
+    refused(EVERY, first, Back(), "at_start")
+
+
+def test_a_multi_choice_refuses_a_value_it_does_not_have() -> None:
+    at = walk(EVERY, GOOD, until="needs")
+    refused(EVERY, at, Picked("needs", "pony"), "moved_on")
+    refused(EVERY, at, Picked("kind", "injury"), "moved_on")  # another question's button
+
+
+@pytest.mark.parametrize(
+    ("step_id", "given", "code"),
+    [
+        ("consent", Typed("yes"), "use_buttons"),
+        ("consent", Picked("consent", "maybe"), "use_buttons"),
+        ("consent", Done("consent"), "use_buttons"),
+        ("consent", Skip("consent"), "required"),
+        ("kind", Done("kind"), "use_buttons"),
+        ("kind", Shorten("kind"), "moved_on"),
+        ("name", Picked("name", "x"), "type_answer"),
+        ("name", Done("name"), "type_answer"),
+        ("household", Done("household"), "type_answer"),
+        ("household", SharedContact("13812345678"), "wrong_kind"),
+        ("household", Attached(PHOTO_A), "wrong_kind"),
+        ("household", Shorten("household"), "moved_on"),
+        ("household", Keep("household"), "moved_on"),  # nothing answered to keep
+        ("phone", Picked("phone", "13812345678"), "type_answer"),
+        ("papers", Picked("papers", "x"), "send_files"),
+        ("papers", Skip("papers"), "required"),
+        ("needs", Edit("needs"), "moved_on"),
+        ("needs", Submit(), "moved_on"),
+    ],
+)
+def test_each_kind_of_question_says_how_to_answer_it(step_id: str, given: Input, code: str) -> None:
+    at = walk(EVERY, GOOD, until=step_id)
+    out = refused(EVERY, at, given, code)
+    assert out.refusal is not None
+    if code == "wrong_kind":
+        assert out.refusal.params == {
+            "kind": "contact" if isinstance(given, SharedContact) else "photo"
+        }
+    else:
+        assert out.refusal.params == {}
+
+
+def test_typing_the_number_of_the_last_choice_picks_it() -> None:
+    at = walk(EVERY, GOOD, until="paid")
+    assert ok(EVERY, at, Typed("2")).state.answers["paid"] == "no"
+    refused(EVERY, at, Typed("3"), "use_buttons")
+    refused(EVERY, at, Typed("0"), "use_buttons")
+    needs = walk(EVERY, GOOD, until="needs")
+    assert ok(EVERY, needs, Typed("3")).state.pending == ["legal"]
+
+
+@pytest.mark.parametrize(
+    ("born", "points"),
+    [("1966-11-23", 6), ("1966-11-24", 5), ("1966-11-22", 6)],
+)
+def test_age_is_counted_on_the_date_given_to_the_engine(born: str, points: int) -> None:
+    """60 on the day of the 60th birthday (TODAY is 2026-11-23), not the day after."""
+    review = walk(EVERY, GOOD, override={"birth": [Typed(born)]})
+    done = send(EVERY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening.priority == points
+    assert ("elderly" in done.screening.priority_reasons) == (points == 6)
+    # the date given is the one used: a day later, the younger one is 60 too
+    later = answer(EVERY, review.state, Submit(), today=TODAY + dt.timedelta(days=1))
+    assert isinstance(later, Completed) and later.screening.priority == 6
+
+
+def test_a_birth_date_of_today_is_taken_and_tomorrow_refused() -> None:
+    at = walk(EVERY, GOOD, until="birth")
+    assert ok(EVERY, at, Typed("2026-11-23")).state.answers["birth"] == "2026-11-23"
+    refused(EVERY, at, Typed("2026-11-24"), "date_too_late")
+    tomorrow = answer(EVERY, at.state, Typed("2026-11-24"), today=TODAY + dt.timedelta(days=1))
+    assert isinstance(tomorrow, Ask) and tomorrow.refusal is None
+
+
+def test_screening_round_trips_through_json_and_reads_what_an_older_row_lacks() -> None:
+    screening = Screening(
+        eligibility=("no_income", "injury_unpaid"),
+        exclusions=("compensated",),
+        priority=8,
+        priority_reasons=("medical", "priority_2"),
+        to_check=("look",),
+    )
+    data = json.loads(json.dumps(screening.to_dict()))
+    assert data == {
+        "eligibility": ["no_income", "injury_unpaid"],
+        "exclusions": ["compensated"],
+        "to_check": ["look"],
+        "priority": 8,
+        "priority_reasons": ["medical", "priority_2"],
+    }
+    assert Screening.from_dict(data) == screening
+    empty = Screening.from_dict({})
+    assert empty == Screening((), (), 0, (), ())
+    assert empty.verdict == UNLIKELY
+    assert Screening.from_dict({"priority": "3", "to_check": None}).priority == 3
+
+
+@pytest.mark.parametrize(
+    ("eligibility", "exclusions", "to_check", "verdict"),
+    [
+        (("a",), (), (), LIKELY),
+        ((), (), (), UNLIKELY),
+        (("a",), ("b",), (), UNLIKELY),
+        (("a",), (), ("c",), LOOK),
+        ((), (), ("c",), LOOK),
+        (("a",), ("b",), ("c",), UNLIKELY),
+    ],
+)
+def test_the_verdict_weighs_what_speaks_against_first(
+    eligibility: tuple[str, ...],
+    exclusions: tuple[str, ...],
+    to_check: tuple[str, ...],
+    verdict: str,
+) -> None:
+    assert Screening(eligibility, exclusions, 0, (), to_check).verdict == verdict
+
+
+def test_with_version_numbers_a_copy_and_leaves_the_flow_alone() -> None:
+    published = with_version(EVERY, 7)
+    assert published.version == 7 and EVERY.version == 0
+    assert published.steps == EVERY.steps
+    assert published.step("papers") is EVERY.step("papers")
+    assert published.position("comment") == len(EVERY.steps) - 1
+    assert with_version(published, 8).version == 8 and published.version == 7
+
+
+CHAIN: Flow = load_flow_text(
+    """
+id: chain
+languages: [en]
+title: {en: Chain}
+steps:
+  - id: hurt
+    type: choice
+    text: {en: Were you hurt?}
+    choices:
+      - {value: "yes", label: {en: "Yes"}}
+      - {value: "no", label: {en: "No"}}
+  - id: where
+    type: text
+    relevant: "hurt == 'yes'"
+    text: {en: Where?}
+  - id: treated
+    type: text
+    relevant: "where != null"
+    text: {en: Where were you treated?}
+  - id: treated_note
+    type: note
+    relevant: "hurt == 'yes'"
+    text: {en: Keep the hospital's papers.}
+  - id: motto
+    type: text
+    required: false
+    constraint: "len(answer) > 2"
+    text: {en: Anything to add (three letters or more)?}
+  - id: idn
+    type: id_number
+    required: false
+    text: {en: Your ID number}
+"""
+)
+
+
+def test_an_answer_dropped_as_no_longer_relevant_drops_what_hung_on_it() -> None:
+    """hurt → where → treated: changing hurt to no drops where, and with it treated,
+    in the same pass (the rules see where as unanswered at once)."""
+    out = ok(
+        CHAIN,
+        start(CHAIN, today=TODAY),
+        Picked("hurt", "yes"),
+        Typed("leg"),
+        Typed("county hospital"),
+    )
+    asked(out, "motto")
+    assert [n.id for n in out.notes] == ["treated_note"]
+    review = ok(CHAIN, out, Skip("motto"), Skip("idn"))
+    assert isinstance(review, Review)
+    changed = ok(CHAIN, review, Edit("hurt"), Picked("hurt", "no"))
+    assert isinstance(changed, Review)
+    assert changed.notes == ()  # notes passed again while editing are not shown again
+    assert changed.state.answers == {"hurt": "no", "motto": None, "idn": None}
+    done = send(CHAIN, changed.state, Submit())
+    assert isinstance(done, Completed) and "treated" not in done.state.answers
+
+
+def test_an_optional_answer_left_empty_is_not_held_to_its_constraint() -> None:
+    at = ok(CHAIN, start(CHAIN, today=TODAY), Picked("hurt", "no"))
+    asked(at, "motto")
+    refused(CHAIN, at, Typed("ok"), "constraint")
+    assert ok(CHAIN, at, Typed("fine")).state.answers["motto"] == "fine"
+    assert ok(CHAIN, at, Skip("motto")).state.answers["motto"] is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("110101199003077775", "id_number_check"), ("1101011990", "not_an_id_number")],
+)
+def test_an_id_number_says_whether_a_digit_is_wrong_or_it_is_no_id_number(
+    typed: str, code: str
+) -> None:
+    at = ok(CHAIN, start(CHAIN, today=TODAY), Picked("hurt", "no"), Skip("motto"))
+    asked(at, "idn")
+    refused(CHAIN, at, Typed(typed), code)
+    done = ok(CHAIN, at, Typed("110101 19900307 7774"))
+    assert done.state.answers["idn"] == "110101199003077774"
+
+
+def test_a_choice_is_typed_as_its_value_or_its_label_in_any_case() -> None:
+    at = walk(EVERY, GOOD, until="kind")
+    assert ok(EVERY, at, Typed("property")).state.answers["kind"] == "property"
+    assert ok(EVERY, at, Typed("LOST PROPERTY")).state.answers["kind"] == "property"
+    assert ok(EVERY, at, Typed("财产损失")).state.answers["kind"] == "property"
+
+
+def test_a_typed_choice_on_a_multi_choice_toggles_it() -> None:
+    at = walk(EVERY, GOOD, until="needs")
+    out = ok(EVERY, at, Typed("3"), Typed("1"))
+    assert out.state.pending == ["money", "legal"]  # in the order of the choices
+    out = ok(EVERY, out, Typed("legal"))
+    assert out.state.pending == ["money"]
+
+
+def test_back_to_attachments_brings_the_files_sent_back() -> None:
+    at = walk(EVERY, GOOD, until="comment")
+    back = asked(send(EVERY, at.state, Back()), "papers")
+    assert back.state.pending == [PHOTO_A]
+    assert ok(EVERY, back, Done("papers")).state.answers["papers"] == [PHOTO_A]
+
+
+def test_optional_attachments_may_be_done_with_none() -> None:
+    flow = load_flow_text(
+        "id: f\nlanguages: [en]\ntitle: {en: F}\nsteps:\n"
+        "  - {id: ok, type: consent, text: {en: OK?}}\n"
+        "  - {id: files, type: attachments, required: false, text: {en: Files?}}\n"
+    )
+    at = ok(flow, start(flow, today=TODAY), Picked("ok", AGREE))
+    review = ok(flow, at, Done("files"))
+    assert isinstance(review, Review) and review.state.answers["files"] == []
+
+
+def test_changing_the_last_answer_from_the_review_keeps_the_path_as_it_was() -> None:
+    review = walk(EVERY, GOOD)
+    again = ok(EVERY, review, Edit("comment"), Typed("谢谢"))
+    assert isinstance(again, Review)
+    assert again.state.path == review.state.path
+    assert again.state.answers["comment"] == "谢谢"
+    assert again.state.editing is False and again.state.pending == []
+
+
+def test_a_file_without_a_kind_is_called_a_file() -> None:
+    review = walk(EVERY, GOOD)
+    out = refused(EVERY, review, Attached({"file_id": "x"}), "wrong_kind")
+    assert out.refusal is not None and out.refusal.params == {"kind": "file"}
+    at = walk(EVERY, GOOD, until="kind")
+    out = refused(EVERY, at, SharedContact("13812345678"), "wrong_kind")
+    assert out.refusal is not None and out.refusal.params == {"kind": "contact"}
+
+
+def test_shorten_needs_a_text_answer_kept_back() -> None:
+    at = walk(EVERY, GOOD, until="name")
+    refused(EVERY, at, Shorten("name"), "moved_on")  # nothing too long was sent
+
+
+def test_the_refusal_on_the_review_leaves_it_as_it_is() -> None:
+    review = walk(EVERY, GOOD)
+    out = refused(EVERY, review, Typed("hello"), "use_buttons")
+    assert isinstance(out, Review) and out.refusal is not None and out.refusal.params == {}
+
+
+DAYS: Flow = load_flow_text(
+    """
+id: days
+languages: [en]
+title: {en: Days}
+steps:
+  - id: early
+    type: text
+    relevant: "today() < '2000-01-01'"
+    text: {en: Asked only before 2000}
+  - id: born
+    type: date
+    max: today
+    text: {en: When were you born?}
+  - id: work
+    type: text
+    relevant: "age(born) < 60"
+    text: {en: What work do you do?}
+  - id: hearing
+    type: date
+    min: today
+    constraint: "answer >= today()"
+    constraint_message: {en: That day has passed.}
+    text: {en: When is the hearing?}
+eligibility:
+  - {id: senior, when: "age(born) >= 60", label: {en: Sixty or older}}
+exclusions:
+  - {id: minor, when: "age(born) < 18", label: {en: Under 18}}
+to_check:
+  - {id: ninety, when: "age(born) >= 90", label: {en: Ninety or older}}
+priority:
+  - {id: eighty, when: "age(born) >= 80", points: 2, label: {en: Eighty or older}}
+"""
+)
+NEXT_DAY = TODAY + dt.timedelta(days=1)
+# 59 on TODAY, 60 on NEXT_DAY
+TURNING_SIXTY = "1966-11-24"
+
+
+def on(day: dt.date, state: State, given: Input) -> Outcome:
+    return answer(DAYS, state, given, today=day)
+
+
+def test_every_rule_sees_the_day_given_to_the_engine() -> None:
+    """Relevance, date bounds, constraints and each list of screening rules."""
+    asked(start(DAYS, today=dt.date(1999, 12, 31)), "early")
+    at = asked(start(DAYS, today=TODAY), "born")
+    old = asked(on(TODAY, at.state, Typed("1930-06-01")), "hearing")  # 96: no work question
+    refused(DAYS, old, Typed("2026-11-22"), "date_too_early")
+    review = on(TODAY, old.state, Typed("2026-11-23"))
+    assert isinstance(review, Review)
+    done = on(TODAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening == Screening(("senior",), (), 2, ("eighty",), ("ninety",))
+    young = asked(on(TODAY, at.state, Typed("2010-01-01")), "work")
+    review = ok(DAYS, young, Typed("school"), Typed("2027-01-05"))
+    done = on(TODAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert done.screening == Screening((), ("minor",), 0, (), ())
+
+
+def test_answers_are_screened_on_the_day_they_are_sent() -> None:
+    """Reviewed the day before a 60th birthday, sent on it: the question for people under
+    60 is no longer theirs; it is dropped, cannot be changed, and Back passes it by."""
+    at = asked(start(DAYS, today=TODAY), "born")
+    work = asked(on(TODAY, at.state, Typed(TURNING_SIXTY)), "work")
+    review = ok(DAYS, work, Typed("farmer"), Typed("2026-12-01"))
+    assert isinstance(review, Review) and review.state.answers["work"] == "farmer"
+    done = on(NEXT_DAY, review.state, Submit())
+    assert isinstance(done, Completed)
+    assert "work" not in done.state.answers and done.screening.eligibility == ("senior",)
+    edit = on(NEXT_DAY, review.state, Edit("work"))
+    assert isinstance(edit, Review) and edit.refusal is not None
+    assert edit.refusal.code == "moved_on"
+    hearing = asked(on(NEXT_DAY, review.state, Back(None)), "hearing")
+    asked(on(NEXT_DAY, hearing.state, Back()), "born")
+    asked(on(TODAY, hearing.state, Back()), "work")
+
+
+def test_an_answer_kept_must_still_fit_on_the_day_it_is_kept() -> None:
+    review = walk_days(TURNING_SIXTY, "farmer", "2026-12-01")
+    hearing = asked(on(TODAY, review.state, Back(None)), "hearing")
+    later = on(dt.date(2026, 12, 2), hearing.state, Keep("hearing"))
+    assert isinstance(later, Ask) and later.refusal is not None
+    assert later.refusal.code == "constraint" and later.refusal.params == {}
+    assert later.refusal.message == {"en": "That day has passed."}
+    assert isinstance(on(TODAY, hearing.state, Keep("hearing")), Review)
+
+
+def walk_days(born: str, work: str, hearing: str) -> Outcome:
+    out = ok(DAYS, start(DAYS, today=TODAY), Typed(born), Typed(work), Typed(hearing))
+    assert isinstance(out, Review)
+    return out
+
+
+def test_a_question_removed_while_away_is_found_again_on_the_day_given() -> None:
+    removed = {"current": "removed_step", "path": ["born", "work"]}
+    # 50 in 2000: the work question still theirs; 60 in 2000: dropped
+    kept = State.from_dict({**removed, "answers": {"born": "1950-01-01", "work": "x"}})
+    now = current(DAYS, kept, today=dt.date(2000, 1, 1))
+    assert asked(now, "born").state.answers == {"born": "1950-01-01", "work": "x"}
+    dropped = State.from_dict({**removed, "answers": {"born": "1940-01-01", "work": "x"}})
+    now = current(DAYS, dropped, today=dt.date(2000, 1, 1))
+    assert asked(now, "born").state.answers == {"born": "1940-01-01"}
+    # an answer sent meanwhile goes to the question asked on that day
+    out = asked(on(TODAY, dropped, Typed("1990-01-01")), "work")
+    assert out.state.answers == {"born": "1990-01-01"}
+    # and to the first question of the flow, where that is the one asked
+    chain = State.from_dict({"answers": {"hurt": "yes"}, "current": "removed_step"})
+    assert asked(send(CHAIN, chain, Picked("hurt", "no")), "motto").state.answers == {"hurt": "no"}
+
+
+def test_back_while_editing_asks_a_first_question_a_new_version_added() -> None:
+    editing = State.from_dict(
+        {"answers": {"motto": None, "idn": None}, "current": "motto", "editing": True}
+    )
+    asked(send(CHAIN, editing, Back()), "hurt")
+
+
+def test_back_and_edit_reach_a_question_whose_rule_cannot_be_worked_out() -> None:
+    at = ok(EDGES, start(EDGES, today=TODAY), Typed("30"), Picked("role", "adult"))
+    nick = asked(ok(EDGES, at, Typed("x")), "nick")
+    asked(send(EDGES, nick.state, Back()), "odd")
+    review = ok(EDGES, nick, Typed("Ali"))
+    asked(send(EDGES, review.state, Edit("odd")), "odd")
+
+
+SHORT: Flow = load_flow_text(
+    """
+id: short
+languages: [en]
+title: {en: Short}
+steps:
+  - id: story
+    type: text
+    max_length: 12
+    constraint: "not ('secret' in answer)"
+    constraint_message: {en: Leave the secret out.}
+    text: {en: What happened?}
+  - id: amount
+    type: number
+    integer: false
+    text: {en: How much?}
+"""
+)
+
+
+def test_a_shortened_answer_is_held_to_the_constraint_too() -> None:
+    at = asked(start(SHORT, today=TODAY), "story")
+    long = send(SHORT, at.state, Typed("secret plan, and more words after it"))
+    assert isinstance(long, Ask) and long.refusal is not None and long.refusal.code == "too_long"
+    for whole in (False, True):
+        out = refused(SHORT, long, Shorten("story", whole=whole), "constraint")
+        assert out.refusal is not None and out.refusal.message == {"en": "Leave the secret out."}
+        assert out.state.pending == long.state.pending  # still there to choose again
+    fine = send(SHORT, at.state, Typed("a plain story, and more words after it"))
+    taken = ok(SHORT, fine, Shorten("story"))
+    assert taken.state.answers["story"] == "a plain stor"  # no pause in the last third
+
+
+def test_a_whole_number_on_a_decimal_step_is_kept_whole_however_large() -> None:
+    """80 times 万 is 10**320: beyond a float, kept as the whole number it is."""
+    at = ok(SHORT, start(SHORT, today=TODAY), Typed("short"))
+    asked(at, "amount")
+    assert ok(SHORT, at, Typed("万" * 80)).state.answers["amount"] == 10**320
+    assert ok(SHORT, at, Typed("一万万")).state.answers["amount"] == 100_000_000
+    assert ok(SHORT, at, Typed("2.5")).state.answers["amount"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("", 5, [""]),
+        ("aaaa bb", 7, ["aaaa bb"]),  # exactly the limit: one part, even with a space in it
+        ("a bcdefghijk", 10, ["a bcdefghi", "jk"]),  # a space too early to cut at
+        ("abcdef ghijklmnop", 12, ["abcdef ghijk", "lmnop"]),  # before the last third
+        ("abcdefghi jklmnop", 12, ["abcdefghi", "jklmnop"]),  # in the last third
+    ],
+)
+def test_text_parts_cut_only_in_the_last_third(text: str, limit: int, parts: list[str]) -> None:
+    assert text_parts(text, limit) == parts
+
+
+# Mutants that change nothing anyone can observe (docs/testing.md):
+# equivalent: bot.flow.engine.x__at_review__mutmut_20: refuse(None, ...) on the review:
+# equivalent: bot.flow.engine.x__at_review__mutmut_41: refuse() reads the flow only to
+# equivalent: bot.flow.engine.x__at_review__mutmut_60: find the question asked, and on the
+# equivalent: bot.flow.engine.x__at_review__mutmut_71: review none is.
+# equivalent: bot.flow.engine.x__at_review__mutmut_81: (the same)
+# equivalent: bot.flow.engine.x__accept__mutmut_9: pending = None, and
+# equivalent: bot.flow.engine.x__back__mutmut_2: pending = None: _advance sets pending
+#   again whatever it finds (the question's, or [] on the review).
+# equivalent: bot.flow.engine.x__back__mutmut_5: _advance from None, and
+# equivalent: bot.flow.engine.x_current__mutmut_11: from None, and
+# equivalent: bot.flow.engine.x_answer__mutmut_10: from None: steps[None:] is steps[0:].
+# equivalent: bot.flow.engine.x_answer__mutmut_162: Skip on a note or a consent: notes are
+# equivalent: bot.flow.engine.x_answer__mutmut_163: never asked, and the loader makes
+# equivalent: bot.flow.engine.x_answer__mutmut_164: both required, so ``step.required``
+# equivalent: bot.flow.engine.x_answer__mutmut_165: has already refused it.
+# equivalent: bot.flow.engine.x_start__mutmut_3: _advance from None (steps[None:]).
+# equivalent: bot.flow.engine.x_answer__mutmut_265: the day for reading a typed choice,
+# equivalent: bot.flow.engine.x_answer__mutmut_335: single or multiple: only dates use it.
+# equivalent: bot.flow.engine.x_screen__mutmut_24: on_error=None for False (as above).
+# equivalent: bot.flow.engine.x_screen__mutmut_35: (the same)
+# equivalent: bot.flow.engine.x_answer__mutmut_415: the last refusal of a multi_choice
+# equivalent: bot.flow.engine.x_answer__mutmut_416: step ("use the buttons"): every input
+# equivalent: bot.flow.engine.x_answer__mutmut_417: but a tap, a typed answer and Done
+# equivalent: bot.flow.engine.x_answer__mutmut_418: was answered before it (moved_on,
+# equivalent: bot.flow.engine.x_answer__mutmut_419: required, wrong_kind), so no input
+# equivalent: bot.flow.engine.x_answer__mutmut_420: reaches it.
+# equivalent: bot.flow.engine.x_answer__mutmut_421: (the same)
+# equivalent: bot.flow.engine.x_answer__mutmut_422: (the same)
+# equivalent: bot.flow.engine.x_screen__mutmut_13: on_error=None for False in screen():
+# equivalent: bot.flow.engine.x_screen__mutmut_45: read only as a condition, both false.
+# equivalent: bot.flow.engine.x_with_version__mutmut_6: replace() keeping the flow's index
+#   dict: the steps are the same, so __post_init__ fills it with what it holds.
+# equivalent: bot.flow.engine.x__read_typed__mutmut_69: the refusal of a number beyond a
+# equivalent: bot.flow.engine.x__read_typed__mutmut_70: float: no answer reaches it (a
+# equivalent: bot.flow.engine.x__read_typed__mutmut_71: float overflows past 309 digits,
+#   answers stop at 100 characters, Chinese numbers are whole); kept for what JSON cannot
+#   write (bot/jsoncodec.py).
+# equivalent: bot.flow.engine.x_text_parts__mutmut_18: found > 0, and
+# equivalent: bot.flow.engine.x_text_parts__mutmut_19: found >= 1: a break at 0 is only
+#   looked for when limit * 2 // 3 is 0 (a limit of 1), and cutting after it is cutting
+#   at the limit, as when none is found.
+
+
+def test_changing_an_answer_on_a_later_day_checks_the_others_on_that_day() -> None:
+    """Days after the review, a changed birth date: the question for people under 60 is
+    dropped (60 now), and the hearing date, past now, is asked again."""
+    review = walk_days(TURNING_SIXTY, "farmer", "2026-12-01")
+    later = dt.date(2026, 12, 5)
+    edit = asked(on(later, review.state, Edit("born")), "born")
+    again = asked(on(later, edit.state, Typed(TURNING_SIXTY)), "hearing")
+    assert "work" not in again.state.answers
+    assert again.has_previous and again.previous == "2026-12-01"
+
+
+NEVER = "{type: note, relevant: \"today() < '2000-01-01'\", text: {en: Never}}"
+# Each kind of question, each with a constraint that refuses one answer unless the day is
+# before 2000, and a note after it shown only before 2000: the day given must reach every
+# rule, whatever kind of answer moved the interview on.
+EVERY_DAY: Flow = load_flow_text(
+    "id: every-day\nlanguages: [en]\ntitle: {en: Every day}\nsteps:\n"
+    + "".join(
+        f"  - {{id: {sid}, type: {kind}, text: {{en: Q}}{extra}}}\n  - {{id: never_{sid}, {NEVER[1:]}\n"
+        for sid, kind, extra in [
+            ("c", "consent", ""),
+            (
+                "t",
+                "text",
+                ", max_length: 5, constraint: \"not ('x' in answer) or today() < '2000'\"",
+            ),
+            ("n", "number", ", constraint: \"answer != 7 or today() < '2000'\""),
+            ("d", "date", ", constraint: \"answer != '2020-01-01' or today() < '2000'\""),
+            ("p", "phone", ", constraint: \"answer != '13812345678' or today() < '2000'\""),
+            (
+                "i",
+                "id_number",
+                ", constraint: \"answer != '110101199003077774' or today() < '2000'\"",
+            ),
+            (
+                "ch",
+                "choice",
+                ", choices: [{value: a, label: {en: A}}, {value: b, label: {en: B}}],"
+                " constraint: \"answer != 'b' or today() < '2000'\"",
+            ),
+            (
+                "m",
+                "multi_choice",
+                ", required: false, choices: [{value: a, label: {en: A}},"
+                " {value: b, label: {en: B}}], constraint: \"not ('b' in answer) or today() < '2000'\"",
+            ),
+            ("m2", "multi_choice", ", choices: [{value: a, label: {en: A}}]"),
+            ("f", "attachments", ", required: false"),
+            ("f2", "attachments", ""),
+            ("o", "text", ", required: false"),
+        ]
+    )
+)
+
+
+def test_the_day_given_reaches_every_rule_after_every_kind_of_answer() -> None:
+    def step(out: Outcome, step_id: str, refused_input: Input | None, *good: Input) -> Outcome:
+        at = asked(out, step_id)
+        assert at.notes == ()
+        if refused_input is not None:
+            refused(EVERY_DAY, at, refused_input, "constraint")
+        return ok(EVERY_DAY, at, *good)
+
+    out: Outcome = start(EVERY_DAY, today=TODAY)
+    out = step(out, "c", None, Picked("c", AGREE))
+    assert asked(out, "t").notes == ()
+    with_x = send(EVERY_DAY, out.state, Typed("abxdefgh"))
+    refused(EVERY_DAY, with_x, Shorten("t"), "constraint")  # "abxde" holds the x
+    too_long = send(EVERY_DAY, out.state, Typed("abcdefgh"))
+    out = step(too_long, "t", Typed("x"), Shorten("t"))
+    out = step(out, "n", Typed("7"), Typed("8"))
+    out = step(out, "d", Typed("2020-01-01"), Typed("2020-01-02"))
+    out = step(out, "p", Typed("13812345678"), SharedContact("13912345678"))
+    out = step(out, "i", Typed("110101199003077774"), Typed("11010519491231002X"))
+    out = step(out, "ch", Picked("ch", "b"), Picked("ch", "a"))
+    at_m = asked(out, "m")
+    refused(EVERY_DAY, ok(EVERY_DAY, at_m, Picked("m", "b")), Done("m"), "constraint")
+    out = step(out, "m", None, Done("m"))  # nothing chosen, and that may be
+    out = step(out, "m2", None, Picked("m2", "a"), Done("m2"))
+    out = step(out, "f", None, Done("f"))
+    out = step(out, "f2", None, Attached(PHOTO_A), Done("f2"))
+    out = step(out, "o", None, Skip("o"))
+    assert isinstance(out, Review) and out.notes == ()
+    # Back and Keep, and the kept answer is checked on the day given
+    back = asked(send(EVERY_DAY, out.state, Back(None)), "o")
+    review = ok(EVERY_DAY, back, Keep("o"))
+    assert isinstance(review, Review) and review.notes == ()
+    # a typed choice, and a multi_choice typed
+    typed = State.from_dict({**out.state.to_dict(), "current": "ch", "editing": True})
+    assert isinstance(ok(EVERY_DAY, Ask(EVERY_DAY.step("ch"), typed), Typed("A")), Review)
+
+
+def test_notes_after_the_last_question_are_shown_with_the_review() -> None:
+    flow = load_flow_text(
+        "id: f\nlanguages: [en]\ntitle: {en: F}\nsteps:\n"
+        "  - {id: q, type: text, text: {en: Q?}}\n"
+        "  - {id: bye, type: note, text: {en: Thank you.}}\n"
+    )
+    review = send(flow, start(flow, today=TODAY).state, Typed("a"))
+    assert isinstance(review, Review) and [n.id for n in review.notes] == ["bye"]

@@ -261,7 +261,7 @@ async def test_queue_filters_in_the_readers_words_and_english(tg: FakeTelegram, 
         message = said(await say(person, command, until=until), until)
         assert listed(message.text or "") == want, (command, message.text)
     titled = said(await say(zh, "/queue 和田县 超期", until="第1页"), "第1页")
-    assert titled.text.startswith("<b>申请</b> · 和田县（653222）、超期 · 1件申请"), titled.text
+    assert titled.text.startswith("<b>申请</b> · 和田县（653222）、超期 · 1份申请"), titled.text
 
     unknown = said(await say(zh, "/queue 火星", until="无法识别"), "无法识别")
     text = unknown.text or ""

@@ -33,6 +33,7 @@ from tests.test_casework_e2e import (
     CW,
     DECLINE,
     FLOW,
+    YES_DECLINE,
     arrives,
     cw_of,
     said,
@@ -66,7 +67,8 @@ async def declined(tg: FakeTelegram, ap: FakeUser, lang: str, needle: str = "123
     card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
     await tap(cw, CLAIM, card, until="Claimed by you")
     menu = said(await tap(cw, DECLINE, until="declined?"), "declined?")
-    await tap(cw, COMPENSATED, menu, until=f"<b>{ref}</b> is declined.")
+    await tap(cw, COMPENSATED, menu, until=f"Decline <b>{ref}</b>?")
+    await tap(cw, YES_DECLINE, until=f"<b>{ref}</b> is declined.")
     return (await arrives(ap, ref, needle)).text or ""
 
 

@@ -82,8 +82,9 @@ ONLY_ADMINS = "This is only for admins."
 ONLY_CASEWORKERS = "This is only for caseworkers of the procuratorate."
 ONLY_PARTNERS = "This is only for liaisons of the agriculture department."
 ONLY_STAFF = "This is only for caseworkers and admins."
+ONLY_SUPERVISORS = "This is only for supervisors of the procuratorate."
 ONLY_ADMIN_FILES = "Only admins can change the interview. Nothing was read from that file."
-REFUSALS = {ONLY_ADMINS, ONLY_CASEWORKERS, ONLY_PARTNERS, ONLY_STAFF}
+REFUSALS = {ONLY_ADMINS, ONLY_CASEWORKERS, ONLY_PARTNERS, ONLY_STAFF, ONLY_SUPERVISORS}
 
 # --- the matrix ---------------------------------------------------------------------------
 
@@ -107,18 +108,20 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "flow": (frozenset({"admin"}), ""),
     "flows": (frozenset({"admin"}), ""),
     "expiry": (frozenset({"admin"}), "1"),
-    "stats": (frozenset({"admin", "caseworker"}), ""),
-    "queue": (frozenset({"caseworker"}), ""),
+    "stats": (frozenset({"admin", "caseworker", "supervisor"}), ""),
+    "export": (frozenset({"admin", "caseworker", "supervisor"}), ""),
+    "queue": (frozenset({"caseworker", "supervisor"}), ""),
     "mine": (frozenset({"caseworker"}), ""),
-    "open": (frozenset({"caseworker"}), "{ref}"),
+    "open": (frozenset({"caseworker", "supervisor"}), "{ref}"),
+    "assign": (frozenset({"supervisor"}), f"{{ref}} {CW}"),
     "find": (frozenset({"caseworker"}), "{ref}"),
     "referrals": (frozenset({"partner"}), ""),
     "clue": (frozenset({"partner"}), ""),
 }
 
 # fmt: off
-CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "nt",
-                  "rf", "rp", "er", "en", "at", "x")
+CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "dy", "nt",
+                  "rf", "rp", "er", "en", "at", "rv", "cq", "x")
 # fmt: on
 
 #: callback pattern -> who may tap, and the operations (sample data built per world below).
@@ -126,9 +129,13 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^l:": (PUBLIC, ()),
     "^d:": (OWNER, ("y", "n", "r")),
     "^[arx]:": (OWNER, ()),
+    "^y:": (OWNER, ()),  # Done under a caseworker's question: the tapper's own intake only
+    "^k:": (OWNER, ()),  # a check-in after the decision: the tapper's own intake only
     "^f:": (frozenset({"admin"}), ("p", "t", "r", "a", "k")),
     "^c:": (frozenset({"caseworker"}), CASEWORKER_OPS),
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
+    "^s:": (frozenset({"supervisor"}), ("as", "at", "ok", "rt", "ro")),
+    "^e:": (frozenset({"admin", "caseworker", "supervisor"}), ("x",)),  # /export's confirmation
 }
 
 #: message handlers (not commands), by their callback, and who they act for.
@@ -184,6 +191,7 @@ def test_the_matrix_covers_every_registered_handler(tmp_path: Path) -> None:
     known = {
         "^c:": set(buttons.codes(buttons.CASEWORKER)),
         "^p:": set(buttons.codes(buttons.PARTNER)),
+        "^s:": set(buttons.codes(buttons.SUPERVISOR)),
         "^f:": {str(op) for op in FlowOp},
     }
     for pattern, ops in known.items():
@@ -222,6 +230,12 @@ class World:
             return [self._c(op) for op in ops]
         if pattern == "^p:":
             return [f"p:{op}:{self.referral_id}:0" for op in ops]
+        if pattern == "^s:":  # on a proposal (none waits: a made-up id) or the intake
+            on_proposal = ("ok", "rt")
+            return [
+                f"s:{op}:{1 if op in on_proposal else self.intake_id}:{CW if op == 'at' else 0}"
+                for op in ops
+            ]
         if pattern == "^f:":
             target = {
                 "p": self.upload_id,
@@ -231,6 +245,8 @@ class World:
                 "k": self.flow_rowid,
             }
             return [f"f:{op}:{target[op]}:0" for op in ops]
+        if pattern == "^e:":  # an export waiting for its confirmation: a made-up id
+            return ["e:1"]
         raise AssertionError(pattern)
 
     def _c(self, op: str) -> str:
@@ -420,7 +436,13 @@ async def test_privileged_callbacks_are_refused_where_they_do_not_belong(world: 
         await tg.wait_idle(settle=0.2)
         for pattern, data, update in updates:
             answer = person.callback_answer(update) or {}
-            expected = {"^c:": ONLY_CASEWORKERS, "^p:": ONLY_PARTNERS, "^f:": ONLY_ADMINS}
+            expected = {
+                "^c:": ONLY_CASEWORKERS,
+                "^p:": ONLY_PARTNERS,
+                "^f:": ONLY_ADMINS,
+                "^s:": ONLY_SUPERVISORS,
+                "^e:": ONLY_STAFF,
+            }
             assert answer.get("text") == expected[pattern], (role, data, answer)
         assert len(person.messages) == sent_before, (role, person.texts()[sent_before:])
         tried += len(updates)
@@ -642,6 +664,8 @@ async def test_an_applicants_reply_reaches_the_caseworker_escaped_and_split(
     reply = (unit * (5000 // len(unit) + 1))[:5000]
     before = len(cw.messages)
     await ap.send(reply)
+    await wait_until(lambda: any("Received for application" in t for t in ap.texts()))
+    await ap.tap("✔️ Done: send my answer")
     await wait_until(
         lambda: any("Open" in m.buttons[0] for m in cw.messages[before:] if m.buttons),
         15,

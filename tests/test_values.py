@@ -17,6 +17,7 @@ from bot.flow.values import (
     mask,
     normalise,
     parse_date,
+    parse_id_number,
     parse_index,
     parse_number,
     parse_phone,
@@ -337,3 +338,147 @@ def test_mask_hides_short_values_entirely() -> None:
 
 def test_mask_of_a_medium_value_keeps_one_leading_character() -> None:
     assert mask("张三丰先生") == "张••先生"
+
+
+# --- the edges of each rule --------------------------------------------------------------
+# Found by mutation testing (docs/testing.md): each of these changed a rule and no test
+# noticed. The survivors left are named below where no answer can tell them apart.
+#
+# equivalent: bot.flow.values.x__drop_units__mutmut_2: rstrip → lstrip of a text that
+#   normalise() has already trimmed at both ends.
+# equivalent: bot.flow.values.x__chinese_number__mutmut_30: digit = "" after a unit, for
+#   None: both are false, and both count as one before the next unit (digit or 1).
+# equivalent: bot.flow.values.x__chinese_number__mutmut_41: the default of
+#   _CN_UNITS.get(text[-2], 0) → 1: text[-2] is a unit or 零 there (two digits in a row
+#   are refused first), and neither default reaches 100.
+# equivalent: bot.flow.values.x__chinese_number__mutmut_46: // 10 → / 10 gives 2500.0
+#   for 2500, and Decimal(2500.0) is Decimal(2500).
+# equivalent: bot.flow.values.x_normalise__mutmut_9: ASCII text through the digit
+#   substitution too: it has no other digits to change (the test is a shortcut).
+# equivalent: bot.flow.values.x_strip_bidi__mutmut_1: likewise, ASCII holds no bidi control.
+# equivalent: bot.flow.values.x_parse_index__mutmut_6: "" → "XXXX" for a text too long to
+#   read: neither is a number.
+# equivalent: bot.flow.values.x_parse_phone__mutmut_64: digits[1] in "XX3456789XX": a
+#   digit is never an X.
+# equivalent: bot.flow.values.x_parse_id_number__mutmut_26: zip(strict=None), and
+# equivalent: bot.flow.values.x_parse_id_number__mutmut_29: zip() without strict, and
+# equivalent: bot.flow.values.x_parse_id_number__mutmut_31: zip(strict=False): both sides
+#   hold 17 items once the shape matched.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # two units in one number
+        ("一百二十", 120),
+        ("一千二百", 1200),
+        ("一千二百三十四", 1234),
+        ("一千零十", 1010),  # 零 before a unit: the unit counts once, not zero times
+        # a unit before 万 multiplies it
+        ("十万", 100_000),
+        ("五百万", 5_000_000),
+        ("五千万", 50_000_000),
+        ("一万万", 100_000_000),
+        # the short form also right after the first unit
+        ("千五", 1500),
+        ("万五", 15000),
+        # a space inside a number, as the bank's statement writes it
+        ("1 200", 1200),
+        ("12 000元", 12000),
+        # units after units, with spaces
+        ("3 口 人", 3),
+    ],
+)
+def test_parse_number_reads_numbers_with_several_units(text: str, expected: int) -> None:
+    assert parse_number(text) == Decimal(expected)
+
+
+def test_a_number_is_looked_at_up_to_four_hundred_characters() -> None:
+    """Spaces around a number are trimmed, but past 400 characters nothing is read."""
+    assert parse_number(" " * 399 + "3") == Decimal(3)  # 400 characters
+    assert parse_number(" " * 400 + "3") is None  # 401
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("000002", 1),  # six digits: still a position
+        ("0000002", None),  # seven: not looked at
+        (" " * 99 + "2", 1),  # a hundred characters
+        (" " * 100 + "2", None),  # a hundred and one
+    ],
+)
+def test_parse_index_bounds(text: str, expected: int | None) -> None:
+    assert parse_index(text, 5) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 00 is the international prefix: another country keeps its own
+        ("0044 20 7946 0958", "+442079460958"),
+        # 0086 before a landline: the area code gets its 0 back
+        ("0086 10 6552 1234", "01065521234"),
+        # the length of a landline with its area code: 10 to 12 digits
+        ("0101234567", "0101234567"),
+        ("010123456789", "010123456789"),
+        # an international number: 8 to 15 digits
+        ("+12345678", "+12345678"),
+        ("+123456789012345", "+123456789012345"),
+        # 25 characters at most, spaces and all
+        ("+1 2 3 4 5 6 7 8 9 0 1 23", "+1234567890123"),
+        ("19912345678", "19912345678"),
+    ],
+)
+def test_parse_phone_at_its_bounds(text: str, expected: str) -> None:
+    assert len(text) <= 25
+    assert parse_phone(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "010123456",  # a landline of 9 digits
+        "0101234567890",  # of 13
+        "+1234567",  # an international number of 7 digits
+        "+1234567890123456",  # of 16
+        "+1 2 3 4 5 6 7 8 9 0 1 2 3",  # 26 characters
+    ],
+)
+def test_parse_phone_refuses_past_its_bounds(text: str) -> None:
+    assert parse_phone(text) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("abcd", "••••"),  # four characters: all hidden
+        ("abcde", "a••de"),  # five: the first and the last two shown
+        ("012345678", "0••••••78"),  # nine: still one at the start
+        ("0123456789", "012•••••89"),  # ten: three at the start
+    ],
+)
+def test_mask_at_its_bounds(value: str, expected: str) -> None:
+    assert mask(value) == expected
+
+
+def test_parse_id_number_reads_it_as_people_type_it_and_says_what_is_wrong() -> None:
+    assert parse_id_number("110101 19900307 7774") == ("110101199003077774", None)
+    assert parse_id_number("110101-19900307-7774") == ("110101199003077774", None)
+    assert parse_id_number("11010519491231002x") == ("11010519491231002X", None)
+    assert parse_id_number("１１０１０５１９４９１２３１００２Ｘ") == ("11010519491231002X", None)
+    assert parse_id_number("110101199003077775") == (None, "check")
+    assert parse_id_number("11010119900307777") == (None, "shape")
+    assert parse_id_number("11010119900307777" + "a") == (None, "shape")
+    assert parse_id_number("1" * 401) == (None, "shape")
+
+
+def test_clean_text_of_ascii_drops_control_characters_at_the_ends() -> None:
+    assert clean_text("\x00name\x7f") == "name"
+    assert clean_text("\x1b[31mname\x08") == "[31mname"
+
+
+def test_clean_text_drops_variation_selectors_supplement_to_its_last() -> None:
+    assert clean_text("a\U000e0100") == "a"
+    assert clean_text("a\U000e01ef") == "a"
+    assert clean_text("a\U000e01f0") == "a\U000e01f0"  # past the block: a letter to keep

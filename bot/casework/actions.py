@@ -18,6 +18,8 @@ from bot.store.intakes import OPEN_STATUSES
 
 # Statuses in which a decision (ask, approve, decline) can be taken on a claimed intake.
 DECIDABLE = ("in_review", "awaiting_applicant")
+# Decided statuses: a supervisor may reopen such an intake, with a reason.
+DECIDED = ("approved", "declined")
 # Statuses in which a household can no longer be referred (nobody's data is left to share).
 NOT_REFERABLE = ("draft", "withdrawn", "expired")
 # Referral statuses in which the partner still has something to do.
@@ -42,6 +44,13 @@ class Action(StrEnum):
     REFER = "refer"
     NOTE = "note"
     SHOW_ATTACHMENTS = "show_attachments"
+    REVEAL_ID = "reveal_id"  # show the ID number the card masks (an audited read)
+    CLOSE_QUESTION = "close_question"  # stop waiting for the applicant's answer
+    # the supervisor's
+    ASSIGN = "assign"  # to a caseworker of the intake's region
+    CONFIRM_DECISION = "confirm_decision"  # a caseworker's proposed decision, as proposed
+    RETURN_DECISION = "return_decision"  # back to the caseworker, with a note
+    REOPEN = "reopen"  # a decided intake back in review, with a reason
     # the partner's
     ACKNOWLEDGE = "acknowledge"
     REPORT_DONE = "report_done"
@@ -75,10 +84,35 @@ class Actor:
         return self.scopes.get(role, Scope())
 
 
-def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
-    """The actions ``actor`` may take on ``case`` now, in the order they are offered."""
-    if CASEWORKER not in actor.roles:
+def allowed(
+    case: Case, actor: Actor, *, files: int = 0, id_number: bool = False
+) -> tuple[Action, ...]:
+    """The actions ``actor`` may take on ``case`` now, in the order they are offered: a
+    caseworker's of their regions, then a supervisor's of theirs."""
+    works = actor.scope(CASEWORKER).covers(case.region)
+    supervises = actor.scope(SUPERVISOR).covers(case.region)
+    if not works and not supervises:
         return ()
+    out: list[Action] = []
+    if works:
+        out += _caseworker(case, actor)
+    if supervises:
+        if case.status in OPEN_STATUSES and not case.anonymised_at:
+            out.append(Action.ASSIGN)
+        if case.proposal_id is not None:
+            out += [Action.CONFIRM_DECISION, Action.RETURN_DECISION]
+        if case.status in DECIDED and not case.anonymised_at and not case.is_test:
+            out.append(Action.REOPEN)
+    if works:
+        out.append(Action.NOTE)
+    if files:
+        out.append(Action.SHOW_ATTACHMENTS)
+    if works and id_number and not case.anonymised_at:
+        out.append(Action.REVEAL_ID)
+    return tuple(out)
+
+
+def _caseworker(case: Case, actor: Actor) -> list[Action]:
     out: list[Action] = []
     if case.status in OPEN_STATUSES:
         if case.assignee is None:
@@ -86,18 +120,20 @@ def allowed(case: Case, actor: Actor, *, files: int = 0) -> tuple[Action, ...]:
         elif case.assignee != actor.user_id:
             out.append(Action.TAKE_OVER)
         else:
-            if not case.is_clue:
-                out.append(Action.ASK)
-            out += [Action.APPROVE, Action.DECLINE, Action.RELEASE]
+            # While a decision waits for a supervisor, it is neither made again nor asked on.
+            if case.proposal_id is None:
+                if not case.is_clue:
+                    out.append(Action.ASK)
+                if case.status == "awaiting_applicant":
+                    out.append(Action.CLOSE_QUESTION)
+                out += [Action.APPROVE, Action.DECLINE]
+            out.append(Action.RELEASE)
     if case.deletion_requested_at and not case.anonymised_at:
         out += [Action.ERASE, Action.REFUSE_DELETION]
     # A test intake is never sent on: the department would act on a household that is not.
     if case.status not in NOT_REFERABLE and not case.anonymised_at and not case.is_test:
         out.append(Action.REFER)
-    out.append(Action.NOTE)
-    if files:
-        out.append(Action.SHOW_ATTACHMENTS)
-    return tuple(out)
+    return out
 
 
 def referral_actions(status: str) -> tuple[Action, ...]:

@@ -98,8 +98,11 @@ class Clues:
         lang = await self.people.lang_of(actor)
         clue = {k: clean_text(v)[:MAX_TYPED] for k, v in clue.items() if k in dict(CLUE_FIELDS)}
 
+        region = await self._region_of(actor)
+        alerts = await self.notices.alerts_for(region, flow)
+
         def notify(intake_id: int, ref: str) -> list[OutMessage]:
-            return self.notices.alerts_for_new(ref, is_clue=True, intake_id=intake_id)
+            return alerts(ref, is_clue=True, intake_id=intake_id)
 
         _, ref = await self.store.cases.add_clue(
             partner_id=actor,
@@ -109,8 +112,17 @@ class Clues:
             clue=clue,
             priority=0,
             notify=notify,
+            region=region,
         )
         return ref
+
+    async def _region_of(self, actor: int) -> str | None:
+        """A clue's region: the partner's own, when their role is kept to one (a county's
+        liaison sends clues about that county); else the default region, else none."""
+        scope = await self.store.roles.scope(actor, PARTNER)
+        if scope.prefixes is not None and len(scope.prefixes) == 1:
+            return next(iter(scope.prefixes))
+        return self.store.intakes.region_for(None, {})
 
 
 def _state_of(flow: Flow, data: dict[str, Any]) -> State:

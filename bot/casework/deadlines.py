@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.i18n import Tr
+from bot.i18n_marks import N_
 from bot.store.intakes import OPEN_STATUSES
 
 # An intake is "due soon" this many days before its deadline.
@@ -33,10 +35,16 @@ class Due:
     at: dt.datetime  # UTC
     overdue: bool
     soon: bool  # not overdue yet, but within DUE_SOON_DAYS
+    days: int = 0  # ``days_left`` at the moment it was worked out for
 
     def days_left(self, now: dt.datetime) -> int:
         """Whole days until the deadline (negative: days past it)."""
-        return (self.at - now).days if self.at >= now else -((now - self.at).days or 1)
+        return _days_left(self.at, now)
+
+
+def _days_left(at: dt.datetime, now: dt.datetime) -> int:
+    # An hour past it is a day overdue: "overdue 0 days" would read as not overdue.
+    return (at - now).days if at > now else -((now - at).days or 1)
 
 
 def parse_at(stamp: str) -> dt.datetime:
@@ -67,7 +75,7 @@ def due(
         deadline, at = Deadline.DECISION, sent + dt.timedelta(days=decision_days)
     overdue = now >= at
     soon = not overdue and at - now <= dt.timedelta(days=DUE_SOON_DAYS)
-    return Due(deadline, at, overdue, soon)
+    return Due(deadline, at, overdue, soon, _days_left(at, now))
 
 
 def overdue_where(
@@ -83,3 +91,41 @@ def overdue_where(
         f" AND {column}.submitted_at <= ?) OR {column}.submitted_at <= ?))"
     )
     return sql, [*OPEN_STATUSES, first, decision]
+
+
+def due_where(
+    now: dt.datetime, *, first_reply_days: int, decision_days: int, column: str = "i"
+) -> tuple[str, list[str]]:
+    """An SQL condition for open intakes past a deadline or due soon ``now`` (within
+    DUE_SOON_DAYS): what the morning digest lists. A deadline is that near exactly when it
+    is passed DUE_SOON_DAYS later."""
+    return overdue_where(
+        now + dt.timedelta(days=DUE_SOON_DAYS),
+        first_reply_days=first_reply_days,
+        decision_days=decision_days,
+        column=column,
+    )
+
+
+# What is due, as staff read it: the 12309 service's two promises.
+DEADLINE_NAMES = {
+    Deadline.FIRST_REPLY: N_("first reply"),
+    Deadline.DECISION: N_("decision"),
+}
+
+
+def due_text(tr: Tr, due: Due) -> str:
+    """How far an intake is from its deadline, and which: "⚠️ overdue 3 days · first
+    reply", "⏳ due in 2 days · decision"; "" when it is neither overdue nor due soon."""
+    if due.overdue:
+        n = -due.days
+        when = "⚠️ " + tr.ngettext("overdue {n} day", "overdue {n} days", n).format(n=tr.count(n))
+    elif due.soon and due.days > 0:
+        when = "⏳ " + tr.ngettext("due in {n} day", "due in {n} days", due.days).format(
+            n=tr.count(due.days)
+        )
+    elif due.soon:
+        when = "⏳ " + tr.gettext("due within a day")
+    else:
+        return ""
+    return when + " · " + tr.gettext(DEADLINE_NAMES[due.deadline])

@@ -8,21 +8,32 @@ notices a change causes (bot/casework/notices.py) are stored in the same transac
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
-from bot.casework.actions import CASEWORKER, DECIDABLE, Action, allowed
-from bot.casework.identity import People
+from bot.casework.actions import CASEWORKER, DECIDABLE, SUPERVISOR, Action, allowed
+from bot.casework.checkins import Checkins
+from bot.casework.deadlines import Due, due
+from bot.casework.facts import id_number_of
+from bot.casework.identity import Denied, People
 from bot.casework.notices import Notices
+from bot.casework.replies import Piece, decode, encode, since_question
 from bot.casework.terms import (
     BY_APPLICANT,
     DECLINE_REASONS,
     MAX_REPLY,
     MAX_TYPED,
+    READS,
     SHOWN_AS_MESSAGES,
     parse_amount,
 )
+from bot.config import Settings
+from bot.evidence import refs_in
 from bot.flow.model import Flow
 from bot.flow.values import clean_text, parse_id_number, parse_phone, strip_bidi
+from bot.regions import Scope
 from bot.store import Store
 from bot.store.casework import Case, Change, Conflict, Referral
 from bot.store.db import now_iso
@@ -31,8 +42,20 @@ from bot.store.outbox import OutMessage
 
 # The pending prompt, conversation entry and audit suffix of a correction request.
 CORRECTION = "correction"
+# Who may read the queue and the cards of their regions: supervisors read, caseworkers act.
+READERS = (CASEWORKER, SUPERVISOR)
 # Sent applications whose answers may still be corrected (not withdrawn, not expired).
 CORRECTABLE = ("submitted", "in_review", "awaiting_applicant", "approved", "declined")
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A file on an intake, with the question it answers: a step of the interview
+    (``step_id``), or a caseworker's question (``question``, as they typed it)."""
+
+    file: dict[str, Any]  # as the channel stored it (kind, file id, name)
+    step_id: str | None = None
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,15 +67,21 @@ class Card:
     history: list[tuple[str, int | None, str, str]]  # (at, actor, kind, text)
     referrals: list[Referral]
     actions: tuple[Action, ...] = ()
-    files: tuple[dict[str, str], ...] = ()  # the attachments, as the channel stored them
+    files: tuple[Filed, ...] = ()  # the attachments, then files sent in answers, in order
     names: dict[int | None, str] = field(default_factory=dict)  # staff, as colleagues see them
     partners: dict[int, str] = field(default_factory=dict)  # a referral's partner, by label
+    # Machine transcriptions of voice answers, by the file's unique id (when an engine is set).
+    transcripts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class QueuePage:
     entries: list[tuple[Case, Flow]]
     total: int
+    # The intakes on the page that are overdue or due soon, by id (bot/casework/deadlines.py).
+    due: dict[int, Due] = field(default_factory=dict)
+    # Who holds each intake, for a supervisor (who assigns); caseworkers see "a colleague".
+    names: dict[int | None, str] = field(default_factory=dict)
 
 
 def normal_ref(typed: str) -> str:
@@ -65,21 +94,46 @@ def normal_ref(typed: str) -> str:
 
 
 class Decisions:
-    def __init__(self, store: Store, people: People, notices: Notices) -> None:
+    def __init__(
+        self, store: Store, people: People, notices: Notices, settings: Settings | None = None
+    ) -> None:
         self.store = store
         self.people = people
         self.notices = notices
+        self.settings = settings or notices.settings
+        # Return visits a decision schedules (set by ``Casework``; none without it).
+        self.checkins: Checkins | None = None
+
+    def checkin_times(self, case: Case) -> tuple[str, ...]:
+        """The check-ins a decision on ``case`` made now schedules."""
+        if self.checkins is None:
+            return ()
+        return self.checkins.schedule_for(is_test=case.is_test, is_clue=case.is_clue)
 
     # -- checks ----------------------------------------------------------------------
 
-    async def open_case(self, actor: int, intake_id: int) -> Case:
-        """A sent intake of the caseworker's regions; a draft is nobody's business yet,
-        and another county's intake is answered as if it did not exist."""
-        await self.people.require(actor, CASEWORKER)
+    async def scope(self, actor: int, roles: tuple[str, ...]) -> Scope:
+        """The regions ``actor`` covers in any of ``roles``; Denied without any of them."""
+        scopes = await self.store.roles.scopes(actor)
+        held = [scopes[r] for r in roles if r in scopes]
+        if not held:
+            raise Denied(roles[0])
+        out = held[0]
+        for more in held[1:]:
+            out = out | more
+        return out
+
+    async def open_case(
+        self, actor: int, intake_id: int, roles: tuple[str, ...] = (CASEWORKER,)
+    ) -> Case:
+        """A sent intake of the regions ``actor`` covers in ``roles`` (a caseworker's, to
+        act on it; a supervisor's too, to read it); a draft is nobody's business yet, and
+        another county's intake is answered as if it did not exist."""
+        scope = await self.scope(actor, roles)
         case = await self.store.cases.get(intake_id)
         if case is None or case.status == "draft":
             raise Conflict("not_found")
-        if not (await self.store.roles.scope(actor, CASEWORKER)).covers(case.region):
+        if not scope.covers(case.region):
             raise Conflict("not_found")
         return case
 
@@ -97,9 +151,8 @@ class Decisions:
     async def queue(
         self, actor: int, page: int, size: int, mine: bool = False
     ) -> tuple[list[Case], int]:
-        await self.people.require(actor, CASEWORKER)
         assignee = actor if mine else None
-        scope = await self.store.roles.scope(actor, CASEWORKER)
+        scope = await self.scope(actor, (CASEWORKER,) if mine else READERS)
         total = await self.store.cases.queue_size(assignee, scope)
         cases = await self.store.cases.queue(
             limit=size, offset=page * size, assignee=assignee, scope=scope
@@ -110,38 +163,70 @@ class Decisions:
         """A page of the queue, each intake with the flow it was answered on."""
         cases, total = await self.queue(actor, page, size, mine)
         flows = [await self.store.flows.get(c.flow_id, c.flow_version) for c in cases]
-        return QueuePage(list(zip(cases, flows, strict=True)), total)
+        names: dict[int | None, str] = {}
+        if await self.people.has(actor, SUPERVISOR):
+            names = await self.people.names_of([c.assignee for c in cases if c.assignee])
+        return QueuePage(list(zip(cases, flows, strict=True)), total, self.due_of(cases), names)
+
+    def due_of(self, cases: list[Case], now: dt.datetime | None = None) -> dict[int, Due]:
+        """Those of ``cases`` past a deadline or due soon, and how (the queue's marks)."""
+        now = now or dt.datetime.now(dt.UTC)
+        s = self.notices.settings
+        out = {}
+        for case in cases:
+            found = due(
+                case.status,
+                case.submitted_at,
+                now,
+                first_reply_days=s.first_reply_days,
+                decision_days=s.decision_days,
+            )
+            if found is not None and (found.overdue or found.soon):
+                out[case.id] = found
+        return out
 
     async def find(self, actor: int, ref: str) -> int | None:
         """The id of the intake with reference ``ref`` (as read out on the phone)."""
-        await self.people.require(actor, CASEWORKER)
+        scope = await self.scope(actor, READERS)
         ref = normal_ref(ref)
         intake = await self.store.intakes.by_ref(ref) if ref else None
         if intake is None:
             return None
         case = await self.store.cases.get(intake.id)
-        scope = await self.store.roles.scope(actor, CASEWORKER)
         return intake.id if case is not None and scope.covers(case.region) else None
 
     async def card(self, actor: int, intake_id: int) -> Card:
-        case = await self.open_case(actor, intake_id)
+        """The card; reading it is audited (``intake.viewed``), like every read of the
+        personal data it shows."""
+        case = await self.open_case(actor, intake_id, READERS)
         flow = await self.store.flows.get(case.flow_id, case.flow_version)
+        await self.store.audit.read(actor, intake_id, "intake.viewed")
         audit = await self.store.audit.for_intake(intake_id)
         talk = await self.store.cases.conversation(intake_id)
         history: list[tuple[str, int | None, str, str]] = [
             (a.at, a.actor, "event", a.action)
             for a in audit
-            if a.action not in SHOWN_AS_MESSAGES  # their text is in the conversation below
+            # Their text is in the conversation below; reads are in the audit trail only.
+            if a.action not in SHOWN_AS_MESSAGES and a.action not in READS
         ]
         history += [(m.at, m.author, m.kind, m.body) for m in talk]
         history.sort(key=lambda h: h[0])
         referrals = await self.store.cases.referrals(intake_id)
-        files = tuple(
-            ref
+        # The attachments and voice answers (played from our store), in the flow's order.
+        files = [
+            Filed(ref, step_id=step.id)
             for step in flow.steps
-            if step.type == "attachments"
-            for ref in case.state.answers.get(step.id) or []
-        )
+            if step.type in ("attachments", "text")
+            for ref in refs_in(case.state.answers.get(step.id))
+        ]
+        question = ""
+        for m in talk:  # files sent in answers, each with the question it answers
+            if m.kind == "question":
+                question = m.body
+            elif m.kind == "reply":
+                piece = decode(m.body)
+                if piece.file is not None:
+                    files.append(Filed(piece.file, question=question))
         # The department as the caseworker picked it from the list, else the liaison's name.
         labels = {g.user_id: g.label for g in await self.store.roles.grants("partner") if g.label}
         partners = {
@@ -153,16 +238,27 @@ class Decisions:
         authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
         actor_now = await self.people.actor(actor)
-        return Card(
-            case,
-            flow,
-            history,
-            referrals,
-            allowed(case, actor_now, files=len(files)),
-            files,
-            names,
-            partners,
+        offered = allowed(
+            case, actor_now, files=len(files), id_number=id_number_of(case, flow) is not None
         )
+        transcripts = {}
+        for filed in files:
+            unique = str(filed.file.get("unique") or "")
+            row = await self.store.file_records.find(intake_id, unique) if unique else None
+            if row is not None and row.transcript:
+                transcripts[unique] = row.transcript
+        return Card(
+            case, flow, history, referrals, offered, tuple(files), names, partners, transcripts
+        )
+
+    async def reveal_id(self, actor: int, intake_id: int) -> tuple[Case, str | None]:
+        """The ID number the card masks, for a caseworker; each reveal is audited."""
+        case = await self.open_case(actor, intake_id)
+        flow = await self.store.flows.get(case.flow_id, case.flow_version)
+        number = None if case.anonymised_at else id_number_of(case, flow)
+        if number is not None:
+            await self.store.audit.read(actor, intake_id, "intake.id_revealed")
+        return case, number
 
     # -- actions ---------------------------------------------------------------------
 
@@ -220,6 +316,7 @@ class Decisions:
             Change(
                 action="intake.asked",
                 allowed_from=DECIDABLE,
+                unproposed=True,
                 to="awaiting_applicant",
                 need_assignee=actor,
                 entry=("question", question),
@@ -229,12 +326,37 @@ class Decisions:
             ),
         )
 
-    async def reply(self, applicant: int, intake_id: int, text: str) -> Case:
-        """The applicant answers a caseworker's question: it goes back to the caseworker."""
+    async def take_piece(
+        self, applicant: int, intake_id: int, piece: Piece, update_id: int | None = None
+    ) -> tuple[str, int]:
+        """One message of the applicant's answer to an open question, kept at once (once
+        per ``update_id``): the intake's reference, and how many have arrived since the
+        question. The caseworker is told on Done."""
+        if piece.file is None:
+            piece = Piece(clean_text(piece.text)[:MAX_REPLY])
+            if not piece.text:
+                raise Conflict("empty")
+        elif piece.text:
+            caption = clean_text(piece.text)[:MAX_REPLY]
+            piece = Piece(caption, piece.file | {"caption": caption})
+        ref = await self.store.cases.add_reply(
+            intake_id, applicant, encode(piece), piece.kind, update_id
+        )
+        return ref, len(await self._answer_pieces(intake_id))
+
+    async def finish_reply(self, applicant: int, intake_id: int) -> Case:
+        """Done: what the applicant sent since the question goes to the caseworker, in
+        one notice, and the intake is back in review."""
         case = await self.store.cases.get(intake_id)
         if case is None or case.applicant_id != applicant:
             raise Conflict("not_found")
-        text = clean_text(text)[:MAX_REPLY]
+        if case.status != "awaiting_applicant":
+            raise Conflict("wrong_status", case)
+        answer = since_question(
+            [(m.kind, m.body) for m in await self.store.cases.conversation(intake_id)]
+        )
+        if not answer.pieces:
+            raise Conflict("nothing_yet", case)
         return await self.store.cases.change(
             intake_id,
             applicant,
@@ -242,54 +364,142 @@ class Decisions:
                 action="intake.replied",
                 allowed_from=("awaiting_applicant",),
                 to="in_review",
-                entry=("reply", text),
-                notify=await self.notices.reply(case, text),
+                detail={"pieces": len(answer.pieces), "files": len(answer.files)},
+                notify=await self.notices.reply(case, answer),
                 clear_pending=applicant,
             ),
         )
 
+    async def reply(self, applicant: int, intake_id: int, text: str) -> Case:
+        """A whole answer in words: one piece, and Done."""
+        await self.take_piece(applicant, intake_id, Piece(text))
+        return await self.finish_reply(applicant, intake_id)
+
+    async def close_question(self, actor: int, intake_id: int) -> Case:
+        """The caseworker stops waiting for the applicant's answer; what arrived is kept
+        on the card, and the applicant is told their question is closed."""
+        case = await self.open_case(actor, intake_id)
+        return await self.store.cases.change(
+            intake_id,
+            actor,
+            Change(
+                action="intake.question_closed",
+                allowed_from=("awaiting_applicant",),
+                to="in_review",
+                need_assignee=actor,
+                notify=await self.notices.question_closed(case),
+            ),
+        )
+
+    async def _answer_pieces(self, intake_id: int) -> list[Piece]:
+        talk = await self.store.cases.conversation(intake_id)
+        return since_question([(m.kind, m.body) for m in talk]).pieces
+
+    def needs_second(self, kind: str, fen: int = 0) -> bool:
+        """Whether a second person must approve this decision (``INTAKE_APPROVAL``)."""
+        above = self.settings.approval_above
+        if above is None:
+            return False
+        if above == 0:
+            return True  # every decision, approve or decline
+        return kind == "approve" and Decimal(fen) / 100 > above
+
     async def approve(self, actor: int, intake_id: int, amount_text: str) -> Case:
+        """Approve with an amount; where a second person must approve, a proposal (the
+        returned case then has ``proposal_id``)."""
         case = await self.open_case(actor, intake_id)
         amount = parse_amount(amount_text)
         if amount is None:
             raise Conflict("bad_amount", case)
+        if amount > self.settings.max_amount:
+            raise Conflict("over_max", case)
         fen = int(amount * 100)
-        notify = [] if case.is_clue else await self.notices.approved(case, fen)
+        if self.needs_second("approve", fen) and not case.is_test:
+            return await self._propose(actor, case, "approve", fen=fen)
         return await self.store.cases.change(
-            intake_id,
-            actor,
-            Change(
-                action="intake.approved",
-                allowed_from=DECIDABLE,
-                to="approved",
-                need_assignee=actor,
-                sets={"amount_fen": fen, "decided_at": now_iso()},
-                detail={"amount_fen": fen},
-                notify=notify,
-                clear_pending=actor,
-            ),
+            intake_id, actor, await self.approval(case, fen, actor)
+        )
+
+    async def approval(self, case: Case, fen: int, actor: int | None) -> Change:
+        """The change that approves ``case`` with ``fen`` (by its caseworker when ``actor``
+        is given, else confirmed by a supervisor)."""
+        notify = [] if case.is_clue else await self.notices.approved(case, fen)
+        return Change(
+            action="intake.approved",
+            allowed_from=DECIDABLE,
+            to="approved",
+            need_assignee=actor,
+            sets={"amount_fen": fen, "decided_at": now_iso()},
+            detail={"amount_fen": fen},
+            notify=notify,
+            clear_pending=actor,
+            unproposed=actor is not None,
+            checkins=self.checkin_times(case),
         )
 
     async def decline(self, actor: int, intake_id: int, reason: str) -> Case:
-        """``reason`` is a code from DECLINE_REASONS or the caseworker's own words."""
+        """``reason`` is a code from DECLINE_REASONS or the caseworker's own words; where
+        a second person must approve, a proposal (the case then has ``proposal_id``)."""
         case = await self.open_case(actor, intake_id)
         reason = clean_text(reason)[:MAX_TYPED]
+        if self.needs_second("decline") and not case.is_test:
+            return await self._propose(actor, case, "decline", reason=reason)
+        return await self.store.cases.change(
+            intake_id, actor, await self.declining(case, reason, actor)
+        )
+
+    async def declining(self, case: Case, reason: str, actor: int | None) -> Change:
         coded = reason in dict(DECLINE_REASONS)
         notify = [] if case.is_clue else await self.notices.declined(case, reason)
-        return await self.store.cases.change(
-            intake_id,
+        return Change(
+            action="intake.declined",
+            allowed_from=DECIDABLE,
+            to="declined",
+            need_assignee=actor,
+            sets={"decision_reason": reason, "decided_at": now_iso()},
+            detail={"reason": reason if coded else "other"},
+            notify=notify,
+            clear_pending=actor,
+            unproposed=actor is not None,
+            checkins=self.checkin_times(case),
+        )
+
+    async def _propose(
+        self, actor: int, case: Case, kind: str, *, fen: int | None = None, reason: str = ""
+    ) -> Case:
+        """The decision as a proposal, sent to each supervisor of the intake's region
+        (but the caseworker, who cannot approve their own); refused when there is none."""
+        # Those who can open it: an intake without a region is only for those who cover all.
+        supervisors = [
+            g.user_id
+            for g in await self.store.roles.grants(SUPERVISOR)
+            if g.scope.covers(case.region) and g.user_id != actor
+        ]
+        if not supervisors:
+            raise Conflict("no_supervisor", case)
+        coded = reason in dict(DECLINE_REASONS)
+        detail: dict[str, object] = {"kind": kind}
+        if fen is not None:
+            detail["amount_fen"] = fen
+        if kind == "decline":
+            detail["reason"] = reason if coded else "other"
+        notices = await self.notices.proposed(case, supervisors, actor, kind, fen, reason)
+        proposed, _proposal = await self.store.proposals.propose(
+            case.id,
             actor,
             Change(
-                action="intake.declined",
+                action="intake.proposed",
                 allowed_from=DECIDABLE,
-                to="declined",
                 need_assignee=actor,
-                sets={"decision_reason": reason, "decided_at": now_iso()},
-                detail={"reason": reason if coded else "other"},
-                notify=notify,
+                detail=detail,
                 clear_pending=actor,
             ),
+            kind=kind,
+            amount_fen=fen,
+            reason=reason if kind == "decline" else None,
+            notify_for=notices,
         )
+        return proposed
 
     # -- the applicant's right to have their answers corrected --------------------------
 

@@ -49,6 +49,7 @@ class Deletions:
         codes = tuple(code for code, _label in DECLINE_REASONS)
         if not await self.store.cases.anonymise(intake_id, actor, "intake.erased", notify, codes):
             raise Conflict("wrong_status", case)
+        await self.store.erase_files()  # the photos and voice notes it held go too
         await self.store.db.checkpoint()
         return case
 

@@ -2,7 +2,9 @@
 
 Most actions are done with one tap (claim, release, erase, acknowledge). The others go on:
 asking needs the question typed; approving needs an amount typed and then confirmed;
-declining offers the common reasons or the caseworker's own words; referring offers the
+declining offers the common reasons or the caseworker's own words, and then a
+confirmation too (a decision is deliberate); a supervisor returns a proposed decision
+with a note typed, and reopens a decided intake with a reason typed; referring offers the
 liaisons, then needs the request typed; a partner's report offers the usual outcomes or
 their own words. What the core waits for is kept in the database (``pending``: a restart
 between a prompt and its answer loses nothing), and every step re-checks the actor's role
@@ -20,10 +22,12 @@ from enum import StrEnum
 
 from bot.casework.actions import Action, Step, allowed_on_referral
 from bot.casework.clues import AWAITING_CLUE, Clues, Question
-from bot.casework.decisions import Decisions
+from bot.casework.decisions import Card, Decisions
 from bot.casework.deletions import Deletions
 from bot.casework.identity import Denied
 from bot.casework.referrals import Referrals
+from bot.casework.replies import Piece
+from bot.casework.supervision import Supervision
 from bot.casework.terms import DECLINE_REASONS, DONE_OUTCOMES, parse_amount
 from bot.flow.values import clean_text
 from bot.i18n import Tr
@@ -39,6 +43,9 @@ class Awaiting(StrEnum):
     AMOUNT = "cw_amount"  # the amount to approve
     CONFIRMATION = "cw_confirm"  # a tap on "Yes, approve" (the amount is held)
     DECLINE_REASON = "cw_decline"  # the caseworker's own reason to decline
+    DECLINE_CONFIRMATION = "cw_confirm_decline"  # a tap on "Yes, decline" (the reason is held)
+    RETURN_NOTE = "sv_return"  # why a supervisor returns a proposed decision
+    REOPEN_REASON = "sv_reopen"  # why a supervisor reopens a decided intake
     NOTE = "cw_note"
     REFERRAL_REQUEST = "cw_refer"  # what the liaison is asked to do (the liaison is held)
     KEEP_REASON = "cw_keep"  # why the applicant's data must be kept
@@ -54,12 +61,14 @@ CASEWORKER_WAITS = frozenset(
         Awaiting.AMOUNT,
         Awaiting.CONFIRMATION,
         Awaiting.DECLINE_REASON,
+        Awaiting.DECLINE_CONFIRMATION,
         Awaiting.NOTE,
         Awaiting.REFERRAL_REQUEST,
         Awaiting.KEEP_REASON,
     }
 )
 PARTNER_WAITS = frozenset({Awaiting.DONE_REPORT, Awaiting.RETURN_REASON, Awaiting.CLUE})
+SUPERVISOR_WAITS = frozenset({Awaiting.RETURN_NOTE, Awaiting.REOPEN_REASON})
 
 
 # --- outcomes ----------------------------------------------------------------------------
@@ -103,22 +112,36 @@ class Choices:
 
 
 @dataclass(frozen=True)
-class Confirming:
-    """Asks to confirm ``action`` (``Step.CONFIRM``), e.g. the amount to approve."""
+class Proposed:
+    """The decision was made a proposal: a supervisor confirms or returns it
+    (``INTAKE_APPROVAL``); the applicant is told nothing yet."""
 
     action: Action
     case: Case
-    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Confirming:
+    """Asks to confirm ``action`` (``Step.CONFIRM``): the amount to approve, or the
+    reason to decline."""
+
+    action: Action
+    case: Case
+    amount: Decimal = Decimal(0)
+    reason: str = ""  # a decline's reason: a code from DECLINE_REASONS or words
 
 
 @dataclass(frozen=True)
 class Refused:
     """The words typed were not taken; the same prompt still waits.
 
-    ``empty``: nothing visible; ``bad_amount``: not an amount; ``tap_confirm``: a
+    ``empty``: nothing visible; ``bad_amount``: not an amount; ``over_max``: more than
+    the largest amount (``limit``, in yuan); ``tap_confirm``, ``tap_confirm_decline``: a
     confirmation is waited for, not words."""
 
     code: str
+    limit: Decimal | None = None
+    case: Case | None = None  # the intake the prompt is about, to ask again
 
 
 @dataclass(frozen=True)
@@ -135,10 +158,31 @@ class Cancelled:
 
 @dataclass(frozen=True)
 class Attachments:
-    files: tuple[dict[str, str], ...]
+    """The card's files to send, each with the question it answers (``Card.files``)."""
+
+    card: Card
 
 
-Outcome = Applied | Waiting | Choices | Confirming | Refused | Stale | Cancelled | Attachments
+@dataclass(frozen=True)
+class Revealed:
+    """The ID number the card masks (None: there is none to show); the read is audited."""
+
+    case: Case
+    id_number: str | None
+
+
+Outcome = (
+    Applied
+    | Waiting
+    | Choices
+    | Confirming
+    | Proposed
+    | Refused
+    | Stale
+    | Cancelled
+    | Attachments
+    | Revealed
+)
 
 
 class Desk:
@@ -149,12 +193,14 @@ class Desk:
         referrals: Referrals,
         deletions: Deletions,
         clues: Clues,
+        supervision: Supervision,
     ) -> None:
         self.store = store
         self.decisions = decisions
         self.referrals = referrals
         self.deletions = deletions
         self.clues = clues
+        self.supervision = supervision
 
     async def _wait(
         self, actor: int, awaiting: Awaiting, case: Case, ref_id: int | None = None
@@ -191,15 +237,17 @@ class Desk:
             case Action.DECLINE, Step.PICK:
                 if not 0 <= arg < len(DECLINE_REASONS):
                     raise Conflict("wrong_status")
-                return Applied(action, await d.decline(actor, target, DECLINE_REASONS[arg][0]))
+                return await self._ask_decline(actor, target, DECLINE_REASONS[arg][0])
             case Action.DECLINE, Step.OWN_WORDS:
                 case = await d.claimed_case(actor, target)
                 return await self._wait(actor, Awaiting.DECLINE_REASON, case)
+            case Action.DECLINE, Step.CONFIRM:
+                return await self._confirm_decline(actor, target)
             case Action.NOTE, Step.START:
                 return await self._wait(actor, Awaiting.NOTE, await d.open_case(actor, target))
             case Action.REFER, Step.START:
                 case = await d.open_case(actor, target)
-                partners = await self.referrals.partners(actor)
+                partners = await self.referrals.partners(actor, case)
                 options = tuple(Option(uid, name, False) for uid, name in partners)
                 return Choices(action, options, case)
             case Action.REFER, Step.PICK:
@@ -211,7 +259,25 @@ class Desk:
                 case = await self.deletions.requested(actor, target)
                 return await self._wait(actor, Awaiting.KEEP_REASON, case)
             case Action.SHOW_ATTACHMENTS, Step.START:
-                return Attachments((await d.card(actor, target)).files)
+                return Attachments(await d.card(actor, target))
+            case Action.REVEAL_ID, Step.START:
+                return Revealed(*await d.reveal_id(actor, target))
+            case Action.CLOSE_QUESTION, Step.START:
+                return Applied(action, await d.close_question(actor, target))
+            case Action.ASSIGN, Step.START:
+                case, people = await self.supervision.caseworkers(actor, target)
+                options = tuple(Option(uid, name, False) for uid, name in people)
+                return Choices(action, options, case)
+            case Action.ASSIGN, Step.PICK:  # arg: the caseworker
+                return Applied(action, await self.supervision.assign_to(actor, target, arg))
+            case Action.CONFIRM_DECISION, Step.START:  # target: the proposal
+                return Applied(action, await self.supervision.confirm(actor, target))
+            case Action.RETURN_DECISION, Step.START:
+                _proposal, case = await self.supervision.waiting(actor, target)
+                return await self._wait(actor, Awaiting.RETURN_NOTE, case, ref_id=target)
+            case Action.REOPEN, Step.START:
+                case = await self.supervision.reopenable(actor, target)
+                return await self._wait(actor, Awaiting.REOPEN_REASON, case)
             case _:
                 return await self._partner_tap(actor, action, step, target, arg)
 
@@ -247,14 +313,49 @@ class Desk:
     async def _confirm_approval(self, actor: int, intake_id: int) -> Outcome:
         held = await self.store.pending.get(actor)
         if held is None or held.kind != Awaiting.CONFIRMATION or held.intake_id != intake_id:
-            case = await self.decisions.open_case(actor, intake_id)
-            if case.status != "approved" or case.assignee != actor:
-                return Stale(Action.APPROVE)
-            # This very approval was applied already (tapped twice, or applied again from
-            # the inbox after a restart): say what it did, change nothing.
-            return Applied(Action.APPROVE, case)
+            return await self._done_before(actor, intake_id, Action.APPROVE, "approved")
         amount = str(held.data.get("amount", ""))
-        return Applied(Action.APPROVE, await self.decisions.approve(actor, intake_id, amount))
+        return self._decided(Action.APPROVE, await self.decisions.approve(actor, intake_id, amount))
+
+    async def _ask_decline(self, actor: int, intake_id: int, reason: str) -> Confirming:
+        """The reason is held until the caseworker confirms (or cancels: nothing changes)."""
+        case = await self.decisions.claimed_case(actor, intake_id)
+        if case.proposal_id is not None:
+            raise Conflict("proposed", case)
+        await self.store.pending.set(
+            actor, Awaiting.DECLINE_CONFIRMATION, intake_id, data={"reason": reason}
+        )
+        return Confirming(Action.DECLINE, case, reason=reason)
+
+    async def _confirm_decline(self, actor: int, intake_id: int) -> Outcome:
+        held = await self.store.pending.get(actor)
+        if (
+            held is None
+            or held.kind != Awaiting.DECLINE_CONFIRMATION
+            or held.intake_id != intake_id
+        ):
+            return await self._done_before(actor, intake_id, Action.DECLINE, "declined")
+        reason = str(held.data.get("reason", ""))
+        return self._decided(Action.DECLINE, await self.decisions.decline(actor, intake_id, reason))
+
+    async def _done_before(
+        self, actor: int, intake_id: int, action: Action, status: str
+    ) -> Outcome:
+        """A confirmation with nothing held for it: the very decision was made already
+        (tapped twice, or applied again from the inbox after a restart), or it is stale."""
+        case = await self.decisions.open_case(actor, intake_id)
+        if case.assignee != actor:
+            return Stale(action)
+        if case.status == status:
+            return Applied(action, case)  # say what it did, change nothing
+        proposals = await self.store.proposals.for_intake(intake_id)
+        if case.proposal_id is not None and proposals and proposals[-1].proposed_by == actor:
+            return Proposed(action, case)
+        return Stale(action)
+
+    @staticmethod
+    def _decided(action: Action, case: Case) -> Outcome:
+        return Proposed(action, case) if case.proposal_id is not None else Applied(action, case)
 
     async def cancel(self, actor: int) -> Cancelled:
         """Stop whatever the core waits for from ``actor``."""
@@ -285,14 +386,24 @@ class Desk:
                 if amount is None:
                     return Refused("bad_amount")
                 case = await d.claimed_case(actor, target)
+                limit = d.settings.max_amount
+                if amount > limit:
+                    return Refused("over_max", limit=limit, case=case)
                 await self.store.pending.set(
                     actor, Awaiting.CONFIRMATION, target, data={"amount": str(amount)}
                 )
                 return Confirming(Action.APPROVE, case, amount)
             case Awaiting.CONFIRMATION:
                 return Refused("tap_confirm")
+            case Awaiting.DECLINE_CONFIRMATION:
+                return Refused("tap_confirm_decline")
             case Awaiting.DECLINE_REASON:
-                return Applied(Action.DECLINE, await d.decline(actor, target, text))
+                return await self._ask_decline(actor, target, text)
+            case Awaiting.RETURN_NOTE:
+                case = await self.supervision.return_decision(actor, pending.ref_id or 0, text)
+                return Applied(Action.RETURN_DECISION, case)
+            case Awaiting.REOPEN_REASON:
+                return Applied(Action.REOPEN, await self.supervision.reopen(actor, target, text))
             case Awaiting.NOTE:
                 return Applied(Action.NOTE, await d.note(actor, target, text))
             case Awaiting.REFERRAL_REQUEST:
@@ -324,14 +435,19 @@ class Desk:
         """/clue: the first question of a partner's clue."""
         return Waiting(Awaiting.CLUE, question=await self.clues.begin(actor, tr))
 
-    async def answer_question(self, applicant: int, pending: Pending, text: str) -> bool:
-        """The applicant's answer to a caseworker's question; False when there is no
-        question to answer any more (the prompt is dropped)."""
+    async def answer_piece(
+        self, applicant: int, pending: Pending, piece: Piece, update_id: int | None = None
+    ) -> tuple[str, int] | None:
+        """A message of the applicant's answer to a caseworker's question: the intake's
+        reference and how many have arrived since the question; None when there is no
+        question to answer any more (the prompt is dropped). Conflict("empty") for
+        nothing visible."""
         if pending.intake_id is None:
-            return False
+            return None
         try:
-            await self.decisions.reply(applicant, pending.intake_id, text)
-        except Conflict:
+            return await self.decisions.take_piece(applicant, pending.intake_id, piece, update_id)
+        except Conflict as err:
+            if err.code == "empty":
+                raise
             await self.store.pending.clear(applicant)
-            return False
-        return True
+            return None

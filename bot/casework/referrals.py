@@ -42,12 +42,16 @@ class Referrals:
 
     # -- the caseworker's side -------------------------------------------------------
 
-    async def partners(self, actor: int) -> list[tuple[int, str]]:
-        """The liaisons a caseworker can refer to: (user id, department or name)."""
+    async def partners(self, actor: int, case: Case | None = None) -> list[tuple[int, str]]:
+        """The liaisons a caseworker can refer to: (user id, department or name); for
+        ``case``, those whose regions cover its region (a county's agriculture department
+        gets that county's households)."""
         await self.people.require(actor, CASEWORKER)
         grants = await self.store.roles.grants(PARTNER)
         return [
-            (g.user_id, strip_bidi(g.label or await self.people.name_of(g.user_id))) for g in grants
+            (g.user_id, strip_bidi(g.label or await self.people.name_of(g.user_id)))
+            for g in grants
+            if case is None or g.scope.covers(case.region)
         ]
 
     async def check_partner(self, actor: int, intake_id: int, partner_id: int) -> Case:
@@ -55,7 +59,7 @@ class Referrals:
         case = await self.decisions.open_case(actor, intake_id)
         if case.is_test:
             raise Conflict("is_test", case)
-        if not await self.people.has(partner_id, PARTNER):
+        if not (await self.store.roles.scope(partner_id, PARTNER)).covers(case.region):
             raise Conflict("not_a_partner", case)
         return case
 

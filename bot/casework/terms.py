@@ -48,8 +48,13 @@ EVENTS = {
     "intake.released": N_("released"),
     "intake.asked": N_("question to the applicant"),
     "intake.replied": N_("the applicant replied"),
+    "intake.question_closed": N_("question closed by the caseworker"),
     "intake.approved": N_("approved"),
     "intake.declined": N_("declined"),
+    "intake.proposed": N_("decision proposed, waiting for a supervisor"),
+    "intake.returned": N_("proposed decision returned by a supervisor"),
+    "intake.reopened": N_("reopened by a supervisor"),
+    "intake.assigned": N_("assigned by a supervisor"),
     "intake.note": N_("note"),
     "intake.correction": N_("the applicant asked for a correction"),
     "intake.corrected": N_("answers corrected"),
@@ -64,14 +69,28 @@ EVENTS = {
     "intake.erased": N_("data erased at the applicant's request"),
     "intake.anonymised": N_("anonymised after the retention period"),
     "draft.expired": N_("closed: not finished in time"),
+    "checkin.sent": N_("check-in (return visit) sent to the applicant"),
+    "checkin.stopped": N_("the applicant stopped the check-ins"),
 }
 
 # Audit actions whose words are shown from the conversation instead.
 SHOWN_AS_MESSAGES = frozenset(
-    {"intake.started", "intake.asked", "intake.replied", "intake.note", "intake.correction"}
+    {
+        "intake.started",
+        "intake.asked",
+        "intake.replied",
+        "intake.reply_received",
+        "intake.note",
+        "intake.correction",
+        "checkin.answered",
+        "checkin.note",
+    }
 )
+# Audit actions that record a read of personal data (the card opened, the ID number
+# revealed): kept in the audit trail, not shown in the card's history.
+READS = frozenset({"intake.viewed", "intake.id_revealed"})
 # Conversation entries the applicant wrote (their author is shown as "applicant").
-BY_APPLICANT = ("reply", "correction")
+BY_APPLICANT = ("reply", "correction", "checkin", "checkin_note")
 
 REFERRAL_STATUS = {
     "sent": N_("sent, not yet acknowledged"),

@@ -420,8 +420,8 @@ def _accept(flow: Flow, state: State, step: Step, value: Any, today: dt.date) ->
 
 
 def _check(flow: Flow, state: State, step: Step, value: Any, today: dt.date) -> Refusal | None:
-    if step.constraint is None or value is None:
-        return None
+    if step.constraint is None or value is None or isinstance(value, dict):
+        return None  # a voice answer (a recording): no constraint can read it
     env = _env(flow, state.answers)
     env["answer"] = value
     if _holds(step.constraint, env, today, on_error=True):
@@ -481,17 +481,12 @@ def _read_typed(step: Step, text: str, today: dt.date) -> tuple[Any, Refusal | N
         if number is None:
             return None, Refusal("id_number_check" if problem == "check" else "not_an_id_number")
         return number, None
-    if step.type in ("choice", "multi_choice"):
-        # Typing the label or its number works too: some keyboards hide buttons.
-        picked = _match_choice(step, raw)
-        if picked is None:
-            return None, Refusal("use_buttons")
-        return picked, None
-    if step.type == "consent":
+    # choice and multi_choice (``answer`` refuses typing on the other types itself):
+    # typing the label or its number works too, as some keyboards hide buttons.
+    picked = _match_choice(step, raw)
+    if picked is None:
         return None, Refusal("use_buttons")
-    if step.type == "attachments":
-        return None, Refusal("send_files")
-    return None, Refusal("use_buttons")
+    return picked, None
 
 
 # Where a part may end, best first: after a sentence, a line, a clause, a word.
@@ -636,6 +631,9 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
         if isinstance(given, Attached):
             if len(state.pending) >= step.max_files:
                 return refuse(flow, state, "too_many_files", max=step.max_files)
+            refusal = file_refusal(step, given.ref)
+            if refusal is not None:
+                return Ask(step, state, refusal=refusal, changed=False)
             new = state.copy()
             new.pending.append(given.ref)
             return Ask(step, new)
@@ -662,6 +660,13 @@ def answer(flow: Flow, state: State, given: Input, *, today: dt.date | None = No
             new.pending = [clean_text(given.text)]
             return Ask(step, new, refusal=refusal)
     elif isinstance(given, Attached):
+        if step.type == "text" and step.voice and given.ref.get("kind") == "voice":
+            # A voice answer: kept as the recording (its file reference); no constraint
+            # can read it.
+            refusal = file_refusal(step, given.ref)
+            if refusal is not None:
+                return Ask(step, state, refusal=refusal, changed=False)
+            return _accept(flow, state, step, dict(given.ref), day)
         return refuse(flow, state, "wrong_kind", kind=sent_kind(given))
     else:
         return refuse(flow, state, "type_answer")
@@ -710,6 +715,26 @@ def _at_review(flow: Flow, state: State, given: Input, today: dt.date) -> Outcom
     if kind is not None:
         return refuse(flow, state, "wrong_kind", kind=kind)
     return refuse(flow, state, "use_buttons")
+
+
+# Telegram's Bot API lets a bot download files up to this size (getFile): a larger file
+# cannot be kept, whatever the flow allows.
+DOWNLOAD_LIMIT_MB = 20
+_MB = 1024 * 1024
+
+
+def file_refusal(step: Step, ref: dict[str, Any]) -> Refusal | None:
+    """Why a file cannot be taken on ``step``: a kind the step does not take, or too large
+    (for the step's ``max_size``, or for Telegram's download limit)."""
+    kind = str(ref.get("kind") or "document")
+    if step.type == "attachments" and kind not in step.kinds:
+        return Refusal("file_kind", {"kinds": list(step.kinds)})
+    size = ref.get("size")
+    if isinstance(size, int) and size > DOWNLOAD_LIMIT_MB * _MB:
+        return Refusal("telegram_limit", {"max": DOWNLOAD_LIMIT_MB})
+    if isinstance(size, int) and size > step.max_size * _MB:
+        return Refusal("file_too_big", {"max": step.max_size})
+    return None
 
 
 def sent_kind(given: Input) -> str | None:

@@ -20,9 +20,10 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.flow.expr import Expr, ExprError, compile_expr
-from bot.flow.model import KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
+from bot.flow.model import FILE_KINDS, KNOWN_TAGS, STEP_TYPES, Choice, Flow, Rule, Step, Text
 from bot.flow.variables import NAMES, unknown_names
 from bot.i18n_marks import N_
+from bot.regions import is_code
 
 FLOW_ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 STEP_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -61,18 +62,22 @@ COMMON_STEP_KEYS = {
     "constraint_message",
     "sensitive",
     "tags",
+    # Only a choice step may route an intake; on any other it is a problem of its own
+    # (clearer than "unknown key").
+    "region",
 }
 TYPE_KEYS: dict[str, set[str]] = {
-    "note": {"id", "type", "text", "help", "relevant", "tags"},
+    "note": {"id", "type", "text", "help", "relevant", "tags", "region"},
     "consent": COMMON_STEP_KEYS - {"constraint", "constraint_message", "required"},
-    "text": COMMON_STEP_KEYS | {"max_length"},
+    "text": COMMON_STEP_KEYS | {"max_length", "voice"},
     "number": COMMON_STEP_KEYS | {"min", "max", "integer"},
     "date": COMMON_STEP_KEYS | {"min", "max"},
     "phone": set(COMMON_STEP_KEYS),
     "id_number": set(COMMON_STEP_KEYS),
     "choice": COMMON_STEP_KEYS | {"choices"},
     "multi_choice": COMMON_STEP_KEYS | {"choices"},
-    "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"}) | {"max_files"},
+    "attachments": (COMMON_STEP_KEYS - {"constraint", "constraint_message"})
+    | {"max_files", "max_size", "kinds"},
 }
 RULE_KEYS = {"id", "when", "label"}
 PRIORITY_KEYS = {"id", "when", "label", "points"}
@@ -86,7 +91,10 @@ class Phrase:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str]) -> str:
-        return gettext(self.template).format(**_rendered(self.params, gettext))
+        # A phrase without values is said as written: "a mapping in { } that is not
+        # closed" has braces to show, not to fill (format() raised KeyError on them).
+        said = gettext(self.template)
+        return said.format(**_rendered(self.params, gettext)) if self.params else said
 
     def __str__(self) -> str:
         return self.render(lambda t: t)
@@ -105,26 +113,27 @@ What = str | Phrase  # what a problem is about: "step 'name'", "the title", ...
 
 # PyYAML's words for what is wrong (English), as an admin reads them in their language;
 # the most common first. Anything else is said in general words, never in PyYAML's.
+# PyYAML's own (pure Python) scanner and parser, not libyaml's: their words differ.
 _YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
     ("mapping values are not allowed here", N_("mapping values are not allowed here")),
     ("could not find expected ':'", N_("a line without the colon after its key")),
     ("found character '\\t'", N_("a tab: indent with spaces only")),
-    ("found a tab character", N_("a tab: indent with spaces only")),
     ("found unexpected end of stream", N_("the file ends inside a text or a list")),
     ("expected ',' or ']'", N_("a list in [ ] that is not closed")),
     ("expected ',' or '}'", N_("a mapping in { } that is not closed")),
     ("found undefined alias", N_("an alias (*name) with no anchor (&name)")),
     ("found duplicate anchor", N_("an anchor (&name) used twice")),
     ("expected <block end>", N_("the indentation does not line up with the lines above")),
-    ("did not find expected key", N_("the indentation does not line up with the lines above")),
-    ("did not find expected '-'", N_("the indentation does not line up with the lines above")),
     ("could not determine a constructor", N_("a tag (!name) the flow format does not have")),
 )
 
 
 def yaml_problem(exc: yaml.YAMLError) -> Phrase:
     """What PyYAML found wrong, in words gettext translates (never its English text)."""
-    said = str(getattr(exc, "problem", None) or exc)
+    # A duplicate anchor is said in the context ("found duplicate anchor 'x'; first
+    # occurrence"), the problem being only "second occurrence".
+    parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
+    said = " ".join(str(part) for part in parts if part) or str(exc)
     for start, phrase in _YAML_PROBLEMS:
         if start in said:
             return P(phrase)
@@ -168,9 +177,6 @@ class _Refused(Exception):
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         super().__init__(str(problem))
-
-
-_BREAKS = "\0 \t\r\n\x85\u2028\u2029"
 
 
 class FlowYamlLoader(yaml.SafeLoader):
@@ -241,38 +247,17 @@ class FlowYamlLoader(yaml.SafeLoader):
             )
 
     def scan_plain(self) -> yaml.tokens.ScalarToken:
-        chunks: list[str] = []
-        start_mark = self.get_mark()
-        end_mark = start_mark
-        indent = self.indent + 1
-        spaces: list[str] = []
-        while True:
-            length = 0
-            if self.peek() == "#":
-                break
-            while True:
-                ch = self.peek(length)
-                if (
-                    ch in _BREAKS
-                    or (
-                        ch == ":"
-                        and self.peek(length + 1) in _BREAKS + (",[]{}" if self.flow_level else "")
-                    )
-                    or (self.flow_level and ch in ",[]{}")
-                ):
-                    break
-                length += 1
-            if length == 0:
-                break
-            self.allow_simple_key = False
-            chunks.extend(spaces)
-            chunks.append(self.prefix(length))
-            self.forward(length)
-            end_mark = self.get_mark()
-            spaces = self.scan_plain_spaces(indent, start_mark)
-            if not spaces or self.peek() == "#" or (not self.flow_level and self.column < indent):
-                break
-        return yaml.tokens.ScalarToken("".join(chunks), True, start_mark, end_mark)
+        """PyYAML's own scanner of a plain value; inside { } and [ ] it would stop at a
+        question mark, so there the question mark is shown to it as a letter (``prefix``
+        still takes the text as written). Positions are PyYAML's as ever (``start_mark``)."""
+        if not self.flow_level:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        peek = self.peek
+        self.peek = lambda index=0: "a" if (ch := peek(index)) == "?" else ch  # type: ignore[method-assign]
+        try:
+            return super().scan_plain()  # type: ignore[no-any-return]
+        finally:
+            del self.peek
 
 
 class _PublishedFlowYamlLoader(FlowYamlLoader):
@@ -520,7 +505,10 @@ class _Checker:
             return None
         return value
 
-    def choices(self, node: Node | None, step_id: str) -> tuple[Choice, ...]:
+    def choices(
+        self, node: Node | None, step_id: str, *, region: bool = False
+    ) -> tuple[Choice, ...]:
+        """A step's choices; with ``region``, each value must be a division code."""
         if node is None:
             return ()
         if not isinstance(node, SequenceNode) or not node.value:
@@ -544,6 +532,16 @@ class _Checker:
             if value in seen:
                 self.add(keys["value"], N_("choice value '{value}' appears twice"), value=value)
                 continue
+            if region and not is_code(value):
+                self.add(
+                    keys["value"],
+                    N_(
+                        "choice value '{value}' of the region step '{id}' must be a division"
+                        " code of 2, 4 or 6 digits, such as 653222"
+                    ),
+                    value=value,
+                    id=step_id,
+                )
             if len(value.encode()) > MAX_CHOICE_VALUE_BYTES:
                 self.add(
                     keys["value"],
@@ -576,6 +574,29 @@ class _Checker:
                 continue
             out.append(tag)
         return tuple(out)
+
+    def kinds(self, node: Node | None) -> tuple[str, ...]:
+        if node is None:
+            return ("photo", "document")
+        if not isinstance(node, SequenceNode) or not node.value:
+            self.add(node, N_("kinds must be a list such as [photo, document, voice]"))
+            return ("photo", "document")
+        out: list[str] = []
+        for item in node.value:
+            kind = self.scalar(item, (str,), P(N_("a kind of file")))
+            if kind is None:
+                continue
+            if kind not in FILE_KINDS:
+                self.add(
+                    item,
+                    N_("unknown kind of file '{kind}' (known: {known})"),
+                    kind=kind,
+                    known=", ".join(FILE_KINDS),
+                )
+                continue
+            if kind not in out:
+                out.append(kind)
+        return tuple(out) or ("photo", "document")
 
     def positive_int(self, node: Node | None, what: What, default: int, limit: int) -> int:
         if node is None:
@@ -650,11 +671,18 @@ class _Checker:
         required = self.flag(keys.get("required"), P(N_("required of {what}"), what=what), True)
         sensitive = self.flag(keys.get("sensitive"), P(N_("sensitive of {what}"), what=what), False)
         tags = self.tags(keys.get("tags"))
+        region = self.flag(keys.get("region"), P(N_("region of {what}"), what=what), False)
+        if region and step_type is not None and step_type != "choice":
+            self.add(
+                keys["region"],
+                N_("region: true is only for a choice step whose values are division codes"),
+            )
+            region = False
         choices: tuple[Choice, ...] = ()
         if step_type in ("choice", "multi_choice"):
             if "choices" not in keys:
                 self.add(node, N_("{what} needs choices"), what=what)
-            choices = self.choices(keys.get("choices"), step_id or "?")
+            choices = self.choices(keys.get("choices"), step_id or "?", region=region)
         lo = self.bound(keys.get("min"), step_type or "", P(N_("min of {what}"), what=what))
         hi = self.bound(keys.get("max"), step_type or "", P(N_("max of {what}"), what=what))
         if lo is not None and hi is not None and "today" not in (lo, hi) and lo > hi:
@@ -666,6 +694,12 @@ class _Checker:
         max_files = self.positive_int(
             keys.get("max_files"), P(N_("max_files of {what}"), what=what), 10, 50
         )
+        # Telegram's Bot API lets a bot download files up to 20 MB: no more can be kept.
+        max_size = self.positive_int(
+            keys.get("max_size"), P(N_("max_size of {what}"), what=what), 20, 20
+        )
+        kinds = self.kinds(keys.get("kinds"))
+        voice = self.flag(keys.get("voice"), P(N_("voice of {what}"), what=what), False)
         if step_id is None or step_type is None:
             return None
         return Step(
@@ -679,12 +713,16 @@ class _Checker:
             constraint_message=message,
             sensitive=sensitive,
             tags=tags,
+            region=region,
             choices=choices,
             max_length=max_length,
             min=lo,
             max=hi,
             integer=integer,
             max_files=max_files,
+            max_size=max_size,
+            kinds=kinds,
+            voice=voice,
             line=_line(node),
         )
 
@@ -773,6 +811,17 @@ class _Checker:
                     N_("step '{id}' asks for sensitive information before any consent step"),
                     id=step.id,
                 )
+        routing = [s for s in steps if s.region]
+        for extra in routing[1:]:
+            self.add(
+                extra.line,
+                N_(
+                    "step '{id}' is a second region step; a flow routes by one"
+                    " (the first is '{first}')"
+                ),
+                id=extra.id,
+                first=routing[0].id,
+            )
         all_ids = set(seen_ids)
         eligibility = self.rules(keys.get("eligibility"), all_ids, "eligibility")
         exclusions = self.rules(keys.get("exclusions"), all_ids, "exclusions")

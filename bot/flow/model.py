@@ -43,6 +43,10 @@ KNOWN_TAGS = (
 )
 
 
+# What an attachments step may take (``kinds``); the first two unless the flow says.
+FILE_KINDS = ("photo", "document", "voice", "audio", "video")
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str
@@ -61,6 +65,9 @@ class Step:
     constraint_message: Text | None = None
     sensitive: bool = False
     tags: tuple[str, ...] = ()
+    # A choice step whose values are division codes (bot/regions.py): its answer is the
+    # region an intake belongs to, and so which staff see it. At most one per flow.
+    region: bool = False
     # type-specific
     choices: tuple[Choice, ...] = ()
     max_length: int = 1000
@@ -68,6 +75,12 @@ class Step:
     max: Any = None
     integer: bool = True
     max_files: int = 10
+    # attachments: the largest file in MB (Telegram lets a bot download up to 20), and the
+    # kinds of file taken (photo, document, voice, audio, video).
+    max_size: int = 20
+    kinds: tuple[str, ...] = ("photo", "document")
+    # text: a voice message is taken as the answer (kept as a recording).
+    voice: bool = False
     line: int = 0
 
     @property
@@ -134,6 +147,23 @@ class Flow:
 
     def position(self, step_id: str) -> int:
         return self._index[step_id]
+
+    @cached_property
+    def region_step(self) -> Step | None:
+        """The step whose answer routes an intake to a region (``region: true``), if any."""
+        return next((s for s in self.steps if s.region), None)
+
+    def region_of(self, answers: Mapping[str, Any]) -> str | None:
+        """The region the answers route to: the region step's answer, when it gave one."""
+        step = self.region_step
+        value = answers.get(step.id) if step is not None else None
+        return value if isinstance(value, str) and step is not None and step.choice(value) else None
+
+    def region_label(self, code: str | None) -> Text | None:
+        """The region step's label for ``code`` (和田县 for 653221), when it has one."""
+        step = self.region_step
+        choice = step.choice(code) if step is not None and code else None
+        return choice.label if choice is not None else None
 
     def tagged(self, tag: str) -> list[Step]:
         return [s for s in self.steps if tag in s.tags]

@@ -155,10 +155,12 @@ def _chinese_number(text: str) -> int | None:
         else:
             unit = _CN_UNITS[ch]
             if unit == 10000:
-                total += (section + (digit or 0)) * unit
+                # 五百万 is 500 ten-thousands, 一万万 ten thousand of them; 万五 one and a half.
+                total = ((total + section + (digit or 0)) or 1) * unit
                 section, digit = 0, None
             else:
-                section += (1 if digit is None else digit) * unit
+                # A unit with no digit before it counts once: 十五, and 一千零十 (1010).
+                section += (digit or 1) * unit
                 digit = None
     if digit and len(text) >= 2 and _CN_UNITS.get(text[-2], 0) >= 100:
         # A digit right after 百/千/万 counts in the next unit down, as people say it:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import Database, Transaction, now_iso
+from bot.store.db import NOBODY, Database, Transaction, now_iso
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,12 @@ async def record(
 class AuditStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def read(self, actor: int, intake_id: int, action: str) -> None:
+        """Someone read an intake (opened its card, revealed its ID number): reading
+        personal data is accounted for like changing it."""
+        async with self._db.write(touches=NOBODY) as tx:
+            await record(tx, actor, action, intake_id)
 
     async def for_intake(self, intake_id: int) -> list[AuditEntry]:
         rows = await self._db.fetchall(

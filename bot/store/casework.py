@@ -19,14 +19,18 @@ from bot.lookup import clue_terms
 from bot.regions import EVERYWHERE, Scope
 from bot.store import lookup
 from bot.store.audit import record
+from bot.store.checkins import schedule, unschedule
 from bot.store.db import Database, Transaction, now_iso
+from bot.store.files import forget_files
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
 from bot.store.users import forget_user
 
 _MORE = (
     ", i.assignee, i.is_clue, i.clue, i.decided_at, i.amount_fen, i.decision_reason,"
-    " i.deletion_requested_at, i.anonymised_at, i.region"
+    " i.deletion_requested_at, i.anonymised_at, i.region,"
+    " (SELECT p.id FROM proposals p WHERE p.intake_id = i.id AND p.state = 'pending')"
+    " AS proposal_id"
 )
 
 
@@ -52,6 +56,7 @@ class Case(Intake):
     deletion_requested_at: str | None = None
     anonymised_at: str | None = None
     region: str | None = None  # the division code it belongs to (bot/regions.py)
+    proposal_id: int | None = None  # a decision waiting for a supervisor (store/proposals.py)
 
 
 def _case(row: Any, cipher: Cipher | None) -> Case:
@@ -69,6 +74,7 @@ def _case(row: Any, cipher: Cipher | None) -> Case:
         deletion_requested_at=row["deletion_requested_at"],
         anonymised_at=row["anonymised_at"],
         region=row["region"],
+        proposal_id=row["proposal_id"],
     )
 
 
@@ -124,6 +130,11 @@ class Change:
     notify: list[OutMessage] = field(default_factory=list)
     pending: tuple[int, str] | None = None  # (user, kind): a typed answer now expected
     clear_pending: int | None = None  # the user whose pending prompt is answered
+    # No decision may wait for a supervisor (store/proposals.py): while one does, the
+    # caseworker neither decides again nor asks the applicant.
+    unproposed: bool = False
+    # A decision's check-ins (bot/casework/checkins.py): when each is due, UTC ISO times.
+    checkins: tuple[str, ...] = ()
 
 
 _SETTABLE = {"assignee", "decided_at", "amount_fen", "decision_reason", "updated_at"}
@@ -175,6 +186,18 @@ class CaseStore:
         row = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM intakes i WHERE {where}", params)
         return int(row["n"]) if row else 0
 
+    async def due(self, where: tuple[str, list[Any]]) -> list[Case]:
+        """The open intakes that meet a deadline condition (``where``: SQL over the alias
+        ``i`` and its parameters, from bot/casework/deadlines.py), test intakes left out,
+        oldest first."""
+        sql, params = where
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE {sql} AND i.is_test = 0"
+            " ORDER BY i.submitted_at ASC, i.id ASC",
+            params,
+        )
+        return [_case(r, self._db.cipher) for r in rows]
+
     async def conversation(self, intake_id: int) -> list[Entry]:
         rows = await self._db.fetchall(
             "SELECT at, author, kind, body FROM messages WHERE intake_id = ? ORDER BY id",
@@ -185,50 +208,96 @@ class CaseStore:
 
     async def change(self, intake_id: int, actor: int, change: Change) -> Case:
         """Apply ``change`` if the intake allows it now; raise Conflict otherwise."""
+        async with self._db.write() as tx:
+            return await self.apply(tx, intake_id, actor, change)
+
+    async def apply(self, tx: Transaction, intake_id: int, actor: int, change: Change) -> Case:
+        """``change`` inside the caller's write transaction (a proposal confirmed is the
+        decision itself, written with the proposal's new state)."""
         at = now_iso()
+        row = await tx.fetchone(
+            f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
+        )
+        if row is None:
+            raise Conflict("not_found")
+        case = _case(row, self._db.cipher)
+        need = change.need_assignee
+        # On an open intake, "claim it first" says more than "wrong status".
+        if need is not None and case.status in OPEN_STATUSES and case.assignee != need:
+            raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
+        if case.status not in change.allowed_from:
+            raise Conflict("wrong_status", case)
+        if need is not None and case.assignee != need:
+            raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
+        if change.unproposed and case.proposal_id is not None:
+            raise Conflict("proposed", case)
+        if change.expect_assignee is not None and case.assignee not in change.expect_assignee:
+            taken = case.assignee not in (None, actor)
+            raise Conflict("claimed_by_other" if taken else "wrong_status", case)
+        sets = dict(change.sets)
+        sets["updated_at"] = at
+        if change.to is not None:
+            sets["status"] = change.to
+        cols = [c for c in sets if c in _SETTABLE or c == "status"]
+        assignment = ", ".join(f"{c} = ?" for c in cols)
+        values = [sets[c] for c in cols]
+        if "decision_reason" in cols and sets["decision_reason"] is not None:
+            # A reason code or the caseworker's own words: sealed either way.
+            at_reason = cols.index("decision_reason")
+            values[at_reason] = seal_text(self._db.cipher, values[at_reason])
+        await tx.execute(f"UPDATE intakes SET {assignment} WHERE id = ?", [*values, intake_id])
+        await record(tx, actor, change.action, intake_id, change.detail)
+        if change.entry is not None:
+            kind, body = change.entry
+            await _entry(tx, intake_id, actor, kind, seal_text(self._db.cipher, body), at)
+        if change.notify:
+            await enqueue(tx, change.notify)
+        if change.pending is not None:
+            await set_pending(tx, change.pending[0], change.pending[1], intake_id)
+        if change.clear_pending is not None:
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (change.clear_pending,))
+        if change.to in ("approved", "declined"):
+            await schedule(tx, intake_id, change.checkins)
+        elif change.to in OPEN_STATUSES and case.status not in OPEN_STATUSES:
+            await unschedule(tx, intake_id)  # reopened: asked again after the next decision
+        if change.to is not None and change.to != "awaiting_applicant":
+            # The question is closed: the applicant's next message is not taken for it.
+            await tx.execute(
+                "DELETE FROM pending WHERE intake_id = ? AND kind = 'reply'", (intake_id,)
+            )
+        for key, value in sets.items():
+            setattr(case, key, value)
+        return case
+
+    async def add_reply(
+        self, intake_id: int, applicant: int, body: str, kind: str, update_id: int | None = None
+    ) -> str:
+        """One piece of the applicant's answer to an open question, kept at once (sealed);
+        ``kind`` (text, photo, ...) is all the audit row says of it. The message that
+        carried it (``update_id``) is kept once, applied again after a restart or not.
+        Returns the intake's reference."""
+        detail: dict[str, Any] = {"kind": kind}
+        if update_id is not None:
+            detail["update"] = update_id
         async with self._db.write() as tx:
             row = await tx.fetchone(
-                f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
+                "SELECT ref, status, applicant_id FROM intakes WHERE id = ?", (intake_id,)
             )
-            if row is None:
+            if row is None or row["applicant_id"] != applicant:
                 raise Conflict("not_found")
-            case = _case(row, self._db.cipher)
-            need = change.need_assignee
-            # On an open intake, "claim it first" says more than "wrong status".
-            if need is not None and case.status in OPEN_STATUSES and case.assignee != need:
-                raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
-            if case.status not in change.allowed_from:
-                raise Conflict("wrong_status", case)
-            if need is not None and case.assignee != need:
-                raise Conflict("not_claimed" if case.assignee is None else "claimed_by_other", case)
-            if change.expect_assignee is not None and case.assignee not in change.expect_assignee:
-                taken = case.assignee not in (None, actor)
-                raise Conflict("claimed_by_other" if taken else "wrong_status", case)
-            sets = dict(change.sets)
-            sets["updated_at"] = at
-            if change.to is not None:
-                sets["status"] = change.to
-            cols = [c for c in sets if c in _SETTABLE or c == "status"]
-            assignment = ", ".join(f"{c} = ?" for c in cols)
-            values = [sets[c] for c in cols]
-            if "decision_reason" in cols and sets["decision_reason"] is not None:
-                # A reason code or the caseworker's own words: sealed either way.
-                at_reason = cols.index("decision_reason")
-                values[at_reason] = seal_text(self._db.cipher, values[at_reason])
-            await tx.execute(f"UPDATE intakes SET {assignment} WHERE id = ?", [*values, intake_id])
-            await record(tx, actor, change.action, intake_id, change.detail)
-            if change.entry is not None:
-                kind, body = change.entry
-                await _entry(tx, intake_id, actor, kind, seal_text(self._db.cipher, body), at)
-            if change.notify:
-                await enqueue(tx, change.notify)
-            if change.pending is not None:
-                await set_pending(tx, change.pending[0], change.pending[1], intake_id)
-            if change.clear_pending is not None:
-                await tx.execute("DELETE FROM pending WHERE user_id = ?", (change.clear_pending,))
-            for key, value in sets.items():
-                setattr(case, key, value)
-        return case
+            if update_id is not None and await tx.fetchone(
+                "SELECT 1 FROM audit WHERE intake_id = ? AND action = 'intake.reply_received'"
+                " AND json_extract(detail, '$.update') = ?",
+                (intake_id, update_id),
+            ):
+                return str(row["ref"])
+            if row["status"] != "awaiting_applicant":
+                raise Conflict("wrong_status")
+            await _entry(
+                tx, intake_id, applicant, "reply", seal_text(self._db.cipher, body), now_iso()
+            )
+            await record(tx, applicant, "intake.reply_received", intake_id, detail)
+        return str(row["ref"])
 
     async def add_note(
         self, intake_id: int, actor: int, kind: str, body: str, notify: list[OutMessage]
@@ -299,7 +368,12 @@ class CaseStore:
                 (intake_id, row["applicant_id"]),
             )
             await tx.execute("DELETE FROM messages WHERE intake_id = ?", (intake_id,))
+            await forget_files(tx, [intake_id])
+            await tx.execute(
+                "UPDATE proposals SET reason = NULL, note = NULL WHERE intake_id = ?", (intake_id,)
+            )
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
+            await unschedule(tx, intake_id, erase=True)
             await lookup.forget(tx, intake_id)  # nothing personal finds it any more
             await tx.execute(
                 "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",
@@ -444,9 +518,10 @@ class CaseStore:
         clue: dict[str, Any],
         priority: int,
         notify: Any,
+        region: str | None = None,
     ) -> tuple[int, str]:
-        """A partner's clue enters the queue as a submitted intake marked as a clue;
-        ``notify(intake_id, ref)`` gives the alerts to queue with it."""
+        """A partner's clue enters the queue as a submitted intake marked as a clue, in
+        ``region``; ``notify(intake_id, ref)`` gives the alerts to queue with it."""
         at = now_iso()
         async with self._db.write() as tx:
             for _ in range(10):
@@ -456,7 +531,8 @@ class CaseStore:
             cursor = await tx.execute(
                 "INSERT INTO intakes (ref, flow_id, flow_version, applicant_id, chat_id, lang,"
                 " status, state, priority, created_at, updated_at, submitted_at, is_clue, clue,"
-                " screening) VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, 1, ?, ?)",
+                " screening, region)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (
                     ref,
                     flow_id,
@@ -478,6 +554,7 @@ class CaseStore:
                             "priority_reasons": [],
                         }
                     ),
+                    region,
                 ),
             )
             intake_id = int(cursor.lastrowid or 0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from bot.lookup import terms
 from bot.store import lookup
 from bot.store.audit import record
 from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.files import forget_files
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.outbox import OutMessage, enqueue
 from bot.store.users import forget_user
@@ -161,6 +162,16 @@ class IntakeStore:
         self._db = db
         self._flows = flows  # which answers of a sent intake are kept plain
         self._views = db.views
+        # The region of an intake whose flow asks none (INTAKE_DEFAULT_REGION; Store.open
+        # sets it). Empty: such an intake has no region (staff who cover all see it).
+        self.default_region = ""
+
+    def region_for(self, flow: Flow | None, answers: Mapping[str, Any]) -> str | None:
+        """The region an intake with ``answers`` belongs to: its flow's region step's
+        answer, else the default region, else none. A division code is not personal
+        data: it is stored in the clear, so that every list can be kept to a region."""
+        routed = flow.region_of(answers) if flow is not None else None
+        return routed or self.default_region or None
 
     async def load_for_applicant(self, user_id: int) -> ApplicantView:
         """The applicant's view; kept (not read again) while no write can have changed it.
@@ -383,13 +394,14 @@ class IntakeStore:
         if this update was already applied or the draft is no longer a draft.
         ``notify_for(ref)`` gives the alerts to queue with it (the caseworkers' group).
         The answers its flow keeps plain for statistics (``Flow.plain``) are stored beside
-        the sealed state."""
+        the sealed state, and the region it belongs to (``region_for``) with them."""
         at = now_iso()
         try:
             flow: Flow | None = await self._flows.get(intake.flow_id, intake.flow_version)
         except FlowNotFound:
             flow = None
         plain = flow.plain if flow is not None else frozenset()
+        region = self.region_for(flow, state.answers)
         async with self._db.write(touches=intake.applicant_id) as tx:
             for _ in range(10):
                 ref = new_ref()
@@ -399,8 +411,8 @@ class IntakeStore:
             cursor = await tx.execute(
                 "UPDATE intakes SET status = 'submitted', ref = ?, state = ?, current_step = NULL,"
                 " plain_answers = ?, screening = ?, priority = ?, submitted_at = ?,"
-                " updated_at = ?, last_update_id = ? WHERE id = ? AND status = 'draft'"
-                " AND last_update_id < ?",
+                " updated_at = ?, last_update_id = ?, region = ? WHERE id = ?"
+                " AND status = 'draft' AND last_update_id < ?",
                 (
                     ref,
                     _dump(state, self._db.cipher),
@@ -410,6 +422,7 @@ class IntakeStore:
                     at,
                     at,
                     update_id,
+                    region,
                     intake.id,
                     update_id,
                 ),
@@ -488,6 +501,7 @@ class IntakeStore:
                 "UPDATE audit SET actor = NULL WHERE intake_id = ? AND actor = ?",
                 (intake.id, person),
             )
+            await forget_files(tx, [intake.id])
             await tx.execute("DELETE FROM intakes WHERE id = ?", (intake.id,))
             who = None if actor == person else actor
             await record(tx, who, "draft.erased", None, {"reason": reason})
@@ -505,6 +519,7 @@ class IntakeStore:
             )
             if cursor.rowcount != 1:
                 return False
+            await forget_files(tx, [intake_id])
             await record(tx, None, "draft.expired", intake_id, {})
             await enqueue(tx, [notice])
         return True

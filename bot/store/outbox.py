@@ -35,6 +35,11 @@ class OutMessage:
     intake_id: int | None = None
     referral_id: int | None = None
     lang: str | None = None
+    # The intakes a notice lists (a digest), as (id, reference): the channel draws an Open
+    # button for each. References are not personal data; the ids are opaque.
+    opens: tuple[tuple[int, str], ...] = ()
+    proposal_id: int | None = None  # a decision a supervisor is asked to approve
+    checkin_id: int | None = None  # a check-in the applicant answers (its buttons)
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class Queued:
     intake_id: int | None = None
     referral_id: int | None = None
     lang: str | None = None
+    opens: tuple[tuple[int, str], ...] = ()
+    proposal_id: int | None = None
+    checkin_id: int | None = None
 
 
 def _later(seconds: float) -> str:
@@ -65,7 +73,8 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
     cipher = tx.cipher
     await tx.executemany(
         "INSERT INTO outbox (chat_id, text, buttons, kind, intake_id, referral_id, lang,"
-        " created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " opens, proposal_id, checkin_id, created_at, next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 m.chat_id,
@@ -75,6 +84,9 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
                 m.intake_id,
                 m.referral_id,
                 m.lang,
+                json.dumps([list(o) for o in m.opens]) if m.opens else None,
+                m.proposal_id,
+                m.checkin_id,
                 at,
                 at,
             )
@@ -93,8 +105,8 @@ class OutboxStore:
 
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang"
-            " FROM outbox WHERE next_at <= ?"
+            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
+            " opens, proposal_id, checkin_id FROM outbox WHERE next_at <= ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), limit),
         )
@@ -110,6 +122,9 @@ class OutboxStore:
                 r["intake_id"],
                 r["referral_id"],
                 r["lang"],
+                tuple((int(o[0]), str(o[1])) for o in json.loads(r["opens"] or "[]")),
+                r["proposal_id"],
+                r["checkin_id"],
             )
             for r in rows
         ]

@@ -12,6 +12,7 @@ from telegram_channel.buttons.codec import MAX_CALLBACK_BYTES, Board, as_int, fi
 from telegram_channel.buttons.staff import (
     CASEWORKER,
     PARTNER,
+    SUPERVISOR,
     Pressed,
     Tap,
     codes,
@@ -23,6 +24,7 @@ __all__ = [
     "CASEWORKER",
     "MAX_CALLBACK_BYTES",
     "PARTNER",
+    "SUPERVISOR",
     "Board",
     "Pressed",
     "Tap",

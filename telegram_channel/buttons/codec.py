@@ -30,6 +30,10 @@ class Board(StrEnum):
     FLOW = "f"  # an admin's flow file: publish, try, roll back
     CASEWORKER = "c"  # on an intake card or a page of the queue
     PARTNER = "p"  # on a referral
+    ANSWER = "y"  # Done, under a caseworker's question or the applicant's answer to it
+    SUPERVISOR = "s"  # on a proposed decision or a decided intake
+    CHECKIN = "k"  # under a check-in after the decision: an answer, Skip, or Stop
+    EXPORT = "e"  # /export's confirmation that phone and ID numbers go in the file
 
 
 def pattern(*boards: Board) -> str:

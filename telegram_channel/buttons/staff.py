@@ -1,7 +1,9 @@
 """Staff buttons: each named tap (``Tap.CLAIM``) tied to the core's action it takes.
 
 A staff button is ``<board>:<code>:<id>:<arg>`` (``c:cl:12:0``: claim intake 12): the
-caseworker's on an intake or a queue page, the partner's on a referral; ``arg`` is what
+caseworker's on an intake or a queue page, the partner's on a referral, the supervisor's
+on a proposed decision (its id: a later proposal is not confirmed by an older button)
+or a decided intake; ``arg`` is what
 a pick carries (a reason's index, a liaison's id), 0 otherwise. The core re-checks the
 actor's role and the record's state when a tap arrives.
 """
@@ -16,8 +18,11 @@ from telegram_channel.buttons.codec import Board, as_int, fits, pattern, unpack
 
 CASEWORKER = Board.CASEWORKER
 PARTNER = Board.PARTNER
+SUPERVISOR = Board.SUPERVISOR
 CASEWORKER_PATTERN = pattern(CASEWORKER)
 PARTNER_PATTERN = pattern(PARTNER)
+SUPERVISOR_PATTERN = pattern(SUPERVISOR)
+_BOARDS = {b.value: b for b in (CASEWORKER, PARTNER, SUPERVISOR)}
 
 
 class Tap(Enum):
@@ -39,12 +44,21 @@ class Tap(Enum):
     DECLINE = (CASEWORKER, "dc", Action.DECLINE, Step.START)
     DECLINE_FOR = (CASEWORKER, "dr", Action.DECLINE, Step.PICK)  # arg: the reason's index
     DECLINE_IN_WORDS = (CASEWORKER, "do", Action.DECLINE, Step.OWN_WORDS)
+    CONFIRM_DECLINE = (CASEWORKER, "dy", Action.DECLINE, Step.CONFIRM)
     NOTE = (CASEWORKER, "nt", Action.NOTE, Step.START)
     REFER = (CASEWORKER, "rf", Action.REFER, Step.START)
     REFER_TO = (CASEWORKER, "rp", Action.REFER, Step.PICK)  # arg: the liaison's user id
     ERASE = (CASEWORKER, "er", Action.ERASE, Step.START)
     REFUSE_DELETION = (CASEWORKER, "en", Action.REFUSE_DELETION, Step.START)
     SHOW_ATTACHMENTS = (CASEWORKER, "at", Action.SHOW_ATTACHMENTS, Step.START)
+    REVEAL = (CASEWORKER, "rv", Action.REVEAL_ID, Step.START)  # the intake's id only
+    CLOSE_QUESTION = (CASEWORKER, "cq", Action.CLOSE_QUESTION, Step.START)
+    # the supervisor's: on a proposal (its id), and on a decided intake
+    ASSIGN = (SUPERVISOR, "as", Action.ASSIGN, Step.START)
+    ASSIGN_TO = (SUPERVISOR, "at", Action.ASSIGN, Step.PICK)  # arg: the caseworker's user id
+    CONFIRM_DECISION = (SUPERVISOR, "ok", Action.CONFIRM_DECISION, Step.START)
+    RETURN_DECISION = (SUPERVISOR, "rt", Action.RETURN_DECISION, Step.START)
+    REOPEN = (SUPERVISOR, "ro", Action.REOPEN, Step.START)
     # the partner's, on a referral
     ACKNOWLEDGE = (PARTNER, "a", Action.ACKNOWLEDGE, Step.START)
     REPORT_DONE = (PARTNER, "d", Action.REPORT_DONE, Step.START)
@@ -87,7 +101,7 @@ def encode(tap: Tap, target: int, arg: int = 0) -> str:
 def decode(data: str | None) -> Pressed | None:
     """A staff button's data read back; None when it is not one, or malformed (never
     raises, whatever a client sent)."""
-    prefix = CASEWORKER if data and data[:1] == CASEWORKER else PARTNER
+    prefix = _BOARDS.get(data[:1], PARTNER) if data else PARTNER
     parts = unpack(data, prefix, 4)
     if parts is None:
         return None
