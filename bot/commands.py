@@ -50,9 +50,18 @@ _EXPORT = Command(
 #: What each role adds, in the order of ``ROLES``.
 BY_ROLE: dict[str, tuple[Command, ...]] = {
     "caseworker": (
-        Command("queue", N_("open applications, most urgent first")),
+        Command(
+            "queue",
+            N_("open applications, most urgent first"),
+            "[FILTER]",
+        ),
         Command("mine", N_("applications you have claimed")),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
+        Command(
+            "find",
+            N_("find applications by name, phone number, its last 4 digits or ID number"),
+            "TEXT",
+        ),
         _STATS,
         _EXPORT,
     ),

@@ -16,7 +16,9 @@ be read again). ``intake-bot keys rotate`` replaces it (bot/rotation.py); while 
 is under way a cipher opens with its ``previous`` key what the new one does not. A value that is a generated key (URL-safe base64 of 32 random bytes, as the
 key file holds) is the key itself; anything else is a passphrase, stretched with scrypt
 (``Kdf``) and a random salt kept in the database. Sealing uses a key derived from that one
-with HKDF, so the same secret never serves two algorithms.
+with HKDF, so the same secret never serves two algorithms; so do the pseudonyms of erased
+people and the blind index that finds names and numbers (``blind``, bot/lookup.py), each
+with a label of its own.
 
 Why one AES-GCM value per row and not one per answer: sealing a whole state with AES-GCM
 costs about a third of what a Fernet token did, and one per answer would be forty of them per
@@ -53,6 +55,8 @@ NONCE = 12
 KEY_BYTES = 32
 _INFO = b"intake-bot: personal data at rest, AES-256-GCM, v1"
 _PSEUDONYMS = b"intake-bot: pseudonyms of erased people, HMAC-SHA256, v1"
+_INDEX = b"intake-bot: blind index of names, phones and ID numbers, HMAC-SHA256, v1"
+BLIND_BYTES = 16
 
 
 class SecretKeyError(RuntimeError):
@@ -166,6 +170,8 @@ class Cipher:
         self._aead = AESGCM(derived.derive(key))
         macs = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_PSEUDONYMS)
         self._mac_key = macs.derive(key)
+        index = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=_INDEX)
+        self._index_key = index.derive(key)
         # What an earlier version wrote with this key: read, never written.
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         # While a key rotation is under way (bot/rotation.py): the key it replaces, which
@@ -219,6 +225,15 @@ class Cipher:
         """A keyed hash of a Telegram id: recognises the id again without keeping it (an id
         alone is easily guessed from a hash without a key)."""
         return hmac.new(self._mac_key, str(user_id).encode(), hashlib.sha256).digest()[:16]
+
+    def blind(self, kind: str, value: str) -> bytes:
+        """The blind index of a normalised ``value`` of ``kind`` (bot/lookup.py): a keyed
+        hash under a key of its own (HKDF, its own label), so the same name or number is
+        found again without being stored, and nobody without the key can test a guess
+        (an ID number or the last 4 digits of a phone are easily guessed from a plain
+        hash). The kind is hashed with it: "1234" as a name is not "1234" as digits."""
+        data = kind.encode() + b"\x00" + value.encode()
+        return hmac.new(self._index_key, data, hashlib.sha256).digest()[:BLIND_BYTES]
 
     # -- what an earlier version wrote -----------------------------------------------------
 

@@ -9,6 +9,7 @@ which is rendered here. A stale or forged button changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import CallbackQuery, ForceReply, InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -22,7 +23,18 @@ from telegram.ext import (
 )
 
 from bot.cards import attachment_caption, card_texts, queue_line, staff_status
-from bot.casework import Action, Card, Case, Casework, Conflict, Denied, Step, fen_to_yuan
+from bot.casework import (
+    Action,
+    Card,
+    Case,
+    Casework,
+    Conflict,
+    Denied,
+    Page,
+    Step,
+    UnknownFilter,
+    fen_to_yuan,
+)
 from bot.casework.actions import CASEWORKER, SUPERVISOR
 from bot.casework.desk import (
     CASEWORKER_WAITS,
@@ -39,6 +51,7 @@ from bot.casework.desk import (
     Stale,
     Waiting,
 )
+from bot.casework.filters import Vocabulary, described
 from bot.casework.terms import decline_text
 from bot.commands import BY_ROLE
 from bot.i18n import Tr
@@ -79,6 +92,7 @@ CONFLICTS = {
         "That person is not a caseworker for this application's region. Check the user id with /roles."
     ),
     "over_max": N_("That is more than the largest amount that can be approved ({limit})."),
+    "list_gone": N_("That list is no longer kept. Send /queue or /find again."),
 }
 
 # The prompts for typed words, by what the core waits for; "{ref}" is the intake's.
@@ -145,6 +159,47 @@ REFUSED = {
     "tap_confirm": N_("Please tap Yes, approve, or Cancel."),
     "tap_confirm_decline": N_("Please tap Yes, decline, or Cancel."),
 }
+
+
+FIND_HOW = N_(
+    "Send /find followed by a name, a phone number or its last 4 digits, an ID number or a reference like ABC-DEF."
+)
+NOTHING_FOUND = N_("Nothing was found in your regions.")
+
+
+def unknown_filter_text(tr: Tr, words: Sequence[str], vocabulary: Vocabulary) -> str:
+    """What /queue takes, for words it does not: each kind of filter, in the reader's
+    words with the English ones beside them."""
+    _ = tr.gettext
+
+    def both(word: str, english: str) -> str:
+        if word == english:
+            return word
+        return _("{word} ({english})").format(word=word, english=english)
+
+    named = [
+        _("{name} ({code})").format(name=FMT.esc(label), code=tr.ltr(code))
+        for label, code in vocabulary.shown_regions
+    ]
+    if named:
+        regions = _("{regions}; or any division code (2, 4 or 6 digits)").format(
+            regions=tr.join(named)
+        )
+    else:
+        regions = _("a division code (2, 4 or 6 digits), such as {code}").format(
+            code=tr.ltr("653222")
+        )
+    lines = [
+        _("Not a filter I know: {words}.").format(words=FMT.esc(" ".join(words))),
+        _("/queue takes these words (several narrow the list):"),
+        "• " + tr.labelled(_("status"), tr.join(both(w, k) for w, k in vocabulary.shown_statuses)),
+        "• " + tr.labelled(_("deadline"), both(vocabulary.shown_overdue, "overdue")),
+        "• " + tr.labelled(_("region"), regions),
+    ]
+    if vocabulary.shown_groups:
+        groups = tr.join(both(FMT.esc(label), rule) for label, rule in vocabulary.shown_groups)
+        lines.append("• " + tr.labelled(_("special group"), groups))
+    return "\n".join(lines)
 
 
 def conflict_text(code: str) -> str:
@@ -276,7 +331,88 @@ class CaseworkerHandlers:
         if who is None:
             return
         actor, chat_id, tr = who
-        await self.show_queue(ctx, actor, chat_id, tr, 0, mine=False)
+        words = " ".join(ctx.args or [])
+        if not words:
+            await self.show_queue(ctx, actor, chat_id, tr, 0, mine=False)
+            return
+        try:
+            page = await self.work.finding.queue(actor, tr, words, PAGE)
+        except Denied:
+            await self._denied(ctx, chat_id, tr)
+            return
+        except UnknownFilter as err:
+            await send(ctx.bot, chat_id, unknown_filter_text(tr, err.words, err.vocabulary))
+            return
+        await self.show_listing(ctx, actor, chat_id, tr, page)
+
+    async def find(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/find TEXT: by reference, name, phone number or its last 4 digits, ID number."""
+        who = await self._actor(update, ctx)
+        if who is None:
+            return
+        actor, chat_id, tr = who
+        try:
+            page = await self.work.find(actor, " ".join(ctx.args or []), PAGE)
+        except Denied:
+            await self._denied(ctx, chat_id, tr)
+            return
+        if page is None:
+            await send(ctx.bot, chat_id, tr.gettext(FIND_HOW))
+        elif page.total == 0:
+            await send(
+                ctx.bot, chat_id, tr.sentences(tr.gettext(NOTHING_FOUND), tr.gettext(FIND_HOW))
+            )
+        elif page.total == 1:
+            await self.show_card(ctx, actor, chat_id, tr, page.entries[0][0].id)
+        else:
+            await self.show_listing(ctx, actor, chat_id, tr, page)
+
+    async def show_listing(
+        self, ctx: ContextTypes.DEFAULT_TYPE, actor: int, chat_id: int, tr: Tr, page: Page
+    ) -> None:
+        """A page of search results or of a filtered queue, with Previous/Next buttons
+        carrying the kept list's id and a page number only."""
+        _ = tr.gettext
+        listing = page.listing
+        if listing.search:
+            head = [
+                FMT.b(_("Found")),
+                tr.ngettext("{n} application", "{n} applications", page.total).format(
+                    n=tr.count(page.total)
+                ),
+            ]
+        else:
+            vocabulary = await self.work.finding.vocabulary(tr)
+            head = [FMT.b(_("Applications")), FMT.esc(tr.join(described(tr, vocabulary, listing)))]
+            if page.total == 0:
+                await send(
+                    ctx.bot,
+                    chat_id,
+                    " · ".join(head) + "\n\n" + _("No application is on this list."),
+                )
+                return
+            head.append(
+                tr.ngettext("{n} application", "{n} applications", page.total).format(
+                    n=tr.count(page.total)
+                )
+            )
+        head.append(_("page {page} of {pages}").format(page=page.page + 1, pages=page.pages))
+        lines = [" · ".join(head)]
+        keys = []
+        for n, (case, flow) in enumerate(page.entries, start=page.page * page.size + 1):
+            lines.append(queue_line(tr, FMT, n, case, flow, actor))
+            keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
+        keyboard = rows(keys, 2)
+        nav = []
+        if page.page > 0:
+            nav.append(
+                button("◀️ " + _("Previous"), encode(Tap.LIST, page.listing_id, page.page - 1))
+            )
+        if page.page + 1 < page.pages:
+            nav.append(button(_("Next") + " ▶️", encode(Tap.LIST, page.listing_id, page.page + 1)))
+        if nav:
+            keyboard.append(nav)
+        await send(ctx.bot, chat_id, "\n\n".join(lines), Keyboard(keyboard))
 
     async def mine(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._actor(update, ctx)
@@ -401,6 +537,9 @@ class CaseworkerHandlers:
             await self.show_queue(ctx, actor, chat_id, tr, max(0, target), mine=tap is Tap.MINE)
         elif tap is Tap.OPEN:
             await self.show_card(ctx, actor, chat_id, tr, target)
+        elif tap is Tap.LIST:
+            page = await self.work.finding.page(actor, target, pressed.arg, PAGE)
+            await self.show_listing(ctx, actor, chat_id, tr, page)
         elif tap is Tap.CANCEL:
             await self._render(ctx, actor, chat_id, tr, await self.desk.cancel(actor), message)
         elif tap is not None and tap.action is not None and tap.step is not None:
@@ -624,6 +763,7 @@ def build_handlers(
         CommandHandler("queue", h.queue, filters=private),
         CommandHandler("mine", h.mine, filters=private),
         CommandHandler("open", h.open_ref, filters=private),
+        CommandHandler("find", h.find, filters=private),
         CallbackQueryHandler(h.on_button, pattern=CASEWORKER_PATTERN),
         # Staff commands (and /help) in a group: answered with the way to a private chat.
         MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, h.in_group),

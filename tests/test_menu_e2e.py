@@ -152,8 +152,8 @@ async def test_roles_changed_while_the_bot_was_down_reach_the_menu_at_the_next_s
     await r.store.roles.grant(CW, "partner")
     await r.restart()
     both = await menu_is(tg, chat(CW), may_use({"caseworker", "partner"}))
-    assert [name for name, _ in both][:7] == [
-        "queue", "mine", "open", "stats", "export", "referrals", "clue",
+    assert [name for name, _ in both][:8] == [
+        "queue", "mine", "open", "find", "stats", "export", "referrals", "clue",
     ]  # fmt: skip
 
     await r.store.roles.revoke(CW, "caseworker")
@@ -229,11 +229,12 @@ async def test_a_granted_caseworker_gets_their_menu_in_their_language_and_revoki
     assert menu(tg, chat(CW2)) == []  # not staff: the applicants' menu serves them
     await admin.ask(f"/grant {CW2} caseworker")
     shown = await menu_is(tg, chat(CW2), caseworker)
-    assert shown[:4] == in_language(
+    assert shown[:5] == in_language(
         "ug",
         ("queue", "open applications, most urgent first"),
         ("mine", "applications you have claimed"),
         ("open", "an application by its reference"),
+        ("find", "find applications by name, phone number, its last 4 digits or ID number"),
         ("stats", "figures: applications, decisions and amounts"),
     )
     assert shown[0][1] != "open applications, most urgent first"

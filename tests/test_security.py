@@ -114,12 +114,13 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "mine": (frozenset({"caseworker"}), ""),
     "open": (frozenset({"caseworker", "supervisor"}), "{ref}"),
     "assign": (frozenset({"supervisor"}), f"{{ref}} {CW}"),
+    "find": (frozenset({"caseworker"}), "{ref}"),
     "referrals": (frozenset({"partner"}), ""),
     "clue": (frozenset({"partner"}), ""),
 }
 
 # fmt: off
-CASEWORKER_OPS = ("q", "m", "o", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "dy", "nt",
+CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "dy", "nt",
                   "rf", "rp", "er", "en", "at", "rv", "cq", "x")
 # fmt: on
 

@@ -8,6 +8,7 @@ The parts, each over the store and the people who act:
 - ``referrals``: clue transfer to the agriculture department and the partner's side;
 - ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
 - ``deletions``: the applicant's request to erase a sent intake;
+- ``finding``: /find and the filtered queue (``filters``: the words it takes), in pages;
 - ``notices``: what people are told later, with its kind (bot/store/outbox.py);
 - ``supervision``: a supervisor's: assigning, approving proposed decisions, reopening;
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
@@ -28,6 +29,7 @@ from bot.casework.decisions import Card, Decisions, QueuePage
 from bot.casework.deletions import Deletions
 from bot.casework.desk import Desk
 from bot.casework.digest import Digests
+from bot.casework.finding import Finding, Page, UnknownFilter
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
 from bot.casework.referrals import Referrals
@@ -58,9 +60,12 @@ __all__ = [
     "Casework",
     "Conflict",
     "Denied",
+    "Finding",
     "Kind",
+    "Page",
     "QueuePage",
     "Step",
+    "UnknownFilter",
     "allowed",
     "allowed_on_referral",
     "fen_to_yuan",
@@ -92,6 +97,7 @@ class Casework:
         self.digests = Digests(store, self.people, settings, fmt)
         self.checkins = Checkins(store, self.people, settings, fmt)
         self.decisions.checkins = self.checkins
+        self.finding = Finding(store, self.people, settings)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
@@ -117,6 +123,8 @@ class Casework:
         self.correctable = self.decisions.correctable
         self.ask_correction = self.decisions.ask_correction
         self.request_correction = self.decisions.request_correction
+        self.correct_answers = self.decisions.correct_answers
+        self.find = self.finding.find
         self.partners = self.referrals.partners
         self.refer = self.referrals.refer
         self.acknowledge = self.referrals.acknowledge

@@ -32,7 +32,7 @@ from bot.casework.terms import (
 from bot.config import Settings
 from bot.evidence import refs_in
 from bot.flow.model import Flow
-from bot.flow.values import clean_text, strip_bidi
+from bot.flow.values import clean_text, parse_id_number, parse_phone, strip_bidi
 from bot.regions import Scope
 from bot.store import Store
 from bot.store.casework import Case, Change, Conflict, Referral
@@ -535,6 +535,33 @@ class Decisions:
             intake_id, applicant, CORRECTION, text, await self.notices.correction(case, text)
         )
         return case
+
+    async def correct_answers(self, actor: int, intake_id: int, changes: dict[str, str]) -> Case:
+        """A caseworker writes into the answers the correction the applicant asked for:
+        a phone or ID number read as the interview reads them, text cleaned as typed
+        text is. What the intake is found by follows (bot/lookup.py)."""
+        case = await self.open_case(actor, intake_id)
+        flow = await self.store.flows.get(case.flow_id, case.flow_version)
+        if case.is_clue or not all(flow.has_step(k) for k in changes):
+            raise Conflict("wrong_status", case)
+        read: dict[str, str] = {}
+        for step_id, typed in changes.items():
+            kind = flow.step(step_id).type
+            value = (
+                parse_phone(typed)
+                if kind == "phone"
+                else parse_id_number(typed)[0]
+                if kind == "id_number"
+                else clean_text(typed)[:MAX_TYPED]
+                if kind == "text"
+                else None
+            )
+            if not value:
+                raise Conflict("wrong_status", case)
+            read[step_id] = value
+        if not await self.store.intakes.correct_answers(intake_id, actor, read, CORRECTABLE):
+            raise Conflict("wrong_status", case)
+        return await self.open_case(actor, intake_id)
 
     async def _correctable(self, applicant: int, intake_id: int) -> Case:
         for case in await self.correctable(applicant):

@@ -57,6 +57,7 @@ EVENTS = {
     "intake.assigned": N_("assigned by a supervisor"),
     "intake.note": N_("note"),
     "intake.correction": N_("the applicant asked for a correction"),
+    "intake.corrected": N_("answers corrected"),
     "intake.withdrawn": N_("withdrawn by the applicant"),
     "referral.sent": N_("referred to the agriculture department"),
     "referral.acknowledged": N_("referral acknowledged"),

@@ -27,6 +27,8 @@ from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.housekeeping import HousekeepingStore
 from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
+from bot.store.listings import ListingStore
+from bot.store.lookup import rebuild_if_needed
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
 from bot.store.proposals import ProposalStore
@@ -65,6 +67,7 @@ class Store:
         # stored again while its last holder is erased is never lost between the two.
         self.landing: set[str] = set()
         self.files_lock = asyncio.Lock()
+        self.listings = ListingStore(db)
 
     @classmethod
     async def open(
@@ -100,6 +103,7 @@ class Store:
             if reading is not None:
                 await rewrite(store, reading)
             store.intakes.default_region = default_region
+            await rebuild_if_needed(store)  # the search index, under this key
             if default_region:
                 await store.intakes.give_region(default_region)
             if seed_default_flow:

@@ -15,7 +15,9 @@ from typing import Any
 
 from bot.crypto import Cipher, open_json, open_text, seal_json, seal_text
 from bot.flow.engine import State
+from bot.lookup import clue_terms
 from bot.regions import EVERYWHERE, Scope
+from bot.store import lookup
 from bot.store.audit import record
 from bot.store.checkins import schedule, unschedule
 from bot.store.db import Database, Transaction, now_iso
@@ -372,6 +374,7 @@ class CaseStore:
             )
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
             await unschedule(tx, intake_id, erase=True)
+            await lookup.forget(tx, intake_id)  # nothing personal finds it any more
             await tx.execute(
                 "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",
                 (intake_id,),
@@ -555,6 +558,7 @@ class CaseStore:
                 ),
             )
             intake_id = int(cursor.lastrowid or 0)
+            await lookup.index(tx, self._db.cipher, intake_id, clue_terms(clue))
             await record(tx, partner_id, "clue.received", intake_id, {"ref": ref})
             await enqueue(tx, notify(intake_id, ref))
             await tx.execute("DELETE FROM pending WHERE user_id = ?", (partner_id,))

@@ -21,6 +21,8 @@ from bot import jsoncodec
 from bot.crypto import Cipher, open_answers
 from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
+from bot.lookup import terms
+from bot.store import lookup
 from bot.store.audit import record
 from bot.store.db import NOBODY, Database, Transaction, now_iso
 from bot.store.files import forget_files
@@ -427,6 +429,8 @@ class IntakeStore:
             )
             if cursor.rowcount != 1:
                 return None
+            if flow is not None:  # what a caseworker can find it by (bot/lookup.py)
+                await lookup.index(tx, self._db.cipher, intake.id, terms(flow, state.answers))
             await record(
                 tx,
                 intake.applicant_id,
@@ -437,6 +441,38 @@ class IntakeStore:
             if notify_for is not None:
                 await enqueue(tx, notify_for(ref))
         return ref
+
+    async def correct_answers(
+        self, intake_id: int, actor: int, changes: dict[str, Any], allowed_from: tuple[str, ...]
+    ) -> bool:
+        """A caseworker corrects answers of a sent intake, as its applicant asked
+        (/correct): the sealed state, the answers kept plain for statistics and what it can
+        be found by change together, with an audit row naming the steps (not the values).
+        False when the intake is not in ``allowed_from`` (or holds no personal data now)."""
+        async with self._db.write() as tx:
+            row = await tx.fetchone(
+                "SELECT flow_id, flow_version, state FROM intakes WHERE id = ? AND status IN"
+                f" ({','.join('?' * len(allowed_from))}) AND anonymised_at IS NULL"
+                " AND is_clue = 0",
+                (intake_id, *allowed_from),
+            )
+            if row is None:
+                return False
+            flow = await self._flows.get(row["flow_id"], int(row["flow_version"]))
+            state = _state(row["state"], self._db.cipher)
+            state = dataclasses.replace(state, answers={**state.answers, **changes})
+            await tx.execute(
+                "UPDATE intakes SET state = ?, plain_answers = ?, updated_at = ? WHERE id = ?",
+                (
+                    _dump(state, self._db.cipher),
+                    plain_answers(state, flow.plain),
+                    now_iso(),
+                    intake_id,
+                ),
+            )
+            await lookup.index(tx, self._db.cipher, intake_id, terms(flow, state.answers))
+            await record(tx, actor, "intake.corrected", intake_id, {"steps": sorted(changes)})
+        return True
 
     async def give_region(self, region: str) -> int:
         """Put every sent intake that has no region in ``region``; how many there were."""

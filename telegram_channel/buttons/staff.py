@@ -33,6 +33,7 @@ class Tap(Enum):
     QUEUE = (CASEWORKER, "q", None, None)
     MINE = (CASEWORKER, "m", None, None)
     OPEN = (CASEWORKER, "o", None, None)
+    LIST = (CASEWORKER, "l", None, None)  # a page of a kept list: its id, arg the page
     CANCEL = (CASEWORKER, "x", None, None)
     CLAIM = (CASEWORKER, "cl", Action.CLAIM, Step.START)
     TAKE_OVER = (CASEWORKER, "to", Action.TAKE_OVER, Step.START)
