@@ -47,6 +47,12 @@ _EXPORT = Command(
     "[FROM TO] [REGION] [STATUS] [csv] [sensitive]",
 )
 
+_FIND = Command(
+    "find",
+    N_("find applications by name, phone number, its last 4 digits or ID number"),
+    "TEXT",
+)
+
 #: What each role adds, in the order of ``ROLES``.
 BY_ROLE: dict[str, tuple[Command, ...]] = {
     "caseworker": (
@@ -57,11 +63,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         ),
         Command("mine", N_("applications you have claimed")),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
-        Command(
-            "find",
-            N_("find applications by name, phone number, its last 4 digits or ID number"),
-            "TEXT",
-        ),
+        _FIND,
         _STATS,
         _EXPORT,
     ),
@@ -69,6 +71,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         Command("queue", N_("open applications of your regions, and who holds each")),
         Command("assign", N_("give an application to a caseworker"), "ABC-DEF USER_ID"),
         Command("open", N_("an application by its reference"), "ABC-DEF"),
+        _FIND,
         _STATS,
         _EXPORT,
     ),

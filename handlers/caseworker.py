@@ -399,8 +399,11 @@ class CaseworkerHandlers:
         head.append(_("page {page} of {pages}").format(page=page.page + 1, pages=page.pages))
         lines = [" · ".join(head)]
         keys = []
+        cases = [case for case, _flow in page.entries]
+        due = self.work.decisions.due_of(cases)
+        names = await self.work.decisions.holders(actor, cases)
         for n, (case, flow) in enumerate(page.entries, start=page.page * page.size + 1):
-            lines.append(queue_line(tr, FMT, n, case, flow, actor))
+            lines.append(queue_line(tr, FMT, n, case, flow, actor, due.get(case.id), names))
             keys.append(button(f"{n}. {case.ref}", encode(Tap.OPEN, case.id)))
         keyboard = rows(keys, 2)
         nav = []

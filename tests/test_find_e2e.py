@@ -64,6 +64,7 @@ priority:
 """
 
 CW, CW_QIRA, CW_ZH, APPLICANT = 2, 3, 4, 700
+SUPERVISOR_HOTAN, SUPERVISOR_QIRA = 5, 6
 NAME, ID_NUMBER, PHONE = "Li Dashan", "11010519491231002X", "13912345678"
 HOTAN, QIRA = "653222", "653225"
 NOTHING = "Nothing was found in your regions."
@@ -193,6 +194,16 @@ async def test_found_by_last_digits_id_number_name_and_reference_only_in_ones_re
         assert NOTHING in said(await say(other, f"/find {typed}", until=NOTHING), NOTHING).text
     how = said(await say(cw, "/find", until="Send /find followed by"), "Send /find")
     assert "a phone number or its last 4 digits" in how.text
+    # A supervisor finds in the regions they supervise, and only there.
+    await r.store.roles.grant(SUPERVISOR_HOTAN, "supervisor", regions=["6532"])
+    await r.store.roles.grant(SUPERVISOR_QIRA, "supervisor", regions=[QIRA])
+    for who in (SUPERVISOR_HOTAN, SUPERVISOR_QIRA):
+        await r.services.casework.seen(who, "en", f"Supervisor {who}")  # type: ignore[union-attr]
+    boss = tg.user(SUPERVISOR_HOTAN, language_code="en")
+    card = said(await say(boss, "/find 5678", until=ANSWERS), ANSWERS)
+    assert card.text.startswith(f"<b>{ref}</b> · {NAME}")
+    elsewhere = tg.user(SUPERVISOR_QIRA, language_code="en")
+    assert NOTHING in said(await say(elsewhere, "/find 5678", until=NOTHING), NOTHING).text
 
     # Neither the phone, nor the ID number, nor the name is kept in the clear anywhere.
     await tg.wait_idle()

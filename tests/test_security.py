@@ -114,7 +114,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
     "mine": (frozenset({"caseworker"}), ""),
     "open": (frozenset({"caseworker", "supervisor"}), "{ref}"),
     "assign": (frozenset({"supervisor"}), f"{{ref}} {CW}"),
-    "find": (frozenset({"caseworker"}), "{ref}"),
+    "find": (frozenset({"caseworker", "supervisor"}), "{ref}"),
     "referrals": (frozenset({"partner"}), ""),
     "clue": (frozenset({"partner"}), ""),
 }

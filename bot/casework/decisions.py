@@ -163,10 +163,15 @@ class Decisions:
         """A page of the queue, each intake with the flow it was answered on."""
         cases, total = await self.queue(actor, page, size, mine)
         flows = [await self.store.flows.get(c.flow_id, c.flow_version) for c in cases]
-        names: dict[int | None, str] = {}
-        if await self.people.has(actor, SUPERVISOR):
-            names = await self.people.names_of([c.assignee for c in cases if c.assignee])
+        names = await self.holders(actor, cases)
         return QueuePage(list(zip(cases, flows, strict=True)), total, self.due_of(cases), names)
+
+    async def holders(self, actor: int, cases: list[Case]) -> dict[int | None, str]:
+        """Who holds each of ``cases``, for a supervisor (who assigns); empty for others,
+        whose queue says "a colleague"."""
+        if not await self.people.has(actor, SUPERVISOR):
+            return {}
+        return await self.people.names_of([c.assignee for c in cases if c.assignee])
 
     def due_of(self, cases: list[Case], now: dt.datetime | None = None) -> dict[int, Due]:
         """Those of ``cases`` past a deadline or due soon, and how (the queue's marks)."""

@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.casework.actions import CASEWORKER
+from bot.casework.actions import CASEWORKER, SUPERVISOR
 from bot.casework.deadlines import overdue_where
 from bot.casework.decisions import normal_ref
 from bot.casework.filters import Vocabulary, read
-from bot.casework.identity import People
+from bot.casework.identity import Denied, People
 from bot.config import Settings
 from bot.flow.model import Flow
 from bot.i18n import Tr
 from bot.lookup import query_terms
+from bot.regions import Scope
 from bot.store import Store
 from bot.store.casework import Case, Conflict
 from bot.store.flows import FlowNotFound
@@ -74,10 +75,19 @@ class Finding:
             flow = None
         return Vocabulary.of(tr, flow)
 
+    async def _scope(self, actor: int) -> Scope:
+        """The regions ``actor`` reads in as a caseworker or a supervisor (both, if both);
+        Denied with neither role."""
+        scopes = await self.store.roles.scopes(actor)
+        held = [scopes[r] for r in (CASEWORKER, SUPERVISOR) if r in scopes]
+        if not held:
+            raise Denied(CASEWORKER)
+        return held[0] if len(held) == 1 else held[0] | held[1]
+
     async def find(self, actor: int, text: str, size: int) -> Page | None:
-        """The first page of what ``text`` finds in the caseworker's regions; None when
-        nothing was typed that could be looked for."""
-        await self.people.require(actor, CASEWORKER)
+        """The first page of what ``text`` finds in the regions of the caseworker or
+        supervisor; None when nothing was typed that could be looked for."""
+        await self._scope(actor)
         ref = normal_ref(text)
         looked_for = query_terms(text)
         hashes = tuple(d.hex() for d in digests(self.store.db.cipher, looked_for))
@@ -89,7 +99,7 @@ class Finding:
     async def queue(self, actor: int, tr: Tr, text: str, size: int) -> Page:
         """The first page of the queue as ``text`` filters it; UnknownFilter for words
         that are none."""
-        await self.people.require(actor, CASEWORKER)
+        await self._scope(actor)
         vocabulary = await self.vocabulary(tr)
         got = read(vocabulary, text)
         if got.listing is None:
@@ -97,8 +107,8 @@ class Finding:
         return await self._first(actor, got.listing, size)
 
     async def page(self, actor: int, listing_id: int, page: int, size: int) -> Page:
-        """Another page of a kept list of this caseworker's."""
-        await self.people.require(actor, CASEWORKER)
+        """Another page of a kept list of this caseworker's or supervisor's."""
+        await self._scope(actor)
         listing = await self.store.listings.get(listing_id, actor)
         if listing is None:
             raise Conflict("list_gone")
@@ -111,7 +121,7 @@ class Finding:
     async def _read(
         self, actor: int, listing_id: int, listing: Listing, page: int, size: int
     ) -> Page:
-        scope = await self.store.roles.scope(actor, CASEWORKER)
+        scope = await self._scope(actor)
         overdue = None
         if listing.overdue:
             overdue = overdue_where(
