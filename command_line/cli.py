@@ -373,14 +373,23 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    status = _main(argv)
+    """Run one command; its exit status. Called in-process by tests and by ``entry``."""
+    return _main(argv)
+
+
+def entry() -> None:
+    """The ``intake-bot`` program: ``main``, then the process ends with its status.
+
+    A failure must end the process, so that a supervisor sees it and starts it again: a
+    thread a library left running (a database connection) would keep it alive, so then it
+    ends with ``os._exit``. Only here, in the program's own process, never in ``main``: a
+    caller that goes on after it (a test run) must not be ended by another's thread."""
+    status = main()
     if status != EXIT_OK and _held_open():
-        # A failure must end the process, so that a supervisor sees it and starts it again:
-        # a thread a library left running (a database connection) would keep it alive.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
-    return status
+    sys.exit(status)
 
 
 def _held_open(grace: float = 3.0) -> bool:
@@ -446,4 +455,4 @@ def _main(argv: list[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
