@@ -12,7 +12,6 @@ from bot.instance import InstanceLock
 from bot.store import Store
 from bot.store.backup import BackupError, Manifest, backup, restore, verify
 from command_line.cli import CliError
-from command_line.files import files_dir_of
 
 
 def _counts(m: Manifest) -> str:
@@ -38,9 +37,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
                     " keep it apart, where you keep the secret"
                 )
             key_file = key_file_for(settings.db_path)
-        manifest = backup(
-            settings.db_path, files_dir_of(settings), Path(args.out), key_file=key_file
-        )
+        manifest = backup(settings.db_path, settings.files_dir, Path(args.out), key_file=key_file)
     except BackupError as err:
         raise CliError(str(err)) from None
     print(f"backup written to {args.out}: {_counts(manifest)}")
@@ -61,7 +58,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
             done = restore(
                 Path(args.file),
                 settings.db_path,
-                files_dir_of(settings),
+                settings.files_dir,
                 key_file,
                 force=args.force,
             )

@@ -10,7 +10,6 @@ from bot.config import Settings
 from bot.crypto import key_file_for
 from bot.rotation import RotationError, rotate
 from command_line.cli import CliError
-from command_line.files import files_dir_of
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,7 +18,7 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
         done = asyncio.run(
             rotate(
                 settings.db_path,
-                files_dir_of(settings),
+                settings.files_dir,
                 secret=settings.secret_key,
                 new_secret_file=new_file,
             )

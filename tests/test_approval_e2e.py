@@ -4,8 +4,9 @@ their confirmation, reopening a decided intake, and the largest amount
 (``INTAKE_MAX_AMOUNT``). Forged and stale buttons change nothing.
 
 The bot long-polls the fake Bot API over a real SQLite file, as in
-tests/test_casework_e2e.py (whose helpers these tests share). Until the flow's region
-question is merged, an intake is put in its county with one UPDATE after it is sent.
+tests/test_casework_e2e.py (whose helpers these tests share). An intake is put in its
+county with one UPDATE after it is sent: routing by the flow's region question is tested in
+tests/test_region_flow.py and tests/test_regions_e2e.py.
 """
 
 from __future__ import annotations

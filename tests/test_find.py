@@ -177,7 +177,7 @@ async def sent(w: World, name: str, phone: str = PHONE_NO, region: str = "653222
         draft, State(answers=answers), Screening((), (), 3, ("minor",)), update_id=2
     )
     assert ref is not None
-    # Until the flow's region question routes it (i23-regions), the test puts it there.
+    # Put in its county directly: routing by the flow is tested in test_region_flow.py.
     await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, draft.id))
     return draft.id
 

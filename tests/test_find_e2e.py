@@ -4,8 +4,8 @@ it is found by kept in the clear; several matches listed in pages; /queue with f
 the reader's language and in English, decided applications included.
 
 The applicant answers a small flow over the fake Bot API; the other intakes are stored
-directly (the interview is not under test there). Until the flow's region question
-routes an intake (i23-regions), the test puts each intake in its county with SQL.
+directly (the interview is not under test there), each put in its county with SQL
+(routing by the flow's region question is tested in tests/test_regions_e2e.py).
 """
 
 from __future__ import annotations

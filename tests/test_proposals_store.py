@@ -52,7 +52,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 async def in_region(w: World, region: str = HOTAN) -> Case:
     case = await submitted(w)
-    # Until the flow's region question is merged, the region is set where routing would.
+    # The region is set where routing by the flow would (tested in test_region_flow.py).
     await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, case.id))
     return case
 
