@@ -10,6 +10,10 @@ tests/test_reliability.py) runs once on each Bot API client (``INTAKE_BOT_API_CL
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +45,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     clients = metafunc.config.getoption("bot_api_client") or list(BOT_API_CLIENTS)
     metafunc.parametrize("bot_api_client", clients, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(request: pytest.FixtureRequest) -> object:
+    """Fail a test that leaves a thread running that would keep the process alive.
+
+    Each open database (aiosqlite) has such a thread: one a test forgets to close lets the
+    whole run print its summary and then never end, which CI sees only as a time-out."""
+    before = set(threading.enumerate())
+    yield
+    left = _threads_still_running(exclude=before)
+    if left:
+        pytest.fail(f"{request.node.nodeid} left threads running: {', '.join(left)}")
+
+
+def _threads_still_running(exclude: set[threading.Thread], grace: float = 2.0) -> list[str]:
+    """Names of the non-daemon threads, not in ``exclude``, still alive after ``grace``
+    seconds (a closed connection's thread is only ending, and is waited for)."""
+    deadline = time.monotonic() + grace
+    left = []
+    for thread in threading.enumerate():
+        if thread in exclude or thread.daemon or thread is threading.main_thread():
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            left.append(thread.name)
+    return left
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A thread left running (its test failed above) must not hang the run after its
+    summary: say which, and end the process with a failure."""
+    left = _threads_still_running(exclude=set())
+    if left:
+        sys.stderr.write(f"threads left running at the end: {', '.join(left)}\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(1)
 
 
 @pytest.fixture

@@ -145,14 +145,16 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     path = tmp_path / "intake.db"
     settings = Settings(token="1:x", db_path=str(path), secret_key=_KEY)
     store = await Store.open(settings.db_path, secret=_KEY)
+    w = World(store, Casework(store, I18n.load(), settings, fmt=HTML), path, settings)
     try:
         await store.flows.publish(FLOW)
         await store.roles.grant(CW, "caseworker", regions=["6532"])
         await store.roles.grant(CW_QIRA, "caseworker", regions=["653225"])
-        work = Casework(store, I18n.load(), settings, fmt=HTML)
-        yield World(store, work, path, settings)
+        yield w
     finally:
-        await store.close()
+        # A test may have reopened the store: close the one it left (each open store
+        # holds threads that would keep the test run from ending).
+        await w.store.close()
 
 
 _KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
