@@ -88,7 +88,7 @@ SHOWN_AS_MESSAGES = frozenset(
 )
 # Audit actions that record a read of personal data (the card opened, the ID number
 # revealed): kept in the audit trail, not shown in the card's history.
-READS = frozenset({"intake.viewed", "intake.id_revealed"})
+READS = frozenset({"intake.viewed", "intake.id_revealed", "intake.form_made"})
 # Conversation entries the applicant wrote (their author is shown as "applicant").
 BY_APPLICANT = ("reply", "correction", "checkin", "checkin_note")
 
