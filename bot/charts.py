@@ -26,10 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from bot import chartfonts
+from bot.cards import staff_status
 from bot.casework.terms import fen_to_yuan
 from bot.flow.values import strip_bidi
 from bot.i18n import Tr
-from bot.messages import status_name
 from bot.regions import region_text
 from bot.stats import STATUS_ORDER, Figures
 
@@ -119,7 +119,7 @@ def build(tr: Tr, f: Figures) -> Chart:
             tuple(_day(tr, w) for w in weeks),
             tuple(
                 Series(
-                    _plain(status_name(tr, s)),
+                    _plain(staff_status(tr, s)),
                     tuple(float(c.get(s, 0)) for _w, c in f.by_week_status),
                     STATUS_COLOURS.get(s, BAR_COLOUR),
                 )

@@ -34,7 +34,10 @@ def drawn_texts(chart: charts.Chart) -> list[str]:
     """Every piece of text the drawn figure holds: titles, tick labels (the axes' numbers
     too), legends, the amounts over the bars."""
     fig = charts.draw(chart)
-    return [t.get_text() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    texts = [t for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    # Each is drawn in the fonts checked below, in their order, and nothing else.
+    assert {tuple(t.get_fontfamily()) for t in texts} == {chartfonts.FAMILIES}
+    return [t.get_text() for t in texts]
 
 
 def font_cmaps() -> list[tuple[str, set[int]]]:
