@@ -71,6 +71,8 @@ EVENTS = {
     "draft.expired": N_("closed: not finished in time"),
     "checkin.sent": N_("check-in (return visit) sent to the applicant"),
     "checkin.stopped": N_("the applicant stopped the check-ins"),
+    # a read, kept out of the card's history (READS) but named in an export's
+    "intake.form_made": N_("printable case form made"),
 }
 
 # Audit actions whose words are shown from the conversation instead.
