@@ -45,6 +45,7 @@ BODY_FONT = "SimSun"  # 宋体
 TITLE_FONT = "SimHei"  # 黑体
 LATIN_FONT = "Times New Roman"
 UYGHUR_FONT = "Microsoft Uighur"  # comes with Windows
+_LANG_TAGS = {"zh_Hans": "zh-CN", "ug": "ug-CN", "en": "en-US"}
 
 
 def filename(card: Card) -> str:
@@ -93,6 +94,23 @@ class _Form:
         normal = self.doc.styles["Normal"]
         normal.font.size = Pt(11)
         _fonts(normal.element.get_or_add_rPr(), BODY_FONT, self.rtl)
+        # The template's defaults name theme fonts, which Word prefers to named ones: the
+        # defaults name ours instead, and say that East Asian text is Chinese.
+        rpr = self.doc.styles.element.find(qn("w:docDefaults") + "/" + qn("w:rPrDefault"))
+        rpr = rpr.find(qn("w:rPr")) if rpr is not None else None
+        if rpr is not None:
+            fonts = rpr.find(qn("w:rFonts"))
+            if fonts is not None:
+                for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+                    fonts.attrib.pop(qn(theme), None)
+            _fonts(rpr, BODY_FONT, rtl=False)
+            lang = rpr.find(qn("w:lang"))
+            if lang is None:
+                lang = OxmlElement("w:lang")
+                rpr.append(lang)  # the last of these defaults
+            lang.set(qn("w:val"), _LANG_TAGS.get(self.tr.lang, "zh-CN"))
+            lang.set(qn("w:eastAsia"), "zh-CN")
+            lang.set(qn("w:bidi"), "ug-CN")
 
     def _title(self) -> None:
         _ = self.tr.gettext

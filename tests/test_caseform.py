@@ -79,6 +79,12 @@ async def test_chinese_runs_name_an_east_asian_font(w: World) -> None:  # noqa: 
         fonts = run._r.rPr.rFonts
         assert fonts.get(qn("w:eastAsia")) in (caseform.BODY_FONT, caseform.TITLE_FONT)
     assert "已批准" in text_of(caseform.docx(I18n.load().tr("zh_Hans"), card))
+    # The defaults name no theme font (Word would prefer it to ours) and say Chinese.
+    defaults = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault"))
+    fonts = defaults.find(qn("w:rPr")).find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == caseform.BODY_FONT
+    assert fonts.get(qn("w:eastAsiaTheme")) is None
+    assert defaults.find(qn("w:rPr")).find(qn("w:lang")).get(qn("w:eastAsia")) == "zh-CN"
 
 
 async def test_a_uyghur_form_runs_right_to_left(w: World) -> None:  # noqa: F811
