@@ -35,7 +35,7 @@ from bot.cards import applicant_name, priority_reasons, staff_status
 from bot.casework.decisions import Card
 from bot.casework.facts import facts_of
 from bot.casework.replies import FILE_KINDS
-from bot.casework.terms import decline_text, fen_to_yuan, outcome_text, referral_status
+from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text, referral_status
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import Tr
 from bot.messages import PLAIN, answer_text, verdict_lines
@@ -161,6 +161,10 @@ class _Form:
         tr, card = self.tr, self.card
         flow, answers = card.flow, card.case.state.answers
         rows = []
+        if card.case.is_clue:  # a partner's clue: what they wrote, no interview
+            for key, label in CLUE_FIELDS:
+                if card.case.clue.get(key):
+                    rows.append((tr.gettext(label), strip_bidi(str(card.case.clue[key]))))
         for step in flow.steps:
             if not step.asks_input or step.type == "consent" or step.id not in answers:
                 continue

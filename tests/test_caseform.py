@@ -19,7 +19,7 @@ from bot.i18n import I18n
 from command_line.cli import main as cli_main
 from tests.test_stats import CW, MON, World, approve, sent, w  # noqa: F401
 
-OTHER_COUNTY = 3
+OTHER_COUNTY, PARTNER = 3, 8
 
 
 def text_of(data: bytes) -> str:
@@ -139,3 +139,14 @@ async def test_the_command_line_writes_the_form(
     )
     assert code == 1 and "no application has the reference" in capsys.readouterr().err
     assert not (tmp_path / "none.docx").exists()
+
+
+async def test_a_partners_clue_has_its_words_on_the_form(w: World) -> None:  # noqa: F811
+    await w.store.roles.grant(PARTNER, "partner", label="Hotan County Bureau")
+    ref = await w.work.send_clue(PARTNER, {"who": "Li Si", "where": "Red Star", "what": "hurt"})
+    clue = await w.store.intakes.by_ref(ref)
+    assert clue is not None
+    card = await w.work.decisions.printable(CW, clue.id)
+    text = text_of(caseform.docx(I18n.load().tr("en"), card))
+    for shown in (ref, "Li Si", "Red Star", "hurt", "What happened"):
+        assert shown in text, (shown, text)
