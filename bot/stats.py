@@ -46,6 +46,10 @@ class Figures:
     by_region: tuple[RegionCount, ...] = ()
     # Answers to the return visits after decisions (bot/casework/checkins.py), by choice.
     checkins: dict[str, int] = field(default_factory=dict)
+    # For the chart (bot/charts.py): each week's applications by where they stand now,
+    # and the amount approved (fen) in each month of decision.
+    by_week_status: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    approved_by_month: list[tuple[str, int]] = field(default_factory=list)
 
 
 async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
@@ -66,6 +70,8 @@ async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
         clues_approved_fen=await st.approved_total_fen(clues=True, scope=scope),
         by_region=tuple(await st.by_region(scope=scope)),
         checkins=await store.checkins.counts(scope),
+        by_week_status=await st.by_week_status(scope=scope),
+        approved_by_month=await st.approved_by_month(scope=scope),
     )
 
 

@@ -210,7 +210,14 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     scope = Scope(frozenset(regions)) if regions else EVERYWHERE
 
     async def run(store: Store) -> int:
-        print(stats.render(i18n.tr(lang), PLAIN, await stats.figures(store, scope)))
+        tr = i18n.tr(lang)
+        figures = await stats.figures(store, scope)
+        print(stats.render(tr, PLAIN, figures))
+        if args.chart:
+            from bot import charts
+
+            Path(args.chart).write_bytes(charts.png(charts.build(tr, figures)))
+            print(f"chart written to {args.chart}")
         return EXIT_OK
 
     return asyncio.run(_with_store(settings, run))
@@ -359,11 +366,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="count only this region (GB/T 2260 code or prefix); repeat for several",
     )
+    p.add_argument(
+        "--chart",
+        metavar="FILE.png",
+        help="also draw the figures as a PNG chart (weeks by status, regions, groups, help"
+        " wanted, amounts per month), labelled in --lang",
+    )
     p.set_defaults(func=cmd_stats)
 
-    from command_line import exports  # it imports this module
+    from command_line import exports, forms  # they import this module
 
     exports.add_parser(sub)
+    forms.add_parser(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ here to answer early and again in the core (``bot/administration.py``,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import stats
+from bot import charts, stats
 from bot.administration import DRAFT_DAYS, Administration, NotStaff
 from bot.flow.loader import MAX_FILE_BYTES, FlowError
 from bot.flow.sandbox import CheckStopped
@@ -427,6 +428,21 @@ class AdminHandlers:
         text = stats.render(tr, HTML, figures)
         for chunk in split_message(text):
             await send(ctx.bot, user.id, chunk)
+        await self._chart(ctx, user.id, tr, figures)
+
+    async def _chart(
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, figures: stats.Figures
+    ) -> None:
+        """The same figures drawn (bot/charts.py), as a picture after the text: drawn in a
+        worker thread, so the bot goes on answering others meanwhile."""
+        if not figures.sent:
+            return  # nothing to draw: the text said so
+        chart = charts.build(tr, figures)
+        png = await asyncio.to_thread(charts.png, chart)
+        try:
+            await ctx.bot.send_photo(chat_id, photo=png, caption=chart.title)
+        except TelegramError:
+            log.warning("the chart of /stats could not be sent", exc_info=True)
 
     async def expiry(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._admin(update, ctx)

@@ -8,6 +8,7 @@ which is rendered here. A stale or forged button changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import caseform
 from bot.cards import attachment_caption, card_texts, queue_line, staff_status
 from bot.casework import (
     Action,
@@ -45,6 +47,7 @@ from bot.casework.desk import (
     Choices,
     Confirming,
     Outcome,
+    Printable,
     Proposed,
     Refused,
     Revealed,
@@ -670,6 +673,8 @@ class CaseworkerHandlers:
                 await send(ctx.bot, chat_id, _("Cancelled."))
             case Attachments(card=card):
                 await self._send_attachments(ctx, chat_id, tr, card)
+            case Printable(card=card):
+                await self._send_form(ctx, chat_id, tr, card)
             case Revealed():
                 pass  # shown in the tap's answer (``_reveal``)
 
@@ -682,6 +687,27 @@ class CaseworkerHandlers:
             text + "\n\n" + FMT.i(tr.gettext("Or send /cancel to stop.")),
             ForceReply(selective=True),
         )
+
+    async def _send_form(
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, card: Card
+    ) -> None:
+        """The printable case form (bot/caseform.py) as a Word document, made in a worker
+        thread; the core has checked who asked and audited it."""
+        data = await asyncio.to_thread(caseform.docx, tr, card)
+        try:
+            await ctx.bot.send_document(
+                chat_id,
+                InputFile(data, filename=caseform.filename(card)),
+                caption=tr.gettext("Printable form of {ref}").format(
+                    ref=tr.ltr(card.case.ref or "")
+                ),
+                disable_content_type_detection=True,
+            )
+        except TelegramError:
+            log.warning("a case form could not be sent", exc_info=True)
+            await send(
+                ctx.bot, chat_id, tr.gettext("The file could not be sent. Please try again later.")
+            )
 
     async def _send_attachments(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, card: Card

@@ -37,6 +37,7 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.SHOW_ATTACHMENTS: ("📎", N_("Show attachments ({n})")),
     Action.REVEAL_ID: ("👁", N_("Show the ID number")),
     Action.CLOSE_QUESTION: ("⏹", N_("Stop waiting for the answer")),
+    Action.PRINT_FORM: ("🖨", N_("Printable form (Word)")),
     Action.ACKNOWLEDGE: ("👍", N_("Acknowledge")),
     Action.REPORT_DONE: ("✅", N_("Report what was done")),
     Action.RETURN: ("↩️", N_("Return it")),

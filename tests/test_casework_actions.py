@@ -111,7 +111,13 @@ async def offered(w: World, actor: int, intake_id: int) -> tuple[Action, ...]:
 async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) -> None:
     w = world
     case = await submitted(w)
-    assert await offered(w, CW, case.id) == (Action.CLAIM, Action.REFER, Action.NOTE)
+    # Whoever may read the card may print its form, until the personal data is erased.
+    assert await offered(w, CW, case.id) == (
+        Action.CLAIM,
+        Action.REFER,
+        Action.NOTE,
+        Action.PRINT_FORM,
+    )
     await w.work.claim(CW, case.id)
     assert await offered(w, CW, case.id) == (
         Action.ASK,
@@ -120,8 +126,14 @@ async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) 
         Action.RELEASE,
         Action.REFER,
         Action.NOTE,
+        Action.PRINT_FORM,
     )
-    assert await offered(w, CW2, case.id) == (Action.TAKE_OVER, Action.REFER, Action.NOTE)
+    assert await offered(w, CW2, case.id) == (
+        Action.TAKE_OVER,
+        Action.REFER,
+        Action.NOTE,
+        Action.PRINT_FORM,
+    )
 
     # Decided, then the applicant asks to delete: erase or refuse, still refer and note.
     await w.work.decline(CW, case.id, "compensated")
@@ -131,6 +143,7 @@ async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) 
         Action.REFUSE_DELETION,
         Action.REFER,
         Action.NOTE,
+        Action.PRINT_FORM,
     )
     # Erased: nothing personal is left to share, nor to erase.
     await w.work.erase(CW, case.id)

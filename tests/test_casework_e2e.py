@@ -89,6 +89,7 @@ REFER, NOTE, TO_QUEUE = "🤝 Refer to agriculture dept.", "📝 Add a note", "�
 YES_APPROVE, OPEN, CANCEL = "✅ Yes, approve", "📂 Open", "Cancel"
 YES_DECLINE = "❌ Yes, decline"
 SHOW_FILES = "📎 Show attachments (1)"
+PRINT_FORM = "🖨 Printable form (Word)"
 ANSWER_DONE = "✔️ Done: send my answer"  # the applicant's, once their answer is all sent
 ACK, REPORT, RETURN = "👍 Acknowledge", "✅ Report what was done", "↩️ Return it"
 MONITORING = "Enrolled in poverty-return monitoring (防止返贫监测)"
@@ -508,7 +509,7 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     ):
         assert shown in card.text, (shown, card.text)
     assert "••" not in card.text and "What speaks against it" not in card.text
-    assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, TO_QUEUE]
+    assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
 
     # The attachment comes back as the same photo, uploaded from our file store.
     case = await r.store.cases.get(await intake_id(r, ref))
@@ -954,7 +955,7 @@ async def test_a_second_caseworker_must_take_over_explicitly(tg: FakeTelegram, r
     assert f"<b>{ref}</b>" in queue.text and "claimed by a colleague" in queue.text
     card = said(await say(zhao, f"/open {ref}", until=ANSWERS), ANSWERS)
     assert "Claimed by Wang" in card.text
-    assert card.buttons == [TAKE_OVER, REFER, NOTE, SHOW_FILES, TO_QUEUE]
+    assert card.buttons == [TAKE_OVER, REFER, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
 
     before = await snapshot(r)
     for op in ("ap", "dr", "as", "do", "cl", "rl"):

@@ -121,7 +121,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
 
 # fmt: off
 CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "dy", "nt",
-                  "rf", "rp", "er", "en", "at", "rv", "cq", "x")
+                  "rf", "rp", "er", "en", "at", "rv", "cq", "pf", "x")
 # fmt: on
 
 #: callback pattern -> who may tap, and the operations (sample data built per world below).

@@ -46,6 +46,7 @@ class Action(StrEnum):
     SHOW_ATTACHMENTS = "show_attachments"
     REVEAL_ID = "reveal_id"  # show the ID number the card masks (an audited read)
     CLOSE_QUESTION = "close_question"  # stop waiting for the applicant's answer
+    PRINT_FORM = "print_form"  # the printable case form, for the paper file (an audited read)
     # the supervisor's
     ASSIGN = "assign"  # to a caseworker of the intake's region
     CONFIRM_DECISION = "confirm_decision"  # a caseworker's proposed decision, as proposed
@@ -109,6 +110,8 @@ def allowed(
         out.append(Action.SHOW_ATTACHMENTS)
     if works and id_number and not case.anonymised_at:
         out.append(Action.REVEAL_ID)
+    if not case.anonymised_at:  # whoever may read the card may print it
+        out.append(Action.PRINT_FORM)
     return tuple(out)
 
 

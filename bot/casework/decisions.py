@@ -204,8 +204,29 @@ class Decisions:
         """The card; reading it is audited (``intake.viewed``), like every read of the
         personal data it shows."""
         case = await self.open_case(actor, intake_id, READERS)
-        flow = await self.store.flows.get(case.flow_id, case.flow_version)
         await self.store.audit.read(actor, intake_id, "intake.viewed")
+        return await self._card_of(case, actor)
+
+    async def printable(self, actor: int | None, intake_id: int) -> Card:
+        """What the printable case form holds (bot/caseform.py): the card, for someone
+        who may read it (``actor``), or for the command line, which reads the whole
+        database (None). Making it is audited (``intake.form_made``, no personal data in
+        the entry), as it puts the applicant's particulars on paper."""
+        if actor is not None:
+            case = await self.open_case(actor, intake_id, READERS)
+        else:
+            found = await self.store.cases.get(intake_id)
+            if found is None or found.status == "draft":
+                raise Conflict("not_found")
+            case = found
+        if case.anonymised_at:
+            raise Conflict("wrong_status", case)  # nothing of theirs left to print
+        await self.store.audit.read(actor, intake_id, "intake.form_made")
+        return await self._card_of(case, actor)
+
+    async def _card_of(self, case: Case, actor: int | None) -> Card:
+        intake_id = case.id
+        flow = await self.store.flows.get(case.flow_id, case.flow_version)
         audit = await self.store.audit.for_intake(intake_id)
         talk = await self.store.cases.conversation(intake_id)
         history: list[tuple[str, int | None, str, str]] = [
@@ -242,10 +263,14 @@ class Decisions:
         }
         authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
-        actor_now = await self.people.actor(actor)
-        offered = allowed(
-            case, actor_now, files=len(files), id_number=id_number_of(case, flow) is not None
-        )
+        offered: tuple[Action, ...] = ()
+        if actor is not None:
+            offered = allowed(
+                case,
+                await self.people.actor(actor),
+                files=len(files),
+                id_number=id_number_of(case, flow) is not None,
+            )
         transcripts = {}
         for filed in files:
             unique = str(filed.file.get("unique") or "")

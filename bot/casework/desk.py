@@ -164,6 +164,13 @@ class Attachments:
 
 
 @dataclass(frozen=True)
+class Printable:
+    """The card, for the printable case form (bot/caseform.py); making it was audited."""
+
+    card: Card
+
+
+@dataclass(frozen=True)
 class Revealed:
     """The ID number the card masks (None: there is none to show); the read is audited."""
 
@@ -181,6 +188,7 @@ Outcome = (
     | Stale
     | Cancelled
     | Attachments
+    | Printable
     | Revealed
 )
 
@@ -262,6 +270,8 @@ class Desk:
                 return Attachments(await d.card(actor, target))
             case Action.REVEAL_ID, Step.START:
                 return Revealed(*await d.reveal_id(actor, target))
+            case Action.PRINT_FORM, Step.START:
+                return Printable(await d.printable(actor, target))
             case Action.CLOSE_QUESTION, Step.START:
                 return Applied(action, await d.close_question(actor, target))
             case Action.ASSIGN, Step.START:

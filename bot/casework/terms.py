@@ -71,6 +71,8 @@ EVENTS = {
     "draft.expired": N_("closed: not finished in time"),
     "checkin.sent": N_("check-in (return visit) sent to the applicant"),
     "checkin.stopped": N_("the applicant stopped the check-ins"),
+    # a read, kept out of the card's history (READS) but named in an export's
+    "intake.form_made": N_("printable case form made"),
 }
 
 # Audit actions whose words are shown from the conversation instead.
@@ -88,7 +90,7 @@ SHOWN_AS_MESSAGES = frozenset(
 )
 # Audit actions that record a read of personal data (the card opened, the ID number
 # revealed): kept in the audit trail, not shown in the card's history.
-READS = frozenset({"intake.viewed", "intake.id_revealed"})
+READS = frozenset({"intake.viewed", "intake.id_revealed", "intake.form_made"})
 # Conversation entries the applicant wrote (their author is shown as "applicant").
 BY_APPLICANT = ("reply", "correction", "checkin", "checkin_note")
 

@@ -40,7 +40,7 @@ class AuditStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def read(self, actor: int, intake_id: int, action: str) -> None:
+    async def read(self, actor: int | None, intake_id: int, action: str) -> None:
         """Someone read an intake (opened its card, revealed its ID number): reading
         personal data is accounted for like changing it."""
         async with self._db.write(touches=NOBODY) as tx:

@@ -116,3 +116,39 @@ class StatsStore:
         return [
             RegionCount(r["region"], int(r["n"]), int(r["approved"]), int(r["fen"])) for r in rows
         ]
+
+    async def by_week_status(
+        self, weeks: int = 12, scope: Scope = EVERYWHERE
+    ) -> list[tuple[str, dict[str, int]]]:
+        """Applications sent per week (Monday first), split by where each stands now; the
+        newest ``weeks`` weeks that had any, oldest first. For the chart of /stats."""
+        region, params = scope.where("region")
+        rows = await self._db.fetchall(
+            "SELECT date(submitted_at, 'weekday 0', '-6 days') AS week, status, COUNT(*) AS n"
+            f" FROM intakes WHERE {_kind(False)} AND submitted_at IS NOT NULL AND {region}"
+            " AND date(submitted_at, 'weekday 0', '-6 days') IN ("
+            "  SELECT DISTINCT date(submitted_at, 'weekday 0', '-6 days') AS w FROM intakes"
+            f"  WHERE {_kind(False)} AND submitted_at IS NOT NULL AND {region}"
+            "  ORDER BY w DESC LIMIT ?)"
+            " GROUP BY week, status ORDER BY week",
+            (*params, *params, weeks),
+        )
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["week"], {})[r["status"]] = int(r["n"])
+        return list(out.items())
+
+    async def approved_by_month(
+        self, months: int = 12, scope: Scope = EVERYWHERE
+    ) -> list[tuple[str, int]]:
+        """The amount approved (fen) in each month of decision ("2026-03"), the newest
+        ``months`` months that had any, oldest first."""
+        region, params = scope.where("region")
+        rows = await self._db.fetchall(
+            "SELECT strftime('%Y-%m', decided_at) AS month, SUM(amount_fen) AS fen"
+            f" FROM intakes WHERE status = 'approved' AND {_kind(False)}"
+            f" AND decided_at IS NOT NULL AND amount_fen IS NOT NULL AND {region}"
+            " GROUP BY month ORDER BY month DESC LIMIT ?",
+            (*params, months),
+        )
+        return [(r["month"], int(r["fen"])) for r in reversed(rows)]

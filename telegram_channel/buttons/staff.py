@@ -53,6 +53,7 @@ class Tap(Enum):
     SHOW_ATTACHMENTS = (CASEWORKER, "at", Action.SHOW_ATTACHMENTS, Step.START)
     REVEAL = (CASEWORKER, "rv", Action.REVEAL_ID, Step.START)  # the intake's id only
     CLOSE_QUESTION = (CASEWORKER, "cq", Action.CLOSE_QUESTION, Step.START)
+    PRINT_FORM = (CASEWORKER, "pf", Action.PRINT_FORM, Step.START)
     # the supervisor's: on a proposal (its id), and on a decided intake
     ASSIGN = (SUPERVISOR, "as", Action.ASSIGN, Step.START)
     ASSIGN_TO = (SUPERVISOR, "at", Action.ASSIGN, Step.PICK)  # arg: the caseworker's user id
