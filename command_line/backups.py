@@ -14,11 +14,15 @@ from bot.store.backup import BackupError, Manifest, backup, restore, verify
 from command_line.cli import CliError
 
 
+def _many(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _counts(m: Manifest) -> str:
     key = "with the key" if m.with_key else "without the key"
     return (
-        f"{m.intakes} intakes ({m.sent} sent), {m.files} files, schema {m.schema_version},"
-        f" {key}, made {m.created_at}"
+        f"{_many(m.intakes, 'intake', 'intakes')} ({m.sent} sent),"
+        f" {_many(m.files, 'file', 'files')}, schema {m.schema_version}, {key}, made {m.created_at}"
     )
 
 
@@ -27,7 +31,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         if args.verify:
             manifest = verify(Path(args.verify))
             print(f"{args.verify}: ok: {_counts(manifest)}")
-            print(f"{len(manifest.members)} members match their checksums; the database is sound")
+            matching = _many(len(manifest.members), "file matches its", "files match their")
+            print(f"{matching} checksum; the database is sound")
             return 0
         key_file = None
         if args.with_key:

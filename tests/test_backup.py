@@ -221,6 +221,7 @@ async def test_the_commands_back_up_verify_and_restore(tmp_path: Path) -> None:
     checked = cli("backup", "--verify", str(out))
     assert checked.returncode == 0, checked.stderr
     assert "ok: 4 intakes (4 sent), 4 files" in checked.stdout
+    assert "files match their checksum; the database is sound" in checked.stdout
 
     refused = cli("restore", str(out))
     assert refused.returncode == 1
