@@ -4,47 +4,15 @@ gets nothing of it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from tests.conftest import Running, make_settings
-from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until
+from tests.conftest import Running
+from tests.fakebot import FakeTelegram
 from tests.test_caseform import text_of
-from tests.test_export_e2e import KARAKAX, KERIYA, sent
-
-A, B = 7001, 7002
+from tests.test_export_e2e import KARAKAX, KERIYA, A, B, document, r, sent, staff  # noqa: F401
 
 
-@pytest.fixture
-async def r(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
-    running = Running(tg, make_settings(tg, tmp_path / "intake.db"))
-    await running.start()
-    try:
-        await running.store.roles.grant(A, "caseworker", label="A", regions=[KARAKAX])
-        await running.store.roles.grant(B, "caseworker", label="B", regions=[KERIYA])
-        yield running
-    finally:
-        await running.stop()
-
-
-def staff(tg: FakeTelegram, uid: int) -> FakeUser:
-    return tg.user(uid, first_name=f"CW{uid}", language_code="zh-hans")
-
-
-async def document(person: FakeUser, start: int) -> SentMessage:
-    await wait_until(
-        lambda: any(m.kind == "document" for m in person.messages[start:]),
-        what=f"a document in chat {person.chat_id}; got {person.texts()[start:]}",
-    )
-    return next(m for m in person.messages[start:] if m.kind == "document")
-
-
-async def test_the_button_on_the_card_sends_the_form(tg: FakeTelegram, r: Running) -> None:
+async def test_the_button_on_the_card_sends_the_form(tg: FakeTelegram, r: Running) -> None:  # noqa: F811
     ref = await sent(r, KARAKAX, "Ayshem")
-    a = staff(tg, A)
+    a = staff(tg, A, "zh-hans")
     await a.ask(f"/open {ref}")
     card = next(m for m in reversed(a.messages) if any("登记表" in b for b in m.buttons))
     start = len(a.messages)
@@ -64,7 +32,7 @@ async def test_the_button_on_the_card_sends_the_form(tg: FakeTelegram, r: Runnin
         for key in row
         if "登记表" in key["text"]
     )
-    b = staff(tg, B)
+    b = staff(tg, B, "zh-hans")
     b_start = len(b.messages)
     await b.tap_data(data)
     await tg.wait_idle(settle=0.3)

@@ -53,8 +53,8 @@ async def sent(r: Running, region: str, name: str) -> str:
     return str(ref)
 
 
-def staff(tg: FakeTelegram, uid: int) -> FakeUser:
-    return tg.user(uid, first_name=f"CW{uid}", language_code="en")
+def staff(tg: FakeTelegram, uid: int, lang: str = "en") -> FakeUser:
+    return tg.user(uid, first_name=f"CW{uid}", language_code=lang)
 
 
 async def document(person: FakeUser, start: int) -> SentMessage:

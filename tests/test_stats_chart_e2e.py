@@ -4,35 +4,16 @@ regions' figures as a picture; ``intake-bot stats --chart`` writes the same as a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from command_line.cli import main as cli_main
-from tests.conftest import Running, make_settings
+from tests.conftest import Running
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until
 from tests.test_charts import PNG_SIGNATURE, png_size
-from tests.test_export_e2e import KARAKAX, KERIYA, sent
-
-A, B = 7001, 7002
-
-
-@pytest.fixture
-async def r(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
-    running = Running(tg, make_settings(tg, tmp_path / "intake.db"))
-    await running.start()
-    try:
-        await running.store.roles.grant(A, "caseworker", label="A", regions=[KARAKAX])
-        await running.store.roles.grant(B, "caseworker", label="B", regions=[KERIYA])
-        yield running
-    finally:
-        await running.stop()
-
-
-def staff(tg: FakeTelegram, uid: int, lang: str = "zh-hans") -> FakeUser:
-    return tg.user(uid, first_name=f"CW{uid}", language_code=lang)
+from tests.test_export_e2e import KARAKAX, KERIYA, A, B, r, sent, staff  # noqa: F401
 
 
 async def photo(person: FakeUser, start: int) -> SentMessage:
@@ -44,10 +25,10 @@ async def photo(person: FakeUser, start: int) -> SentMessage:
     return next(m for m in person.messages[start:] if m.kind == "photo")
 
 
-async def test_a_caseworker_gets_the_chart_after_the_text(tg: FakeTelegram, r: Running) -> None:
+async def test_a_caseworker_gets_the_chart_after_the_text(tg: FakeTelegram, r: Running) -> None:  # noqa: F811
     await sent(r, KARAKAX, "Ayshem")
     await sent(r, KARAKAX, "Tursun")
-    a = staff(tg, A)
+    a = staff(tg, A, "zh-hans")
     start = len(a.messages)
     await a.send("/stats")
     picture = await photo(a, start)
@@ -59,7 +40,7 @@ async def test_a_caseworker_gets_the_chart_after_the_text(tg: FakeTelegram, r: R
     assert picture.text == "统计"
 
 
-async def test_no_chart_where_nothing_was_sent(tg: FakeTelegram, r: Running) -> None:
+async def test_no_chart_where_nothing_was_sent(tg: FakeTelegram, r: Running) -> None:  # noqa: F811
     await sent(r, KARAKAX, "Ayshem")  # another county's: B sees none of it
     b = staff(tg, B, "en")
     replies = await b.ask("/stats")
@@ -69,7 +50,10 @@ async def test_no_chart_where_nothing_was_sent(tg: FakeTelegram, r: Running) -> 
 
 
 async def test_the_command_line_writes_the_chart(
-    tg: FakeTelegram, r: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tg: FakeTelegram,
+    r: Running,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await sent(r, KARAKAX, "Ayshem")
     monkeypatch.setenv("INTAKE_DB", r.settings.db_path)
