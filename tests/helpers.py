@@ -10,7 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bot.flow.engine import Screening, State
 from tests.fakebot import FakeTelegram, SentMessage
+
+NOT_SCREENED = Screening((), (), 0, ())
 
 # The fake Telegram of a test -> the Bot API client its bots run on (set by the ``tg``
 # fixture). Here, not in conftest.py: pytest loads that file as a module of its own, beside
@@ -62,3 +65,32 @@ def console_script() -> str:
     found = str(beside) if beside.is_file() else shutil.which("intake-bot")
     assert found, "the intake-bot console script is not installed"
     return found
+
+
+async def sent_intake(
+    store: Any,
+    answers: dict[str, Any] | None = None,
+    *,
+    applicant: int,
+    lang: str = "zh",
+    screening: Screening = NOT_SCREENED,
+    is_test: bool = False,
+) -> tuple[int, str]:
+    """An application sent as the interview leaves it, stored directly (for the tests
+    of what comes after the interview): its id and reference. Its region is the one its
+    flow routes the answers to, else the store's default region."""
+    answers = dict(answers or {})
+    state = State(answers=answers, path=list(answers))
+    draft = await store.intakes.create_draft(
+        applicant_id=applicant,
+        chat_id=applicant,
+        lang=lang,
+        flow=await store.flows.active(),
+        state=state,
+        update_id=1,
+        is_test=is_test,
+    )
+    assert draft is not None
+    ref = await store.intakes.submit(draft, state, screening, update_id=2)
+    assert ref is not None
+    return int(draft.id), str(ref)

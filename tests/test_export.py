@@ -18,12 +18,13 @@ from bot import export
 from bot.casework import Casework
 from bot.config import Settings
 from bot.export import BadFilter, Request, parse_words
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.regions import EVERYWHERE, Scope
 from bot.store import Store
 from bot.store.exports import Filter
+from tests.helpers import sent_intake
 
 CW = 2
 PARTNER = 3
@@ -56,18 +57,9 @@ _people = count(5000)
 
 async def sent(w: World, region: str, answers: dict[str, Any], **kw: Any) -> tuple[int, str]:
     """An application sent in ``region`` with ``answers``: its id and reference."""
-    applicant = next(_people)
-    flow = await w.store.flows.active()
     w.store.intakes.default_region = region
-    state = State(answers=dict(answers), path=list(answers))
-    made = await w.store.intakes.create_draft(
-        applicant_id=applicant, chat_id=applicant, lang="zh", flow=flow, state=state, update_id=1
-    )
-    assert made is not None
     screening = Screening(("crime_injury",), (), 3, ("minor",))
-    ref = await w.store.intakes.submit(made, state, screening, 2)
-    assert ref is not None
-    return made.id, ref
+    return await sent_intake(w.store, answers, applicant=next(_people), screening=screening)
 
 
 ANSWERS = {

@@ -13,10 +13,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from bot.flow.engine import Screening, State
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until
+from tests.helpers import sent_intake, wait_until
 
 ADMIN, A, B, PARTNER = 1, 7001, 7002, 8001
 KARAKAX, KERIYA = "653222", "653226"
@@ -38,19 +37,10 @@ async def r(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
 
 async def sent(r: Running, region: str, name: str) -> str:
     """An application sent in ``region``, as the interview leaves it; its reference."""
-    applicant = next(_people)
-    store = r.store
-    flow = await store.flows.active()
-    store.intakes.default_region = region
-    answers: dict[str, Any] = {"name": name, "phone": PHONE, "id_number": ID_NUMBER}
-    state = State(answers=answers, path=list(answers))
-    made = await store.intakes.create_draft(
-        applicant_id=applicant, chat_id=applicant, lang="en", flow=flow, state=state, update_id=1
-    )
-    assert made is not None
-    ref = await store.intakes.submit(made, state, Screening((), (), 0, ()), 2)
-    assert ref is not None
-    return str(ref)
+    r.store.intakes.default_region = region
+    answers = {"name": name, "phone": PHONE, "id_number": ID_NUMBER}
+    _id, ref = await sent_intake(r.store, answers, applicant=next(_people), lang="en")
+    return ref
 
 
 def staff(tg: FakeTelegram, uid: int, lang: str = "en") -> FakeUser:

@@ -21,13 +21,14 @@ from bot.casework import Casework, Conflict
 from bot.casework.filters import Vocabulary, read
 from bot.config import Settings
 from bot.crypto import Cipher
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.flow.loader import load_flow_text as load_flow
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.lookup import ID, NAME, PHONE, PHONE4, normal_name, query_terms, terms
 from bot.messages import HTML
 from bot.store import Store
+from tests.helpers import sent_intake
 
 FLOW = """
 id: find-test
@@ -162,26 +163,14 @@ _applicants = iter(range(1000, 100000))
 
 
 async def sent(w: World, name: str, phone: str = PHONE_NO, region: str = "653222") -> int:
-    flow = await w.store.flows.active()
-    applicant = next(_applicants)
     answers = {"consent": True, "name": name, "county": region, "id_number": ID_NUMBER}
     answers["phone"] = phone
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang="zh",
-        flow=flow,
-        state=State(answers=answers),
-        update_id=1,
+    intake_id, _ref = await sent_intake(
+        w.store, answers, applicant=next(_applicants), screening=Screening((), (), 3, ("minor",))
     )
-    assert draft is not None
-    ref = await w.store.intakes.submit(
-        draft, State(answers=answers), Screening((), (), 3, ("minor",)), update_id=2
-    )
-    assert ref is not None
     # Put in its county directly: routing by the flow is tested in test_region_flow.py.
-    await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, draft.id))
-    return draft.id
+    await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, intake_id))
+    return intake_id
 
 
 async def found(w: World, actor: int, text: str) -> list[int]:

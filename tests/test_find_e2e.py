@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
+from tests.helpers import sent_intake
 from tests.test_casework_e2e import (
     ANSWERS,
     REF_IN_TEXT,
@@ -133,28 +134,17 @@ async def stored(
     sent: str | None = None,
 ) -> str:
     """An intake stored directly; ``status`` and ``sent`` set as a test's setup."""
-    flow = await r.store.flows.active()
-    who = next(_applicants)
     answers = {"consent": True, "name": name, "county": region, "phone": phone}
-    draft = await r.store.intakes.create_draft(
-        applicant_id=who,
-        chat_id=who,
-        lang="zh",
-        flow=flow,
-        state=State(answers=answers),
-        update_id=1,
+    screening = Screening((), (), 3 * len(groups), groups)
+    intake_id, ref = await sent_intake(
+        r.store, answers, applicant=next(_applicants), screening=screening
     )
-    assert draft is not None
-    ref = await r.store.intakes.submit(
-        draft, State(answers=answers), Screening((), (), 3 * len(groups), groups), update_id=2
-    )
-    assert ref is not None
-    await in_region(r, draft.id, region)
+    await in_region(r, intake_id, region)
     decided = "2026-01-02T00:00:00Z" if status in ("approved", "declined") else None
     await r.store.db.execute(
         "UPDATE intakes SET status = ?, decided_at = ?, submitted_at = COALESCE(?, submitted_at)"
         " WHERE id = ?",
-        (status, decided, sent, draft.id),
+        (status, decided, sent, intake_id),
     )
     return ref
 
