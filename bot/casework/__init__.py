@@ -32,6 +32,7 @@ from bot.casework.digest import Digests
 from bot.casework.finding import Finding, Page, UnknownFilter
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
+from bot.casework.plans import Plans
 from bot.casework.referrals import Referrals
 from bot.casework.supervision import Supervision
 from bot.casework.terms import (
@@ -98,6 +99,7 @@ class Casework:
         self.checkins = Checkins(store, self.people, settings, fmt)
         self.decisions.checkins = self.checkins
         self.finding = Finding(store, self.people, settings)
+        self.plans = Plans(store, self.people, self.decisions, fmt)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
