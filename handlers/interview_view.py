@@ -446,9 +446,7 @@ class InterviewView:
         )
 
 
-def status_text(
-    tr: Tr, intakes: list[Intake], plans: dict[int, list[str]] | None = None
-) -> str:
+def status_text(tr: Tr, intakes: list[Intake], plans: dict[int, list[str]] | None = None) -> str:
     """The applicant's applications, each with its plan of help when there is one
     (``plans``: lines already in the markup, by intake id)."""
     _ = tr.gettext

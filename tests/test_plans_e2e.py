@@ -199,7 +199,7 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
     assert await states(r, intake_id) == [(AGRI, "accepted"), (AGRI, "accepted"), (HR, "accepted")]
 
     # HR cannot touch the bureau's measures, whatever data its client sends.
-    training, monitoring, loan = (m.id for m in await r.store.measures.of_intake(intake_id))
+    training, monitoring, _loan = (m.id for m in await r.store.measures.of_intake(intake_id))
     start = len(hr.messages)
     await hr.tap_data(f"w:d:{training}:0")
     await arrives(hr, "That was not found.", after=start)

@@ -71,6 +71,12 @@ EVENTS = {
     "draft.expired": N_("closed: not finished in time"),
     "checkin.sent": N_("check-in (return visit) sent to the applicant"),
     "checkin.stopped": N_("the applicant stopped the check-ins"),
+    "measure.added": N_("plan: a measure added"),
+    "measure.sent": N_("plan: measures sent to those responsible"),
+    "measure.accepted": N_("plan: a measure accepted"),
+    "measure.in_progress": N_("plan: a measure under way"),
+    "measure.done": N_("plan: a measure done"),
+    "measure.not_possible": N_("plan: a measure not possible"),
 }
 
 # Audit actions whose words are shown from the conversation instead.
