@@ -213,6 +213,9 @@ async def test_partners_move_only_their_own_measures_forward(world: World) -> No
     lines = await plans.applicant_lines(I18N.tr("en"), case.id)
     assert lines[0].startswith("<b>Skills training</b> — Agri: done")
     assert lines[2].startswith("<b>A low-interest loan</b> — HR: planned, by ")
+    zh = await plans.applicant_lines(I18N.tr("zh"), case.id)
+    assert zh[1].startswith("<b>Poverty-return monitoring</b> — Agri：没能办成")
+    assert zh[2].startswith("<b>低息贷款</b> — HR：")
 
 
 async def test_words_are_sealed_and_erasure_clears_them(world: World) -> None:
