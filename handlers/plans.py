@@ -53,6 +53,7 @@ _CONFLICTS = {
     "stale": N_("That step is over. Tap ➕ Add a measure to begin again."),
     "nothing_to_send": N_("Every measure of this plan was sent already."),
     "not_a_partner": N_("That body cannot take this household's measures."),
+    "too_many": N_("This plan has as many measures as it can hold."),
 }
 _CHANGED = {
     MeasureState.ACCEPTED: N_("Accepted. The caseworker has been told."),

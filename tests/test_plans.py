@@ -231,9 +231,27 @@ async def test_words_are_sealed_and_erasure_clears_them(world: World) -> None:
     text = await export_text(w.store, I18N.tr("en"), case.applicant_id)
     assert "Monitoring-X7 — Agri: could not be done" in text and "Reason-Y8" in text
 
-    await w.store.cases.anonymise(case.id, CW, "intake.erased", [], ())
+    # The applicant asks for erasure and the caseworker completes it.
+    await w.work.request_deletion(case.applicant_id, case.id)
+    await w.work.erase(CW, case.id)
     (m,) = await w.store.measures.of_intake(case.id)
     assert (m.kind_text, m.reason, m.state, m.partner_id) == (None, None, "not_possible", AGRI)
+    # The partner no longer sees the household.
+    assert await w.work.plans.partner_page(AGRI, 0, I18N.tr("en")) == ([], 0)
+    with pytest.raises(Conflict):
+        await w.work.plans.partner_card(AGRI, case.id, I18N.tr("en"))
+
+
+async def test_a_plan_holds_a_handful_of_measures(world: World) -> None:
+    w = world
+    case = await approved(w)
+    for _ in range(20):
+        await measure(w, case, 3, AGRI)
+    with pytest.raises(Conflict) as full:
+        await measure(w, case, 3, AGRI)
+    assert full.value.code == "too_many"
+    view = await w.work.plans.view(CW, case.id, I18N.tr("ug"))
+    assert len(w.work.plans.plan_text(I18N.tr("ug"), view)) < 4096
 
 
 async def test_figures_and_export_count_the_measures(world: World, tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ The parts, each over the store and the people who act:
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``checkins``: return visits to the household after the decision (回访);
+- ``plans``: the household's plan of help measures (一户一策) and the partners' side of it
+  (``measure_terms``: states, kinds of body, and their words);
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and

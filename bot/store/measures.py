@@ -45,6 +45,9 @@ NEXT: dict[MeasureState, tuple[MeasureState, ...]] = {
 
 # Intake statuses a plan can be built on: in review (with the decision) or decided.
 PLANNABLE = ("in_review", "awaiting_applicant", "approved", "declined")
+# Measures a plan holds at most: a household's plan is a handful, and each message that
+# lists them stays well within Telegram's 4096 characters.
+MAX_MEASURES = 20
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class MeasureCounts:
 
 
 Notify = Callable[[list[Measure]], list[OutMessage]]
+# The measures a partner sees: sent to them, of intakes not erased.
+_SEEN = " WHERE m.partner_id = ? AND m.sent_at IS NOT NULL AND i.anonymised_at IS NULL"
 
 
 async def _holder(tx: Transaction, intake_id: int, actor: int) -> None:
@@ -128,10 +133,12 @@ class MeasureStore:
         return [_measure(r, self._db.cipher) for r in rows]
 
     async def of_partner(self, partner_id: int, intake_id: int) -> list[Measure]:
-        """The measures of ``intake_id`` sent to ``partner_id``: all that partner sees."""
+        """The measures of ``intake_id`` sent to ``partner_id``: all that partner sees
+        (none once the intake's data is erased)."""
         rows = await self._db.fetchall(
             "SELECT * FROM measures WHERE intake_id = ? AND partner_id = ?"
-            " AND sent_at IS NOT NULL ORDER BY id",
+            " AND sent_at IS NOT NULL AND intake_id NOT IN"
+            " (SELECT id FROM intakes WHERE anonymised_at IS NOT NULL) ORDER BY id",
             (intake_id, partner_id),
         )
         return [_measure(r, self._db.cipher) for r in rows]
@@ -144,14 +151,14 @@ class MeasureStore:
         there are in all."""
         marks = ",".join("?" * len(OPEN_STATES))
         rows = await self._db.fetchall(
-            f"SELECT intake_id, MAX(state IN ({marks})) AS still_open, MAX(id) AS last"
-            " FROM measures WHERE partner_id = ? AND sent_at IS NOT NULL GROUP BY intake_id"
-            " ORDER BY still_open DESC, last DESC LIMIT ? OFFSET ?",
+            f"SELECT m.intake_id, MAX(m.state IN ({marks})) AS still_open, MAX(m.id) AS last"
+            f" FROM measures m JOIN intakes i ON i.id = m.intake_id{_SEEN}"
+            " GROUP BY m.intake_id ORDER BY still_open DESC, last DESC LIMIT ? OFFSET ?",
             (*OPEN_STATES, partner_id, limit, offset),
         )
         total = await self._db.fetchone(
-            "SELECT COUNT(DISTINCT intake_id) AS n FROM measures WHERE partner_id = ?"
-            " AND sent_at IS NOT NULL",
+            "SELECT COUNT(DISTINCT m.intake_id) AS n FROM measures m"
+            f" JOIN intakes i ON i.id = m.intake_id{_SEEN}",
             (partner_id,),
         )
         return [(int(r["intake_id"]), bool(r["still_open"])) for r in rows], int(
@@ -174,6 +181,11 @@ class MeasureStore:
         cipher = self._db.cipher
         async with self._db.write() as tx:
             await _holder(tx, intake_id, actor)
+            held = await tx.fetchone(
+                "SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,)
+            )
+            if held is not None and int(held["n"]) >= MAX_MEASURES:
+                raise Conflict("too_many")
             cursor = await tx.execute(
                 "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
                 " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
