@@ -342,6 +342,8 @@ class Plans:
         """A partner moves its measures on; the holder hears of each change, the applicant
         of a measure done or not possible."""
         await self.people.require(actor, PARTNER)
+        if to == MeasureState.NOT_POSSIBLE and not clean_text(reason or ""):
+            raise Conflict("empty")  # a measure is returned with why, always
         first = await self.store.measures.get(measure_ids[0]) if measure_ids else None
         if first is None or first.partner_id != actor:
             raise Conflict("not_found")
