@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.casework.measure_terms import MeasureState
 from bot.flow.engine import Screening, State
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
@@ -49,10 +50,9 @@ async def r(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
         await running.stop()
 
 
-async def approved(r: Running, tg: FakeTelegram) -> tuple[FakeUser, str, int]:
+async def approved(r: Running, tg: FakeTelegram, uid: int = 5001) -> tuple[FakeUser, str, int]:
     """An English-speaking applicant's intake in Hotan asking for training, a loan and
     schooling help, claimed by CW and approved: the applicant, the reference, the id."""
-    uid = 5001
     person = tg.user(uid, first_name="Ayshem", language_code="en")
     store = r.store
     answers = {
@@ -243,3 +243,47 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
     due_60 = r.services.i18n.tr("en").date(dt.date.today() + dt.timedelta(days=60))  # type: ignore[union-attr]
     assert f"A low-interest loan</b> — {HR_NAME}: they have agreed to do it, by {due_60}" in text
     await outbox_empty(r)
+
+
+async def test_referrals_pages_a_partners_households_and_cancel_drops_a_draft(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """Six households with measures for the bureau: /referrals shows five, open ones first,
+    then More shows the sixth; Cancel while adding a measure leaves the plan as it was."""
+    work = r.services.casework  # type: ignore[union-attr]
+    plans, tr = work.plans, r.services.i18n.tr("en")  # type: ignore[union-attr]
+    refs = []
+    for n in range(6):
+        _person, ref, intake_id = await approved(r, tg, uid=6000 + n)
+        await plans.start(CW, intake_id)
+        await plans.pick_kind(CW, intake_id, 3)
+        await plans.pick_body(CW, intake_id, AGRI, tr)
+        await plans.due_in(CW, intake_id, 30)
+        await plans.send(CW, intake_id)
+        refs.append((ref, intake_id))
+    # The first household's measure is done: it comes last.
+    (first,) = await r.store.measures.of_intake(refs[0][1])
+    await plans.change(AGRI, [first.id], MeasureState.DONE)
+    await outbox_empty(r)
+
+    agri = tg.user(AGRI)
+    start = len(agri.messages)
+    await agri.send("/referrals")
+    more = await with_button(agri, "▶️ More", after=start)
+    assert "5 of 6 households." in (more.text or "")
+    shown = [
+        m.text or "" for m in agri.messages[start:] if "What is asked of you:" in (m.text or "")
+    ]
+    assert len(shown) == 5 and not any(refs[0][0] in t for t in shown)
+    last = await tap_then(agri, "▶️ More", refs[0][0], "What is asked of you:", on=more)
+    assert "✅ done" in (last.text or "") and last.buttons == []  # finished: nothing to tap
+
+    # The caseworker starts a measure and cancels: nothing is added.
+    cw = tg.user(CW)
+    _ref, intake_id = refs[1]
+    start = len(cw.messages)
+    await cw.tap_data(f"m:a:{intake_id}:0")
+    kinds = await arrives(cw, "What help?", after=start)
+    await tap_then(cw, "Cancel", "Cancelled", on=kinds)
+    assert len(await r.store.measures.of_intake(intake_id)) == 1
+    assert await r.store.pending.get(CW) is None
