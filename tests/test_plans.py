@@ -130,11 +130,12 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     with pytest.raises(Conflict):
         await plans.due_in(CW, case.id, 7, TODAY)
 
+    await w.work.refer(CW, case.id, AGRI, "Please visit")
     training = await measure(w, case, 3, AGRI)
     own = await measure(w, case, "Poverty-return monitoring", AGRI, 60)
     loan = await measure(w, case, 6, HR, 90)
     ours = await measure(w, case, 2, 0)
-    assert await w.store.outbox.pending_count() == 0  # nothing until the plan is sent
+    assert not [n for n in await queued(w) if n[1] == Kind.MEASURES]  # none until sent
     with pytest.raises(Conflict):
         await plans.send(CW2, case.id)
     sent = await plans.send(CW, case.id)
@@ -142,6 +143,7 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     got = {m.id: m.state for m in await w.store.measures.of_intake(case.id)}
     assert got[ours] == MeasureState.ACCEPTED and got[training] == MeasureState.PROPOSED
     notices = await queued(w)
+    notices = [n for n in notices if n[1] == Kind.MEASURES]
     assert sorted((chat, kind) for chat, kind, _ in notices) == [
         (AGRI, Kind.MEASURES),
         (HR, Kind.MEASURES),
@@ -154,6 +156,12 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     with pytest.raises(Conflict) as again:
         await plans.send(CW, case.id)
     assert again.value.code == "nothing_to_send"
+    # The plan as the caseworker reads it: each measure, and the referral beside them.
+    text = plans.plan_text(tr, await plans.view(CW, case.id, tr))
+    assert "1. <b>Skills training</b> · Agri · by " in text and "🆕 proposed" in text
+    assert "4. <b>Free legal help (legal aid)</b> · This procuratorate" in text
+    assert "👍 accepted" in text and "not sent yet" not in text
+    assert "• Agri: sent, not yet acknowledged" in text
 
 
 async def test_partners_move_only_their_own_measures_forward(world: World) -> None:

@@ -34,7 +34,7 @@ from bot.casework.measure_terms import (
     state_text,
 )
 from bot.casework.notices import Kind, partner_summary
-from bot.casework.terms import MAX_TYPED, fen_to_yuan
+from bot.casework.terms import MAX_TYPED, fen_to_yuan, referral_status
 from bot.flow.model import Flow, Step
 from bot.flow.values import clean_text, strip_bidi
 from bot.i18n import Tr
@@ -112,6 +112,9 @@ class PlanView:
     bodies: dict[int, str]  # partner id -> name; 0: the procuratorate itself
     holds: bool  # the reader holds the intake: they may add and send
     unsent: int
+    # The intake's referrals (one message, one report each), as (partner, status): shown
+    # with the plan, so that everything asked of partners is in one place.
+    referrals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,11 @@ class Plans:
     async def view(self, actor: int, intake_id: int, tr: Tr) -> PlanView:
         case = await self.decisions.open_case(actor, intake_id)
         measures = await self.store.measures.of_intake(intake_id)
+        labels = {g.user_id: g.label for g in await self.store.roles.grants(PARTNER)}
+        referrals = []
+        for r in await self.store.cases.referrals(intake_id):
+            who = labels.get(r.partner_id) or await self.people.name_of(r.partner_id)
+            referrals.append((strip_bidi(who), r.status))
         return PlanView(
             case,
             await self._flow(case),
@@ -156,6 +164,7 @@ class Plans:
             await self.body_names(tr, measures),
             case.assignee == actor,
             sum(1 for m in measures if m.sent_at is None),
+            tuple(referrals),
         )
 
     async def held(self, actor: int, intake_id: int) -> Case:
@@ -463,6 +472,12 @@ class Plans:
             if m.sent_at is None:
                 line += " · " + fmt.i(_("not sent yet"))
             lines.append(line)
+        if v.referrals:
+            lines += ["", fmt.b(_("Referrals to the agriculture department"))]
+            lines += [
+                "• " + tr.labelled(fmt.esc(who), fmt.esc(referral_status(tr, status)))
+                for who, status in v.referrals
+            ]
         return "\n".join(lines)
 
     def holder_text(
