@@ -76,7 +76,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
         _EXPORT,
     ),
     "partner": (
-        Command("referrals", N_("referrals waiting for you")),
+        Command("referrals", N_("referrals and help measures for you")),
         Command("clue", N_("send a clue to the procuratorate")),
     ),
     "admin": (

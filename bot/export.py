@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot import xlsx
+from bot.casework.measure_terms import OURSELVES_NAME, STATE_NAMES, body_kind_text
+from bot.casework.plans import kind_label
 from bot.casework.terms import event_name, fen_to_yuan, referral_status
 from bot.flow.model import Flow, Step
 from bot.flow.values import strip_bidi
@@ -75,6 +77,8 @@ REFERRAL_HEADERS = (
     N_("What was done"),
     N_("Referred on"),
     N_("Last change"),
+    N_("Due by"),
+    N_("Kind of body"),
 )
 HISTORY_HEADERS = (N_("Reference"), N_("When (UTC)"), N_("Who"), N_("What"))
 SHEETS = (N_("Applications"), N_("Referrals"), N_("History"))
@@ -110,6 +114,7 @@ class Made:
     referrals: int
     history: int
     sensitive: bool
+    measures: int = 0  # the plans' measures, on the referrals sheet after the referrals
 
 
 def parse_words(words: Sequence[str]) -> Request:
@@ -334,10 +339,12 @@ async def export(
             await asyncio.to_thread(write)
         n_referrals = n_history = 0
         sheet = writer.sheet(
-            _(SHEETS[1]), [_(h) for h in REFERRAL_HEADERS], [10, 16, 16, 40, 40, 11, 11]
+            _(SHEETS[1]), [_(h) for h in REFERRAL_HEADERS], [10, 16, 16, 40, 40, 11, 11, 11, 16]
         )
+        n_measures = 0
         if sheet is not None:
             n_referrals = await _referrals(store, tr, req, scope, sheet)
+            n_measures = await _measures(store, tr, req, scope, sheet)
         sheet = writer.sheet(_(SHEETS[2]), [_(h) for h in HISTORY_HEADERS], [10, 17, 16, 40])
         if sheet is not None:
             n_history = await _history(store, tr, req, scope, sheet)
@@ -348,7 +355,7 @@ async def export(
         finally:
             out.unlink(missing_ok=True)
         raise
-    made = Made(n_intakes, n_referrals, n_history, req.with_sensitive)
+    made = Made(n_intakes, n_referrals, n_history, req.with_sensitive, n_measures)
     detail: dict[str, Any] = {
         "filter": f.to_dict(),
         "format": req.format,
@@ -356,6 +363,7 @@ async def export(
         "scope": None if scope.prefixes is None else sorted(scope.prefixes),
         "intakes": made.intakes,
         "referrals": made.referrals,
+        "measures": made.measures,
         "history": made.history,
     }
     if asked is not None:
@@ -456,6 +464,54 @@ async def _referrals(store: Store, tr: Tr, req: Request, scope: Scope, sheet: Sh
                         strip_bidi(outcome) if outcome else None,
                         (r["created_at"] or "")[:10],
                         (r["updated_at"] or "")[:10],
+                    ]
+                )
+
+        await asyncio.to_thread(write)
+    return n
+
+
+async def _measures(store: Store, tr: Tr, req: Request, scope: Scope, sheet: Sheet) -> int:
+    """The plans' measures, on the referrals sheet: what, who (its kind too), where it
+    stands, why not, and by when."""
+    xs = store.exports
+    flows: dict[tuple[str, int], Flow | None] = {}
+    n = after = 0
+    while rows := await xs.measures(req.filter, scope, after):
+        after = int(rows[-1]["id"])
+        n += len(rows)
+        for r in rows:
+            key = (r["flow_id"], int(r["flow_version"]))
+            if key not in flows:
+                try:
+                    flows[key] = await store.flows.get(*key)
+                except Exception:  # a version that no longer loads: the value itself
+                    flows[key] = None
+
+        def write(rows: list[Any] = rows) -> None:
+            for r in rows:
+                own = xs.opened(r["kind_text"])
+                what = (
+                    kind_label(tr, flows[(r["flow_id"], int(r["flow_version"]))], r["kind"])
+                    if r["kind"]
+                    else strip_bidi(own or "") or None
+                )
+                reason = xs.opened(r["reason"])
+                if r["partner_id"] is None:
+                    body = tr.gettext(OURSELVES_NAME)
+                else:
+                    body = r["partner_label"] or r["partner_name"] or str(r["partner_id"])
+                sheet.row(
+                    [
+                        r["ref"],
+                        body,
+                        tr.gettext(STATE_NAMES[r["state"]][1]),
+                        what,
+                        strip_bidi(reason) if reason else None,
+                        (r["created_at"] or "")[:10],
+                        (r["updated_at"] or "")[:10],
+                        r["due_on"],
+                        body_kind_text(tr, r["body_kind"]) or None,
                     ]
                 )
 

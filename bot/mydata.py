@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.casework.checkins import choice_text
+from bot.casework.measure_terms import OURSELVES_NAME, STATE_FOR_APPLICANT
+from bot.casework.plans import kind_name
 from bot.casework.replies import decode, piece_text
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
@@ -192,6 +194,20 @@ async def export_text(store: Store, tr: Tr, user_id: int) -> str:
                 else:
                     state = _("planned")
                 lines.append(f"- {tr.date(c.due_at[:10])}: {state}")
+        measures = [m for m in await store.measures.of_intake(intake.id) if m.sent_at]
+        if measures:
+            lines.append("")
+            lines.append(_("The help planned for your family:"))
+            labels = {g.user_id: g.label for g in await store.roles.grants("partner")}
+            for m in measures:
+                who = _(OURSELVES_NAME) if m.partner_id is None else labels.get(m.partner_id)
+                state = _(STATE_FOR_APPLICANT.get(m.state, m.state))
+                lines.append(
+                    f"- {kind_name(tr, flow, m)} — {strip_bidi(who or '—')}: {state}"
+                    f" ({tr.date(m.due_on)})"
+                )
+                if m.reason:
+                    lines.append(f"  {strip_bidi(m.reason)}")
         referrals = await store.cases.referrals(intake.id)
         if referrals:
             lines.append("")

@@ -5,15 +5,25 @@ The same text serves /stats in the chat (HTML) and ``intake-bot stats`` (plain).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.casework.checkins import Choice, choice_text
+from bot.casework.measure_terms import (
+    OURSELVES,
+    OURSELVES_NAME,
+    MeasureState,
+    body_kind_text,
+    state_text,
+)
+from bot.casework.plans import kind_label
 from bot.casework.terms import fen_to_yuan
 from bot.flow.model import Flow
 from bot.i18n import Tr
 from bot.messages import Fmt, status_name
 from bot.regions import EVERYWHERE, Scope, region_text
 from bot.store import Store
+from bot.store.measures import MeasureCounts
 from bot.store.stats import RegionCount
 
 STATUS_ORDER = (
@@ -50,6 +60,10 @@ class Figures:
     # and the amount approved (fen) in each month of decision.
     by_week_status: list[tuple[str, dict[str, int]]] = field(default_factory=list)
     approved_by_month: list[tuple[str, int]] = field(default_factory=list)
+    # The households' plans (bot/casework/plans.py): measures by kind, body and state.
+    measures: MeasureCounts | None = None
+    # partner id -> (label, kind of body)
+    bodies: dict[int, tuple[str, str | None]] = field(default_factory=dict)
 
 
 async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
@@ -72,6 +86,11 @@ async def figures(store: Store, scope: Scope = EVERYWHERE) -> Figures:
         checkins=await store.checkins.counts(scope),
         by_week_status=await st.by_week_status(scope=scope),
         approved_by_month=await st.approved_by_month(scope=scope),
+        measures=await store.measures.counts(scope, today=dt.date.today().isoformat()),
+        bodies={
+            g.user_id: (g.label or str(g.user_id), g.kind)
+            for g in await store.roles.grants("partner")
+        },
     )
 
 
@@ -136,6 +155,8 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                     "• "
                     + tr.labelled(fmt.esc(choice_text(tr, choice)), tr.number(f.checkins[choice]))
                 )
+    if f.measures is not None and f.measures.by_state:
+        lines += _measures(tr, fmt, f, f.measures)
     if f.clues_sent:
         lines.append("")
         lines.append(fmt.b(_("Clues from the agriculture department")))
@@ -151,3 +172,33 @@ def render(tr: Tr, fmt: Fmt, f: Figures) -> str:
                 )
             )
     return "\n".join(lines)
+
+
+def _measures(tr: Tr, fmt: Fmt, f: Figures, m: MeasureCounts) -> list[str]:
+    """The plans' measures: by state, by kind of help, by body; and those overdue."""
+    _ = tr.gettext
+    total = sum(m.by_state.values())
+    lines = ["", fmt.b(_("Help measures in the households' plans: {n}").format(n=tr.number(total)))]
+    for state in MeasureState:
+        if m.by_state.get(state):
+            lines.append(
+                "• " + tr.labelled(fmt.esc(state_text(tr, state)), tr.number(m.by_state[state]))
+            )
+    lines.append(
+        tr.ngettext(
+            "Past their due date and not finished: {n}",
+            "Past their due date and not finished: {n}",
+            m.overdue,
+        ).format(n=tr.number(m.overdue))
+    )
+    lines += ["", fmt.b(_("Measures by kind of help"))]
+    for kind, n in sorted(m.by_kind.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append("• " + tr.labelled(fmt.esc(kind_label(tr, f.flow, kind)), tr.number(n)))
+    lines += ["", fmt.b(_("Measures by who is responsible"))]
+    for body, n in sorted(m.by_body.items(), key=lambda kv: (-kv[1], kv[0])):
+        label, kind = f.bodies.get(body, (str(body), None))
+        name = _(OURSELVES_NAME) if body == OURSELVES else label
+        if body != OURSELVES and kind:
+            name += f" ({body_kind_text(tr, kind)})"
+        lines.append("• " + tr.labelled(fmt.esc(name), tr.number(n)))
+    return lines

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot import redact
+from bot.casework.measure_terms import BODY_KINDS
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import SecretKeyError
 from bot.flow.loader import FlowError, load_flow_file
@@ -154,7 +155,9 @@ def cmd_roles_grant(args: argparse.Namespace, settings: Settings) -> int:
     wanted = [] if args.all_regions else regions
 
     async def run(store: Store) -> int:
-        new = await store.roles.grant(args.user_id, args.role, label=args.label, regions=wanted)
+        new = await store.roles.grant(
+            args.user_id, args.role, label=args.label, regions=wanted, kind=args.kind
+        )
         what = "granted" if new else "already held; updated"
         covers = (await store.roles.scope(args.user_id, args.role)).prefixes
         print(f"{args.user_id}: {args.role} {what} ({_covers(sorted(covers or ()))})")
@@ -184,6 +187,7 @@ def cmd_roles_list(args: argparse.Namespace, settings: Settings) -> int:
         for g in grants:
             source = " (INTAKE_ADMIN_IDS)" if g.from_config else ""
             label = f"  {g.label}" if g.label else ""
+            label += f"  ({g.kind})" if g.kind else ""
             # A role kept to regions lists them; one without covers every region, as
             # every role did before regions (its line reads as it always did).
             regions = f"  regions {','.join(g.regions)}" if g.regions else ""
@@ -308,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("user_id", type=int, metavar="USER_ID")
     p.add_argument("role", choices=ROLES)
     p.add_argument("--label", help="a partner's department or region; a caseworker's name")
+    p.add_argument(
+        "--kind",
+        choices=sorted(BODY_KINDS),
+        help="a partner's kind of body (counted in the plans' figures)",
+    )
     p.add_argument(
         "--region",
         action="append",

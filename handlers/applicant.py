@@ -25,7 +25,7 @@ from telegram.ext import (
 from bot.asking import Move, stays_open
 from bot.flow import engine
 from bot.flow.model import Flow
-from bot.i18n import I18n
+from bot.i18n import I18n, Tr
 from bot.interview import Applicant, Interview, Turn
 from bot.people import People
 from handlers.interview_view import InterviewView, may_be_move, typed_move
@@ -93,6 +93,8 @@ class ApplicantHandlers:
         self.offer_language: (
             Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[bool]] | None
         ) = None
+        # Set by the application: each sent intake's plan of help, in plain words.
+        self.plan_lines: Callable[[Tr, int], Awaitable[list[str]]] | None = None
 
     async def render(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, turn: Turn) -> None:
         """Show a turn to the applicant; an update already applied shows nothing, unless it
@@ -134,7 +136,12 @@ class ApplicantHandlers:
             return
         tr = await self.people.tr(applicant.user_id, applicant.telegram_lang)
         intakes = await self.interview.applications(applicant)
-        await self.view.status(ctx.bot, applicant.chat_id, tr, intakes)
+        plans: dict[int, list[str]] = {}
+        if self.plan_lines is not None:
+            for it in intakes:
+                if it.ref and it.status != "draft":
+                    plans[it.id] = await self.plan_lines(tr, it.id)
+        await self.view.status(ctx.bot, applicant.chat_id, tr, intakes, plans)
 
     async def cancel(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         applicant = applicant_of(update)

@@ -416,8 +416,15 @@ class InterviewView:
         else:
             await send(bot, chat_id, _("There is no application in progress to cancel."))
 
-    async def status(self, bot: Bot, chat_id: int, tr: Tr, intakes: list[Intake]) -> None:
-        await send(bot, chat_id, status_text(tr, intakes))
+    async def status(
+        self,
+        bot: Bot,
+        chat_id: int,
+        tr: Tr,
+        intakes: list[Intake],
+        plans: dict[int, list[str]] | None = None,
+    ) -> None:
+        await send(bot, chat_id, status_text(tr, intakes, plans))
 
     async def help(self, bot: Bot, chat_id: int, tr: Tr, roles: set[str]) -> None:
         await send(bot, chat_id, help_text(tr, roles))
@@ -439,7 +446,9 @@ class InterviewView:
         )
 
 
-def status_text(tr: Tr, intakes: list[Intake]) -> str:
+def status_text(tr: Tr, intakes: list[Intake], plans: dict[int, list[str]] | None = None) -> str:
+    """The applicant's applications, each with its plan of help when there is one
+    (``plans``: lines already in the markup, by intake id)."""
     _ = tr.gettext
     lines = []
     for it in intakes:
@@ -455,6 +464,10 @@ def status_text(tr: Tr, intakes: list[Intake]) -> str:
                 + "\n   "
                 + _("sent on {date}").format(date=when)
             )
+            measures = (plans or {}).get(it.id)
+            if measures:
+                lines[-1] += "\n   " + _("The help planned for your family:")
+                lines[-1] += "".join("\n   – " + m for m in measures)
     if not lines:
         return _("You have no applications yet. Send /start to begin.")
     return "<b>" + _("Your applications") + "</b>\n\n" + "\n\n".join(lines)

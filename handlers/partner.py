@@ -20,6 +20,7 @@ from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
 from bot.store.pending import Pending
+from handlers.plans import send_partner_page
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed
 from telegram_channel.buttons.staff import PARTNER_PATTERN
@@ -81,12 +82,13 @@ class PartnerHandlers:
         except Denied:
             await self._denied(ctx, actor, tr)
             return
-        if not items:
-            await send(ctx.bot, actor, tr.gettext("No open referrals. Thank you."))
-            return
         for item in items:
             markup = referral_keyboard(tr, item.referral.id, item.actions)
             await send(ctx.bot, actor, item.text, markup)
+        # Then the households whose plans have measures for this partner, open ones first.
+        shown = await send_partner_page(ctx.bot, self.work, actor, tr, 0)
+        if not items and not shown:
+            await send(ctx.bot, actor, tr.gettext("No open referrals. Thank you."))
 
     async def clue(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         who = await self._who(update, ctx)

@@ -143,6 +143,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         exports,
         language,
         partner,
+        plans,
         privacy,
         supervisor,
     )
@@ -186,9 +187,18 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     )
     answer_handlers, ans = answering.build_handlers(services.casework)
     checkin_handlers, ck = checkins.build_handlers(services.casework)
+    plan_handlers, pl = plans.build_handlers(services.casework)
     router = PendingRouter(
         services.people,
-        [ans.on_typed, ck.on_typed, cw.on_typed, sv.on_typed, pt.on_typed, pv.on_typed],
+        [
+            ans.on_typed,
+            ck.on_typed,
+            cw.on_typed,
+            sv.on_typed,
+            pt.on_typed,
+            pl.on_typed,
+            pv.on_typed,
+        ],
     )
     main, fallback, view = applicant.build_handlers(
         services.interview, services.people, services.i18n, router
@@ -197,6 +207,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         services.interview, services.people, services.i18n, view.render, menus
     )
     view.offer_language = lang.offer_if_unknown
+    view.plan_lines = services.casework.plans.applicant_lines
     # Commands and button prefixes are distinct, so the order only decides how many
     # handlers PTB asks before the right one: the applicants' (nearly every update) first.
     for handler in [
@@ -217,6 +228,7 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         *checkin_handlers,
         *sv_handlers,
         *p_handlers,
+        *plan_handlers,
         *fallback,  # last: unknown commands and interview answers
     ]:
         app.add_handler(handler)

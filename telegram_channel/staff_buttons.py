@@ -20,6 +20,7 @@ from bot.store.outbox import Queued
 from telegram_channel.buttons import Tap, encode
 from telegram_channel.buttons.answer import done_data
 from telegram_channel.buttons.checkin import OP_OF, CheckinOp, checkin_data
+from telegram_channel.buttons.plan import MeasureOp, PlanOp, measure_data, plan_data
 from telegram_channel.keyboards import Button, Keyboard, button
 
 # action -> (emoji, label); "{n}" in a label is the number of files.
@@ -45,6 +46,7 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.CONFIRM_DECISION: ("✅", N_("Confirm the decision")),
     Action.RETURN_DECISION: ("↩️", N_("Return with a note")),
     Action.REOPEN: ("🔓", N_("Reopen")),
+    Action.PLAN: ("🗂", N_("Household plan")),
 }
 # Actions shown on one row with the action before them.
 _BESIDE = {
@@ -71,7 +73,10 @@ def action_rows(
     before: Action | None = None
     for action in actions:
         on = proposal if action in ON_PROPOSAL else target
-        key = button(label(tr, action, files), encode(Tap.of(action), on))
+        if action is Action.PLAN:  # the plan's own board (telegram_channel/buttons/plan.py)
+            key = button(label(tr, action), plan_data(PlanOp.VIEW, target))
+        else:
+            key = button(label(tr, action, files), encode(Tap.of(action), on))
         if rows and before is not None and _BESIDE.get(action) == before:
             rows[-1].append(key)
         else:
@@ -179,6 +184,28 @@ class NoticeButtons:
             and item.intake_id is not None
         ):
             return Keyboard([[open_button(tr, item.intake_id)]])
+        if kind is Kind.MEASURE_CHANGED and item.intake_id is not None:
+            view = button(
+                "🗂 " + tr.gettext("Household plan"), plan_data(PlanOp.VIEW, item.intake_id)
+            )
+            return Keyboard([[view, open_button(tr, item.intake_id)]])
+        if kind is Kind.MEASURES and item.intake_id is not None:
+            return Keyboard(
+                [
+                    [
+                        button(
+                            "👍 " + tr.gettext("Accept all"),
+                            measure_data(MeasureOp.ACCEPT_ALL, item.intake_id),
+                        )
+                    ],
+                    [
+                        button(
+                            "📋 " + tr.gettext("Report on each"),
+                            measure_data(MeasureOp.OPEN, item.intake_id),
+                        )
+                    ],
+                ]
+            )
         if kind is Kind.CHECKIN and item.checkin_id is not None:
             return checkin_keyboard(tr, item.checkin_id)
         if kind is Kind.QUESTION and item.intake_id is not None:
@@ -192,3 +219,102 @@ class NoticeButtons:
             ]
             return Keyboard([keys[i : i + 2] for i in range(0, len(keys), 2)])
         return None
+
+
+# --- a household's plan ----------------------------------------------------------------
+
+
+def plan_keyboard(tr: Tr, intake_id: int, *, holds: bool, unsent: int) -> Keyboard:
+    """Under a plan: add a measure and send the plan (for the holder), then the card."""
+    rows: list[list[Button]] = []
+    if holds:
+        rows.append([button("➕ " + tr.gettext("Add a measure"), plan_data(PlanOp.ADD, intake_id))])
+    if holds and unsent:
+        send_label = tr.ngettext(
+            "Send {n} measure to those responsible",
+            "Send {n} measures to those responsible",
+            unsent,
+        ).format(n=unsent)
+        rows.append([button("📨 " + send_label, plan_data(PlanOp.SEND, intake_id))])
+    rows.append([open_button(tr, intake_id)])
+    return Keyboard(rows)
+
+
+def kinds_keyboard(tr: Tr, intake_id: int, kinds: Sequence[tuple[int, str, bool]]) -> Keyboard:
+    """The kinds of help to pick from: ``(index, label, asked for)``, those the applicant
+    asked for marked; then typing one's own, and Cancel."""
+    rows = [
+        [button(("⭐ " if chosen else "") + name, plan_data(PlanOp.KIND, intake_id, index))]
+        for index, name, chosen in kinds
+    ]
+    rows.append(
+        [
+            button(
+                "✍️ " + tr.gettext("Something else (type it)"),
+                plan_data(PlanOp.KIND_WORDS, intake_id),
+            )
+        ]
+    )
+    rows.append([button(tr.gettext("Cancel"), encode(Tap.CANCEL, intake_id))])
+    return Keyboard(rows)
+
+
+def bodies_keyboard(tr: Tr, intake_id: int, bodies: Sequence[tuple[int, str]]) -> Keyboard:
+    rows = [[button(name, plan_data(PlanOp.BODY, intake_id, uid))] for uid, name in bodies]
+    rows.append([button(tr.gettext("Cancel"), encode(Tap.CANCEL, intake_id))])
+    return Keyboard(rows)
+
+
+def due_keyboard(tr: Tr, intake_id: int, days: Sequence[int]) -> Keyboard:
+    keys = [
+        button(
+            tr.ngettext("in {n} day", "in {n} days", d).format(n=tr.number(d)),
+            plan_data(PlanOp.DUE, intake_id, d),
+        )
+        for d in days
+    ]
+    return Keyboard(
+        [
+            keys,
+            [button("✍️ " + tr.gettext("Type a date"), plan_data(PlanOp.DUE_WORDS, intake_id))],
+            [button(tr.gettext("Cancel"), encode(Tap.CANCEL, intake_id))],
+        ]
+    )
+
+
+# A partner's buttons on one measure, numbered as the card numbers it, by its state.
+_MEASURE_KEYS = (
+    (MeasureOp.ACCEPT, "👍", ("proposed",)),
+    (MeasureOp.UNDER_WAY, "⏳", ("proposed", "accepted")),
+    (MeasureOp.DONE, "✅", ("proposed", "accepted", "in_progress")),
+    (MeasureOp.NOT_POSSIBLE, "⛔", ("proposed", "accepted", "in_progress")),
+)
+
+
+def measures_keyboard(
+    tr: Tr, intake_id: int, measures: Sequence[tuple[int, str]]
+) -> Keyboard | None:
+    """Under a partner's card: "accept all" while any is proposed, then one row per open
+    measure ``(id, state)`` with the steps its state allows; None when all are closed."""
+    rows: list[list[Button]] = []
+    if any(state == "proposed" for _id, state in measures):
+        rows.append(
+            [
+                button(
+                    "👍 " + tr.gettext("Accept all"), measure_data(MeasureOp.ACCEPT_ALL, intake_id)
+                )
+            ]
+        )
+    for n, (measure_id, state) in enumerate(measures, 1):
+        keys = [
+            button(f"{emoji} {n}", measure_data(op, measure_id))
+            for op, emoji, states in _MEASURE_KEYS
+            if state in states
+        ]
+        if keys:
+            rows.append(keys)
+    return Keyboard(rows) if rows else None
+
+
+def more_keyboard(tr: Tr, page: int) -> Keyboard:
+    return Keyboard([[button("▶️ " + tr.gettext("More"), measure_data(MeasureOp.PAGE, page))]])

@@ -34,6 +34,14 @@ from bot.store import Store
 from bot.store.casework import Case
 from bot.store.outbox import OutMessage
 from telegram_channel.buttons import MAX_CALLBACK_BYTES, Tap, decode, encode
+from telegram_channel.buttons.plan import (
+    MeasureOp,
+    PlanOp,
+    measure_data,
+    plan_data,
+    read_measure,
+    read_plan,
+)
 from telegram_channel.staff_buttons import NoticeButtons
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
@@ -192,10 +200,16 @@ def test_every_tap_fits_and_reads_back_as_itself() -> None:
         pressed = decode(data)
         assert pressed is not None and pressed.tap is tap, (tap, data)
         assert (pressed.target, pressed.arg) == (big, big)
-    # Each action has its button, found by name.
+    # Each action has its button, found by name; the plan's are on its own board.
     for action in Action:
-        if action is not Action.SEND_CLUE:
+        if action not in (Action.SEND_CLUE, Action.PLAN):
             assert Tap.of(action).action is action
+    for op in PlanOp:
+        tap = read_plan(plan_data(op, big, big))
+        assert tap is not None and (tap.op, tap.target, tap.arg) == (op, big, big)
+    for mop in MeasureOp:
+        tap = read_measure(measure_data(mop, big, big))
+        assert tap is not None and (tap.op, tap.target, tap.arg) == (mop, big, big)
     codes = [(t.prefix, t.code) for t in Tap]
     assert len(codes) == len(set(codes))
 

@@ -1354,6 +1354,16 @@ def test_roles_from_the_command_line(
     assert ["1001", "caseworker"] in lines
     assert ["1002", "partner", *BUREAU.split()] in lines
     assert ["77", "admin", "(INTAKE_ADMIN_IDS)"] in lines
+    # A partner's kind of body (for the households' plans), kept when granted again.
+    code, out, _ = run("roles", "grant", "1002", "partner", "--kind", "civil_affairs")
+    assert code == 0 and "already held" in out
+    code, out, _ = run("roles", "grant", "1002", "partner")
+    code, out, _ = run("roles", "list")
+    assert ["1002", "partner", *BUREAU.split(), "(civil_affairs)"] in [
+        line.split() for line in out.splitlines()
+    ]
+    with pytest.raises(SystemExit):
+        run("roles", "grant", "1002", "partner", "--kind", "bank")  # not a kind
 
     code, out, _ = run("roles", "revoke", "1001", "caseworker")
     assert code == 0 and "1001: caseworker revoked" in out

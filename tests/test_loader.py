@@ -1025,14 +1025,14 @@ EXACTLY: dict[str, tuple[str, list[tuple[int, str]]]] = {
         MINIMAL + "    tags: [[x], nope]\n",
         [
             (8, "a tag must be a single value"),
-            (8, "unknown tag 'nope' (known: name, partner, stats, region)"),
+            (8, "unknown tag 'nope' (known: name, partner, stats, region, needs)"),
         ],
     ),
     "an unknown tag, and another": (
         MINIMAL + "    tags: [nope, nada]\n",
         [
-            (8, "unknown tag 'nope' (known: name, partner, stats, region)"),
-            (8, "unknown tag 'nada' (known: name, partner, stats, region)"),
+            (8, "unknown tag 'nope' (known: name, partner, stats, region, needs)"),
+            (8, "unknown tag 'nada' (known: name, partner, stats, region, needs)"),
         ],
     ),
     "answer in a relevant rule": (

@@ -36,6 +36,7 @@ from telegram_channel import buttons
 from telegram_channel.app import build_application, open_services, start_webhook, stop_app
 from telegram_channel.buttons.codec import Board, fits, pack
 from telegram_channel.buttons.flows import FlowOp
+from telegram_channel.buttons.plan import MeasureOp, PlanOp
 from telegram_channel.guard import RateLimit
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
@@ -136,6 +137,8 @@ CALLBACKS: dict[str, tuple[frozenset[str] | str, tuple[str, ...]]] = {
     "^p:": (frozenset({"partner"}), ("a", "d", "o", "t", "r")),
     "^s:": (frozenset({"supervisor"}), ("as", "at", "ok", "rt", "ro")),
     "^e:": (frozenset({"admin", "caseworker", "supervisor"}), ("x",)),  # /export's confirmation
+    "^m:": (frozenset({"caseworker"}), ("v", "a", "k", "t", "b", "d", "e", "s")),  # a plan
+    "^w:": (frozenset({"partner"}), ("o", "A", "a", "p", "d", "n", "g")),  # its measures
 }
 
 #: message handlers (not commands), by their callback, and who they act for.
@@ -193,6 +196,8 @@ def test_the_matrix_covers_every_registered_handler(tmp_path: Path) -> None:
         "^p:": set(buttons.codes(buttons.PARTNER)),
         "^s:": set(buttons.codes(buttons.SUPERVISOR)),
         "^f:": {str(op) for op in FlowOp},
+        "^m:": {str(op) for op in PlanOp},
+        "^w:": {str(op) for op in MeasureOp},
     }
     for pattern, ops in known.items():
         assert ops, pattern
@@ -212,6 +217,7 @@ class World:
     draft_id: int
     upload_id: int
     flow_rowid: int
+    measure_id: int
 
     def person(self, role: str) -> FakeUser:
         ids = {
@@ -247,6 +253,11 @@ class World:
             return [f"f:{op}:{target[op]}:0" for op in ops]
         if pattern == "^e:":  # an export waiting for its confirmation: a made-up id
             return ["e:1"]
+        if pattern == "^m:":  # on the intake; a pick carries a partner, days or an index
+            arg = {"b": PARTNER, "d": 30}
+            return [f"m:{op}:{self.intake_id}:{arg.get(op, 0)}" for op in ops]
+        if pattern == "^w:":  # on the intake, a measure (a made-up id: none exists) or a page
+            return [f"w:{op}:{self.intake_id if op in 'oA' else self.measure_id}:0" for op in ops]
         raise AssertionError(pattern)
 
     def _c(self, op: str) -> str:
@@ -295,6 +306,7 @@ async def snapshot(r: Running) -> dict[str, Any]:
             " deletion_requested_at, anonymised_at, state, is_clue FROM intakes ORDER BY id"
         ),
         "referrals": await rows("SELECT * FROM referrals ORDER BY id"),
+        "measures": await rows("SELECT * FROM measures ORDER BY id"),
         "roles": await rows("SELECT user_id, role, label FROM roles ORDER BY user_id, role"),
         "flows": await rows("SELECT rowid, * FROM flows ORDER BY rowid"),
         "uploads": await rows("SELECT * FROM flow_uploads ORDER BY rowid"),
@@ -335,6 +347,14 @@ async def world(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[World]:
         await work.claim(CW, iid)
         await work.refer(CW, iid, PARTNER, "Please visit the family")
         rid = int((await r.store.db.fetchone("SELECT id FROM referrals"))["id"])  # type: ignore[index]
+        # A plan with one measure for the partner, sent: what the plan buttons act on.
+        plans, tr = work.plans, r.services.i18n.tr("en")  # type: ignore[union-attr]
+        await plans.start(CW, iid)
+        await plans.ask_kind_words(CW, iid)
+        await plans.kind_words(CW, iid, "Skills training")
+        await plans.pick_body(CW, iid, PARTNER, tr)
+        mid = (await plans.due_in(CW, iid, 30)).id
+        await plans.send(CW, iid)
 
         drafter = tg.user(DRAFTER, language_code="en", first_name="Ma")
         await drafter.ask("/start", settle=QUICK)
@@ -354,7 +374,7 @@ async def world(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[World]:
 
         await outbox_empty(r)
         await tg.wait_idle()
-        yield World(r, tg, ref, iid, rid, draft.id, upload_id, rowid)
+        yield World(r, tg, ref, iid, rid, draft.id, upload_id, rowid, mid)
     finally:
         await r.stop()
 
@@ -442,6 +462,8 @@ async def test_privileged_callbacks_are_refused_where_they_do_not_belong(world: 
                 "^f:": ONLY_ADMINS,
                 "^s:": ONLY_SUPERVISORS,
                 "^e:": ONLY_STAFF,
+                "^m:": ONLY_CASEWORKERS,
+                "^w:": ONLY_PARTNERS,
             }
             assert answer.get("text") == expected[pattern], (role, data, answer)
         assert len(person.messages) == sent_before, (role, person.texts()[sent_before:])

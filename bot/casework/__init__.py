@@ -14,6 +14,8 @@ The parts, each over the store and the people who act:
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``checkins``: return visits to the household after the decision (回访);
+- ``plans``: the household's plan of help measures (一户一策) and the partners' side of it
+  (``measure_terms``: states, kinds of body, and their words);
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
@@ -32,6 +34,7 @@ from bot.casework.digest import Digests
 from bot.casework.finding import Finding, Page, UnknownFilter
 from bot.casework.identity import Denied, People
 from bot.casework.notices import Kind, Notices
+from bot.casework.plans import Plans
 from bot.casework.referrals import Referrals
 from bot.casework.supervision import Supervision
 from bot.casework.terms import (
@@ -98,6 +101,7 @@ class Casework:
         self.checkins = Checkins(store, self.people, settings, fmt)
         self.decisions.checkins = self.checkins
         self.finding = Finding(store, self.people, settings)
+        self.plans = Plans(store, self.people, self.decisions, fmt)
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for

@@ -52,6 +52,7 @@ class Action(StrEnum):
     CONFIRM_DECISION = "confirm_decision"  # a caseworker's proposed decision, as proposed
     RETURN_DECISION = "return_decision"  # back to the caseworker, with a note
     REOPEN = "reopen"  # a decided intake back in review, with a reason
+    PLAN = "plan"  # the household's plan of help measures (bot/casework/plans.py)
     # the partner's
     ACKNOWLEDGE = "acknowledge"
     REPORT_DONE = "report_done"
@@ -136,6 +137,9 @@ def _caseworker(case: Case, actor: Actor) -> list[Action]:
     # A test intake is never sent on: the department would act on a household that is not.
     if case.status not in NOT_REFERABLE and not case.anonymised_at and not case.is_test:
         out.append(Action.REFER)
+        # After the decision, the caseworker who holds it builds the household's plan.
+        if case.status in DECIDED and case.assignee == actor.user_id:
+            out.append(Action.PLAN)
     return out
 
 

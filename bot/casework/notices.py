@@ -62,6 +62,9 @@ class Kind(StrEnum):
     REOPENED = "reopened"  # the caseworker holding an intake a supervisor reopened
     CHECKIN = "checkin"  # the applicant: how are things, months after the decision
     CHECKIN_ALERT = "checkin_alert"  # the holder: a check-in answered "worse" or "talk"
+    MEASURES = "measures"  # a partner: measures of a household's plan for them (plans.py)
+    MEASURE_CHANGED = "measure_changed"  # the holder: a partner moved measures on
+    MEASURE_FOR_APPLICANT = "measure_for_applicant"  # the applicant: done, or not possible
 
 
 _REFERRAL_UPDATES = {

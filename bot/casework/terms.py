@@ -73,6 +73,12 @@ EVENTS = {
     "checkin.stopped": N_("the applicant stopped the check-ins"),
     # a read, kept out of the card's history (READS) but named in an export's
     "intake.form_made": N_("printable case form made"),
+    "measure.added": N_("plan: a measure added"),
+    "measure.sent": N_("plan: measures sent to those responsible"),
+    "measure.accepted": N_("plan: a measure accepted"),
+    "measure.in_progress": N_("plan: a measure under way"),
+    "measure.done": N_("plan: a measure done"),
+    "measure.not_possible": N_("plan: a measure not possible"),
 }
 
 # Audit actions whose words are shown from the conversation instead.

@@ -40,6 +40,7 @@ KNOWN_TAGS = (
     "partner",  # shared with the agriculture department on a referral
     "stats",  # counted by value in /stats (choice and multi_choice steps)
     "region",  # where they live: shown in queue lines and referral summaries
+    "needs",  # the help wanted: its choices are the kinds of a household's plan's measures
 )
 
 

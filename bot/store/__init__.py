@@ -29,6 +29,7 @@ from bot.store.inbox import InboxStore
 from bot.store.intakes import Intake, IntakeStore
 from bot.store.listings import ListingStore
 from bot.store.lookup import rebuild_if_needed
+from bot.store.measures import MeasureStore
 from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
 from bot.store.proposals import ProposalStore
@@ -58,6 +59,7 @@ class Store:
         self.housekeeping = HousekeepingStore(db)
         self.digests = DigestStore(db)
         self.checkins = CheckinStore(db)
+        self.measures = MeasureStore(db)
         self.exports = ExportStore(db)
         self.file_records = FileRecords(db)
         # The file store (attachments, voice): set by ``open``, which knows the key.

@@ -49,6 +49,8 @@ SEALED: tuple[tuple[str, str], ...] = (
     ("inbox", "error"),
     ("proposals", "reason"),
     ("proposals", "note"),
+    ("measures", "kind_text"),
+    ("measures", "reason"),
     ("settings", "value"),
     # Tables that come with other branches of the same release (the file store's rows,
     # a caseworker's kept lists): a rotation passes over a table that is not there.

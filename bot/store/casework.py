@@ -374,6 +374,11 @@ class CaseStore:
             )
             await tx.execute("DELETE FROM pending WHERE intake_id = ?", (intake_id,))
             await unschedule(tx, intake_id, erase=True)
+            # A measure's own words and a partner's reason go; kind, body, state stay.
+            await tx.execute(
+                "UPDATE measures SET kind_text = NULL, reason = NULL WHERE intake_id = ?",
+                (intake_id,),
+            )
             await lookup.forget(tx, intake_id)  # nothing personal finds it any more
             await tx.execute(
                 "UPDATE referrals SET request = '', outcome = NULL WHERE intake_id = ?",

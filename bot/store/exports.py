@@ -117,6 +117,23 @@ class ExportStore:
             (after, *params, limit),
         )
 
+    async def measures(
+        self, f: Filter, scope: Scope, after: int = 0, limit: int = PAGE
+    ) -> list[sqlite3.Row]:
+        """One page of the plans' measures of the intakes ``f`` selects, with the body's
+        label and kind; ``kind_text`` and ``reason`` sealed."""
+        where, params = _where(f, scope)
+        return await self._db.fetchall(
+            "SELECT m.id, i.ref, i.flow_id, i.flow_version, m.kind, m.kind_text,"
+            " m.partner_id, g.label AS partner_label, g.kind AS body_kind,"
+            " u.display_name AS partner_name, m.state, m.reason, m.due_on, m.created_at,"
+            " m.updated_at FROM measures m JOIN intakes i ON i.id = m.intake_id"
+            " LEFT JOIN roles g ON g.user_id = m.partner_id AND g.role = 'partner'"
+            " LEFT JOIN users u ON u.user_id = m.partner_id"
+            " WHERE m.id > ? AND " + where + " ORDER BY m.id LIMIT ?",
+            (after, *params, limit),
+        )
+
     async def history(
         self, f: Filter, scope: Scope, after: int = 0, limit: int = PAGE
     ) -> list[sqlite3.Row]:

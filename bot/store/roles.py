@@ -25,6 +25,7 @@ class Grant:
     granted_at: str
     from_config: bool = False
     regions: tuple[str, ...] = ()  # the division codes it covers; none: every region
+    kind: str | None = None  # a partner's kind of body (bot/casework/plans.py BODY_KINDS)
 
     @property
     def scope(self) -> Scope:
@@ -80,6 +81,7 @@ class RoleStore:
         label: str | None = None,
         by: int | None = None,
         regions: Iterable[str] | None = None,
+        kind: str | None = None,
     ) -> bool:
         """Give a role; True if it is new (a label is updated either way). ``regions``
         replaces the regions the role covers (empty: every region); None leaves them as
@@ -93,10 +95,11 @@ class RoleStore:
                 "SELECT 1 FROM roles WHERE user_id = ? AND role = ?", (user_id, role)
             )
             await tx.execute(
-                "INSERT INTO roles (user_id, role, label, granted_by, granted_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, role)"
-                " DO UPDATE SET label = COALESCE(excluded.label, roles.label)",
-                (user_id, role, label, by, now_iso()),
+                "INSERT INTO roles (user_id, role, label, granted_by, granted_at, kind)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, role)"
+                " DO UPDATE SET label = COALESCE(excluded.label, roles.label),"
+                " kind = COALESCE(excluded.kind, roles.kind)",
+                (user_id, role, label, by, now_iso(), kind),
             )
             detail: dict[str, object] = {"user": user_id, "role": role}
             if covered is not None:
@@ -124,11 +127,11 @@ class RoleStore:
     async def grants(self, role: str | None = None) -> list[Grant]:
         if role is None:
             rows = await self._db.fetchall(
-                "SELECT user_id, role, label, granted_at FROM roles ORDER BY role, user_id"
+                "SELECT user_id, role, label, granted_at, kind FROM roles ORDER BY role, user_id"
             )
         else:
             rows = await self._db.fetchall(
-                "SELECT user_id, role, label, granted_at FROM roles WHERE role = ?"
+                "SELECT user_id, role, label, granted_at, kind FROM roles WHERE role = ?"
                 " ORDER BY user_id",
                 (role,),
             )
@@ -144,6 +147,7 @@ class RoleStore:
                 r["label"],
                 r["granted_at"],
                 regions=tuple(regions.get((r["user_id"], r["role"]), ())),
+                kind=r["kind"],
             )
             for r in rows
         ]

@@ -34,6 +34,8 @@ class Board(StrEnum):
     SUPERVISOR = "s"  # on a proposed decision or a decided intake
     CHECKIN = "k"  # under a check-in after the decision: an answer, Skip, or Stop
     EXPORT = "e"  # /export's confirmation that phone and ID numbers go in the file
+    PLAN = "m"  # a household's plan, as its caseworker builds and sends it
+    MEASURE = "w"  # a partner's measures of a plan: accept, under way, done, not possible
 
 
 def pattern(*boards: Board) -> str:
