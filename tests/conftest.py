@@ -22,8 +22,11 @@ import pytest
 
 from bot.config import BOT_API_CLIENTS, Settings
 from telegram_channel.app import Services, build_application, open_services, start_polling, stop_app
+from tests.backends import BACKENDS, db_backend, db_url
 from tests.fakebot import FakeTelegram
 from tests.helpers import bot_api_client_of, runs_on
+
+__all__ = ["db_backend", "db_url"]  # fixtures: the storage tests on both databases
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -37,10 +40,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=BOT_API_CLIENTS,
         help="run the end-to-end tests on this Bot API client only (repeatable; default: all)",
     )
+    parser.addoption(
+        "--db-backend",
+        action="append",
+        choices=BACKENDS,
+        help="run the storage tests on this database only (repeatable; default: both)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run each test that reaches the fake Telegram once per Bot API client."""
+    """Run each test that reaches the fake Telegram once per Bot API client, and each
+    storage test (``db_url``, tests/backends.py) once per database."""
+    if "db_backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("db_backend") or list(BACKENDS)
+        metafunc.parametrize("db_backend", backends, indirect=True)
     if "bot_api_client" not in metafunc.fixturenames:
         return
     clients = metafunc.config.getoption("bot_api_client") or list(BOT_API_CLIENTS)

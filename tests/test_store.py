@@ -1,5 +1,6 @@
-"""The SQLite store, on a real database file in tmp_path: migrations, flow versions, drafts,
-submitted intakes and their audit trail."""
+"""The store on both databases (tests/backends.py: a SQLite file in tmp_path, a fresh
+PostgreSQL database): migrations, flow versions, drafts, submitted intakes and their audit
+trail. The tests of SQLite's own settings (WAL, user_version) take ``db_path``."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from bot.dburl import is_postgres
 from bot.flow.engine import Screening, State, start
 from bot.flow.loader import FlowError, default_flow_source
 from bot.store import FlowNotFound, Intake, SchemaTooNew, Store
 from bot.store.db import migrations
 from bot.store.intakes import REF_ALPHABET
+from tests.backends import INTEGRITY_ERRORS, open_store
 
 FLOWS = Path(__file__).parent / "flows"
 EVERY_SOURCE = (FLOWS / "every_type.yaml").read_text(encoding="utf-8")
@@ -30,8 +34,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(db_path)
+async def store(db_url: str, tmp_path: Path) -> AsyncIterator[Store]:
+    s = await open_store(db_url, tmp_path)
     try:
         yield s
     finally:
@@ -59,13 +63,27 @@ def answered(current: str | None = "household") -> State:
 # --- the database itself ---------------------------------------------------------------
 
 
-async def test_migrations_are_recorded_and_wal_is_on(store: Store, db_path: Path) -> None:
-    assert db_path.is_file()  # the folder was created too
+async def test_migrations_are_recorded(store: Store) -> None:
     known = migrations()
     assert known[0][:2] == (1, "0001_init.sql")
-    rows = await store.db.fetchall("SELECT version, name, applied_at FROM schema_migrations")
+    rows = await store.db.fetchall(
+        "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+    )
     assert [(r["version"], r["name"]) for r in rows] == [(n, name) for n, name, _ in known]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", rows[0]["applied_at"])
+
+
+async def test_sqlite_is_in_wal_mode_with_foreign_keys(db_path: Path) -> None:
+    store = await Store.open(db_path)
+    try:
+        await _sqlite_settings(store, db_path)
+    finally:
+        await store.close()
+
+
+async def _sqlite_settings(store: Store, db_path: Path) -> None:
+    assert db_path.is_file()  # the folder was created too
+    known = migrations()
     version = await store.db.fetchone("PRAGMA user_version")
     assert version is not None and version[0] == known[-1][0]
     mode = await store.db.fetchone("PRAGMA journal_mode")
@@ -85,10 +103,23 @@ async def test_reopening_does_not_apply_migrations_again(db_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_a_database_from_newer_code_is_refused(db_path: Path) -> None:
-    s = await Store.open(db_path)
+async def test_a_database_from_newer_code_is_refused(db_url: str, tmp_path: Path) -> None:
+    s = await open_store(db_url, tmp_path)
     await s.close()
     newer = migrations()[-1][0] + 1
+    if is_postgres(db_url):
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at)"
+                " VALUES (%s, 'from_the_future.sql', 'now')",
+                (newer,),
+            )
+            with pytest.raises(SchemaTooNew, match="upgrade intake-bot"):
+                await open_store(db_url, tmp_path)
+            cur = await conn.execute("SELECT MAX(version) FROM schema_migrations")
+            assert (await cur.fetchone()) == (newer,)  # left alone
+        return
+    db_path = Path(db_url)
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version = {newer}")
     conn.close()
@@ -109,9 +140,9 @@ async def test_an_in_memory_database_is_refused() -> None:
 # --- flow versions ---------------------------------------------------------------------
 
 
-async def test_the_default_flow_is_published_once_only(db_path: Path) -> None:
+async def test_the_default_flow_is_published_once_only(db_url: str, tmp_path: Path) -> None:
     for _ in range(2):
-        s = await Store.open(db_path)
+        s = await open_store(db_url, tmp_path)
         try:
             assert await s.flows.ensure_default() is None  # already there
             versions = await s.flows.versions()
@@ -126,8 +157,10 @@ async def test_the_default_flow_is_published_once_only(db_path: Path) -> None:
             await s.close()
 
 
-async def test_an_empty_database_without_seeding_has_no_active_flow(db_path: Path) -> None:
-    s = await Store.open(db_path, seed_default_flow=False)
+async def test_an_empty_database_without_seeding_has_no_active_flow(
+    db_url: str, tmp_path: Path
+) -> None:
+    s = await open_store(db_url, tmp_path, seed_default_flow=False)
     try:
         assert await s.flows.versions() == []
         with pytest.raises(FlowNotFound):
@@ -255,7 +288,7 @@ async def test_an_applicant_has_at_most_one_draft(store: Store) -> None:
     assert later is not None and later.id == first.id and later.lang == "zh"
     assert [i.id for i in await store.intakes.for_applicant(1)] == [first.id]
     # and the schema itself refuses a second one
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await store.db.execute(
             "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
             " state, created_at, updated_at) VALUES ('judicial-assistance', 1, 1, 1, 'zh',"
@@ -348,8 +381,8 @@ async def test_discarding_a_draft_deletes_the_row(store: Store) -> None:
     assert len(await store.audit.recent(action="draft.erased")) == 1
 
 
-async def test_everything_survives_closing_and_reopening(db_path: Path) -> None:
-    s = await Store.open(db_path)
+async def test_everything_survives_closing_and_reopening(db_url: str, tmp_path: Path) -> None:
+    s = await open_store(db_url, tmp_path)
     try:
         await s.flows.publish(EVERY_SOURCE.replace("Test flow", "Test flow v1"))
         await s.flows.publish(EVERY_SOURCE.replace("Test flow", "Test flow v2"))
@@ -362,7 +395,7 @@ async def test_everything_survives_closing_and_reopening(db_path: Path) -> None:
     finally:
         await s.close()
 
-    s = await Store.open(db_path)
+    s = await open_store(db_url, tmp_path)
     try:
         view = await s.intakes.load_for_applicant(7)
         assert view.draft is not None and view.draft.id == draft.id

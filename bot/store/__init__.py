@@ -1,8 +1,8 @@
 """Storage: the only place that speaks SQL.
 
-The core talks to ``Store`` and its parts, never to a connection, so a
-PostgreSQL implementation of the same methods can be added for deployments
-that outgrow one machine.
+The core talks to ``Store`` and its parts, never to a connection. The database is SQLite
+(bot/store/db.py, the default) or PostgreSQL (bot/store/pg.py), chosen by the URL given
+to ``Store.open`` (bot/store/backend.py); the parts speak to either through ``Backend``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ import logging
 from pathlib import Path
 
 from bot.crypto import Cipher, Kdf, SecretKeyError, generated_key, legacy_key, read_secret
+from bot.dburl import is_postgres
 from bot.files import LocalFiles
 from bot.store import rotation
 from bot.store.atrest import rewrite
 from bot.store.audit import AuditStore
+from bot.store.backend import Backend, open_database
 from bot.store.casework import CaseStore
 from bot.store.checkins import CheckinStore
-from bot.store.db import Database, SchemaTooNew, now_iso
+from bot.store.db import SchemaTooNew, now_iso
 from bot.store.digests import DigestStore
 from bot.store.exports import ExportStore
 from bot.store.files import FileRecords, address_key
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database, admin_ids: frozenset[int] = frozenset()) -> None:
+    def __init__(self, db: Backend, admin_ids: frozenset[int] = frozenset()) -> None:
         self.db = db
         self.flows = FlowStore(db)
         self.intakes = IntakeStore(db, self.flows)
@@ -83,7 +85,10 @@ class Store:
         rotation_secret: str | None = None,
         files_dir: str | Path | None = None,
     ) -> Store:
-        """Open (creating and migrating as needed) the database at ``path``.
+        """Open (creating and migrating as needed) the database at ``path``: a SQLite file
+        (a path or ``sqlite:///path``) or a PostgreSQL URL (``postgresql://user@host/db``).
+        PostgreSQL has no folder beside it: its key comes from ``secret`` and its files go to
+        ``files_dir``, both required (every instance of the bot must share them).
 
         Personal data is encrypted with a key from ``secret`` (INTAKE_SECRET_KEY) or, when
         it is unset, from a file beside the database (bot/crypto.py). A database written by
@@ -94,11 +99,17 @@ class Store:
         While a key rotation is under way (bot/rotation.py) values open with either key;
         ``rotation_secret`` is the new secret when the keys are not in key files.
         """
-        db = await Database.open(path)
+        path = str(path)
+        if is_postgres(path) and not (secret and files_dir):
+            raise SecretKeyError(
+                "a PostgreSQL database needs INTAKE_SECRET_KEY and INTAKE_FILES: there is no "
+                "folder beside it for the key file and the files"
+            )
+        db = await open_database(path)
         try:
-            db.cipher, reading = await _cipher_for(db, secret, str(path), rotation_secret)
+            db.cipher, reading = await _cipher_for(db, secret, path, rotation_secret)
             store = cls(db, admin_ids)
-            folder = Path(files_dir) if files_dir else files_dir_for(str(path))
+            folder = Path(files_dir) if files_dir else files_dir_for(path)
             key = await address_key(db)
             store.files = LocalFiles(folder, db.cipher, key)
             store.file_records.name_key = key
@@ -150,7 +161,7 @@ _OK = "ok"
 
 
 async def _cipher_for(
-    db: Database, secret: str | None, path: str, rotation_secret: str | None = None
+    db: Backend, secret: str | None, path: str, rotation_secret: str | None = None
 ) -> tuple[Cipher, Cipher | None]:
     """The cipher for this database, refusing a key that cannot read what it holds; and,
     when the database may hold data in an earlier format, the cipher that reads that data
@@ -193,7 +204,7 @@ async def _cipher_for(
     return cipher, earlier
 
 
-async def key_of(db: Database, text: str) -> bytes:
+async def key_of(db: Backend, text: str) -> bytes:
     """The key a secret stands for in this database (a generated key, or a passphrase
     through scrypt with the database's salt)."""
     key = generated_key(text)
@@ -203,7 +214,7 @@ async def key_of(db: Database, text: str) -> bytes:
 
 
 async def _rotating(
-    db: Database,
+    db: Backend,
     under_way: rotation.Progress,
     secret: str | None,
     path: str,
@@ -234,7 +245,7 @@ async def _rotating(
     return new
 
 
-async def _kdf(db: Database) -> Kdf:
+async def _kdf(db: Backend) -> Kdf:
     """How this database turns a passphrase into the key; a new salt the first time."""
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_KDF,))
     if row is None:

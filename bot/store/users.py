@@ -26,7 +26,7 @@ async def forget_user(tx: Transaction, user_id: int) -> None:
         await tx.execute(
             "INSERT INTO erased (tag, last_update_id, erased_at) VALUES (?, ?, ?)"
             " ON CONFLICT (tag) DO UPDATE SET erased_at = excluded.erased_at,"
-            " last_update_id = MAX(last_update_id, excluded.last_update_id)",
+            " last_update_id = MAX(erased.last_update_id, excluded.last_update_id)",
             (tx.cipher.pseudonym(user_id), int(row["last_update_id"]), now_iso()),
         )
 

@@ -1,0 +1,18 @@
+"""What ``INTAKE_DB`` names: a SQLite file (a path, or ``sqlite:///path``), the default,
+or a PostgreSQL database (``postgresql://user@host/db``). Kept apart from bot/store so that
+the settings can read it without opening the storage package."""
+
+from __future__ import annotations
+
+_POSTGRES = ("postgresql://", "postgres://")
+_SQLITE = "sqlite:///"
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(_POSTGRES)
+
+
+def sqlite_path(url: str) -> str:
+    """The file of a SQLite URL (``sqlite:///data/intake.db`` is data/intake.db, and
+    ``sqlite:////srv/intake.db`` /srv/intake.db), or the path given as it is."""
+    return url[len(_SQLITE) :] if url.startswith(_SQLITE) else url

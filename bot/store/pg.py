@@ -1,0 +1,278 @@
+"""The PostgreSQL database: the same interface as the SQLite one (bot/store/db.py).
+
+Chosen by the database URL (``INTAKE_DB=postgresql://user@host/db``, bot/store/backend.py).
+psycopg 3 with its pool: reads take a connection of the pool and see committed data; writes
+go through one writer connection, one at a time behind an asyncio lock, each in an explicit
+transaction (``BEGIN`` ... ``COMMIT``), so that a write's read-then-change sees what the
+writes before it left, as with SQLite's single writer. Commits are durable: PostgreSQL's
+``synchronous_commit`` is on (its default), and the connection says so rather than inherit
+a server setting. There is no group commit: PostgreSQL flushes its WAL for the writes that
+commit together itself.
+
+The statements are the store's SQLite SQL, translated in one place (bot/store/sqlpg.py).
+Numbered migrations of their own (bot/store/migrations_pg), one per SQLite migration, so
+that both record the same schema version; a schema newer than the code is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from bot.crypto import Cipher
+from bot.store.db import NOBODY, SchemaTooNew, Touches, _Nobody, migrations
+from bot.store.sqlpg import NumberLoader, Row, params_of, row_factory, translate
+from bot.store.views import Views
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+POOL_SIZE = 4
+
+__all__ = ["NOBODY", "PgDatabase", "PgTransaction", "pg_migrations"]
+
+
+def pg_migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every PostgreSQL migration, in order: one for each of
+    SQLite's, by number (a test holds them to that)."""
+    out = []
+    for entry in files("bot.store.migrations_pg").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            out.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    out.sort()
+    numbers = [n for n, _, _ in out]
+    if numbers != [n for n, _, _ in migrations()]:
+        raise RuntimeError(f"PostgreSQL migrations are not those of SQLite by number: {numbers}")
+    return out
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a statement did, read like an sqlite3 cursor: rows changed, the new row's id."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    conn.adapters.register_loader("numeric", NumberLoader)
+    await conn.execute("SET synchronous_commit = on")
+
+
+class PgTransaction:
+    """The statements of one write transaction (only valid inside ``PgDatabase.write``)."""
+
+    def __init__(self, db: PgDatabase, cipher: Cipher | None) -> None:
+        self._db = db
+        self.cipher = cipher
+        self.enqueued = False  # set when the transaction queues outbox messages
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Ran:
+        return await self._db._run(self._db._writer, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self._db._writer.cursor() as cur:
+            await cur.executemany(translate(sql), [params_of(r) for r in rows])
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._db._rows(self._db._writer, sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class PgDatabase:
+    """PostgreSQL behind the interface of bot/store/db.py's Database."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        writer: psycopg.AsyncConnection[Any],
+        pool: AsyncConnectionPool[Any],
+        identities: frozenset[tuple[str, str]],
+    ) -> None:
+        self.path = url
+        self._writer = writer
+        self._pool = pool
+        self._identities = identities
+        self._lock = asyncio.Lock()
+        self.on_outbox: Callable[[], None] | None = None
+        self.cipher: Cipher | None = None
+        self.views: Views[Any] = Views()
+
+    @classmethod
+    async def open(cls, url: str) -> PgDatabase:
+        writer = await psycopg.AsyncConnection.connect(
+            url, autocommit=True, row_factory=row_factory
+        )
+        try:
+            await _configure(writer)
+            await migrate(writer)
+            identities = await _identities(writer)
+            pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": True, "row_factory": row_factory},
+                configure=_configure,
+                open=False,
+            )
+            await pool.open(wait=True)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(url, writer, pool, identities)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._writer.close()
+        await self._pool.close()
+
+    # -- statements --------------------------------------------------------------------
+
+    async def _run(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[Any]
+    ) -> Ran:
+        async with conn.cursor() as cur:
+            await cur.execute(translate(sql, self._identities), params_of(params))
+            last = None
+            if cur.description is not None and _returns_key(sql):
+                rows = await cur.fetchall()
+                if rows:
+                    last = int(rows[-1][0])
+            return Ran(cur.rowcount, last)
+
+    async def _rows(
+        self, conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[Any]
+    ) -> list[Row]:
+        async with conn.cursor() as cur:
+            await cur.execute(translate(sql), params_of(params))
+            if cur.description is None:
+                return []
+            return list(await cur.fetchall())
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._pool.connection() as conn:
+            return await self._rows(conn, sql, params)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def execute(
+        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+    ) -> int:
+        """One statement, committed; returns the number of rows changed."""
+        async with self.write(touches=touches) as tx:
+            ran = await tx.execute(sql, params)
+        return ran.rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
+        """One INSERT, committed; returns the new row id."""
+        async with self.write(touches=touches) as tx:
+            ran = await tx.execute(sql, params)
+        return int(ran.lastrowid or 0)
+
+    @asynccontextmanager
+    async def write(self, *, touches: Touches = None) -> AsyncIterator[PgTransaction]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        async with self._lock:
+            tx = PgTransaction(self, self.cipher)
+            try:
+                async with self._writer.transaction():
+                    yield tx
+            except BaseException as exc:
+                self._ended(touches, exc)
+                raise
+            self._ended(touches)
+        if tx.enqueued and self.on_outbox is not None:
+            self.on_outbox()
+
+    def _ended(self, touches: Touches, exc: BaseException | None = None) -> None:
+        """As bot/store/db.py's: a committed write drops the applicant views it touched."""
+        if exc is not None and not isinstance(exc, Exception):
+            self.views.hold()
+            return
+        self.views.release()
+        if not isinstance(touches, _Nobody):
+            self.views.changed(touches)
+
+    async def checkpoint(self) -> None:
+        """Nothing to fold: PostgreSQL recycles its WAL itself."""
+
+    async def compact(self) -> None:
+        """Rewritten rows leave dead versions behind until VACUUM: ask for one now."""
+        async with self._lock:
+            await self._writer.execute("VACUUM")
+
+
+def _returns_key(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "INSERT"
+
+
+async def _identities(conn: psycopg.AsyncConnection[Any]) -> frozenset[tuple[str, str]]:
+    """(table, column) of each generated key: an INSERT into the table returns it."""
+    cur = await conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+    )
+    return frozenset((str(r[0]), str(r[1])) for r in await cur.fetchall())
+
+
+async def schema_version(conn: psycopg.AsyncConnection[Any]) -> int:
+    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    if row is None or not row[0]:
+        return 0
+    cur = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(conn: psycopg.AsyncConnection[Any]) -> int:
+    """Apply the migrations the database has not seen, each in its transaction, recorded in
+    ``schema_migrations``; refuse a schema newer than the code. An advisory lock keeps two
+    processes starting at once from migrating together."""
+    known = pg_migrations()
+    latest = known[-1][0] if known else 0
+    await conn.execute("SELECT pg_advisory_lock(27001)")
+    try:
+        current = await schema_version(conn)
+        if current > latest:
+            raise SchemaTooNew(
+                f"the database schema is version {current}, newer than this program "
+                f"knows ({latest}); upgrade intake-bot before using this database"
+            )
+        for number, name, sql in known:
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            async with conn.transaction():
+                await conn.execute(sql.encode())  # type: ignore[call-overload]
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at)"
+                    " VALUES (%s, %s, to_char(now() AT TIME ZONE 'UTC',"
+                    ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\'))',
+                    (number, name),
+                )
+            current = number
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(27001)")
+    return current
