@@ -43,6 +43,7 @@ from telegram_channel.buttons.plan import (
     read_plan,
 )
 from telegram_channel.staff_buttons import NoticeButtons
+from tests.backends import open_store
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
 from tests.helpers import wait_until, with_text
@@ -73,9 +74,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"), caseworker_chat=GROUP)
-    store = await Store.open(settings.db_path)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url, caseworker_chat=GROUP)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.flows.publish(FLOW)
         await store.roles.grant(CW, "caseworker")

@@ -19,6 +19,7 @@ from bot.i18n import I18n
 from bot.messages import HTML
 from bot.store import Store
 from bot.store.casework import Case, Conflict
+from tests.backends import open_store
 
 FLOW = """
 id: store-test
@@ -59,9 +60,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"), caseworker_chat=GROUP)
-    store = await Store.open(settings.db_path)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url, caseworker_chat=GROUP)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.flows.publish(FLOW)
         await store.roles.grant(CW, "caseworker")

@@ -35,6 +35,7 @@ from bot.regions import Scope
 from bot.stats import figures, render
 from bot.store import Store
 from bot.store.casework import Case
+from tests.backends import open_store
 
 HOTAN, YUTIAN = "653222", "653226"
 CW, CW2, CW_YUTIAN, STRANGER = 11, 12, 21, 99
@@ -48,9 +49,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"))
-    store = await Store.open(settings.db_path)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.roles.grant(CW, "caseworker", regions=[HOTAN])
         await store.roles.grant(CW2, "caseworker", regions=[HOTAN])

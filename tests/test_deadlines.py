@@ -25,6 +25,7 @@ from bot.messages import HTML, TELEGRAM_LIMIT
 from bot.store import Store
 from bot.store.intakes import OPEN_STATUSES
 from bot.store.outbox import Queued
+from tests.backends import open_store
 
 I18N = I18n.load()
 HOTAN, YUTIAN = "653222", "653226"
@@ -68,9 +69,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"))
-    store = await Store.open(settings.db_path)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url)
+    store = await open_store(settings.db_path, tmp_path)
     w = World(store, Casework(store, I18N, settings, fmt=HTML), settings)
     try:
         await store.roles.grant(CW_HOTAN, "caseworker", regions=[HOTAN])
@@ -261,7 +262,7 @@ async def test_a_digest_goes_out_once_a_day_through_restarts_and_overlapping_run
     for q in await world.store.outbox.due(limit=1000):
         await world.store.outbox.delivered(q.id)
     await world.store.close()
-    world.store = await Store.open(world.settings.db_path)
+    world.store = await open_store(world.settings.db_path, tmp_path)
     world.work = Casework(world.store, I18N, world.settings, fmt=HTML)
     assert await world.work.digests.catch_up(MORNING + dt.timedelta(hours=2)) == 0
     assert await world.work.digests.morning(MORNING + dt.timedelta(hours=14)) == 0

@@ -24,6 +24,7 @@ from bot.messages import HTML
 from bot.regions import EVERYWHERE, Scope
 from bot.store import Store
 from bot.store.exports import Filter
+from tests.backends import open_store
 from tests.helpers import sent_intake
 
 CW = 2
@@ -41,9 +42,9 @@ class World:
 
 
 @pytest.fixture
-async def w(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"))
-    store = await Store.open(settings.db_path)
+async def w(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.roles.grant(CW, "caseworker")
         await store.roles.grant(PARTNER, "partner")

@@ -21,6 +21,7 @@ from bot.i18n import I18n
 from bot.store import Store
 from bot.store import db as store_db
 from bot.store.outbox import OutMessage
+from tests.backends import open_store
 
 ADMIN, CW, STRANGER = 1, 2, 9
 T0 = dt.datetime(2025, 5, 1, 8, 0, tzinfo=dt.UTC)
@@ -53,11 +54,9 @@ class World:
 
 
 @pytest.fixture
-async def w(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    settings = Settings(
-        token="1:x", db_path=str(tmp_path / "intake.db"), admin_ids=frozenset({ADMIN}), draft_days=7
-    )
-    store = await Store.open(settings.db_path, admin_ids=settings.admin_ids)
+async def w(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url, admin_ids=frozenset({ADMIN}), draft_days=7)
+    store = await open_store(settings.db_path, tmp_path, admin_ids=settings.admin_ids)
     try:
         await store.roles.grant(CW, "caseworker")
         yield World(store, Housekeeping(store, I18n.load(), settings), monkeypatch)

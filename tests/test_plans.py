@@ -34,6 +34,7 @@ from bot.mydata import export_text
 from bot.stats import figures, render
 from bot.store import Store
 from bot.store.casework import Case
+from tests.backends import open_store
 
 HOTAN = "653222"
 CW, CW2, AGRI, HR = 11, 12, 21, 22
@@ -48,9 +49,9 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"))
-    store = await Store.open(settings.db_path)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.roles.grant(CW, "caseworker", regions=[HOTAN])
         await store.roles.grant(CW2, "caseworker", regions=[HOTAN])

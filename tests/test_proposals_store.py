@@ -18,6 +18,7 @@ from bot.i18n import I18n
 from bot.messages import HTML
 from bot.store import Store
 from bot.store.casework import Case
+from tests.backends import open_store
 from tests.test_casework_store import FLOW, World, actions, conflict, outbox, submitted
 
 CW, CW2, SUP, SUP_ELSEWHERE, CW_ELSEWHERE, BOTH = 2, 5, 10, 11, 8, 12
@@ -25,14 +26,14 @@ HOTAN, LOP, URUMQI = "653222", "653224", "650102"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
     settings = Settings(
         token="1:x",
-        db_path=str(tmp_path / "intake.db"),
+        db_path=db_url,
         approval="20000",
         max_amount=Decimal(50_000),
     )
-    store = await Store.open(settings.db_path)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.flows.publish(FLOW)
         await store.roles.grant(CW, "caseworker", regions=[HOTAN])

@@ -25,6 +25,7 @@ from bot.messages import HTML, PLAIN
 from bot.store import Store
 from bot.store import db as store_db
 from bot.store.outbox import OutMessage
+from tests.backends import open_store
 
 CW = 2
 UTC = dt.UTC
@@ -57,9 +58,9 @@ _CLOCKED = _clocked()
 
 
 @pytest.fixture
-async def w(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
-    settings = Settings(token="1:x", db_path=str(tmp_path / "intake.db"))
-    store = await Store.open(settings.db_path)
+async def w(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
+    settings = Settings(token="1:x", db_path=db_url)
+    store = await open_store(settings.db_path, tmp_path)
     try:
         await store.roles.grant(CW, "caseworker")
         yield World(store, Casework(store, I18n.load(), settings, fmt=HTML), monkeypatch)

@@ -19,11 +19,19 @@ from typing import Any
 
 from psycopg.adapt import Loader
 
+from bot.crypto import FORMAT
+from bot.store.atrest import SEALED
+
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\?|%")
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _ON_CONFLICT = re.compile(r"\bON\s+CONFLICT\b", re.IGNORECASE)
 TEXT_OID = 25
+BYTEA_OID = 17
+# The columns that hold sealed values are BYTEA. As in SQLite, where such a column also
+# holds text (what erasure leaves: an empty state, an empty request), a value that is not
+# sealed (its first byte is not FORMAT) is text, and is handed back as str.
+_SEALED_NAMES = frozenset(column for _, column in SEALED)
 # In SQLite ``settings.value`` holds text, or a sealed value (a BLOB) for the key check and
 # the file store's key. PostgreSQL's column is TEXT, so a sealed value goes in as its bytea
 # text form (``\x01...``, PostgreSQL's assignment cast) and is handed back as the bytes.
@@ -90,15 +98,25 @@ def row_factory(cursor: Any) -> Any:
     if description is None:
         return tuple
     cls = row_class(tuple(d.name for d in description))
-    sealed = [i for i, d in enumerate(description) if d.name == "value" and d.type_code == TEXT_OID]
+    settings = [
+        i for i, d in enumerate(description) if d.name == "value" and d.type_code == TEXT_OID
+    ]
+    sealed = [
+        i for i, d in enumerate(description) if d.name in _SEALED_NAMES and d.type_code == BYTEA_OID
+    ]
+    if not settings and not sealed:
+        return cls
 
     def make(values: Any) -> Row:
-        if sealed:
-            values = list(values)
-            for i in sealed:
-                v = values[i]
-                if isinstance(v, str) and v.startswith(_SEALED_TEXT):
-                    values[i] = bytes.fromhex(v[2:])
+        values = list(values)
+        for i in settings:
+            v = values[i]
+            if isinstance(v, str) and v.startswith(_SEALED_TEXT):
+                values[i] = bytes.fromhex(v[2:])
+        for i in sealed:
+            v = values[i]
+            if isinstance(v, bytes) and v[:1] != FORMAT:
+                values[i] = v.decode()
         return cls(values)
 
     return make
