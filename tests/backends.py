@@ -82,3 +82,22 @@ async def open_store(url: str | Path, tmp_path: Path, **kwargs: Any) -> Store:
 
 # What a statement the schema refuses raises, on either database.
 INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+async def stored_bytes(store: Store) -> bytes:
+    """What the database holds, to look for personal data in the clear: SQLite's file and
+    its WAL as they are on disk; on PostgreSQL, every value of every table (bytea as its
+    bytes, the rest as text)."""
+    url = store.db.path
+    if not is_postgres(url):
+        wal = Path(url + "-wal")
+        return Path(url).read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    tables = await store.db.fetchall(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    )
+    out = bytearray()
+    for t in tables:
+        for row in await store.db.fetchall(f'SELECT * FROM "{t["table_name"]}"'):
+            for value in row:
+                out += value if isinstance(value, bytes) else str(value).encode()
+    return bytes(out)

@@ -12,6 +12,7 @@ import pytest
 from bot.crypto import Cipher, SecretKeyError
 from bot.files import FileMissing, LocalFiles
 from bot.store import Store
+from tests.backends import open_store
 
 PHOTO = b"\xff\xd8\xff\xe0 a photo of a hospital bill \xff\xd9"
 
@@ -135,8 +136,10 @@ async def test_the_store_keeps_files_beside_the_database_with_a_stable_address_k
         await again.close()
 
 
-async def test_an_erasure_erases_a_file_only_when_nothing_holds_it(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "intake.db")
+async def test_an_erasure_erases_a_file_only_when_nothing_holds_it(
+    tmp_path: Path, db_url: str
+) -> None:
+    store = await open_store(db_url, tmp_path)
     try:
         assert store.files is not None
         address = await store.files.put(PHOTO)
@@ -167,8 +170,10 @@ async def test_an_erasure_erases_a_file_only_when_nothing_holds_it(tmp_path: Pat
         await store.close()
 
 
-async def test_telegrams_ids_of_a_file_are_not_kept_in_the_clear(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "intake.db")
+async def test_telegrams_ids_of_a_file_are_not_kept_in_the_clear(
+    tmp_path: Path, db_url: str
+) -> None:
+    store = await open_store(db_url, tmp_path)
     try:
         row = await store.file_records.record(
             1, "AgADUNIQUE77", "photo", step=None, size=1, duration=None, source="AgACFILEID99"

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from bot.i18n import I18n
 from bot.lookup import ID, NAME, PHONE, PHONE4, normal_name, query_terms, terms
 from bot.messages import HTML
 from bot.store import Store
+from tests.backends import open_store, stored_bytes
 from tests.helpers import sent_intake
 
 FLOW = """
@@ -142,10 +142,10 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    path = tmp_path / "intake.db"
-    settings = Settings(token="1:x", db_path=str(path), secret_key=_KEY)
-    store = await Store.open(settings.db_path, secret=_KEY)
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    path = Path(db_url)
+    settings = Settings(token="1:x", db_path=db_url, secret_key=_KEY)
+    store = await open_store(settings.db_path, tmp_path, secret=_KEY)
     w = World(store, Casework(store, I18n.load(), settings, fmt=HTML), path, settings)
     try:
         await store.flows.publish(FLOW)
@@ -187,7 +187,7 @@ async def test_found_in_ones_regions_and_never_with_another_key(world: World) ->
     assert await found(w, CW_QIRA, "5678") == []  # another county's: nothing
     rows = await w.store.db.fetchall("SELECT kind, digest FROM lookup WHERE intake_id = ?", (one,))
     assert sorted(r["kind"] for r in rows) == ["id", "name", "phone", "phone4"]
-    raw = w.path.read_bytes() + Path(str(w.path) + "-wal").read_bytes()
+    raw = await stored_bytes(w.store)
     for secret in (PHONE_NO, "5678", ID_NUMBER, "李大山"):
         assert secret.encode() not in raw
     # Another key's hashes match nothing.
@@ -241,11 +241,11 @@ async def test_the_index_is_made_again_at_start_for_intakes_sent_before(
     await w.store.db.execute("DELETE FROM lookup")
     await w.store.db.execute("DELETE FROM settings WHERE key = 'lookup_key'")
     await w.store.close()
-    w.store = await Store.open(w.path, secret=_KEY)
+    w.store = await open_store(w.settings.db_path, tmp_path, secret=_KEY)
     w.work = Casework(w.store, I18n.load(), w.settings, fmt=HTML)
     assert await found(w, CW, "5678") == [one]
-    with sqlite3.connect(w.path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM lookup").fetchone()[0] == 4
+    row = await w.store.db.fetchone("SELECT COUNT(*) AS n FROM lookup")
+    assert row is not None and row["n"] == 4
 
 
 async def test_a_partners_clue_is_found_by_whom_it_is_about(world: World) -> None:
