@@ -383,10 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_stats)
 
-    from command_line import exports, forms  # they import this module
+    from command_line import databases, exports, forms  # they import this module
 
     exports.add_parser(sub)
     forms.add_parser(sub)
+    databases.add_parser(sub)
     return parser
 
 
