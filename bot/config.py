@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.dburl import is_postgres, sqlite_path
 from bot.regions import is_code
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -299,7 +300,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if get("INTAKE_BOT_API_URL"):
         kwargs["api_url"] = str(get("INTAKE_BOT_API_URL"))
     if get("INTAKE_DB"):
-        kwargs["db_path"] = str(get("INTAKE_DB"))
+        kwargs["db_path"] = sqlite_path(str(get("INTAKE_DB")))
     if get("INTAKE_ADMIN_IDS") is not None:
         kwargs["admin_ids"] = _ids("INTAKE_ADMIN_IDS", get("INTAKE_ADMIN_IDS"))
     if get("INTAKE_CASEWORKER_CHAT") is not None:
@@ -370,4 +371,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["transcriber"] = str(get("INTAKE_TRANSCRIBER")).strip().lower()
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
+    if is_postgres(kwargs.get("db_path", "")) and not (
+        kwargs.get("secret_key") and kwargs.get("files")
+    ):
+        raise ConfigError(
+            "INTAKE_DB is a PostgreSQL database: set INTAKE_SECRET_KEY and INTAKE_FILES too"
+            " (there is no folder beside it for the key file and the files; every instance"
+            " of the bot must share both)"
+        )
     return Settings(**kwargs)

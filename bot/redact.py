@@ -30,14 +30,15 @@ _SHORTEST = 4  # shorter values would blank out ordinary words
 
 def secrets_of(settings: Settings, env: dict[str, str] | None = None) -> list[str]:
     """The secret values this process knows: the token (and its secret half), the webhook
-    secret, the key passphrase, and the passwords of proxies named in the environment."""
+    secret, the key passphrase, the passwords of proxies named in the environment and
+    of the database's URL."""
     env = dict(os.environ) if env is None else env
     found = [settings.token, settings.webhook_secret, settings.secret_key]
     if settings.token and ":" in settings.token:
         found.append(settings.token.split(":", 1)[1])
-    for name in _PROXY_VARIABLES:
-        url = env.get(name)
-        if url:
+    # Proxies' passwords, and the database's (INTAKE_DB=postgresql://user:password@host/db).
+    for url in [env.get(name) for name in _PROXY_VARIABLES] + [settings.db_path]:
+        if url and "@" in url:
             parts = urlsplit(url if "://" in url else "http://" + url)
             if parts.password:
                 found += [parts.password, unquote(parts.password)]

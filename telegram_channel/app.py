@@ -35,6 +35,7 @@ from bot import redact
 from bot.administration import Administration
 from bot.casework import Casework
 from bot.config import ConfigError, Settings
+from bot.dburl import is_postgres
 from bot.export import Exports
 from bot.flow.sandbox import FlowChecker
 from bot.flowadmin import FlowAdmin
@@ -404,9 +405,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     on a database thread."""
     if settings.webhook_url:
         settings.require_webhook_secret()  # before anything is opened or reached
-    with InstanceLock(settings.db_path):
+    postgres = is_postgres(settings.db_path)
+    with contextlib.nullcontext() if postgres else InstanceLock(settings.db_path):
         services = await open_services(settings)
         try:
+            if postgres:  # the same lock, held in the database (bot/store/pg.py)
+                await services.store.db.hold_run_lock()  # type: ignore[attr-defined]
             await _serve(services, settings, stop or asyncio.Event())
         finally:
             await services.store.close()

@@ -101,3 +101,11 @@ async def stored_bytes(store: Store) -> bytes:
             for value in row:
                 out += value if isinstance(value, bytes) else str(value).encode()
     return bytes(out)
+
+
+def deployment(url: str, tmp_path: Path) -> dict[str, Any]:
+    """The settings a bot on ``url`` needs besides it: on PostgreSQL the key and the
+    files' folder (INTAKE_SECRET_KEY, INTAKE_FILES), which SQLite keeps beside its file."""
+    if not is_postgres(url):
+        return {}
+    return {"secret_key": TEST_KEY, "files": str(tmp_path / "files")}

@@ -24,6 +24,7 @@ import pytest
 
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
+from tests.backends import deployment
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 
@@ -47,10 +48,11 @@ PDF = b"%PDF-1.4 court judgment \x00\x01 end"
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
+async def bot(tg: FakeTelegram, tmp_path: Path, db_url: str) -> AsyncIterator[Running]:
     """The conftest bot without the per-person rate limit: these people answer a whole
-    interview within seconds, far faster than anyone does on a phone."""
-    running = Running(tg, make_settings(tg, tmp_path / "intake.db", rate_limit=0))
+    interview within seconds, far faster than anyone does on a phone. On each database."""
+    settings = make_settings(tg, db_url, rate_limit=0, **deployment(db_url, tmp_path))
+    running = Running(tg, settings)
     await running.start()
     try:
         yield running

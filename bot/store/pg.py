@@ -29,6 +29,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from bot.crypto import Cipher
+from bot.instance import AlreadyRunning
 from bot.store.db import NOBODY, SchemaTooNew, Touches, _Nobody, migrations
 from bot.store.sqlpg import NumberLoader, Row, params_of, row_factory, translate
 from bot.store.views import Views
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 POOL_SIZE = 4
+_MIGRATING = 27001  # advisory lock keys: migrations, and the running bot
+_RUN_LOCK = 27002
 
 __all__ = ["NOBODY", "PgDatabase", "PgTransaction", "pg_migrations"]
 
@@ -214,6 +217,19 @@ class PgDatabase:
         if not isinstance(touches, _Nobody):
             self.views.changed(touches)
 
+    async def hold_run_lock(self) -> None:
+        """What bot/instance.py's lock file is for SQLite: one running bot per database
+        (long polling has one consumer; several instances are issue 27's next step). A
+        session lock of the writer's connection, so a killed bot leaves none behind."""
+        async with self._lock:
+            cur = await self._writer.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,))
+            row = await cur.fetchone()
+        if row is None or not row[0]:
+            raise AlreadyRunning(
+                "another intake-bot is already running on this PostgreSQL database: stop it"
+                " first; one database serves one running bot"
+            )
+
     async def checkpoint(self) -> None:
         """Nothing to fold: PostgreSQL recycles its WAL itself."""
 
@@ -252,7 +268,7 @@ async def migrate(conn: psycopg.AsyncConnection[Any]) -> int:
     processes starting at once from migrating together."""
     known = pg_migrations()
     latest = known[-1][0] if known else 0
-    await conn.execute("SELECT pg_advisory_lock(27001)")
+    await conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATING,))
     try:
         current = await schema_version(conn)
         if current > latest:
@@ -274,5 +290,5 @@ async def migrate(conn: psycopg.AsyncConnection[Any]) -> int:
                 )
             current = number
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(27001)")
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATING,))
     return current
