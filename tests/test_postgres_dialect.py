@@ -1,0 +1,99 @@
+"""What differs between SQLite and PostgreSQL, kept in one place (bot/store/sqlpg.py,
+bot/store/migrations_pg), and the settings that choose PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.redact import secrets_of
+from bot.store.db import migrations
+from bot.store.pg import pg_migrations
+from bot.store.sqlpg import translate
+from tests.backends import open_store
+
+IDS = frozenset({("intakes", "id"), ("flows", "rowid")})
+
+
+def test_parameters_and_percent_signs_take_psycopgs_form_outside_quotes() -> None:
+    sql = "SELECT strftime('%Y-%m', at) AS m, 'a?b' AS q FROM t WHERE x = ? AND y LIKE ?"
+    assert translate(sql) == (
+        "SELECT strftime('%%Y-%%m', at) AS m, 'a?b' AS q FROM t WHERE x = %s AND y LIKE %s"
+    )
+
+
+def test_an_insert_returns_the_generated_key_as_sqlites_row_id() -> None:
+    assert translate("INSERT INTO intakes (a) VALUES (?)", IDS) == (
+        "INSERT INTO intakes (a) VALUES (%s) RETURNING id"
+    )
+    assert translate("INSERT INTO flows (a) VALUES (?)", IDS).endswith(" RETURNING rowid")
+    # a table without one, and an INSERT that returns something itself, are left alone
+    assert translate("INSERT INTO settings (k) VALUES (?)", IDS) == (
+        "INSERT INTO settings (k) VALUES (%s)"
+    )
+    kept = "INSERT INTO intakes (a) VALUES (?) RETURNING a"
+    assert translate(kept, IDS) == "INSERT INTO intakes (a) VALUES (%s) RETURNING a"
+
+
+def test_insert_or_ignore_does_nothing_on_a_conflict() -> None:
+    assert translate("INSERT OR IGNORE INTO digests (a) VALUES (?)") == (
+        "INSERT INTO digests (a) VALUES (%s) ON CONFLICT DO NOTHING"
+    )
+
+
+def test_each_sqlite_migration_has_its_postgresql_one() -> None:
+    assert [(n, name) for n, name, _ in pg_migrations()] == [
+        (n, name) for n, name, _ in migrations()
+    ]
+
+
+async def test_sqlites_functions_answer_alike_on_postgresql(db_url: str, tmp_path: Path) -> None:
+    """The SQLite functions the store calls give the same answers on both databases."""
+    store = await open_store(db_url, tmp_path)
+    try:
+        row = await store.db.fetchone(
+            "SELECT julianday('2026-03-02T12:00:00Z') - julianday('2026-03-01T00:00:00Z') AS d,"
+            " strftime('%Y-%m', '2026-03-02T12:00:00Z') AS month,"
+            " date('2026-03-04T09:00:00Z', 'weekday 0', '-6 days') AS monday,"
+            " date('2026-03-08T09:00:00Z', 'weekday 0', '-6 days') AS sunday_s,"
+            ' json_extract(\'{"update": 12, "a": {"b": "x"}}\', \'$.a.b\') AS b,'
+            " MAX(3, ?) AS bigger",
+            (5,),
+        )
+        assert row is not None
+        assert row["d"] == pytest.approx(1.5)
+        assert (row["month"], row["monday"], row["sunday_s"]) == (
+            "2026-03",
+            "2026-03-02",
+            "2026-03-02",
+        )
+        assert (row["b"], row["bigger"]) == ("x", 5)
+        rows = await store.db.fetchall(
+            "SELECT j.value AS value FROM json_each(?, '$.needs') j ORDER BY j.value",
+            ('{"needs": ["money", "school"], "one": "x"}',),
+        )
+        assert [r["value"] for r in rows] == ["money", "school"]
+        one = await store.db.fetchall(
+            "SELECT j.value AS value FROM json_each(?, '$.one') j", ('{"one": "x"}',)
+        )
+        assert [r["value"] for r in one] == ["x"]
+    finally:
+        await store.close()
+
+
+def test_intake_db_names_sqlite_or_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"INTAKE_DB": "sqlite:///data/intake.db"}
+    assert load_settings(env).db_path == "data/intake.db"
+    url = "postgresql://bot:s3cret-pw@db.example/intake"
+    with pytest.raises(ConfigError, match="INTAKE_SECRET_KEY and INTAKE_FILES"):
+        load_settings({"INTAKE_DB": url})
+    settings = load_settings(
+        {"INTAKE_DB": url, "INTAKE_SECRET_KEY": "k" * 43 + "=", "INTAKE_FILES": str(tmp_path)}
+    )
+    assert settings.db_path == url
+    assert "s3cret-pw" in secrets_of(settings, env={})  # kept out of the log
