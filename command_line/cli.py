@@ -21,6 +21,7 @@ from bot import redact
 from bot.casework.measure_terms import BODY_KINDS
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import SecretKeyError
+from bot.dburl import is_postgres
 from bot.flow.loader import FlowError, load_flow_file
 from bot.regions import EVERYWHERE, Scope, codes
 from bot.store import FlowNotFound, SchemaTooNew, Store
@@ -230,21 +231,33 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 # --- keys, backups ----------------------------------------------------------------------
 
 
+def _sqlite_only(settings: Settings, what: str) -> None:
+    """Backups and key rotation work on a SQLite file; PostgreSQL has its own tools."""
+    if is_postgres(settings.db_path):
+        raise CliError(
+            f"{what} works on a SQLite database only: back up PostgreSQL with its own tools"
+            " (pg_dump) and the files' folder"
+        )
+
+
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     from command_line.backups import cmd_backup
 
+    _sqlite_only(settings, "backup")
     return cmd_backup(args, settings)
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> int:
     from command_line.backups import cmd_restore
 
+    _sqlite_only(settings, "restore")
     return cmd_restore(args, settings)
 
 
 def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from command_line.keys import cmd_keys_rotate
 
+    _sqlite_only(settings, "keys rotate")
     return cmd_keys_rotate(args, settings)
 
 
@@ -469,7 +482,10 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         return 130
-    except Exception:
+    except Exception as err:
+        if type(err).__module__.split(".")[0] == "psycopg":  # PostgreSQL's driver: one line
+            print(f"intake-bot: cannot use the database: {err}", file=sys.stderr)
+            return EXIT_PROBLEMS
         # A bug, not a user's mistake: the traceback (through the log, so secrets are
         # hidden) helps whoever reports it, and the exit status tells the supervisor.
         logging.getLogger("command_line.cli").critical(

@@ -12,6 +12,7 @@ from bot.redact import secrets_of
 from bot.store.db import migrations
 from bot.store.pg import pg_migrations
 from bot.store.sqlpg import translate
+from command_line.cli import main
 from tests.backends import open_store
 
 IDS = frozenset({("intakes", "id"), ("flows", "rowid")})
@@ -97,3 +98,17 @@ def test_intake_db_names_sqlite_or_postgresql(
     )
     assert settings.db_path == url
     assert "s3cret-pw" in secrets_of(settings, env={})  # kept out of the log
+
+
+def test_backups_and_key_rotation_say_they_are_for_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INTAKE_CONFIG", raising=False)
+    monkeypatch.setenv("INTAKE_DB", "postgresql://bot@127.0.0.1:5432/intake")
+    monkeypatch.setenv("INTAKE_SECRET_KEY", "k" * 43 + "=")
+    monkeypatch.setenv("INTAKE_FILES", str(tmp_path / "files"))
+    for argv in (["backup", "--out", "b.tar"], ["restore", "b.tar"], ["keys", "rotate"]):
+        assert main(argv) == 1
+        assert "SQLite database only" in capsys.readouterr().err
+    assert not (tmp_path / "b.tar").exists()
