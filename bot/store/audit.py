@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class AuditEntry:
 
 
 async def record(
-    tx: Transaction,
+    tx: Tx,
     actor: int | None,
     action: str,
     intake_id: int | None = None,
@@ -37,7 +38,7 @@ async def record(
 
 
 class AuditStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def read(self, actor: int | None, intake_id: int, action: str) -> None:

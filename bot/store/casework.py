@@ -19,8 +19,9 @@ from bot.lookup import clue_terms
 from bot.regions import EVERYWHERE, Scope
 from bot.store import lookup
 from bot.store.audit import record
+from bot.store.backend import Backend, Tx
 from bot.store.checkins import schedule, unschedule
-from bot.store.db import Database, Transaction, now_iso
+from bot.store.db import now_iso
 from bot.store.files import forget_files
 from bot.store.intakes import _COLUMNS, OPEN_STATUSES, Intake, _dump, _intake, new_ref
 from bot.store.outbox import OutMessage, enqueue
@@ -155,7 +156,7 @@ def _queue_where(assignee: int | None, scope: Scope) -> tuple[str, list[Any]]:
 
 
 class CaseStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, intake_id: int) -> Case | None:
@@ -211,7 +212,7 @@ class CaseStore:
         async with self._db.write() as tx:
             return await self.apply(tx, intake_id, actor, change)
 
-    async def apply(self, tx: Transaction, intake_id: int, actor: int, change: Change) -> Case:
+    async def apply(self, tx: Tx, intake_id: int, actor: int, change: Change) -> Case:
         """``change`` inside the caller's write transaction (a proposal confirmed is the
         decision itself, written with the proposal's new state)."""
         at = now_iso()
@@ -571,7 +572,7 @@ class CaseStore:
 
 
 async def _entry(
-    tx: Transaction, intake_id: int, author: int, kind: str, body: str | bytes, at: str
+    tx: Tx, intake_id: int, author: int, kind: str, body: str | bytes, at: str
 ) -> None:
     """One conversation entry; ``body`` as stored (sealed)."""
     await tx.execute(
@@ -580,7 +581,7 @@ async def _entry(
     )
 
 
-async def set_pending(tx: Transaction, user_id: int, kind: str, intake_id: int | None) -> None:
+async def set_pending(tx: Tx, user_id: int, kind: str, intake_id: int | None) -> None:
     await tx.execute(
         "INSERT INTO pending (user_id, kind, intake_id, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET kind = excluded.kind,"

@@ -15,7 +15,8 @@ from typing import Any
 from bot.crypto import seal_json, seal_text
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 from bot.store.outbox import OutMessage, enqueue
 
 # The answers a check-in takes, as stored (and counted by /stats).
@@ -72,9 +73,7 @@ def _checkin(r: Any) -> Checkin:
     )
 
 
-async def _entry(
-    tx: Transaction, intake_id: int, author: int, kind: str, body: bytes, at: str
-) -> None:
+async def _entry(tx: Tx, intake_id: int, author: int, kind: str, body: bytes, at: str) -> None:
     """One conversation entry of the intake (as bot/store/casework.py writes them)."""
     await tx.execute(
         "INSERT INTO messages (intake_id, at, author, kind, body) VALUES (?, ?, ?, ?, ?)",
@@ -82,7 +81,7 @@ async def _entry(
     )
 
 
-async def schedule(tx: Transaction, intake_id: int, due: Sequence[str]) -> None:
+async def schedule(tx: Tx, intake_id: int, due: Sequence[str]) -> None:
     """Inside a decision's transaction: the check-ins of ``intake_id`` at ``due`` (UTC ISO
     times). Check-ins not sent yet from an earlier decision (reopened since) give way to
     these; none when the applicant stopped them before."""
@@ -99,7 +98,7 @@ async def schedule(tx: Transaction, intake_id: int, due: Sequence[str]) -> None:
     )
 
 
-async def unschedule(tx: Transaction, intake_id: int, *, erase: bool = False) -> None:
+async def unschedule(tx: Tx, intake_id: int, *, erase: bool = False) -> None:
     """Inside a reopening's transaction: the check-ins not sent go (a stop the applicant
     asked for stays, and holds for the next decision). Inside an erasure's: every one not
     answered goes (those answered stay, a choice code each, for the figures)."""
@@ -111,7 +110,7 @@ async def unschedule(tx: Transaction, intake_id: int, *, erase: bool = False) ->
 
 
 class CheckinStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, checkin_id: int) -> Checkin | None:

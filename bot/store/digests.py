@@ -7,7 +7,8 @@ nothing to send, and a crash leaves either both or neither.
 
 from __future__ import annotations
 
-from bot.store.db import NOBODY, Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import NOBODY, now_iso
 from bot.store.outbox import OutMessage, enqueue
 
 # The settings row that holds the last day whose digest run went through to its end.
@@ -15,7 +16,7 @@ _RAN = "digest_ran"
 
 
 class DigestStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def sent_on(self, day: str) -> set[int]:

@@ -18,7 +18,8 @@ import orjson
 from bot.crypto import open_text
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
-from bot.store.db import NOBODY, Database
+from bot.store.backend import Backend
+from bot.store.db import NOBODY
 from bot.store.intakes import _state
 
 PAGE = 500
@@ -66,7 +67,7 @@ def _where(f: Filter, scope: Scope) -> tuple[str, list[Any]]:
 
 
 class ExportStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def versions(self, f: Filter, scope: Scope = EVERYWHERE) -> list[tuple[str, int]]:

@@ -21,7 +21,8 @@ import os
 from dataclasses import dataclass
 
 from bot.crypto import open_text, seal_text
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 
 _ADDRESS_KEY = "files_address_key"
 FIRST_TRY = 120  # seconds a new file's download is left to the handler that got it
@@ -57,7 +58,7 @@ def _later(seconds: float) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def address_key(db: Database) -> bytes:
+async def address_key(db: Backend) -> bytes:
     """The key of the file store's content addresses: random, made once, kept sealed in
     the settings (so rotating the data key re-seals it and moves no file)."""
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (_ADDRESS_KEY,))
@@ -76,7 +77,7 @@ async def address_key(db: Database) -> bytes:
     return db.cipher.open_bytes(row["value"])
 
 
-async def forget_files(tx: Transaction, intake_ids: list[int]) -> None:
+async def forget_files(tx: Tx, intake_ids: list[int]) -> None:
     """Inside the transaction that erases these intakes: their file rows go, and each file
     no other intake holds is queued for erasure from the store (``FileRecords.erasures``)."""
     if not intake_ids:
@@ -98,7 +99,7 @@ async def forget_files(tx: Transaction, intake_ids: list[int]) -> None:
 
 
 class FileRecords:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
         # Keys the hash a file's Telegram unique id is kept as (set by ``Store.open``).
         self.name_key: bytes | None = None

@@ -16,7 +16,8 @@ from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
 from bot.flow.variables import DEFAULTS
 from bot.store.audit import record
-from bot.store.db import Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import now_iso
 
 DEFAULT_FLOW_ID = "judicial-assistance"
 
@@ -38,7 +39,7 @@ class FlowVersion:
 
 
 class FlowStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
         self._cache: dict[tuple[str, int], Flow] = {}
         self._loading = asyncio.Lock()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.store.audit import record
-from bot.store.db import Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import now_iso
 
 DRAFT_DAYS_KEY = "draft_days"
 
@@ -25,7 +26,7 @@ class IdleDraft:
 
 
 class HousekeepingStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def draft_days(self) -> int | None:

@@ -39,7 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.crypto import open_text, seal_text
-from bot.store.db import NOBODY, Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import NOBODY, now_iso
 
 #: Days a done row keeps its update id, so that a re-delivery is recognised.
 KEEP_DONE = 2
@@ -70,7 +71,7 @@ class Pending:
 
 
 class InboxStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     def _seal(self, text: str) -> str | bytes:

@@ -24,7 +24,8 @@ from bot.flow.model import Flow
 from bot.lookup import terms
 from bot.store import lookup
 from bot.store.audit import record
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 from bot.store.files import forget_files
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.outbox import OutMessage, enqueue
@@ -158,7 +159,7 @@ class ApplicantView:
 
 
 class IntakeStore:
-    def __init__(self, db: Database, flows: FlowStore) -> None:
+    def __init__(self, db: Backend, flows: FlowStore) -> None:
         self._db = db
         self._flows = flows  # which answers of a sent intake are kept plain
         self._views = db.views
@@ -584,7 +585,7 @@ class IntakeStore:
         return True
 
 
-async def _claim_update(tx: Transaction, user_id: int, update_id: int, at: str) -> bool:
+async def _claim_update(tx: Tx, user_id: int, update_id: int, at: str) -> bool:
     """Record that ``update_id`` is being applied for this user; False if it already was.
 
     Telegram's update ids only grow, so the newest applied id per user is

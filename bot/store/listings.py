@@ -15,8 +15,9 @@ from typing import Any
 
 from bot.crypto import open_json, seal_json
 from bot.regions import Scope
+from bot.store.backend import Backend
 from bot.store.casework import _MORE, Case, _case
-from bot.store.db import Database, now_iso
+from bot.store.db import now_iso
 from bot.store.intakes import _COLUMNS, FINAL_STATUSES, OPEN_STATUSES
 
 KEEP_HOURS = 24  # a page button older than this says the list is gone
@@ -62,7 +63,7 @@ class Listing:
 
 
 class ListingStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def keep(self, user_id: int, listing: Listing) -> int:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from bot.crypto import Cipher
 from bot.flow.model import Flow
 from bot.lookup import Term, clue_terms, terms
-from bot.store.db import Transaction, now_iso
+from bot.store.backend import Tx
+from bot.store.db import now_iso
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -27,9 +28,7 @@ _MARK = "lookup_key"
 _CHUNK = 500
 
 
-async def index(
-    tx: Transaction, cipher: Cipher | None, intake_id: int, found_by: Iterable[Term]
-) -> None:
+async def index(tx: Tx, cipher: Cipher | None, intake_id: int, found_by: Iterable[Term]) -> None:
     """Make ``intake_id`` findable by ``found_by`` and by nothing else. Without a key (a
     Database opened without a Store) nothing is indexed."""
     await forget(tx, intake_id)
@@ -42,7 +41,7 @@ async def index(
         )
 
 
-async def forget(tx: Transaction, intake_id: int) -> None:
+async def forget(tx: Tx, intake_id: int) -> None:
     """``intake_id`` can no longer be found by anything personal (erased, anonymised)."""
     await tx.execute("DELETE FROM lookup WHERE intake_id = ?", (intake_id,))
 

@@ -17,8 +17,9 @@ from typing import Any
 from bot.crypto import Cipher, open_text, seal_text
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
+from bot.store.backend import Backend, Tx
 from bot.store.casework import Conflict
-from bot.store.db import Database, Transaction, now_iso
+from bot.store.db import now_iso
 from bot.store.outbox import OutMessage, enqueue
 
 
@@ -104,7 +105,7 @@ Notify = Callable[[list[Measure]], list[OutMessage]]
 _SEEN = " WHERE m.partner_id = ? AND m.sent_at IS NOT NULL AND i.anonymised_at IS NULL"
 
 
-async def _holder(tx: Transaction, intake_id: int, actor: int) -> None:
+async def _holder(tx: Tx, intake_id: int, actor: int) -> None:
     """Inside a caseworker's write: the intake is theirs and a plan can be built on it."""
     row = await tx.fetchone(
         "SELECT status, assignee, anonymised_at, is_test FROM intakes WHERE id = ?",
@@ -119,7 +120,7 @@ async def _holder(tx: Transaction, intake_id: int, actor: int) -> None:
 
 
 class MeasureStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, measure_id: int) -> Measure | None:

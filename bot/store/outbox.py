@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 
 from bot.crypto import open_text, seal_text
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
 
@@ -63,7 +64,7 @@ def _later(seconds: float) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
+async def enqueue(tx: Tx, messages: list[OutMessage]) -> None:
     if not messages:
         return
     tx.enqueued = True
@@ -96,7 +97,7 @@ async def enqueue(tx: Transaction, messages: list[OutMessage]) -> None:
 
 
 class OutboxStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def add(self, messages: list[OutMessage]) -> None:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.crypto import open_json, seal_json
-from bot.store.db import NOBODY, Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import NOBODY, now_iso
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Pending:
 
 
 class PendingStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def get(self, user_id: int) -> Pending | None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.crypto import open_text, seal_text
+from bot.store.backend import Backend
 from bot.store.casework import Case, CaseStore, Change, Conflict
-from bot.store.db import Database, now_iso
+from bot.store.db import now_iso
 from bot.store.outbox import OutMessage, enqueue
 
 KINDS = ("approve", "decline")
@@ -37,7 +38,7 @@ class Proposal:
 
 
 class ProposalStore:
-    def __init__(self, db: Database, cases: CaseStore) -> None:
+    def __init__(self, db: Backend, cases: CaseStore) -> None:
         self._db = db
         self._cases = cases
 

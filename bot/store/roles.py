@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from bot.regions import EVERYWHERE, NOWHERE, Scope, codes
 from bot.store.audit import record
-from bot.store.db import Database, now_iso
+from bot.store.backend import Backend
+from bot.store.db import now_iso
 
 ROLES = ("caseworker", "supervisor", "partner", "admin")
 
@@ -33,7 +34,7 @@ class Grant:
 
 
 class RoleStore:
-    def __init__(self, db: Database, admin_ids: frozenset[int] = frozenset()) -> None:
+    def __init__(self, db: Backend, admin_ids: frozenset[int] = frozenset()) -> None:
         self._db = db
         self.admin_ids = admin_ids
 

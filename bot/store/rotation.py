@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 
 from bot.crypto import Cipher, SecretKeyError
 from bot.store.atrest import SEALED
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 
 ROTATION = "key_rotation"  # the settings row of a rotation under way
 KEY_CHECK = "key_check"
@@ -84,12 +85,12 @@ def _alone(cipher: Cipher) -> Cipher:
     return alone
 
 
-async def progress(db: Database) -> Progress | None:
+async def progress(db: Backend) -> Progress | None:
     row = await db.fetchone("SELECT value FROM settings WHERE key = ?", (ROTATION,))
     return None if row is None else Progress.from_json(row["value"])
 
 
-async def begin(db: Database, old: Cipher, new: Cipher) -> Progress:
+async def begin(db: Backend, old: Cipher, new: Cipher) -> Progress:
     """Record that a rotation from ``old`` to ``new`` is under way (before any value is
     sealed with ``new``)."""
     started = Progress(old.seal_text(_OK), new.seal_text(_OK))
@@ -102,7 +103,7 @@ async def begin(db: Database, old: Cipher, new: Cipher) -> Progress:
 
 
 async def reseal(
-    db: Database,
+    db: Backend,
     cipher: Cipher,
     at: Progress,
     *,
@@ -163,14 +164,14 @@ def sweep(at: Progress) -> Progress:
 _SKIP = {"settings": f" AND key <> '{KEY_CHECK}'"}
 
 
-async def _record(tx: Transaction, at: Progress) -> None:
+async def _record(tx: Tx, at: Progress) -> None:
     await tx.execute(
         "UPDATE settings SET value = ?, changed_at = ? WHERE key = ?",
         (at.to_json(), now_iso(), ROTATION),
     )
 
 
-async def finish(db: Database, cipher: Cipher) -> None:
+async def finish(db: Backend, cipher: Cipher) -> None:
     """The rotation is over: the key check under the new key, the record gone (together),
     then the old values' bytes out of the WAL and free pages (``Database.compact``)."""
     async with db.write(touches=NOBODY) as tx:

@@ -7,7 +7,7 @@ from statistics import median
 from typing import Any
 
 from bot.regions import EVERYWHERE, Scope
-from bot.store.db import Database
+from bot.store.backend import Backend
 
 # Applications (not a partner's clue, which is counted on its own) that were sent.
 _REAL = "is_test = 0 AND is_clue = 0 AND status NOT IN ('draft', 'withdrawn', 'expired')"
@@ -29,7 +29,7 @@ class RegionCount:
 
 
 class StatsStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     # Every count takes the ``scope`` of the person asking (bot/regions.py): a county's

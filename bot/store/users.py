@@ -3,10 +3,11 @@ the name colleagues see; and, briefly, those whose data was erased."""
 
 from __future__ import annotations
 
-from bot.store.db import NOBODY, Database, Transaction, now_iso
+from bot.store.backend import Backend, Tx
+from bot.store.db import NOBODY, now_iso
 
 
-async def forget_user(tx: Transaction, user_id: int) -> None:
+async def forget_user(tx: Tx, user_id: int) -> None:
     """Erasure: delete the person's row (their Telegram id, language, last update) when
     nothing of theirs is left: no intake, and no role (staff keep theirs).
 
@@ -32,7 +33,7 @@ async def forget_user(tx: Transaction, user_id: int) -> None:
 
 
 class UserStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Backend) -> None:
         self._db = db
 
     async def language(self, user_id: int) -> str | None:
