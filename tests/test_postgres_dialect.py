@@ -3,6 +3,7 @@ bot/store/migrations_pg), and the settings that choose PostgreSQL."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bot.store.db import migrations
 from bot.store.pg import pg_migrations
 from bot.store.sqlpg import translate
 from command_line.cli import main
-from tests.backends import open_store
+from tests.backends import fresh_postgres, open_store
 
 IDS = frozenset({("intakes", "id"), ("flows", "rowid")})
 
@@ -112,3 +113,12 @@ def test_backups_and_key_rotation_say_they_are_for_sqlite(
         assert main(argv) == 1
         assert "SQLite database only" in capsys.readouterr().err
     assert not (tmp_path / "b.tar").exists()
+
+
+async def test_without_a_postgresql_server_the_storage_tests_fail_not_skip() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(pytest.fail.Exception, match="no PostgreSQL answers"):
+        async with fresh_postgres(f"postgresql://postgres@127.0.0.1:{port}/postgres"):
+            pass

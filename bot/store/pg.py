@@ -183,15 +183,22 @@ class PgDatabase:
         self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
     ) -> int:
         """One statement, committed; returns the number of rows changed."""
-        async with self.write(touches=touches) as tx:
-            ran = await tx.execute(sql, params)
-        return ran.rowcount
+        return (await self._alone(sql, params, touches)).rowcount
 
     async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
         """One INSERT, committed; returns the new row id."""
-        async with self.write(touches=touches) as tx:
-            ran = await tx.execute(sql, params)
-        return int(ran.lastrowid or 0)
+        return int((await self._alone(sql, params, touches)).lastrowid or 0)
+
+    async def _alone(self, sql: str, params: Sequence[Any], touches: Touches) -> Ran:
+        """A single statement is its own transaction (autocommit): one round trip."""
+        async with self._lock:
+            try:
+                ran = await self._run(self._writer, sql, params)
+            except BaseException as exc:
+                self._ended(touches, exc)
+                raise
+            self._ended(touches)
+        return ran
 
     @asynccontextmanager
     async def write(self, *, touches: Touches = None) -> AsyncIterator[PgTransaction]:
