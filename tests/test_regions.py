@@ -13,6 +13,7 @@ from bot.flow.loader import default_flow_source
 from bot.regions import EVERYWHERE, NOWHERE, Scope, codes, is_code
 from bot.store import Store
 from bot.store.db import migrations
+from tests.backends import open_store
 
 
 def test_a_prefix_covers_the_counties_under_it_and_no_other() -> None:
@@ -32,8 +33,8 @@ def test_codes_are_two_four_or_six_digits() -> None:
         codes(["653222", "653"])
 
 
-async def test_a_role_keeps_the_regions_it_was_granted(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "r.db")
+async def test_a_role_keeps_the_regions_it_was_granted(tmp_path: Path, db_url: str) -> None:
+    store = await open_store(db_url, tmp_path)
     try:
         await store.roles.grant(7001, "caseworker", regions=["653222"])
         await store.roles.grant(7002, "caseworker")
@@ -197,12 +198,12 @@ def test_roles_are_granted_by_region_from_the_command_line(
 
 
 async def test_an_intake_takes_the_region_of_its_flows_region_step_else_the_default(
-    tmp_path: Path,
+    tmp_path: Path, db_url: str
 ) -> None:
     from bot.flow.engine import Screening, State
 
     source = (Path(__file__).parent / "flows" / "regions_flow.yaml").read_text(encoding="utf-8")
-    store = await Store.open(tmp_path / "r.db", default_region="6532")
+    store = await open_store(db_url, tmp_path, default_region="6532")
     try:
 
         async def sent(applicant: int, answers: dict[str, object]) -> str | None:
@@ -235,14 +236,16 @@ async def test_an_intake_takes_the_region_of_its_flows_region_step_else_the_defa
         await store.close()
 
 
-async def test_a_partners_clue_goes_to_the_county_of_the_partner(tmp_path: Path) -> None:
+async def test_a_partners_clue_goes_to_the_county_of_the_partner(
+    tmp_path: Path, db_url: str
+) -> None:
     from bot.casework import Casework
     from bot.config import Settings
     from bot.i18n import I18n
     from bot.messages import HTML
 
-    settings = Settings(token="1:x", db_path=str(tmp_path / "c.db"), default_region="6532")
-    store = await Store.open(settings.db_path, default_region=settings.default_region)
+    settings = Settings(token="1:x", db_path=db_url, default_region="6532")
+    store = await open_store(settings.db_path, tmp_path, default_region=settings.default_region)
     try:
         work = Casework(store, I18n.load(), settings, fmt=HTML)
         await store.roles.grant(7001, "caseworker", regions=["653222"])
