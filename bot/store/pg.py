@@ -238,12 +238,18 @@ class PgDatabase:
             )
 
     async def checkpoint(self) -> None:
-        """Nothing to fold: PostgreSQL recycles its WAL itself."""
-
-    async def compact(self) -> None:
-        """Rewritten rows leave dead versions behind until VACUUM: ask for one now."""
+        """After personal data was erased: VACUUM, so that the old versions of the erased
+        rows are pruned and no query (nor a snapshot taken later) can read them. Unlike
+        SQLite's secure_delete, PostgreSQL does not zero their bytes on disk at once: they
+        are overwritten as the pages are reused, and its WAL is recycled after checkpoints
+        (the README's PostgreSQL section says so)."""
         async with self._lock:
             await self._writer.execute("VACUUM")
+
+    async def compact(self) -> None:
+        """As ``checkpoint``: VACUUM (a PostgreSQL database never held data in an earlier
+        format, which is what SQLite's compact is for)."""
+        await self.checkpoint()
 
 
 def _returns_key(sql: str) -> bool:
