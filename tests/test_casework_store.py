@@ -443,3 +443,22 @@ async def test_nobody_decides_their_own_application(world: World) -> None:
     # A colleague can.
     claimed = await world.work.claim(CW, case.id)
     assert claimed.assignee == CW
+
+
+async def test_a_reply_delivered_again_is_kept_once(world: World) -> None:
+    case = await submitted(world)
+    await world.store.db.execute(
+        "UPDATE intakes SET status = 'awaiting_applicant' WHERE id = ?", (case.id,)
+    )
+    row = await world.store.db.fetchone("SELECT applicant_id FROM intakes WHERE id = ?", (case.id,))
+    assert row is not None
+    for _ in range(2):  # the same Telegram update, applied again after a restart
+        ref = await world.store.cases.add_reply(
+            case.id, row["applicant_id"], "my words", "text", update_id=4242
+        )
+        assert ref == case.ref
+    await world.store.cases.add_reply(case.id, row["applicant_id"], "more", "text", update_id=4243)
+    kept = await world.store.db.fetchone(
+        "SELECT COUNT(*) AS n FROM messages WHERE intake_id = ? AND kind = 'reply'", (case.id,)
+    )
+    assert kept is not None and kept["n"] == 2

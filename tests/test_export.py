@@ -265,3 +265,11 @@ async def test_one_column_per_question_across_versions_headed_by_the_newest_text
     col = head.index("现在最需要哪些帮助？")
     by_ref = {r[0]: r[col] for r in table[1:]}
     assert by_ref == {old[1]: "找工作", new[1]: "低息贷款"}
+
+
+async def test_a_waiting_export_is_made_once_and_only_for_who_asked(w: World) -> None:
+    asked = await w.store.exports.asked(CW, {"statuses": ["approved"]})
+    assert await w.store.exports.asking(asked, PARTNER) is None  # someone else's
+    assert await w.store.exports.asking(asked, CW) is not None
+    await w.store.exports.made(CW, {"asked": asked})
+    assert await w.store.exports.asking(asked, CW) is None  # already made

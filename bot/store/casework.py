@@ -288,8 +288,9 @@ class CaseStore:
                 raise Conflict("not_found")
             if update_id is not None and await tx.fetchone(
                 "SELECT 1 FROM audit WHERE intake_id = ? AND action = 'intake.reply_received'"
-                " AND json_extract(detail, '$.update') = ?",
-                (intake_id, update_id),
+                # Compared as text: the JSON number is an integer in SQLite, text in PostgreSQL.
+                " AND CAST(json_extract(detail, '$.update') AS TEXT) = ?",
+                (intake_id, str(update_id)),
             ):
                 return str(row["ref"])
             if row["status"] != "awaiting_applicant":

@@ -174,8 +174,9 @@ class ExportStore:
             return None
         done = await self._db.fetchone(
             "SELECT 1 FROM audit WHERE action = 'export.made' AND actor = ?"
-            " AND json_extract(detail, '$.asked') = ?",
-            (actor, audit_id),
+            # Compared as text: the JSON number is an integer in SQLite, text in PostgreSQL.
+            " AND CAST(json_extract(detail, '$.asked') AS TEXT) = ?",
+            (actor, str(audit_id)),
         )
         if done is not None:
             return None
