@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.instance import AlreadyRunning
 from bot.redact import secrets_of
 from bot.store.db import migrations
 from bot.store.pg import pg_migrations
@@ -122,3 +123,18 @@ async def test_without_a_postgresql_server_the_storage_tests_fail_not_skip() -> 
     with pytest.raises(pytest.fail.Exception, match="no PostgreSQL answers"):
         async with fresh_postgres(f"postgresql://postgres@127.0.0.1:{port}/postgres"):
             pass
+
+
+async def test_one_running_bot_per_postgresql_database(tmp_path: Path) -> None:
+    async with fresh_postgres() as url:
+        first = await open_store(url, tmp_path)
+        second = await open_store(url, tmp_path)
+        try:
+            await first.db.hold_run_lock()  # type: ignore[attr-defined]
+            with pytest.raises(AlreadyRunning, match="already running"):
+                await second.db.hold_run_lock()  # type: ignore[attr-defined]
+            await first.close()  # a bot that stops (or dies) lets the next one run
+            await second.db.hold_run_lock()  # type: ignore[attr-defined]
+        finally:
+            await first.close()
+            await second.close()

@@ -2,9 +2,9 @@
 
 Chosen by the database URL (``INTAKE_DB=postgresql://user@host/db``, bot/store/backend.py).
 psycopg 3 with its pool: reads take a connection of the pool and see committed data; writes
-go through one writer connection, one at a time behind an asyncio lock, each in an explicit
-transaction (``BEGIN`` ... ``COMMIT``), so that a write's read-then-change sees what the
-writes before it left, as with SQLite's single writer. Commits are durable: PostgreSQL's
+take one too, one write at a time behind an asyncio lock, each in an explicit transaction
+(``BEGIN`` ... ``COMMIT``; a single statement in autocommit), so that a write's
+read-then-change sees what the writes before it left, as with SQLite's single writer. Commits are durable: PostgreSQL's
 ``synchronous_commit`` is on (its default), and the connection says so rather than inherit
 a server setting. There is no group commit: PostgreSQL flushes its WAL for the writes that
 commit together itself.
@@ -75,20 +75,23 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
 class PgTransaction:
     """The statements of one write transaction (only valid inside ``PgDatabase.write``)."""
 
-    def __init__(self, db: PgDatabase, cipher: Cipher | None) -> None:
+    def __init__(
+        self, db: PgDatabase, conn: psycopg.AsyncConnection[Any], cipher: Cipher | None
+    ) -> None:
         self._db = db
+        self._conn = conn
         self.cipher = cipher
         self.enqueued = False  # set when the transaction queues outbox messages
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Ran:
-        return await self._db._run(self._db._writer, sql, params)
+        return await self._db._run(self._conn, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self._db._writer.cursor() as cur:
+        async with self._conn.cursor() as cur:
             await cur.executemany(translate(sql), [params_of(r) for r in rows])
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._db._rows(self._db._writer, sql, params)
+        return await self._db._rows(self._conn, sql, params)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
@@ -101,15 +104,11 @@ class PgDatabase:
     dialect = "postgresql"
 
     def __init__(
-        self,
-        url: str,
-        writer: psycopg.AsyncConnection[Any],
-        pool: AsyncConnectionPool[Any],
-        identities: frozenset[tuple[str, str]],
+        self, url: str, pool: AsyncConnectionPool[Any], identities: frozenset[tuple[str, str]]
     ) -> None:
         self.path = url
-        self._writer = writer
         self._pool = pool
+        self._holder: psycopg.AsyncConnection[Any] | None = None  # holds the run lock
         self._identities = identities
         self._lock = asyncio.Lock()
         self.on_outbox: Callable[[], None] | None = None
@@ -118,31 +117,28 @@ class PgDatabase:
 
     @classmethod
     async def open(cls, url: str) -> PgDatabase:
-        writer = await psycopg.AsyncConnection.connect(
-            url, autocommit=True, row_factory=row_factory
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await migrate(conn)
+            identities = await _identities(conn)
+        # Every statement takes a connection of the pool. One that a restart of the server
+        # broke fails its statement once and is then replaced (the pool drops it when it is
+        # given back): checking each before use would cost a round trip per statement.
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={"autocommit": True, "row_factory": row_factory},
+            configure=_configure,
+            open=False,
         )
-        try:
-            await _configure(writer)
-            await migrate(writer)
-            identities = await _identities(writer)
-            pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-                url,
-                min_size=1,
-                max_size=POOL_SIZE,
-                kwargs={"autocommit": True, "row_factory": row_factory},
-                configure=_configure,
-                open=False,
-            )
-            await pool.open(wait=True)
-        except BaseException:
-            await writer.close()
-            raise
-        return cls(url, writer, pool, identities)
+        await pool.open(wait=True)
+        return cls(url, pool, identities)
 
     async def close(self) -> None:
         async with self._lock:
-            await self._writer.close()
-        await self._pool.close()
+            if self._holder is not None:
+                await self._holder.close()
+            await self._pool.close()
 
     # -- statements --------------------------------------------------------------------
 
@@ -191,9 +187,9 @@ class PgDatabase:
 
     async def _alone(self, sql: str, params: Sequence[Any], touches: Touches) -> Ran:
         """A single statement is its own transaction (autocommit): one round trip."""
-        async with self._lock:
+        async with self._lock, self._pool.connection() as conn:
             try:
-                ran = await self._run(self._writer, sql, params)
+                ran = await self._run(conn, sql, params)
             except BaseException as exc:
                 self._ended(touches, exc)
                 raise
@@ -203,10 +199,10 @@ class PgDatabase:
     @asynccontextmanager
     async def write(self, *, touches: Touches = None) -> AsyncIterator[PgTransaction]:
         """A write transaction: committed when the block ends, rolled back on error."""
-        async with self._lock:
-            tx = PgTransaction(self, self.cipher)
+        async with self._lock, self._pool.connection() as conn:
+            tx = PgTransaction(self, conn, self.cipher)
             try:
-                async with self._writer.transaction():
+                async with conn.transaction():
                     yield tx
             except BaseException as exc:
                 self._ended(touches, exc)
@@ -228,14 +224,16 @@ class PgDatabase:
         """What bot/instance.py's lock file is for SQLite: one running bot per database
         (long polling has one consumer; several instances are issue 27's next step). A
         session lock of the writer's connection, so a killed bot leaves none behind."""
-        async with self._lock:
-            cur = await self._writer.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,))
-            row = await cur.fetchone()
+        holder = await psycopg.AsyncConnection.connect(self.path, autocommit=True)
+        cur = await holder.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,))
+        row = await cur.fetchone()
         if row is None or not row[0]:
+            await holder.close()
             raise AlreadyRunning(
                 "another intake-bot is already running on this PostgreSQL database: stop it"
                 " first; one database serves one running bot"
             )
+        self._holder = holder
 
     async def checkpoint(self) -> None:
         """After personal data was erased: VACUUM, so that the old versions of the erased
@@ -243,8 +241,8 @@ class PgDatabase:
         SQLite's secure_delete, PostgreSQL does not zero their bytes on disk at once: they
         are overwritten as the pages are reused, and its WAL is recycled after checkpoints
         (the README's PostgreSQL section says so)."""
-        async with self._lock:
-            await self._writer.execute("VACUUM")
+        async with self._lock, self._pool.connection() as conn:
+            await conn.execute("VACUUM")
 
     async def compact(self) -> None:
         """As ``checkpoint``: VACUUM (a PostgreSQL database never held data in an earlier
