@@ -49,6 +49,7 @@ class Backend(Protocol):
     """A database the store runs on: reads of committed data, committed single statements,
     write transactions, the applicant views it keeps, and what happens after a commit."""
 
+    dialect: str  # "sqlite" or "postgresql": for a statement that cannot be one text
     path: str
     cipher: Cipher | None
     views: Views[Any]

@@ -152,6 +152,8 @@ def _run_queued(conn: aiosqlite.Connection, queued: list[_Queued]) -> list[Ran |
 
 
 class Database:
+    dialect = "sqlite"  # bot/store/backend.py: what a statement that differs may ask
+
     def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
         self.path = path
         self._writer = writer

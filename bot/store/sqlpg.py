@@ -29,8 +29,10 @@ _ON_CONFLICT = re.compile(r"\bON\s+CONFLICT\b", re.IGNORECASE)
 TEXT_OID = 25
 BYTEA_OID = 17
 # The columns that hold sealed values are BYTEA. As in SQLite, where such a column also
-# holds text (what erasure leaves: an empty state, an empty request), a value that is not
-# sealed (its first byte is not FORMAT) is text, and is handed back as str.
+# holds text (what erasure leaves: an empty request, a reason code), a value that is not
+# sealed (its first byte is not FORMAT) is text, and is handed back as str. Such text goes
+# in through PostgreSQL's bytea input, which reads a backslash as an escape: the store
+# writes none there (only sealed values, codes and empty text).
 _SEALED_NAMES = frozenset(column for _, column in SEALED)
 # In SQLite ``settings.value`` holds text, or a sealed value (a BLOB) for the key check and
 # the file store's key. PostgreSQL's column is TEXT, so a sealed value goes in as its bytea
