@@ -26,6 +26,7 @@ from bot.store import Store
 from bot.store.inbox import Received
 from telegram_channel.app import build_application, open_services, start_webhook, stop_app
 from telegram_channel.guard import Watchdog
+from tests.backends import open_store
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
 from tests.helpers import wait_until, with_text
@@ -181,14 +182,14 @@ async def test_updates_left_pending_are_applied_at_start_in_order_and_once(
         await running.stop()
 
 
-async def test_housekeeping_forgets_applied_updates_after_days(tmp_path: Path) -> None:
+async def test_housekeeping_forgets_applied_updates_after_days(tmp_path: Path, db_url: str) -> None:
     import datetime as dt
 
     from bot.config import Settings
     from bot.housekeeping import Housekeeping
     from bot.i18n import I18n
 
-    store = await Store.open(tmp_path / "intake.db")
+    store = await open_store(db_url, tmp_path)
     try:
         await store.inbox.add(
             [Received(n, 5, "{}") for n in (1, 2)] + [Received(3, 5, "{}", "ValueError: x")]
