@@ -15,8 +15,8 @@ import pytest
 from bot.config import Settings
 from bot.instance import AlreadyRunning, InstanceLock
 from bot.redact import HIDDEN, Redactor, secrets_of
-from bot.store import Store
 from bot.store.outbox import OutMessage
+from tests.backends import deployment, open_store
 from tests.conftest import TOKEN
 from tests.fakebot import FakeTelegram
 from tests.helpers import wait_until
@@ -70,10 +70,10 @@ def test_the_run_lock_refuses_a_second_holder_and_is_freed_on_release(tmp_path: 
 
 
 async def test_a_second_bot_on_the_same_database_is_refused_and_nothing_is_sent_twice(
-    tg: FakeTelegram, tmp_path: Path
+    tg: FakeTelegram, tmp_path: Path, db_url: str
 ) -> None:
     queued = 50
-    store = await Store.open(tmp_path / "intake.db")
+    store = await open_store(db_url, tmp_path)
     try:
         await store.outbox.add(
             [OutMessage(chat_id=5000 + i, text=f"notice {i}") for i in range(queued)]
@@ -82,6 +82,11 @@ async def test_a_second_bot_on_the_same_database_is_refused_and_nothing_is_sent_
         await store.close()
     first = BotProcess(tg, tmp_path, "first")
     second = BotProcess(tg, tmp_path, "second")
+    on_db = {"INTAKE_DB": db_url}
+    for name, value in deployment(db_url, tmp_path).items():
+        on_db["INTAKE_" + name.upper()] = value  # INTAKE_SECRET_KEY, INTAKE_FILES
+    first.env.update(on_db)
+    second.env.update(on_db)
     try:
         await first.start()
         with open(second.log_path, "ab") as log:
