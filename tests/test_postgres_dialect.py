@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -138,3 +139,20 @@ async def test_one_running_bot_per_postgresql_database(tmp_path: Path) -> None:
         finally:
             await first.close()
             await second.close()
+
+
+async def test_commits_are_durable_even_where_the_server_says_otherwise(tmp_path: Path) -> None:
+    async with fresh_postgres() as url:
+        name = url.rsplit("/", 1)[1]
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        store = await open_store(url, tmp_path)
+        try:
+            for _ in range(3):  # whichever connection of the pool answers
+                row = await store.db.fetchone("SHOW synchronous_commit")
+                assert row is not None and row[0] == "on"
+            async with store.db.write() as tx:
+                row = await tx.fetchone("SHOW synchronous_commit")
+                assert row is not None and row[0] == "on"
+        finally:
+            await store.close()
