@@ -79,6 +79,11 @@ async def test_sqlites_functions_answer_alike_on_postgresql(db_url: str, tmp_pat
             ('{"needs": ["money", "school"], "one": "x"}',),
         )
         assert [r["value"] for r in rows] == ["money", "school"]
+        joined = await store.db.fetchone(
+            "SELECT group_concat(v, ',') AS j FROM"
+            " (SELECT 'a' AS v UNION ALL SELECT 'b' UNION ALL SELECT 'c') t"
+        )
+        assert joined is not None and sorted(joined["j"].split(",")) == ["a", "b", "c"]
         one = await store.db.fetchall(
             "SELECT j.value AS value FROM json_each(?, '$.one') j", ('{"one": "x"}',)
         )

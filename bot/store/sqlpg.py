@@ -3,9 +3,9 @@
 The store modules write SQLite's SQL (``?`` parameters, ``INSERT OR IGNORE``, a row id
 after an INSERT). ``translate`` turns a statement into psycopg's form once (cached: the
 statements are constants); the SQLite functions the store calls (``julianday``,
-``json_extract``, ``json_each``, ``date``, ``strftime``, two-argument ``MAX``) are
-defined in PostgreSQL by its first migration (bot/store/migrations_pg/0001_init.sql), so
-the statements themselves stay one text for both databases.
+``json_extract``, ``json_each``, ``date``, ``strftime``, ``group_concat``, two-argument
+``MAX``) are defined in PostgreSQL by its first migration (migrations_pg/0001_init.sql),
+so the statements themselves stay one text for both databases.
 
 Rows come back as ``Row``: a tuple read by position or by column name, like sqlite3.Row.
 """

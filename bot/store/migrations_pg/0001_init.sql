@@ -123,6 +123,10 @@ CREATE FUNCTION max(a bigint, b bigint) RETURNS bigint
     AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL ELSE GREATEST(a, b) END $$;
 CREATE AGGREGATE max(boolean) (SFUNC = boolor_statefunc, STYPE = boolean);
 
+-- group_concat(x, separator): SQLite's name for string_agg.
+CREATE AGGREGATE group_concat(text, text) (SFUNC = string_agg_transfn, STYPE = internal,
+                                            FINALFUNC = string_agg_finalfn);
+
 -- The id the last INSERT of this connection was given (an identity's sequence).
 CREATE FUNCTION last_insert_rowid() RETURNS bigint
     LANGUAGE sql VOLATILE
