@@ -27,7 +27,7 @@ from bot.casework import Action, Actor, Casework, Denied, Kind, allowed, allowed
 from bot.casework.decisions import normal_ref
 from bot.casework.desk import Applied, Awaiting, Waiting
 from bot.config import Settings
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.i18n import I18n
 from bot.messages import HTML, PLAIN
 from bot.store import Store
@@ -45,7 +45,7 @@ from telegram_channel.buttons.plan import (
 from telegram_channel.staff_buttons import NoticeButtons
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
-from tests.helpers import wait_until, with_text
+from tests.helpers import sent_intake, wait_until, with_text
 
 FLOW = """
 id: actions-test
@@ -94,17 +94,11 @@ _applicants = iter(range(1000, 100000))
 
 
 async def submitted(w: World, name: str = "Zhang San") -> Case:
-    applicant = next(_applicants)
-    flow = await w.store.flows.active()
     answers = {"consent": True, "name": name}
-    state = State(answers=dict(answers), path=list(answers))
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant, chat_id=applicant, lang="en", flow=flow, state=state, update_id=1
+    intake_id, _ref = await sent_intake(
+        w.store, answers, applicant=next(_applicants), lang="en", screening=Screening((), (), 1, ())
     )
-    assert draft is not None
-    ref = await w.store.intakes.submit(draft, state, Screening((), (), 1, ()), update_id=2)
-    assert ref is not None
-    case = await w.store.cases.get(draft.id)
+    case = await w.store.cases.get(intake_id)
     assert case is not None
     return case
 

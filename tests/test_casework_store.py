@@ -14,11 +14,12 @@ import pytest
 
 from bot.casework import Casework, Denied, parse_amount
 from bot.config import Settings
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.store import Store
 from bot.store.casework import Case, Conflict
+from tests.helpers import sent_intake
 
 FLOW = """
 id: store-test
@@ -87,8 +88,6 @@ async def submitted(
     lang: str = "en",
 ) -> Case:
     """A submitted intake, as the interview leaves it."""
-    applicant = next(_applicants)
-    flow = await w.store.flows.active()
     answers = {
         "consent": True,
         "name": name,
@@ -96,27 +95,18 @@ async def submitted(
         "phone": "13800001234",
         "case_number": "(2024)新3221刑初17号",
     }
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
+    intake_id, _ref = await sent_intake(
+        w.store,
+        answers,
+        applicant=next(_applicants),
         lang=lang,
-        flow=flow,
-        state=State(answers=dict(answers), path=list(answers)),
-        update_id=1,
+        screening=Screening((), (), priority, ("rural",)),
     )
-    assert draft is not None
-    ref = await w.store.intakes.submit(
-        draft,
-        State(answers=dict(answers), path=list(answers)),
-        Screening((), (), priority, ("rural",)),
-        update_id=2,
-    )
-    assert ref is not None
     if submitted_at is not None:
         await w.store.db.execute(
-            "UPDATE intakes SET submitted_at = ? WHERE id = ?", (submitted_at, draft.id)
+            "UPDATE intakes SET submitted_at = ? WHERE id = ?", (submitted_at, intake_id)
         )
-    case = await w.store.cases.get(draft.id)
+    case = await w.store.cases.get(intake_id)
     assert case is not None
     return case
 
