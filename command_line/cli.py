@@ -247,6 +247,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_bot(settings)
 
 
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram_channel.app import configure_logging
+    from web_channel.app import serve_web
+
+    configure_logging(settings)
+    asyncio.run(serve_web(settings))
+    return 0
+
+
 def cmd_try(args: argparse.Namespace, settings: Settings) -> int:
     from command_line.tryout import run_try
 
@@ -266,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the bot (long polling, or a webhook if configured)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "web", help="serve only the web chat for applicants (INTAKE_WEB_PORT, default 8080)"
+    )
+    p.set_defaults(func=cmd_web)
 
     p = sub.add_parser("try", help="walk an interview in the terminal, no Telegram needed")
     p.add_argument("file", nargs="?", help="a flow file (default: the current flow)")

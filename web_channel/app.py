@@ -1,0 +1,154 @@
+"""Builds and serves the web chat: an aiohttp application over the core's services.
+
+``intake-bot run`` serves it beside Telegram when ``INTAKE_WEB_PORT`` is set;
+``intake-bot web`` serves it alone. Every request passes the guards of
+web_channel/guard.py (session, CSRF, rate limits) and every response gets the security
+headers: a strict Content-Security-Policy (no script at all; the one inline style block
+by its hash), no framing, no sniffing, and no caching of pages that hold answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+from importlib.resources import files
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.config import Settings
+from bot.instance import InstanceLock
+from bot.services import Services, open_services
+from bot.webchat import WebPeople
+from web_channel import guard
+from web_channel.pages import WebPages, routes
+
+log = logging.getLogger(__name__)
+
+# Bodies: a form of answers is a few KB; the longest answer a flow takes is a few thousand
+# characters, three bytes each in Chinese.
+MAX_BODY = 64 * 1024
+WEB_PORT = 8080  # ``intake-bot web`` without INTAKE_WEB_PORT
+RESUME_TRIES = 10  # resume codes one address may try per ten minutes
+
+
+def _css() -> str:
+    return files("web_channel").joinpath("page.css").read_text(encoding="utf-8").strip()
+
+
+def build_web_app(services: Services) -> web.Application:
+    settings = services.settings
+    css = _css()
+    env = Environment(
+        loader=PackageLoader("web_channel", "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    secure = settings.web_public_url.startswith("https://")
+    web_people = WebPeople(services.store)
+    pages = WebPages(
+        env,
+        css,
+        services.i18n,
+        services.interview,
+        services.people,
+        services.casework,
+        services.mydata,
+        web_people,
+        secure=secure,
+    )
+    policy = guard.csp(css)
+    rate = settings.web_rate_limit
+    by_session = guard.Bucket(rate, 60.0)
+    by_address = guard.Bucket(rate * 2, 60.0)  # a family or a village office may share one
+
+    @web.middleware
+    async def guarded(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
+        token = request.cookies.get(guard.COOKIE)
+        fresh = not guard.valid_token(token)
+        if fresh:
+            token = guard.new_token()
+        assert token is not None
+        request["token"] = token
+        request["csrf"] = guard.csrf_of(token)
+        request["user_id"] = (
+            None if fresh else await services.store.web.session_user(guard.token_hash(token))
+        )
+        address = guard.address_of(request, settings.web_trust_proxy)
+        response: web.StreamResponse
+        try:
+            if not by_address.take(address) or not by_session.take(token):
+                log.info("web request refused: rate limit")
+                response = await pages.refused(request, 429, "too_many_requests")
+            elif request.method == "POST" and not guard.forms_match(
+                _field(await request.post(), "csrf"), request["csrf"]
+            ):
+                log.info("web form refused: no or wrong CSRF token")
+                response = await pages.refused(request, 403, "form_too_old")
+            else:
+                response = await handler(request)
+        except web.HTTPNotFound:
+            response = await pages.refused(request, 404, "not_found")
+        except web.HTTPRequestEntityTooLarge:
+            log.info("web form refused: too large")
+            response = await pages.refused(request, 413, "too_large")
+        if fresh:
+            guard.set_session_cookie(response, token, secure=secure)
+        return response
+
+    async def headers(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[guarded])
+    app["trust_proxy"] = settings.web_trust_proxy
+    app["resume_tries"] = guard.Bucket(RESUME_TRIES, 600.0)
+    app.on_response_prepare.append(headers)
+    app.add_routes(routes(pages))
+    return app
+
+
+def _field(form: Mapping[str, object], name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+async def start_web(services: Services) -> web.AppRunner:
+    """Serve the web chat on INTAKE_WEB_LISTEN:INTAKE_WEB_PORT until ``stop_web``."""
+    settings = services.settings
+    runner = web.AppRunner(build_web_app(services), access_log=None)  # addresses and paths
+    await runner.setup()
+    port = settings.web_port or WEB_PORT
+    await web.TCPSite(runner, settings.web_listen, port).start()
+    log.info("web chat served on %s:%d", settings.web_listen, port)
+    return runner
+
+
+async def stop_web(runner: web.AppRunner) -> None:
+    await runner.cleanup()
+
+
+async def serve_web(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """``intake-bot web``: the web chat alone, until ``stop`` (or SIGINT/SIGTERM)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    with InstanceLock(settings.db_path):
+        services = await open_services(settings)
+        try:
+            runner = await start_web(services)
+            try:
+                await stop.wait()
+            finally:
+                await stop_web(runner)
+        finally:
+            await services.store.close()
