@@ -63,8 +63,10 @@ def build_web_app(services: Services) -> web.Application:
     )
     policy = guard.csp(css)
     rate = settings.web_rate_limit
+    # A session's forms (each answer is one, its page the redirect after it); an address's
+    # requests of every kind: a family or a village office may share one.
     by_session = guard.Bucket(rate, 60.0)
-    by_address = guard.Bucket(rate * 2, 60.0)  # a family or a village office may share one
+    by_address = guard.Bucket(rate * 5, 60.0)
 
     @web.middleware
     async def guarded(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
@@ -73,19 +75,20 @@ def build_web_app(services: Services) -> web.Application:
         if fresh:
             token = guard.new_token()
         assert token is not None
-        request["token"] = token
-        request["csrf"] = guard.csrf_of(token)
-        request["user_id"] = (
+        request[guard.TOKEN] = token
+        request[guard.CSRF] = guard.csrf_of(token)
+        request[guard.USER] = (
             None if fresh else await services.store.web.session_user(guard.token_hash(token))
         )
         address = guard.address_of(request, settings.web_trust_proxy)
         response: web.StreamResponse
         try:
-            if not by_address.take(address) or not by_session.take(token):
+            posting = request.method == "POST"
+            if not by_address.take(address) or (posting and not by_session.take(token)):
                 log.info("web request refused: rate limit")
                 response = await pages.refused(request, 429, "too_many_requests")
-            elif request.method == "POST" and not guard.forms_match(
-                _field(await request.post(), "csrf"), request["csrf"]
+            elif posting and not guard.forms_match(
+                _field(await request.post(), "csrf"), request[guard.CSRF]
             ):
                 log.info("web form refused: no or wrong CSRF token")
                 response = await pages.refused(request, 403, "form_too_old")
@@ -108,8 +111,8 @@ def build_web_app(services: Services) -> web.Application:
         response.headers["Cache-Control"] = "no-store"
 
     app = web.Application(client_max_size=MAX_BODY, middlewares=[guarded])
-    app["trust_proxy"] = settings.web_trust_proxy
-    app["resume_tries"] = guard.Bucket(RESUME_TRIES, 600.0)
+    app[guard.TRUST_PROXY] = settings.web_trust_proxy
+    app[guard.RESUME_TRIES] = guard.Bucket(RESUME_TRIES, 600.0)
     app.on_response_prepare.append(headers)
     app.add_routes(routes(pages))
     return app

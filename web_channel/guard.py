@@ -113,3 +113,12 @@ def set_session_cookie(response: web.StreamResponse, token: str, *, secure: bool
 
 def forms_match(sent: str | None, expected: str) -> bool:
     return sent is not None and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+# What the guards leave on a request for the pages: the session cookie, the form token
+# derived from it, and the person the session names (None: nobody yet).
+TOKEN = web.RequestKey("token", str)
+CSRF = web.RequestKey("csrf", str)
+USER = web.RequestKey("user_id", int)  # absent or None: nobody yet
+TRUST_PROXY = web.AppKey("trust_proxy", bool)
+RESUME_TRIES = web.AppKey("resume_tries", Bucket)

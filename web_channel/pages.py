@@ -146,7 +146,7 @@ class WebPages:
     # -- drawing -------------------------------------------------------------------------
 
     async def _tr(self, request: web.Request) -> Tr:
-        user_id = request.get("user_id")
+        user_id = request.get(guard.USER)
         chosen = request.cookies.get(guard.LANG_COOKIE)
         if chosen not in LANGUAGES and user_id is not None:
             return await self.people.tr(user_id, browser_lang(request))
@@ -166,15 +166,15 @@ class WebPages:
             dir="rtl" if tr.rtl else "ltr",
             langs=[(code, LANGUAGES[code][2]) for code in LANGUAGES if code != tr.lang],
             here=quote(here, safe="/"),
-            csrf=request["csrf"],
+            csrf=request[guard.CSRF],
             css=self.css,
-            signed_in=request.get("user_id") is not None,
+            signed_in=request.get(guard.USER) is not None,
             **values,
         )
         return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")
 
     def _applicant(self, request: web.Request) -> Applicant | None:
-        user_id = request.get("user_id")
+        user_id = request.get(guard.USER)
         if user_id is None or not is_web(user_id):
             return None
         return self.web.applicant(user_id, browser_lang(request))
@@ -196,8 +196,8 @@ class WebPages:
         if applicant is None:
             lang = browser_lang(request)
             user_id, code = await self.web.join(lang)
-            await self.web.store.web.open_session(guard.token_hash(request["token"]), user_id)
-            request["user_id"] = user_id
+            await self.web.store.web.open_session(guard.token_hash(request[guard.TOKEN]), user_id)
+            request[guard.USER] = user_id
             applicant = self.web.applicant(user_id, lang)
             log.info("web applicant joined")
         seq = await self.web.seq(applicant.user_id)
@@ -225,8 +225,8 @@ class WebPages:
     async def resume(self, request: web.Request) -> web.StreamResponse:
         form = await request.post()
         tr = await self._tr(request)
-        address = guard.address_of(request, request.app["trust_proxy"])
-        if not request.app["resume_tries"].take(address):
+        address = guard.address_of(request, request.app[guard.TRUST_PROXY])
+        if not request.app[guard.RESUME_TRIES].take(address):
             log.info("web resume refused: too many tries")
             return self._draw(
                 request, tr, "resume.html", 429, problem="too_many_tries", here="/resume"
@@ -257,7 +257,7 @@ class WebPages:
                 samesite="Lax",
                 secure=self.secure,
             )
-            user_id = request.get("user_id")
+            user_id = request.get(guard.USER)
             if user_id is not None:
                 await self.people.choose_language(user_id, lang)
         return response
