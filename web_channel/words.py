@@ -65,7 +65,6 @@ WORDS = {
     "new_code": N_("Get a new code"),
     "new_code_old_gone": N_("Your old code does not work any more."),
     "start_again": N_("If you change your mind, you can start again."),
-    "languages": N_("Language"),
 }
 
 
