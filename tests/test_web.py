@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.cards import card_texts
@@ -161,12 +162,13 @@ async def send(client: TestClient, form: Form, lang: str, **fields: str) -> tupl
     return r.status, await r.text()
 
 
-async def walk(client: TestClient, page: str, lang: str, steps: list[str]) -> str:
-    """Answer every question until the review (recording each step id in ``steps``)."""
+async def walk(client: TestClient, page: str, lang: str, steps: list[str], until: str = "") -> str:
+    """Answer every question until the review, or the question ``until`` (recording each
+    step id in ``steps``)."""
     for _ in range(80):
         form = form_of(page)
         assert not warning_of(page), (form.step, warning_of(page))
-        if form.kind == "review":
+        if form.kind == "review" or form.step == until:
             return page
         steps.append(form.step)
         if form.kind == "consent":
@@ -454,3 +456,39 @@ async def test_a_caseworkers_question_reaches_the_page_and_is_answered(
     assert ids
     r = await client.post("/read", data={"csrf": csrf, "notice": ids})
     assert "请把&lt;户口本&gt;" not in await r.text()
+
+
+# A 1x1 PNG, as a phone's camera would send a (much larger) photo.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+async def test_a_photo_for_the_papers_question_is_kept_in_the_file_store(
+    client: TestClient, services: Services
+) -> None:
+    tr = I18n.load().tr("zh")
+    _, page = await start(client, "zh-CN")
+    page = await walk(client, page, "zh", [], until="documents")
+    assert 'id="upload"' in page and 'enctype="multipart/form-data"' in page
+    hidden = form_of(page).hidden
+    upload = FormData()
+    for name, value in hidden.items():
+        upload.add_field(name, value)
+    upload.add_field("file", PNG, filename="hukou.png", content_type="image/png")
+    r = await client.post("/upload", data=upload)
+    assert r.status == 200 and r.url.path == "/chat"
+    page = await r.text()
+    form = form_of(page)
+    assert form.step == "documents"
+    assert tr.ngettext("{n} file received.", "{n} files received.", 1).format(n=1) in page
+    _, page = await send(client, form, "zh", **dict([form.button("move", "done")]))
+    review = await walk(client, page, "zh", [])
+    assert tr.ngettext("{n} file", "{n} files", 1).format(n=tr.count(1)) in review
+    r = await client.post("/answer", data={**form_of(review).hidden, "move": "send"})
+    intake = await services.store.intakes.by_ref(r.url.query["sent"])
+    assert intake is not None
+    [ref] = intake.state.answers["documents"]
+    assert ref["kind"] == "photo" and ref["size"] == len(PNG)
+    assert await services.casework.evidence.content(intake.id, ref) == PNG

@@ -20,6 +20,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.config import Settings
+from bot.flow.engine import DOWNLOAD_LIMIT_MB
 from bot.instance import InstanceLock
 from bot.services import Services, open_services
 from bot.webchat import WebPeople
@@ -29,8 +30,11 @@ from web_channel.pages import WebPages, routes
 log = logging.getLogger(__name__)
 
 # Bodies: a form of answers is a few KB; the longest answer a flow takes is a few thousand
-# characters, three bytes each in Chinese.
+# characters, three bytes each in Chinese. Only an upload may be larger: up to the largest
+# file any question takes (engine.DOWNLOAD_LIMIT_MB), and a little for the form around it.
 MAX_BODY = 64 * 1024
+MAX_UPLOAD = DOWNLOAD_LIMIT_MB * 1024 * 1024 + MAX_BODY
+UPLOADS = ("/upload",)
 WEB_PORT = 8080  # ``intake-bot web`` without INTAKE_WEB_PORT
 RESUME_TRIES = 10  # resume codes one address may try per ten minutes
 
@@ -84,6 +88,10 @@ def build_web_app(services: Services) -> web.Application:
         response: web.StreamResponse
         try:
             posting = request.method == "POST"
+            limit = MAX_UPLOAD if request.path in UPLOADS else MAX_BODY
+            if posting and (request.content_length is None or request.content_length > limit):
+                # A form says how long it is; only an upload may be longer than a form.
+                raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=0)
             if not by_address.take(address) or (posting and not by_session.take(token)):
                 log.info("web request refused: rate limit")
                 response = await pages.refused(request, 429, "too_many_requests")
@@ -110,7 +118,7 @@ def build_web_app(services: Services) -> web.Application:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
 
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[guarded])
+    app = web.Application(client_max_size=MAX_UPLOAD, middlewares=[guarded])
     app[guard.TRUST_PROXY] = settings.web_trust_proxy
     app[guard.RESUME_TRIES] = guard.Bucket(RESUME_TRIES, 600.0)
     app.on_response_prepare.append(headers)

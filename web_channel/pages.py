@@ -11,12 +11,14 @@ applied as the next one, and a form sent twice is recognised as applied.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 from jinja2 import Environment
 
 from bot.casework import Casework
@@ -50,6 +52,28 @@ _MOVES: dict[str, Callable[[str], engine.Input]] = {
     "parts": lambda step: engine.Shorten(step, whole=True),
 }
 _MAX_REPLY = 4000
+
+
+def attached_of(field: Any) -> tuple[engine.Attached, bytes] | None:
+    """An uploaded file as the engine's input (a photo or a document, as Telegram's are)
+    and its bytes; None when the form carries no file."""
+    if not isinstance(field, FileField):
+        return None
+    data = field.file.read()
+    if not data:
+        return None
+    mime = (field.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    digest = hashlib.sha256(data).hexdigest()
+    ref: dict[str, Any] = {
+        "kind": "photo" if mime.startswith("image/") else "document",
+        "file_id": "web:" + digest,  # the web chat's: no Telegram id to fetch it again by
+        "unique": "web-" + digest[:32],
+        "size": len(data),
+    }
+    if ref["kind"] == "document":
+        ref["name"] = (field.filename or "file")[-100:]
+        ref["mime"] = mime
+    return engine.Attached(ref), data
 
 
 def browser_lang(request: web.Request) -> str | None:
@@ -325,6 +349,39 @@ class WebPages:
             return await self._question(request, applicant, turn)
         return see_other("/chat")
 
+    async def upload(self, request: web.Request) -> web.StreamResponse:
+        """A photo or a document for a question that takes files: applied like one sent in
+        Telegram, then kept in the file store (bot/evidence.py) from the bytes at hand."""
+        applicant = self._applicant(request)
+        if applicant is None:
+            return see_other("/")
+        form = await request.post()
+        seq = str(form.get("seq", ""))
+        sent = attached_of(form.get("file"))
+        if not seq.isdigit() or sent is None:
+            return see_other("/chat")
+        given, data = sent
+        step = str(form.get("step", ""))
+
+        def build(flow: Flow, state: engine.State) -> engine.Input | None:
+            return given if state.current == step and step else None
+
+        turn = await self.interview.apply(applicant, build, int(seq) + 1)
+        if turn.duplicate:
+            return see_other("/chat")
+        if turn.no_draft:
+            return see_other("/status")
+
+        async def fetch(_source: str) -> bytes:
+            return data
+
+        await self.interview.keep_file(turn, given, fetch, applicant)
+        outcome = turn.outcome
+        if isinstance(outcome, Ask | Review) and outcome.refusal is not None:
+            return await self._question(request, applicant, turn)
+        log.info("web applicant sent a file")
+        return see_other("/chat")
+
     # -- after sending -------------------------------------------------------------------
 
     async def status(self, request: web.Request) -> web.StreamResponse:
@@ -407,6 +464,7 @@ def routes(pages: WebPages) -> list[web.RouteDef]:
         web.post("/start", pages.start),
         web.get("/chat", pages.chat),
         web.post("/answer", pages.answer),
+        web.post("/upload", pages.upload),
         web.get("/status", pages.status),
         web.post("/read", pages.read),
         web.post("/reply", pages.reply),

@@ -74,6 +74,7 @@ class Page:
     notes: list[Markup] = field(default_factory=list)
     refusal: str = ""  # on the review (a question's is inside its text)
     typed: bool = False  # a box to type the answer in
+    upload: bool = False  # a file to choose and send (a question that takes files)
     long: bool = False  # a box of several lines
     numeric: bool = False
     max_length: int = 0
@@ -104,6 +105,7 @@ def page_of(tr: Tr, turn: Turn) -> Page:
     )
     offered = offer(flow, lang, outcome)
     page.typed = step.type in _TYPED
+    page.upload = step.type == "attachments"
     page.long = step.type == "text" and step.max_length > 100
     page.numeric = step.type in _NUMERIC
     page.max_length = step.max_length if step.type == "text" else 0

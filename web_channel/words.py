@@ -45,6 +45,8 @@ WORDS = {
     "too_large": N_("That was too much to send at once. Please make it shorter."),
     "home": N_("To the start page"),
     "your_answer": N_("Your answer"),
+    "choose_file": N_("Choose a photo or a file"),
+    "send_file": N_("Send this file"),
     "next": N_("Save and go on"),
     "change": N_("Change"),
     "my_applications": N_("See my applications"),
