@@ -492,3 +492,39 @@ async def test_a_photo_for_the_papers_question_is_kept_in_the_file_store(
     [ref] = intake.state.answers["documents"]
     assert ref["kind"] == "photo" and ref["size"] == len(PNG)
     assert await services.casework.evidence.content(intake.id, ref) == PNG
+
+
+async def test_delete_a_draft_at_once_and_ask_to_delete_a_sent_one(
+    client: TestClient, services: Services
+) -> None:
+    tr = I18n.load().tr("zh")
+    _, page = await start(client, "zh-CN")
+    _, page = await send(client, form_of(page), "zh", move="agree")
+    person = (await _web_people(services))[0]
+    page = await (await client.get("/delete")).text()
+    assert html.escape(tr.gettext("Yes, delete my answers")) in page
+    seq = re.search(r'name="seq" value="(\d+)"', page)
+    draft = re.search(r'name="draft" value="(\d+)"', page)
+    assert seq is not None and draft is not None
+    r = await client.post("/delete", data={"csrf": csrf_of(page), "seq": seq[1], "draft": draft[1]})
+    assert tr.gettext("Your unfinished application and its answers were deleted.") in (
+        await r.text()
+    )
+    # Nothing of them is left: no intake, no person, no code.
+    assert await services.store.intakes.for_applicant(person) == []
+    assert await _web_people(services) == []
+    r = await client.get("/chat")
+    assert r.url.path == "/"
+
+    # A sent application: a caseworker completes its deletion.
+    _, page = await start(client, "zh-CN")
+    review = await walk(client, page, "zh", [])
+    r = await client.post("/answer", data={**form_of(review).hidden, "move": "send"})
+    ref = r.url.query["sent"]
+    page = await (await client.get("/delete")).text()
+    intake = re.search(r'name="intake" value="(\d+)"', page)
+    assert intake is not None
+    r = await client.post("/delete", data={"csrf": csrf_of(page), "intake": intake[1]})
+    assert 'id="asked"' in await r.text() and ref in await r.text()
+    case = await services.store.cases.get(int(intake[1]))
+    assert case is not None and case.deletion_requested_at is not None

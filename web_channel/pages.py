@@ -450,6 +450,47 @@ class WebPages:
             headers={"Content-Disposition": 'attachment; filename="my-data.txt"'},
         )
 
+    async def delete_form(self, request: web.Request) -> web.StreamResponse:
+        """/delete's choices: the unfinished application, erased at once; or a request to
+        erase a sent one, which a caseworker completes (bot/casework/deletions.py)."""
+        applicant = self._applicant(request)
+        if applicant is None:
+            return see_other("/")
+        tr = await self._tr(request)
+        deletable = await self.mydata.deletable(applicant.user_id)
+        return self._draw(
+            request,
+            tr,
+            "delete.html",
+            draft_id=deletable.draft_id,
+            sent=bool(deletable.sent),
+            requestable=[(c.id, tr.ltr(c.ref or "")) for c in deletable.requestable],
+            seq=await self.web.seq(applicant.user_id),
+            said=request.query.get("said", ""),
+        )
+
+    async def delete(self, request: web.Request) -> web.StreamResponse:
+        applicant = self._applicant(request)
+        if applicant is None:
+            return see_other("/")
+        form = await request.post()
+        tr = await self._tr(request)
+        draft, sent = str(form.get("draft", "")), str(form.get("intake", ""))
+        seq = str(form.get("seq", ""))
+        if draft.isdigit() and seq.isdigit():
+            erased = await self.mydata.erase_draft(applicant.user_id, int(draft), int(seq) + 1)
+            log.info("web applicant erased a draft" if erased else "web draft erasure: none")
+            said = Words(tr)("draft_deleted" if erased else "no_draft_to_delete")
+            return self._draw(request, tr, "deleted.html", said=said, here="/")
+        if sent.isdigit():
+            try:
+                case = await self.casework.request_deletion(applicant.user_id, int(sent))
+            except Conflict:
+                return see_other("/delete?said=cannot")
+            log.info("web applicant asked for an erasure")
+            return see_other("/delete?said=" + quote(case.ref or ""))
+        return see_other("/delete")
+
     # -- errors --------------------------------------------------------------------------
 
     async def refused(self, request: web.Request, status: int, problem: str) -> web.Response:
@@ -473,4 +514,6 @@ def routes(pages: WebPages) -> list[web.RouteDef]:
         web.post("/resume", pages.resume),
         web.get("/lang/{lang}", pages.language),
         web.get("/mydata", pages.my_data),
+        web.get("/delete", pages.delete_form),
+        web.post("/delete", pages.delete),
     ]

@@ -21,6 +21,24 @@ WORDS = {
     "thanks_sent": N_("Thank you. Your application has been sent."),
     "your_ref": N_("Your reference: {ref}"),
     "your_applications": N_("Your applications"),
+    # /delete's, as handlers/privacy.py says them.
+    "erase_draft_q": N_(
+        "Delete your unfinished application and all its answers now? This cannot be undone."
+    ),
+    "yes_delete": N_("Yes, delete my answers"),
+    "no_keep": N_("No, keep them"),
+    "draft_deleted": N_("Your unfinished application and its answers were deleted."),
+    "no_draft_to_delete": N_("There is no unfinished application to delete."),
+    "sent_deletion": N_(
+        "A sent application is part of a case file, so a caseworker completes its deletion (or tells you why it must be kept). You will be told here."
+    ),
+    "ask_delete": N_("Ask to delete {ref}"),
+    "already_requested": N_("Your request is already with a caseworker."),
+    "nothing_to_delete": N_("We hold no application from you. Nothing to delete."),
+    "cannot_request": N_("That request cannot be made (it may already be with a caseworker)."),
+    "deletion_asked": N_(
+        "Your request to delete {ref} was passed to a caseworker. You will be told here."
+    ),
     "start": N_("Start an application"),
     "start_new": N_("Start a new application"),
     "have_code": N_("I have a code: go on with my application"),
@@ -64,6 +82,7 @@ WORDS = {
     "answer_empty": N_("Please type your answer first."),
     "question_closed": N_("This question is closed. What you sent is kept."),
     "my_data": N_("Download my data"),
+    "delete_data": N_("Delete my data"),
     "new_code": N_("Get a new code"),
     "new_code_old_gone": N_("Your old code does not work any more."),
     "start_again": N_("If you change your mind, you can start again."),
