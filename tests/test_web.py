@@ -10,13 +10,17 @@ session's token are refused; pages carry a strict CSP, are small, and escape ans
 
 from __future__ import annotations
 
+import asyncio
 import html
+import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
@@ -27,7 +31,9 @@ from bot.config import Settings
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.services import Services, open_services
-from web_channel.app import build_web_app
+from command_line.cli import main
+from tests.helpers import wait_until
+from web_channel.app import build_web_app, serve_web
 
 CAW = 9001  # a caseworker, in Telegram
 
@@ -528,3 +534,47 @@ async def test_delete_a_draft_at_once_and_ask_to_delete_a_sent_one(
     assert 'id="asked"' in await r.text() and ref in await r.text()
     case = await services.store.cases.get(int(intake[1]))
     assert case is not None and case.deletion_requested_at is not None
+
+
+# --- serving -----------------------------------------------------------------------------
+
+
+async def test_intake_bot_web_serves_the_chat_alone_until_stopped(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    settings = Settings(db_path=str(tmp_path / "intake.db"), web_port=port)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_web(settings, stop))
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def serving() -> bool:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/") as resp:
+                        return resp.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await wait_until(serving, 10, what="the web chat")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    finally:
+        stop.set()
+        if not task.done():
+            task.cancel()
+
+
+def test_the_qr_code_of_the_public_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [k for k in os.environ if k.startswith("INTAKE_")]:
+        monkeypatch.delenv(name)
+    png = tmp_path / "poster.png"
+    assert main(["web", "--qr", str(png)]) == 2
+    assert "INTAKE_WEB_PUBLIC_URL" in capsys.readouterr().err
+    monkeypatch.setenv("INTAKE_WEB_PUBLIC_URL", "https://jiuzhu.example.cn/")
+    assert main(["web", "--qr", str(png)]) == 0
+    assert "https://jiuzhu.example.cn" in capsys.readouterr().out
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 200

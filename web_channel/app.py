@@ -157,9 +157,32 @@ async def serve_web(settings: Settings, stop: asyncio.Event | None = None) -> No
         services = await open_services(settings)
         try:
             runner = await start_web(services)
+            # Without Telegram's Application its jobs do not run: the upkeep applicants'
+            # data needs (idle drafts expire, decided intakes are anonymised) runs here.
+            upkeep = asyncio.create_task(_housekeeping(services, stop), name="web-housekeeping")
             try:
                 await stop.wait()
             finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
                 await stop_web(runner)
         finally:
             await services.store.close()
+
+
+HOUSEKEEPING_EVERY = 3600.0  # seconds, as beside Telegram (telegram_channel/app.py)
+
+
+async def _housekeeping(services: Services, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 30.0)
+            return
+        try:
+            await services.housekeeping.run()
+            await services.store.web.forget_sessions(guard.SESSION_DAYS)
+        except Exception:
+            log.exception("housekeeping failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HOUSEKEEPING_EVERY)

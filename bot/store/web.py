@@ -9,6 +9,7 @@ Telegram sender, until the applicant's page has shown them.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
@@ -95,6 +96,13 @@ class WebStore:
     async def end_session(self, token_hash: str) -> None:
         await self._db.execute(
             "DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,), touches=NOBODY
+        )
+
+    async def forget_sessions(self, days: int) -> int:
+        """Sessions opened more than ``days`` ago: their cookies have expired."""
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return await self._db.execute(
+            "DELETE FROM web_sessions WHERE created_at < ?", (cutoff,), touches=NOBODY
         )
 
     async def notices(self, user_id: int, limit: int = 20) -> list[WebNotice]:
