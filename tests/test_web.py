@@ -151,8 +151,11 @@ async def start(client: TestClient, lang: str) -> tuple[str, str]:
     headers = {"Accept-Language": lang}
     home = await client.get("/", headers=headers)
     assert home.status == 200
+    before = client.session.cookie_jar.filter_cookies(client.make_url("/"))["ib_session"].value
     page = await client.post("/start", data={"csrf": csrf_of(await home.text())}, headers=headers)
     assert page.status == 200
+    # The new person gets a new session cookie, never one that was there before.
+    assert page.cookies["ib_session"].value not in ("", before)
     text = await page.text()
     m = re.search(r'id="code">([A-Z0-9]{4}-[A-Z0-9]{4})<', text)
     assert m is not None, text

@@ -216,11 +216,14 @@ class WebPages:
         chat and is shown their resume code once."""
         form = await request.post()
         applicant = self._applicant(request)
-        code = None
+        code = token = None
         if applicant is None:
             lang = browser_lang(request)
             user_id, code = await self.web.join(lang)
-            await self.web.store.web.open_session(guard.token_hash(request[guard.TOKEN]), user_id)
+            # A new cookie for the new person: one planted before (by a page of another
+            # site, or on a shared phone) never names them.
+            token = guard.new_token()
+            await self.web.store.web.open_session(guard.token_hash(token), user_id)
             request[guard.USER] = user_id
             applicant = self.web.applicant(user_id, lang)
             log.info("web applicant joined")
@@ -229,7 +232,10 @@ class WebPages:
         if code is None:
             return see_other("/status" if turn.open_intakes else "/chat")
         tr = await self._tr(request)
-        return self._draw(request, tr, "code.html", code=shown_code(code), here="/chat")
+        response = self._draw(request, tr, "code.html", code=shown_code(code), here="/chat")
+        assert token is not None
+        guard.set_session_cookie(response, token, secure=self.secure)
+        return response
 
     async def new_code(self, request: web.Request) -> web.StreamResponse:
         applicant = self._applicant(request)
