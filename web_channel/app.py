@@ -71,19 +71,25 @@ def build_web_app(services: Services) -> web.Application:
     # requests of every kind: a family or a village office may share one.
     by_session = guard.Bucket(rate, 60.0)
     by_address = guard.Bucket(rate * 5, 60.0)
+    in_order = guard.InOrder()
 
     @web.middleware
     async def guarded(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
-        token = request.cookies.get(guard.COOKIE)
+        token = request.cookies.get(guard.cookie_name(secure))
         fresh = not guard.valid_token(token)
         if fresh:
             token = guard.new_token()
         assert token is not None
         request[guard.TOKEN] = token
         request[guard.CSRF] = guard.csrf_of(token)
-        request[guard.USER] = (
-            None if fresh else await services.store.web.session_user(guard.token_hash(token))
-        )
+
+        async def as_who() -> web.StreamResponse:
+            # Read at the request's turn: a form sent twice at once finds what the first did.
+            request[guard.USER] = (
+                None if fresh else await services.store.web.session_user(guard.token_hash(token))
+            )
+            return await handler(request)
+
         address = guard.address_of(request, settings.web_trust_proxy)
         response: web.StreamResponse
         try:
@@ -100,8 +106,11 @@ def build_web_app(services: Services) -> web.Application:
             ):
                 log.info("web form refused: no or wrong CSRF token")
                 response = await pages.refused(request, 403, "form_too_old")
+            elif posting:
+                async with in_order.turn(token):
+                    response = await as_who()
             else:
-                response = await handler(request)
+                response = await as_who()
         except web.HTTPNotFound:
             response = await pages.refused(request, 404, "not_found")
         except web.HTTPRequestEntityTooLarge:

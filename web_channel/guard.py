@@ -10,17 +10,22 @@ address in small token buckets; a resume code can be tried only a few times per 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 COOKIE = "ib_session"
+# Behind https: a __Host- cookie, which the browser takes only from this very host, over
+# https, for the whole site; no subdomain or other site can set it.
+SECURE_COOKIE = "__Host-ib_session"
 LANG_COOKIE = "ib_lang"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 SESSION_DAYS = 180
@@ -82,6 +87,31 @@ class Bucket:
             del self._state[next(iter(self._state))]
 
 
+class InOrder:
+    """One session's forms are applied one after the other, as one Telegram chat's updates
+    are (telegram_channel/app.py): a double tap on Start makes one person, not two. Locks
+    of idle sessions are forgotten, so memory does not grow with the number of visitors."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 def address_of(request: web.Request, trust_proxy: bool) -> str:
     """The client's address; nginx's X-Real-IP only when told to trust it."""
     if trust_proxy:
@@ -99,9 +129,13 @@ def valid_token(token: str | None) -> bool:
     return token is not None and _TOKEN.fullmatch(token) is not None
 
 
+def cookie_name(secure: bool) -> str:
+    return SECURE_COOKIE if secure else COOKIE
+
+
 def set_session_cookie(response: web.StreamResponse, token: str, *, secure: bool) -> None:
     response.set_cookie(
-        COOKIE,
+        cookie_name(secure),
         token,
         max_age=SESSION_DAYS * 86400,
         path="/",

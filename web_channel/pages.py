@@ -216,13 +216,13 @@ class WebPages:
         chat and is shown their resume code once."""
         form = await request.post()
         applicant = self._applicant(request)
-        code = token = None
+        code = None
         if applicant is None:
             lang = browser_lang(request)
             user_id, code = await self.web.join(lang)
-            # A new cookie for the new person: one planted before (by a page of another
-            # site, or on a shared phone) never names them.
-            token = guard.new_token()
+            # The session cookie this browser was given names the new person from now on
+            # (behind https it is a __Host- cookie: no other site or subdomain can have set it).
+            token = request[guard.TOKEN]
             await self.web.store.web.open_session(guard.token_hash(token), user_id)
             request[guard.USER] = user_id
             applicant = self.web.applicant(user_id, lang)
@@ -232,10 +232,7 @@ class WebPages:
         if code is None:
             return see_other("/status" if turn.open_intakes else "/chat")
         tr = await self._tr(request)
-        response = self._draw(request, tr, "code.html", code=shown_code(code), here="/chat")
-        assert token is not None
-        guard.set_session_cookie(response, token, secure=self.secure)
-        return response
+        return self._draw(request, tr, "code.html", code=shown_code(code), here="/chat")
 
     async def new_code(self, request: web.Request) -> web.StreamResponse:
         applicant = self._applicant(request)
