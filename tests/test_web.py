@@ -479,6 +479,13 @@ async def test_a_photo_for_the_papers_question_is_kept_in_the_file_store(
 ) -> None:
     tr = I18n.load().tr("zh")
     _, page = await start(client, "zh-CN")
+    # On the way: the phone question says to type the number (a page cannot share it).
+    page = await walk(client, page, "zh", [], until="phone")
+    assert tr.gettext("Type the number.") in page
+    assert (
+        tr.gettext("Type the number, or tap the button below to share this phone's number.")
+        not in page
+    )
     page = await walk(client, page, "zh", [], until="documents")
     assert 'id="upload"' in page and 'enctype="multipart/form-data"' in page
     hidden = form_of(page).hidden

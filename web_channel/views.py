@@ -100,8 +100,11 @@ def page_of(tr: Tr, turn: Turn) -> Page:
         return _review(tr, flow, lang, outcome, page)
     step = outcome.step
     page.step, page.kind = step.id, step.type
+    # A page has no button to share the phone's own number: its hint says to type it (the
+    # terminal's words), where that changes nothing else.
+    typed_hint = step.type == "phone" and step.required
     page.question = safe_html(
-        question_text(tr, HTML, flow, lang, step, outcome.state, outcome.refusal)
+        question_text(tr, HTML, flow, lang, step, outcome.state, outcome.refusal, typed=typed_hint)
     )
     offered = offer(flow, lang, outcome)
     page.typed = step.type in _TYPED
