@@ -28,6 +28,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.cards import card_texts
 from bot.channels import WEB, is_web
 from bot.config import Settings
+from bot.flow import engine
+from bot.flow.loader import default_flow_source, load_flow_text
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.services import Services, open_services
@@ -600,3 +602,14 @@ async def test_a_double_tap_on_start_makes_one_person(
     )
     assert {first.status, second.status} == {200}
     assert len(await _web_people(services)) == 1
+
+
+def test_notes_on_the_way_are_those_before_the_current_question() -> None:
+    """A page drawn anew from the stored state shows the notes the answer passed: the
+    welcome before the first question, none once it is answered."""
+    flow = load_flow_text(default_flow_source())
+    first = engine.start(flow)
+    assert [s.id for s in engine.notes_on_the_way(flow, first.state)] == ["welcome"]
+    assert [s.id for s in first.notes] == ["welcome"]  # what the chat shows with it
+    agreed = engine.answer(flow, first.state, engine.Picked("consent", engine.AGREE))
+    assert engine.notes_on_the_way(flow, agreed.state) == ()
