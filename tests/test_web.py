@@ -267,6 +267,8 @@ async def test_whole_interview_in_chinese_refused_back_review_submit_queue(
     assert tr.gettext("Thank you. Your application has been sent.") in sent
     assert ref in sent
 
+    # Open and waiting: the page looks again now and then, without a script.
+    assert '<meta http-equiv="refresh" content="60">' in sent
     # In the caseworkers' queue, from the web, like any other intake.
     intake = await services.store.intakes.by_ref(ref)
     assert intake is not None and intake.status == "submitted" and intake.channel == WEB
@@ -455,6 +457,7 @@ async def test_a_caseworkers_question_reaches_the_page_and_is_answered(
     status = await (await client.get("/status")).text()
     assert "请把&lt;户口本&gt;拍照发来" in status
     assert 'id="reply"' in status
+    assert 'http-equiv="refresh"' not in status  # it would lose what is being typed
     csrf = csrf_of(status)
     r = await client.post("/reply", data={"csrf": csrf, "text": "户口本在村委会，下周拍"})
     assert r.status == 200 and "done=answer_sent" in str(r.url)

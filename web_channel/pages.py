@@ -32,6 +32,7 @@ from bot.messages import other_ways_to_apply, refusal_text
 from bot.mydata import MyData
 from bot.people import People
 from bot.store.casework import Conflict
+from bot.store.intakes import OPEN_STATUSES
 from bot.webchat import WebPeople, shown_code
 from web_channel import guard
 from web_channel.markup import safe_html
@@ -52,6 +53,7 @@ _MOVES: dict[str, Callable[[str], engine.Input]] = {
     "parts": lambda step: engine.Shorten(step, whole=True),
 }
 _MAX_REPLY = 4000
+STATUS_REFRESH = 60  # seconds
 
 
 def attached_of(field: Any) -> tuple[engine.Attached, bytes] | None:
@@ -409,6 +411,12 @@ class WebPages:
             question_ref=tr.ltr(question.ref or "") if question else "",
             problem=request.query.get("problem", ""),
             done=request.query.get("done", ""),
+            # Open, waiting for the caseworkers: the page looks again now and then, without
+            # a script, so what they send shows while it is open. Never while a box waits
+            # for the applicant's words (a reload would lose them).
+            refresh=STATUS_REFRESH
+            if question is None and any(i.status in OPEN_STATUSES for i in intakes)
+            else 0,
         )
 
     async def read(self, request: web.Request) -> web.StreamResponse:
