@@ -24,6 +24,7 @@ from bot.casework.terms import (
     outcome_text,
     referral_status,
 )
+from bot.channels import WEB
 from bot.flow.model import Flow
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import Tr, join_list
@@ -145,6 +146,8 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         head += " · " + fmt.esc(name)
     if case.is_clue:
         head += " · 🔎 " + _("clue from the agriculture department")
+    if case.channel == WEB:  # they read the bot's answers on a web page, not in Telegram
+        head += " · 🌐 " + _("web chat")
     out.append(head)
     if case.is_test:
         out.append(

@@ -16,6 +16,7 @@ from bot.casework.actions import CASEWORKER
 from bot.casework.identity import People
 from bot.casework.replies import Answer
 from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text
+from bot.channels import is_web
 from bot.config import Settings
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
@@ -155,8 +156,13 @@ class Notices:
                 + "\n\n"
                 + self.fmt.i(question)
                 + "\n\n"
-                + tr.gettext(
-                    "Answer here: write, send photos or files, or record a voice message. You can send several messages. When you have sent everything, tap Done."
+                + (
+                    # A web applicant answers in the box under it on their page.
+                    tr.gettext("Write your answer in the box below and send it.")
+                    if is_web(case.applicant_id)
+                    else tr.gettext(
+                        "Answer here: write, send photos or files, or record a voice message. You can send several messages. When you have sent everything, tap Done."
+                    )
                 )
             )
 

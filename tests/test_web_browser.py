@@ -1,0 +1,231 @@
+"""The web chat in a real browser: headless Chromium (Debian's ``chromium``, driven by
+Playwright), as on an applicant's phone, with JavaScript off (the pages have none).
+
+The whole built-in interview in Chinese and in Uyghur, a refused answer, Back, Send, a
+reload of the status page, a caseworker's question arriving, and coming back with the code
+in a fresh browser. A screenshot of each page is written under the tests' output folder
+(``INTAKE_TEST_OUTPUT``, default ``test-output/``), in ``web/<test>/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from bot.config import Settings
+from bot.i18n import I18n
+from bot.services import Services, open_services
+from web_channel.app import build_web_app
+
+CAW = 9001
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+OUTPUT = Path(os.environ.get("INTAKE_TEST_OUTPUT", "test-output")) / "web"
+# A cheap phone's screen.
+PHONE = {"width": 360, "height": 740}
+TYPED = {"name": "王小明", "date": "1975-03-08", "number": "1", "phone": "13812345678"}
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    settings = Settings(db_path=str(tmp_path / "intake.db"), web_rate_limit=0)
+    services = await open_services(settings)
+    try:
+        await services.store.roles.grant(CAW, "caseworker")
+        yield services
+    finally:
+        await services.store.close()
+
+
+@pytest.fixture
+async def server(services: Services) -> AsyncIterator[TestServer]:
+    server = TestServer(build_web_app(services))
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+class Phone:
+    """One browser context (a phone), its pages screenshotted in order."""
+
+    def __init__(self, context: BrowserContext, page: Page, folder: Path) -> None:
+        self.context, self.page, self.folder = context, page, folder
+        self.shots = 0
+
+    async def shot(self, what: str) -> None:
+        self.shots += 1
+        await self.page.screenshot(
+            path=str(self.folder / f"{self.shots:03d}-{what}.png"), full_page=True
+        )
+
+    async def step(self) -> tuple[str, str]:
+        form = self.page.locator("form#q")
+        if not await form.count():
+            return "", ""
+        return (
+            await form.get_attribute("data-step") or "",
+            await form.get_attribute("data-type") or "",
+        )
+
+    async def tap(self, selector: str) -> None:
+        await self.page.locator(selector).first.click()
+        await self.page.wait_for_load_state()
+
+    async def type_answer(self, text: str) -> None:
+        await self.page.fill("form#q #a", text)
+        await self.tap('form#q button[value="typed"]')
+
+    async def warning(self) -> str:
+        found = self.page.locator(".warn, #question")
+        return " ".join(await found.all_inner_texts())
+
+
+async def phone(browser: Browser, locale: str, folder: str) -> Phone:
+    context = await browser.new_context(
+        locale=locale, java_script_enabled=False, viewport=PHONE, is_mobile=True
+    )
+    page = await context.new_page()
+    out = OUTPUT / folder
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    return Phone(context, page, out)
+
+
+async def walk(p: Phone, until: str = "") -> None:
+    """Answer each question as the page offers it, to the review (or ``until``)."""
+    for _ in range(80):
+        step, kind = await p.step()
+        await p.shot(step or "page")
+        if kind == "review" or (until and step == until):
+            return
+        if kind == "consent":
+            await p.tap('form#q button[value="agree"]')
+        elif kind == "choice":
+            await p.tap('form#q button[name="choice"][value="0"]')
+        elif kind == "multi_choice":
+            await p.tap('form#q button[name="choice"][value="0"]')
+            await p.tap('form#q button[value="done"]')
+        elif await p.page.locator('form#q button[value="skip"]').count():
+            await p.tap('form#q button[value="skip"]')
+        else:
+            await p.type_answer(TYPED.get(step, TYPED.get(kind, "张家村")))
+    raise AssertionError("the interview did not end")
+
+
+async def start(p: Phone, server: TestServer) -> str:
+    await p.page.goto(str(server.make_url("/")))
+    await p.shot("home")
+    await p.tap("form[action='/start'] button")
+    await p.shot("code")
+    code = (await p.page.inner_text("#code")).strip()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+    await p.tap("a.main")
+    return code
+
+
+async def send(p: Phone) -> str:
+    await p.tap('form#q button[value="send"]')
+    await p.shot("sent")
+    return (await p.page.inner_text("#ref")).strip()
+
+
+async def test_the_whole_interview_in_chinese_with_javascript_off(
+    browser: Browser, server: TestServer, services: Services
+) -> None:
+    tr = I18n.load().tr("zh")
+    p = await phone(browser, "zh-CN", "zh")
+    try:
+        await start(p, server)
+        assert await p.page.get_attribute("html", "lang") == "zh-Hans"
+        await walk(p, until="birth_date")
+        # A bad date: the chat's refusal, and the same question again.
+        await p.type_answer("去年三月")
+        await p.shot("refused")
+        assert tr.gettext("Please send a date like 2024-03-05 (year-month-day).") in (
+            await p.warning()
+        )
+        assert (await p.step())[0] == "birth_date"
+        # Back: the name question again, then on.
+        await p.tap('form#q button[value="back"]')
+        await p.shot("back")
+        assert (await p.step())[0] == "name"
+        await p.tap('form#q button[value="keep"]')
+        await walk(p)
+        [ref] = re.findall(r"[A-Z0-9]{3}-[A-Z0-9]{3}", await send(p))
+        intake = await services.store.intakes.by_ref(ref)
+        assert intake is not None and intake.status == "submitted" and intake.channel == "web"
+        # A reload shows the status again; a caseworker's question arrives on it.
+        await p.page.goto(str(server.make_url("/status")))
+        assert intake.ref in await p.page.inner_text("main")
+        await services.casework.claim(CAW, intake.id)
+        await services.casework.ask(CAW, intake.id, "请把户口本拍照发来")
+        await p.page.reload()
+        await p.shot("question")
+        assert "请把户口本拍照发来" in await p.page.inner_text("main")
+        await p.page.fill("#reply textarea", "户口本在村委会，下周拍")
+        await p.tap("#reply button")
+        await p.shot("answered")
+        case = await services.store.cases.get(intake.id)
+        assert case is not None and case.status == "in_review"
+    finally:
+        await p.context.close()
+
+
+async def test_the_whole_interview_in_uyghur_right_to_left(
+    browser: Browser, server: TestServer, services: Services
+) -> None:
+    tr = I18n.load().tr("ug")
+    p = await phone(browser, "ug-CN", "ug")
+    try:
+        await start(p, server)
+        assert await p.page.get_attribute("html", "dir") == "rtl"
+        await walk(p)
+        assert tr.gettext("Please check your answers before sending:") in await p.page.inner_text(
+            "main"
+        )
+        await send(p)
+        assert tr.gettext("Thank you. Your application has been sent.") in (
+            await p.page.inner_text("main")
+        )
+    finally:
+        await p.context.close()
+
+
+async def test_coming_back_with_the_code_in_a_fresh_browser(
+    browser: Browser, server: TestServer
+) -> None:
+    first = await phone(browser, "zh-CN", "resume-first")
+    try:
+        code = await start(first, server)
+        await walk(first, until="name")
+    finally:
+        await first.context.close()
+    other = await phone(browser, "zh-CN", "resume-other")
+    try:
+        await other.page.goto(str(server.make_url("/")))
+        await other.tap("a[href='/resume']")
+        await other.page.fill("#code", code.lower())
+        await other.shot("typed-code")
+        await other.tap("form[action='/resume'] button")
+        await other.shot("resumed")
+        assert (await other.step())[0] == "name"
+    finally:
+        await other.context.close()
