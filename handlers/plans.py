@@ -327,12 +327,12 @@ class PlanHandlers:
                     await send(bot, actor, _(_CHANGED[MeasureState.NOT_POSSIBLE]))
                     await self.show_card(bot, actor, tr, changed[0].intake_id)
         except Denied:
-            await self.work.store.pending.clear(actor)
+            await self.plans.forget_typing(actor)
             await send(
                 bot, actor, _(ONLY_CASEWORKERS if pending.kind != WHY_WORDS else ONLY_PARTNERS)
             )
         except Conflict as err:
-            await self.work.store.pending.clear(actor)
+            await self.plans.forget_typing(actor)
             await send(bot, actor, _conflict(tr, err.code))
         return True
 

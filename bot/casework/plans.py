@@ -223,6 +223,11 @@ class Plans:
         await self.store.pending.set(actor, DRAFT, intake_id, data={})
         return case
 
+    async def forget_typing(self, actor: int) -> None:
+        """Nothing of the plan is awaited from ``actor`` any more (their words were
+        refused): their next message is read afresh, not as the plan's answer."""
+        await self.store.pending.clear(actor)
+
     async def _draft(self, actor: int, intake_id: int) -> dict[str, object]:
         held = await self.store.pending.get(actor)
         if held is None or held.kind not in PLAN_WAITS or held.intake_id != intake_id:
