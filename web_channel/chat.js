@@ -80,7 +80,7 @@
           return;
         }
         if (how === "push" && landed !== location.href) history.pushState({ ib: 1 }, "", landed);
-        else if (how) history.replaceState({ ib: 1 }, "", landed);
+        else if (how || landed !== location.href) history.replaceState({ ib: 1 }, "", landed);
       });
     }).then(function () {
       done(timeout);

@@ -88,7 +88,7 @@ WORDS = {
     "start_again": N_("If you change your mind, you can start again."),
     # With the script on: a form that could not be sent (no signal); the page stays.
     "not_sent": N_("It could not be sent. Please check the signal and tap again."),
-    "record_voice": N_("Or record a voice message and send it"),
+    "record_voice": N_("Record a voice message instead of typing"),
     "send_recording": N_("Send the recording"),
     "reply_file": N_("You can also send a photo or a voice message (if you want)"),
 }
