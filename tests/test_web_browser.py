@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
 from bot.config import Settings
 from bot.i18n import I18n
@@ -278,7 +278,20 @@ async def test_with_javascript_on_no_page_loads_and_the_question_arrives_at_once
         await walk(p, until="name")
         # A typed question: its box has the focus, ready for the answer.
         assert await page.evaluate("document.activeElement.id") == "a"
-        await p.type_answer(TYPED["name"])
+
+        # No signal: the page stays as it is, with the words typed, and says to tap again.
+        async def no_signal(route: Route) -> None:
+            await route.abort("internetdisconnected")
+
+        await page.route("**/answer", no_signal)
+        await page.fill("form#q #a", TYPED["name"])
+        await page.locator('form#q button[value="typed"]').click()
+        await page.wait_for_selector("#offline", state="visible")
+        await p.shot("not-sent")
+        assert await page.input_value("form#q #a") == TYPED["name"]
+        await page.unroute("**/answer", no_signal)
+        await p.tap('form#q button[value="typed"]')
+        assert await page.is_hidden("#offline")
         await p.type_answer("去年三月")
         await p.shot("refused")
         assert tr.gettext("Please send a date like 2024-03-05 (year-month-day).") in (
