@@ -767,7 +767,9 @@ async def test_a_reply_with_a_photo_reaches_the_caseworker_with_the_file_kept(
     assert r.status == 200 and "done=answer_sent" in str(r.url)
     case = await services.store.cases.get(intake_id)
     assert case is not None and case.status == "in_review"
-    [piece] = [m for m in await services.store.cases.conversation(intake_id) if m.kind == "reply"]
-    assert "这是户口本" in piece.body and '"kind": "photo"' in piece.body
+    words, photo = [
+        m for m in await services.store.cases.conversation(intake_id) if m.kind == "reply"
+    ]
+    assert words.body == "这是户口本" and '"kind": "photo"' in photo.body
     ref = {"unique": "web-" + hashlib.sha256(PNG).hexdigest()[:32]}
     assert await services.casework.evidence.content(intake_id, ref) == PNG

@@ -169,11 +169,11 @@
   }
 
   // Something new: the applications page is drawn again, unless words are being typed on
-  // it (or this is a question's page): then the banner says messages wait.
+  // it or a file chosen (or this is a question's page): then the banner says messages wait.
   function changed(got) {
     var main = d.querySelector("main");
     var typing = false;
-    var boxes = d.querySelectorAll("textarea, input[type=text]");
+    var boxes = d.querySelectorAll("textarea, input[type=text], input[type=file]");
     for (var i = 0; i < boxes.length; i++) if (boxes[i].value) typing = true;
     if (main && main.getAttribute("data-page") === "status" && !typing && !busy) {
       go(location.href, { method: "GET" }, "replace", false);

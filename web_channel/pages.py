@@ -482,10 +482,11 @@ class WebPages:
         return see_other("/status")
 
     async def reply(self, request: web.Request) -> web.StreamResponse:
-        """The answer to a caseworker's question: words, a photo or a voice recording (the
-        words then go with it), as the Telegram chat takes them (handlers/answering.py).
-        Kept as pieces of the answer, the file in our store, then sent to the caseworker
-        at once (the core queues their notice and puts the intake back in review)."""
+        """The answer to a caseworker's question: words, and a photo or a voice recording
+        if the applicant adds one, as the Telegram chat takes them (handlers/answering.py):
+        the words one piece of the answer (read in the caseworker's notice), the file
+        another (kept in our store), then sent to the caseworker at once (the core queues
+        their notice and puts the intake back in review)."""
         applicant = self._applicant(request)
         if applicant is None:
             return see_other("/")
@@ -499,11 +500,11 @@ class WebPages:
             return see_other("/status?problem=answer_empty")
         user_id, intake_id = applicant.user_id, question.intake_id
         try:
-            if sent is None:
+            if text:
                 await self.casework.take_piece(user_id, intake_id, Piece(text))
-            else:
+            if sent is not None:
                 file = attached_of(sent).ref
-                await self.casework.take_piece(user_id, intake_id, Piece(text, file))
+                await self.casework.take_piece(user_id, intake_id, Piece("", file))
 
                 async def fetch(_source: str) -> bytes:
                     return sent.data
