@@ -333,6 +333,12 @@ async def test_with_javascript_on_no_page_loads_and_the_question_arrives_at_once
         case = await services.store.cases.get(intake.id)
         assert case is not None and case.status == "in_review"
         assert await p.same_document()
+        # The language switch: Uyghur, right to left, drawn in place.
+        await p.tap("header a[lang='ug']")
+        await p.shot("uyghur")
+        assert await page.get_attribute("html", "dir") == "rtl"
+        assert await page.get_attribute("html", "lang") == "ug"
+        assert I18n.load().tr("ug").gettext("Your applications") in await page.inner_text("main")
         # The browser's Back goes a page back, drawn in place too.
         await page.go_back()
         await page.wait_for_function("() => !document.documentElement.className")
