@@ -59,11 +59,13 @@
     d.documentElement.className = "busy";
     options.credentials = "same-origin";
     var stop = w.AbortController ? new AbortController() : null;
-    var timeout = null;
-    if (stop) {
-      options.signal = stop.signal;
-      timeout = setTimeout(function () { stop.abort(); }, TIMEOUT);
-    }
+    if (stop) options.signal = stop.signal;
+    // Never stuck: a request that takes too long is given up (or, where it cannot be
+    // stopped, no longer waited for) and the page says to tap again.
+    var timeout = setTimeout(function () {
+      if (stop) return stop.abort();
+      failed(null);
+    }, TIMEOUT);
     return fetch(url, options).then(function (r) {
       var type = r.headers.get("Content-Type") || "";
       if (type.indexOf("text/html") !== 0) {
@@ -85,10 +87,14 @@
     }).then(function () {
       done(timeout);
     }, function () {
-      done(timeout);
-      var offline = d.getElementById("offline");
-      if (offline) offline.hidden = false;
+      failed(timeout);
     });
+  }
+
+  function failed(timeout) {
+    done(timeout);
+    var offline = d.getElementById("offline");
+    if (offline) offline.hidden = false;
   }
 
   function done(timeout) {
