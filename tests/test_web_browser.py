@@ -177,6 +177,8 @@ async def test_the_whole_interview_in_chinese_with_javascript_off(
         # A reload shows the status again; a caseworker's question arrives on it.
         await p.page.goto(str(server.make_url("/status")))
         assert intake.ref in await p.page.inner_text("main")
+        # Without a script the open page loads itself again now and then.
+        assert await p.page.locator("head meta[http-equiv=refresh]").count() == 1
         await services.casework.claim(CAW, intake.id)
         await services.casework.ask(CAW, intake.id, "请把户口本拍照发来")
         await p.page.reload()
@@ -309,6 +311,11 @@ async def test_with_javascript_on_no_page_loads_and_the_question_arrives_at_once
         await p.tap("#voice button")
         await p.shot("review")
         assert "🎤 " + tr.gettext("voice message") in await page.inner_text("main")
+        # Change an answer from the review, and back to the review.
+        await p.tap('form#q button[name="edit"][value="name"]')
+        assert (await p.step())[0] == "name"
+        await p.type_answer("王小红")
+        assert (await p.step())[1] == "review" and "王小红" in await page.inner_text("main")
         await p.tap('form#q button[value="send"]')
         await p.shot("sent")
         [ref] = re.findall(r"[A-Z0-9]{3}-[A-Z0-9]{3}", await page.inner_text("#ref"))
@@ -344,5 +351,9 @@ async def test_with_javascript_on_no_page_loads_and_the_question_arrives_at_once
         await page.wait_for_function("() => !document.documentElement.className")
         assert await p.same_document()
         assert loads == [str(server.make_url("/"))]  # the one load: the first page
+        # Loaded whole, the open applications page has the script, and no timed reload.
+        await page.goto(str(server.make_url("/status")))
+        assert "noscript" in await page.content()
+        assert await page.locator("head meta[http-equiv=refresh]").count() == 0
     finally:
         await context.close()
