@@ -11,6 +11,11 @@ scrypt (slow on purpose, bot/webchat.py), is timed apart. Prints one JSON line: 
 second, their latency (p50/p95/p99/max, ms), the server's CPU per form and peak RSS
 (VmHWM), and the database's size afterwards.
 
+Then every applicant's applications page stays open and looks for news (``/news``, as the
+page's script does every 15 seconds, web_channel/chat.js) ``--looks`` times, back to back,
+with the ETag of its last answer: looks per second, their latency and the server's CPU per
+look, apart from the forms'. 500 open pages look about 33 times a second in real use.
+
     python bench/web.py                    # 500 applicants
     python bench/web.py --applicants 50    # quick
 """
@@ -70,50 +75,94 @@ def _form(page: str) -> tuple[str, str, dict[str, str], str]:
     return m.group(1), m.group(2), hidden, rest
 
 
-async def applicant(base: str, latencies: list[float], starts: list[float], stall: float) -> bool:
-    """One person through the interview; False when they did not get a reference."""
+class Phases:
+    """The forms of everyone first, then the looks for news of everyone (measured apart)."""
+
+    def __init__(self, applicants: int, looks: int) -> None:
+        self.left = applicants
+        self.looks = looks
+        self.interviewed = asyncio.Event()
+        self.look = asyncio.Event()
+        self.look_latencies: list[float] = []
+        self.unchanged = 0
+
+    def finished(self) -> None:
+        self.left -= 1
+        if self.left <= 0:
+            self.interviewed.set()
+
+
+async def applicant(
+    base: str, latencies: list[float], starts: list[float], stall: float, phases: Phases
+) -> bool:
+    """One person through the interview, then their open page looking for news; False when
+    they did not get a reference."""
     timeout = aiohttp.ClientTimeout(total=stall)
     jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1: an address, not a name
     async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar) as http:
-        async with http.get(base + "/", headers={"Accept-Language": "zh-CN"}) as r:
-            home = await r.text()
-        m = _CSRF.search(home)
-        if m is None:
-            return False
+        try:
+            sent = await _interview(http, base, latencies, starts)
+        finally:
+            phases.finished()
+        if sent and phases.looks:
+            await phases.look.wait()
+            await _look(http, base, phases)
+        return sent
+
+
+async def _look(http: aiohttp.ClientSession, base: str, phases: Phases) -> None:
+    etag = ""
+    for _ in range(phases.looks):
         t = time.perf_counter()
-        async with http.post(base + "/start", data={"csrf": m.group(1)}) as r:
+        async with http.get(base + "/news", headers={"If-None-Match": etag} if etag else {}) as r:
             await r.read()
-        async with http.get(base + "/chat") as r:
-            page = await r.text()
-        starts.append(time.perf_counter() - t)
-        last = ""
-        for _ in range(120):
-            step, kind, hidden, rest = _form(page)
-            toggled, last = step == last, step
-            if kind == "review":
-                data = {**hidden, "move": "send"}
-            elif kind == "consent":
-                data = {**hidden, "move": "agree"}
-            elif kind == "multi_choice" and toggled:
-                data = {**hidden, "move": "done"}
-            elif kind in ("choice", "multi_choice"):
-                data = {**hidden, "choice": "0"}
-            elif kind == "" or step == "":
-                return False
-            elif 'value="done"' in rest.split("</form>")[0]:
-                data = {**hidden, "move": "done"}
-            elif 'value="skip"' in rest.split("</form>")[0]:
-                data = {**hidden, "move": "skip"}
-            else:
-                data = {**hidden, "move": "typed", "text": TYPED.get(kind, "张家村")}
-            t = time.perf_counter()
-            async with http.post(base + "/answer", data=data) as r:
-                page = await r.text()
-                where = r.url.path
-            latencies.append(time.perf_counter() - t)
-            if where == "/status":
-                return 'id="ref"' in page
+            etag = r.headers.get("ETag", etag)
+            phases.unchanged += r.status == 304
+        phases.look_latencies.append(time.perf_counter() - t)
+
+
+async def _interview(
+    http: aiohttp.ClientSession, base: str, latencies: list[float], starts: list[float]
+) -> bool:
+    async with http.get(base + "/", headers={"Accept-Language": "zh-CN"}) as r:
+        home = await r.text()
+    m = _CSRF.search(home)
+    if m is None:
         return False
+    t = time.perf_counter()
+    async with http.post(base + "/start", data={"csrf": m.group(1)}) as r:
+        await r.read()
+    async with http.get(base + "/chat") as r:
+        page = await r.text()
+    starts.append(time.perf_counter() - t)
+    last = ""
+    for _ in range(120):
+        step, kind, hidden, rest = _form(page)
+        toggled, last = step == last, step
+        if kind == "review":
+            data = {**hidden, "move": "send"}
+        elif kind == "consent":
+            data = {**hidden, "move": "agree"}
+        elif kind == "multi_choice" and toggled:
+            data = {**hidden, "move": "done"}
+        elif kind in ("choice", "multi_choice"):
+            data = {**hidden, "choice": "0"}
+        elif kind == "" or step == "":
+            return False
+        elif 'value="done"' in rest.split("</form>")[0]:
+            data = {**hidden, "move": "done"}
+        elif 'value="skip"' in rest.split("</form>")[0]:
+            data = {**hidden, "move": "skip"}
+        else:
+            data = {**hidden, "move": "typed", "text": TYPED.get(kind, "张家村")}
+        t = time.perf_counter()
+        async with http.post(base + "/answer", data=data) as r:
+            page = await r.text()
+            where = r.url.path
+        latencies.append(time.perf_counter() - t)
+        if where == "/status":
+            return 'id="ref"' in page
+    return False
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -144,14 +193,23 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, object
     rss_after_start = _peak_rss_mb(pid)
     latencies: list[float] = []
     starts: list[float] = []
+    phases = Phases(args.applicants, args.looks)
     cpu_before = _cpu_s(pid)
     started = time.perf_counter()
-    done = await asyncio.gather(
-        *(applicant(base, latencies, starts, args.stall) for _ in range(args.applicants)),
+    everyone = asyncio.gather(
+        *(applicant(base, latencies, starts, args.stall, phases) for _ in range(args.applicants)),
         return_exceptions=True,
     )
+    await phases.interviewed.wait()
     wall = time.perf_counter() - started
     cpu = _cpu_s(pid) - cpu_before
+    cpu_before = _cpu_s(pid)
+    started = time.perf_counter()
+    phases.look.set()
+    done = await everyone
+    look_wall = time.perf_counter() - started
+    look_cpu = _cpu_s(pid) - cpu_before
+    looks = len(phases.look_latencies)
     sent = sum(1 for d in done if d is True)
     forms = len(latencies) + len(starts)
     return {
@@ -169,6 +227,12 @@ async def run(args: argparse.Namespace, port: int, pid: int) -> dict[str, object
         "server_cpu_s": round(cpu, 2),
         "server_cpu_ms_per_update": round(cpu / forms * 1000, 3) if forms else None,
         "updates_per_cpu_s": round(forms / cpu, 1) if cpu else None,
+        # An open page's look for news (``/news``, with the ETag it has).
+        "looks": looks,
+        "looks_unchanged": phases.unchanged,
+        "looks_per_s": round(looks / look_wall, 1) if looks else None,
+        "look_latency_ms": _percentiles(phases.look_latencies),
+        "server_cpu_ms_per_look": round(look_cpu / looks * 1000, 3) if looks else None,
         "rss_after_start_mb": round(rss_after_start, 1),
         "peak_rss_mb": round(_peak_rss_mb(pid), 1),
     }
@@ -178,6 +242,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--applicants", type=int, default=500)
     parser.add_argument("--stall", type=float, default=300.0, help="seconds per applicant")
+    parser.add_argument("--looks", type=int, default=20, help="looks for news per open page")
     args = parser.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

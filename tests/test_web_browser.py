@@ -1,9 +1,11 @@
 """The web chat in a real browser: headless Chromium (Debian's ``chromium``, driven by
-Playwright), as on an applicant's phone, with JavaScript off (the pages have none).
+Playwright), as on an applicant's phone, with JavaScript off (plain forms) and on (the
+pages' one script, web_channel/chat.js, sends forms without reloads and looks for news).
 
 The whole built-in interview in Chinese and in Uyghur, a refused answer, Back, Send, a
 reload of the status page, a caseworker's question arriving, and coming back with the code
-in a fresh browser. A screenshot of each page is written under the tests' output folder
+in a fresh browser; with JavaScript on, the interview without a page load, a recording,
+and the caseworker's question appearing on the open page. A screenshot of each page is written under the tests' output folder
 (``INTAKE_TEST_OUTPUT``, default ``test-output/``), in ``web/<test>/``.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
 from bot.config import Settings
 from bot.i18n import I18n
@@ -175,6 +177,8 @@ async def test_the_whole_interview_in_chinese_with_javascript_off(
         # A reload shows the status again; a caseworker's question arrives on it.
         await p.page.goto(str(server.make_url("/status")))
         assert intake.ref in await p.page.inner_text("main")
+        # Without a script the open page loads itself again now and then.
+        assert await p.page.locator("head meta[http-equiv=refresh]").count() == 1
         await services.casework.claim(CAW, intake.id)
         await services.casework.ask(CAW, intake.id, "请把户口本拍照发来")
         await p.page.reload()
@@ -229,3 +233,127 @@ async def test_coming_back_with_the_code_in_a_fresh_browser(
         assert (await other.step())[0] == "name"
     finally:
         await other.context.close()
+
+
+class Swapping(Phone):
+    """A phone with JavaScript on: a tap sends the form in the background and the next
+    page is drawn in place (web_channel/chat.js); it waits for that, not for a load."""
+
+    async def tap(self, selector: str) -> None:
+        await self.page.evaluate("document.body.setAttribute('data-old', '1')")
+        await self.page.locator(selector).first.click()
+        await self.page.wait_for_function(
+            "() => !document.body.hasAttribute('data-old') && !document.documentElement.className"
+        )
+
+    async def same_document(self) -> bool:
+        """Still the page first loaded: no load since (a mark left on the window stays)."""
+        return bool(await self.page.evaluate("window.__kept === 1"))
+
+
+async def test_with_javascript_on_no_page_loads_and_the_question_arrives_at_once(
+    browser: Browser, server: TestServer, services: Services
+) -> None:
+    tr = I18n.load().tr("zh")
+    context = await browser.new_context(
+        locale="zh-CN", java_script_enabled=True, viewport=PHONE, is_mobile=True
+    )
+    out = OUTPUT / "zh-javascript"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    page = await context.new_page()
+    p = Swapping(context, page, out)
+    loads: list[str] = []  # whole pages loaded (not the addresses the script shows)
+    page.on("load", lambda loaded: loads.append(loaded.url))
+    try:
+        # A clock the test moves on: the page's look for news every 15 s comes at once.
+        # (It stands in for the page's own clocks, so a mark on the window and the loads
+        # counted by the browser say whether a page was loaded whole.)
+        await page.clock.install()
+        await page.goto(str(server.make_url("/")))
+        await page.evaluate("window.__kept = 1")
+        await p.shot("home")
+        await p.tap("form[action='/start'] button")
+        await p.shot("code")
+        assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", (await page.inner_text("#code")).strip())
+        await p.tap("a.main")
+        await walk(p, until="name")
+        # A typed question: its box has the focus, ready for the answer.
+        assert await page.evaluate("document.activeElement.id") == "a"
+
+        # No signal: the page stays as it is, with the words typed, and says to tap again.
+        async def no_signal(route: Route) -> None:
+            await route.abort("internetdisconnected")
+
+        await page.route("**/answer", no_signal)
+        await page.fill("form#q #a", TYPED["name"])
+        await page.locator('form#q button[value="typed"]').click()
+        await page.wait_for_selector("#offline", state="visible")
+        await p.shot("not-sent")
+        assert await page.input_value("form#q #a") == TYPED["name"]
+        await page.unroute("**/answer", no_signal)
+        await p.tap('form#q button[value="typed"]')
+        assert await page.is_hidden("#offline")
+        await p.type_answer("去年三月")
+        await p.shot("refused")
+        assert tr.gettext("Please send a date like 2024-03-05 (year-month-day).") in (
+            await p.warning()
+        )
+        await p.tap('form#q button[value="back"]')
+        assert (await p.step())[0] == "name"
+        await p.tap('form#q button[value="keep"]')
+        assert (await p.step())[0] == "birth_date"
+        await walk(p, until="description")
+        # A recording where the question takes one, sent like any form.
+        await page.set_input_files(
+            "#v", {"name": "rec.ogg", "mimeType": "audio/ogg", "buffer": b"OggS" + b"\x01" * 900}
+        )
+        await p.tap("#voice button")
+        await p.shot("review")
+        assert "🎤 " + tr.gettext("voice message") in await page.inner_text("main")
+        # Change an answer from the review, and back to the review.
+        await p.tap('form#q button[name="edit"][value="name"]')
+        assert (await p.step())[0] == "name"
+        await p.type_answer("王小红")
+        assert (await p.step())[1] == "review" and "王小红" in await page.inner_text("main")
+        await p.tap('form#q button[value="send"]')
+        await p.shot("sent")
+        [ref] = re.findall(r"[A-Z0-9]{3}-[A-Z0-9]{3}", await page.inner_text("#ref"))
+        assert "/status?sent=" in page.url
+        assert await p.same_document()
+
+        # The caseworker asks; the open page shows it at its next look, without a reload.
+        intake = await services.store.intakes.by_ref(ref)
+        assert intake is not None
+        await services.casework.claim(CAW, intake.id)
+        await services.casework.ask(CAW, intake.id, "请把户口本拍照发来")
+        await page.clock.fast_forward(16_000)
+        await page.wait_for_selector("#reply textarea", timeout=10_000)
+        await p.shot("question")
+        assert "请把户口本拍照发来" in await page.inner_text("main")
+        await page.fill("#reply textarea", "户口本在村委会，下周拍")
+        await p.tap("#reply button")
+        await p.shot("answered")
+        assert tr.gettext("Your answer was sent to the caseworker.") in (
+            await page.inner_text("main")
+        )
+        case = await services.store.cases.get(intake.id)
+        assert case is not None and case.status == "in_review"
+        assert await p.same_document()
+        # The language switch: Uyghur, right to left, drawn in place.
+        await p.tap("header a[lang='ug']")
+        await p.shot("uyghur")
+        assert await page.get_attribute("html", "dir") == "rtl"
+        assert await page.get_attribute("html", "lang") == "ug"
+        assert I18n.load().tr("ug").gettext("Your applications") in await page.inner_text("main")
+        # The browser's Back goes a page back, drawn in place too.
+        await page.go_back()
+        await page.wait_for_function("() => !document.documentElement.className")
+        assert await p.same_document()
+        assert loads == [str(server.make_url("/"))]  # the one load: the first page
+        # Loaded whole, the open applications page has the script, and no timed reload.
+        await page.goto(str(server.make_url("/status")))
+        assert "noscript" in await page.content()
+        assert await page.locator("head meta[http-equiv=refresh]").count() == 0
+    finally:
+        await context.close()

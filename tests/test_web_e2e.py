@@ -5,7 +5,8 @@ serves both when INTAKE_WEB_PORT is set.
 The applicant answers the built-in interview in the browser and sends it; the caseworkers'
 group is alerted; the caseworker opens the card in Telegram and sees it came by the web
 chat, claims it and asks a question; the question waits on the applicant's page (never
-sent to Telegram), the answer typed there reaches the caseworker in Telegram.
+sent to Telegram), the answer typed there, with a recording, reaches the caseworker in
+Telegram, who plays the recording from the bot's file store.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels import WEB_BASE
@@ -74,10 +76,27 @@ async def test_a_web_application_reaches_the_caseworker_and_their_question_the_p
 
         await wait_until(on_the_page, what="the question on the applicant's page")
         status = await (await web.get("/status")).text()
-        reply = await web.post("/reply", data={"csrf": csrf_of(status), "text": "可以，明天拍"})
-        assert "done=answer_sent" in str(reply.url)
+        # Words, and a recording made on the phone: the caseworker reads the words and
+        # plays the recording, uploaded to them from the bot's own file store.
+        recording = b"OggS\x00WEB-RECORDING" * 20
+        reply = FormData()
+        reply.add_field("csrf", csrf_of(status))
+        reply.add_field("text", "可以，明天拍")
+        reply.add_field("file", recording, filename="rec.ogg", content_type="audio/ogg")
+        r = await web.post("/reply", data=reply)
+        assert "done=answer_sent" in str(r.url)
         back = await arrives(cw, ref, "The applicant replied on")
-        assert "可以，明天拍" in back.text
+        assert "可以，明天拍" in back.text and "1 file sent" in back.text
+        card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+        show = [b for b in card.buttons if b.startswith("📎")]
+        assert show == ["📎 Show attachments (1)"]
+        before = len(cw.messages)
+        await cw.tap(show[0], card)
+        await wait_until(
+            lambda: any(m.kind == "voice" for m in cw.messages[before:]), what="the recording"
+        )
+        [voice] = [m for m in cw.messages[before:] if m.kind == "voice"]
+        assert voice.file_bytes == recording
 
     # Nothing was ever sent to Telegram for the web applicant.
     assert not [c for c in tg.calls if int(c.params.get("chat_id") or 0) >= WEB_BASE]

@@ -3,14 +3,17 @@
 ``intake-bot run`` serves it beside Telegram when ``INTAKE_WEB_PORT`` is set;
 ``intake-bot web`` serves it alone. Every request passes the guards of
 web_channel/guard.py (session, CSRF, rate limits) and every response gets the security
-headers: a strict Content-Security-Policy (no script at all; the one inline style block
-by its hash), no framing, no sniffing, and no caching of pages that hold answers.
+headers: a strict Content-Security-Policy (no script but the site's own chat.js, nothing
+inline but the one style block, by its hash), no framing, no sniffing, and no caching of
+pages that hold answers. The script (web_channel/chat.js) is served here too, under a name
+that changes with its content, so a phone keeps it for a year and fetches it once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
 from collections.abc import Mapping
@@ -34,18 +37,30 @@ log = logging.getLogger(__name__)
 # file any question takes (engine.DOWNLOAD_LIMIT_MB), and a little for the form around it.
 MAX_BODY = 64 * 1024
 MAX_UPLOAD = DOWNLOAD_LIMIT_MB * 1024 * 1024 + MAX_BODY
-UPLOADS = ("/upload",)
+UPLOADS = ("/upload", "/reply")
 WEB_PORT = 8080  # ``intake-bot web`` without INTAKE_WEB_PORT
 RESUME_TRIES = 10  # resume codes one address may try per ten minutes
+# An open page looks for news every 15 s (chat.js): 4 a minute. A session may look a few
+# times more than that (two tabs, a page brought back to view), counted apart from the
+# forms and pages, so the limits on those never trip on an open page.
+POLLS_PER_MINUTE = 12
+NEWS = "/news"
+STATIC = "/static/"
 
 
 def _css() -> str:
     return files("web_channel").joinpath("page.css").read_text(encoding="utf-8").strip()
 
 
+def _script() -> bytes:
+    return files("web_channel").joinpath("chat.js").read_bytes()
+
+
 def build_web_app(services: Services) -> web.Application:
     settings = services.settings
     css = _css()
+    script = _script()
+    script_path = STATIC + "chat.js?v=" + hashlib.sha256(script).hexdigest()[:12]
     env = Environment(
         loader=PackageLoader("web_channel", "templates"),
         autoescape=select_autoescape(["html"], default=True),
@@ -64,6 +79,7 @@ def build_web_app(services: Services) -> web.Application:
         services.mydata,
         web_people,
         secure=secure,
+        script=script_path,
     )
     policy = guard.csp(css)
     rate = settings.web_rate_limit
@@ -71,10 +87,25 @@ def build_web_app(services: Services) -> web.Application:
     # requests of every kind: a family or a village office may share one.
     by_session = guard.Bucket(rate, 60.0)
     by_address = guard.Bucket(rate * 5, 60.0)
+    polls = guard.Bucket(POLLS_PER_MINUTE if rate else 0, 60.0)
+    polls_by_address = guard.Bucket(POLLS_PER_MINUTE * rate, 60.0)  # many phones, one office
     in_order = guard.InOrder()
+
+    async def chat_js(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=script,
+            content_type="text/javascript",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        )
 
     @web.middleware
     async def guarded(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
+        if request.path.startswith(STATIC):
+            # The same for everyone, kept by the browser: no session, no cookie.
+            if not by_address.take(guard.address_of(request, settings.web_trust_proxy)):
+                return web.Response(status=429)
+            return await handler(request)
         token = request.cookies.get(guard.cookie_name(secure))
         fresh = not guard.valid_token(token)
         if fresh:
@@ -92,6 +123,11 @@ def build_web_app(services: Services) -> web.Application:
 
         address = guard.address_of(request, settings.web_trust_proxy)
         response: web.StreamResponse
+        if request.path == NEWS:
+            # Its own counts: an open page's looks never use up the forms' and pages'.
+            if not polls_by_address.take(address) or not polls.take(token):
+                return web.json_response({}, status=429)
+            return await as_who()
         try:
             posting = request.method == "POST"
             limit = MAX_UPLOAD if request.path in UPLOADS else MAX_BODY
@@ -125,13 +161,15 @@ def build_web_app(services: Services) -> web.Application:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
+        # A page may say otherwise (the script, kept for a year; the news, asked again).
+        response.headers.setdefault("Cache-Control", "no-store")
 
     app = web.Application(client_max_size=MAX_UPLOAD, middlewares=[guarded])
     app[guard.TRUST_PROXY] = settings.web_trust_proxy
     app[guard.RESUME_TRIES] = guard.Bucket(RESUME_TRIES, 600.0)
     app.on_response_prepare.append(headers)
     app.add_routes(routes(pages))
+    app.router.add_get(STATIC + "chat.js", chat_js)
     return app
 
 

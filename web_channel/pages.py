@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,10 +23,11 @@ from aiohttp.web_request import FileField
 from jinja2 import Environment
 
 from bot.casework import Casework
+from bot.casework.replies import Piece
 from bot.channels import is_web
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Review
-from bot.flow.model import Flow
+from bot.flow.model import Flow, Step
 from bot.i18n import LANGUAGES, I18n, Tr, resolve
 from bot.interview import Applicant, Interview
 from bot.messages import other_ways_to_apply, refusal_text
@@ -56,26 +58,60 @@ _MAX_REPLY = 4000
 STATUS_REFRESH = 60  # seconds
 
 
-def attached_of(field: Any) -> tuple[engine.Attached, bytes] | None:
-    """An uploaded file as the engine's input (a photo or a document, as Telegram's are)
-    and its bytes; None when the form carries no file."""
+@dataclass(frozen=True)
+class Upload:
+    """A file a form carried: its bytes, its type as the browser said, its name."""
+
+    data: bytes
+    mime: str
+    name: str
+
+
+def upload_of(field: Any) -> Upload | None:
+    """The file a form carries; None when it carries none (or an empty one)."""
     if not isinstance(field, FileField):
         return None
     data = field.file.read()
     if not data:
         return None
     mime = (field.content_type or "application/octet-stream").split(";")[0].strip().lower()
-    digest = hashlib.sha256(data).hexdigest()
+    return Upload(data, mime, (field.filename or "file")[-100:])
+
+
+def kind_of(mime: str, step: Step | None) -> str:
+    """The kind of file an upload is, as Telegram's would be: a photo, a voice note (a
+    recording from the phone), a video, or a document. Where a question takes documents
+    but not that kind, it is taken as a document, as Telegram takes any file sent as one."""
+    kind = "document"
+    if mime.startswith("image/"):
+        kind = "photo"
+    elif mime.startswith("audio/"):
+        kind = "voice"
+    elif mime.startswith("video/"):
+        kind = "video"
+    if step is not None and step.type == "attachments" and kind not in step.kinds:
+        if kind == "voice" and "audio" in step.kinds:
+            return "audio"
+        if "document" in step.kinds:
+            return "document"
+    return kind
+
+
+def attached_of(upload: Upload, step: Step | None = None) -> engine.Attached:
+    """An upload as the engine's input, a file reference like Telegram's: no Telegram id to
+    fetch it again by (the bytes are at hand), a unique id from its content."""
+    digest = hashlib.sha256(upload.data).hexdigest()
     ref: dict[str, Any] = {
-        "kind": "photo" if mime.startswith("image/") else "document",
-        "file_id": "web:" + digest,  # the web chat's: no Telegram id to fetch it again by
+        "kind": kind_of(upload.mime, step),
+        "file_id": "web:" + digest,
         "unique": "web-" + digest[:32],
-        "size": len(data),
+        "size": len(upload.data),
     }
-    if ref["kind"] == "document":
-        ref["name"] = (field.filename or "file")[-100:]
-        ref["mime"] = mime
-    return engine.Attached(ref), data
+    if ref["kind"] != "photo":
+        # The name tells a caseworker's phone how to play or open it (bill.pdf, rec.m4a).
+        ref["name"] = upload.name
+        ref["mime"] = upload.mime
+    return engine.Attached(ref)
 
 
 def browser_lang(request: web.Request) -> str | None:
@@ -158,6 +194,7 @@ class WebPages:
         web: WebPeople,
         *,
         secure: bool,
+        script: str = "",
     ) -> None:
         self.env = env
         self.css = css
@@ -168,6 +205,7 @@ class WebPages:
         self.mydata = mydata
         self.web = web
         self.secure = secure
+        self.script = script  # the address of chat.js (with its version), or none
 
     # -- drawing -------------------------------------------------------------------------
 
@@ -194,6 +232,7 @@ class WebPages:
             here=quote(here, safe="/"),
             csrf=request[guard.CSRF],
             css=self.css,
+            script=self.script,
             signed_in=request.get(guard.USER) is not None,
             **values,
         )
@@ -307,7 +346,7 @@ class WebPages:
     ) -> web.Response:
         tr = self.i18n.tr(turn.lang)
         page = page_of(tr, turn)
-        waiting = bool(await self.web.notices(applicant.user_id))
+        news = await self.web.store.web.news(applicant.user_id)
         return self._draw(
             request,
             tr,
@@ -316,7 +355,8 @@ class WebPages:
             page=page,
             seq=await self.web.seq(applicant.user_id),
             resumed=request.query.get("resumed") == "1",
-            waiting=waiting,
+            waiting=news.notices > 0,
+            news=news.state,
             here="/chat",
         )
 
@@ -355,32 +395,41 @@ class WebPages:
         return see_other("/chat")
 
     async def upload(self, request: web.Request) -> web.StreamResponse:
-        """A photo or a document for a question that takes files: applied like one sent in
-        Telegram, then kept in the file store (bot/evidence.py) from the bytes at hand."""
+        """A photo, a document or a voice recording for a question that takes one: applied
+        like one sent in Telegram, then kept in the file store (bot/evidence.py) from the
+        bytes at hand, sealed like every file there."""
         applicant = self._applicant(request)
         if applicant is None:
             return see_other("/")
         form = await request.post()
         seq = str(form.get("seq", ""))
-        sent = attached_of(form.get("file"))
+        sent = upload_of(form.get("file"))
         if not seq.isdigit() or sent is None:
             return see_other("/chat")
-        given, data = sent
         step = str(form.get("step", ""))
+        given = attached_of(sent)
+        asked: list[engine.Attached] = []
 
         def build(flow: Flow, state: engine.State) -> engine.Input | None:
-            return given if state.current == step and step else None
+            if state.current != step or not step:
+                return None
+            # Its kind as the question takes it (a recording on an audio question).
+            asked.append(attached_of(sent, flow.step(step)))
+            return asked[-1]
 
         turn = await self.interview.apply(applicant, build, int(seq) + 1)
-        if turn.duplicate:
-            return see_other("/chat")
+        given = asked[-1] if asked else given
         if turn.no_draft:
             return see_other("/status")
 
         async def fetch(_source: str) -> bytes:
-            return data
+            return sent.data
 
+        # Also after a form sent twice: keeping is idempotent, and the first may have
+        # stopped before its file was kept.
         await self.interview.keep_file(turn, given, fetch, applicant)
+        if turn.duplicate:
+            return see_other("/chat")
         outcome = turn.outcome
         if isinstance(outcome, Ask | Review) and outcome.refusal is not None:
             return await self._question(request, applicant, turn)
@@ -394,6 +443,8 @@ class WebPages:
         if applicant is None:
             return see_other("/")
         tr = await self._tr(request)
+        # Read first: whatever arrives while the page is drawn shows at the next look.
+        news = await self.web.store.web.news(applicant.user_id)
         intakes = await self.interview.applications(applicant)
         sent = request.query.get("sent", "")
         just_sent = next((i.ref for i in intakes if i.ref and i.ref == sent), None)
@@ -411,9 +462,11 @@ class WebPages:
             question_ref=tr.ltr(question.ref or "") if question else "",
             problem=request.query.get("problem", ""),
             done=request.query.get("done", ""),
-            # Open, waiting for the caseworkers: the page looks again now and then, without
-            # a script, so what they send shows while it is open. Never while a box waits
-            # for the applicant's words (a reload would lose them).
+            news=news.state,
+            # Open, waiting for the caseworkers: without the script, the page loads again
+            # now and then, so what they send shows while it is open (with the script, it
+            # looks for news instead: ``news``). Never while a box waits for the
+            # applicant's words (a reload would lose them).
             refresh=STATUS_REFRESH
             if question is None and any(i.status in OPEN_STATUSES for i in intakes)
             else 0,
@@ -429,24 +482,66 @@ class WebPages:
         return see_other("/status")
 
     async def reply(self, request: web.Request) -> web.StreamResponse:
-        """The answer to a caseworker's question, in words: sent to them at once (the core
-        queues their notice and puts the intake back in review)."""
+        """The answer to a caseworker's question: words, and a photo or a voice recording
+        if the applicant adds one, as the Telegram chat takes them (handlers/answering.py):
+        the words one piece of the answer (read in the caseworker's notice), the file
+        another (kept in our store), then sent to the caseworker at once (the core queues
+        their notice and puts the intake back in review)."""
         applicant = self._applicant(request)
         if applicant is None:
             return see_other("/")
         form = await request.post()
         text = str(form.get("text", "")).replace("\r\n", "\n").strip()[:_MAX_REPLY]
+        sent = upload_of(form.get("file"))
         question = await self.web.question(applicant.user_id)
         if question is None:
             return see_other("/status?problem=question_closed")
-        if not text:
+        if not text and sent is None:
             return see_other("/status?problem=answer_empty")
+        user_id, intake_id = applicant.user_id, question.intake_id
         try:
-            await self.casework.reply(applicant.user_id, question.intake_id, text)
+            if text:
+                await self.casework.take_piece(user_id, intake_id, Piece(text))
+            if sent is not None:
+                file = attached_of(sent).ref
+                await self.casework.take_piece(user_id, intake_id, Piece("", file))
+
+                async def fetch(_source: str) -> bytes:
+                    return sent.data
+
+                # In our store before the caseworker is told: they may open it at once.
+                await self.casework.evidence.keep(intake_id, file, fetch)
+            await self.casework.finish_reply(user_id, intake_id)
         except Conflict:
             return see_other("/status?problem=question_closed")
         log.info("web applicant answered a caseworker's question")
         return see_other("/status?done=answer_sent")
+
+    async def news(self, request: web.Request) -> web.StreamResponse:
+        """Whether anything changed for this applicant, for an open page's script
+        (web_channel/chat.js), which looks every 15 seconds while the page is in view.
+
+        Why a look now and then rather than a stream kept open (Server-Sent Events): a
+        cheap phone on a weak signal, and the proxies of mobile networks and WeChat's
+        browser, drop or hold long-lived connections, and each open one costs the server a
+        task; a short request every 15 seconds works through all of them. It is cheap: one
+        read of the store (``WebStore.news``), and an ETag, so the browser asks "changed
+        since?" and mostly gets a 304 of a few bytes. A caseworker's question reaches an
+        open page within 15 seconds, which is quick for a message that waited days."""
+        applicant = self._applicant(request)
+        headers = {"Cache-Control": "private, no-cache", "Vary": "Cookie"}
+        if applicant is None:
+            return web.json_response({"state": ""}, headers=headers)
+        news = await self.web.store.web.news(applicant.user_id)
+        if any(tag.value == news.state for tag in request.if_none_match or ()):
+            response = web.Response(status=304, headers=headers)
+        else:
+            response = web.json_response(
+                {"state": news.state, "notices": news.notices, "question": news.question},
+                headers=headers,
+            )
+        response.etag = news.state
+        return response
 
     async def my_data(self, request: web.Request) -> web.StreamResponse:
         applicant = self._applicant(request)
@@ -520,6 +615,7 @@ def routes(pages: WebPages) -> list[web.RouteDef]:
         web.get("/status", pages.status),
         web.post("/read", pages.read),
         web.post("/reply", pages.reply),
+        web.get("/news", pages.news),
         web.post("/code", pages.new_code),
         web.get("/resume", pages.resume_form),
         web.post("/resume", pages.resume),

@@ -47,6 +47,16 @@ _MARKS = {
 }
 
 
+# What a file chooser offers for each kind a question takes (FLOW_FORMAT ``kinds``).
+_ACCEPT = {
+    "photo": "image/*",
+    "document": "application/pdf",
+    "voice": "audio/*",
+    "audio": "audio/*",
+    "video": "video/*",
+}
+
+
 @dataclass(frozen=True)
 class Button:
     value: str
@@ -75,6 +85,8 @@ class Page:
     refusal: str = ""  # on the review (a question's is inside its text)
     typed: bool = False  # a box to type the answer in
     upload: bool = False  # a file to choose and send (a question that takes files)
+    accept: str = ""  # the kinds of file the chooser offers (its ``accept``)
+    voice: bool = False  # a recording may answer (a text question with ``voice: true``)
     long: bool = False  # a box of several lines
     numeric: bool = False
     max_length: int = 0
@@ -109,6 +121,9 @@ def page_of(tr: Tr, turn: Turn) -> Page:
     offered = offer(flow, lang, outcome)
     page.typed = step.type in _TYPED
     page.upload = step.type == "attachments"
+    if page.upload:
+        page.accept = ",".join(dict.fromkeys(_ACCEPT[k] for k in step.kinds if k in _ACCEPT))
+    page.voice = step.type == "text" and step.voice
     page.long = step.type == "text" and step.max_length > 100
     page.numeric = step.type in _NUMERIC
     page.max_length = step.max_length if step.type == "text" else 0

@@ -86,6 +86,11 @@ WORDS = {
     "new_code": N_("Get a new code"),
     "new_code_old_gone": N_("Your old code does not work any more."),
     "start_again": N_("If you change your mind, you can start again."),
+    # With the script on: a form that could not be sent (no signal); the page stays.
+    "not_sent": N_("It could not be sent. Please check the signal and tap again."),
+    "record_voice": N_("Record a voice message instead of typing"),
+    "send_recording": N_("Send the recording"),
+    "reply_file": N_("You can also send a photo or a voice message (if you want)"),
 }
 
 

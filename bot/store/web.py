@@ -10,6 +10,7 @@ Telegram sender, until the applicant's page has shown them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 
@@ -25,6 +26,17 @@ class WebNotice:
     kind: str | None
     intake_id: int | None
     created_at: str
+
+
+@dataclass(frozen=True)
+class News:
+    """What an open page of a web applicant may have to show anew: a digest of their
+    waiting notices, an open question and their applications' statuses (``state``, the
+    same while nothing changed), and how many notices wait."""
+
+    state: str
+    notices: int
+    question: bool
 
 
 class WebStore:
@@ -134,3 +146,23 @@ class WebStore:
             (user_id, *ids),
             touches=NOBODY,
         )
+
+    async def news(self, user_id: int) -> News:
+        """One cheap read for a page that asks every few seconds whether anything changed
+        (web_channel/pages.py, ``news``): the newest waiting notice and how many wait, the
+        open prompt, and the statuses of the sent applications. Only a digest leaves."""
+        row = await self._db.fetchone(
+            "SELECT (SELECT COALESCE(MAX(id), 0) || ':' || COUNT(*) FROM outbox"
+            " WHERE chat_id = ?) AS notices,"
+            " (SELECT kind || ':' || COALESCE(intake_id, '') FROM pending"
+            " WHERE user_id = ?) AS asked,"
+            " (SELECT group_concat(id || '=' || status, ',') FROM"
+            " (SELECT id, status FROM intakes WHERE applicant_id = ? AND status != 'draft'"
+            " ORDER BY id)) AS statuses",
+            (user_id, user_id, user_id),
+        )
+        notices = str(row["notices"]) if row else "0:0"
+        asked = str(row["asked"] or "") if row else ""
+        statuses = str(row["statuses"] or "") if row else ""
+        digest = hashlib.sha256(f"{notices}|{asked}|{statuses}".encode()).hexdigest()[:20]
+        return News(digest, int(notices.split(":")[1]), asked.startswith("reply:"))
