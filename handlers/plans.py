@@ -20,6 +20,7 @@ from bot.casework import Casework, Conflict, Denied
 from bot.casework.actions import CASEWORKER, PARTNER
 from bot.casework.measure_terms import DUE_DAYS, MeasureState
 from bot.casework.plans import DRAFT, DUE_WORDS, KIND_WORDS, PAGE_SIZE, WHY_WORDS, parse_due
+from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.store.pending import Pending
@@ -297,7 +298,7 @@ class PlanHandlers:
         text = message.text or ""
         intake_id = pending.intake_id or 0
         bot = ctx.bot
-        if not text.strip():
+        if not clean_text(text):  # nothing visible is nothing typed: the prompt stays
             await send(bot, actor, _("Please type it as a text message, or send /cancel."))
             return True
         try:

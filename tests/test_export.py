@@ -24,7 +24,7 @@ from bot.messages import HTML
 from bot.regions import EVERYWHERE, Scope
 from bot.store import Store
 from bot.store.exports import Filter
-from tests.helpers import sent_intake
+from tests.helpers import old_referral, sent_intake
 
 CW = 2
 PARTNER = 3
@@ -82,6 +82,8 @@ async def world(w: World) -> dict[str, tuple[int, str]]:
     await w.work.claim(CW, ids["a"][0])
     await w.work.approve(CW, ids["a"][0], "3000")
     await w.work.claim(CW, ids["b"][0])
+    # A referral from before the plan (an old database), then one made now: a measure.
+    await old_referral(w.store, ids["b"][0], CW, PARTNER, "请核实防返贫监测")
     await w.work.refer(CW, ids["b"][0], PARTNER, "帮忙找工作")
     return ids
 
@@ -105,7 +107,7 @@ async def test_the_workbook_has_the_intakes_referrals_and_history_sheets(w: Worl
     out, made = await run(w, Request())
     book = openpyxl.load_workbook(out, read_only=True)
     assert book.sheetnames == ["申请", "转交", "处理记录"]
-    assert (made.intakes, made.referrals) == (3, 1)
+    assert (made.intakes, made.referrals, made.measures) == (3, 1, 1)
     table = rows(out)
     head = table[0]
     assert head[:4] == ["编号", "提交日期", "决定日期", "状态"]
@@ -122,7 +124,10 @@ async def test_the_workbook_has_the_intakes_referrals_and_history_sheets(w: Worl
     # Text an applicant typed that looks like a formula stays text.
     assert any(v == '=HYPERLINK("x")' for v in a.values())
     referrals = rows(out, 1)
-    assert referrals[1][0] == ids["b"][1] and referrals[1][3] == "帮忙找工作"
+    # The old referral, then the measure the referral made now, on the same sheet.
+    assert referrals[1][0] == ids["b"][1] and referrals[1][3] == "请核实防返贫监测"
+    assert referrals[2][0] == ids["b"][1] and referrals[2][3] == "帮忙找工作"
+    assert referrals[2][2] == "待接受"
     history = rows(out, 2)
     assert {r[0] for r in history[1:]} >= {ids["a"][1], ids["b"][1]}
 

@@ -34,6 +34,7 @@ from bot.mydata import export_text
 from bot.stats import figures, render
 from bot.store import Store
 from bot.store.casework import Case
+from tests.helpers import old_referral
 
 HOTAN = "653222"
 CW, CW2, AGRI, HR = 11, 12, 21, 22
@@ -130,7 +131,8 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     with pytest.raises(Conflict):
         await plans.due_in(CW, case.id, 7, TODAY)
 
-    await w.work.refer(CW, case.id, AGRI, "Please visit")
+    # A referral from before the plan (an old database) is shown beside the measures.
+    await old_referral(w.store, case.id, CW, AGRI, "Please visit")
     training = await measure(w, case, 3, AGRI)
     own = await measure(w, case, "Poverty-return monitoring", AGRI, 60)
     loan = await measure(w, case, 6, HR, 90)
@@ -162,6 +164,62 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     assert "4. <b>Free legal help (legal aid)</b> · This procuratorate" in text
     assert "👍 accepted" in text and "not sent yet" not in text
     assert "• Agri: sent, not yet acknowledged" in text
+
+
+async def test_referring_from_the_card_sends_one_partner_a_measure_at_once(
+    world: World,
+) -> None:
+    """The card's "refer" is a measure of the plan: of a need the applicant chose (or the
+    caseworker's words), for the partner picked, due in 30 days, sent to that partner at
+    once while the rest of the plan waits for its Send; the applicant hears who may call."""
+    w = world
+    case = await approved(w)
+    plans, tr = w.work.plans, I18N.tr("en")
+    asked = await plans.asked_for(tr, case)
+    assert [(s.index, s.label) for s in asked] == [
+        (3, "Skills training"),
+        (6, "A low-interest loan"),
+    ]
+    draft = await measure(w, case, 2, 0)  # the procuratorate's own, not sent yet
+    with pytest.raises(Conflict) as other:
+        await plans.refer(CW2, case.id, AGRI, need=3)
+    assert other.value.code == "claimed_by_other"
+    with pytest.raises(Conflict) as nobody:
+        await plans.refer(CW, case.id, CW2, need=3)
+    assert nobody.value.code == "not_a_partner"
+    with pytest.raises(Conflict) as forged:
+        await plans.refer(CW, case.id, AGRI, need=99)
+    assert forged.value.code == "not_found"
+    with pytest.raises(Denied):
+        await plans.refer(AGRI, case.id, AGRI, need=3)
+
+    m = await plans.refer(CW, case.id, AGRI, need=3, today=TODAY)
+    assert (m.kind, m.kind_text, m.partner_id, m.state) == ("training", None, AGRI, "proposed")
+    assert m.due_on == (TODAY + dt.timedelta(days=30)).isoformat() and m.sent_at is not None
+    words = await plans.refer(CW, case.id, HR, "Find a job in the county town", today=TODAY)
+    assert (words.kind, words.kind_text) == (None, "Find a job in the county town")
+    # Only the referred measures went; the plan's draft still waits for Send.
+    unsent = [x.id for x in await w.store.measures.of_intake(case.id) if x.sent_at is None]
+    assert unsent == [draft]
+    assert await w.store.cases.referrals(case.id) == []
+    notices = await queued(w)
+    assert [(chat, kind) for chat, kind, _ in notices] == [
+        (AGRI, Kind.MEASURES),
+        (case.chat_id, Kind.REFERRED),
+        (HR, Kind.MEASURES),
+        (case.chat_id, Kind.REFERRED),
+    ]
+    assert "Skills training" in notices[0][2] and "What is asked of you:" in notices[0][2]
+    assert "we have also asked <b>Agri</b>" in notices[1][2]
+    assert "Find a job in the county town" in notices[2][2]
+    # The partner works it with the measure buttons, as any measure of the plan.
+    assert [x.id for x in await plans.accept_all(AGRI, case.id)] == [m.id]
+    await plans.change(AGRI, [m.id], MeasureState.DONE)
+    card = await plans.partner_card(AGRI, case.id, tr)
+    assert [x.state for x in card.measures] == ["done"]
+    text = plans.plan_text(tr, await plans.view(CW, case.id, tr))
+    assert "<b>Skills training</b> · Agri · by " in text and "✅ done" in text
+    assert "<b>Find a job in the county town</b> · HR" in text
 
 
 async def test_partners_move_only_their_own_measures_forward(world: World) -> None:

@@ -287,3 +287,59 @@ async def test_referrals_pages_a_partners_households_and_cancel_drops_a_draft(
     await tap_then(cw, "Cancel", "Cancelled", on=kinds)
     assert len(await r.store.measures.of_intake(intake_id)) == 1
     assert await r.store.pending.get(CW) is None
+
+
+async def test_refer_from_the_card_sends_a_measure_of_a_need_the_applicant_chose(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """The card's "refer": pick the partner, then tap one of the needs the applicant
+    chose (or type one); the measure is in the plan at once and its partner works it with
+    the measure buttons; the applicant hears who may contact them."""
+    applicant, ref, intake_id = await approved(r, tg)
+    cw, hr = tg.user(CW), tg.user(HR)
+    start = len(cw.messages)
+    await cw.send(f"/open {ref}")
+    card = await with_button(cw, "🤝 Refer to a partner", after=start)
+    menu = await tap_then(cw, "🤝 Refer to a partner", "to which partner", on=card)
+    assert menu.buttons == [
+        f"{AGRI_NAME} (agriculture and rural affairs)",
+        f"{HR_NAME} (human resources and social security)",
+        "Cancel",
+    ]
+    needs = await tap_then(
+        cw, f"{HR_NAME} (human resources and social security)", "What do you ask them", on=menu
+    )
+    assert "Tap what the applicant asked for, or type it" in (needs.text or "")
+    assert needs.buttons == [
+        "⭐ Skills training",
+        "⭐ A low-interest loan",
+        "⭐ Help with children's schooling",
+        "Cancel",
+    ]
+    sent = await tap_then(cw, "⭐ A low-interest loan", "was sent, due", on=needs)
+    due = dt.date.today() + dt.timedelta(days=30)
+    assert f"due {due:%b} {due.day}, {due.year}." in (sent.text or "")
+    assert sent.buttons == ["🗂 Household plan"]
+    assert needs.buttons == []  # the needs went with the tap
+    [m] = await r.store.measures.of_intake(intake_id)
+    assert (m.kind, m.partner_id, m.state, m.due_on) == ("loan", HR, "proposed", due.isoformat())
+    assert await r.store.cases.referrals(intake_id) == []
+
+    to_hr = await arrives(hr, ref, "New measures for a household")
+    assert "A low-interest loan" in (to_hr.text or "").split("What is asked of you:")[1]
+    assert to_hr.buttons == ["👍 Accept all", "📋 Report on each"]
+    await arrives(applicant, ref, f"we have also asked <b>{HR_NAME}</b> to help your family")
+    # A replayed need (the prompt is gone) adds nothing.
+    stale = "That referral is over"
+    start = len(cw.messages)
+    await cw.tap_data(f"c:rn:{intake_id}:3")
+    await arrives(cw, stale, after=start)
+    assert len(await r.store.measures.of_intake(intake_id)) == 1
+
+    # The partner works it like any measure; the plan shows where it stands.
+    card_hr = await tap_then(hr, "👍 Accept all", "👍 accept · ⏳ under way", on=to_hr)
+    await tap_then(hr, "✅ 1", "have been told it is done", on=card_hr)
+    plan = await tap_then(cw, "🗂 Household plan", f"Plan for {ref}", on=sent)
+    assert f"<b>A low-interest loan</b> · {HR_NAME} · by " in (plan.text or "")
+    assert "✅ done" in (plan.text or "")
+    await outbox_empty(r)

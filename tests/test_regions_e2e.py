@@ -189,8 +189,8 @@ async def test_each_county_sees_finds_and_acts_on_only_its_own_intakes(
 
     # A refers to the agriculture bureau of the county only; the other bureau, forged in,
     # is refused.
-    await reply_to(a, a.tap_data(f"c:rf:{one['id']}:0"), "to which liaison")
-    offered = [m for m in a.messages if "to which liaison" in (m.text or "")][-1].buttons
+    await reply_to(a, a.tap_data(f"c:rf:{one['id']}:0"), "to which partner")
+    offered = [m for m in a.messages if "to which partner" in (m.text or "")][-1].buttons
     assert "Karakax Bureau" in offered and "Keriya Bureau" not in offered
     await reply_to(a, a.tap_data(f"c:rp:{one['id']}:{P2}"), "no longer a partner")
     assert await r.store.pending.get(A) is None

@@ -94,14 +94,20 @@ class Casework:
         self.deletions = Deletions(store, self.people, self.notices, self.decisions)
         self.clues = Clues(store, self.people, self.notices, fmt)
         self.supervision = Supervision(store, self.people, self.notices, self.decisions)
-        self.desk = Desk(
-            store, self.decisions, self.referrals, self.deletions, self.clues, self.supervision
-        )
         self.digests = Digests(store, self.people, settings, fmt)
         self.checkins = Checkins(store, self.people, settings, fmt)
         self.decisions.checkins = self.checkins
         self.finding = Finding(store, self.people, settings)
-        self.plans = Plans(store, self.people, self.decisions, fmt)
+        self.plans = Plans(store, self.people, self.decisions, self.notices, fmt)
+        self.desk = Desk(
+            store,
+            self.decisions,
+            self.referrals,
+            self.deletions,
+            self.clues,
+            self.supervision,
+            self.plans,
+        )
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
@@ -129,8 +135,7 @@ class Casework:
         self.request_correction = self.decisions.request_correction
         self.correct_answers = self.decisions.correct_answers
         self.find = self.finding.find
-        self.partners = self.referrals.partners
-        self.refer = self.referrals.refer
+        self.refer = self.plans.refer
         self.acknowledge = self.referrals.acknowledge
         self.report_done = self.referrals.report_done
         self.return_referral = self.referrals.return_referral

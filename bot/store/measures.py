@@ -225,6 +225,54 @@ class MeasureStore:
             None,
         )
 
+    async def refer(
+        self,
+        intake_id: int,
+        actor: int,
+        partner_id: int,
+        *,
+        kind: str | None,
+        kind_text: str | None,
+        due_on: str,
+        notify: Notify,
+    ) -> Measure:
+        """A measure for ``partner_id`` added to the plan and sent to them at once (the
+        card's "refer"): one transaction, so the partner gets its card exactly when the
+        measure exists, and the plan's other unsent measures stay as they are."""
+        at = now_iso()
+        cipher = self._db.cipher
+        async with self._db.write() as tx:
+            await _holder(tx, intake_id, actor)
+            held = await tx.fetchone(
+                "SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,)
+            )
+            if held is not None and int(held["n"]) >= MAX_MEASURES:
+                raise Conflict("too_many")
+            cursor = await tx.execute(
+                "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
+                " created_by, created_at, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    intake_id,
+                    kind,
+                    None if kind_text is None else seal_text(cipher, kind_text),
+                    partner_id,
+                    due_on,
+                    actor,
+                    at,
+                    at,
+                    at,
+                ),
+            )
+            measure_id = int(cursor.lastrowid or 0)
+            facts = {"measure": measure_id, "kind": kind or "own", "partner": partner_id}
+            await record(tx, actor, "measure.added", intake_id, {**facts, "referred": True})
+            await record(tx, actor, "measure.sent", intake_id, {"measures": [measure_id]})
+            row = await tx.fetchone("SELECT * FROM measures WHERE id = ?", (measure_id,))
+            measure = _measure(row, cipher)
+            await enqueue(tx, notify([measure]))
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+        return measure
+
     async def send(self, intake_id: int, actor: int, notify: Notify) -> list[Measure]:
         """The measures of the plan not sent yet go to their partners (``notify`` renders
         the cards, one per partner); those of the procuratorate itself are accepted at
