@@ -23,7 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.casework import Casework, Conflict, Denied, Kind
-from bot.casework.measure_terms import MeasureState
+from bot.casework.measure_terms import MeasureState, read_body_kind
 from bot.casework.plans import PAGE_SIZE, parse_due
 from bot.config import Settings
 from bot.export import Request, export
@@ -385,3 +385,22 @@ def test_a_typed_due_date() -> None:
     assert parse_due("2027-02-30", today) is None
     assert parse_due("next week", today) is None
     assert parse_due("２０２７-03-01", today) is None  # full-width digits are not taken
+
+
+def test_a_partners_kind_is_read_by_its_code_or_its_name_in_any_language() -> None:
+    readers = [I18N.tr(lang) for lang in I18N.languages]
+    assert read_body_kind(readers, ["human_resources", "Hotan", "HR"]) == (
+        "human_resources",
+        ["Hotan", "HR"],
+    )
+    assert read_body_kind(readers, ["Human", "Resources", "and", "Social", "Security", "x"]) == (
+        "human_resources",
+        ["x"],
+    )
+    assert read_body_kind(readers, ["人力资源和社会保障", "和田县人社局"]) == (
+        "human_resources",
+        ["和田县人社局"],
+    )
+    assert read_body_kind(readers, ["قانۇن", "ياردىمى", "مەركىزى"]) == ("legal_aid", [])
+    assert read_body_kind(readers, ["和田县农业农村局"]) == (None, ["和田县农业农村局"])
+    assert read_body_kind(readers, []) == (None, [])
