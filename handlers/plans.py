@@ -153,6 +153,10 @@ class PlanHandlers:
                         for s in await p.suggestions(actor, intake_id, tr)
                     ]
                     text = _("What help? ⭐ marks what the applicant asked for.")
+                    if not kinds:  # a flow of the admin's own that tags no needs
+                        text = _(
+                            "This interview names no kinds of help (no question is tagged needs): type the help. An admin can tag one (docs/flow-format.md)."
+                        )
                     await send(bot, actor, text, kinds_keyboard(tr, intake_id, kinds))
                 case PlanOp.KIND:
                     await p.pick_kind(actor, intake_id, arg)

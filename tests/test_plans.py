@@ -24,10 +24,11 @@ from openpyxl import load_workbook
 
 from bot.casework import Casework, Conflict, Denied, Kind
 from bot.casework.measure_terms import MeasureState, read_body_kind
-from bot.casework.plans import PAGE_SIZE, parse_due
+from bot.casework.plans import PAGE_SIZE, needs_step, parse_due
 from bot.config import Settings
 from bot.export import Request, export
 from bot.flow.engine import Screening, State
+from bot.flow.loader import default_flow_source
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.mydata import export_text
@@ -404,3 +405,29 @@ def test_a_partners_kind_is_read_by_its_code_or_its_name_in_any_language() -> No
     assert read_body_kind(readers, ["قانۇن", "ياردىمى", "مەركىزى"]) == ("legal_aid", [])
     assert read_body_kind(readers, ["和田县农业农村局"]) == (None, ["和田县农业农村局"])
     assert read_body_kind(readers, []) == (None, [])
+
+
+async def test_an_older_copy_of_the_built_in_flow_still_offers_the_applicants_needs(
+    world: World,
+) -> None:
+    """A database given the built-in flow before the ``needs`` tag keeps that copy (and
+    its intakes keep their version): the plan takes the needs from the step the built-in
+    flow tags now, of the same id and values. A flow of the admin's own is not guessed."""
+    w = world
+    old = default_flow_source().replace("tags: [stats, partner, needs]", "tags: [stats, partner]")
+    assert old != default_flow_source()
+    published = await w.store.flows.publish(old)
+    assert published.tagged("needs") == [] and needs_step(published) is not None
+    case = await approved(w)
+    assert case.flow_version == published.version
+    tr = I18N.tr("en")
+    suggested = await w.work.plans.suggestions(CW, case.id, tr)
+    assert [s.label for s in suggested if s.chosen] == ["Skills training", "A low-interest loan"]
+    m = await w.work.plans.refer(CW, case.id, AGRI, need=3)
+    assert m.kind == "training"
+    text = w.work.plans.plan_text(tr, await w.work.plans.view(CW, case.id, tr))
+    assert "<b>Skills training</b> · Agri" in text
+
+    # Another flow with a step of that id: no needs unless it tags them.
+    own = old.replace("id: judicial-assistance", "id: our-own-interview", 1)
+    assert needs_step(await w.store.flows.publish(own)) is None

@@ -17,6 +17,7 @@ import pytest
 
 from bot.casework.measure_terms import MeasureState
 from bot.flow.engine import Screening, State
+from bot.flow.loader import default_flow_source
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text
@@ -343,3 +344,27 @@ async def test_refer_from_the_card_sends_a_measure_of_a_need_the_applicant_chose
     assert f"<b>A low-interest loan</b> · {HR_NAME} · by " in (plan.text or "")
     assert "✅ done" in (plan.text or "")
     await outbox_empty(r)
+
+
+async def test_a_flow_without_needs_says_so_and_takes_typed_help(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """An admin's own interview that tags no needs: the plan says so and takes the help
+    typed, and the card's refer asks for it typed."""
+    own = default_flow_source().replace("id: judicial-assistance", "id: our-own", 1)
+    own = own.replace("tags: [stats, partner, needs]", "tags: [stats, partner]")
+    await r.store.flows.publish(own)
+    _applicant, ref, intake_id = await approved(r, tg)
+    cw = tg.user(CW)
+    start = len(cw.messages)
+    await cw.send(f"/open {ref}")
+    card = await with_button(cw, "🗂 Household plan", after=start)
+    plan = await tap_then(cw, "🗂 Household plan", f"Plan for {ref}", on=card)
+    kinds = await tap_then(cw, "➕ Add a measure", "names no kinds of help", on=plan)
+    assert kinds.buttons == ["✍️ Something else (type it)", "Cancel"]
+    await tap_then(cw, "Cancel", "Cancelled", on=kinds)
+    menu = await tap_then(cw, "🤝 Refer to a partner", "to which partner", on=card)
+    await tap_then(cw, f"{AGRI_NAME} (agriculture and rural affairs)", "Type it", on=menu)
+    await say_then(cw, "Find seedlings for the orchard", "was sent, due")
+    [m] = await r.store.measures.of_intake(intake_id)
+    assert (m.kind, m.kind_text, m.partner_id) == (None, "Find seedlings for the orchard", AGRI)

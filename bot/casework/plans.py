@@ -15,6 +15,7 @@ done or cannot be done, and reads the whole plan in /status.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from bot.casework.measure_terms import (
 )
 from bot.casework.notices import Kind, Notices, partner_summary
 from bot.casework.terms import MAX_TYPED, fen_to_yuan, referral_status
+from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow, Step
 from bot.flow.values import clean_text, strip_bidi
 from bot.i18n import Tr
@@ -63,10 +65,32 @@ SOME_BODY = N_("a department that can help")
 
 
 def needs_step(flow: Flow) -> Step | None:
-    """The step whose choices are the kinds of help a plan is made of (tagged ``needs``)."""
+    """The step whose choices are the kinds of help a plan is made of (tagged ``needs``).
+
+    A database keeps the copy of the built-in flow it was first given (the store seeds the
+    built-in flow only into an empty database), and intakes keep the version they were
+    answered on: a copy from before the ``needs`` tag has none. For such a copy, the step
+    the built-in flow shipped now tags ``needs`` is taken, when the copy has a step of that
+    id whose choices are among its values (the kinds stay the same codes). A flow of the
+    admin's own has no such fallback: it declares its needs (docs/flow-format.md)."""
     for step in flow.tagged("needs"):
         if step.choices:
             return step
+    shipped = _shipped_needs()
+    if shipped is None or flow.id != shipped[0] or not flow.has_step(shipped[1]):
+        return None
+    step = flow.step(shipped[1])
+    values = {c.value for c in step.choices}
+    return step if values and values <= shipped[2] else None
+
+
+@functools.cache
+def _shipped_needs() -> tuple[str, str, frozenset[str]] | None:
+    """The built-in flow's id, the id of its step tagged ``needs`` and that step's values."""
+    shipped = load_flow_text(default_flow_source())
+    for step in shipped.tagged("needs"):
+        if step.choices:
+            return shipped.id, step.id, frozenset(c.value for c in step.choices)
     return None
 
 
