@@ -263,7 +263,13 @@ class PlanHandlers:
                     await self.show_card(bot, actor, tr, changed[0].intake_id)
                 case MeasureOp.NOT_POSSIBLE:
                     await p.ask_why(actor, target)
-                    text = _("Type why this cannot be done.") + "\n\n" + _(_OR_CANCEL)
+                    text = (
+                        _(
+                            "Type why this cannot be done, in words the family understands: they will read it, and so will the caseworker."
+                        )
+                        + "\n\n"
+                        + _(_OR_CANCEL)
+                    )
                     await send(bot, actor, text, ForceReply(selective=True))
                 case MeasureOp.ACCEPT | MeasureOp.UNDER_WAY | MeasureOp.DONE:
                     to = _TO[op]

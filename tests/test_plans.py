@@ -264,7 +264,9 @@ async def test_partners_move_only_their_own_measures_forward(world: World) -> No
     to_applicant = [text for chat, kind, text in notices if chat == case.chat_id]
     assert len(to_applicant) == 2
     assert "Skills training" in to_applicant[0] and "done" in to_applicant[0]
+    # The partner wrote why for the family to read (it was asked for so): they read it.
     assert "could not be done" in to_applicant[1]
+    assert "Why: <i>No places this year</i>" in to_applicant[1]
     # The history: the audit rows name the measure, never the words.
     actions = [
         r["action"]
@@ -280,9 +282,21 @@ async def test_partners_move_only_their_own_measures_forward(world: World) -> No
     lines = await plans.applicant_lines(I18N.tr("en"), case.id)
     assert lines[0].startswith("<b>Skills training</b> — Agri: done")
     assert lines[2].startswith("<b>A low-interest loan</b> — HR: planned, by ")
+    assert lines[1] == (
+        "<b>Poverty-return monitoring</b> — Agri: could not be done\n"
+        "   Why: <i>No places this year</i>"
+    )
     zh = await plans.applicant_lines(I18N.tr("zh"), case.id)
     assert zh[1].startswith("<b>Poverty-return monitoring</b> — Agri：没能办成")
+    assert zh[1].endswith("原因：<i>No places this year</i>")
     assert zh[2].startswith("<b>低息贷款</b> — HR：")
+    # A reason written before partners were asked to write it for the family (an older
+    # database) stays with the staff: /status says only that it could not be done.
+    await w.store.db.execute("UPDATE measures SET reason_shown = 0 WHERE id = ?", (monitoring,))
+    lines = await plans.applicant_lines(I18N.tr("en"), case.id)
+    assert lines[1] == "<b>Poverty-return monitoring</b> — Agri: could not be done"
+    staff = plans.plan_text(I18N.tr("en"), await plans.view(CW, case.id, I18N.tr("en")))
+    assert "<i>No places this year</i>" in staff
 
 
 async def test_words_are_sealed_and_erasure_clears_them(world: World) -> None:

@@ -211,7 +211,8 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
     await tap_then(agri, "✅ 1", "the family have been told it is done", on=card_agri)
     card_agri = await arrives(agri, "👍 accept · ⏳ under way", after=start)
     assert card_agri.buttons == ["⏳ 2", "✅ 2", "⛔ 2"]
-    await tap_then(agri, "⛔ 2", "Type why this cannot be done", on=card_agri)
+    asked = await tap_then(agri, "⛔ 2", "Type why this cannot be done", on=card_agri)
+    assert "in words the family understands: they will read it" in (asked.text or "")
     await say_then(agri, WHY, "told why it cannot be done")
     assert await states(r, intake_id) == [(AGRI, "done"), (AGRI, "not_possible"), (HR, "accepted")]
     # A measure not possible is never marked done after (a replayed or forged tap).
@@ -236,11 +237,12 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
 
     # The applicant was told of done and not possible, and reads the plan in /status.
     await arrives(applicant, "News about the help for your application", "Skills training", "done")
-    await arrives(applicant, "could not be done")
+    told = await arrives(applicant, "could not be done")
+    assert f"Why: <i>{WHY}</i>" in (told.text or "")  # written for them, as asked
     status = await say_then(applicant, "/status", "The help planned for your family")
     text = status.text or ""
     assert f"Skills training</b> — {AGRI_NAME}: done" in text
-    assert f"{MONITORING}</b> — {AGRI_NAME}: could not be done" in text
+    assert f"{MONITORING}</b> — {AGRI_NAME}: could not be done\n   Why: <i>{WHY}</i>" in text
     due_60 = r.services.i18n.tr("en").date(dt.date.today() + dt.timedelta(days=60))  # type: ignore[union-attr]
     assert f"A low-interest loan</b> — {HR_NAME}: they have agreed to do it, by {due_60}" in text
     await outbox_empty(r)

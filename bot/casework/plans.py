@@ -618,7 +618,14 @@ class Plans:
             return tr.gettext("{what} — {who}: {state}, by {date}").format(
                 what=what, who=who, state=where, date=tr.date(m.due_on)
             )
-        return tr.gettext("{what} — {who}: {state}").format(what=what, who=who, state=where)
+        line = tr.gettext("{what} — {who}: {state}").format(what=what, who=who, state=where)
+        # Why not, when the partner wrote it for the family (as a decline's reason is);
+        # a reason written before it was asked for so stays with the staff.
+        if m.state == MeasureState.NOT_POSSIBLE and m.reason and m.reason_shown:
+            line += "\n   " + tr.labelled(
+                fmt.esc(tr.gettext("Why")), fmt.i(fmt.esc(strip_bidi(m.reason)))
+            )
+        return line
 
     def applicant_notice(
         self, tr: Tr, case: Case, flow: Flow, changed: Sequence[Measure], names: dict[int, str]

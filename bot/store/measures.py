@@ -65,6 +65,9 @@ class Measure:
     sent_at: str | None
     updated_at: str
     closed_at: str | None
+    # The reason was written for the household to read (it is shown to them): the partner
+    # was asked for it in words the family understands (migration 0016).
+    reason_shown: bool = False
 
     @property
     def open(self) -> bool:
@@ -86,6 +89,7 @@ def _measure(r: Any, cipher: Cipher | None) -> Measure:
         r["sent_at"],
         r["updated_at"],
         r["closed_at"],
+        bool(r["reason_shown"]),
     )
 
 
@@ -332,14 +336,18 @@ class MeasureStore:
                 if row["state"] not in allowed_from:
                     continue
                 closes = to in CLOSED_STATES
+                # A reason is asked for in words the family understands: they read it.
                 await tx.execute(
                     "UPDATE measures SET state = ?, updated_at = ?,"
-                    " reason = COALESCE(?, reason), closed_at = ? WHERE id = ?",
+                    " reason = COALESCE(?, reason), closed_at = ?,"
+                    " reason_shown = CASE WHEN ? IS NULL THEN reason_shown ELSE 1 END"
+                    " WHERE id = ?",
                     (
                         to,
                         at,
                         None if reason is None else seal_text(cipher, reason),
                         at if closes else None,
+                        reason,
                         measure_id,
                     ),
                 )
