@@ -5,7 +5,8 @@ The parts, each over the store and the people who act:
 - ``identity``: languages, staff names and roles (``People``, ``Denied``);
 - ``actions``: the actions by name and when each is open (``Action``, ``allowed``);
 - ``decisions``: the queue, the card, claiming, asking and deciding;
-- ``referrals``: clue transfer to the agriculture department and the partner's side;
+- ``referrals``: referrals written before the plans (one message, one report), still
+  worked by their partner; referring now adds a measure to the plan (``plans.refer``);
 - ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
 - ``deletions``: the applicant's request to erase a sent intake;
 - ``finding``: /find and the filtered queue (``filters``: the words it takes), in pages;
@@ -14,8 +15,8 @@ The parts, each over the store and the people who act:
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``checkins``: return visits to the household after the decision (回访);
-- ``plans``: the household's plan of help measures (一户一策) and the partners' side of it
-  (``measure_terms``: states, kinds of body, and their words);
+- ``plans``: the household's plan of help measures (一户一策), the card's refer, and the
+  partners' side of it (``measure_terms``: states, kinds of body, and their words);
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
