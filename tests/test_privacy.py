@@ -244,6 +244,7 @@ async def test_sensitive_answers_and_attachments_are_encrypted_at_rest(
         # the clear on disk (queued notifications are encrypted too).
         await r.store.roles.grant(PARTNER, "partner", label="County Bureau")
         work = r.services.casework  # type: ignore[union-attr]
+        await work.claim(CW, intake.id)  # referring adds a measure to the holder's plan
         await work.refer(CW, intake.id, PARTNER, "Please visit the family")
         await arrives(tg.user(PARTNER, language_code="en"), "Please visit the family", phone)
         await outbox_empty(r)
