@@ -11,6 +11,7 @@ import operator
 from functools import reduce
 
 from bot import stats
+from bot.casework.measure_terms import BODY_KINDS
 from bot.flowadmin import NotAdmin
 from bot.housekeeping import Housekeeping
 from bot.store import Store
@@ -52,12 +53,19 @@ class Administration:
         role: str,
         label: str | None,
         regions: list[str] | None = None,
+        kind: str | None = None,
     ) -> bool:
         """Give ``role`` to ``user_id``; True if it is new (a label is updated either way).
         ``regions`` (division codes) replace the regions it covers; None keeps them (a new
-        role covers every region). Raises ValueError for a role that does not exist."""
+        role covers every region). ``kind``: a partner's kind of body (a code of
+        BODY_KINDS; None keeps the one it has). Raises ValueError for a role that does not
+        exist, or a kind that is none or not a partner's."""
+        if kind is not None and (kind not in BODY_KINDS or role != "partner"):
+            raise ValueError(kind)
         await self.require(actor)
-        return await self.store.roles.grant(user_id, role, label=label, by=actor, regions=regions)
+        return await self.store.roles.grant(
+            user_id, role, label=label, by=actor, regions=regions, kind=kind
+        )
 
     async def revoke(self, actor: int, user_id: int, role: str) -> bool:
         """Take ``role`` from ``user_id``; False if they did not have it."""

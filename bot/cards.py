@@ -14,6 +14,8 @@ from bot.casework.checkins import choice_text
 from bot.casework.deadlines import Due, due_text
 from bot.casework.decisions import Card, Filed
 from bot.casework.facts import facts_of
+from bot.casework.measure_terms import OURSELVES_NAME, state_text
+from bot.casework.plans import kind_name
 from bot.casework.replies import decode, piece_text
 from bot.casework.terms import (
     BY_APPLICANT,
@@ -24,6 +26,7 @@ from bot.casework.terms import (
     outcome_text,
     referral_status,
 )
+from bot.channels import WEB
 from bot.flow.model import Flow
 from bot.flow.values import mask, strip_bidi
 from bot.i18n import Tr, join_list
@@ -145,6 +148,8 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
         head += " · " + fmt.esc(name)
     if case.is_clue:
         head += " · 🔎 " + _("clue from the agriculture department")
+    if case.channel == WEB:  # they read the bot's answers on a web page, not in Telegram
+        head += " · 🌐 " + _("web chat")
     out.append(head)
     if case.is_test:
         out.append(
@@ -226,6 +231,23 @@ def card_texts(tr: Tr, fmt: Fmt, card: Card, actor: int) -> list[str]:
             if ref.outcome:
                 line += "\n   " + fmt.i(outcome_text(tr, ref.outcome))
             out.append(line)
+
+    if card.measures:
+        out.append("")
+        out.append(fmt.b("— " + _("Household plan") + " —"))
+        for m in card.measures:
+            who = (
+                tr.gettext(OURSELVES_NAME)
+                if m.partner_id is None
+                else card.partners.get(m.partner_id) or f"#{m.partner_id}"
+            )
+            parts = [
+                fmt.esc(kind_name(tr, card.flow, m)),
+                fmt.esc(who),
+                tr.gettext("by {date}").format(date=tr.date(m.due_on)),
+                fmt.esc(state_text(tr, m.state)),
+            ]
+            out.append("• " + " · ".join(parts))
 
     if card.history:
         out.append("")

@@ -54,6 +54,11 @@ KEYS = {
     "INTAKE_TIMEZONE": "timezone",
     "INTAKE_FILES": "files",
     "INTAKE_TRANSCRIBER": "transcriber",
+    "INTAKE_WEB_PORT": "web_port",
+    "INTAKE_WEB_LISTEN": "web_listen",
+    "INTAKE_WEB_PUBLIC_URL": "web_public_url",
+    "INTAKE_WEB_TRUST_PROXY": "web_trust_proxy",
+    "INTAKE_WEB_RATE_LIMIT": "web_rate_limit",
 }
 
 #: The Bot API clients ``INTAKE_BOT_API_CLIENT`` chooses from (telegram_channel/client.py).
@@ -123,6 +128,16 @@ class Settings:
     # The speech-to-text engine for voice answers (bot/transcribe.py): "none" (the
     # default: no transcription is claimed), or one registered under that name.
     transcriber: str = "none"
+    # The web chat (web_channel/): the port it listens on (None: not served by ``run``;
+    # ``intake-bot web`` then uses 8080), the address (loopback: nginx in front), the
+    # address people open (https: cookies are Secure), whether to take the client's
+    # address from nginx's X-Real-IP, and the requests one session or address may make per
+    # minute (0 turns the limit off).
+    web_port: int | None = None
+    web_listen: str = "127.0.0.1"
+    web_public_url: str = ""
+    web_trust_proxy: bool = False
+    web_rate_limit: int = 60
 
     @property
     def files_dir(self) -> Path:
@@ -369,6 +384,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kwargs["files"] = str(get("INTAKE_FILES"))
     if get("INTAKE_TRANSCRIBER"):
         kwargs["transcriber"] = str(get("INTAKE_TRANSCRIBER")).strip().lower()
+    if get("INTAKE_WEB_PORT") is not None:
+        port = _int("INTAKE_WEB_PORT", get("INTAKE_WEB_PORT"))
+        if not 0 < port < 65536:
+            raise ConfigError("INTAKE_WEB_PORT must be a port number, 1 to 65535")
+        kwargs["web_port"] = port
+    if get("INTAKE_WEB_LISTEN"):
+        kwargs["web_listen"] = str(get("INTAKE_WEB_LISTEN"))
+    if get("INTAKE_WEB_PUBLIC_URL"):
+        url = str(get("INTAKE_WEB_PUBLIC_URL")).strip().rstrip("/")
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"INTAKE_WEB_PUBLIC_URL must start with https:// (or http://), not {url!r}"
+            )
+        kwargs["web_public_url"] = url
+    if get("INTAKE_WEB_TRUST_PROXY") is not None:
+        kwargs["web_trust_proxy"] = str(get("INTAKE_WEB_TRUST_PROXY")).strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+        )
+    if get("INTAKE_WEB_RATE_LIMIT") is not None:
+        kwargs["web_rate_limit"] = max(
+            0, _int("INTAKE_WEB_RATE_LIMIT", get("INTAKE_WEB_RATE_LIMIT"))
+        )
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
     if is_postgres(kwargs.get("db_path", "")) and not (

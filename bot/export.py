@@ -13,10 +13,14 @@ What is in it:
   special groups the campaign names), pre-screen, decision, amount, holder, days to
   decision; then one column per question of the flow (every version's questions, each
   headed with its newest text in the reader's language);
-- the referrals (clue transfers to the agriculture department) of those intakes;
-- their history (the audit trail: who did what, when; it holds no personal data).
+- the referrals (clue transfers to the agriculture department) of those intakes, then the
+  measures of their plans;
+- their history (the audit trail: who did what, when; it holds no personal data);
+- their check-ins (回访): when each was due, sent and answered, and the answer (better, the
+  same, worse, talk); what the applicant added in their own words only with sensitive data.
 A CSV holds the intakes table only (a CSV file is one table), in UTF-8 with a BOM so that
-Excel opens Chinese and Uyghur correctly.
+Excel opens Chinese and Uyghur correctly; its rows carry each intake's last check-in answer
+and when it was given, as the workbook's do.
 
 The phone and ID number questions (steps of type ``phone`` and ``id_number``) are left
 out unless asked for explicitly (``with_sensitive``); names stay in, as caseworkers need
@@ -37,8 +41,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot import xlsx
+from bot.casework.checkins import CHOICE_NAMES, choice_of
 from bot.casework.measure_terms import OURSELVES_NAME, STATE_NAMES, body_kind_text
 from bot.casework.plans import kind_label
+from bot.casework.replies import decode, piece_text
 from bot.casework.terms import event_name, fen_to_yuan, referral_status
 from bot.flow.model import Flow, Step
 from bot.flow.values import strip_bidi
@@ -68,6 +74,8 @@ INTAKE_HEADERS = (
     N_("Amount (yuan)"),
     N_("Holder"),
     N_("Days to decision"),
+    N_("Last check-in answer"),
+    N_("Last check-in answered on"),
 )
 REFERRAL_HEADERS = (
     N_("Reference"),
@@ -81,7 +89,18 @@ REFERRAL_HEADERS = (
     N_("Kind of body"),
 )
 HISTORY_HEADERS = (N_("Reference"), N_("When (UTC)"), N_("Who"), N_("What"))
-SHEETS = (N_("Applications"), N_("Referrals"), N_("History"))
+# The check-ins (回访) after decisions: the answer is a choice, not personal data; what the
+# applicant added in their own words is, and is only in an export with sensitive data.
+CHECKIN_HEADERS = (
+    N_("Reference"),
+    N_("Due on"),
+    N_("Asked on"),
+    N_("Answered on"),
+    N_("Answer"),
+    N_("Stopped by the applicant"),
+)
+CHECKIN_WORDS = N_("In their words")
+SHEETS = (N_("Applications"), N_("Referrals"), N_("History"), N_("Check-ins"))
 VERDICTS = {
     "likely": N_("may qualify"),
     "look": N_("needs a caseworker's look"),
@@ -115,6 +134,7 @@ class Made:
     history: int
     sensitive: bool
     measures: int = 0  # the plans' measures, on the referrals sheet after the referrals
+    checkins: int = 0  # check-ins sent (or stopped), on their own sheet
 
 
 def parse_words(words: Sequence[str]) -> Request:
@@ -322,7 +342,7 @@ async def export(
     writer: _Writer = _Xlsx(out, [_(n) for n in SHEETS]) if req.format == "xlsx" else _Csv(out)
     try:
         headers = [_(h) for h in INTAKE_HEADERS] + [q.header for q in cols]
-        widths = [10, 11, 11, 12, 10, 8, 30, 16, 10, 20, 12, 14, 8] + [24] * len(cols)
+        widths = [10, 11, 11, 12, 10, 8, 30, 16, 10, 20, 12, 14, 8, 14, 11] + [24] * len(cols)
         sheet = writer.sheet(_(SHEETS[0]), headers, widths)
         assert sheet is not None
         versions = _versions(tr, cols, flows)
@@ -348,6 +368,13 @@ async def export(
         sheet = writer.sheet(_(SHEETS[2]), [_(h) for h in HISTORY_HEADERS], [10, 17, 16, 40])
         if sheet is not None:
             n_history = await _history(store, tr, req, scope, sheet)
+        headers = [_(h) for h in CHECKIN_HEADERS]
+        if req.with_sensitive:
+            headers.append(_(CHECKIN_WORDS))
+        sheet = writer.sheet(_(SHEETS[3]), headers, [10, 11, 11, 11, 24, 10, 40])
+        n_checkins = 0
+        if sheet is not None:
+            n_checkins = await _checkins(store, tr, req, scope, sheet)
         await asyncio.to_thread(writer.close)
     except BaseException:
         try:
@@ -355,7 +382,7 @@ async def export(
         finally:
             out.unlink(missing_ok=True)
         raise
-    made = Made(n_intakes, n_referrals, n_history, req.with_sensitive, n_measures)
+    made = Made(n_intakes, n_referrals, n_history, req.with_sensitive, n_measures, n_checkins)
     detail: dict[str, Any] = {
         "filter": f.to_dict(),
         "format": req.format,
@@ -364,6 +391,7 @@ async def export(
         "intakes": made.intakes,
         "referrals": made.referrals,
         "measures": made.measures,
+        "checkins": made.checkins,
         "history": made.history,
     }
     if asked is not None:
@@ -422,6 +450,8 @@ def _intake_cells(store: Store, tr: Tr, row: Any, version: _Version) -> list[Any
         float(fen_to_yuan(fen)) if fen is not None and status == "approved" else None,
         holder,
         round(float(days), 1) if days is not None else None,
+        choice_words(tr, row["last_checkin"]) if row["last_checkin"] else None,
+        (row["last_checkin_at"] or "")[:10] or None,
     ]
     get = answers.get
     cells += [None if conv is None else conv(get(qid)) for qid, conv in version.answers]
@@ -514,6 +544,46 @@ async def _measures(store: Store, tr: Tr, req: Request, scope: Scope, sheet: She
                         body_kind_text(tr, r["body_kind"]) or None,
                     ]
                 )
+
+        await asyncio.to_thread(write)
+    return n
+
+
+def choice_words(tr: Tr, code: str) -> str:
+    """A check-in's answer as the export reads it: the words, without the emoji."""
+    choice = choice_of(code)
+    return tr.gettext(CHOICE_NAMES[choice][1]) if choice is not None else code
+
+
+async def _checkins(store: Store, tr: Tr, req: Request, scope: Scope, sheet: Sheet) -> int:
+    """The check-ins sent (or stopped): due, sent, answered, the answer; with sensitive
+    data, what the applicant added to each answer in their words (or "voice message")."""
+    xs = store.exports
+    n = after = 0
+    while rows := await xs.checkins(req.filter, scope, after):
+        after = int(rows[-1]["id"])
+        n += len(rows)
+        # check-in -> what was added to its answer, in order.
+        words: dict[int, list[str]] = {}
+        if req.with_sensitive:
+            ids = sorted({int(r["intake_id"]) for r in rows if r["answered_at"]})
+            for _intake, checkin, body in await xs.checkin_words(ids):
+                words.setdefault(checkin, []).append(xs.opened(body) or "")
+
+        def write(rows: list[Any] = rows, words: dict[int, list[str]] = words) -> None:
+            for r in rows:
+                cells: list[Any] = [
+                    r["ref"],
+                    (r["due_at"] or "")[:10],
+                    (r["sent_at"] or "")[:10] or None,
+                    (r["answered_at"] or "")[:10] or None,
+                    choice_words(tr, r["answer"]) if r["answer"] else None,
+                    tr.gettext("yes") if r["stopped"] else None,
+                ]
+                if req.with_sensitive:
+                    said = words.get(int(r["id"]), [])
+                    cells.append("\n".join(piece_text(tr, decode(b)) for b in said) or None)
+                sheet.row(cells)
 
         await asyncio.to_thread(write)
     return n

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 
+from bot.channels import TELEGRAM
 from bot.evidence import Evidence, Fetch, refs_in
 from bot.flow import engine
 from bot.flow.engine import Ask, Completed, Ended, Input, Outcome, Review, State
@@ -34,7 +35,10 @@ log = logging.getLogger(__name__)
 class Applicant:
     user_id: int
     chat_id: int
-    telegram_lang: str | None = None
+    telegram_lang: str | None = (
+        None  # the language the channel reports (Accept-Language on the web)
+    )
+    channel: str = TELEGRAM  # bot/channels.py: recorded on the intakes they start
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ class Interview:
             flow=flow,
             state=first.state,
             update_id=update_id,
+            channel=applicant.channel,
         )
         if intake is None:
             return Turn(lang, flow_lang, duplicate=True)

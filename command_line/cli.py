@@ -271,6 +271,28 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_bot(settings)
 
 
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram_channel.app import configure_logging
+    from web_channel.app import serve_web
+
+    if args.qr:
+        from web_channel.qr import write_qr
+
+        if not settings.web_public_url:
+            print(
+                "intake-bot: set INTAKE_WEB_PUBLIC_URL to the address people open"
+                " (https://...) to make its QR code",
+                file=sys.stderr,
+            )
+            return 2
+        write_qr(settings.web_public_url, Path(args.qr))
+        print(f"{args.qr}: the QR code of {settings.web_public_url}")
+        return 0
+    configure_logging(settings)
+    asyncio.run(serve_web(settings))
+    return 0
+
+
 def cmd_try(args: argparse.Namespace, settings: Settings) -> int:
     from command_line.tryout import run_try
 
@@ -290,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the bot (long polling, or a webhook if configured)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "web", help="serve only the web chat for applicants (INTAKE_WEB_PORT, default 8080)"
+    )
+    p.add_argument(
+        "--qr",
+        metavar="FILE.png",
+        help="write the QR code of INTAKE_WEB_PUBLIC_URL to FILE.png instead of serving",
+    )
+    p.set_defaults(func=cmd_web)
 
     p = sub.add_parser("try", help="walk an interview in the terminal, no Telegram needed")
     p.add_argument("file", nargs="?", help="a flow file (default: the current flow)")

@@ -57,6 +57,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         made = await export.export(store, tr, req, out)
         print(
             f"{out}: applications {made.intakes}, referrals {made.referrals},"
+            f" measures {made.measures}, check-ins {made.checkins},"
             f" history entries {made.history}"
             + ("; with phone and ID numbers: keep the file safe" if made.sensitive else "")
         )

@@ -25,6 +25,7 @@ from telegram.ext import (
 
 from bot import charts, stats
 from bot.administration import DRAFT_DAYS, Administration, NotStaff
+from bot.casework.measure_terms import BODY_KINDS, body_kind_text, read_body_kind
 from bot.flow.loader import MAX_FILE_BYTES, FlowError
 from bot.flow.sandbox import CheckStopped
 from bot.flow.values import clean_text, strip_bidi
@@ -95,12 +96,21 @@ class AdminHandlers:
                 actor,
                 _(
                     "Usage: /grant USER_ID ROLE [region codes] [name], where ROLE is caseworker, supervisor, partner or admin. A region code is 6 digits (653222), or its first 2 or 4 digits for everything under it; none: every region."
-                ),
+                )
+                + "\n"
+                + _(
+                    "For a partner, its kind of body may follow the region codes: {kinds}. For example: /grant 7001 partner 653222 civil affairs Hotan County Civil Affairs Bureau"
+                ).format(kinds=", ".join(body_kind_text(tr, k) for k in BODY_KINDS)),
             )
             return
         regions, label = _regions_first(label) if role != "admin" else (None, label)
+        kind = None
+        if role == "partner":
+            readers = [self.people.i18n.tr(lang) for lang in self.people.i18n.languages]
+            kind, rest = read_body_kind(readers, (label or "").split())
+            label = " ".join(rest) or None
         try:
-            new = await self.admin.grant(actor, user_id, role, label, regions)
+            new = await self.admin.grant(actor, user_id, role, label, regions, kind)
         except NotAdmin:  # revoked since the check above
             await self._only_admins(ctx, actor, tr)
             return
@@ -109,6 +119,11 @@ class AdminHandlers:
         ).format(user=user_id, role=role)
         if regions:
             text += "\n" + tr.labelled(_("Region"), ", ".join(sorted(set(regions))))
+        if kind:
+            # The kind is read off the front of the words: say how they were split.
+            text += "\n" + tr.labelled(_("Kind of body"), body_kind_text(tr, kind))
+            if label:
+                text += "\n" + tr.labelled(_("Shown as"), HTML.esc(strip_bidi(label)))
         await send(ctx.bot, actor, text)
         await self.menus.refresh(ctx.bot, user_id)
 
@@ -157,6 +172,8 @@ class AdminHandlers:
                 line += " · " + tr.labelled(_("Region"), ", ".join(g.regions))
             if g.label:
                 line += " · " + HTML.esc(strip_bidi(g.label))
+            if g.kind:
+                line += " · " + HTML.esc(body_kind_text(tr, g.kind))
             if g.from_config:
                 line += " · " + _("(from INTAKE_ADMIN_IDS)")
             lines.append(line)

@@ -60,6 +60,7 @@ from bot.commands import BY_ROLE
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.messages import HTML
+from bot.store.measures import Measure
 from bot.store.pending import Pending
 from telegram_channel import buttons
 from telegram_channel.buttons import Pressed, Tap, encode
@@ -67,7 +68,12 @@ from telegram_channel.buttons.staff import CASEWORKER_PATTERN
 from telegram_channel.keyboards import Keyboard, button, rows
 from telegram_channel.menu import CommandMenus
 from telegram_channel.sending import acknowledge, beside, edit_markup, send
-from telegram_channel.staff_buttons import action_rows, card_keyboard, choices_keyboard
+from telegram_channel.staff_buttons import (
+    action_rows,
+    card_keyboard,
+    choices_keyboard,
+    plan_button,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +96,8 @@ CONFLICTS = {
         "This decision needs the approval of a supervisor other than you, and none covers this region yet. Ask an admin to add one with /grant USER_ID supervisor."
     ),
     "stale": N_("This decision was already confirmed or returned."),
+    "refer_over": N_("That referral is over. Tap 🤝 Refer to a partner to begin again."),
+    "too_many": N_("This plan has as many measures as it can hold."),
     "own_proposal": N_("You proposed this decision: another supervisor must approve it."),
     "not_a_caseworker_here": N_(
         "That person is not a caseworker for this application's region. Check the user id with /roles."
@@ -130,9 +138,6 @@ DONE = {
         "Your question was sent to the applicant of {ref}. Their answer will come to you here."
     ),
     Action.NOTE: N_("Note saved."),
-    Action.REFER: N_(
-        "The referral was sent. You will be told when the liaison acknowledges it and when it is done."
-    ),
     Action.REFUSE_DELETION: N_("The applicant of {ref} was told why their data is kept."),
     Action.CLOSE_QUESTION: N_(
         "You stopped waiting for the answer on {ref}. What the applicant sent is kept on the card."
@@ -568,6 +573,12 @@ class CaseworkerHandlers:
         tapped; its buttons go once they no longer apply."""
         _ = tr.gettext
         match outcome:
+            case Applied(action=Action.REFER, case=Case() as case, measure=Measure() as measure):
+                await edit_markup(message, None)
+                text = _(
+                    "The measure for {ref} was sent, due {date}. You will be told when the partner accepts it and when it is done."
+                ).format(ref=_ref(tr, case), date=tr.date(measure.due_on))
+                await send(ctx.bot, chat_id, text, plan_button(tr, case.id))
             case Applied(action=Action.APPROVE, case=Case() as case):
                 await edit_markup(message, None)
                 amount = tr.money(fen_to_yuan(case.amount_fen or 0))
@@ -592,6 +603,24 @@ class CaseworkerHandlers:
                         "Your decision on {ref} was sent to a supervisor for approval. The applicant will be told once it is confirmed."
                     ).format(ref=_ref(tr, case)),
                 )
+            case Waiting(awaiting=Awaiting.REFERRAL_REQUEST, case=Case() as case, options=options):
+                await edit_markup(message, None)
+                if not options:
+                    prompt = _(PROMPTS[Awaiting.REFERRAL_REQUEST]).format(ref=_ref(tr, case))
+                    await self._prompt(ctx, chat_id, tr, prompt)
+                    return
+                text = tr.sentences(
+                    _("What do you ask them to do for {ref}?").format(ref=_ref(tr, case)),
+                    _("Tap what the applicant asked for, or type it in a few words."),
+                )
+                keys = Keyboard(
+                    [
+                        [button("⭐ " + o.label, encode(Tap.REFER_NEED, case.id, o.arg))]
+                        for o in options
+                    ]
+                    + [[button(_("Cancel"), encode(Tap.CANCEL, case.id))]]
+                )
+                await send(ctx.bot, chat_id, text, keys)
             case Waiting(awaiting=awaiting, case=case):
                 if tapped is not None and tapped.step in (Step.PICK, Step.OWN_WORDS):
                     await edit_markup(message, None)
@@ -621,7 +650,7 @@ class CaseworkerHandlers:
                 text = (
                     _("Why is {ref} declined? The applicant will read this reason.")
                     if choices.action is Action.DECLINE
-                    else _("Refer {ref} to which liaison of the agriculture department?")
+                    else _("Refer {ref} to which partner?")
                 ).format(ref=_ref(tr, case))
                 own = "✍️ " + _("Another reason (type it)")
                 await send(ctx.bot, chat_id, text, choices_keyboard(tr, choices, case.id, own))

@@ -1,9 +1,11 @@
-"""The agriculture department liaison's side: referrals received, and clues sent.
+"""A partner's side: /referrals, referrals from before the plans, and clues sent.
 
-A referral arrives through the outbox with Acknowledge / Report done / Return
-buttons carrying only the referral's id; the core checks that the person
-tapping is that referral's partner before anything changes, and says what comes
-next (bot/casework/desk.py). A clue is a short built-in interview (/clue).
+Referring a household now sends the partner a measure of its plan, worked with the
+measure buttons (handlers/plans.py); /referrals lists those households, open and
+finished, paged. A referral written before the plans still arrives (or is listed) with
+Acknowledge / Report done / Return buttons carrying only the referral's id; the core
+checks that the person tapping is that referral's partner before anything changes, and
+says what comes next (bot/casework/desk.py). A clue is a short built-in interview (/clue).
 """
 
 from __future__ import annotations

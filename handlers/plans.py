@@ -20,6 +20,7 @@ from bot.casework import Casework, Conflict, Denied
 from bot.casework.actions import CASEWORKER, PARTNER
 from bot.casework.measure_terms import DUE_DAYS, MeasureState
 from bot.casework.plans import DRAFT, DUE_WORDS, KIND_WORDS, PAGE_SIZE, WHY_WORDS, parse_due
+from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.store.pending import Pending
@@ -152,6 +153,10 @@ class PlanHandlers:
                         for s in await p.suggestions(actor, intake_id, tr)
                     ]
                     text = _("What help? ⭐ marks what the applicant asked for.")
+                    if not kinds:  # a flow of the admin's own that tags no needs
+                        text = _(
+                            "This interview names no kinds of help (no question is tagged needs): type the help. An admin can tag one (docs/flow-format.md)."
+                        )
                     await send(bot, actor, text, kinds_keyboard(tr, intake_id, kinds))
                 case PlanOp.KIND:
                     await p.pick_kind(actor, intake_id, arg)
@@ -258,7 +263,13 @@ class PlanHandlers:
                     await self.show_card(bot, actor, tr, changed[0].intake_id)
                 case MeasureOp.NOT_POSSIBLE:
                     await p.ask_why(actor, target)
-                    text = _("Type why this cannot be done.") + "\n\n" + _(_OR_CANCEL)
+                    text = (
+                        _(
+                            "Type why this cannot be done, in words the family understands: they will read it, and so will the caseworker."
+                        )
+                        + "\n\n"
+                        + _(_OR_CANCEL)
+                    )
                     await send(bot, actor, text, ForceReply(selective=True))
                 case MeasureOp.ACCEPT | MeasureOp.UNDER_WAY | MeasureOp.DONE:
                     to = _TO[op]
@@ -297,7 +308,7 @@ class PlanHandlers:
         text = message.text or ""
         intake_id = pending.intake_id or 0
         bot = ctx.bot
-        if not text.strip():
+        if not clean_text(text):  # nothing visible is nothing typed: the prompt stays
             await send(bot, actor, _("Please type it as a text message, or send /cancel."))
             return True
         try:
@@ -327,12 +338,12 @@ class PlanHandlers:
                     await send(bot, actor, _(_CHANGED[MeasureState.NOT_POSSIBLE]))
                     await self.show_card(bot, actor, tr, changed[0].intake_id)
         except Denied:
-            await self.work.store.pending.clear(actor)
+            await self.plans.forget_typing(actor)
             await send(
                 bot, actor, _(ONLY_CASEWORKERS if pending.kind != WHY_WORDS else ONLY_PARTNERS)
             )
         except Conflict as err:
-            await self.work.store.pending.clear(actor)
+            await self.plans.forget_typing(actor)
             await send(bot, actor, _conflict(tr, err.code))
         return True
 

@@ -22,7 +22,6 @@ import logging
 import math
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,21 +31,12 @@ from telegram.error import InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot import redact
-from bot.administration import Administration
-from bot.casework import Casework
 from bot.config import ConfigError, Settings
 from bot.dburl import is_postgres
 from bot.export import Exports
-from bot.flow.sandbox import FlowChecker
-from bot.flowadmin import FlowAdmin
-from bot.housekeeping import Housekeeping
-from bot.i18n import Hotlines, I18n
 from bot.instance import InstanceLock
-from bot.interview import Interview
-from bot.messages import HTML
-from bot.mydata import MyData
-from bot.people import People
-from bot.store import FlowNotFound, Store
+from bot.services import Services, open_services  # re-exported: tests and bench use them here
+from bot.store import FlowNotFound
 from telegram_channel.client import build_client
 from telegram_channel.inbox import Inbox, Skipped
 from telegram_channel.intake_bot import IntakeBot
@@ -104,31 +94,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         return None
-
-
-@dataclass
-class Services:
-    """What handlers depend on; built once and passed in, never imported as globals."""
-
-    settings: Settings
-    store: Store
-    i18n: I18n
-    interview: Interview
-    casework: Casework
-    housekeeping: Housekeeping
-    # Checks flow files admins upload, in a child process with a time and memory budget.
-    flow_checker: FlowChecker = field(default_factory=FlowChecker)
-    # The core's services built on the ones above.
-    people: People = field(init=False)
-    mydata: MyData = field(init=False)
-    administration: Administration = field(init=False)
-    flows: FlowAdmin = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.people = People(self.store, self.i18n)
-        self.mydata = MyData(self.store)
-        self.administration = Administration(self.store, self.housekeeping)
-        self.flows = FlowAdmin(self.store, self.flow_checker)
 
 
 def build_application(services: Services, *, request_timeout: float | None = None) -> Application:
@@ -378,24 +343,6 @@ def configure_logging(settings: Settings) -> None:
     redact.install(settings)
 
 
-async def open_services(settings: Settings) -> Services:
-    # Fails loudly on a missing catalog, before anything starts; texts name the numbers
-    # the settings give (INTAKE_LEGAL_AID_HOTLINE, INTAKE_PROCURATORATE_HOTLINE).
-    i18n = I18n.load(hotlines=Hotlines.of(settings))
-    store = await Store.open(
-        settings.db_path,
-        admin_ids=settings.admin_ids,
-        secret=settings.secret_key,
-        default_region=settings.default_region,
-        files_dir=settings.files_dir,
-    )
-    casework = Casework(store, i18n, settings, fmt=HTML)  # Telegram reads HTML
-    interview = Interview(store, i18n, alerts=casework.alerts_for, evidence=casework.evidence)
-    housekeeping = Housekeeping(store, i18n, settings)
-    await housekeeping.refresh_flow_values()  # flow texts name hotlines and days: fill them
-    return Services(settings, store, i18n, interview, casework, housekeeping)
-
-
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly.
 
@@ -432,9 +379,19 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
         else:
             await start_polling(app)
             log.info("bot started (long polling)")
+        web = None
+        if settings.web_port:
+            # The web chat beside Telegram, on the same services (web_channel/app.py).
+            from web_channel.app import start_web, stop_web
+
+            web = await start_web(services)
         thresholds = await settle_memory(services)
-        await stop.wait()
-        log.info("stopping")
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            if web is not None:
+                await stop_web(web)
         await stop_app(app)
     finally:
         # Closes the HTTP sessions too when Telegram was never reached (app not initialised).

@@ -33,7 +33,7 @@ LABELS: dict[Action, tuple[str, str]] = {
     Action.RELEASE: ("↩️", N_("Release")),
     Action.ERASE: ("🗑", N_("Erase the data")),
     Action.REFUSE_DELETION: ("", N_("Refuse deletion")),
-    Action.REFER: ("🤝", N_("Refer to agriculture dept.")),
+    Action.REFER: ("🤝", N_("Refer to a partner")),
     Action.NOTE: ("📝", N_("Add a note")),
     Action.SHOW_ATTACHMENTS: ("📎", N_("Show attachments ({n})")),
     Action.REVEAL_ID: ("👁", N_("Show the ID number")),
@@ -222,6 +222,13 @@ class NoticeButtons:
 
 
 # --- a household's plan ----------------------------------------------------------------
+
+
+def plan_button(tr: Tr, intake_id: int) -> Keyboard:
+    """The way from a referral made to the household's plan it is now part of."""
+    return Keyboard(
+        [[button("🗂 " + tr.gettext("Household plan"), plan_data(PlanOp.VIEW, intake_id))]]
+    )
 
 
 def plan_keyboard(tr: Tr, intake_id: int, *, holds: bool, unsent: int) -> Keyboard:

@@ -94,3 +94,31 @@ async def sent_intake(
     ref = await store.intakes.submit(draft, state, screening, update_id=2)
     assert ref is not None
     return int(draft.id), str(ref)
+
+
+async def old_referral(
+    store: Any, intake_id: int, caseworker: int, partner: int, request: str
+) -> Any:
+    """A referral as a database from before the household's plan holds it (one message,
+    one report): the bot now refers by adding a measure, but such rows stay workable by
+    their partner. Written as the bot wrote them then, with the partner's notice as the
+    outbox queued it (so its buttons are the old referral's)."""
+    from bot.casework.notices import Kind
+    from bot.store.outbox import OutMessage
+
+    return await store.cases.refer(
+        intake_id,
+        caseworker,
+        partner,
+        request,
+        lambda referral_id: [
+            OutMessage(
+                partner,
+                "A referral from the procuratorate (clue transfer)\n\nWhat is asked:\n" + request,
+                kind=Kind.REFERRAL,
+                intake_id=intake_id,
+                referral_id=referral_id,
+                lang="en",
+            )
+        ],
+    )

@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 
-from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow
 from bot.flow.sandbox import Budget
@@ -34,7 +33,7 @@ from bot.store import db as store_db
 from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until
+from tests.helpers import sent_intake, wait_until
 from tests.test_flowcheck import TOO_LONG
 from tests.test_loader import ALIASES, alias_bomb
 
@@ -793,11 +792,8 @@ def set_clock(monkeypatch: pytest.MonkeyPatch, at: dt.datetime) -> None:
 # --- 9. statistics ------------------------------------------------------------------------
 
 
-async def submitted(
-    r: Running, applicant: int, groups: list[str], help_wanted: list[str], update: int = 1
-) -> int:
+async def submitted(r: Running, applicant: int, groups: list[str], help_wanted: list[str]) -> int:
     """A submitted intake on the current flow, as the interview leaves it."""
-    flow = await r.store.flows.active()
     answers: dict[str, Any] = {
         "name": f"Applicant {applicant}",
         "rural": "yes",
@@ -805,19 +801,8 @@ async def submitted(
         "groups": groups,
         "help_wanted": help_wanted,
     }
-    state = State(answers=dict(answers), path=list(answers))
-    draft = await r.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang="en",
-        flow=flow,
-        state=state,
-        update_id=update,
-    )
-    assert draft is not None
-    ref = await r.store.intakes.submit(draft, state, Screening((), (), 0, ()), update + 1)
-    assert ref is not None
-    return draft.id
+    intake_id, _ref = await sent_intake(r.store, answers, applicant=applicant, lang="en")
+    return intake_id
 
 
 async def test_stats_for_caseworkers_and_admins_and_on_the_command_line(

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.casework.measure_terms import MeasureState
 from bot.crypto import SecretKeyError, key_file_for
 from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source
@@ -33,7 +34,7 @@ from bot.store import Store
 from bot.store.db import migrations
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
-from tests.helpers import wait_until
+from tests.helpers import old_referral, wait_until
 from tests.test_privacy import (
     CW,
     GROUP,
@@ -162,6 +163,8 @@ REPLY = "Yes, the R-bill-from-Kashgar-5520 is here"
 NOTE = "N-village-head-vouches-3391"
 REQUEST = "Req-please-visit-the-Tohti-family-8841"
 RETURNED = "Ret-not-our-county-6612"
+WHY_NOT = "Why-the-family-moved-away-5127"
+OLD_REQUEST = "Old-req-check-monitoring-3390"
 DECLINED = "Dec-injured-at-work-not-a-crime-2290"
 CLUE = {"who": "Clue-Who-Memet-Ali-1177", "where": "Clue-Where-Yengi-Cun-4455", "what": "Clue-What"}
 TYPING = "Pend-Who-Half-Typed-9981"
@@ -190,15 +193,19 @@ async def test_casework_texts_are_not_in_the_clear_in_the_files(
     await arrives(cw, "The applicant replied")
     await work.note(CW, intake.id, NOTE)
 
-    # A referral and its return; a partner's clue, and one being typed; a decline in words.
-    referral = await work.refer(CW, intake.id, PARTNER, REQUEST)
+    # A referral (a measure of the plan) and why it is not possible; an old referral and
+    # its return; a partner's clue, and one being typed; a decline in words.
+    measure = await work.refer(CW, intake.id, PARTNER, REQUEST)
+    await work.plans.change(PARTNER, [measure.id], MeasureState.NOT_POSSIBLE, WHY_NOT)
+    referral = await old_referral(r.store, intake.id, CW, PARTNER, OLD_REQUEST)
     await work.return_referral(PARTNER, referral.id, RETURNED)
     clue_ref = await work.send_clue(PARTNER, CLUE)
     await r.store.pending.set(PARTNER, "p_clue", data={"who": TYPING})
     await work.decline(CW, intake.id, DECLINED)
     await outbox_empty(r)
 
-    texts = (QUESTION, REPLY, NOTE, REQUEST, RETURNED, DECLINED, TYPING, *CLUE.values())
+    texts = (QUESTION, REPLY, NOTE, REQUEST, WHY_NOT, OLD_REQUEST, RETURNED, DECLINED, TYPING)
+    texts = (*texts, *CLUE.values())
     assert found(db, *texts) == []
     await r.stop()
     assert found(db, *texts) == []
@@ -208,7 +215,9 @@ async def test_casework_texts_are_not_in_the_clear_in_the_files(
     talk = [(e.kind, e.body) for e in await r.store.cases.conversation(intake.id)]
     assert talk == [("question", QUESTION), ("reply", REPLY), ("note", NOTE)]
     [back] = await r.store.cases.referrals(intake.id)
-    assert (back.request, back.status, back.outcome) == (REQUEST, "returned", RETURNED)
+    assert (back.request, back.status, back.outcome) == (OLD_REQUEST, "returned", RETURNED)
+    [kept] = await r.store.measures.of_intake(intake.id)
+    assert (kept.kind_text, kept.state, kept.reason) == (REQUEST, "not_possible", WHY_NOT)
     case = await r.store.cases.get(intake.id)
     assert case is not None and case.decision_reason == DECLINED
     clue = await r.store.intakes.by_ref(clue_ref)

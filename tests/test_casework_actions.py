@@ -27,7 +27,7 @@ from bot.casework import Action, Actor, Casework, Denied, Kind, allowed, allowed
 from bot.casework.decisions import normal_ref
 from bot.casework.desk import Applied, Awaiting, Waiting
 from bot.config import Settings
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.i18n import I18n
 from bot.messages import HTML, PLAIN
 from bot.store import Store
@@ -46,7 +46,7 @@ from telegram_channel.staff_buttons import NoticeButtons
 from tests.backends import open_store
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
-from tests.helpers import wait_until, with_text
+from tests.helpers import old_referral, sent_intake, wait_until, with_text
 
 FLOW = """
 id: actions-test
@@ -95,17 +95,11 @@ _applicants = iter(range(1000, 100000))
 
 
 async def submitted(w: World, name: str = "Zhang San") -> Case:
-    applicant = next(_applicants)
-    flow = await w.store.flows.active()
     answers = {"consent": True, "name": name}
-    state = State(answers=dict(answers), path=list(answers))
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant, chat_id=applicant, lang="en", flow=flow, state=state, update_id=1
+    intake_id, _ref = await sent_intake(
+        w.store, answers, applicant=next(_applicants), lang="en", screening=Screening((), (), 1, ())
     )
-    assert draft is not None
-    ref = await w.store.intakes.submit(draft, state, Screening((), (), 1, ()), update_id=2)
-    assert ref is not None
-    case = await w.store.cases.get(draft.id)
+    case = await w.store.cases.get(intake_id)
     assert case is not None
     return case
 
@@ -121,9 +115,9 @@ async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) 
     w = world
     case = await submitted(w)
     # Whoever may read the card may print its form, until the personal data is erased.
+    # Referring adds a measure to the household's plan: only its holder is offered it.
     assert await offered(w, CW, case.id) == (
         Action.CLAIM,
-        Action.REFER,
         Action.NOTE,
         Action.PRINT_FORM,
     )
@@ -139,18 +133,25 @@ async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) 
     )
     assert await offered(w, CW2, case.id) == (
         Action.TAKE_OVER,
-        Action.REFER,
         Action.NOTE,
         Action.PRINT_FORM,
     )
 
-    # Decided, then the applicant asks to delete: erase or refuse, still refer and note.
+    # Decided, then the applicant asks to delete: erase or refuse; the holder still
+    # refers and builds the plan, and everyone notes.
     await w.work.decline(CW, case.id, "compensated")
     await w.work.request_deletion(case.applicant_id, case.id)
     assert await offered(w, CW2, case.id) == (
         Action.ERASE,
         Action.REFUSE_DELETION,
+        Action.NOTE,
+        Action.PRINT_FORM,
+    )
+    assert await offered(w, CW, case.id) == (
+        Action.ERASE,
+        Action.REFUSE_DELETION,
         Action.REFER,
+        Action.PLAN,
         Action.NOTE,
         Action.PRINT_FORM,
     )
@@ -172,10 +173,11 @@ async def test_the_actions_offered_follow_the_state_and_the_roles(world: World) 
     assert allowed(claimed, Actor(CW, frozenset({"partner", "admin"}))) == ()
 
 
-async def test_only_the_referrals_partner_is_offered_its_actions(world: World) -> None:
+async def test_only_an_old_referrals_partner_is_offered_its_actions(world: World) -> None:
+    """A referral kept from before the household's plan is still worked by its partner."""
     w = world
     case = await submitted(w)
-    referral = await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    referral = await old_referral(w.store, case.id, CW, PARTNER, "Please visit")
     partner = Actor(PARTNER, frozenset({"partner"}))
     assert allowed_on_referral(referral, partner) == (
         Action.ACKNOWLEDGE,
@@ -222,7 +224,9 @@ async def test_every_staff_button_reaches_a_step_of_the_core_that_checks_the_rol
     one, tapped by someone without the role, is refused for the role."""
     w = world
     case = await submitted(w)
-    referral = await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    await w.work.claim(CW, case.id)
+    await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    referral = await old_referral(w.store, case.id, CW, PARTNER, "Please visit")
     before = await w.store.outbox.pending_count()
     for tap in Tap:
         if tap.action is None or tap.step is None:
@@ -268,7 +272,11 @@ async def test_notices_carry_their_kind_and_the_records_they_name(world: World) 
     await w.work.claim(CW, case.id)
     await w.work.ask(CW, case.id, "Do you have the bill?")
     await w.work.reply(case.applicant_id, case.id, "Yes")
-    referral = await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    # Referring sends the partner a measure of the plan; accepting it tells the holder.
+    measure = await w.work.refer(CW, case.id, PARTNER, "Please visit")
+    await w.work.plans.accept_all(PARTNER, case.id)
+    # A referral from before the plan (an old database) keeps its own notices.
+    referral = await old_referral(w.store, case.id, CW, PARTNER, "Please visit")
     await w.work.acknowledge(PARTNER, referral.id)
     await w.work.approve(CW, case.id, "3000")
     await w.work.request_deletion(case.applicant_id, case.id)
@@ -278,17 +286,23 @@ async def test_notices_carry_their_kind_and_the_records_they_name(world: World) 
         (case.chat_id, Kind.QUESTION, case.id, None),
         (CW, Kind.REPLY, case.id, None),
         (case.chat_id, Kind.REPLY_PASSED, case.id, None),
-        (PARTNER, Kind.REFERRAL, case.id, referral.id),
+        (PARTNER, Kind.MEASURES, case.id, None),
         (case.chat_id, Kind.REFERRED, case.id, None),
+        (CW, Kind.MEASURE_CHANGED, case.id, None),
+        (PARTNER, Kind.REFERRAL, case.id, referral.id),
         (CW, Kind.REFERRAL_ACKNOWLEDGED, case.id, referral.id),
         (case.chat_id, Kind.STATUS_CHANGED, case.id, None),  # approved
         (CW, Kind.DELETION_REQUESTED, case.id, None),
     ]
     assert all(q.buttons == [] and q.lang == "en" for q in queued)
+    # The partner's card names the measure; the applicant hears who may contact them.
+    assert "Please visit" in queued[4].text and "Hotan County Bureau" in queued[5].text
+    assert measure.partner_id == PARTNER and measure.sent_at is not None
 
     # The channel draws the buttons from the kind: the applicant's Done on the question,
-    # Open on the reply and on the request to delete, the partner's three actions on the
-    # referral, none on the others.
+    # Open on the reply and on the request to delete, the partner's measure buttons on
+    # the measures sent, the plan on a change, an old referral's three actions, none on
+    # the others.
     draw = NoticeButtons(I18N)
     keyboards = [draw(q) for q in queued]
     assert [k.pairs() if k else None for k in keyboards] == [
@@ -297,11 +311,16 @@ async def test_notices_carry_their_kind_and_the_records_they_name(world: World) 
         [[("📂 Open", f"c:o:{case.id}:0")]],
         None,
         [
+            [("👍 Accept all", f"w:A:{case.id}:0")],
+            [("📋 Report on each", f"w:o:{case.id}:0")],
+        ],
+        None,
+        [[("🗂 Household plan", f"m:v:{case.id}:0"), ("📂 Open", f"c:o:{case.id}:0")]],
+        [
             [("👍 Acknowledge", f"p:a:{referral.id}:0")],
             [("✅ Report what was done", f"p:d:{referral.id}:0")],
             [("↩️ Return it", f"p:r:{referral.id}:0")],
         ],
-        None,
         None,
         None,
         [[("📂 Open", f"c:o:{case.id}:0")]],

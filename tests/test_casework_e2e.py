@@ -32,7 +32,7 @@ from bot.trial import save_trial
 from command_line.cli import main as cli_main
 from tests.conftest import Running, make_settings
 from tests.fakebot import DEFAULT_SETTLE, FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until, with_text
+from tests.helpers import old_referral, wait_until, with_text
 
 FLOW = """
 id: casework-test
@@ -85,13 +85,16 @@ CASE_NO = "CASE-2024-0417"
 # Labels as an English-reading caseworker sees them.
 CLAIM, TAKE_OVER, ASK = "🙋 Claim", "🔁 Take over", "❓ Ask the applicant"
 APPROVE, DECLINE, RELEASE = "✅ Approve", "❌ Decline", "↩️ Release"
-REFER, NOTE, TO_QUEUE = "🤝 Refer to agriculture dept.", "📝 Add a note", "📋 Back to the queue"
+REFER, NOTE, TO_QUEUE = "🤝 Refer to a partner", "📝 Add a note", "📋 Back to the queue"
 YES_APPROVE, OPEN, CANCEL = "✅ Yes, approve", "📂 Open", "Cancel"
 YES_DECLINE = "❌ Yes, decline"
 SHOW_FILES = "📎 Show attachments (1)"
 PRINT_FORM = "🖨 Printable form (Word)"
 ANSWER_DONE = "✔️ Done: send my answer"  # the applicant's, once their answer is all sent
 ACK, REPORT, RETURN = "👍 Acknowledge", "✅ Report what was done", "↩️ Return it"
+# A partner's buttons on the measures of a household's plan, and the way to the plan.
+ACCEPT_ALL, REPORT_EACH = "👍 Accept all", "📋 Report on each"
+PLAN = "🗂 Household plan"
 MONITORING = "Enrolled in poverty-return monitoring (防止返贫监测)"
 COMPENSATED = "Compensation has already been received"
 OTHER_REASON = "✍️ Another reason (type it)"
@@ -457,12 +460,13 @@ async def test_a_test_intake_from_try_save_is_marked_and_tells_nobody(
     # Nothing went to anyone but the caseworker: no applicant, no group, no partner.
     sent_to = {c["chat_id"] for c in tg.calls_to("sendMessage")}
     assert sent_to == {CW}, sent_to
-    # A referral, even through a replayed button, is refused.
+    # A referral, even through a replayed button, is refused: no measure is made.
     with pytest.raises(Conflict) as refused_referral:
         await r.services.casework.refer(  # type: ignore[union-attr]
             CW, await intake_id(r, ref), PARTNER, "Please visit"
         )
-    assert refused_referral.value.code == "is_test"
+    assert refused_referral.value.code == "wrong_status"
+    assert await r.store.db.fetchall("SELECT id FROM measures") == []
 
 
 # --- 1. the happy path ------------------------------------------------------------------
@@ -509,7 +513,8 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
     ):
         assert shown in card.text, (shown, card.text)
     assert "••" not in card.text and "What speaks against it" not in card.text
-    assert card.buttons == [CLAIM, REFER, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
+    # Referring adds a measure to the household's plan: only once it is claimed.
+    assert card.buttons == [CLAIM, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
 
     # The attachment comes back as the same photo, uploaded from our file store.
     case = await r.store.cases.get(await intake_id(r, ref))
@@ -566,53 +571,69 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "Note saved."
     ]
 
-    # Refer to the agriculture department's liaison, with what is asked.
-    menu = said(await tap(cw, REFER, card, until="to which liaison"), "to which liaison")
+    # Refer to the agriculture department's liaison, with what is asked: a measure of the
+    # household's plan, sent to that partner at once.
+    menu = said(await tap(cw, REFER, card, until="to which partner"), "to which partner")
     assert menu.buttons == [BUREAU, CANCEL]
     await tap(cw, BUREAU, menu, until="What do you ask them to do")
-    await say(cw, "Please check poverty-return monitoring", until="The referral was sent")
-    referral = await arrives(partner, ref, "A referral from the procuratorate")
+    sent = said(
+        await say(cw, "Please check poverty-return monitoring", until="was sent, due"),
+        "was sent, due",
+    )
+    assert f"The measure for <b>{ref}</b> was sent" in sent.text and sent.buttons == [PLAN]
+    measures = await arrives(partner, ref, "New measures for a household from the procuratorate")
     for shown in ("Zhang San", "Red Star", "13800000004", "Please check poverty-return monitoring"):
-        assert shown in referral.text
-    assert CASE_NO not in referral.text and "5000" not in referral.text
-    assert "village committee" not in referral.text  # notes stay inside
-    assert referral.buttons == [ACK, REPORT, RETURN]
-    await arrives(ap, ref, "agriculture and rural affairs department")
-    [ref_row] = await r.store.db.fetchall("SELECT * FROM referrals")
-    assert (ref_row["partner_id"], ref_row["status"]) == (PARTNER, "sent")
+        assert shown in measures.text
+    assert CASE_NO not in measures.text and "5000" not in measures.text
+    assert "village committee" not in measures.text  # notes stay inside
+    assert measures.buttons == [ACCEPT_ALL, REPORT_EACH]
+    await arrives(ap, ref, f"we have also asked <b>{BUREAU}</b> to help your family")
+    assert await r.store.db.fetchall("SELECT id FROM referrals") == []
+    [m_row] = await r.store.db.fetchall("SELECT * FROM measures")
+    assert (m_row["partner_id"], m_row["state"], m_row["kind"]) == (PARTNER, "proposed", None)
+    assert m_row["sent_at"] is not None
 
-    # The partner acknowledges, then reports what was done; the caseworker hears both.
-    await tap(partner, ACK, referral, until="Acknowledged. The caseworker has been told.")
-    await wait_until(lambda: referral.buttons == [REPORT, RETURN], what="Acknowledge removed")
-    await arrives(cw, ref, "acknowledged by the agriculture department")
+    # The partner accepts, then reports it done from /referrals; the caseworker hears both,
+    # the applicant hears it is done.
+    await tap(partner, ACCEPT_ALL, measures, until="Accepted. The caseworker has been told.")
+    told = await arrives(cw, ref, "a partner reported", "accepted")
+    assert "Please check poverty-return monitoring" in told.text
     listed = said(await say(partner, "/referrals", until=ref), ref)
-    assert f"<b>{ref}</b> · acknowledged, in progress" in listed.text
+    assert f"<b>{ref}</b>" in listed.text and "👍 accepted" in listed.text
     assert "Zhang San" in listed.text and CASE_NO not in listed.text
-    assert listed.buttons == [REPORT, RETURN]
-    outcomes = said(await tap(partner, REPORT, referral, until="What was done"), "What was done")
-    assert MONITORING in outcomes.buttons
-    await tap(partner, MONITORING, outcomes, until="The caseworker has been told what was done")
-    told = await arrives(cw, ref, "done by the agriculture department")
-    assert MONITORING in told.text
-    done = await r.store.cases.referral(ref_row["id"])  # outcomes are sealed at rest
-    assert done is not None and (done.status, done.outcome) == ("done", "monitoring")
-    no_more = "No open referrals. Thank you."
-    assert texts(await say(partner, "/referrals", until=no_more)) == [no_more]
-    # The closed referral's old buttons do nothing more.
-    closed = "That referral is already closed."
-    assert texts(await tap(partner, REPORT, referral, until=closed)) == [closed]
+    assert listed.buttons == ["⏳ 1", "✅ 1", "⛔ 1"]
+    await tap(partner, "✅ 1", listed, until="have been told it is done")
+    await arrives(cw, ref, "a partner reported", "✅ done")
+    news = await arrives(ap, ref, "News about the help for your application")
+    assert "Please check poverty-return monitoring" in news.text and "done" in news.text
+    done = await r.store.measures.get(m_row["id"])  # the words are sealed at rest
+    assert done is not None and (done.state, done.kind_text) == (
+        "done",
+        "Please check poverty-return monitoring",
+    )
+    # /referrals still lists the household, finished, with nothing left to tap.
+    finished = said(await say(partner, "/referrals", until=ref), ref)
+    assert "✅ done" in finished.text and finished.buttons == []
+    # Its Accept all went with the tap; replayed, it does nothing more.
+    assert measures.buttons == []
+    moved = "That measure has moved on already: nothing was changed."
+    replay = f"w:A:{m_row['intake_id']}:0"
+    assert texts(await tap_data(partner, replay, until=moved)) == [moved]
 
-    # The card shows the referral and every step of the history.
+    # The card shows the plan's measure and every step of the history.
     card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
-    assert f"{BUREAU}: done" in card.text and MONITORING in card.text
+    assert "— Household plan —" in card.text, card.text
+    assert f"Please check poverty-return monitoring · {BUREAU} · by " in card.text
+    assert "✅ done" in card.text
     for event in (
         "sent by the applicant",
         "claimed",
         "question (Wang):\n<i>Do you have the hospital bill?</i>",
         "reply (applicant):\n<i>Yes, the bill is 5000 yuan</i>",
-        "referred to the agriculture department",
-        "referral acknowledged",
-        "referral done",
+        "plan: a measure added",
+        "plan: measures sent to those responsible",
+        "plan: a measure accepted",
+        "plan: a measure done",
         "note (Wang):\n<i>Called the village committee</i>",
     ):
         assert event in card.text, (event, card.text)
@@ -651,9 +672,10 @@ async def test_list_open_claim_ask_reply_refer_partner_done_approve(
         "intake.reply_received",
         "intake.replied",
         "intake.note",
-        "referral.sent",
-        "referral.acknowledged",
-        "referral.done",
+        "measure.added",
+        "measure.sent",
+        "measure.accepted",
+        "measure.done",
         "intake.approved",
     ]
     await outbox_empty(r)
@@ -717,20 +739,78 @@ async def test_decline_with_a_common_reason_and_with_a_typed_one(
     assert f"Declined: {COMPENSATED}" in card.text and "Status: not approved" in card.text
     assert CLAIM not in card.buttons and APPROVE not in card.buttons
 
-    # A declined household can still be referred; the liaison may return the referral.
-    await tap(cw, REFER, card, until="to which liaison")
+    # A declined household can still be referred; the partner may say it is not possible.
+    await tap(cw, REFER, card, until="to which partner")
     await tap(cw, BUREAU, until="What do you ask them to do")
-    await say(cw, "Can you help with living costs?", until="The referral was sent")
-    referral = await arrives(partner, ref1, "Can you help with living costs?")
+    await say(cw, "Can you help with living costs?", until="was sent, due")
+    measures = await arrives(partner, ref1, "Can you help with living costs?")
+    await tap(partner, REPORT_EACH, measures, until="What is asked of you")
+    await tap(partner, "⛔ 1", until="Type why this cannot be done")
+    await say(partner, "Not in our county", until="have been told why it cannot be done")
+    told = await arrives(cw, ref1, "a partner reported", "not possible")
+    assert "<i>Not in our county</i>" in told.text
+    row = await r.store.db.fetchone("SELECT id FROM measures")
+    returned = await r.store.measures.get(row["id"])  # type: ignore[index]
+    assert returned is not None
+    assert (returned.state, returned.reason) == ("not_possible", "Not in our county")
+    assert (await audit_actions(r, ref1))[-3:] == [
+        "measure.added",
+        "measure.sent",
+        "measure.not_possible",
+    ]
+
+
+async def test_an_old_referral_is_still_worked_by_its_partner(tg: FakeTelegram, r: Running) -> None:
+    """A database from before the household's plan keeps its referrals (one message, one
+    report): their partner acknowledges, reports what was done or returns them with the
+    old buttons and in /referrals, and the caseworker who referred hears of each."""
+    cw, partner = cw_of(tg), partner_of(tg)
+    ref = await claimed_intake(r, tg)
+    iid = await intake_id(r, ref)
+    old = await old_referral(r.store, iid, CW, PARTNER, "Please check poverty-return monitoring")
+    referral = await arrives(partner, "Please check poverty-return monitoring")
+    assert referral.buttons == [ACK, REPORT, RETURN]
+
+    await tap(partner, ACK, referral, until="Acknowledged. The caseworker has been told.")
+    await wait_until(lambda: referral.buttons == [REPORT, RETURN], what="Acknowledge removed")
+    await arrives(cw, ref, "acknowledged by the agriculture department")
+    listed = said(await say(partner, "/referrals", until=ref), ref)
+    assert f"<b>{ref}</b> · acknowledged, in progress" in listed.text
+    assert "Zhang San" in listed.text and CASE_NO not in listed.text
+    assert listed.buttons == [REPORT, RETURN]
+    outcomes = said(await tap(partner, REPORT, referral, until="What was done"), "What was done")
+    assert MONITORING in outcomes.buttons
+    await tap(partner, MONITORING, outcomes, until="The caseworker has been told what was done")
+    told = await arrives(cw, ref, "done by the agriculture department")
+    assert MONITORING in told.text
+    done = await r.store.cases.referral(old.id)  # outcomes are sealed at rest
+    assert done is not None and (done.status, done.outcome) == ("done", "monitoring")
+    no_more = "No open referrals. Thank you."
+    assert texts(await say(partner, "/referrals", until=no_more)) == [no_more]
+    # The closed referral's old buttons do nothing more.
+    closed = "That referral is already closed."
+    assert texts(await tap(partner, REPORT, referral, until=closed)) == [closed]
+    # The card still shows it, with its outcome, and its history.
+    card = said(await say(cw, f"/open {ref}", until=ANSWERS), ANSWERS)
+    assert f"{BUREAU}: done" in card.text and MONITORING in card.text
+    for event in (
+        "referred to the agriculture department",
+        "referral acknowledged",
+        "referral done",
+    ):
+        assert event in card.text, (event, card.text)
+
+    # Another old referral is returned with a reason.
+    second = await old_referral(r.store, iid, CW, PARTNER, "Can you help with living costs?")
+    referral = await arrives(partner, "Can you help with living costs?")
     await tap(partner, RETURN, referral, until="Type why you return this referral")
     await say(partner, "Not in our county", until="The referral was returned to the caseworker.")
-    told = await arrives(cw, ref1, "returned by the agriculture department")
+    told = await arrives(cw, ref, "returned by the agriculture department")
     assert "<i>Not in our county</i>" in told.text
-    row = await r.store.db.fetchone("SELECT id FROM referrals")
-    returned = await r.store.cases.referral(row["id"])  # type: ignore[index]
+    returned = await r.store.cases.referral(second.id)
     assert returned is not None
     assert (returned.status, returned.outcome) == ("returned", "Not in our county")
-    assert (await audit_actions(r, ref1))[-2:] == ["referral.sent", "referral.returned"]
+    assert (await audit_actions(r, ref))[-2:] == ["referral.sent", "referral.returned"]
 
 
 # --- 3. strangers, forged buttons, revoked roles ----------------------------------------
@@ -743,12 +823,15 @@ async def test_a_stranger_sees_nothing_and_replayed_buttons_change_nothing(
     ap = tg.user(4, language_code="en", first_name="Zhang")
     ref = await claimed_intake(r, tg)
     iid = await intake_id(r, ref)
-    # A referral, so the partner's buttons have something to act on.
-    await tap(cw, REFER, until="to which liaison")
+    # A referral (a measure now, and an old one), so the partner's buttons have something
+    # to act on.
+    await tap(cw, REFER, until="to which partner")
     await tap(cw, BUREAU, until="What do you ask them to do")
-    await say(cw, "Please help", until="The referral was sent")
-    await arrives(partner, ref, "A referral from the procuratorate")
-    rid = (await r.store.db.fetchone("SELECT id FROM referrals"))["id"]  # type: ignore[index]
+    await say(cw, "Please help", until="was sent, due")
+    await arrives(partner, ref, "New measures for a household")
+    mid = (await r.store.db.fetchone("SELECT id FROM measures"))["id"]  # type: ignore[index]
+    rid = (await old_referral(r.store, iid, CW, PARTNER, "Please visit")).id
+    await arrives(partner, "Please visit")
     await outbox_empty(r)
     await tg.wait_idle()
     before = await snapshot(r)
@@ -784,6 +867,7 @@ async def test_a_stranger_sees_nothing_and_replayed_buttons_change_nothing(
         f"c:at:{iid}:0",
         f"c:rf:{iid}:0",
         f"c:rp:{iid}:{PARTNER}",
+        f"c:rn:{iid}:0",
         f"c:x:{iid}:0",
         "c:q:0:0",
         "c:m:0:0",
@@ -792,15 +876,24 @@ async def test_a_stranger_sees_nothing_and_replayed_buttons_change_nothing(
         f"p:o:{rid}:0",
         f"p:t:{rid}:0",
         f"p:r:{rid}:0",
+        f"m:v:{iid}:0",
+        f"m:a:{iid}:0",
+        f"w:A:{iid}:0",
+        f"w:o:{iid}:0",
+        f"w:a:{mid}:0",
+        f"w:d:{mid}:0",
+        f"w:n:{mid}:0",
     ):
         answer_text = await refused(stranger, data)
-        assert answer_text == (ONLY_CASEWORKERS if data[0] == "c" else ONLY_PARTNERS), data
+        assert answer_text == (ONLY_CASEWORKERS if data[0] in "cm" else ONLY_PARTNERS), data
         answers.append(answer_text)
     await stranger.expect_no_reply()
     reveals_nothing(answers + texts(stranger.messages))
 
     # A caseworker is not a partner, and a partner is not a caseworker.
     assert await refused(cw, f"p:a:{rid}:0") == ONLY_PARTNERS
+    assert await refused(cw, f"w:a:{mid}:0") == ONLY_PARTNERS
+    assert await refused(partner, f"c:rn:{iid}:0") == ONLY_CASEWORKERS
     assert await refused(partner, f"c:ac:{iid}:0") == ONLY_CASEWORKERS
     assert await refused(partner, f"c:o:{iid}:0") == ONLY_CASEWORKERS
     # Another liaison cannot act on this referral, nor learn about it.
@@ -809,6 +902,10 @@ async def test_a_stranger_sees_nothing_and_replayed_buttons_change_nothing(
     not_found = "That referral was not found."
     for data in (f"p:a:{rid}:0", f"p:d:{rid}:0", f"p:o:{rid}:0", f"p:r:{rid}:0"):
         assert texts(await tap_data(other, data, until=not_found)) == [not_found], data
+    # Nor on the measure sent to this one.
+    gone = "That was not found."
+    for data in (f"w:a:{mid}:0", f"w:d:{mid}:0", f"w:n:{mid}:0", f"w:o:{iid}:0"):
+        assert texts(await tap_data(other, data, until=gone)) == [gone], data
     reveals_nothing(texts(other.messages))
 
     await tg.wait_idle()
@@ -882,7 +979,7 @@ async def test_a_revoked_caseworker_is_stopped_at_once(tg: FakeTelegram, r: Runn
 
     await say(admin, f"/revoke {CW2} caseworker", until=f"{CW2} is no longer caseworker.")
     before = await snapshot(r)
-    for label in (CLAIM, REFER, NOTE, SHOW_FILES):
+    for label in (CLAIM, NOTE, SHOW_FILES):
         data = card.button_data[label]
         assert data is not None
         assert await refused(zhao, data) == ONLY_CASEWORKERS, label
@@ -955,7 +1052,7 @@ async def test_a_second_caseworker_must_take_over_explicitly(tg: FakeTelegram, r
     assert f"<b>{ref}</b>" in queue.text and "claimed by a colleague" in queue.text
     card = said(await say(zhao, f"/open {ref}", until=ANSWERS), ANSWERS)
     assert "Claimed by Wang" in card.text
-    assert card.buttons == [TAKE_OVER, REFER, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
+    assert card.buttons == [TAKE_OVER, NOTE, SHOW_FILES, PRINT_FORM, TO_QUEUE]
 
     before = await snapshot(r)
     for op in ("ap", "dr", "as", "do", "cl", "rl"):
@@ -1181,20 +1278,22 @@ async def test_invisible_answers_are_refused_and_bidi_controls_reach_nobody(
     await ap.tap(ANSWER_DONE, await arrives(ap, "Received for application", ": 1 message."))
     back = await arrives(cw, ref, "The applicant replied on")
     assert "<i>ok, tomorrow</i>" in back.text
-    # A referral's request, and the liaison's reason to return it.
-    await tap(cw, REFER, card, until="to which liaison")
+    # A referral's request, and the partner's reason it cannot be done.
+    await tap(cw, REFER, card, until="to which partner")
     await tap(cw, BUREAU, until="What do you ask them to do")
     assert texts(await say(cw, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
-    await say(cw, "\u2066Please help\u2069", until="The referral was sent")
-    referral = await arrives(partner, ref, "A referral from the procuratorate")
-    assert "<i>Please help</i>" in referral.text and "naS gnahZ" in referral.text
-    await tap(partner, RETURN, referral, until="Type why you return this referral")
+    await say(cw, "\u2066Please help\u2069", until="was sent, due")
+    measures = await arrives(partner, ref, "New measures for a household")
+    assert "<b>Please help</b>" in measures.text and "naS gnahZ" in measures.text
+    await tap(partner, REPORT_EACH, measures, until="What is asked of you")
+    await tap(partner, "⛔ 1", until="Type why this cannot be done")
     assert texts(await say(partner, INVISIBLE, until=TYPE_IT)) == [TYPE_IT]
-    await say(partner, "\u202eNot our county", until="The referral was returned")
-    row = await r.store.db.fetchone("SELECT id FROM referrals")
+    await say(partner, "\u202eNot our county", until="why it cannot be done")
+    row = await r.store.db.fetchone("SELECT id FROM measures")
     assert row is not None
-    returned = await r.store.cases.referral(row["id"])  # outcomes are sealed at rest
-    assert returned is not None and returned.outcome == "Not our county"
+    returned = await r.store.measures.get(row["id"])  # reasons are sealed at rest
+    assert returned is not None and returned.kind_text == "Please help"
+    assert returned.reason == "Not our county"
     notes = await r.store.cases.conversation(iid)
     assert [e.body for e in notes] == ["Called the village", "Bring the bill", "ok, tomorrow"]
 
@@ -1309,16 +1408,16 @@ async def test_a_blocked_applicant_does_not_wedge_the_sender(tg: FakeTelegram, r
     ap.block()
     await work.approve(CW, iid, "3000")  # the applicant's notice cannot be delivered
     await work.refer(CW, iid, PARTNER, "Please visit the family")
-    referral = await arrives(partner, ref, "Please visit the family")
+    measures = await arrives(partner, ref, "Please visit the family")
     await outbox_empty(r)
     await tg.wait_idle()
     assert not with_text(ap, "is approved")
     assert sends_to(tg, ap.id, "is approved") == 1  # given up at once, not retried forever
-    assert sends_to(tg, ap.id, "agriculture and rural affairs department") == 1
+    assert sends_to(tg, ap.id, "we have also asked") == 1
 
     # Later messages keep flowing.
-    await tap(partner, ACK, referral, until="Acknowledged")
-    await arrives(cw, ref, "acknowledged by the agriculture department")
+    await tap(partner, ACCEPT_ALL, measures, until="Accepted")
+    await arrives(cw, ref, "a partner reported", "accepted")
     await outbox_empty(r)
 
 

@@ -5,6 +5,7 @@ the queue's order and paging, and what lands in the audit trail and the outbox."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,13 +14,15 @@ from pathlib import Path
 import pytest
 
 from bot.casework import Casework, Denied, parse_amount
+from bot.casework.measure_terms import MeasureState
 from bot.config import Settings
-from bot.flow.engine import Screening, State
+from bot.flow.engine import Screening
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.store import Store
 from bot.store.casework import Case, Conflict
 from tests.backends import open_store
+from tests.helpers import old_referral, sent_intake
 
 FLOW = """
 id: store-test
@@ -50,6 +53,7 @@ priority:
 """
 
 CW, CW2, PARTNER, STRANGER = 2, 5, 3, 9
+I18N = I18n.load()
 GROUP = -100555
 
 
@@ -88,8 +92,6 @@ async def submitted(
     lang: str = "en",
 ) -> Case:
     """A submitted intake, as the interview leaves it."""
-    applicant = next(_applicants)
-    flow = await w.store.flows.active()
     answers = {
         "consent": True,
         "name": name,
@@ -97,27 +99,18 @@ async def submitted(
         "phone": "13800001234",
         "case_number": "(2024)新3221刑初17号",
     }
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
+    intake_id, _ref = await sent_intake(
+        w.store,
+        answers,
+        applicant=next(_applicants),
         lang=lang,
-        flow=flow,
-        state=State(answers=dict(answers), path=list(answers)),
-        update_id=1,
+        screening=Screening((), (), priority, ("rural",)),
     )
-    assert draft is not None
-    ref = await w.store.intakes.submit(
-        draft,
-        State(answers=dict(answers), path=list(answers)),
-        Screening((), (), priority, ("rural",)),
-        update_id=2,
-    )
-    assert ref is not None
     if submitted_at is not None:
         await w.store.db.execute(
-            "UPDATE intakes SET submitted_at = ? WHERE id = ?", (submitted_at, draft.id)
+            "UPDATE intakes SET submitted_at = ? WHERE id = ?", (submitted_at, intake_id)
         )
-    case = await w.store.cases.get(draft.id)
+    case = await w.store.cases.get(intake_id)
     assert case is not None
     return case
 
@@ -179,7 +172,7 @@ async def test_every_action_needs_the_role_at_the_moment_it_runs(world: World) -
         w.work.decline(STRANGER, case.id, "compensated"),
         w.work.note(STRANGER, case.id, "x"),
         w.work.refer(STRANGER, case.id, PARTNER, "help"),
-        w.work.partners(STRANGER),
+        w.work.plans.referable(STRANGER, case.id, PARTNER),
         w.work.send_clue(STRANGER, {"who": "a", "where": "b", "what": "c"}),
         w.work.send_clue(CW, {"who": "a", "where": "b", "what": "c"}),
         w.work.open_referrals(CW),
@@ -362,18 +355,79 @@ async def test_a_clue_cannot_be_asked_and_tells_no_applicant(world: World) -> No
     assert all(chat != PARTNER for chat, _text in await outbox(w))
 
 
-async def test_referral_summary_and_its_steps(world: World) -> None:
+async def test_referring_sends_the_partner_a_measure_with_the_least_data_it_needs(
+    world: World,
+) -> None:
+    """The card's "refer" adds a measure to the household's plan and sends it to that
+    partner at once: the partner reads the fields tagged ``partner`` and what is asked,
+    never the rest; it works the measure step by step, and the holder hears of each."""
     w = world
     case = await submitted(w, name="Wang Wu")
+    # Only the caseworker who holds the intake refers (it is part of the plan): not
+    # before it is claimed, nor by a colleague.
+    assert await conflict(w.work.refer(CW, case.id, PARTNER, "help")) == "wrong_status"
+    await w.work.claim(CW, case.id)
+    assert await conflict(w.work.refer(CW2, case.id, PARTNER, "help")) == "claimed_by_other"
     assert await conflict(w.work.refer(CW, case.id, STRANGER, "help")) == "not_a_partner"
-    ref = await w.work.refer(CW, case.id, PARTNER, "Check poverty-return monitoring")
-    assert ref.status == "sent"
+    assert await conflict(w.work.refer(CW, case.id, PARTNER, " \u200b ")) == "empty"
+    m = await w.work.refer(CW, case.id, PARTNER, "Check poverty-return monitoring")
+    assert (m.state, m.partner_id, m.kind, m.kind_text) == (
+        "proposed",
+        PARTNER,
+        None,
+        "Check poverty-return monitoring",
+    )
+    assert m.sent_at is not None and m.due_on > dt.date.today().isoformat()
+    assert await w.store.cases.referrals(case.id) == []  # no referral row any more
     partner_msgs = [text for chat, text in await outbox(w) if chat == PARTNER]
     assert len(partner_msgs) == 1
     text = partner_msgs[0]
     for shown in ("Wang Wu", "Red Star", "13800001234", "Check poverty-return monitoring"):
         assert shown in text
     assert "刑初" not in text  # the case number is not tagged partner
+
+    # Only the measure's partner, forward only.
+    await w.store.roles.grant(7, "partner")
+    assert await conflict(w.work.plans.change(7, [m.id], MeasureState.ACCEPTED)) == "not_found"
+    with pytest.raises(Denied):
+        await w.work.plans.change(CW, [m.id], MeasureState.ACCEPTED)
+    [accepted] = await w.work.plans.change(PARTNER, [m.id], MeasureState.ACCEPTED)
+    assert accepted.state == "accepted"
+    assert (
+        await conflict(w.work.plans.change(PARTNER, [m.id], MeasureState.ACCEPTED))
+        == "wrong_status"
+    )
+    [done] = await w.work.plans.change(PARTNER, [m.id], MeasureState.DONE)
+    assert done.state == "done" and done.closed_at is not None
+    assert await conflict(w.work.plans.ask_why(PARTNER, m.id)) == "wrong_status"
+    assert (
+        await conflict(w.work.plans.change(PARTNER, [m.id], MeasureState.NOT_POSSIBLE, "no"))
+        == "wrong_status"
+    )
+    assert await actions(w, case.id) == [
+        "intake.started",
+        "intake.submitted",
+        "intake.claimed",
+        "measure.added",
+        "measure.sent",
+        "measure.accepted",
+        "measure.done",
+    ]
+    to_cw = [text for chat, text in await outbox(w) if chat == CW]
+    assert len(to_cw) == 2 and all(case.ref in t for t in to_cw)
+    assert "poverty-return monitoring" in to_cw[1] and "done" in to_cw[1]
+
+
+async def test_an_old_referral_keeps_its_steps(world: World) -> None:
+    """A referral from before the plan (an old database) is still worked by its partner,
+    in order, and the caseworker who referred hears of each step."""
+    w = world
+    case = await submitted(w, name="Wang Wu")
+    ref = await old_referral(w.store, case.id, CW, PARTNER, "Check poverty-return monitoring")
+    assert ref.status == "sent"
+    listed = await w.work.referrals.listing(PARTNER, I18N.tr("en"))
+    assert [item.referral.id for item in listed] == [ref.id]
+    assert "Wang Wu" in listed[0].text and "Check poverty-return monitoring" in listed[0].text
 
     # Only the referral's partner, in the right order.
     await w.store.roles.grant(7, "partner")
@@ -396,6 +450,7 @@ async def test_referral_summary_and_its_steps(world: World) -> None:
     to_cw = [text for chat, text in await outbox(w) if chat == CW]
     assert len(to_cw) == 2 and all(case.ref in t for t in to_cw)
     assert "poverty-return monitoring" in to_cw[1]
+    assert await w.work.referrals.listing(PARTNER, I18N.tr("en")) == []  # closed
 
 
 # --- the queue --------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from bot.casework import Casework, Conflict, Kind
 from bot.casework.checkins import CHECKIN, Choice, due_times
 from bot.casework.replies import Piece
 from bot.config import ConfigError, Settings, load_settings
-from bot.flow.engine import Screening, State
 from bot.housekeeping import Housekeeping
 from bot.i18n import I18n
 from bot.messages import HTML
@@ -36,6 +35,7 @@ from bot.stats import figures, render
 from bot.store import Store
 from bot.store.casework import Case
 from tests.backends import open_store
+from tests.helpers import sent_intake
 
 HOTAN, YUTIAN = "653222", "653226"
 CW, CW2, CW_YUTIAN, STRANGER = 11, 12, 21, 99
@@ -71,25 +71,15 @@ async def decided(
     w: World, *, decline: bool = False, lang: str = "zh", region: str = HOTAN
 ) -> Case:
     """A sent intake of ``region`` claimed by CW and decided now."""
-    applicant = next(_applicants)
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang=lang,
-        flow=await w.store.flows.active(),
-        state=State(),
-        update_id=1,
-    )
-    assert draft is not None
-    assert await w.store.intakes.submit(draft, State(), Screening((), (), 0, ()), update_id=2)
-    await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, draft.id))
-    await w.work.claim(CW if region == HOTAN else CW_YUTIAN, draft.id)
+    intake_id, _ref = await sent_intake(w.store, applicant=next(_applicants), lang=lang)
+    await w.store.db.execute("UPDATE intakes SET region = ? WHERE id = ?", (region, intake_id))
+    await w.work.claim(CW if region == HOTAN else CW_YUTIAN, intake_id)
     actor = CW if region == HOTAN else CW_YUTIAN
     if decline:
-        await w.work.decline(actor, draft.id, "compensated")
+        await w.work.decline(actor, intake_id, "compensated")
     else:
-        await w.work.approve(actor, draft.id, "3000")
-    case = await w.store.cases.get(draft.id)
+        await w.work.approve(actor, intake_id, "3000")
+    case = await w.store.cases.get(intake_id)
     assert case is not None
     return case
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.flow.engine import Screening, State
 from telegram_channel.app import CHECKIN_JOB
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.helpers import wait_until, with_text
+from tests.helpers import sent_intake, wait_until, with_text
 
 HOTAN = "653222"
 CW, CW2 = 11, 12
@@ -52,25 +51,15 @@ async def decided(r: Running, tg: FakeTelegram) -> tuple[FakeUser, str, int]:
     uid = next(_applicants)
     person = tg.user(uid, first_name="Ayshem", language_code="zh-hans")
     store = r.store
-    draft = await store.intakes.create_draft(
-        applicant_id=uid,
-        chat_id=uid,
-        lang="zh",
-        flow=await store.flows.active(),
-        state=State(),
-        update_id=1,
-    )
-    assert draft is not None
-    ref = await store.intakes.submit(draft, State(), Screening((), (), 0, ()), update_id=2)
-    assert ref is not None
+    intake_id, ref = await sent_intake(store, applicant=uid)
     # As if sent long ago: the fake Telegram's update ids start again from 1.
     await store.db.execute(
-        "UPDATE intakes SET region = ?, last_update_id = 0 WHERE id = ?", (HOTAN, draft.id)
+        "UPDATE intakes SET region = ?, last_update_id = 0 WHERE id = ?", (HOTAN, intake_id)
     )
     work = r.services.casework  # type: ignore[union-attr]
-    await work.claim(CW, draft.id)
-    await work.approve(CW, draft.id, "3000")
-    return person, ref, draft.id
+    await work.claim(CW, intake_id)
+    await work.approve(CW, intake_id, "3000")
+    return person, ref, intake_id
 
 
 def later(days: float) -> dt.datetime:

@@ -19,13 +19,13 @@ import pytest
 from bot.casework import Casework
 from bot.casework.deadlines import DUE_SOON_DAYS, Deadline, due, due_text, due_where, overdue_where
 from bot.config import Settings
-from bot.flow.engine import Screening, State
 from bot.i18n import I18n
 from bot.messages import HTML, TELEGRAM_LIMIT
 from bot.store import Store
 from bot.store.intakes import OPEN_STATUSES
 from bot.store.outbox import Queued
 from tests.backends import open_store
+from tests.helpers import sent_intake
 
 I18N = I18n.load()
 HOTAN, YUTIAN = "653222", "653226"
@@ -101,25 +101,12 @@ async def intake(
 ) -> tuple[int, str]:
     """A sent intake of ``region``, sent at ``sent``, as the review left it: its id and
     reference. Region, time, status and assignee are set in the database (test setup)."""
-    applicant = next(_applicants)
-    flow = await w.store.flows.active()
-    draft = await w.store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang="zh",
-        flow=flow,
-        state=State(),
-        update_id=1,
-        is_test=is_test,
-    )
-    assert draft is not None
-    ref = await w.store.intakes.submit(draft, State(), Screening((), (), 0, ()), update_id=2)
-    assert ref is not None
+    intake_id, ref = await sent_intake(w.store, applicant=next(_applicants), is_test=is_test)
     await w.store.db.execute(
         "UPDATE intakes SET region = ?, submitted_at = ?, status = ?, assignee = ? WHERE id = ?",
-        (region, stamp(sent), status, assignee, draft.id),
+        (region, stamp(sent), status, assignee, intake_id),
     )
-    return draft.id, ref
+    return intake_id, ref
 
 
 async def test_the_sql_finds_what_due_says_is_overdue_or_due_soon(world: World) -> None:

@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.flow.engine import Screening, State
 from telegram_channel.app import DIGEST_JOB
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until, with_text
+from tests.helpers import sent_intake, wait_until, with_text
 
 HOTAN, YUTIAN = "653222", "653226"
 CW_HOTAN, CW_HOTAN2, CW_YUTIAN, SUP_BOTH, SUP_YUTIAN = 11, 12, 21, 31, 32
@@ -73,23 +72,12 @@ async def intake(
 ) -> str:
     """A sent intake of ``region``, sent ``age`` ago, in ``status`` and held by
     ``assignee``; its reference."""
-    applicant = next(_applicants)
     store = r.store
-    draft = await store.intakes.create_draft(
-        applicant_id=applicant,
-        chat_id=applicant,
-        lang="zh",
-        flow=await store.flows.active(),
-        state=State(),
-        update_id=1,
-    )
-    assert draft is not None
-    ref = await store.intakes.submit(draft, State(), Screening((), (), 0, ()), update_id=2)
-    assert ref is not None
+    intake_id, ref = await sent_intake(store, applicant=next(_applicants))
     sent = (dt.datetime.now(dt.UTC) - age).strftime("%Y-%m-%dT%H:%M:%SZ")
     await store.db.execute(
         "UPDATE intakes SET region = ?, submitted_at = ?, status = ?, assignee = ? WHERE id = ?",
-        (region, sent, status, assignee, draft.id),
+        (region, sent, status, assignee, intake_id),
     )
     return ref
 

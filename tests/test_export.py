@@ -16,6 +16,7 @@ import pytest
 
 from bot import export
 from bot.casework import Casework
+from bot.casework.replies import Piece
 from bot.config import Settings
 from bot.export import BadFilter, Request, parse_words
 from bot.flow.engine import Screening
@@ -25,7 +26,7 @@ from bot.regions import EVERYWHERE, Scope
 from bot.store import Store
 from bot.store.exports import Filter
 from tests.backends import open_store
-from tests.helpers import sent_intake
+from tests.helpers import old_referral, sent_intake
 
 CW = 2
 PARTNER = 3
@@ -83,6 +84,8 @@ async def world(w: World) -> dict[str, tuple[int, str]]:
     await w.work.claim(CW, ids["a"][0])
     await w.work.approve(CW, ids["a"][0], "3000")
     await w.work.claim(CW, ids["b"][0])
+    # A referral from before the plan (an old database), then one made now: a measure.
+    await old_referral(w.store, ids["b"][0], CW, PARTNER, "请核实防返贫监测")
     await w.work.refer(CW, ids["b"][0], PARTNER, "帮忙找工作")
     return ids
 
@@ -105,8 +108,8 @@ async def test_the_workbook_has_the_intakes_referrals_and_history_sheets(w: Worl
     ids = await world(w)
     out, made = await run(w, Request())
     book = openpyxl.load_workbook(out, read_only=True)
-    assert book.sheetnames == ["申请", "转交", "处理记录"]
-    assert (made.intakes, made.referrals) == (3, 1)
+    assert book.sheetnames == ["申请", "转交", "处理记录", "回访"]
+    assert (made.intakes, made.referrals, made.measures) == (3, 1, 1)
     table = rows(out)
     head = table[0]
     assert head[:4] == ["编号", "提交日期", "决定日期", "状态"]
@@ -123,7 +126,10 @@ async def test_the_workbook_has_the_intakes_referrals_and_history_sheets(w: Worl
     # Text an applicant typed that looks like a formula stays text.
     assert any(v == '=HYPERLINK("x")' for v in a.values())
     referrals = rows(out, 1)
-    assert referrals[1][0] == ids["b"][1] and referrals[1][3] == "帮忙找工作"
+    # The old referral, then the measure the referral made now, on the same sheet.
+    assert referrals[1][0] == ids["b"][1] and referrals[1][3] == "请核实防返贫监测"
+    assert referrals[2][0] == ids["b"][1] and referrals[2][3] == "帮忙找工作"
+    assert referrals[2][2] == "待接受"
     history = rows(out, 2)
     assert {r[0] for r in history[1:]} >= {ids["a"][1], ids["b"][1]}
 
@@ -273,3 +279,69 @@ async def test_a_waiting_export_is_made_once_and_only_for_who_asked(w: World) ->
     assert await w.store.exports.asking(asked, CW) is not None
     await w.store.exports.made(CW, {"asked": asked})
     assert await w.store.exports.asking(asked, CW) is None  # already made
+
+
+async def test_check_in_answers_are_exported_and_words_only_with_sensitive_data(
+    w: World,
+) -> None:
+    """The workbook's check-in sheet: each check-in sent or stopped, with its due date,
+    when it was asked and answered, and the answer; what the applicant added in their
+    own words only in an export with sensitive data. The intakes table (the CSV's too)
+    carries each intake's last answer."""
+    ids = await world(w)
+    a_id, a_ref = ids["a"]
+    case = await w.store.cases.get(a_id)
+    assert case is not None
+    now = dt.datetime.now(dt.UTC)
+    checkins = w.work.checkins
+    assert await checkins.send_due(now + dt.timedelta(days=31)) == 1
+    assert await checkins.send_due(now + dt.timedelta(days=91)) == 1
+    first, second, third = await w.store.checkins.of_intake(a_id)
+    await checkins.answer(case.applicant_id, first.id, "worse")
+    await checkins.add_words(case.applicant_id, first.id, Piece("牛还是没买到"))
+    await checkins.add_words(case.applicant_id, first.id, Piece("", {"kind": "voice"}))
+    await checkins.answer(case.applicant_id, second.id, "better")
+    await checkins.stop(case.applicant_id, second.id)  # the third is never asked
+    today = now.date().isoformat()
+
+    out, made = await run(w, Request())
+    book = openpyxl.load_workbook(out, read_only=True)
+    assert book.sheetnames == ["申请", "转交", "处理记录", "回访"]
+    assert made.checkins == 3
+    table = rows(out, 3)
+    assert table[0] == ["编号", "应回访日期", "回访日期", "回答日期", "回答", "申请人已叫停"]
+    width = len(table[0])  # a row's empty cells at its end are not written
+    assert [r + [None] * (width - len(r)) for r in table[1:]] == [
+        [a_ref, first.due_at[:10], str(first.sent_at)[:10], today, "更难了", None],
+        [a_ref, second.due_at[:10], str(second.sent_at)[:10], today, "好些了", None],
+        [a_ref, third.due_at[:10], None, None, None, "是"],
+    ]
+    # Asked by the test clock: a month, then three months, after the decision.
+    assert str(first.sent_at)[:10] == (now + dt.timedelta(days=31)).date().isoformat()
+    flat = [str(v) for sheet in range(4) for r in rows(out, sheet) for v in r]
+    assert not any("牛还是没买到" in v for v in flat)  # personal: not without asking
+    head, *intakes = rows(out)
+    by_ref = {r[0]: dict(zip(head, r, strict=False)) for r in intakes}
+    assert by_ref[a_ref]["最近一次回访的回答"] == "好些了"
+    assert by_ref[a_ref]["最近一次回访回答日期"] == today
+    assert by_ref[ids["b"][1]]["最近一次回访的回答"] is None
+
+    out, made = await run(w, Request(with_sensitive=True), name="with")
+    table = rows(out, 3)
+    assert table[0][-1] == "本人的话"
+    assert [r[6] if len(r) > 6 else None for r in table[1:]] == [
+        "牛还是没买到\n🎤 语音",
+        None,
+        None,
+    ]
+    audit = [a for a in await w.store.audit.recent(action="export.made")]
+    assert audit[0].detail["checkins"] == 3
+
+    # The CSV is one table: the intakes, with the last answer and when.
+    out, _made = await run(w, Request(format="csv"), name="csv")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        table = list(csv.reader(f))
+    at = table[0].index("最近一次回访的回答")
+    assert table[0][at + 1] == "最近一次回访回答日期"
+    line = next(r for r in table[1:] if r[0] == a_ref)
+    assert (line[at], line[at + 1]) == ("好些了", today)

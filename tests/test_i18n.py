@@ -43,7 +43,7 @@ def _extracted() -> set[str]:
     found: set[str] = set()
     method_map = [
         (f"{package}/**.py", "python")
-        for package in ("bot", "handlers", "telegram_channel", "command_line")
+        for package in ("bot", "handlers", "telegram_channel", "command_line", "web_channel")
     ]
     for _name, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=KEYWORDS

@@ -19,14 +19,17 @@ FORBIDDEN = {
     "bot": {
         "telegram",
         "telegram_channel",
+        "web_channel",
         "handlers",
         "command_line",
         "aiohttp",
         "httptools",
         "httpx",
     },
-    "handlers": {"command_line"},
+    "handlers": {"command_line", "web_channel"},
     "telegram_channel": {"command_line"},
+    # The web chat speaks to the core only: never through Telegram's channel or handlers.
+    "web_channel": {"telegram", "telegram_channel", "handlers", "command_line"},
 }
 
 

@@ -23,11 +23,12 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.casework import Casework, Conflict, Denied, Kind
-from bot.casework.measure_terms import MeasureState
-from bot.casework.plans import PAGE_SIZE, parse_due
+from bot.casework.measure_terms import MeasureState, read_body_kind
+from bot.casework.plans import PAGE_SIZE, needs_step, parse_due
 from bot.config import Settings
 from bot.export import Request, export
 from bot.flow.engine import Screening, State
+from bot.flow.loader import default_flow_source
 from bot.i18n import I18n
 from bot.messages import HTML
 from bot.mydata import export_text
@@ -35,6 +36,7 @@ from bot.stats import figures, render
 from bot.store import Store
 from bot.store.casework import Case
 from tests.backends import open_store
+from tests.helpers import old_referral
 
 HOTAN = "653222"
 CW, CW2, AGRI, HR = 11, 12, 21, 22
@@ -131,7 +133,8 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     with pytest.raises(Conflict):
         await plans.due_in(CW, case.id, 7, TODAY)
 
-    await w.work.refer(CW, case.id, AGRI, "Please visit")
+    # A referral from before the plan (an old database) is shown beside the measures.
+    await old_referral(w.store, case.id, CW, AGRI, "Please visit")
     training = await measure(w, case, 3, AGRI)
     own = await measure(w, case, "Poverty-return monitoring", AGRI, 60)
     loan = await measure(w, case, 6, HR, 90)
@@ -163,6 +166,62 @@ async def test_only_the_holder_builds_and_sends_the_plan(world: World) -> None:
     assert "4. <b>Free legal help (legal aid)</b> · This procuratorate" in text
     assert "👍 accepted" in text and "not sent yet" not in text
     assert "• Agri: sent, not yet acknowledged" in text
+
+
+async def test_referring_from_the_card_sends_one_partner_a_measure_at_once(
+    world: World,
+) -> None:
+    """The card's "refer" is a measure of the plan: of a need the applicant chose (or the
+    caseworker's words), for the partner picked, due in 30 days, sent to that partner at
+    once while the rest of the plan waits for its Send; the applicant hears who may call."""
+    w = world
+    case = await approved(w)
+    plans, tr = w.work.plans, I18N.tr("en")
+    asked = await plans.asked_for(tr, case)
+    assert [(s.index, s.label) for s in asked] == [
+        (3, "Skills training"),
+        (6, "A low-interest loan"),
+    ]
+    draft = await measure(w, case, 2, 0)  # the procuratorate's own, not sent yet
+    with pytest.raises(Conflict) as other:
+        await plans.refer(CW2, case.id, AGRI, need=3)
+    assert other.value.code == "claimed_by_other"
+    with pytest.raises(Conflict) as nobody:
+        await plans.refer(CW, case.id, CW2, need=3)
+    assert nobody.value.code == "not_a_partner"
+    with pytest.raises(Conflict) as forged:
+        await plans.refer(CW, case.id, AGRI, need=99)
+    assert forged.value.code == "not_found"
+    with pytest.raises(Denied):
+        await plans.refer(AGRI, case.id, AGRI, need=3)
+
+    m = await plans.refer(CW, case.id, AGRI, need=3, today=TODAY)
+    assert (m.kind, m.kind_text, m.partner_id, m.state) == ("training", None, AGRI, "proposed")
+    assert m.due_on == (TODAY + dt.timedelta(days=30)).isoformat() and m.sent_at is not None
+    words = await plans.refer(CW, case.id, HR, "Find a job in the county town", today=TODAY)
+    assert (words.kind, words.kind_text) == (None, "Find a job in the county town")
+    # Only the referred measures went; the plan's draft still waits for Send.
+    unsent = [x.id for x in await w.store.measures.of_intake(case.id) if x.sent_at is None]
+    assert unsent == [draft]
+    assert await w.store.cases.referrals(case.id) == []
+    notices = await queued(w)
+    assert [(chat, kind) for chat, kind, _ in notices] == [
+        (AGRI, Kind.MEASURES),
+        (case.chat_id, Kind.REFERRED),
+        (HR, Kind.MEASURES),
+        (case.chat_id, Kind.REFERRED),
+    ]
+    assert "Skills training" in notices[0][2] and "What is asked of you:" in notices[0][2]
+    assert "we have also asked <b>Agri</b>" in notices[1][2]
+    assert "Find a job in the county town" in notices[2][2]
+    # The partner works it with the measure buttons, as any measure of the plan.
+    assert [x.id for x in await plans.accept_all(AGRI, case.id)] == [m.id]
+    await plans.change(AGRI, [m.id], MeasureState.DONE)
+    card = await plans.partner_card(AGRI, case.id, tr)
+    assert [x.state for x in card.measures] == ["done"]
+    text = plans.plan_text(tr, await plans.view(CW, case.id, tr))
+    assert "<b>Skills training</b> · Agri · by " in text and "✅ done" in text
+    assert "<b>Find a job in the county town</b> · HR" in text
 
 
 async def test_partners_move_only_their_own_measures_forward(world: World) -> None:
@@ -206,7 +265,9 @@ async def test_partners_move_only_their_own_measures_forward(world: World) -> No
     to_applicant = [text for chat, kind, text in notices if chat == case.chat_id]
     assert len(to_applicant) == 2
     assert "Skills training" in to_applicant[0] and "done" in to_applicant[0]
+    # The partner wrote why for the family to read (it was asked for so): they read it.
     assert "could not be done" in to_applicant[1]
+    assert "Why: <i>No places this year</i>" in to_applicant[1]
     # The history: the audit rows name the measure, never the words.
     actions = [
         r["action"]
@@ -222,9 +283,21 @@ async def test_partners_move_only_their_own_measures_forward(world: World) -> No
     lines = await plans.applicant_lines(I18N.tr("en"), case.id)
     assert lines[0].startswith("<b>Skills training</b> — Agri: done")
     assert lines[2].startswith("<b>A low-interest loan</b> — HR: planned, by ")
+    assert lines[1] == (
+        "<b>Poverty-return monitoring</b> — Agri: could not be done\n"
+        "   Why: <i>No places this year</i>"
+    )
     zh = await plans.applicant_lines(I18N.tr("zh"), case.id)
     assert zh[1].startswith("<b>Poverty-return monitoring</b> — Agri：没能办成")
+    assert zh[1].endswith("原因：<i>No places this year</i>")
     assert zh[2].startswith("<b>低息贷款</b> — HR：")
+    # A reason written before partners were asked to write it for the family (an older
+    # database) stays with the staff: /status says only that it could not be done.
+    await w.store.db.execute("UPDATE measures SET reason_shown = 0 WHERE id = ?", (monitoring,))
+    lines = await plans.applicant_lines(I18N.tr("en"), case.id)
+    assert lines[1] == "<b>Poverty-return monitoring</b> — Agri: could not be done"
+    staff = plans.plan_text(I18N.tr("en"), await plans.view(CW, case.id, I18N.tr("en")))
+    assert "<i>No places this year</i>" in staff
 
 
 async def test_words_are_sealed_and_erasure_clears_them(world: World) -> None:
@@ -328,3 +401,48 @@ def test_a_typed_due_date() -> None:
     assert parse_due("2027-02-30", today) is None
     assert parse_due("next week", today) is None
     assert parse_due("２０２７-03-01", today) is None  # full-width digits are not taken
+
+
+def test_a_partners_kind_is_read_by_its_code_or_its_name_in_any_language() -> None:
+    readers = [I18N.tr(lang) for lang in I18N.languages]
+    assert read_body_kind(readers, ["human_resources", "Hotan", "HR"]) == (
+        "human_resources",
+        ["Hotan", "HR"],
+    )
+    assert read_body_kind(readers, ["Human", "Resources", "and", "Social", "Security", "x"]) == (
+        "human_resources",
+        ["x"],
+    )
+    assert read_body_kind(readers, ["人力资源和社会保障", "和田县人社局"]) == (
+        "human_resources",
+        ["和田县人社局"],
+    )
+    assert read_body_kind(readers, ["قانۇن", "ياردىمى", "مەركىزى"]) == ("legal_aid", [])
+    assert read_body_kind(readers, ["和田县农业农村局"]) == (None, ["和田县农业农村局"])
+    assert read_body_kind(readers, []) == (None, [])
+
+
+async def test_an_older_copy_of_the_built_in_flow_still_offers_the_applicants_needs(
+    world: World,
+) -> None:
+    """A database given the built-in flow before the ``needs`` tag keeps that copy (and
+    its intakes keep their version): the plan takes the needs from the step the built-in
+    flow tags now, of the same id and values. A flow of the admin's own is not guessed."""
+    w = world
+    old = default_flow_source().replace("tags: [stats, partner, needs]", "tags: [stats, partner]")
+    assert old != default_flow_source()
+    published = await w.store.flows.publish(old)
+    assert published.tagged("needs") == [] and needs_step(published) is not None
+    case = await approved(w)
+    assert case.flow_version == published.version
+    tr = I18N.tr("en")
+    suggested = await w.work.plans.suggestions(CW, case.id, tr)
+    assert [s.label for s in suggested if s.chosen] == ["Skills training", "A low-interest loan"]
+    m = await w.work.plans.refer(CW, case.id, AGRI, need=3)
+    assert m.kind == "training"
+    text = w.work.plans.plan_text(tr, await w.work.plans.view(CW, case.id, tr))
+    assert "<b>Skills training</b> · Agri" in text
+
+    # Another flow with a step of that id: no needs unless it tags them.
+    own = old.replace("id: judicial-assistance", "id: our-own-interview", 1)
+    assert needs_step(await w.store.flows.publish(own)) is None

@@ -17,6 +17,7 @@ import pytest
 
 from bot.casework.measure_terms import MeasureState
 from bot.flow.engine import Screening, State
+from bot.flow.loader import default_flow_source
 from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
 from tests.helpers import wait_until, with_text
@@ -210,7 +211,8 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
     await tap_then(agri, "✅ 1", "the family have been told it is done", on=card_agri)
     card_agri = await arrives(agri, "👍 accept · ⏳ under way", after=start)
     assert card_agri.buttons == ["⏳ 2", "✅ 2", "⛔ 2"]
-    await tap_then(agri, "⛔ 2", "Type why this cannot be done", on=card_agri)
+    asked = await tap_then(agri, "⛔ 2", "Type why this cannot be done", on=card_agri)
+    assert "in words the family understands: they will read it" in (asked.text or "")
     await say_then(agri, WHY, "told why it cannot be done")
     assert await states(r, intake_id) == [(AGRI, "done"), (AGRI, "not_possible"), (HR, "accepted")]
     # A measure not possible is never marked done after (a replayed or forged tap).
@@ -235,11 +237,12 @@ async def test_a_plan_of_three_measures_for_two_partners(tg: FakeTelegram, r: Ru
 
     # The applicant was told of done and not possible, and reads the plan in /status.
     await arrives(applicant, "News about the help for your application", "Skills training", "done")
-    await arrives(applicant, "could not be done")
+    told = await arrives(applicant, "could not be done")
+    assert f"Why: <i>{WHY}</i>" in (told.text or "")  # written for them, as asked
     status = await say_then(applicant, "/status", "The help planned for your family")
     text = status.text or ""
     assert f"Skills training</b> — {AGRI_NAME}: done" in text
-    assert f"{MONITORING}</b> — {AGRI_NAME}: could not be done" in text
+    assert f"{MONITORING}</b> — {AGRI_NAME}: could not be done\n   Why: <i>{WHY}</i>" in text
     due_60 = r.services.i18n.tr("en").date(dt.date.today() + dt.timedelta(days=60))  # type: ignore[union-attr]
     assert f"A low-interest loan</b> — {HR_NAME}: they have agreed to do it, by {due_60}" in text
     await outbox_empty(r)
@@ -287,3 +290,83 @@ async def test_referrals_pages_a_partners_households_and_cancel_drops_a_draft(
     await tap_then(cw, "Cancel", "Cancelled", on=kinds)
     assert len(await r.store.measures.of_intake(intake_id)) == 1
     assert await r.store.pending.get(CW) is None
+
+
+async def test_refer_from_the_card_sends_a_measure_of_a_need_the_applicant_chose(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """The card's "refer": pick the partner, then tap one of the needs the applicant
+    chose (or type one); the measure is in the plan at once and its partner works it with
+    the measure buttons; the applicant hears who may contact them."""
+    applicant, ref, intake_id = await approved(r, tg)
+    cw, hr = tg.user(CW), tg.user(HR)
+    start = len(cw.messages)
+    await cw.send(f"/open {ref}")
+    card = await with_button(cw, "🤝 Refer to a partner", after=start)
+    menu = await tap_then(cw, "🤝 Refer to a partner", "to which partner", on=card)
+    assert menu.buttons == [
+        f"{AGRI_NAME} (agriculture and rural affairs)",
+        f"{HR_NAME} (human resources and social security)",
+        "Cancel",
+    ]
+    needs = await tap_then(
+        cw, f"{HR_NAME} (human resources and social security)", "What do you ask them", on=menu
+    )
+    assert "Tap what the applicant asked for, or type it" in (needs.text or "")
+    assert needs.buttons == [
+        "⭐ Skills training",
+        "⭐ A low-interest loan",
+        "⭐ Help with children's schooling",
+        "Cancel",
+    ]
+    sent = await tap_then(cw, "⭐ A low-interest loan", "was sent, due", on=needs)
+    due = dt.date.today() + dt.timedelta(days=30)
+    assert f"due {due:%b} {due.day}, {due.year}." in (sent.text or "")
+    assert sent.buttons == ["🗂 Household plan"]
+    assert needs.buttons == []  # the needs went with the tap
+    [m] = await r.store.measures.of_intake(intake_id)
+    assert (m.kind, m.partner_id, m.state, m.due_on) == ("loan", HR, "proposed", due.isoformat())
+    assert await r.store.cases.referrals(intake_id) == []
+
+    to_hr = await arrives(hr, ref, "New measures for a household")
+    assert "A low-interest loan" in (to_hr.text or "").split("What is asked of you:")[1]
+    assert to_hr.buttons == ["👍 Accept all", "📋 Report on each"]
+    await arrives(applicant, ref, f"we have also asked <b>{HR_NAME}</b> to help your family")
+    # A replayed need (the prompt is gone) adds nothing.
+    stale = "That referral is over"
+    start = len(cw.messages)
+    await cw.tap_data(f"c:rn:{intake_id}:3")
+    await arrives(cw, stale, after=start)
+    assert len(await r.store.measures.of_intake(intake_id)) == 1
+
+    # The partner works it like any measure; the plan shows where it stands.
+    card_hr = await tap_then(hr, "👍 Accept all", "👍 accept · ⏳ under way", on=to_hr)
+    await tap_then(hr, "✅ 1", "have been told it is done", on=card_hr)
+    plan = await tap_then(cw, "🗂 Household plan", f"Plan for {ref}", on=sent)
+    assert f"<b>A low-interest loan</b> · {HR_NAME} · by " in (plan.text or "")
+    assert "✅ done" in (plan.text or "")
+    await outbox_empty(r)
+
+
+async def test_a_flow_without_needs_says_so_and_takes_typed_help(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """An admin's own interview that tags no needs: the plan says so and takes the help
+    typed, and the card's refer asks for it typed."""
+    own = default_flow_source().replace("id: judicial-assistance", "id: our-own", 1)
+    own = own.replace("tags: [stats, partner, needs]", "tags: [stats, partner]")
+    await r.store.flows.publish(own)
+    _applicant, ref, intake_id = await approved(r, tg)
+    cw = tg.user(CW)
+    start = len(cw.messages)
+    await cw.send(f"/open {ref}")
+    card = await with_button(cw, "🗂 Household plan", after=start)
+    plan = await tap_then(cw, "🗂 Household plan", f"Plan for {ref}", on=card)
+    kinds = await tap_then(cw, "➕ Add a measure", "names no kinds of help", on=plan)
+    assert kinds.buttons == ["✍️ Something else (type it)", "Cancel"]
+    await tap_then(cw, "Cancel", "Cancelled", on=kinds)
+    menu = await tap_then(cw, "🤝 Refer to a partner", "to which partner", on=card)
+    await tap_then(cw, f"{AGRI_NAME} (agriculture and rural affairs)", "Type it", on=menu)
+    await say_then(cw, "Find seedlings for the orchard", "was sent, due")
+    [m] = await r.store.measures.of_intake(intake_id)
+    assert (m.kind, m.kind_text, m.partner_id) == (None, "Find seedlings for the orchard", AGRI)

@@ -25,7 +25,6 @@ import pytest
 from bot.casework.terms import READS
 from bot.config import Settings
 from bot.crypto import SecretKeyError, key_file_for
-from bot.flow.engine import Screening, State
 from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.variables import DEFAULTS, fill
 from bot.interview import consent_hash
@@ -33,7 +32,7 @@ from bot.store import Store
 from telegram_channel.app import configure_logging
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser, SentMessage
-from tests.helpers import wait_until, with_text
+from tests.helpers import sent_intake, wait_until, with_text
 
 DEFAULT = load_flow_text(default_flow_source())
 AGREE, SEND, SHARE = "✅ I agree", "📨 Send", "📱 Share my phone number"
@@ -245,6 +244,7 @@ async def test_sensitive_answers_and_attachments_are_encrypted_at_rest(
         # the clear on disk (queued notifications are encrypted too).
         await r.store.roles.grant(PARTNER, "partner", label="County Bureau")
         work = r.services.casework  # type: ignore[union-attr]
+        await work.claim(CW, intake.id)  # referring adds a measure to the holder's plan
         await work.refer(CW, intake.id, PARTNER, "Please visit the family")
         await arrives(tg.user(PARTNER, language_code="en"), "Please visit the family", phone)
         await outbox_empty(r)
@@ -502,22 +502,9 @@ async def test_a_caseworker_may_refuse_deletion_with_a_reason(tg: FakeTelegram, 
 
 async def stored_intake(r: Running, user_id: int, name: str) -> int:
     """A submitted intake written directly (the interview is not what is tested here)."""
-    flow = await r.store.flows.active()
     answers = {"consent": True, "name": name, "phone": "13700000000"}
-    draft = await r.store.intakes.create_draft(
-        applicant_id=user_id,
-        chat_id=user_id,
-        lang="en",
-        flow=flow,
-        state=State(answers=answers),
-        update_id=1,
-    )
-    assert draft is not None
-    ref = await r.store.intakes.submit(
-        draft, State(answers=answers), Screening((), (), 0, ()), update_id=2
-    )
-    assert ref is not None
-    return draft.id
+    intake_id, _ref = await sent_intake(r.store, answers, applicant=user_id, lang="en")
+    return intake_id
 
 
 async def test_retention_anonymises_decided_intakes_and_expires_idle_drafts(

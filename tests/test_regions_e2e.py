@@ -189,8 +189,8 @@ async def test_each_county_sees_finds_and_acts_on_only_its_own_intakes(
 
     # A refers to the agriculture bureau of the county only; the other bureau, forged in,
     # is refused.
-    await reply_to(a, a.tap_data(f"c:rf:{one['id']}:0"), "to which liaison")
-    offered = [m for m in a.messages if "to which liaison" in (m.text or "")][-1].buttons
+    await reply_to(a, a.tap_data(f"c:rf:{one['id']}:0"), "to which partner")
+    offered = [m for m in a.messages if "to which partner" in (m.text or "")][-1].buttons
     assert "Karakax Bureau" in offered and "Keriya Bureau" not in offered
     await reply_to(a, a.tap_data(f"c:rp:{one['id']}:{P2}"), "no longer a partner")
     assert await r.store.pending.get(A) is None
@@ -226,6 +226,56 @@ async def test_stats_count_a_caseworkers_own_regions_with_a_breakdown_for_severa
         assert "<b>By region</b>" in lines, text
         assert "• Karakax County 653222: sent: 1 · approved: 0 · CN¥0.00" in lines, text
         assert "• Keriya County 653226: sent: 2 · approved: 0 · CN¥0.00" in lines, text
+
+
+async def test_an_admin_grants_a_partner_its_kind_of_body_in_any_language(
+    tg: FakeTelegram, r: Running
+) -> None:
+    """/grant USER partner [codes] [kind] [name]: the kind by its code or its name in
+    any of the bot's languages, right after the region codes; said back and listed in
+    /roles in the admin's language; a grant without one keeps the kind held."""
+    admin = tg.user(ADMIN, first_name="Admin", language_code="en")
+    said = await reply_to(
+        admin,
+        admin.send("/grant 7011 partner 653226 civil affairs Keriya Civil Affairs Bureau"),
+        "is now",
+    )
+    assert said == (
+        "7011 is now partner.\nRegion: 653226\nKind of body: civil affairs"
+        "\nShown as: Keriya Civil Affairs Bureau"
+    )
+    said = await reply_to(admin, admin.send("/grant 7012 partner 653222 民政 墨玉县民政局"), "is")
+    assert said.endswith("Kind of body: civil affairs\nShown as: 墨玉县民政局")
+    await reply_to(admin, admin.send("/grant 7013 partner ئاياللار بىرلەشمىسى Keriya"), "is now")
+    await reply_to(admin, admin.send("/grant 7014 partner legal_aid"), "is now")
+    # A name that begins with a kind's name gives the kind: the answer shows the split.
+    said = await reply_to(admin, admin.send("/grant 7015 partner Education Office"), "is now")
+    assert said.endswith("Kind of body: education\nShown as: Office")
+    grants = {g.user_id: g for g in await r.store.roles.grants("partner")}
+    assert (grants[7011].kind, grants[7011].label) == (
+        "civil_affairs",
+        "Keriya Civil Affairs Bureau",
+    )
+    assert (grants[7012].kind, grants[7012].label) == ("civil_affairs", "墨玉县民政局")
+    assert (grants[7013].kind, grants[7013].label) == ("womens_federation", "Keriya")
+    assert (grants[7014].kind, grants[7014].label) == ("legal_aid", None)
+    assert (grants[7015].kind, grants[7015].label) == ("education", "Office")
+    # Again without a kind: the name changes, the kind stays.
+    await reply_to(admin, admin.send("/grant 7011 partner Keriya Bureau"), "already was")
+    kept = {g.user_id: g for g in await r.store.roles.grants("partner")}[7011]
+    assert (kept.kind, kept.label) == ("civil_affairs", "Keriya Bureau")
+    # Not a partner: the words are the name.
+    await reply_to(admin, admin.send("/grant 7016 caseworker health Ma Li"), "is now")
+    worker = {g.user_id: g for g in await r.store.roles.grants("caseworker")}[7016]
+    assert (worker.kind, worker.label) == (None, "health Ma Li")
+
+    # /roles shows the kind in the admin's language; the usage names the kinds.
+    zh = tg.user(ADMIN, first_name="Admin", language_code="zh-hans")
+    await r.store.users.set_language(ADMIN, "zh")
+    roles = await reply_to(zh, zh.send("/roles"), "7011")
+    assert "• 7011 · partner · 地区：653226 · Keriya Bureau · 民政" in roles.splitlines(), roles
+    usage = await reply_to(zh, zh.send("/grant 7017"), "/grant")
+    assert "农业农村" in usage and "妇联" in usage
 
 
 async def test_an_admin_grants_a_county_in_the_chat(tg: FakeTelegram, r: Running) -> None:

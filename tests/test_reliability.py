@@ -545,9 +545,10 @@ def db_answers(db: Path, user_id: int) -> tuple[str | None, dict[str, Any]]:
     return state.get("current"), dict(state.get("answers") or {})
 
 
-async def shows(person: FakeUser, needle: str, since: int = 0, timeout: float = 10) -> SentMessage:
+async def shows(person: FakeUser, needle: str, since: int = 0, timeout: float = 20) -> SentMessage:
     """Wait until the newest message (or its buttons), one of those after the first
-    ``since``, shows ``needle``; returns it."""
+    ``since``, shows ``needle``; returns it. Waits long: a bot started again after a kill
+    is slow to answer on a machine busy with other tests."""
 
     def newest() -> SentMessage | None:
         if len(person.messages) <= since:

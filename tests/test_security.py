@@ -40,7 +40,7 @@ from telegram_channel.buttons.plan import MeasureOp, PlanOp
 from telegram_channel.guard import RateLimit
 from tests.conftest import TOKEN, Running, make_settings
 from tests.fakebot import FakeTelegram, FakeUser
-from tests.helpers import wait_until
+from tests.helpers import old_referral, wait_until
 
 FLOW = """
 id: security-test
@@ -122,7 +122,7 @@ COMMANDS: dict[str, tuple[frozenset[str], str]] = {
 
 # fmt: off
 CASEWORKER_OPS = ("q", "m", "o", "l", "cl", "to", "rl", "as", "ap", "ac", "dc", "dr", "do", "dy", "nt",
-                  "rf", "rp", "er", "en", "at", "rv", "cq", "pf", "x")
+                  "rf", "rp", "rn", "er", "en", "at", "rv", "cq", "pf", "x")
 # fmt: on
 
 #: callback pattern -> who may tap, and the operations (sample data built per world below).
@@ -345,8 +345,8 @@ async def world(tg: FakeTelegram, tmp_path: Path) -> AsyncIterator[World]:
         assert row is not None
         iid = int(row["id"])
         await work.claim(CW, iid)
-        await work.refer(CW, iid, PARTNER, "Please visit the family")
-        rid = int((await r.store.db.fetchone("SELECT id FROM referrals"))["id"])  # type: ignore[index]
+        # A referral from before the plan (an old database), still worked by its partner.
+        rid = (await old_referral(r.store, iid, CW, PARTNER, "Please visit the family")).id
         # A plan with one measure for the partner, sent: what the plan buttons act on.
         plans, tr = work.plans, r.services.i18n.tr("en")  # type: ignore[union-attr]
         await plans.start(CW, iid)

@@ -19,13 +19,14 @@ import pytest
 from bot import stats
 from bot.casework import Casework
 from bot.config import Settings
-from bot.flow.engine import Screening, State
+from bot.flow.engine import State
 from bot.i18n import I18n
 from bot.messages import HTML, PLAIN
 from bot.store import Store
 from bot.store import db as store_db
 from bot.store.outbox import OutMessage
 from tests.backends import open_store
+from tests.helpers import sent_intake
 
 CW = 2
 UTC = dt.UTC
@@ -104,11 +105,10 @@ async def sent(
         answers["groups"] = groups
     if help_wanted is not None:
         answers["help_wanted"] = help_wanted
-    made = await draft(w, answers, is_test=is_test)
-    state = State(answers=dict(answers), path=list(answers))
-    ref = await w.store.intakes.submit(made, state, Screening((), (), 0, ()), 2)
-    assert ref is not None
-    return int(made.id)
+    intake_id, _ref = await sent_intake(
+        w.store, answers, applicant=next(_people), lang="en", is_test=is_test
+    )
+    return intake_id
 
 
 async def approve(w: World, intake_id: int, amount: str, when: dt.datetime) -> None:

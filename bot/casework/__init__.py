@@ -5,7 +5,8 @@ The parts, each over the store and the people who act:
 - ``identity``: languages, staff names and roles (``People``, ``Denied``);
 - ``actions``: the actions by name and when each is open (``Action``, ``allowed``);
 - ``decisions``: the queue, the card, claiming, asking and deciding;
-- ``referrals``: clue transfer to the agriculture department and the partner's side;
+- ``referrals``: referrals written before the plans (one message, one report), still
+  worked by their partner; referring now adds a measure to the plan (``plans.refer``);
 - ``clues``: a partner's clue, a small built-in flow (bot/flows/clue.yaml);
 - ``deletions``: the applicant's request to erase a sent intake;
 - ``finding``: /find and the filtered queue (``filters``: the words it takes), in pages;
@@ -14,8 +15,8 @@ The parts, each over the store and the people who act:
 - ``desk``: actions that take more than one tap (prompts, picks, confirmations);
 - ``deadlines`` and ``digest``: what is due when, and the morning digest of it;
 - ``checkins``: return visits to the household after the decision (回访);
-- ``plans``: the household's plan of help measures (一户一策) and the partners' side of it
-  (``measure_terms``: states, kinds of body, and their words);
+- ``plans``: the household's plan of help measures (一户一策), the card's refer, and the
+  partners' side of it (``measure_terms``: states, kinds of body, and their words);
 - ``terms``: reasons, outcomes, events and amounts.
 
 ``Casework`` builds them once and passes the common calls through, so the channel and
@@ -94,14 +95,20 @@ class Casework:
         self.deletions = Deletions(store, self.people, self.notices, self.decisions)
         self.clues = Clues(store, self.people, self.notices, fmt)
         self.supervision = Supervision(store, self.people, self.notices, self.decisions)
-        self.desk = Desk(
-            store, self.decisions, self.referrals, self.deletions, self.clues, self.supervision
-        )
         self.digests = Digests(store, self.people, settings, fmt)
         self.checkins = Checkins(store, self.people, settings, fmt)
         self.decisions.checkins = self.checkins
         self.finding = Finding(store, self.people, settings)
-        self.plans = Plans(store, self.people, self.decisions, fmt)
+        self.plans = Plans(store, self.people, self.decisions, self.notices, fmt)
+        self.desk = Desk(
+            store,
+            self.decisions,
+            self.referrals,
+            self.deletions,
+            self.clues,
+            self.supervision,
+            self.plans,
+        )
         # The calls the channel and the tests make most, passed through.
         self.seen = self.people.seen
         self.tr_for = self.people.tr_for
@@ -129,8 +136,7 @@ class Casework:
         self.request_correction = self.decisions.request_correction
         self.correct_answers = self.decisions.correct_answers
         self.find = self.finding.find
-        self.partners = self.referrals.partners
-        self.refer = self.referrals.refer
+        self.refer = self.plans.refer
         self.acknowledge = self.referrals.acknowledge
         self.report_done = self.referrals.report_done
         self.return_referral = self.referrals.return_referral

@@ -15,13 +15,12 @@ from enum import StrEnum
 from bot.regions import NOWHERE, Scope
 from bot.store.casework import Case, Referral
 from bot.store.intakes import OPEN_STATUSES
+from bot.store.measures import PLANNABLE
 
 # Statuses in which a decision (ask, approve, decline) can be taken on a claimed intake.
 DECIDABLE = ("in_review", "awaiting_applicant")
 # Decided statuses: a supervisor may reopen such an intake, with a reason.
 DECIDED = ("approved", "declined")
-# Statuses in which a household can no longer be referred (nobody's data is left to share).
-NOT_REFERABLE = ("draft", "withdrawn", "expired")
 # Referral statuses in which the partner still has something to do.
 REFERRAL_OPEN = ("sent", "acknowledged")
 
@@ -134,11 +133,18 @@ def _caseworker(case: Case, actor: Actor) -> list[Action]:
             out.append(Action.RELEASE)
     if case.deletion_requested_at and not case.anonymised_at:
         out += [Action.ERASE, Action.REFUSE_DELETION]
-    # A test intake is never sent on: the department would act on a household that is not.
-    if case.status not in NOT_REFERABLE and not case.anonymised_at and not case.is_test:
+    # Referring adds a measure to the household's plan, which only the caseworker who holds
+    # the intake builds. A test intake is never sent on: a partner would act on a household
+    # that is not.
+    if (
+        case.assignee == actor.user_id
+        and case.status in PLANNABLE
+        and not case.anonymised_at
+        and not case.is_test
+    ):
         out.append(Action.REFER)
-        # After the decision, the caseworker who holds it builds the household's plan.
-        if case.status in DECIDED and case.assignee == actor.user_id:
+        # After the decision, the whole plan too.
+        if case.status in DECIDED:
             out.append(Action.PLAN)
     return out
 

@@ -38,6 +38,7 @@ from bot.store import Store
 from bot.store.casework import Case, Change, Conflict, Referral
 from bot.store.db import now_iso
 from bot.store.intakes import OPEN_STATUSES
+from bot.store.measures import Measure
 from bot.store.outbox import OutMessage
 
 # The pending prompt, conversation entry and audit suffix of a correction request.
@@ -72,6 +73,8 @@ class Card:
     partners: dict[int, str] = field(default_factory=dict)  # a referral's partner, by label
     # Machine transcriptions of voice answers, by the file's unique id (when an engine is set).
     transcripts: dict[str, str] = field(default_factory=dict)
+    # The household's plan: each measure with its kind, body, due date and state.
+    measures: tuple[Measure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,12 @@ class Decisions:
             )
             for r in referrals
         }
+        measures = await self.store.measures.of_intake(intake_id)
+        for m in measures:
+            if m.partner_id is not None and m.partner_id not in partners:
+                partners[m.partner_id] = strip_bidi(
+                    labels.get(m.partner_id) or await self.people.name_of(m.partner_id)
+                )
         authors = [who for _at, who, kind, _text in history if kind not in ("event", *BY_APPLICANT)]
         names = await self.people.names_of([case.assignee, *authors])
         offered: tuple[Action, ...] = ()
@@ -278,7 +287,16 @@ class Decisions:
             if row is not None and row.transcript:
                 transcripts[unique] = row.transcript
         return Card(
-            case, flow, history, referrals, offered, tuple(files), names, partners, transcripts
+            case,
+            flow,
+            history,
+            referrals,
+            offered,
+            tuple(files),
+            names,
+            partners,
+            transcripts,
+            measures=tuple(measures),
         )
 
     async def reveal_id(self, actor: int, intake_id: int) -> tuple[Case, str | None]:

@@ -25,6 +25,7 @@ from bot.casework.clues import AWAITING_CLUE, Clues, Question
 from bot.casework.decisions import Card, Decisions
 from bot.casework.deletions import Deletions
 from bot.casework.identity import Denied
+from bot.casework.plans import OURSELVES, Plans
 from bot.casework.referrals import Referrals
 from bot.casework.replies import Piece
 from bot.casework.supervision import Supervision
@@ -33,6 +34,7 @@ from bot.flow.values import clean_text
 from bot.i18n import Tr
 from bot.store import Store
 from bot.store.casework import Case, Conflict, Referral
+from bot.store.measures import Measure
 from bot.store.pending import Pending
 
 
@@ -47,7 +49,7 @@ class Awaiting(StrEnum):
     RETURN_NOTE = "sv_return"  # why a supervisor returns a proposed decision
     REOPEN_REASON = "sv_reopen"  # why a supervisor reopens a decided intake
     NOTE = "cw_note"
-    REFERRAL_REQUEST = "cw_refer"  # what the liaison is asked to do (the liaison is held)
+    REFERRAL_REQUEST = "cw_refer"  # the measure asked of a partner, typed (the partner is held)
     KEEP_REASON = "cw_keep"  # why the applicant's data must be kept
     DONE_REPORT = "p_done"  # the partner's own words on what was done
     RETURN_REASON = "p_return"  # why the partner returns the referral
@@ -82,6 +84,7 @@ class Applied:
     case: Case | None = None
     referral: Referral | None = None
     offered: tuple[Action, ...] = ()  # what the actor may do on the referral now
+    measure: Measure | None = None  # the measure a referral made
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Waiting:
     awaiting: Awaiting
     case: Case | None = None
     question: Question | None = None  # a clue's next question
+    options: tuple[Option, ...] = ()  # taps that may answer instead (a referral's needs)
 
 
 @dataclass(frozen=True)
@@ -202,10 +206,12 @@ class Desk:
         deletions: Deletions,
         clues: Clues,
         supervision: Supervision,
+        plans: Plans,
     ) -> None:
         self.store = store
         self.decisions = decisions
         self.referrals = referrals
+        self.plans = plans
         self.deletions = deletions
         self.clues = clues
         self.supervision = supervision
@@ -254,13 +260,35 @@ class Desk:
             case Action.NOTE, Step.START:
                 return await self._wait(actor, Awaiting.NOTE, await d.open_case(actor, target))
             case Action.REFER, Step.START:
-                case = await d.open_case(actor, target)
-                partners = await self.referrals.partners(actor, case)
-                options = tuple(Option(uid, name, False) for uid, name in partners)
+                # Referring adds a measure to the plan: only the intake's holder does it.
+                case = await self.plans.held(actor, target)
+                bodies = await self.plans.bodies(
+                    actor, target, await self.plans.people.tr_for(actor)
+                )
+                options = tuple(
+                    Option(uid, name, False) for uid, name in bodies if uid != OURSELVES
+                )
                 return Choices(action, options, case)
-            case Action.REFER, Step.PICK:
-                case = await self.referrals.check_partner(actor, target, arg)
-                return await self._wait(actor, Awaiting.REFERRAL_REQUEST, case, ref_id=arg)
+            case Action.REFER, Step.PICK:  # arg: the partner
+                case = await self.plans.referable(actor, target, arg)
+                await self.store.pending.set(actor, Awaiting.REFERRAL_REQUEST, case.id, ref_id=arg)
+                tr = await self.plans.people.tr_for(actor)
+                needs = await self.plans.asked_for(tr, case)
+                options = tuple(Option(n.index, n.label, False) for n in needs)
+                return Waiting(Awaiting.REFERRAL_REQUEST, case, options=options)
+            case Action.REFER, Step.CONFIRM:  # arg: the need's index; the partner is held
+                await self.plans.held(actor, target)  # the role and the intake, first
+                held = await self.store.pending.get(actor)
+                if (
+                    held is None
+                    or held.kind != Awaiting.REFERRAL_REQUEST
+                    or held.intake_id != target
+                ):
+                    raise Conflict("refer_over")
+                measure = await self.plans.refer(actor, target, held.ref_id or 0, need=arg)
+                return Applied(
+                    action, await self.decisions.open_case(actor, target), measure=measure
+                )
             case Action.ERASE, Step.START:
                 return Applied(action, await self.deletions.erase(actor, target))
             case Action.REFUSE_DELETION, Step.START:
@@ -417,8 +445,8 @@ class Desk:
             case Awaiting.NOTE:
                 return Applied(Action.NOTE, await d.note(actor, target, text))
             case Awaiting.REFERRAL_REQUEST:
-                referral = await r.refer(actor, target, pending.ref_id or 0, text)
-                return Applied(Action.REFER, referral=referral)
+                measure = await self.plans.refer(actor, target, pending.ref_id or 0, words=text)
+                return Applied(Action.REFER, await d.open_case(actor, target), measure=measure)
             case Awaiting.KEEP_REASON:
                 case = await self.deletions.refuse_deletion(actor, target, text)
                 return Applied(Action.REFUSE_DELETION, case)

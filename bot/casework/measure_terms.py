@@ -6,6 +6,8 @@ Pure data, shared by the store's callers, the channel, /stats and the export.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from bot.i18n import Tr
 from bot.i18n_marks import N_
 from bot.store.measures import CLOSED_STATES, NEXT, OPEN_STATES, MeasureState
@@ -58,3 +60,24 @@ def state_text(tr: Tr, state: str) -> str:
 
 def body_kind_text(tr: Tr, kind: str | None) -> str:
     return tr.gettext(BODY_KINDS[kind]) if kind in BODY_KINDS else ""
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.replace("_", " ").casefold().split())
+
+
+def read_body_kind(readers: Iterable[Tr], words: Sequence[str]) -> tuple[str | None, list[str]]:
+    """A partner's kind of body at the start of ``words`` (an admin's /grant): its code
+    (``civil_affairs``) or its name in any language ``readers`` read (民政, civil affairs,
+    خەلق ئىشلىرى), the longest that fits; and the words after it. None and all the words
+    when they do not begin with one."""
+    names: dict[str, str] = {}
+    for code, name in BODY_KINDS.items():
+        names[_folded(code)] = code
+        for tr in readers:
+            names[_folded(tr.gettext(name))] = code
+    for n in range(len(words), 0, -1):
+        code = names.get(_folded(" ".join(words[:n])))
+        if code is not None:
+            return code, list(words[n:])
+    return None, list(words)

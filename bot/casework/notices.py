@@ -16,6 +16,7 @@ from bot.casework.actions import CASEWORKER
 from bot.casework.identity import People
 from bot.casework.replies import Answer
 from bot.casework.terms import CLUE_FIELDS, decline_text, fen_to_yuan, outcome_text
+from bot.channels import is_web
 from bot.config import Settings
 from bot.flow.model import Flow
 from bot.flow.values import strip_bidi
@@ -155,8 +156,13 @@ class Notices:
                 + "\n\n"
                 + self.fmt.i(question)
                 + "\n\n"
-                + tr.gettext(
-                    "Answer here: write, send photos or files, or record a voice message. You can send several messages. When you have sent everything, tap Done."
+                + (
+                    # A web applicant answers in the box under it on their page.
+                    tr.gettext("Write your answer in the box below and send it.")
+                    if is_web(case.applicant_id)
+                    else tr.gettext(
+                        "Answer here: write, send photos or files, or record a voice message. You can send several messages. When you have sent everything, tap Done."
+                    )
                 )
             )
 
@@ -243,42 +249,18 @@ class Notices:
 
     # -- referrals -------------------------------------------------------------------
 
-    async def referred(self, case: Case) -> list[OutMessage]:
+    async def referred_to(self, case: Case, body: Callable[[Tr], str]) -> list[OutMessage]:
+        """The applicant hears that a partner (``body``, named in their language) was asked
+        to help and may contact them; a clue's household is not told (nobody applied)."""
+        if case.is_clue:
+            return []
         return await self.to_applicant(
             case,
             Kind.REFERRED,
             lambda tr: tr.gettext(
-                "About your application {ref}: we have also asked the county agriculture and rural affairs department to help your family. They may contact you."
-            ).format(ref=self.ref(tr, case)),
+                "About your application {ref}: we have also asked {body} to help your family. They may contact you."
+            ).format(ref=self.ref(tr, case), body=self.fmt.b(self.fmt.esc(body(tr)))),
         )
-
-    async def referral(
-        self, partner_id: int, case: Case, flow: Flow, request: str
-    ) -> Callable[[int], OutMessage]:
-        """The referral as its partner reads it, once the store has given it an id."""
-        tr = await self.people.tr_for(partner_id)
-        _ = tr.gettext
-        text = (
-            self.fmt.b(_("A referral from the procuratorate (clue transfer)"))
-            + " "
-            + self.ref(tr, case)
-            + "\n\n"
-            + partner_summary(tr, self.fmt, case, flow)
-        )
-        if request:
-            text += "\n\n" + _("What is asked:") + "\n" + self.fmt.i(request)
-
-        def notice(referral_id: int) -> OutMessage:
-            return OutMessage(
-                partner_id,
-                text,
-                kind=Kind.REFERRAL,
-                intake_id=case.id,
-                referral_id=referral_id,
-                lang=tr.lang,
-            )
-
-        return notice
 
     async def referral_update(
         self, ref: Referral, case: Case, kind: Kind, outcome: str | None

@@ -15,6 +15,7 @@ done or cannot be done, and reads the whole plan in /status.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,11 +34,13 @@ from bot.casework.measure_terms import (
     body_kind_text,
     state_text,
 )
-from bot.casework.notices import Kind, partner_summary
+from bot.casework.notices import Kind, Notices, partner_summary
 from bot.casework.terms import MAX_TYPED, fen_to_yuan, referral_status
+from bot.flow.loader import default_flow_source, load_flow_text
 from bot.flow.model import Flow, Step
 from bot.flow.values import clean_text, strip_bidi
 from bot.i18n import Tr
+from bot.i18n_marks import N_
 from bot.messages import Fmt, status_name
 from bot.store import Store
 from bot.store.casework import Case, Conflict
@@ -54,13 +57,40 @@ PLAN_WAITS = frozenset({DRAFT, KIND_WORDS, DUE_WORDS, WHY_WORDS})
 PAGE_SIZE = 5
 # How far ahead a typed due date may be.
 LATEST_DUE = dt.timedelta(days=3 * 366)
+# A measure made with the card's "refer" is due in so many days (a caseworker who needs
+# another date builds the measure in the plan instead).
+REFER_DUE_DAYS = DUE_DAYS[0]
+# How the applicant hears of a partner with no label or kind.
+SOME_BODY = N_("a department that can help")
 
 
 def needs_step(flow: Flow) -> Step | None:
-    """The step whose choices are the kinds of help a plan is made of (tagged ``needs``)."""
+    """The step whose choices are the kinds of help a plan is made of (tagged ``needs``).
+
+    A database keeps the copy of the built-in flow it was first given (the store seeds the
+    built-in flow only into an empty database), and intakes keep the version they were
+    answered on: a copy from before the ``needs`` tag has none. For such a copy, the step
+    the built-in flow shipped now tags ``needs`` is taken, when the copy has a step of that
+    id whose choices are among its values (the kinds stay the same codes). A flow of the
+    admin's own has no such fallback: it declares its needs (docs/flow-format.md)."""
     for step in flow.tagged("needs"):
         if step.choices:
             return step
+    shipped = _shipped_needs()
+    if shipped is None or flow.id != shipped[0] or not flow.has_step(shipped[1]):
+        return None
+    step = flow.step(shipped[1])
+    values = {c.value for c in step.choices}
+    return step if values and values <= shipped[2] else None
+
+
+@functools.cache
+def _shipped_needs() -> tuple[str, str, frozenset[str]] | None:
+    """The built-in flow's id, the id of its step tagged ``needs`` and that step's values."""
+    shipped = load_flow_text(default_flow_source())
+    for step in shipped.tagged("needs"):
+        if step.choices:
+            return shipped.id, step.id, frozenset(c.value for c in step.choices)
     return None
 
 
@@ -127,10 +157,13 @@ class PartnerCard:
 
 
 class Plans:
-    def __init__(self, store: Store, people: People, decisions: Decisions, fmt: Fmt) -> None:
+    def __init__(
+        self, store: Store, people: People, decisions: Decisions, notices: Notices, fmt: Fmt
+    ) -> None:
         self.store = store
         self.people = people
         self.decisions = decisions
+        self.notices = notices
         self.fmt = fmt
 
     # -- reading ---------------------------------------------------------------------
@@ -222,6 +255,11 @@ class Plans:
         case = await self.held(actor, intake_id)
         await self.store.pending.set(actor, DRAFT, intake_id, data={})
         return case
+
+    async def forget_typing(self, actor: int) -> None:
+        """Nothing of the plan is awaited from ``actor`` any more (their words were
+        refused): their next message is read afresh, not as the plan's answer."""
+        await self.store.pending.clear(actor)
 
     async def _draft(self, actor: int, intake_id: int) -> dict[str, object]:
         held = await self.store.pending.get(actor)
@@ -324,6 +362,91 @@ class Plans:
             return out
 
         return await self.store.measures.send(intake_id, actor, notify)
+
+    # -- the card's "refer": a measure for one partner, sent at once -----------------
+
+    async def referable(self, actor: int, intake_id: int, partner_id: int) -> Case:
+        """An intake ``actor`` holds, and a partner whose regions cover it."""
+        case = await self.held(actor, intake_id)
+        if not (await self.store.roles.scope(partner_id, PARTNER)).covers(case.region):
+            raise Conflict("not_a_partner", case)
+        return case
+
+    async def asked_for(self, tr: Tr, case: Case) -> list[Suggestion]:
+        """The needs the applicant chose (the flow's ``needs`` step), in the reader's
+        language: what a referral offers first."""
+        flow = await self._flow(case)
+        step = needs_step(flow)
+        if step is None:
+            return []
+        answer = case.state.answers.get(step.id)
+        chosen = set(answer if isinstance(answer, list) else [answer] if answer else [])
+        lang = flow.language_for(tr.lang)
+        return [
+            Suggestion(n, flow.pick(c.label, lang), True)
+            for n, c in enumerate(step.choices)
+            if c.value in chosen
+        ]
+
+    async def refer(
+        self,
+        actor: int,
+        intake_id: int,
+        partner_id: int,
+        words: str | None = None,
+        *,
+        need: int | None = None,
+        today: dt.date | None = None,
+    ) -> Measure:
+        """The card's "refer": one measure for ``partner_id`` in the intake's plan, of the
+        flow's need at index ``need`` or in the caseworker's ``words``, due in
+        REFER_DUE_DAYS, and sent to that partner at once (only that one: the rest of the
+        plan waits for its own Send). The partner works it with the measure buttons; the
+        applicant hears that the partner may contact them."""
+        case = await self.referable(actor, intake_id, partner_id)
+        flow = await self._flow(case)
+        kind: str | None = None
+        kind_text: str | None = None
+        if need is not None:
+            step = needs_step(flow)
+            if step is None or not 0 <= need < len(step.choices):
+                raise Conflict("not_found", case)
+            kind = step.choices[need].value
+        else:
+            kind_text = clean_text(words or "")[:MAX_TYPED]
+            if not kind_text:
+                raise Conflict("empty", case)
+        due = (today or dt.date.today()) + dt.timedelta(days=REFER_DUE_DAYS)
+        tr = await self.people.tr_for(partner_id)
+        grant = next(
+            (g for g in await self.store.roles.grants(PARTNER) if g.user_id == partner_id), None
+        )
+        label = strip_bidi(grant.label or "") if grant is not None else ""
+        body_kind = grant.kind if grant is not None else None
+        to_applicant = await self.notices.referred_to(
+            case,
+            lambda reader: label or body_kind_text(reader, body_kind) or reader.gettext(SOME_BODY),
+        )
+        names = {OURSELVES: tr.gettext(OURSELVES_NAME)}
+
+        def notify(sent: list[Measure]) -> list[OutMessage]:
+            text = (
+                self.fmt.b(tr.gettext("New measures for a household from the procuratorate"))
+                + "\n\n"
+                + self.partner_text(tr, case, flow, sent, names)
+            )
+            card = OutMessage(partner_id, text, kind=Kind.MEASURES, intake_id=case.id, lang=tr.lang)
+            return [card, *to_applicant]
+
+        return await self.store.measures.refer(
+            intake_id,
+            actor,
+            partner_id,
+            kind=kind,
+            kind_text=kind_text,
+            due_on=due.isoformat(),
+            notify=notify,
+        )
 
     # -- the partner's side ----------------------------------------------------------
 
@@ -500,7 +623,14 @@ class Plans:
             return tr.gettext("{what} — {who}: {state}, by {date}").format(
                 what=what, who=who, state=where, date=tr.date(m.due_on)
             )
-        return tr.gettext("{what} — {who}: {state}").format(what=what, who=who, state=where)
+        line = tr.gettext("{what} — {who}: {state}").format(what=what, who=who, state=where)
+        # Why not, when the partner wrote it for the family (as a decline's reason is);
+        # a reason written before it was asked for so stays with the staff.
+        if m.state == MeasureState.NOT_POSSIBLE and m.reason and m.reason_shown:
+            line += "\n   " + tr.labelled(
+                fmt.esc(tr.gettext("Why")), fmt.i(fmt.esc(strip_bidi(m.reason)))
+            )
+        return line
 
     def applicant_notice(
         self, tr: Tr, case: Case, flow: Flow, changed: Sequence[Measure], names: dict[int, str]

@@ -1,14 +1,19 @@
-"""Clue transfer to the agriculture department: referring a household, and the partner's side.
+"""Referrals made before the household's plan: the partner's side of them, kept workable.
 
-A referral names its partner; only that partner may acknowledge it, report what was done
-or return it, and the caseworker who referred is told each time (bot/casework/notices.py).
+Referring a household now adds a measure to its plan (``Plans.refer``), which the partner
+works with the measure buttons. Databases from before keep their referral rows (one
+message, one report): their partner still reads them in /referrals and may acknowledge,
+report what was done, or return them, and the caseworker who referred is told each time
+(bot/casework/notices.py). They are not moved into measures: a referral's report of what
+was done has no place in a measure, and its sealed texts would have to be opened and
+sealed again outside SQL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.casework.actions import CASEWORKER, PARTNER, REFERRAL_OPEN, Action, allowed_on_referral
+from bot.casework.actions import PARTNER, REFERRAL_OPEN, Action, allowed_on_referral
 from bot.casework.decisions import Decisions
 from bot.casework.identity import People
 from bot.casework.notices import Kind, Notices, partner_summary
@@ -39,43 +44,6 @@ class Referrals:
         self.notices = notices
         self.decisions = decisions
         self.fmt = fmt
-
-    # -- the caseworker's side -------------------------------------------------------
-
-    async def partners(self, actor: int, case: Case | None = None) -> list[tuple[int, str]]:
-        """The liaisons a caseworker can refer to: (user id, department or name); for
-        ``case``, those whose regions cover its region (a county's agriculture department
-        gets that county's households)."""
-        await self.people.require(actor, CASEWORKER)
-        grants = await self.store.roles.grants(PARTNER)
-        return [
-            (g.user_id, strip_bidi(g.label or await self.people.name_of(g.user_id)))
-            for g in grants
-            if case is None or g.scope.covers(case.region)
-        ]
-
-    async def check_partner(self, actor: int, intake_id: int, partner_id: int) -> Case:
-        """The intake to refer, when ``partner_id`` is (still) a partner."""
-        case = await self.decisions.open_case(actor, intake_id)
-        if case.is_test:
-            raise Conflict("is_test", case)
-        if not (await self.store.roles.scope(partner_id, PARTNER)).covers(case.region):
-            raise Conflict("not_a_partner", case)
-        return case
-
-    async def refer(self, actor: int, intake_id: int, partner_id: int, request: str) -> Referral:
-        case = await self.check_partner(actor, intake_id, partner_id)
-        flow = await self.store.flows.get(case.flow_id, case.flow_version)
-        request = clean_text(request)[:MAX_TYPED]
-        to_partner = await self.notices.referral(partner_id, case, flow, request)
-        to_applicant = [] if case.is_clue else await self.notices.referred(case)
-        return await self.store.cases.refer(
-            intake_id,
-            actor,
-            partner_id,
-            request,
-            lambda referral_id: [to_partner(referral_id), *to_applicant],
-        )
 
     # -- the partner's side ----------------------------------------------------------
 

@@ -402,6 +402,24 @@ def current(flow: Flow, state: State, *, today: dt.date | None = None) -> Ask | 
     return Ask(flow.step(state.current), state, changed=False)
 
 
+def notes_on_the_way(flow: Flow, state: State, *, today: dt.date | None = None) -> tuple[Step, ...]:
+    """The notes passed on the way to the current question, after the last one answered:
+    what ``answer`` returned with it. A channel that draws each question anew from the
+    stored state (the web chat, after a redirect) shows them above it from here."""
+    if state.current is None or state.editing or not flow.has_step(state.current):
+        return ()
+    start = 0
+    if state.path and flow.has_step(state.path[-1]):
+        start = flow.position(state.path[-1]) + 1
+    env = _env(flow, state.answers)
+    day = _today(today)
+    return tuple(
+        s
+        for s in flow.steps[start : flow.position(state.current)]
+        if s.type == "note" and _relevant(s, env, day)
+    )
+
+
 def refuse(flow: Flow, state: State, code: str, **params: Any) -> Ask | Review:
     """Show where the applicant is, with a refusal (a stale button, a wrong kind of input)."""
     refusal = Refusal(code, params)

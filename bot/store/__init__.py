@@ -38,6 +38,7 @@ from bot.store.proposals import ProposalStore
 from bot.store.roles import RoleStore
 from bot.store.stats import StatsStore
 from bot.store.users import UserStore
+from bot.store.web import WebStore
 
 __all__ = ["FlowNotFound", "Intake", "SchemaTooNew", "Store"]
 
@@ -72,6 +73,7 @@ class Store:
         self.landing: set[str] = set()
         self.files_lock = asyncio.Lock()
         self.listings = ListingStore(db)
+        self.web = WebStore(db)
 
     @classmethod
     async def open(

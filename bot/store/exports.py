@@ -1,5 +1,5 @@
-"""The rows an export reads (bot/export.py): sent applications, their referrals and their
-history, kept to a filter and to the reader's regions.
+"""The rows an export reads (bot/export.py): sent applications, their referrals, measures,
+check-ins and history, kept to a filter and to the reader's regions.
 
 Each read is one page, after the last row id the caller saw (keyset paging), so that an
 export of a hundred thousand intakes holds one page in memory at a time, whatever the
@@ -97,7 +97,12 @@ class ExportStore:
             " i.screening, i.priority, i.created_at, i.submitted_at, i.decided_at,"
             " i.amount_fen, i.decision_reason, i.assignee, i.region, i.anonymised_at,"
             " u.display_name AS holder_name,"
-            " julianday(i.decided_at) - julianday(i.submitted_at) AS days"
+            " julianday(i.decided_at) - julianday(i.submitted_at) AS days,"
+            " (SELECT k.answer FROM checkins k WHERE k.intake_id = i.id"
+            "  AND k.answer IS NOT NULL ORDER BY k.answered_at DESC, k.id DESC LIMIT 1)"
+            " AS last_checkin,"
+            " (SELECT MAX(k.answered_at) FROM checkins k WHERE k.intake_id = i.id)"
+            " AS last_checkin_at"
             " FROM intakes i LEFT JOIN users u ON u.user_id = i.assignee"
             " WHERE i.id > ? AND " + where + " ORDER BY i.id LIMIT ?",
             (after, *params, limit),
@@ -134,6 +139,57 @@ class ExportStore:
             " WHERE m.id > ? AND " + where + " ORDER BY m.id LIMIT ?",
             (after, *params, limit),
         )
+
+    async def checkins(
+        self, f: Filter, scope: Scope, after: int = 0, limit: int = PAGE
+    ) -> list[sqlite3.Row]:
+        """One page of the check-ins (回访) of the intakes ``f`` selects that were sent or
+        stopped (one not due yet says nothing): when each was due, sent and answered, and
+        the choice (a code, not personal data)."""
+        where, params = _where(f, scope)
+        return await self._db.fetchall(
+            "SELECT k.id, k.intake_id, i.ref, k.due_at, k.sent_at, k.answer, k.answered_at,"
+            " k.stopped FROM checkins k JOIN intakes i ON i.id = k.intake_id"
+            " WHERE k.id > ? AND (k.sent_at IS NOT NULL OR k.stopped = 1) AND "
+            + where
+            + " ORDER BY k.id LIMIT ?",
+            (after, *params, limit),
+        )
+
+    async def checkin_words(self, intake_ids: list[int]) -> list[tuple[int, int, str]]:
+        """What the applicants of ``intake_ids`` added to their check-in answers, as
+        (intake, check-in, sealed body), oldest first. An answer's conversation entry and
+        its audit row (which names the check-in) are written in one transaction, so the
+        n-th answer entry of an intake is the check-in of its n-th ``checkin.answered``
+        row; what follows an answer entry, until the next, was added to that answer.
+        Personal data: read only for an export with sensitive data."""
+        if not intake_ids:
+            return []
+        marks = ",".join("?" * len(intake_ids))
+        talk = await self._db.fetchall(
+            "SELECT intake_id, kind, body FROM messages"
+            f" WHERE kind IN ('checkin', 'checkin_note') AND intake_id IN ({marks})"
+            " ORDER BY id",
+            intake_ids,
+        )
+        audit = await self._db.fetchall(
+            "SELECT intake_id, detail FROM audit WHERE action = 'checkin.answered'"
+            f" AND intake_id IN ({marks}) ORDER BY id",
+            intake_ids,
+        )
+        answered: dict[int, list[int]] = {}
+        for a in audit:
+            checkin = json.loads(a["detail"] or "{}").get("checkin")
+            answered.setdefault(int(a["intake_id"]), []).append(int(checkin or 0))
+        out: list[tuple[int, int, str]] = []
+        seen: dict[int, int] = {}  # intake -> answer entries read so far
+        for m in talk:
+            intake = int(m["intake_id"])
+            if m["kind"] == "checkin":
+                seen[intake] = seen.get(intake, 0) + 1
+            elif seen.get(intake) and seen[intake] <= len(answered.get(intake, [])):
+                out.append((intake, answered[intake][seen[intake] - 1], m["body"]))
+        return out
 
     async def history(
         self, f: Filter, scope: Scope, after: int = 0, limit: int = PAGE

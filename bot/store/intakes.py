@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import jsoncodec
+from bot.channels import TELEGRAM
 from bot.crypto import Cipher, open_answers
 from bot.flow.engine import Screening, State
 from bot.flow.model import Flow
@@ -61,6 +62,7 @@ class Intake:
     priority: int = 0
     is_test: bool = False
     is_preview: bool = False  # an admin trying an uploaded flow: not an intake at all
+    channel: str = TELEGRAM  # how the applicant reached the bot (bot/channels.py)
 
     def answered(self, state: State, update_id: int, at: str) -> Intake:
         """This draft after an answer was saved. What ``dataclasses.replace`` gives, without
@@ -73,7 +75,7 @@ class Intake:
 _COLUMNS = (
     "i.id, i.ref, i.flow_id, i.flow_version, i.applicant_id, i.chat_id, i.lang, i.status,"
     " i.state, i.last_update_id, i.created_at, i.updated_at, i.submitted_at, i.screening,"
-    " i.priority, i.is_test"
+    " i.priority, i.is_test, i.channel"
 )
 
 
@@ -108,6 +110,7 @@ def _intake(row: Any, cipher: Cipher | None = None) -> Intake:
         screening=Screening.from_dict(json.loads(row["screening"])) if row["screening"] else None,
         priority=int(row["priority"]),
         is_test=bool(row["is_test"]),
+        channel=row["channel"] or TELEGRAM,
     )
 
 
@@ -297,8 +300,10 @@ class IntakeStore:
         state: State,
         update_id: int = 0,
         is_test: bool = False,
+        channel: str = TELEGRAM,
     ) -> Intake | None:
-        """Start a draft; None when this update was already applied (a duplicate)."""
+        """Start a draft; None when this update was already applied (a duplicate).
+        ``channel``: how the applicant came (bot/channels.py), shown on the card."""
         at = now_iso()
         async with self._db.write(touches=applicant_id) as tx:
             if not await _claim_update(tx, applicant_id, update_id, at):
@@ -311,8 +316,8 @@ class IntakeStore:
                 return _intake(existing, self._db.cipher)
             cursor = await tx.execute(
                 "INSERT INTO intakes (flow_id, flow_version, applicant_id, chat_id, lang, status,"
-                " state, current_step, last_update_id, created_at, updated_at, is_test)"
-                " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+                " state, current_step, last_update_id, created_at, updated_at, is_test, channel)"
+                " VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     flow.id,
                     flow.version,
@@ -325,6 +330,7 @@ class IntakeStore:
                     at,
                     at,
                     int(is_test),
+                    None if channel == TELEGRAM else channel,
                 ),
             )
             intake_id = int(cursor.lastrowid or 0)
@@ -349,6 +355,7 @@ class IntakeStore:
             created_at=at,
             updated_at=at,
             is_test=is_test,
+            channel=channel,
         )
 
     async def save_state(

@@ -66,6 +66,9 @@ class Measure:
     sent_at: str | None
     updated_at: str
     closed_at: str | None
+    # The reason was written for the household to read (it is shown to them): the partner
+    # was asked for it in words the family understands (migration 0016).
+    reason_shown: bool = False
 
     @property
     def open(self) -> bool:
@@ -87,6 +90,7 @@ def _measure(r: Any, cipher: Cipher | None) -> Measure:
         r["sent_at"],
         r["updated_at"],
         r["closed_at"],
+        bool(r["reason_shown"]),
     )
 
 
@@ -226,6 +230,54 @@ class MeasureStore:
             None,
         )
 
+    async def refer(
+        self,
+        intake_id: int,
+        actor: int,
+        partner_id: int,
+        *,
+        kind: str | None,
+        kind_text: str | None,
+        due_on: str,
+        notify: Notify,
+    ) -> Measure:
+        """A measure for ``partner_id`` added to the plan and sent to them at once (the
+        card's "refer"): one transaction, so the partner gets its card exactly when the
+        measure exists, and the plan's other unsent measures stay as they are."""
+        at = now_iso()
+        cipher = self._db.cipher
+        async with self._db.write() as tx:
+            await _holder(tx, intake_id, actor)
+            held = await tx.fetchone(
+                "SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,)
+            )
+            if held is not None and int(held["n"]) >= MAX_MEASURES:
+                raise Conflict("too_many")
+            cursor = await tx.execute(
+                "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
+                " created_by, created_at, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    intake_id,
+                    kind,
+                    None if kind_text is None else seal_text(cipher, kind_text),
+                    partner_id,
+                    due_on,
+                    actor,
+                    at,
+                    at,
+                    at,
+                ),
+            )
+            measure_id = int(cursor.lastrowid or 0)
+            facts = {"measure": measure_id, "kind": kind or "own", "partner": partner_id}
+            await record(tx, actor, "measure.added", intake_id, {**facts, "referred": True})
+            await record(tx, actor, "measure.sent", intake_id, {"measures": [measure_id]})
+            row = await tx.fetchone("SELECT * FROM measures WHERE id = ?", (measure_id,))
+            measure = _measure(row, cipher)
+            await enqueue(tx, notify([measure]))
+            await tx.execute("DELETE FROM pending WHERE user_id = ?", (actor,))
+        return measure
+
     async def send(self, intake_id: int, actor: int, notify: Notify) -> list[Measure]:
         """The measures of the plan not sent yet go to their partners (``notify`` renders
         the cards, one per partner); those of the procuratorate itself are accepted at
@@ -285,14 +337,18 @@ class MeasureStore:
                 if row["state"] not in allowed_from:
                     continue
                 closes = to in CLOSED_STATES
+                # A reason is asked for in words the family understands: they read it.
                 await tx.execute(
                     "UPDATE measures SET state = ?, updated_at = ?,"
-                    " reason = COALESCE(?, reason), closed_at = ? WHERE id = ?",
+                    " reason = COALESCE(?, reason), closed_at = ?,"
+                    " reason_shown = COALESCE(?, reason_shown)"
+                    " WHERE id = ?",
                     (
                         to,
                         at,
                         None if reason is None else seal_text(cipher, reason),
                         at if closes else None,
+                        None if reason is None else 1,
                         measure_id,
                     ),
                 )

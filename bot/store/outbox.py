@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from bot.channels import WEB_BASE
 from bot.crypto import open_text, seal_text
 from bot.store.backend import Backend, Tx
 from bot.store.db import NOBODY, now_iso
@@ -107,9 +108,9 @@ class OutboxStore:
     async def due(self, limit: int = 50) -> list[Queued]:
         rows = await self._db.fetchall(
             "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
-            " opens, proposal_id, checkin_id FROM outbox WHERE next_at <= ?"
+            " opens, proposal_id, checkin_id FROM outbox WHERE next_at <= ? AND chat_id < ?"
             " ORDER BY id LIMIT ?",
-            (now_iso(), limit),
+            (now_iso(), WEB_BASE, limit),
         )
         cipher = self._db.cipher
         return [

@@ -23,6 +23,9 @@ async def forget_user(tx: Tx, user_id: int) -> None:
     if row is None:
         return
     await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+    # A web applicant's resume code and sessions go with them (bot/store/web.py).
+    await tx.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM web_people WHERE user_id = ?", (user_id,))
     if tx.cipher is not None and row["last_update_id"]:
         await tx.execute(
             "INSERT INTO erased (tag, last_update_id, erased_at) VALUES (?, ?, ?)"

@@ -47,7 +47,8 @@ class Tap(Enum):
     CONFIRM_DECLINE = (CASEWORKER, "dy", Action.DECLINE, Step.CONFIRM)
     NOTE = (CASEWORKER, "nt", Action.NOTE, Step.START)
     REFER = (CASEWORKER, "rf", Action.REFER, Step.START)
-    REFER_TO = (CASEWORKER, "rp", Action.REFER, Step.PICK)  # arg: the liaison's user id
+    REFER_TO = (CASEWORKER, "rp", Action.REFER, Step.PICK)  # arg: the partner's user id
+    REFER_NEED = (CASEWORKER, "rn", Action.REFER, Step.CONFIRM)  # arg: the need's index
     ERASE = (CASEWORKER, "er", Action.ERASE, Step.START)
     REFUSE_DELETION = (CASEWORKER, "en", Action.REFUSE_DELETION, Step.START)
     SHOW_ATTACHMENTS = (CASEWORKER, "at", Action.SHOW_ATTACHMENTS, Step.START)
