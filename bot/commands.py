@@ -97,7 +97,7 @@ BY_ROLE: dict[str, tuple[Command, ...]] = {
 ROLE_TITLES: dict[str, str] = {
     "caseworker": N_("For caseworkers"),
     "supervisor": N_("For supervisors"),
-    "partner": N_("For agriculture department liaisons"),
+    "partner": N_("For liaisons of partner bodies"),
     "admin": N_("For admins"),
 }
 

@@ -88,7 +88,7 @@ CONFLICTS = {
     "not_claimed": N_("Claim this application first."),
     "bad_amount": N_("Please type an amount in yuan, for example 3000."),
     "is_clue": N_("This is a clue from a partner: there is no applicant to ask."),
-    "is_test": N_("This is a test application: it is not sent to the agriculture department."),
+    "is_test": N_("This is a test application: it is not sent to partner bodies."),
     "not_a_partner": N_("That person is no longer a partner."),
     "own_case": N_("This is your own application: another caseworker must handle it."),
     "proposed": N_("A decision on this application is waiting for a supervisor."),
@@ -632,7 +632,7 @@ class CaseworkerHandlers:
                     ctx.bot,
                     chat_id,
                     _(
-                        "No agriculture department liaison is set up yet. An admin can add one with /grant USER_ID partner."
+                        "No partner body's liaison is set up yet. An admin can add one with /grant USER_ID partner."
                     ),
                 )
             case Choices(action=Action.ASSIGN, options=()):
