@@ -17,6 +17,7 @@ from bot import caseform
 from bot.casework import Conflict, Denied
 from bot.i18n import I18n
 from command_line.cli import main as cli_main
+from tests.backends import deployment
 from tests.test_stats import CW, MON, World, approve, sent, w  # noqa: F401
 
 OTHER_COUNTY, PARTNER = 3, 8
@@ -123,7 +124,10 @@ async def test_the_command_line_writes_the_form(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _intake_id, ref = await approved_intake(w)
-    monkeypatch.setenv("INTAKE_DB", str(tmp_path / "intake.db"))
+    # The command line on the test's database (a file, or PostgreSQL with its key and files).
+    monkeypatch.setenv("INTAKE_DB", w.store.db.path)
+    for name, value in deployment(w.store.db.path, tmp_path).items():
+        monkeypatch.setenv("INTAKE_" + name.upper(), value)
     monkeypatch.delenv("INTAKE_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "form.docx"
