@@ -29,6 +29,7 @@ from telegram_channel.buttons.plan import (
     PLAN_PATTERN,
     MeasureOp,
     PlanOp,
+    PlanTap,
     read_measure,
     read_plan,
 )
@@ -107,24 +108,36 @@ class PlanHandlers:
 
     # -- the caseworker's ------------------------------------------------------------
 
-    async def on_plan(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _tapped(
+        self, update: Update, tap: PlanTap | None, role: str, refusal: str
+    ) -> tuple[int, Tr, Message | None] | None:
+        """Who tapped a plan or measure button, in their language, and on which message;
+        None (the tap answered) when the button is malformed or they lack ``role``."""
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
-            return
-        tap = read_plan(query.data)
+            return None
         if tap is None or tap.op is None:
             log.info("a malformed plan button was ignored")
             tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
-            return
+            return None
         who = await self._who(update)
         if who is None:
-            return
+            return None
         actor, tr = who
-        if not await self.work.people.has(actor, CASEWORKER):
-            await acknowledge(query, tr.gettext(ONLY_CASEWORKERS))
-            return
+        if not await self.work.people.has(actor, role):
+            await acknowledge(query, tr.gettext(refusal))
+            return None
         message = query.message if isinstance(query.message, Message) else None
+        return actor, tr, message
+
+    async def on_plan(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        tap = read_plan(query.data) if query is not None else None
+        tapped = await self._tapped(update, tap, CASEWORKER, ONLY_CASEWORKERS)
+        if tapped is None or tap is None or query is None:
+            return
+        actor, tr, message = tapped
         await beside(
             acknowledge(query),
             self._plan_tap(ctx.bot, actor, tr, tap.op, tap.target, tap.arg, message),
@@ -216,23 +229,12 @@ class PlanHandlers:
     # -- the partner's ---------------------------------------------------------------
 
     async def on_measure(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        query, user = update.callback_query, update.effective_user
-        if query is None or user is None:
+        query = update.callback_query
+        tap = read_measure(query.data) if query is not None else None
+        tapped = await self._tapped(update, tap, PARTNER, ONLY_PARTNERS)
+        if tapped is None or tap is None or query is None:
             return
-        tap = read_measure(query.data)
-        if tap is None or tap.op is None:
-            log.info("a malformed measure button was ignored")
-            tr = await self.work.people.reader(user.id, user.language_code)
-            await acknowledge(query, tr.gettext("That button is not valid any more."))
-            return
-        who = await self._who(update)
-        if who is None:
-            return
-        actor, tr = who
-        if not await self.work.people.has(actor, PARTNER):
-            await acknowledge(query, tr.gettext(ONLY_PARTNERS))
-            return
-        message = query.message if isinstance(query.message, Message) else None
+        actor, tr, message = tapped
         await beside(
             acknowledge(query),
             self._measure_tap(ctx.bot, actor, tr, tap.op, tap.target, message),
