@@ -183,29 +183,10 @@ class MeasureStore:
         """A measure proposed in the plan of an intake ``actor`` holds; its partner hears
         of it when the plan is sent (``send``)."""
         at = now_iso()
-        cipher = self._db.cipher
         async with self._db.write() as tx:
-            await _holder(tx, intake_id, actor)
-            held = await tx.fetchone(
-                "SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,)
+            measure_id = await _insert(
+                tx, intake_id, actor, kind, kind_text, partner_id, due_on, at, sent=False
             )
-            if held is not None and int(held["n"]) >= MAX_MEASURES:
-                raise Conflict("too_many")
-            cursor = await tx.execute(
-                "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
-                " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    intake_id,
-                    kind,
-                    None if kind_text is None else seal_text(cipher, kind_text),
-                    partner_id,
-                    due_on,
-                    actor,
-                    at,
-                    at,
-                ),
-            )
-            measure_id = int(cursor.lastrowid or 0)
             await record(
                 tx,
                 actor,
@@ -247,28 +228,9 @@ class MeasureStore:
         at = now_iso()
         cipher = self._db.cipher
         async with self._db.write() as tx:
-            await _holder(tx, intake_id, actor)
-            held = await tx.fetchone(
-                "SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,)
+            measure_id = await _insert(
+                tx, intake_id, actor, kind, kind_text, partner_id, due_on, at, sent=True
             )
-            if held is not None and int(held["n"]) >= MAX_MEASURES:
-                raise Conflict("too_many")
-            cursor = await tx.execute(
-                "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
-                " created_by, created_at, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    intake_id,
-                    kind,
-                    None if kind_text is None else seal_text(cipher, kind_text),
-                    partner_id,
-                    due_on,
-                    actor,
-                    at,
-                    at,
-                    at,
-                ),
-            )
-            measure_id = int(cursor.lastrowid or 0)
             facts = {"measure": measure_id, "kind": kind or "own", "partner": partner_id}
             await record(tx, actor, "measure.added", intake_id, {**facts, "referred": True})
             await record(tx, actor, "measure.sent", intake_id, {"measures": [measure_id]})
@@ -389,3 +351,39 @@ class MeasureStore:
             by_state=await grouped("m.state"),
             overdue=int(late["n"]) if late and today else 0,
         )
+
+
+async def _insert(
+    tx: Tx,
+    intake_id: int,
+    actor: int,
+    kind: str | None,
+    kind_text: str | None,
+    partner_id: int | None,
+    due_on: str,
+    at: str,
+    *,
+    sent: bool,
+) -> int:
+    """A measure added to the plan of an intake ``actor`` holds (``sent``: sent at once,
+    as a referral is); its id. A plan holds at most ``MAX_MEASURES``."""
+    await _holder(tx, intake_id, actor)
+    held = await tx.fetchone("SELECT COUNT(*) AS n FROM measures WHERE intake_id = ?", (intake_id,))
+    if held is not None and int(held["n"]) >= MAX_MEASURES:
+        raise Conflict("too_many")
+    cursor = await tx.execute(
+        "INSERT INTO measures (intake_id, kind, kind_text, partner_id, due_on,"
+        " created_by, created_at, sent_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            intake_id,
+            kind,
+            None if kind_text is None else seal_text(tx.cipher, kind_text),
+            partner_id,
+            due_on,
+            actor,
+            at,
+            at if sent else None,
+            at,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
