@@ -570,24 +570,33 @@ async def test_delete_a_draft_at_once_and_ask_to_delete_a_sent_one(
 # --- serving -----------------------------------------------------------------------------
 
 
-async def test_intake_bot_web_serves_the_chat_alone_until_stopped(tmp_path: Path) -> None:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+        return int(s.getsockname()[1])
+
+
+async def wait_serving(http: aiohttp.ClientSession, port: int) -> None:
+    """Until the web chat on ``port`` answers its first page."""
+
+    async def serving() -> bool:
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/") as resp:
+                return resp.status == 200
+        except aiohttp.ClientConnectionError:
+            return False
+
+    await wait_until(serving, 10, what="the web chat")
+
+
+async def test_intake_bot_web_serves_the_chat_alone_until_stopped(tmp_path: Path) -> None:
+    port = free_port()
     settings = Settings(db_path=str(tmp_path / "intake.db"), web_port=port)
     stop = asyncio.Event()
     task = asyncio.create_task(serve_web(settings, stop))
     try:
         async with aiohttp.ClientSession() as http:
-
-            async def serving() -> bool:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await wait_until(serving, 10, what="the web chat")
+            await wait_serving(http, port)
         stop.set()
         await asyncio.wait_for(task, 10)
     finally:

@@ -21,28 +21,18 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
-from bot.config import Settings
 from bot.i18n import I18n
-from bot.services import Services, open_services
+from bot.services import Services
+from tests import test_web
+from tests.test_web import CAW
 from web_channel.app import build_web_app
 
-CAW = 9001
+services = test_web.services  # the web chat on a fresh database, as test_web.py has it
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 OUTPUT = Path(os.environ.get("INTAKE_TEST_OUTPUT", "test-output")) / "web"
 # A cheap phone's screen.
 PHONE = {"width": 360, "height": 740}
 TYPED = {"name": "王小明", "date": "1975-03-08", "number": "1", "phone": "13812345678"}
-
-
-@pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(db_path=str(tmp_path / "intake.db"), web_rate_limit=0)
-    services = await open_services(settings)
-    try:
-        await services.store.roles.grant(CAW, "caseworker")
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ Telegram, who plays the recording from the bot's file store.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from tests.conftest import Running, make_settings
 from tests.fakebot import FakeTelegram
 from tests.helpers import wait_until
 from tests.test_casework_e2e import arrives, said, say, tap
-from tests.test_web import csrf_of, form_of, start, walk
+from tests.test_web import csrf_of, form_of, free_port, start, wait_serving, walk
 from web_channel.app import build_web_app
 
 CW, GROUP = 2, -100777
@@ -102,30 +101,16 @@ async def test_a_web_application_reaches_the_caseworker_and_their_question_the_p
     assert not [c for c in tg.calls if int(c.params.get("chat_id") or 0) >= WEB_BASE]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_run_serves_the_web_chat_when_its_port_is_set(
     tg: FakeTelegram, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = make_settings(tg, tmp_path / "intake.db", web_port=port)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
     try:
         async with aiohttp.ClientSession() as http:
-
-            async def serving() -> bool:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await wait_until(serving, 10, what="the web chat")
+            await wait_serving(http, port)
             li = tg.user(4, language_code="en")
             replies = await li.ask("/start", timeout=10)
             assert any("✅ I agree" in m.buttons for m in replies)
