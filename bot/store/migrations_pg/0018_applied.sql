@@ -1,0 +1,8 @@
+-- As migrations/0018_applied.sql: one row per applied update, per person.
+CREATE TABLE applied (
+    user_id    BIGINT NOT NULL,
+    update_id  BIGINT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, update_id)
+);
+CREATE INDEX applied_at ON applied (applied_at);
