@@ -453,6 +453,12 @@ class Database:
         if batch.enqueued and self.on_outbox is not None:
             self.on_outbox()
 
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """Whether this instance runs ``job`` now: always (one process holds a SQLite
+        database, bot/instance.py); PostgreSQL's says so to one instance of several."""
+        yield True
+
     async def checkpoint(self) -> None:
         """Fold the WAL back into the database file (after deleting personal data)."""
         async with self._lock:

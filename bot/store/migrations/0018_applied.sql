@@ -10,3 +10,8 @@ CREATE TABLE applied (
     PRIMARY KEY (user_id, update_id)
 );
 CREATE INDEX applied_at ON applied (applied_at);
+
+-- A notification taken for sending (bot/store/outbox.py, ``claim``): until when the sender
+-- that took it holds it. With several instances on one PostgreSQL database each message
+-- is taken by one; a dead sender's claims lapse, and a single instance drops them at start.
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;

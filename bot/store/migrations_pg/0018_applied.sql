@@ -6,3 +6,6 @@ CREATE TABLE applied (
     PRIMARY KEY (user_id, update_id)
 );
 CREATE INDEX applied_at ON applied (applied_at);
+
+-- As migrations/0018_applied.sql: until when a sender holds a notification it took.
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
