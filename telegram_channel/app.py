@@ -41,6 +41,7 @@ from bot.store import FlowNotFound
 from telegram_channel.client import build_client
 from telegram_channel.inbox import Inbox, Skipped
 from telegram_channel.intake_bot import IntakeBot
+from telegram_channel.shared import SharedChats
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users: dict[int, int] = {}
         self.on_done: Callable[[object], None] | None = None
         # Several instances on one PostgreSQL database: a chat's lock across them too.
-        self.chat_lock: Callable[[int], AbstractAsyncContextManager[None]] | None = None
+        # (telegram_channel/shared.py: the chat and the update's id)
+        self.chat_lock: Callable[[int, int], AbstractAsyncContextManager[None]] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Skipped):
@@ -84,10 +86,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                if self.chat_lock is None:
+                if self.chat_lock is None or not isinstance(update, Update):
                     await coroutine
                 else:
-                    async with self.chat_lock(key):
+                    async with self.chat_lock(key, update.update_id):
                         await coroutine
         finally:
             self._users[key] -= 1
@@ -392,7 +394,8 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
     if is_postgres(settings.db_path) and settings.webhook_url:
         processor = app.update_processor
         if isinstance(processor, PerChatUpdateProcessor):
-            processor.chat_lock = services.store.db.chat_lock  # type: ignore[attr-defined]
+            shared = SharedChats(services.store.db, services.store.inbox)
+            processor.chat_lock = shared.hold
     thresholds = gc.get_threshold()
     try:
         if not await reach_telegram(app, settings, stop):

@@ -7,7 +7,9 @@ import asyncio
 from pathlib import Path
 
 from bot.store import Store
+from bot.store.inbox import Received
 from bot.store.outbox import OutMessage
+from telegram_channel.shared import SharedChats
 from tests.backends import fresh_postgres, open_store
 
 
@@ -58,27 +60,34 @@ async def test_a_job_runs_on_one_instance_at_a_time(db_url: str, tmp_path: Path)
         await second.close()
 
 
-async def test_a_chat_is_applied_by_one_postgresql_instance_at_a_time(tmp_path: Path) -> None:
+async def test_a_chats_updates_go_in_order_and_one_at_a_time_across_instances(
+    tmp_path: Path,
+) -> None:
     async with fresh_postgres() as url:
         first = await open_store(url, tmp_path)
         second = await open_store(url, tmp_path)
         try:
-            order: list[str] = []
             chat = -1001234567890
-            async with first.db.chat_lock(chat):  # type: ignore[attr-defined]
-                waiting = asyncio.create_task(_apply(second, chat, order))
-                await asyncio.sleep(0.3)
-                order.append("first done")
-                async with second.db.chat_lock(7):  # type: ignore[attr-defined]
-                    order.append("another chat meanwhile")
-            await asyncio.wait_for(waiting, 5)
-            # the second instance waited for the chat; another chat did not wait
-            assert order == ["first done", "another chat meanwhile", "second"]
+            await first.inbox.add(
+                [Received(n, chat, "{}") for n in (10, 11)] + [Received(12, 7, "{}")]
+            )
+            order: list[str] = []
+
+            async def apply(store: Store, update_id: int, chat_key: int = chat) -> None:
+                async with SharedChats(store.db, store.inbox).hold(chat_key, update_id):
+                    order.append(f"{update_id} begins")
+                    await asyncio.sleep(0.2)
+                    order.append(f"{update_id} ends")
+
+            # The newer update reaches the second instance first: it waits for the older.
+            newer = asyncio.create_task(apply(second, 11))
+            await asyncio.sleep(0.1)
+            other_chat = asyncio.create_task(apply(second, 12, 7))
+            await apply(first, 10)
+            await asyncio.gather(newer, other_chat)
+            assert order.index("10 ends") < order.index("11 begins")
+            assert order.index("12 begins") < order.index("10 ends")  # another chat: no wait
+            assert [await first.inbox.state_of(n) for n in (10, 11, 12)] == ["done"] * 3
         finally:
             await first.close()
             await second.close()
-
-
-async def _apply(store: Store, chat: int, order: list[str]) -> None:
-    async with store.db.chat_lock(chat):  # type: ignore[attr-defined]
-        order.append("second")

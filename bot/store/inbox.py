@@ -21,7 +21,8 @@ The body is what people wrote: it is sealed with the database's cipher like the 
 Several instances (PostgreSQL, webhook mode): the same table and methods. ``add`` is
 ``INSERT ... ON CONFLICT (update_id) DO NOTHING RETURNING update_id``, so of two instances
 receiving the same update only one gets it as new. Whichever instance holds an update
-applies it under the chat's advisory lock (``PgDatabase.chat_lock``), so a chat's updates
+applies it under the chat's advisory lock, after the chat's older ones
+(telegram_channel/shared.py), so a chat's updates
 are applied one at a time across instances, and once each: what an update changes records
 it in ``applied`` in the same transaction (bot/store/intakes.py, ``record_applied``), so
 an older update applied after a newer one is still applied, and a repeated one is not. An
@@ -142,6 +143,16 @@ class InboxStore:
             Pending(r["update_id"], r["chat_key"], self._open(r["body"]), r["attempts"])
             for r in rows
         ]
+
+    async def older_pending(self, chat_key: int, update_id: int) -> bool:
+        """Whether an older update of the chat is still to be applied (several instances:
+        another one holds it, telegram_channel/shared.py)."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM inbox WHERE chat_key = ? AND update_id < ? AND state = 'pending'"
+            " LIMIT 1",
+            (chat_key, update_id),
+        )
+        return row is not None
 
     async def dead_count(self) -> int:
         row = await self._db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE state = 'dead'")

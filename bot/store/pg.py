@@ -244,21 +244,15 @@ class PgDatabase:
             )
         self._holder = holder
 
-    @asynccontextmanager
-    async def chat_lock(self, chat: int) -> AsyncIterator[None]:
-        """Hold ``chat`` while one of its updates is applied, against the other instances
-        on this database (each process already applies a chat's updates one at a time).
-        Session advisory locks, all on one connection of their own: taking and giving
-        back one is a statement of microseconds, and the applying itself uses the pool.
-        Held by another instance: tried again shortly."""
-        delay = 0.005
-        while not await self._chat_locks(("SELECT pg_try_advisory_lock(%s, %s)", chat)):
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.2)
-        try:
-            yield
-        finally:
-            await asyncio.shield(self._chat_locks(("SELECT pg_advisory_unlock(%s, %s)", chat)))
+    async def try_chat_lock(self, chat: int) -> bool:
+        """Take ``chat``'s lock against the other instances on this database, if free
+        (telegram_channel/shared.py holds it while one of its updates is applied). Session
+        advisory locks, all on one connection of their own: taking and giving back one is
+        a statement of microseconds, and the applying itself uses the pool."""
+        return await self._chat_locks(("SELECT pg_try_advisory_lock(%s, %s)", chat))
+
+    async def chat_unlock(self, chat: int) -> None:
+        await self._chat_locks(("SELECT pg_advisory_unlock(%s, %s)", chat))
 
     async def _chat_locks(self, call: tuple[str, int]) -> bool:
         sql, chat = call
