@@ -26,7 +26,7 @@ from bot.lookup import terms
 from bot.store import lookup
 from bot.store.audit import record
 from bot.store.backend import Backend, Tx
-from bot.store.db import NOBODY, Touches, now_iso
+from bot.store.db import NOBODY, Guard, Touches, now_iso
 from bot.store.files import forget_files
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.outbox import OutMessage, enqueue
@@ -250,21 +250,21 @@ class IntakeStore:
     ) -> bool:
         """The UPDATE and the record that ``update_id`` was applied for ``user_id`` (None:
         for the applicant of ``intake_id``), in one transaction: both or neither (the
-        UPDATE finding no row undoes the record)."""
-        try:
-            async with self._db.write(touches=touches) as tx:
-                if user_id is None:
-                    claimed = await _record_applied_to(tx, intake_id, update_id, now_iso())
-                else:
-                    claimed = await record_applied(tx, user_id, update_id, now_iso())
-                if not claimed:
-                    return False
-                cursor = await tx.execute(sql, params)
-                if cursor.rowcount != 1:
-                    raise _NotApplied
-        except _NotApplied:
-            return False
-        return True
+        UPDATE finding no row undoes the record). One call to SQLite's writer thread, as
+        the UPDATE alone was (``Database.execute``'s guard)."""
+        if not update_id:
+            return await self._db.execute(sql, params, touches=touches) == 1
+        at = now_iso()
+        if user_id is None:
+            guard: Guard = (
+                "INSERT INTO applied (user_id, update_id, applied_at)"
+                " SELECT applicant_id, ?, ? FROM intakes WHERE id = ?"
+                " ON CONFLICT (user_id, update_id) DO NOTHING",
+                (update_id, at, intake_id),
+            )
+        else:
+            guard = (_APPLIED, (user_id, update_id, at))
+        return await self._db.execute(sql, params, touches=touches, guard=guard) == 1
 
     async def was_applied(self, user_id: int, update_id: int) -> bool:
         """Whether ``update_id`` was applied for this person (kept ``KEEP_DONE`` days)."""
@@ -665,6 +665,12 @@ class IntakeStore:
         return True
 
 
+_APPLIED = (
+    "INSERT INTO applied (user_id, update_id, applied_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id, update_id) DO NOTHING"
+)
+
+
 class _NotApplied(Exception):
     """Rolls back a claimed update whose write found nothing to change."""
 
@@ -678,24 +684,7 @@ async def record_applied(tx: Tx, user_id: int, update_id: int, at: str) -> bool:
     after a newer one was applied (issue 27) is still new."""
     if not update_id:
         return True
-    cursor = await tx.execute(
-        "INSERT INTO applied (user_id, update_id, applied_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (user_id, update_id) DO NOTHING",
-        (user_id, update_id, at),
-    )
-    return bool(cursor.rowcount == 1)
-
-
-async def _record_applied_to(tx: Tx, intake_id: int, update_id: int, at: str) -> bool:
-    """``record_applied`` for the applicant of ``intake_id`` (False: no such intake)."""
-    if not update_id:
-        return True
-    cursor = await tx.execute(
-        "INSERT INTO applied (user_id, update_id, applied_at)"
-        " SELECT applicant_id, ?, ? FROM intakes WHERE id = ?"
-        " ON CONFLICT (user_id, update_id) DO NOTHING",
-        (update_id, at, intake_id),
-    )
+    cursor = await tx.execute(_APPLIED, (user_id, update_id, at))
     return bool(cursor.rowcount == 1)
 
 

@@ -31,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.crypto import Cipher
 from bot.instance import AlreadyRunning
-from bot.store.db import NOBODY, SchemaTooNew, Touches, _Nobody, migrations
+from bot.store.db import NOBODY, Guard, SchemaTooNew, Touches, _Nobody, migrations
 from bot.store.sqlpg import NumberLoader, Row, params_of, row_factory, translate
 from bot.store.views import Views
 
@@ -182,10 +182,25 @@ class PgDatabase:
     # -- writes ------------------------------------------------------------------------
 
     async def execute(
-        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        touches: Touches = None,
+        guard: Guard | None = None,
     ) -> int:
-        """One statement, committed; returns the number of rows changed."""
-        return (await self._alone(sql, params, touches)).rowcount
+        """One statement, committed; returns the number of rows changed. With ``guard``,
+        as bot/store/db.py's: in one transaction, the statement only if the guard changed
+        one row, and the guard's change kept only if the statement changed one."""
+        if guard is None:
+            return (await self._alone(sql, params, touches)).rowcount
+        changed = 0
+        async with self.write(touches=touches) as tx:
+            if (await tx.execute(*guard)).rowcount == 1:
+                changed = (await tx.execute(sql, params)).rowcount
+                if changed != 1:
+                    raise psycopg.Rollback()
+        return changed
 
     async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
         """One INSERT, committed; returns the new row id."""
