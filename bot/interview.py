@@ -124,7 +124,7 @@ class Interview:
             # The same /start delivered again (it may be the one that created this draft):
             # say nothing. Recording the resume makes its own redelivery recognisable too.
             if update_id and (
-                update_id <= draft.last_update_id
+                await self._applied_before(applicant, draft.last_update_id, update_id)
                 or not await self._save(view, draft.state, update_id)
             ):
                 return Turn(lang, flow_lang, duplicate=True)
@@ -268,7 +268,7 @@ class Interview:
             return Turn(lang, lang, no_draft=True)
         flow = await self._flow_of(draft)
         lang, flow_lang = self._langs(view.chosen_lang, applicant, flow)
-        if update_id and update_id <= draft.last_update_id:
+        if update_id and await self._applied_before(applicant, draft.last_update_id, update_id):
             return Turn(lang, flow_lang, duplicate=True)
         if callable(given):
             given = given(flow, draft.state)
@@ -393,15 +393,25 @@ class Interview:
         self, applicant: Applicant, view: ApplicantView, update_id: int
     ) -> bool:
         """With no draft in progress: was ``update_id`` already applied (it may be the very
-        update that submitted, withdrew or erased the last draft)? Telegram's update ids only
-        grow, so anything at or below the newest one applied for this person is a repeat."""
+        update that submitted, withdrew or erased the last draft)? Asked per update
+        (``claim_update``): an older id than the newest applied may be one another
+        instance received late, not a repeat."""
         if not update_id:
             return False
-        if update_id <= view.last_update_id:
+        if update_id == view.last_update_id:
             return True
-        applied = await self.store.intakes.for_applicant(applicant.user_id)
-        if any(update_id <= it.last_update_id for it in applied):
+        if await self.store.intakes.was_applied(applicant.user_id, update_id):
             return True
         # The update that erased their last draft (declined consent, /delete) took their
-        # row with it; the erasure keeps the newest update id under a pseudonym a while.
+        # rows with it; the erasure keeps the newest update id under a pseudonym a while.
         return update_id <= await self.store.users.erased_update(applicant.user_id)
+
+    async def _applied_before(self, applicant: Applicant, newest: int, update_id: int) -> bool:
+        """Whether ``update_id`` was applied to the draft whose newest applied update is
+        ``newest``: in order (the usual case) it is newer and this costs no read; an older
+        one is asked of the record per update, as it may be another instance's, late."""
+        if update_id > newest:
+            return False
+        if update_id == newest:
+            return True
+        return await self.store.intakes.was_applied(applicant.user_id, update_id)

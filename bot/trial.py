@@ -54,6 +54,7 @@ async def save_trial(
         is_test=True,
     )
     assert draft is not None  # update id 0 is never a duplicate
-    ref = await store.intakes.submit(draft, completed.state, completed.screening, 1)
+    # No update carried it (0): each try is new, never taken for a repeat of the last.
+    ref = await store.intakes.submit(draft, completed.state, completed.screening, 0)
     assert ref is not None
     return Saved(ref, stored_as, still_active)

@@ -22,6 +22,7 @@ import logging
 import math
 import signal
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,7 @@ from bot.store import FlowNotFound
 from telegram_channel.client import build_client
 from telegram_channel.inbox import Inbox, Skipped
 from telegram_channel.intake_bot import IntakeBot
+from telegram_channel.shared import SharedChats
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         self.on_done: Callable[[object], None] | None = None
+        # Several instances on one PostgreSQL database: a chat's lock across them too.
+        # (telegram_channel/shared.py: the chat and the update's id)
+        self.chat_lock: Callable[[int, int], AbstractAsyncContextManager[None]] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Skipped):
@@ -81,7 +86,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                if self.chat_lock is None or not isinstance(update, Update):
+                    await coroutine
+                else:
+                    async with self.chat_lock(key, update.update_id):
+                        await coroutine
         finally:
             self._users[key] -= 1
             if not self._users[key]:
@@ -245,7 +254,9 @@ HOUSEKEEPING_EVERY = 3600  # seconds between expiry and retention runs
 async def _housekeeping(context: Any) -> None:
     services: Services = context.application.bot_data["services"]
     try:
-        await services.housekeeping.run()
+        async with services.store.db.exclusive("housekeeping") as mine:
+            if mine:  # else another instance is at it
+                await services.housekeeping.run()
     except Exception:
         log.exception("housekeeping failed")
 
@@ -270,7 +281,9 @@ async def _send_digest(context: Any, *, late: bool) -> None:
     services: Services = context.application.bot_data["services"]
     digests = services.casework.digests
     try:
-        sent = await (digests.catch_up() if late else digests.morning())
+        # Of several instances one at a time: each person's digest is sent once anyway.
+        async with services.store.db.exclusive("digests") as mine:
+            sent = await (digests.catch_up() if late else digests.morning()) if mine else 0
     except Exception:
         tries = int(getattr(context.job, "data", None) or 0) + 1
         log.exception("the morning digest failed (try %d of %d)", tries, DIGEST_TRIES)
@@ -292,7 +305,8 @@ async def _checkins(context: Any) -> None:
     """Queue the check-ins due now; a failed run is simply the next one's work."""
     services: Services = context.application.bot_data["services"]
     try:
-        sent = await services.casework.checkins.send_due()
+        async with services.store.db.exclusive("check-ins") as mine:
+            sent = await services.casework.checkins.send_due() if mine else 0
     except Exception:
         log.exception("sending the check-ins due failed")
         return
@@ -347,17 +361,25 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly.
 
     Holds the database's run lock throughout (``bot.instance``): a second bot on the same
-    database is refused before it opens anything. Whatever fails on the way up, what was
+    database is refused before it opens anything; except in webhook mode on PostgreSQL,
+    where several instances may serve one database behind a load balancer. Whatever fails on the way up, what was
     opened is closed again, so the error ends the process instead of leaving it hanging
     on a database thread."""
     if settings.webhook_url:
         settings.require_webhook_secret()  # before anything is opened or reached
     postgres = is_postgres(settings.db_path)
+    # Several instances share one PostgreSQL database in webhook mode only (README, "Several
+    # instances"): long polling has one consumer, and SQLite one process.
+    several = postgres and bool(settings.webhook_url)
     with contextlib.nullcontext() if postgres else InstanceLock(settings.db_path):
         services = await open_services(settings)
         try:
-            if postgres:  # the same lock, held in the database (bot/store/pg.py)
+            if postgres and not several:  # the same lock, held in the database (bot/store/pg.py)
                 await services.store.db.hold_run_lock()  # type: ignore[attr-defined]
+            if not several:  # alone: what an earlier run took for sending is free again
+                await services.store.outbox.release()
+            else:  # what another instance wrote is not seen here: nothing is kept
+                services.store.db.views.disable()
             await _serve(services, settings, stop or asyncio.Event())
         finally:
             await services.store.close()
@@ -369,6 +391,11 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = build_application(services)
+    if is_postgres(settings.db_path) and settings.webhook_url:
+        processor = app.update_processor
+        if isinstance(processor, PerChatUpdateProcessor):
+            shared = SharedChats(services.store.db, services.store.inbox)
+            processor.chat_lock = shared.hold
     thresholds = gc.get_threshold()
     try:
         if not await reach_telegram(app, settings, stop):

@@ -84,9 +84,16 @@ class OutboxSender:
     async def deliver_due(self) -> int:
         """Try every message that is due once; returns how many were delivered."""
         delivered = 0
-        for item in await self.outbox.due():
-            if await self._deliver(item):
-                delivered += 1
+        todo = await self.outbox.claim()
+        try:
+            while todo:
+                if await self._deliver(todo[0]):
+                    delivered += 1
+                todo.pop(0)
+        finally:
+            if todo:  # stopped or failed midway: the rest is not left claimed
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.outbox.release([item.id for item in todo]))
         return delivered
 
     def _markup(self, item: Queued) -> Keyboard | None:

@@ -491,6 +491,16 @@ class BotProcess:
 
     async def start(self) -> None:
         polls = self.tg.call_count("getUpdates")
+        await self.start_process()
+        await wait_until(
+            lambda: self.tg.call_count("getUpdates") > polls or self.proc.poll() is not None,  # type: ignore[union-attr]
+            15,
+            "the bot process to poll",
+        )
+        assert self.proc.poll() is None, self.log()
+
+    async def start_process(self) -> None:
+        """Start it, without waiting for anything (a webhook instance does not poll)."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 _command(),
@@ -500,12 +510,6 @@ class BotProcess:
                 stdout=log,
                 stderr=log,
             )
-        await wait_until(
-            lambda: self.tg.call_count("getUpdates") > polls or self.proc.poll() is not None,  # type: ignore[union-attr]
-            15,
-            "the bot process to poll",
-        )
-        assert self.proc.poll() is None, self.log()
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")

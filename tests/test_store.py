@@ -263,14 +263,37 @@ async def test_a_draft_is_created_and_its_state_saved_in_update_order(store: Sto
     assert await store.intakes.save_state(draft.id, s11, update_id=11) is True
     s12 = answered("earners")
     assert await store.intakes.save_state(draft.id, s12, update_id=12) is True
-    # the same update delivered again, or an older one: refused, nothing changes
+    # the same updates delivered again: refused, nothing changes
     assert await store.intakes.save_state(draft.id, answered("name"), update_id=12) is False
-    assert await store.intakes.save_state(draft.id, answered("name"), update_id=3) is False
+    assert await store.intakes.save_state(draft.id, answered("name"), update_id=11) is False
+    assert await store.intakes.save_state(draft.id, answered("name"), update_id=10) is False
     got = await store.intakes.get(draft.id)
     assert got is not None
     assert got.state == s12 and got.last_update_id == 12
     row = await store.db.fetchone("SELECT current_step FROM intakes WHERE id = ?", (draft.id,))
     assert row is not None and row["current_step"] == "earners"
+
+
+async def test_an_older_update_applied_late_is_applied_once(store: Store) -> None:
+    """Several instances: an update another instance received late (an older id than the
+    newest applied) is applied, not taken for a repeat; delivered again, it is refused."""
+    draft = await new_draft(store, update_id=10)
+    s12 = answered("earners")
+    assert await store.intakes.save_state(draft.id, s12, update_id=12) is True
+    s11 = answered("household")
+    assert await store.intakes.save_state(draft.id, s11, update_id=11) is True
+    assert await store.intakes.save_state(draft.id, answered("name"), update_id=11) is False
+    got = await store.intakes.get(draft.id)
+    assert got is not None
+    # its answer is in; the newest id applied stays the newest
+    assert got.state == s11 and got.last_update_id == 12
+    assert await store.intakes.was_applied(1, 11) and await store.intakes.was_applied(1, 12)
+    assert not await store.intakes.was_applied(1, 13)
+    assert not await store.intakes.was_applied(2, 11)  # per person: the web chat's numbers
+    # a submit that arrives late is applied once too
+    ref = await store.intakes.submit(got, s11, SCREENING, update_id=5)
+    assert ref is not None
+    assert await store.intakes.submit(got, s11, SCREENING, update_id=5) is None
 
 
 async def test_an_applicant_has_at_most_one_draft(store: Store) -> None:

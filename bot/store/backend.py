@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from bot.crypto import Cipher
 from bot.dburl import is_postgres, sqlite_path
-from bot.store.db import Database, Touches
+from bot.store.db import Database, Guard, Touches
 from bot.store.views import Views
 
 __all__ = ["Backend", "Ran", "Tx", "is_postgres", "open_database", "sqlite_path"]
@@ -60,7 +60,12 @@ class Backend(Protocol):
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any | None: ...
 
     async def execute(
-        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        touches: Touches = None,
+        guard: Guard | None = None,
     ) -> int: ...
 
     async def insert(
@@ -68,6 +73,8 @@ class Backend(Protocol):
     ) -> int: ...
 
     def write(self, *, touches: Touches = None) -> AbstractAsyncContextManager[Any]: ...
+
+    def exclusive(self, job: str) -> AbstractAsyncContextManager[bool]: ...
 
     async def checkpoint(self) -> None: ...
 

@@ -125,13 +125,57 @@ Ran = tuple[int, int]  # what a statement did: (rows changed, last row id)
 class _Queued:
     """A single statement waiting for its turn in a shared transaction."""
 
-    __slots__ = ("done", "params", "sql", "touches")
+    __slots__ = ("done", "guard", "params", "sql", "touches")
 
-    def __init__(self, sql: str, params: Sequence[Any], touches: Touches) -> None:
+    def __init__(
+        self, sql: str, params: Sequence[Any], touches: Touches, guard: Guard | None = None
+    ) -> None:
         self.sql = sql
         self.params = params
         self.touches = touches
+        self.guard = guard
         self.done: asyncio.Future[Ran] = asyncio.get_running_loop().create_future()
+
+
+#: A statement that must change one row for the statement it guards to run (``execute``).
+Guard = tuple[str, Sequence[Any]]
+
+
+def _guarded(raw: sqlite3.Connection, item: _Queued) -> Ran:
+    """On the writer's thread, inside a transaction: the guard, then the statement if the
+    guard changed one row; the guard's change undone unless the statement changed one."""
+    if item.guard is None:
+        cursor = raw.execute(item.sql, item.params)
+        return cursor.rowcount, cursor.lastrowid or 0
+    raw.execute("SAVEPOINT guard")
+    try:
+        if raw.execute(*item.guard).rowcount != 1:
+            ran: Ran = (0, 0)
+        else:
+            cursor = raw.execute(item.sql, item.params)
+            ran = (cursor.rowcount, cursor.lastrowid or 0)
+            if cursor.rowcount != 1:
+                raw.execute("ROLLBACK TO guard")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK TO guard")
+            raw.execute("RELEASE guard")
+        raise
+    raw.execute("RELEASE guard")
+    return ran
+
+
+def _alone_guarded(raw: sqlite3.Connection, item: _Queued) -> Ran:
+    """``_guarded`` as a write of its own: in one transaction, committed."""
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        ran = _guarded(raw, item)
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return ran
 
 
 def _run_queued(conn: aiosqlite.Connection, queued: list[_Queued]) -> list[Ran | Exception]:
@@ -141,13 +185,13 @@ def _run_queued(conn: aiosqlite.Connection, queued: list[_Queued]) -> list[Ran |
     out: list[Ran | Exception] = []
     for item in queued:
         try:
-            cursor = raw.execute(item.sql, item.params)
+            ran = _guarded(raw, item)
         except Exception as exc:  # handed back to the statement's caller
             out.append(exc)
             if not raw.in_transaction:
                 break
             continue
-        out.append((cursor.rowcount, cursor.lastrowid or 0))
+        out.append(ran)
     return out
 
 
@@ -235,10 +279,18 @@ class Database:
     # -- writes ------------------------------------------------------------------------
 
     async def execute(
-        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        touches: Touches = None,
+        guard: Guard | None = None,
     ) -> int:
-        """One statement, committed; returns the number of rows changed."""
-        changed, _ = await self._statement(sql, params, touches)
+        """One statement, committed; returns the number of rows changed. With ``guard``
+        the statement runs only if the guard changes one row, and the guard's change stays
+        only if the statement changes one (a duplicate check and the write it guards), in
+        the same single call to the writer's thread as a statement alone."""
+        changed, _ = await self._statement(sql, params, touches, guard)
         return changed
 
     async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
@@ -246,30 +298,41 @@ class Database:
         _, row_id = await self._statement(sql, params, touches)
         return row_id
 
-    async def _statement(self, sql: str, params: Sequence[Any], touches: Touches) -> Ran:
+    async def _statement(
+        self, sql: str, params: Sequence[Any], touches: Touches, guard: Guard | None = None
+    ) -> Ran:
         if self._queue or self._lock.locked() or self._shared():
-            return await self._enqueue(sql, params, touches)
+            return await self._enqueue(sql, params, touches, guard)
         async with self._turn():  # free: taken at once
-            return await self._alone(sql, params, touches)
+            return await self._alone(sql, params, touches, guard)
 
-    async def _alone(self, sql: str, params: Sequence[Any], touches: Touches) -> Ran:
+    async def _alone(
+        self, sql: str, params: Sequence[Any], touches: Touches, guard: Guard | None = None
+    ) -> Ran:
         """A single statement with the writer to itself: autocommit, one call to the thread.
         The caller holds the lock."""
         try:
-            cursor = await self._writer.execute(sql, params)
+            if guard is None:
+                cursor = await self._writer.execute(sql, params)
+                ran: Ran = (cursor.rowcount, int(cursor.lastrowid or 0))
+            else:
+                item = _Queued(sql, params, touches, guard)
+                ran = await self._writer._execute(_alone_guarded, self._writer._conn, item)
         except BaseException as exc:
             self._ended(touches, exc)
             raise
         self._ended(touches)
-        return cursor.rowcount, int(cursor.lastrowid or 0)
+        return ran
 
-    async def _enqueue(self, sql: str, params: Sequence[Any], touches: Touches) -> Ran:
+    async def _enqueue(
+        self, sql: str, params: Sequence[Any], touches: Touches, guard: Guard | None = None
+    ) -> Ran:
         """Wait for the writer beside the other single statements waiting, and run with
         them in one call to its thread: in a 500-applicant burst a hundred answers' saves
         queue up, and each call to the thread costs the event loop a wake-up of that
         thread and one of its own (handing the call over alone was a visible share of
         the bot's CPU; the figures are in bench/README.md)."""
-        item = _Queued(sql, params, touches)
+        item = _Queued(sql, params, touches, guard)
         self._queue.append(item)
         if self._runner is None:
             self._runner = runner = asyncio.create_task(self._run_queue())
@@ -287,7 +350,7 @@ class Database:
                 # not BEGIN, the statement and COMMIT.
                 item = todo[0]
                 try:
-                    ran = await self._alone(item.sql, item.params, item.touches)
+                    ran = await self._alone(item.sql, item.params, item.touches, item.guard)
                 except BaseException as exc:
                     _settle_all(todo, exc)
                     if not isinstance(exc, Exception):
@@ -452,6 +515,12 @@ class Database:
                 done.set_result(result)
         if batch.enqueued and self.on_outbox is not None:
             self.on_outbox()
+
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """Whether this instance runs ``job`` now: always (one process holds a SQLite
+        database, bot/instance.py); PostgreSQL's says so to one instance of several."""
+        yield True
 
     async def checkpoint(self) -> None:
         """Fold the WAL back into the database file (after deleting personal data)."""

@@ -18,18 +18,16 @@ stopped it, counted, and never tried again.
 
 The body is what people wrote: it is sealed with the database's cipher like the answers.
 
-Several instances (PostgreSQL): the same methods, with two changes that the interface
-already allows. ``add`` is ``INSERT ... ON CONFLICT (update_id) DO NOTHING RETURNING
-update_id``, so of two instances receiving the same update only one gets it as new.
-Instead of each process replaying everything ``pending`` returns, an instance claims
-work: ``UPDATE inbox SET owner = $me, lease_until = now() + interval '1 minute' WHERE
-update_id IN (SELECT update_id FROM inbox a WHERE state = 'pending' AND (owner IS NULL
-OR lease_until < now()) AND NOT EXISTS (SELECT 1 FROM inbox b WHERE b.chat_key =
-a.chat_key AND b.update_id < a.update_id AND b.state = 'pending') ORDER BY update_id
-FOR UPDATE SKIP LOCKED LIMIT n)``: only the oldest pending update of a chat can be
-claimed, so a chat's updates are applied one at a time and in order whichever instance
-holds them, and a dead instance's claims lapse with their lease. ``done`` and ``dead``
-stay as they are. On SQLite there is one process: it holds every pending row, and its
+Several instances (PostgreSQL, webhook mode): the same table and methods. ``add`` is
+``INSERT ... ON CONFLICT (update_id) DO NOTHING RETURNING update_id``, so of two instances
+receiving the same update only one gets it as new. Whichever instance holds an update
+applies it under the chat's advisory lock, after the chat's older ones
+(telegram_channel/shared.py), so a chat's updates
+are applied one at a time across instances, and once each: what an update changes records
+it in ``applied`` in the same transaction (bot/store/intakes.py, ``record_applied``), so
+an older update applied after a newer one is still applied, and a repeated one is not. An
+update a dead instance had committed but not applied is applied when an instance starts
+(``pending``). On SQLite there is one process: it holds every pending row, and its
 per-chat locks (telegram_channel/app.py) keep the order.
 """
 
@@ -146,6 +144,16 @@ class InboxStore:
             for r in rows
         ]
 
+    async def older_pending(self, chat_key: int, update_id: int) -> bool:
+        """Whether an older update of the chat is still to be applied (several instances:
+        another one holds it, telegram_channel/shared.py)."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM inbox WHERE chat_key = ? AND update_id < ? AND state = 'pending'"
+            " LIMIT 1",
+            (chat_key, update_id),
+        )
+        return row is not None
+
     async def dead_count(self) -> int:
         row = await self._db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE state = 'dead'")
         return int(row["n"]) if row else 0
@@ -163,10 +171,14 @@ class InboxStore:
 
     async def prune(self, done_before: str, dead_before: str) -> int:
         """Forget done rows received before ``done_before`` and dead letters received
-        before ``dead_before`` (ISO times as ``now_iso`` writes them)."""
-        return await self._db.execute(
-            "DELETE FROM inbox WHERE (state = 'done' AND received_at < ?)"
-            " OR (state = 'dead' AND received_at < ?)",
-            (done_before, dead_before),
-            touches=NOBODY,
-        )
+        before ``dead_before`` (ISO times as ``now_iso`` writes them); and the record of
+        updates applied before ``done_before`` (``intakes.claim_update``)."""
+        async with self._db.write(touches=NOBODY) as tx:
+            cursor = await tx.execute(
+                "DELETE FROM inbox WHERE (state = 'done' AND received_at < ?)"
+                " OR (state = 'dead' AND received_at < ?)",
+                (done_before, dead_before),
+            )
+            # What was applied is remembered as long as a done update's id is.
+            await tx.execute("DELETE FROM applied WHERE applied_at < ?", (done_before,))
+        return int(cursor.rowcount)

@@ -26,7 +26,7 @@ from bot.lookup import terms
 from bot.store import lookup
 from bot.store.audit import record
 from bot.store.backend import Backend, Tx
-from bot.store.db import NOBODY, now_iso
+from bot.store.db import NOBODY, Guard, Touches, now_iso
 from bot.store.files import forget_files
 from bot.store.flows import FlowNotFound, FlowStore
 from bot.store.outbox import OutMessage, enqueue
@@ -68,7 +68,12 @@ class Intake:
         """This draft after an answer was saved. What ``dataclasses.replace`` gives, without
         its walk over the fields, a third of the cost, once per answer."""
         return Intake(
-            **{**self.__dict__, "state": state, "last_update_id": update_id, "updated_at": at}
+            **{
+                **self.__dict__,
+                "state": state,
+                "last_update_id": max(self.last_update_id, update_id),
+                "updated_at": at,
+            }
         )
 
 
@@ -208,15 +213,22 @@ class IntakeStore:
         sql: str,
         params: tuple[Any, ...],
         user_id: int,
-        view: ApplicantView,
-        saved: Callable[[], Intake],
+        update_id: int,
+        view: ApplicantView | None,
+        saved: Callable[[], Intake] | None,
+        touches: Touches = None,
     ) -> bool:
-        """Run a save's UPDATE of ``user_id``'s draft; keep the view it leaves (``view``
-        with the draft ``saved()`` gives) when nothing else touched it meanwhile."""
+        """Run a save's UPDATE of ``user_id``'s draft as the application of ``update_id``
+        (``record_applied``: False, nothing written, if it was applied before); keep the view
+        it leaves (``view`` with the draft ``saved()`` gives) when nothing else touched it
+        meanwhile. Without ``view`` the write drops ``touches``' views."""
+        if view is None or saved is None:
+            return await self._claimed(sql, params, user_id, update_id, touches)
+
         writing = self._views.writing(user_id, view.seen)
         applied = False
         try:
-            applied = await self._db.execute(sql, params, touches=NOBODY) == 1
+            applied = await self._claimed(sql, params, user_id, update_id, NOBODY)
         except BaseException as exc:
             if not isinstance(exc, Exception):  # cancelled: it may still commit, unseen
                 self._views.hold()
@@ -226,6 +238,40 @@ class IntakeStore:
         if seen is not None:
             self._views.keep(user_id, seen, dataclasses.replace(view, draft=saved(), seen=seen))
         return applied
+
+    async def _claimed(
+        self,
+        sql: str,
+        params: tuple[Any, ...],
+        user_id: int | None,
+        update_id: int,
+        touches: Touches,
+        intake_id: int = 0,
+    ) -> bool:
+        """The UPDATE and the record that ``update_id`` was applied for ``user_id`` (None:
+        for the applicant of ``intake_id``), in one transaction: both or neither (the
+        UPDATE finding no row undoes the record). One call to SQLite's writer thread, as
+        the UPDATE alone was (``Database.execute``'s guard)."""
+        if not update_id:
+            return await self._db.execute(sql, params, touches=touches) == 1
+        at = now_iso()
+        if user_id is None:
+            guard: Guard = (
+                "INSERT INTO applied (user_id, update_id, applied_at)"
+                " SELECT applicant_id, ?, ? FROM intakes WHERE id = ?"
+                " ON CONFLICT (user_id, update_id) DO NOTHING",
+                (update_id, at, intake_id),
+            )
+        else:
+            guard = (_APPLIED, (user_id, update_id, at))
+        return await self._db.execute(sql, params, touches=touches, guard=guard) == 1
+
+    async def was_applied(self, user_id: int, update_id: int) -> bool:
+        """Whether ``update_id`` was applied for this person (kept ``KEEP_DONE`` days)."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM applied WHERE user_id = ? AND update_id = ?", (user_id, update_id)
+        )
+        return row is not None
 
     # -- previews of uploaded flows ------------------------------------------------------
 
@@ -248,19 +294,22 @@ class IntakeStore:
     ) -> bool:
         """Store the preview's new state; ``view`` is the one it was worked out from."""
         sql = (
-            "UPDATE previews SET state = ?, last_update_id = ? WHERE user_id = ?"
-            " AND last_update_id < ?"
+            "UPDATE previews SET state = ?, last_update_id = CASE WHEN last_update_id < ?"
+            " THEN ? ELSE last_update_id END WHERE user_id = ?"
         )
-        params = (_dump(state, self._db.cipher), update_id, user_id, update_id)
+        params = (_dump(state, self._db.cipher), update_id, update_id, user_id)
         draft = view.draft if view is not None else None
         if view is None or draft is None or not draft.is_preview:
-            return await self._db.execute(sql, params, touches=user_id) == 1
+            return await self._save(sql, params, user_id, update_id, None, None, user_id)
         return await self._save(
             sql,
             params,
             user_id,
+            update_id,
             view,
-            lambda: dataclasses.replace(draft, state=state, last_update_id=update_id),
+            lambda: dataclasses.replace(
+                draft, state=state, last_update_id=max(draft.last_update_id, update_id)
+            ),
         )
 
     async def end_preview(self, user_id: int) -> bool:
@@ -306,7 +355,7 @@ class IntakeStore:
         ``channel``: how the applicant came (bot/channels.py), shown on the card."""
         at = now_iso()
         async with self._db.write(touches=applicant_id) as tx:
-            if not await _claim_update(tx, applicant_id, update_id, at):
+            if not await claim_update(tx, applicant_id, update_id, at):
                 return None
             existing = await tx.fetchone(
                 f"SELECT {_COLUMNS} FROM intakes i WHERE i.applicant_id = ? AND i.status = 'draft'",
@@ -374,18 +423,21 @@ class IntakeStore:
         and must not be changed afterwards (the engine makes a new one for each answer)."""
         at = now_iso()
         sql = (
-            "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?, last_update_id = ?"
-            " WHERE id = ? AND status = 'draft' AND last_update_id < ?"
+            "UPDATE intakes SET state = ?, current_step = ?, updated_at = ?,"
+            " last_update_id = CASE WHEN last_update_id < ? THEN ? ELSE last_update_id END"
+            " WHERE id = ? AND status = 'draft'"
         )
         stored = _dump(state, self._db.cipher)
-        params = (stored, state.current, at, update_id, intake_id, update_id)
+        params = (stored, state.current, at, update_id, update_id, intake_id)
         draft = view.draft if view is not None else None
         if view is None or draft is None or draft.id != intake_id or draft.is_preview:
-            return await self._db.execute(sql, params) == 1  # whose draft: anyone's, maybe
+            # whose draft: its row says (anyone's view may hold it)
+            return await self._claimed(sql, params, None, update_id, None, intake_id)
         return await self._save(
             sql,
             params,
             draft.applicant_id,
+            update_id,
             view,
             lambda: draft.answered(state, update_id, at),
         )
@@ -410,7 +462,28 @@ class IntakeStore:
             flow = None
         plain = flow.plain if flow is not None else frozenset()
         region = self.region_for(flow, state.answers)
+        try:
+            return await self._submit(
+                intake, state, screening, update_id, notify_for, at, flow, plain, region
+            )
+        except _NotApplied:
+            return None
+
+    async def _submit(
+        self,
+        intake: Intake,
+        state: State,
+        screening: Screening,
+        update_id: int,
+        notify_for: Callable[[str], list[OutMessage]] | None,
+        at: str,
+        flow: Flow | None,
+        plain: frozenset[str],
+        region: str | None,
+    ) -> str:
         async with self._db.write(touches=intake.applicant_id) as tx:
+            if not await record_applied(tx, intake.applicant_id, update_id, at):
+                raise _NotApplied
             for _ in range(10):
                 ref = new_ref()
                 taken = await tx.fetchone("SELECT 1 FROM intakes WHERE ref = ?", (ref,))
@@ -419,8 +492,8 @@ class IntakeStore:
             cursor = await tx.execute(
                 "UPDATE intakes SET status = 'submitted', ref = ?, state = ?, current_step = NULL,"
                 " plain_answers = ?, screening = ?, priority = ?, submitted_at = ?,"
-                " updated_at = ?, last_update_id = ?, region = ? WHERE id = ?"
-                " AND status = 'draft' AND last_update_id < ?",
+                " updated_at = ?, last_update_id = CASE WHEN last_update_id < ? THEN ?"
+                " ELSE last_update_id END, region = ? WHERE id = ? AND status = 'draft'",
                 (
                     ref,
                     _dump(state, self._db.cipher),
@@ -430,13 +503,13 @@ class IntakeStore:
                     at,
                     at,
                     update_id,
+                    update_id,
                     region,
                     intake.id,
-                    update_id,
                 ),
             )
             if cursor.rowcount != 1:
-                return None
+                raise _NotApplied  # undoes the claim
             if flow is not None:  # what a caseworker can find it by (bot/lookup.py)
                 await lookup.index(tx, self._db.cipher, intake.id, terms(flow, state.answers))
             await record(
@@ -499,7 +572,7 @@ class IntakeStore:
         intake and no role."""
         person = intake.applicant_id
         async with self._db.write(touches=person) as tx:
-            if not await _claim_update(tx, person, update_id, now_iso()):
+            if not await claim_update(tx, person, update_id, now_iso()):
                 return False
             if not await tx.fetchone(
                 "SELECT 1 FROM intakes WHERE id = ? AND status = 'draft'", (intake.id,)
@@ -572,7 +645,7 @@ class IntakeStore:
         """The applicant withdraws a draft or a submitted intake; answers of a draft are
         erased (nothing a person stopped doing is kept), a submitted intake keeps its record."""
         async with self._db.write(touches=intake.applicant_id) as tx:
-            if not await _claim_update(tx, intake.applicant_id, update_id, now_iso()):
+            if not await claim_update(tx, intake.applicant_id, update_id, now_iso()):
                 return False
             if intake.status == "draft":
                 cursor = await tx.execute(
@@ -592,21 +665,44 @@ class IntakeStore:
         return True
 
 
-async def _claim_update(tx: Tx, user_id: int, update_id: int, at: str) -> bool:
-    """Record that ``update_id`` is being applied for this user; False if it already was.
+_APPLIED = (
+    "INSERT INTO applied (user_id, update_id, applied_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id, update_id) DO NOTHING"
+)
 
-    Telegram's update ids only grow, so the newest applied id per user is
-    enough to recognise an update delivered twice (after a crash or restart).
-    """
+
+class _NotApplied(Exception):
+    """Rolls back a claimed update whose write found nothing to change."""
+
+
+async def record_applied(tx: Tx, user_id: int, update_id: int, at: str) -> bool:
+    """Record, in the transaction that applies it, that ``update_id`` is applied for this
+    user; False if it already was (delivered twice, or replayed after a crash). An update
+    without an id (0: a made-up one, as in ``intake-bot try``) is always new.
+
+    Per update, not "the newest id seen": an older update that another instance receives
+    after a newer one was applied (issue 27) is still new."""
+    if not update_id:
+        return True
+    cursor = await tx.execute(_APPLIED, (user_id, update_id, at))
+    return bool(cursor.rowcount == 1)
+
+
+async def claim_update(tx: Tx, user_id: int, update_id: int, at: str) -> bool:
+    """``record_applied`` for a write that starts or ends a person's draft: their
+    ``users`` row is made if need be and its ``last_update_id`` keeps the newest id, for
+    the erasure's record (``forget_user``) and the web chat's numbering."""
     await tx.execute(
         "INSERT INTO users (user_id, created_at, last_update_id) VALUES (?, ?, 0)"
         " ON CONFLICT (user_id) DO NOTHING",
         (user_id, at),
     )
+    if not await record_applied(tx, user_id, update_id, at):
+        return False
     if not update_id:
         return True
-    cursor = await tx.execute(
+    await tx.execute(
         "UPDATE users SET last_update_id = ? WHERE user_id = ? AND last_update_id < ?",
         (update_id, user_id, update_id),
     )
-    return cursor.rowcount == 1
+    return True

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.channels import WEB_BASE
 from bot.crypto import open_text, seal_text
@@ -18,6 +20,13 @@ from bot.store.backend import Backend, Tx
 from bot.store.db import NOBODY, now_iso
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+#: Seconds a claimed message waits before another sender may take it (``claim``): longer
+#: than a send takes, flood waits apart (those reschedule it themselves).
+LEASE = 120.0
+_FIELDS = (
+    "id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang, opens,"
+    " proposal_id, checkin_id"
+)
 
 
 @dataclass(frozen=True)
@@ -106,12 +115,45 @@ class OutboxStore:
             await enqueue(tx, messages)
 
     async def due(self, limit: int = 50) -> list[Queued]:
+        """The messages due now, oldest first, as they are (a look: nothing is claimed)."""
         rows = await self._db.fetchall(
-            "SELECT id, chat_id, text, buttons, attempts, kind, intake_id, referral_id, lang,"
-            " opens, proposal_id, checkin_id FROM outbox WHERE next_at <= ? AND chat_id < ?"
+            "SELECT " + _FIELDS + " FROM outbox WHERE next_at <= ? AND chat_id < ?"
             " ORDER BY id LIMIT ?",
             (now_iso(), WEB_BASE, limit),
         )
+        return self._queued(rows)
+
+    async def claim(self, limit: int = 50, lease: float = LEASE) -> list[Queued]:
+        """The messages due now, oldest first, taken for sending: another sender takes one
+        only ``lease`` seconds on (its sender died before ``delivered`` or ``retry_later``),
+        so that of several instances on one PostgreSQL database one sends each. One atomic
+        UPDATE; on PostgreSQL its rows are picked ``FOR UPDATE SKIP LOCKED``, so a second
+        instance takes the next ones instead of waiting for the first's."""
+        now = now_iso()
+        skip = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        async with self._db.write(touches=NOBODY) as tx:
+            rows = await tx.fetchall(
+                "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
+                " WHERE next_at <= ? AND chat_id < ? AND (claimed_until IS NULL OR"
+                " claimed_until < ?) ORDER BY id LIMIT ?" + skip + ")"
+                " AND (claimed_until IS NULL OR claimed_until < ?) RETURNING " + _FIELDS,
+                (_later(lease), now, WEB_BASE, now, limit, now),
+            )
+        return sorted(self._queued(rows), key=lambda q: q.id)
+
+    async def release(self, item_ids: Sequence[int] = ()) -> None:
+        """Give claimed messages back (none named: every claim, for a single instance at
+        start, whose earlier run was stopped or killed while sending)."""
+        if item_ids:
+            marks = ",".join("?" * len(item_ids))
+            sql, params = f"WHERE id IN ({marks})", tuple(item_ids)
+        else:
+            sql, params = "WHERE claimed_until IS NOT NULL", ()
+        await self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL " + sql, params, touches=NOBODY
+        )
+
+    def _queued(self, rows: list[Any]) -> list[Queued]:
         cipher = self._db.cipher
         return [
             Queued(
@@ -144,7 +186,8 @@ class OutboxStore:
 
     async def retry_later(self, item_id: int, seconds: float, error: str) -> None:
         await self._db.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
+            " claimed_until = NULL WHERE id = ?",
             (_later(seconds), error[:200], item_id),
             touches=NOBODY,
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.crypto import Cipher
 from bot.instance import AlreadyRunning
-from bot.store.db import NOBODY, SchemaTooNew, Touches, _Nobody, migrations
+from bot.store.db import NOBODY, Guard, SchemaTooNew, Touches, _Nobody, migrations
 from bot.store.sqlpg import NumberLoader, Row, params_of, row_factory, translate
 from bot.store.views import Views
 
@@ -40,6 +41,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 POOL_SIZE = 4
 _MIGRATING = 27001  # advisory lock keys: migrations, and the running bot
 _RUN_LOCK = 27002
+_JOB_LOCKS = 27_000_000_000  # + a job name's CRC: one run of each job at a time
 
 __all__ = ["NOBODY", "PgDatabase", "PgTransaction", "pg_migrations"]
 
@@ -109,6 +111,8 @@ class PgDatabase:
         self.path = url
         self._pool = pool
         self._holder: psycopg.AsyncConnection[Any] | None = None  # holds the run lock
+        self._locker: psycopg.AsyncConnection[Any] | None = None  # holds the chats' locks
+        self._locker_lock = asyncio.Lock()
         self._identities = identities
         self._lock = asyncio.Lock()
         self.on_outbox: Callable[[], None] | None = None
@@ -138,6 +142,8 @@ class PgDatabase:
         async with self._lock:
             if self._holder is not None:
                 await self._holder.close()
+            if self._locker is not None:
+                await self._locker.close()
             await self._pool.close()
 
     # -- statements --------------------------------------------------------------------
@@ -176,10 +182,25 @@ class PgDatabase:
     # -- writes ------------------------------------------------------------------------
 
     async def execute(
-        self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None
+        self,
+        sql: str,
+        params: Sequence[Any] = (),
+        *,
+        touches: Touches = None,
+        guard: Guard | None = None,
     ) -> int:
-        """One statement, committed; returns the number of rows changed."""
-        return (await self._alone(sql, params, touches)).rowcount
+        """One statement, committed; returns the number of rows changed. With ``guard``,
+        as bot/store/db.py's: in one transaction, the statement only if the guard changed
+        one row, and the guard's change kept only if the statement changed one."""
+        if guard is None:
+            return (await self._alone(sql, params, touches)).rowcount
+        changed = 0
+        async with self.write(touches=touches) as tx:
+            if (await tx.execute(*guard)).rowcount == 1:
+                changed = (await tx.execute(sql, params)).rowcount
+                if changed != 1:
+                    raise psycopg.Rollback()
+        return changed
 
     async def insert(self, sql: str, params: Sequence[Any] = (), *, touches: Touches = None) -> int:
         """One INSERT, committed; returns the new row id."""
@@ -221,9 +242,10 @@ class PgDatabase:
             self.views.changed(touches)
 
     async def hold_run_lock(self) -> None:
-        """What bot/instance.py's lock file is for SQLite: one running bot per database
-        (long polling has one consumer; several instances are issue 27's next step). A
-        session lock of the writer's connection, so a killed bot leaves none behind."""
+        """What bot/instance.py's lock file is for SQLite: one running bot per database in
+        long polling (it has one consumer; in webhook mode several instances may run and
+        none takes it). A session lock of a connection of its own, so a killed bot leaves
+        none behind."""
         holder = await psycopg.AsyncConnection.connect(self.path, autocommit=True)
         cur = await holder.execute("SELECT pg_try_advisory_lock(%s)", (_RUN_LOCK,))
         row = await cur.fetchone()
@@ -231,9 +253,48 @@ class PgDatabase:
             await holder.close()
             raise AlreadyRunning(
                 "another intake-bot is already running on this PostgreSQL database: stop it"
-                " first; one database serves one running bot"
+                " first. Long polling has one consumer (Telegram gives each update to one"
+                " getUpdates); to run several instances, use webhook mode"
+                " (INTAKE_WEBHOOK_URL) behind a load balancer"
             )
         self._holder = holder
+
+    async def try_chat_lock(self, chat: int) -> bool:
+        """Take ``chat``'s lock against the other instances on this database, if free
+        (telegram_channel/shared.py holds it while one of its updates is applied). Session
+        advisory locks, all on one connection of their own: taking and giving back one is
+        a statement of microseconds, and the applying itself uses the pool."""
+        return await self._chat_locks(("SELECT pg_try_advisory_lock(%s, %s)", chat))
+
+    async def chat_unlock(self, chat: int) -> None:
+        await self._chat_locks(("SELECT pg_advisory_unlock(%s, %s)", chat))
+
+    async def _chat_locks(self, call: tuple[str, int]) -> bool:
+        sql, chat = call
+        async with self._locker_lock:
+            if self._locker is None or self._locker.closed:
+                self._locker = await psycopg.AsyncConnection.connect(self.path, autocommit=True)
+            cur = await self._locker.execute(sql, _halves(chat))
+            row = await cur.fetchone()
+            return bool(row and row[0])
+
+    @asynccontextmanager
+    async def exclusive(self, job: str) -> AsyncIterator[bool]:
+        """Whether this instance runs ``job`` now (housekeeping, the digests, the
+        check-ins): of several instances on this database one at a time does, the others
+        skip the run (``pg_try_advisory_lock``, held on a pooled connection for the run;
+        a dead instance's lock goes with its connection)."""
+        key = _JOB_LOCKS + zlib.crc32(job.encode())
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cur.fetchone()
+            if row is None or not row[0]:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     async def checkpoint(self) -> None:
         """After personal data was erased: VACUUM, so that the old versions of the erased
@@ -248,6 +309,17 @@ class PgDatabase:
         """As ``checkpoint``: VACUUM (a PostgreSQL database never held data in an earlier
         format, which is what SQLite's compact is for)."""
         await self.checkpoint()
+
+
+def _halves(key: int) -> tuple[int, int]:
+    """A chat's id (a bigint) as the two int4 keys of an advisory lock: a key space apart
+    from the one-bigint locks (the run lock, the jobs')."""
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+
+    def int4(half: int) -> int:
+        return half - (1 << 32) if half >= 1 << 31 else half
+
+    return int4(unsigned >> 32), int4(unsigned & 0xFFFFFFFF)
 
 
 def _returns_key(sql: str) -> bool:

@@ -23,6 +23,7 @@ async def forget_user(tx: Tx, user_id: int) -> None:
     if row is None:
         return
     await tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM applied WHERE user_id = ?", (user_id,))
     # A web applicant's resume code and sessions go with them (bot/store/web.py).
     await tx.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
     await tx.execute("DELETE FROM web_people WHERE user_id = ?", (user_id,))

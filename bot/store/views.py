@@ -17,7 +17,8 @@ used first out), and so is the memory of who changed when: a forgotten change co
 having touched everyone then. State still lives in SQLite: losing every view costs one
 read each, nothing else.
 
-Only this process's writes are seen. The other programs that open the database change no
+Only this process's writes are seen: an instance among several on one PostgreSQL database
+keeps none (``disable``, telegram_channel/app.py). The other programs that open the database change no
 applicant's view: the CLI's flow and role commands write flows and roles, and
 ``intake-bot try`` answers as its own made-up user.
 """
@@ -53,6 +54,12 @@ class Views(Generic[V]):
         self._forgotten = 0  # the newest change no longer remembered per applicant
         self._everyone = 0  # the last change that may have touched anyone
         self._held = False  # a write may still land unseen: keep nothing (``hold``)
+
+    def disable(self) -> None:
+        """Keep no view from now on: for an instance among several on one PostgreSQL
+        database, where the others' writes are not seen here."""
+        self._size = 0
+        self.changed(None)
 
     def __len__(self) -> int:
         return len(self._views)
