@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.dburl import is_postgres, sqlite_path
+from bot.dburl import is_postgres, postgres_driver_missing, sqlite_path
 from bot.regions import is_code
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -411,6 +411,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
     if get("INTAKE_LOG_LEVEL"):
         kwargs["log_level"] = str(get("INTAKE_LOG_LEVEL")).upper()
+    missing = postgres_driver_missing() if is_postgres(kwargs.get("db_path", "")) else None
+    if missing:
+        raise ConfigError(f"INTAKE_DB is a PostgreSQL database: {missing}")
     if is_postgres(kwargs.get("db_path", "")) and not (
         kwargs.get("secret_key") and kwargs.get("files")
     ):

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from bot.config import Settings
-from bot.dburl import is_postgres, sqlite_path
+from bot.dburl import is_postgres, postgres_driver_missing, sqlite_path
 from command_line.cli import CliError
 
 
@@ -34,6 +34,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def cmd_db_copy(args: argparse.Namespace, settings: Settings) -> int:
     if not is_postgres(args.target):
         raise CliError("--to must be a PostgreSQL URL: postgresql://user@host/database")
+    missing = postgres_driver_missing()
+    if missing:
+        raise CliError(missing)
     from bot.store.transfer import CopyError, copy_to_postgres  # psycopg: the postgres extra
 
     source = sqlite_path(args.source)

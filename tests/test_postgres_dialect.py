@@ -161,3 +161,26 @@ async def test_commits_are_durable_even_where_the_server_says_otherwise(tmp_path
                 assert row is not None and row[0] == "on"
         finally:
             await store.close()
+
+
+def test_without_the_driver_postgresql_is_refused_in_one_line_saying_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pip install .` alone has no PostgreSQL driver (it is the postgres extra): the bot
+    and `db copy` say what to install instead of an ImportError's traceback."""
+    import bot.dburl
+
+    real = bot.dburl.find_spec
+    monkeypatch.setattr(
+        bot.dburl, "find_spec", lambda name: None if name.startswith("psycopg") else real(name)
+    )
+    url = "postgresql://bot@db.example/intake"
+    env = {"INTAKE_DB": url, "INTAKE_SECRET_KEY": "k" * 44, "INTAKE_FILES": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"pip install 'intake-bot\[postgres\]'"):
+        load_settings(env)
+    monkeypatch.chdir(tmp_path)
+    for name in ("INTAKE_DB", "INTAKE_CONFIG", "INTAKE_SECRET_KEY", "INTAKE_FILES"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["db", "copy", "--from", str(tmp_path / "intake.db"), "--to", url]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'intake-bot[postgres]'" in err and "Traceback" not in err
