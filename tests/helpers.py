@@ -78,7 +78,8 @@ async def sent_intake(
 ) -> tuple[int, str]:
     """An application sent as the interview leaves it, stored directly (for the tests
     of what comes after the interview): its id and reference. Its region is the one its
-    flow routes the answers to, else the store's default region."""
+    flow routes the answers to, else the store's default region. Written by no Telegram
+    update (update id 0), so that none of the fake Telegram's ids counts as applied."""
     answers = dict(answers or {})
     state = State(answers=answers, path=list(answers))
     draft = await store.intakes.create_draft(
@@ -87,11 +88,11 @@ async def sent_intake(
         lang=lang,
         flow=await store.flows.active(),
         state=state,
-        update_id=1,
+        update_id=0,
         is_test=is_test,
     )
     assert draft is not None
-    ref = await store.intakes.submit(draft, state, screening, update_id=2)
+    ref = await store.intakes.submit(draft, state, screening, update_id=0)
     assert ref is not None
     return int(draft.id), str(ref)
 
