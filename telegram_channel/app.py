@@ -20,7 +20,10 @@ import contextlib
 import gc
 import logging
 import math
+import os
+import secrets
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -56,8 +59,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users: dict[int, int] = {}
         self.on_done: Callable[[object], None] | None = None
         # Several instances on one PostgreSQL database: a chat's lock across them too.
-        # (telegram_channel/shared.py: the chat and the update's id)
-        self.chat_lock: Callable[[int, int], AbstractAsyncContextManager[None]] | None = None
+        # (telegram_channel/shared.py: the chat and the update's id; whether to apply it)
+        self.chat_lock: Callable[[int, int], AbstractAsyncContextManager[bool]] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if isinstance(update, Skipped):
@@ -89,8 +92,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 if self.chat_lock is None or not isinstance(update, Update):
                     await coroutine
                 else:
-                    async with self.chat_lock(key, update.update_id):
-                        await coroutine
+                    async with self.chat_lock(key, update.update_id) as go:
+                        if go:
+                            await coroutine
+                        else:  # applied already (or another instance's now)
+                            coroutine.close()  # type: ignore[attr-defined]
         finally:
             self._users[key] -= 1
             if not self._users[key]:
@@ -391,11 +397,9 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = build_application(services)
-    if is_postgres(settings.db_path) and settings.webhook_url:
-        processor = app.update_processor
-        if isinstance(processor, PerChatUpdateProcessor):
-            shared = SharedChats(services.store.db, services.store.inbox)
-            processor.chat_lock = shared.hold
+    several = is_postgres(settings.db_path) and bool(settings.webhook_url)
+    if several:
+        await join_instances(app, services)
     thresholds = gc.get_threshold()
     try:
         if not await reach_telegram(app, settings, stop):
@@ -426,6 +430,51 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
         # Undoes settle_memory, for a caller that goes on (the tests).
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+        if several:  # what is still pending here is taken over at once
+            with contextlib.suppress(Exception):
+                await services.store.inbox.leave()
+
+
+HEARTBEAT_EVERY = 5.0  # seconds between an instance's "alive" (bot/store/inbox.py)
+SWEEP_EVERY = 10.0  # seconds between looks for what a dead instance left in the inbox
+
+
+async def join_instances(app: Application, services: Services) -> None:
+    """Several instances on one PostgreSQL database: this one gets a name, says it is
+    alive before it receives anything (so its updates are never taken for a dead one's),
+    applies each chat's updates in order across instances (telegram_channel/shared.py),
+    and takes over, every few seconds, what an instance that died had received."""
+    inbox: Inbox = app.bot_data["inbox"]
+    store = services.store.inbox
+    store.owner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    await store.beat()
+    log.info("instance %s: joined the others on this database", store.owner)
+    processor = app.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        catch_up = partial(inbox.catch_up, bot=app.bot, apply=app.process_update)
+        processor.chat_lock = SharedChats(services.store.db, store, catch_up).hold
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_beat, interval=HEARTBEAT_EVERY, first=HEARTBEAT_EVERY)
+        app.job_queue.run_repeating(_sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY)
+
+
+async def _beat(context: Any) -> None:
+    services: Services = context.application.bot_data["services"]
+    try:
+        await services.store.inbox.beat()
+    except Exception as exc:
+        log.warning("could not tell the other instances this one is alive: %s", type(exc).__name__)
+
+
+async def _sweep(context: Any) -> None:
+    """Queue what a dead instance received and did not apply (one instance at a time)."""
+    services: Services = context.application.bot_data["services"]
+    try:
+        async with services.store.db.exclusive("inbox sweep") as mine:
+            if mine:
+                await replay(context.application)
+    except Exception:
+        log.exception("taking over a stopped instance's updates failed")
 
 
 async def reach_telegram(app: Application, settings: Settings, stop: asyncio.Event) -> bool:

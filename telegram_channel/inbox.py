@@ -11,8 +11,10 @@ announced to every admin through the outbox. Such an update, and one received be
 re-delivery), comes back as a bare ``Skipped`` update: PTB moves its offset past it, and
 the update processor (telegram_channel/app.py) applies nothing for it.
 
-``replay`` reads what a previous run left pending, for the processor to apply before
-anything newer of the same chat; ``done`` marks an update applied once its handlers ran.
+``replay`` reads what a previous run left pending (with several instances: what a dead
+instance left), for the processor to apply before anything newer of the same chat;
+``catch_up`` applies a chat's older updates at once, holding the chat (several instances,
+telegram_channel/shared.py); ``done`` marks an update applied once its handlers ran.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from telegram import Update
 from bot import jsoncodec
 from bot.i18n import Tr
 from bot.store import Store
-from bot.store.inbox import MAX_ATTEMPTS, Received
+from bot.store.inbox import MAX_ATTEMPTS, Pending, Received
 from bot.store.outbox import OutMessage
 from telegram_channel.updates import decode
 
@@ -138,12 +140,31 @@ class Inbox:
         return tuple(out)
 
     async def replay(self, bot: Any) -> list[Update]:
-        """The updates a previous run left pending, oldest first, read again; an update
-        found pending at ``MAX_ATTEMPTS`` starts is set aside (its handling may be what
-        stopped the bot)."""
+        """The updates a previous run left pending (or, with several instances, a dead
+        instance's), oldest first, read again."""
+        out = await self._read(await self.store.inbox.pending(), bot)
+        if out:
+            log.info("applying %d update(s) received before the last stop", len(out))
+        return out
+
+    async def catch_up(
+        self, rows: list[Pending], bot: Any, apply: Callable[[Update], Awaitable[None]]
+    ) -> None:
+        """Apply a chat's older updates here and now, oldest first, and mark each done
+        (several instances: telegram_channel/shared.py, holding the chat's lock)."""
+        for update in await self._read(rows, bot):
+            await apply(update)
+            self._replayed.discard(update.update_id)
+            await self.store.inbox.done(update.update_id)
+        if rows:
+            log.info("applied %d update(s) an instance left behind", len(rows))
+
+    async def _read(self, rows: list[Pending], bot: Any) -> list[Update]:
+        """Pending rows as updates; one found pending at ``MAX_ATTEMPTS`` starts is set
+        aside (its handling may be what stopped the bot), as is one that cannot be read."""
         out: list[Update] = []
-        last: dict[int, int] = {}  # chat -> its newest update replayed
-        for row in await self.store.inbox.pending():
+        last: dict[int, int] = {}  # chat -> its newest update read again
+        for row in rows:
             if row.attempts > MAX_ATTEMPTS:
                 await self.store.inbox.dead(row.update_id, "still not applied after restarts")
                 await self._dead(row.update_id, "restarts")
@@ -158,8 +179,6 @@ class Inbox:
             last[row.chat_key] = row.update_id
         # Only a chat's last: the answer to a later one shows where the chat is anyway.
         self._replayed.update(last.values())
-        if out:
-            log.info("applying %d update(s) received before the last stop", len(out))
         return out
 
     def replayed(self, update: object) -> bool:

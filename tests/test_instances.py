@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bot.store import Store
-from bot.store.inbox import Received
+from bot.store.inbox import Pending, Received
 from bot.store.outbox import OutMessage
 from telegram_channel.shared import SharedChats
 from tests.backends import fresh_postgres, open_store
@@ -60,21 +60,40 @@ async def test_a_job_runs_on_one_instance_at_a_time(db_url: str, tmp_path: Path)
         await second.close()
 
 
+async def _instances(url: str, tmp_path: Path, *names: str) -> list[Store]:
+    """Stores as the instances of those names hold them, each said alive."""
+    stores = []
+    for name in names:
+        store = await open_store(url, tmp_path)
+        store.inbox.owner = name
+        await store.inbox.beat()
+        stores.append(store)
+    return stores
+
+
+async def _died(store: Store, name: str) -> None:
+    """The instance ``name`` last said it was alive an hour ago."""
+    await store.db.execute("UPDATE instances SET seen_at = seen_at - 3600 WHERE id = ?", (name,))
+
+
 async def test_a_chats_updates_go_in_order_and_one_at_a_time_across_instances(
     tmp_path: Path,
 ) -> None:
     async with fresh_postgres() as url:
-        first = await open_store(url, tmp_path)
-        second = await open_store(url, tmp_path)
+        first, second = await _instances(url, tmp_path, "a", "b")
         try:
             chat = -1001234567890
-            await first.inbox.add(
-                [Received(n, chat, "{}") for n in (10, 11)] + [Received(12, 7, "{}")]
-            )
+            await first.inbox.add([Received(10, chat, "{}")])
+            await second.inbox.add([Received(11, chat, "{}"), Received(12, 7, "{}")])
             order: list[str] = []
 
+            async def nothing_left(rows: list[Pending]) -> None:
+                assert rows == [], "a living instance's update is never taken from it"
+
             async def apply(store: Store, update_id: int, chat_key: int = chat) -> None:
-                async with SharedChats(store.db, store.inbox).hold(chat_key, update_id):
+                shared = SharedChats(store.db, store.inbox, nothing_left)
+                async with shared.hold(chat_key, update_id) as go:
+                    assert go
                     order.append(f"{update_id} begins")
                     await asyncio.sleep(0.2)
                     order.append(f"{update_id} ends")
@@ -91,3 +110,79 @@ async def test_a_chats_updates_go_in_order_and_one_at_a_time_across_instances(
         finally:
             await first.close()
             await second.close()
+
+
+async def test_a_dead_instances_update_is_applied_first_by_the_next_of_its_chat(
+    tmp_path: Path,
+) -> None:
+    async with fresh_postgres() as url:
+        dead, alive = await _instances(url, tmp_path, "a", "b")
+        try:
+            chat = 4242
+            await dead.inbox.add([Received(20, chat, '{"n": 20}'), Received(21, chat, "{}")])
+            await alive.inbox.add([Received(22, chat, "{}")])
+            await _died(alive, "a")
+            order: list[int] = []
+
+            async def catch_up(rows: list[Pending]) -> None:
+                for row in rows:  # as Inbox.catch_up: applied, then marked done
+                    order.append(row.update_id)
+                    await alive.inbox.done(row.update_id)
+
+            shared = SharedChats(alive.db, alive.inbox, catch_up)
+            async with shared.hold(chat, 22) as go:
+                assert go
+                order.append(22)
+            assert order == [20, 21, 22]
+            assert [await alive.inbox.state_of(n) for n in (20, 21, 22)] == ["done"] * 3
+            # The dead instance's update comes round again (its queue, a sweep): not twice.
+            async with shared.hold(chat, 21) as again:
+                assert again is False
+        finally:
+            await dead.close()
+            await alive.close()
+
+
+async def test_an_update_another_living_instance_took_over_is_left_to_it(
+    tmp_path: Path,
+) -> None:
+    async with fresh_postgres() as url:
+        first, second = await _instances(url, tmp_path, "a", "b")
+        try:
+            await first.inbox.add([Received(30, 5, "{}")])
+            await _died(second, "a")  # a stalled: b's sweep takes its update
+            assert [row.update_id for row in await second.inbox.pending()] == [30]
+            await first.inbox.beat()  # a wakes up and comes to that update
+
+            async def never(rows: list[Pending]) -> None:
+                raise AssertionError(rows)
+
+            async with SharedChats(first.db, first.inbox, never).hold(5, 30) as go:
+                assert go is False
+            assert await first.inbox.state_of(30) == "pending"  # b's to apply
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_a_start_or_a_sweep_takes_only_what_no_living_instance_holds(
+    tmp_path: Path,
+) -> None:
+    async with fresh_postgres() as url:
+        living, dead, sweeper = await _instances(url, tmp_path, "a", "c", "b")
+        try:
+            await living.inbox.add([Received(40, 1, "{}")])
+            await dead.inbox.add([Received(41, 2, "{}"), Received(43, 2, "{}")])
+            await _died(sweeper, "c")
+            sweeper.inbox.owner = None  # a row from before several instances: nobody's
+            await sweeper.inbox.add([Received(42, 3, "{}")])
+            sweeper.inbox.owner = "b"
+            taken = await sweeper.inbox.pending()
+            assert [(row.update_id, row.attempts) for row in taken] == [(41, 1), (42, 1), (43, 1)]
+            assert await sweeper.inbox.pending() == []  # now b's, and b is alive
+            assert [row.update_id for row in await living.inbox.pending()] == []
+            await sweeper.inbox.leave()  # b stops: what it holds is free at once
+            assert [row.update_id for row in await living.inbox.pending()] == [41, 42, 43]
+        finally:
+            for store in (living, dead, sweeper):
+                await store.close()

@@ -25,10 +25,15 @@ applies it under the chat's advisory lock, after the chat's older ones
 (telegram_channel/shared.py), so a chat's updates
 are applied one at a time across instances, and once each: what an update changes records
 it in ``applied`` in the same transaction (bot/store/intakes.py, ``record_applied``), so
-an older update applied after a newer one is still applied, and a repeated one is not. An
-update a dead instance had committed but not applied is applied when an instance starts
-(``pending``). On SQLite there is one process: it holds every pending row, and its
-per-chat locks (telegram_channel/app.py) keep the order.
+an older update applied after a newer one is still applied, and a repeated one is not. Each
+row names the instance that received it (``owner``), and each instance says every few
+seconds that it is alive (``beat``, the ``instances`` table, by the database's clock). A
+pending row whose instance went quiet for ``STALE_AFTER`` seconds (it died, or stopped)
+is taken over by another (``take_over``: at its start, and by a periodic sweep; or by the
+next update of its chat, ``chat_pending``), so what a dead instance held is applied by a
+living one, in order, and not twice. On SQLite there is one process: rows name no owner,
+it holds every pending row, and its per-chat locks (telegram_channel/app.py) keep the
+order.
 """
 
 from __future__ import annotations
@@ -47,6 +52,13 @@ KEEP_DEAD = 30
 #: Starts that may find an update still pending before it is set aside as a dead letter:
 #: an update whose handling kills the process must not bring it down at every start.
 MAX_ATTEMPTS = 3
+#: Seconds without a heartbeat after which an instance's pending updates are taken over.
+STALE_AFTER = 20.0
+#: The database's clock in seconds since 1970, in SQL both databases take (PostgreSQL's
+#: ``julianday`` is migrations_pg/0001_init.sql's): instances' own clocks may differ.
+_NOW = "((julianday('now') - 2440587.5) * 86400.0)"
+#: Instances that said they are alive within STALE_AFTER seconds (one ``?``: STALE_AFTER).
+_LIVE = f"SELECT id FROM instances WHERE seen_at > {_NOW} - ?"
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,21 @@ class Pending:
     attempts: int
 
 
+@dataclass(frozen=True)
+class ChatPending:
+    """A chat's pending update as the next one of the chat sees it (several instances)."""
+
+    update_id: int
+    #: Held by another instance that is alive: it applies the update itself.
+    elsewhere: bool
+
+
 class InboxStore:
     def __init__(self, db: Backend) -> None:
         self._db = db
+        #: This instance's id when several share the database (telegram_channel/app.py);
+        #: None when it is alone.
+        self.owner: str | None = None
 
     def _seal(self, text: str) -> str | bytes:
         return seal_text(self._db.cipher, text)
@@ -95,14 +119,15 @@ class InboxStore:
                     at,
                     "pending" if item.error is None else "dead",
                     None if item.error is None else self._seal(item.error),
+                    self.owner,
                 ),
             )
-        values = ",".join(["(?, ?, ?, ?, ?, ?)"] * len(rows))
+        values = ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
         params = [value for row in rows.values() for value in row]
         # One statement, one call to the writer's thread: the rows that went in are new.
         async with self._db.write(touches=NOBODY) as tx:
             inserted = await tx.fetchall(
-                "INSERT INTO inbox (update_id, chat_key, body, received_at, state, error)"
+                "INSERT INTO inbox (update_id, chat_key, body, received_at, state, error, owner)"
                 f" VALUES {values} ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
                 params,
             )
@@ -132,27 +157,75 @@ class InboxStore:
         )
 
     async def pending(self) -> list[Pending]:
-        """What a previous run left to apply, oldest first; each counts one more attempt."""
+        """What is to be applied here and no running instance holds: a previous run's
+        (at a start), or a dead instance's (several instances), oldest first. Each is now
+        this instance's and counts one more attempt."""
         async with self._db.write(touches=NOBODY) as tx:
-            await tx.execute("UPDATE inbox SET attempts = attempts + 1 WHERE state = 'pending'")
             rows = await tx.fetchall(
-                "SELECT update_id, chat_key, body, attempts FROM inbox"
-                " WHERE state = 'pending' ORDER BY update_id"
+                "UPDATE inbox SET owner = ?, attempts = attempts + 1"
+                " WHERE state = 'pending' AND (owner IS NULL OR owner NOT IN (" + _LIVE + "))"
+                " RETURNING update_id, chat_key, body, attempts",
+                (self.owner, STALE_AFTER),
             )
-        return [
-            Pending(r["update_id"], r["chat_key"], self._open(r["body"]), r["attempts"])
-            for r in rows
-        ]
-
-    async def older_pending(self, chat_key: int, update_id: int) -> bool:
-        """Whether an older update of the chat is still to be applied (several instances:
-        another one holds it, telegram_channel/shared.py)."""
-        row = await self._db.fetchone(
-            "SELECT 1 FROM inbox WHERE chat_key = ? AND update_id < ? AND state = 'pending'"
-            " LIMIT 1",
-            (chat_key, update_id),
+        return sorted(
+            (
+                Pending(r["update_id"], r["chat_key"], self._open(r["body"]), r["attempts"])
+                for r in rows
+            ),
+            key=lambda row: row.update_id,
         )
-        return row is not None
+
+    async def chat_pending(self, chat_key: int, update_id: int) -> list[ChatPending]:
+        """The chat's updates up to ``update_id`` that are still to be applied, oldest
+        first (several instances, telegram_channel/shared.py): the update itself is not
+        among them once it was applied."""
+        rows = await self._db.fetchall(
+            "SELECT update_id, owner IS NOT NULL AND owner != ? AND owner IN (" + _LIVE + ")"
+            " AS elsewhere FROM inbox"
+            " WHERE chat_key = ? AND update_id <= ? AND state = 'pending' ORDER BY update_id",
+            (self.owner or "", STALE_AFTER, chat_key, update_id),
+        )
+        return [ChatPending(int(r["update_id"]), bool(r["elsewhere"])) for r in rows]
+
+    async def take(self, update_ids: Sequence[int]) -> list[Pending]:
+        """Make pending updates this instance's, unless a living other instance holds
+        them (it took them meanwhile); those taken, oldest first."""
+        if not update_ids:
+            return []
+        marks = ",".join("?" * len(update_ids))
+        async with self._db.write(touches=NOBODY) as tx:
+            rows = await tx.fetchall(
+                "UPDATE inbox SET owner = ?, attempts = attempts + 1"
+                f" WHERE update_id IN ({marks}) AND state = 'pending'"
+                " AND (owner IS NULL OR owner = ? OR owner NOT IN (" + _LIVE + "))"
+                " RETURNING update_id, chat_key, body, attempts",
+                (self.owner, *update_ids, self.owner, STALE_AFTER),
+            )
+        return sorted(
+            (
+                Pending(r["update_id"], r["chat_key"], self._open(r["body"]), r["attempts"])
+                for r in rows
+            ),
+            key=lambda row: row.update_id,
+        )
+
+    async def beat(self) -> None:
+        """This instance is alive (several instances; every few seconds)."""
+        await self._db.execute(
+            f"INSERT INTO instances (id, seen_at) VALUES (?, {_NOW})"
+            " ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            (self.owner,),
+            touches=NOBODY,
+        )
+
+    async def leave(self) -> None:
+        """This instance stops: what it still holds is taken over at once, and instances
+        that went quiet long ago are forgotten."""
+        await self._db.execute(
+            f"DELETE FROM instances WHERE id = ? OR seen_at < {_NOW} - 86400",
+            (self.owner,),
+            touches=NOBODY,
+        )
 
     async def dead_count(self) -> int:
         row = await self._db.fetchone("SELECT COUNT(*) AS n FROM inbox WHERE state = 'dead'")
