@@ -186,3 +186,29 @@ async def test_a_start_or_a_sweep_takes_only_what_no_living_instance_holds(
         finally:
             for store in (living, dead, sweeper):
                 await store.close()
+
+
+async def test_instances_starting_and_numbering_at_once_do_not_collide(
+    db_url: str, tmp_path: Path
+) -> None:
+    """What is numbered from the highest stored so far (a flow's versions, web applicants)
+    is numbered one writer at a time: two instances starting on a new database store one
+    default flow, and people starting the web chat on two instances at once all get in."""
+    first = await open_store(db_url, tmp_path)
+    second = await open_store(db_url, tmp_path)
+    try:
+        await first.db.execute("DELETE FROM flows")
+        made = await asyncio.gather(first.flows.ensure_default(), second.flows.ensure_default())
+        assert sum(flow is not None for flow in made) == 1
+        assert [(v.version, v.is_current) for v in await first.flows.versions()] == [(1, True)]
+        people = await asyncio.gather(
+            *(
+                store.web.new_person(f"code-{n}-{i}", "zh")
+                for n in range(20)
+                for i, store in enumerate((first, second))
+            )
+        )
+        assert None not in people and len(set(people)) == 40
+    finally:
+        await first.close()
+        await second.close()

@@ -36,6 +36,7 @@ from bot.i18n import I18n
 from bot.messages import HTML
 from bot.services import Services, open_services
 from command_line.cli import main
+from tests.backends import deployment, fresh_postgres, open_store
 from tests.helpers import wait_until
 from web_channel.app import build_web_app, serve_web
 
@@ -783,3 +784,78 @@ async def test_a_reply_with_a_photo_reaches_the_caseworker_with_the_file_kept(
     assert words.body == "这是户口本" and '"kind": "photo"' in photo.body
     ref = {"unique": "web-" + hashlib.sha256(PNG).hexdigest()[:32]}
     assert await services.casework.evidence.content(intake_id, ref) == PNG
+
+
+class RoundRobinBrowser:
+    """One browser behind a load balancer that hands each request to the next web
+    instance (nginx's round robin): the same cookie goes to all of them."""
+
+    def __init__(self, http: aiohttp.ClientSession, ports: list[int]) -> None:
+        self.http = http
+        self.bases = [f"http://127.0.0.1:{port}" for port in ports]
+        self.turn = 0
+        self.served: list[str] = []
+
+    def _next(self) -> str:
+        base = self.bases[self.turn % len(self.bases)]
+        self.turn += 1
+        self.served.append(base)
+        return base
+
+    async def get(self, path: str, **kwargs: object) -> aiohttp.ClientResponse:
+        return await self.http.get(self._next() + path, **kwargs)  # type: ignore[arg-type]
+
+    async def post(self, path: str, **kwargs: object) -> aiohttp.ClientResponse:
+        return await self.http.post(self._next() + path, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_two_web_instances_on_one_postgresql_serve_one_person_in_turn(
+    tmp_path: Path,
+) -> None:
+    """Several `intake-bot web` on one PostgreSQL database (README, "Several instances"):
+    neither refuses the other, and what one wrote the other shows at once, so a person
+    whose every page comes from the other instance still goes through to one application."""
+    async with fresh_postgres() as url:
+        ports = [free_port(), free_port()]
+        stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(
+                serve_web(
+                    Settings(
+                        db_path=url, web_port=port, web_rate_limit=0, **deployment(url, tmp_path)
+                    ),
+                    stop,
+                )
+            )
+            for port in ports
+        ]
+        try:
+            jar = aiohttp.CookieJar(unsafe=True)  # cookies of 127.0.0.1
+            async with aiohttp.ClientSession(cookie_jar=jar) as http:
+                for port in ports:
+                    await wait_serving(http, port)
+                browser = RoundRobinBrowser(http, ports)
+                _, page = await start(browser, "zh-CN")  # type: ignore[arg-type]
+                steps: list[str] = []
+                review = await walk(browser, page, "zh", steps)  # type: ignore[arg-type]
+                r = await browser.post("/answer", data={**form_of(review).hidden, "move": "send"})
+                assert r.status == 200
+                sent = await r.text()
+            assert len(set(browser.served)) == 2 and len(steps) > 10
+            store = await open_store(url, tmp_path)
+            try:
+                people = await store.db.fetchall("SELECT user_id FROM web_people")
+                [person] = [int(r["user_id"]) for r in people]
+                [intake] = await store.intakes.for_applicant(person)
+                assert intake.status == "submitted" and intake.ref in sent
+                # Every question answered, on whichever instance: each is on the path.
+                assert set(steps) <= set(intake.state.path)
+            finally:
+                await store.close()
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        finally:
+            stop.set()
+            for task in tasks:
+                if not task.done():
+                    task.cancel()

@@ -23,6 +23,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.config import Settings
+from bot.dburl import is_postgres
 from bot.flow.engine import DOWNLOAD_LIMIT_MB
 from bot.instance import InstanceLock
 from bot.services import Services, open_services
@@ -200,8 +201,14 @@ async def serve_web(settings: Settings, stop: asyncio.Event | None = None) -> No
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    with InstanceLock(settings.db_path):
+    postgres = is_postgres(settings.db_path)
+    # SQLite serves one process: the web chat alone holds its run lock, as the bot would.
+    # On PostgreSQL it may run beside `intake-bot run` and beside other web instances
+    # (README, "Several instances"): what they write is not seen in memory, so none is kept.
+    with contextlib.nullcontext() if postgres else InstanceLock(settings.db_path):
         services = await open_services(settings)
+        if postgres:
+            services.store.db.views.disable()
         try:
             runner = await start_web(services)
             # Without Telegram's Application its jobs do not run: the upkeep applicants'
@@ -227,8 +234,10 @@ async def _housekeeping(services: Services, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 30.0)
             return
         try:
-            await services.housekeeping.run()
-            await services.store.web.forget_sessions(guard.SESSION_DAYS)
+            async with services.store.db.exclusive("housekeeping") as mine:
+                if mine:  # else another instance on this database is at it
+                    await services.housekeeping.run()
+                    await services.store.web.forget_sessions(guard.SESSION_DAYS)
         except Exception:
             log.exception("housekeeping failed")
         with contextlib.suppress(TimeoutError):

@@ -44,6 +44,10 @@ class Tx(Protocol):
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any | None: ...
 
+    async def serialize(self, what: str) -> None:
+        """Until the transaction ends, no other one that serializes ``what`` runs (a
+        read-then-write such as numbering a flow's versions, across instances)."""
+
 
 class Backend(Protocol):
     """A database the store runs on: reads of committed data, committed single statements,

@@ -107,6 +107,9 @@ class Transaction:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    async def serialize(self, what: str) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` holds the database's one writer lock."""
+
 
 class _Batch:
     """Writes that share one open transaction and its commit."""

@@ -161,9 +161,22 @@ class FlowStore:
         ``make_current=False`` only stores it (a test intake needs its flow stored,
         but trying a flow must not switch real applicants onto it).
         """
+        published = await self._publish(source, by, make_current=make_current, first=False)
+        assert published is not None
+        return published
+
+    async def _publish(
+        self, source: str, by: int | None, *, make_current: bool, first: bool
+    ) -> Flow | None:
+        """``first``: only if no flow is stored yet (else None), checked in the same
+        transaction: instances starting at once on a new database store one default."""
         flow = load_flow_text(source)  # raises FlowError: nothing is stored
         at = now_iso()
         async with self._db.write() as tx:
+            # Versions are numbered from what is stored: one publisher at a time.
+            await tx.serialize("flows")
+            if first and await tx.fetchone("SELECT 1 FROM flows LIMIT 1") is not None:
+                return None
             row = await tx.fetchone(
                 "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM flows WHERE flow_id = ?",
                 (flow.id,),
@@ -200,6 +213,7 @@ class FlowStore:
     async def rollback(self, flow_id: str, version: int, by: int | None = None) -> None:
         """Make an older (or any) version current again; intakes keep their own version."""
         async with self._db.write() as tx:
+            await tx.serialize("flows")
             row = await tx.fetchone(
                 "SELECT 1 FROM flows WHERE flow_id = ? AND version = ?", (flow_id, version)
             )
@@ -249,4 +263,4 @@ class FlowStore:
         row = await self._db.fetchone("SELECT 1 FROM flows LIMIT 1")
         if row is not None:
             return None
-        return await self.publish(default_flow_source())
+        return await self._publish(default_flow_source(), None, make_current=True, first=True)

@@ -42,6 +42,7 @@ POOL_SIZE = 4
 _MIGRATING = 27001  # advisory lock keys: migrations, and the running bot
 _RUN_LOCK = 27002
 _JOB_LOCKS = 27_000_000_000  # + a job name's CRC: one run of each job at a time
+_TX_LOCKS = 28_000_000_000  # + a name's CRC: PgTransaction.serialize
 
 __all__ = ["NOBODY", "PgDatabase", "PgTransaction", "pg_migrations"]
 
@@ -98,6 +99,11 @@ class PgTransaction:
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    async def serialize(self, what: str) -> None:
+        """A transaction's advisory lock: given back when the transaction ends."""
+        key = _TX_LOCKS + zlib.crc32(what.encode())
+        await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 class PgDatabase:

@@ -48,6 +48,8 @@ class WebStore:
         code drawn twice: the caller draws another)."""
         at = now_iso()
         async with self._db.write(touches=NOBODY) as tx:
+            # Numbered from the highest so far: one at a time across web instances.
+            await tx.serialize("web_people")
             if await tx.fetchone("SELECT 1 FROM web_people WHERE code_hash = ?", (code_hash,)):
                 return None
             row = await tx.fetchone(
