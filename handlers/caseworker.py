@@ -225,11 +225,13 @@ class CaseworkerHandlers:
         self.desk = work.desk
         self.menus = menus
 
-    # -- helpers ---------------------------------------------------------------------
+    # -- helpers (the supervisor's handlers use actor, conflict and render_outcome too) ----
 
-    async def _actor(
+    async def actor(
         self, update: Update, ctx: ContextTypes.DEFAULT_TYPE
     ) -> tuple[int, int, Tr] | None:
+        """(user, chat, their language) of whoever acts; their language and name are
+        remembered first, since the alerts and the history use them later."""
         user, chat = update.effective_user, update.effective_chat
         if user is None or chat is None:
             return None
@@ -244,9 +246,10 @@ class CaseworkerHandlers:
             ctx.bot, chat_id, tr.gettext("This is only for caseworkers of the procuratorate.")
         )
 
-    async def _conflict(
+    async def conflict(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, tr: Tr, err: Conflict
     ) -> None:
+        """Why the core refused an action, in the reader's words, with what they can do."""
         _ = tr.gettext
         text = tr.gettext(conflict_text(err.code))
         if err.code == "over_max":
@@ -272,7 +275,7 @@ class CaseworkerHandlers:
             await self._denied(ctx, chat_id, tr)
             return
         except Conflict as err:
-            await self._conflict(ctx, chat_id, tr, err)
+            await self.conflict(ctx, chat_id, tr, err)
             return
         texts = card_texts(tr, FMT, card, actor)
         for text in texts[:-1]:
@@ -335,7 +338,7 @@ class CaseworkerHandlers:
     # -- commands --------------------------------------------------------------------
 
     async def queue(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -355,7 +358,7 @@ class CaseworkerHandlers:
 
     async def find(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/find TEXT: by reference, name, phone number or its last 4 digits, ID number."""
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -426,7 +429,7 @@ class CaseworkerHandlers:
         await send(ctx.bot, chat_id, "\n\n".join(lines), Keyboard(keyboard))
 
     async def mine(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -434,7 +437,7 @@ class CaseworkerHandlers:
 
     async def open_ref(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/open ABC-DEF: a card by its reference, as read out on the phone."""
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -489,7 +492,7 @@ class CaseworkerHandlers:
             tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -510,7 +513,7 @@ class CaseworkerHandlers:
             except Denied:
                 await self._denied(ctx, chat_id, tr)
             except Conflict as err:
-                await self._conflict(ctx, chat_id, tr, err)
+                await self.conflict(ctx, chat_id, tr, err)
 
         await beside(acknowledge(query), act())
 
@@ -552,14 +555,16 @@ class CaseworkerHandlers:
             page = await self.work.finding.page(actor, target, pressed.arg, PAGE)
             await self.show_listing(ctx, actor, chat_id, tr, page)
         elif tap is Tap.CANCEL:
-            await self._render(ctx, actor, chat_id, tr, await self.desk.cancel(actor), message)
+            await self.render_outcome(
+                ctx, actor, chat_id, tr, await self.desk.cancel(actor), message
+            )
         elif tap is not None and tap.action is not None and tap.step is not None:
             outcome = await self.desk.tap(actor, tap.action, tap.step, target, pressed.arg)
-            await self._render(ctx, actor, chat_id, tr, outcome, message, tap)
+            await self.render_outcome(ctx, actor, chat_id, tr, outcome, message, tap)
         else:
             raise Conflict("wrong_status")  # well-formed, but no button of this version
 
-    async def _render(
+    async def render_outcome(
         self,
         ctx: ContextTypes.DEFAULT_TYPE,
         actor: int,
@@ -796,7 +801,7 @@ class CaseworkerHandlers:
         """A text message that answers this caseworker's pending prompt; False if not ours."""
         if pending.kind not in CASEWORKER_WAITS:
             return False
-        who = await self._actor(update, ctx)
+        who = await self.actor(update, ctx)
         message = update.effective_message
         if who is None or message is None or pending.intake_id is None:
             return False
@@ -806,9 +811,9 @@ class CaseworkerHandlers:
         except Denied:
             await self._denied(ctx, chat_id, tr)
         except Conflict as err:
-            await self._conflict(ctx, chat_id, tr, err)
+            await self.conflict(ctx, chat_id, tr, err)
         else:
-            await self._render(ctx, actor, chat_id, tr, outcome)
+            await self.render_outcome(ctx, actor, chat_id, tr, outcome)
         return True
 
 

@@ -43,7 +43,7 @@ class SupervisorHandlers:
 
     async def assign(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/assign REF USER_ID: the intake to a caseworker of its region, who is told."""
-        who = await self.cw._actor(update, ctx)
+        who = await self.cw.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -67,7 +67,7 @@ class SupervisorHandlers:
             await self._only(ctx, chat_id, tr)
             return
         except Conflict as err:
-            await self.cw._conflict(ctx, chat_id, tr, err)
+            await self.cw.conflict(ctx, chat_id, tr, err)
             return
         name = await self.work.name_of(to)
         await send(
@@ -89,7 +89,7 @@ class SupervisorHandlers:
             tr = await self.work.people.reader(user.id, user.language_code)
             await acknowledge(query, tr.gettext("That button is not valid any more."))
             return
-        who = await self.cw._actor(update, ctx)
+        who = await self.cw.actor(update, ctx)
         if who is None:
             return
         actor, chat_id, tr = who
@@ -105,11 +105,11 @@ class SupervisorHandlers:
                 outcome = await self.work.desk.tap(
                     actor, tap.action, tap.step, pressed.target, pressed.arg
                 )
-                await self.cw._render(ctx, actor, chat_id, tr, outcome, message, tap)
+                await self.cw.render_outcome(ctx, actor, chat_id, tr, outcome, message, tap)
             except Denied:
                 await self._only(ctx, chat_id, tr)
             except Conflict as err:
-                await self.cw._conflict(ctx, chat_id, tr, err)
+                await self.cw.conflict(ctx, chat_id, tr, err)
 
         await beside(acknowledge(query), act())
 
@@ -119,7 +119,7 @@ class SupervisorHandlers:
         """A note returning a decision, or the reason to reopen: words the core waits for."""
         if pending.kind not in SUPERVISOR_WAITS:
             return False
-        who = await self.cw._actor(update, ctx)
+        who = await self.cw.actor(update, ctx)
         message = update.effective_message
         if who is None or message is None:
             return False
@@ -129,9 +129,9 @@ class SupervisorHandlers:
         except Denied:
             await self._only(ctx, chat_id, tr)
         except Conflict as err:
-            await self.cw._conflict(ctx, chat_id, tr, err)
+            await self.cw.conflict(ctx, chat_id, tr, err)
         else:
-            await self.cw._render(ctx, actor, chat_id, tr, outcome)
+            await self.cw.render_outcome(ctx, actor, chat_id, tr, outcome)
         return True
 
 
