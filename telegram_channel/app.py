@@ -261,8 +261,10 @@ async def _housekeeping(context: Any) -> None:
     services: Services = context.application.bot_data["services"]
     try:
         async with services.store.db.exclusive("housekeeping") as mine:
-            if mine:  # else another instance is at it
+            if mine:
                 await services.housekeeping.run()
+            else:  # another instance is at it; an admin's /expiry there reaches this one
+                await services.housekeeping.refresh_flow_values()
     except Exception:
         log.exception("housekeeping failed")
 

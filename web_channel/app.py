@@ -235,9 +235,11 @@ async def _housekeeping(services: Services, stop: asyncio.Event) -> None:
             return
         try:
             async with services.store.db.exclusive("housekeeping") as mine:
-                if mine:  # else another instance on this database is at it
+                if mine:
                     await services.housekeeping.run()
                     await services.store.web.forget_sessions(guard.SESSION_DAYS)
+                else:  # another instance is at it; an admin's /expiry reaches this one
+                    await services.housekeeping.refresh_flow_values()
         except Exception:
             log.exception("housekeeping failed")
         with contextlib.suppress(TimeoutError):
