@@ -136,7 +136,11 @@ def build_application(services: Services, *, request_timeout: float | None = Non
     from telegram_channel.staff_buttons import NoticeButtons
 
     settings = services.settings
-    client = build_client(settings, pool=pool_size(settings.send_rate), timeout=request_timeout)
+    # Of several instances, the send rate is the bot's: paced through the database.
+    pace = services.store.send_pace if several_instances(settings) else None
+    client = build_client(
+        settings, pool=pool_size(settings.send_rate), timeout=request_timeout, pace=pace
+    )
     telegram = IntakeBot(
         settings.require_token(),
         base_url=settings.api_url,
@@ -365,6 +369,13 @@ def configure_logging(settings: Settings) -> None:
     redact.install(settings)
 
 
+def several_instances(settings: Settings) -> bool:
+    """Whether other instances may serve this database too: several instances share one
+    PostgreSQL database in webhook mode only (README, "Several instances"); long polling
+    has one consumer, and SQLite one process."""
+    return is_postgres(settings.db_path) and bool(settings.webhook_url)
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM), then shut down cleanly.
 
@@ -376,9 +387,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if settings.webhook_url:
         settings.require_webhook_secret()  # before anything is opened or reached
     postgres = is_postgres(settings.db_path)
-    # Several instances share one PostgreSQL database in webhook mode only (README, "Several
-    # instances"): long polling has one consumer, and SQLite one process.
-    several = postgres and bool(settings.webhook_url)
+    several = several_instances(settings)
     with contextlib.nullcontext() if postgres else InstanceLock(settings.db_path):
         services = await open_services(settings)
         try:
@@ -399,7 +408,7 @@ async def _serve(services: Services, settings: Settings, stop: asyncio.Event) ->
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = build_application(services)
-    several = is_postgres(settings.db_path) and bool(settings.webhook_url)
+    several = several_instances(settings)
     if several:
         await join_instances(app, services)
     thresholds = gc.get_threshold()

@@ -14,6 +14,10 @@ when ``NO_PROXY`` covers the host), httpx goes through it (HTTP proxies and thei
 SOCKS with python-telegram-bot[socks]), and one INFO line says why, naming the variable,
 never its value (which may hold the proxy's password).
 
+With several instances on one PostgreSQL database (``pace`` given), either client's calls
+are paced for the bot as a whole, through the database (``SharedSendLimiter``,
+telegram_channel/sendpace.py): Telegram's limits are the bot's, not an instance's.
+
 Whichever the client, the inbox, the per-chat order, the senders and the outbox are the
 same. The senders tell an answer lost on the way back from a call that never went out on
 both (``telegram_channel.transport.call``).
@@ -34,8 +38,10 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import BOT_API_CLIENTS, ConfigError, Settings
+from bot.store.sendpace import SendPaceStore
 from telegram_channel.intake_bot import UpdateReader
 from telegram_channel.sendlimit import SendLimiter
+from telegram_channel.sendpace import SharedSendLimiter
 from telegram_channel.transport import BotApiRequest
 from telegram_channel.updates import decode
 
@@ -91,10 +97,12 @@ def build_client(
     pool: int,
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
+    pace: SendPaceStore | None = None,
 ) -> Client:
     """The Bot API client ``settings`` ask for (``stock`` wherever a proxy is named), with
     ``pool`` connections for calls and one for getUpdates; ``timeout``, when given, bounds
-    every phase of a call (the tests' short-lived bots)."""
+    every phase of a call (the tests' short-lived bots). ``pace``: the send pace shared by
+    several instances on one PostgreSQL database, which then paces the calls."""
     if settings.bot_api_client not in BOT_API_CLIENTS:
         raise ConfigError(
             f"INTAKE_BOT_API_CLIENT must be one of {', '.join(BOT_API_CLIENTS)},"
@@ -127,12 +135,13 @@ def build_client(
     # A call waits up to 30 s for a free connection when none was asked for: under load
     # they are all busy for a moment, and a reply is better late than lost.
     calls_timeouts = {"pool_timeout": 30.0, **short}
+    shared = SharedSendLimiter(pace, **limits) if pace is not None else None
     if name == OWN:
         return Client(
             OWN,
             calls=BotApiRequest(connection_pool_size=pool, **calls_timeouts),
             polling=BotApiRequest(connection_pool_size=1, **short),
-            rate_limiter=SendLimiter(**limits),
+            rate_limiter=shared or SendLimiter(**limits),
             read_update=decode,
         )
     via = proxy.url if proxy is not None else None
@@ -146,6 +155,6 @@ def build_client(
         STOCK,
         calls=calls,
         polling=polling,
-        rate_limiter=AIORateLimiter(**limits),
+        rate_limiter=shared or AIORateLimiter(**limits),
         read_update=Update.de_json,
     )

@@ -177,8 +177,9 @@ async def test_two_instances_behind_a_round_robin_apply_everything_once(
                     assert answers["hurt"] == "yes"
                     assert len(with_text(person, "Your reference")) <= 1
                 assert len(set(refs)) == APPLICANTS
-                for ref in refs:  # the caseworkers' alert: once each
-                    await wait_until(lambda: with_text(group, ref), 30, "the group's alert")  # noqa: B023
+                await wait_until(  # the caseworkers' alert: once each
+                    lambda: all(with_text(group, ref) for ref in refs), 60, "the group's alerts"
+                )
                 await asyncio.sleep(1.0)  # a second sender would have doubled one by now
                 for ref in refs:
                     assert len(with_text(group, ref)) == 1, ref

@@ -36,6 +36,7 @@ from bot.store.outbox import OutboxStore
 from bot.store.pending import PendingStore
 from bot.store.proposals import ProposalStore
 from bot.store.roles import RoleStore
+from bot.store.sendpace import SendPaceStore
 from bot.store.stats import StatsStore
 from bot.store.users import UserStore
 from bot.store.web import WebStore
@@ -74,6 +75,8 @@ class Store:
         self.files_lock = asyncio.Lock()
         self.listings = ListingStore(db)
         self.web = WebStore(db)
+        # The bot's send pace, shared by several instances on PostgreSQL (issue 27).
+        self.send_pace = SendPaceStore(db)
 
     @classmethod
     async def open(
