@@ -25,7 +25,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.messages import split_message
-from bot.store.outbox import OutboxStore, OutMessage, Queued
+from bot.store.outbox import LEASE, OutboxStore, OutMessage, Queued
 from telegram_channel.keyboards import Button, Keyboard
 from telegram_channel.sending import message_params
 from telegram_channel.transport import AnswerLost, call, ok_of
@@ -40,9 +40,17 @@ ButtonsFor = Callable[[Queued], Keyboard | None]
 
 class OutboxSender:
     def __init__(
-        self, outbox: OutboxStore, bot: Bot, *, idle: float = 2.0, buttons: ButtonsFor | None = None
+        self,
+        outbox: OutboxStore,
+        bot: Bot,
+        *,
+        idle: float = 2.0,
+        buttons: ButtonsFor | None = None,
+        lease: float = LEASE,
     ) -> None:
         self.outbox = outbox
+        #: Seconds a claim on messages holds before another sender may take them.
+        self.lease = lease
         self.bot = bot
         self.idle = idle
         # The buttons a notice gets from its kind (telegram_channel/staff_buttons.py).
@@ -84,9 +92,19 @@ class OutboxSender:
     async def deliver_due(self) -> int:
         """Try every message that is due once; returns how many were delivered."""
         delivered = 0
-        todo = await self.outbox.claim()
+        loop = asyncio.get_running_loop()
+        todo = await self.outbox.claim(lease=self.lease)
+        claimed = loop.time()
         try:
             while todo:
+                if loop.time() - claimed > self.lease / 2:
+                    # Sending takes long (a group's 20 a minute): keep what is still ours
+                    # before the lease ends and another instance's sender takes it.
+                    kept = await self.outbox.keep([item.id for item in todo], self.lease)
+                    todo = [item for item in todo if item.id in kept]
+                    claimed = loop.time()
+                    if not todo:
+                        break
                 if await self._deliver(todo[0]):
                     delivered += 1
                 todo.pop(0)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
+
+from telegram import Bot
 
 from bot.store import Store
 from bot.store.inbox import Pending, Received
 from bot.store.outbox import OutMessage
+from telegram_channel.outbox import OutboxSender
 from telegram_channel.shared import SharedChats
 from tests.backends import fresh_postgres, open_store
 
@@ -209,6 +213,60 @@ async def test_instances_starting_and_numbering_at_once_do_not_collide(
             )
         )
         assert None not in people and len(set(people)) == 40
+    finally:
+        await first.close()
+        await second.close()
+
+
+class SlowBot(Bot):
+    """A Bot API whose every send takes ``pause`` seconds (Telegram's pace for one group
+    chat, made short), recording who sent what."""
+
+    def __init__(self, name: str, sent: list[tuple[str, str]], pause: float) -> None:
+        super().__init__("1:x")
+        self._name, self._sent, self._pause = name, sent, pause
+
+    async def _post(self, endpoint: str, data: Any = None, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self._pause)
+        self._sent.append((self._name, str((data or {}).get("text"))))
+        return True
+
+
+async def test_a_sender_slower_than_its_lease_keeps_its_claim_and_sends_each_once(
+    tmp_path: Path,
+) -> None:
+    async with fresh_postgres() as url:
+        first = await open_store(url, tmp_path)
+        second = await open_store(url, tmp_path)
+        try:
+            await first.outbox.add([OutMessage(-100, f"alert {n}") for n in range(6)])
+            sent: list[tuple[str, str]] = []
+            slow = OutboxSender(first.outbox, SlowBot("a", sent, 0.3), lease=0.8)
+            other = OutboxSender(second.outbox, SlowBot("b", sent, 0.3), lease=0.8)
+            sending = asyncio.create_task(slow.deliver_due())
+            for _ in range(20):  # the other instance looks for work all the while
+                await asyncio.sleep(0.1)
+                await other.deliver_due()
+            assert await sending == 6
+            # Six sends of 0.3 s by the first: twice its lease of 0.8 s, renewed on the way.
+            assert sent == [("a", f"alert {n}") for n in range(6)]
+            assert await first.outbox.pending_count() == 0
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_a_claim_taken_over_after_its_lease_is_not_kept(db_url: str, tmp_path: Path) -> None:
+    first = await open_store(db_url, tmp_path)
+    second = await open_store(db_url, tmp_path)
+    try:
+        await first.outbox.add([OutMessage(n, f"notice {n}") for n in (1, 2, 3)])
+        taken = [q.id for q in await first.outbox.claim()]
+        assert await first.outbox.keep(taken) == set(taken)  # renewed while still its own
+        await first.db.execute("UPDATE outbox SET claimed_until = '2000-01-01T00:00:00Z'")
+        assert len(await second.outbox.claim()) == 3  # the first stalled past its lease
+        assert await first.outbox.keep(taken) == set()  # so it sends none of them
+        assert await second.outbox.keep(taken) == set(taken)
     finally:
         await first.close()
         await second.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,8 @@ async def enqueue(tx: Tx, messages: list[OutMessage]) -> None:
 class OutboxStore:
     def __init__(self, db: Backend) -> None:
         self._db = db
+        #: This process's claims are marked with it (``keep``).
+        self.sender = secrets.token_hex(8)
 
     async def add(self, messages: list[OutMessage]) -> None:
         async with self._db.write(touches=NOBODY) as tx:
@@ -133,13 +136,27 @@ class OutboxStore:
         skip = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         async with self._db.write(touches=NOBODY) as tx:
             rows = await tx.fetchall(
-                "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
-                " WHERE next_at <= ? AND chat_id < ? AND (claimed_until IS NULL OR"
+                "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id IN (SELECT id"
+                " FROM outbox WHERE next_at <= ? AND chat_id < ? AND (claimed_until IS NULL OR"
                 " claimed_until < ?) ORDER BY id LIMIT ?" + skip + ")"
                 " AND (claimed_until IS NULL OR claimed_until < ?) RETURNING " + _FIELDS,
-                (_later(lease), now, WEB_BASE, now, limit, now),
+                (_later(lease), self.sender, now, WEB_BASE, now, limit, now),
             )
         return sorted(self._queued(rows), key=lambda q: q.id)
+
+    async def keep(self, item_ids: Sequence[int], lease: float = LEASE) -> set[int]:
+        """Renew this sender's claim on messages it took and has not sent yet; returns
+        those still its own (another sender took the others once the lease was over)."""
+        if not item_ids:
+            return set()
+        marks = ",".join("?" * len(item_ids))
+        async with self._db.write(touches=NOBODY) as tx:
+            rows = await tx.fetchall(
+                f"UPDATE outbox SET claimed_until = ? WHERE id IN ({marks}) AND claimed_by = ?"
+                " RETURNING id",
+                (_later(lease), *item_ids, self.sender),
+            )
+        return {int(r["id"]) for r in rows}
 
     async def release(self, item_ids: Sequence[int] = ()) -> None:
         """Give claimed messages back (none named: every claim, for a single instance at
@@ -150,7 +167,9 @@ class OutboxStore:
         else:
             sql, params = "WHERE claimed_until IS NOT NULL", ()
         await self._db.execute(
-            "UPDATE outbox SET claimed_until = NULL " + sql, params, touches=NOBODY
+            "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL " + sql,
+            params,
+            touches=NOBODY,
         )
 
     def _queued(self, rows: list[Any]) -> list[Queued]:
@@ -187,7 +206,7 @@ class OutboxStore:
     async def retry_later(self, item_id: int, seconds: float, error: str) -> None:
         await self._db.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
-            " claimed_until = NULL WHERE id = ?",
+            " claimed_until = NULL, claimed_by = NULL WHERE id = ?",
             (_later(seconds), error[:200], item_id),
             touches=NOBODY,
         )

@@ -18,3 +18,8 @@ CREATE TABLE send_pace (
     key     TEXT PRIMARY KEY,
     next_at REAL NOT NULL
 );
+
+-- Which sender took a notification (bot/store/outbox.py, ``claim``): one that sends for
+-- longer than its lease (a group's 20 a minute) renews its claim on the rest only while
+-- no other took them meanwhile (``keep``), so none is sent twice.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;

@@ -9,3 +9,4 @@ CREATE TABLE send_pace (
     key     TEXT PRIMARY KEY,
     next_at DOUBLE PRECISION NOT NULL
 );
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
