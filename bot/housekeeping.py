@@ -101,6 +101,8 @@ class Housekeeping:
         await self.anonymise_decided()
         await self.forget_erased()
         await self.prune_inbox()
+        if self.store.db.dialect == "postgresql":  # several instances' shared send pace
+            await self.store.send_pace.forget_past()
 
     async def forget_erased(self, now: dt.datetime | None = None) -> int:
         """Erased people are recognised (for updates delivered again) for two days only."""

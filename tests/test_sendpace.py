@@ -190,3 +190,22 @@ async def test_a_flood_wait_is_kept_until_its_end_whatever_the_burst(tmp_path: P
             assert await store.send_pace.paused() > 0.8
         finally:
             await store.close()
+
+
+async def test_the_hourly_housekeeping_forgets_limits_long_past(tmp_path: Path) -> None:
+    """A group chat written to once leaves no row behind for ever: one whose last slot is
+    an hour past goes, and pacing goes on as before."""
+    async with fresh_postgres() as url:
+        store = await open_store(url, tmp_path)
+        try:
+            for key in ("all", "group:-100", "group:-200"):
+                await store.send_pace.reserve(key, 1 / RATE, 1.0)
+            await store.db.execute(
+                "UPDATE send_pace SET next_at = next_at - 7200 WHERE key = 'group:-100'"
+            )
+            assert await store.send_pace.forget_past() == 1
+            rows = await store.db.fetchall("SELECT key FROM send_pace ORDER BY key")
+            assert [r["key"] for r in rows] == ["all", "group:-200"]
+            assert (await store.send_pace.reserve("group:-100", 1 / RATE, 1.0)).wait <= 0
+        finally:
+            await store.close()

@@ -85,6 +85,14 @@ class SendPaceStore:
         self._postgres_only()
         await self._db.execute(_PAUSE, (seconds,))
 
+    async def forget_past(self) -> int:
+        """Drop the limits whose last slot is an hour past (a group chat written to once):
+        a key without a row paces as one whose slot is past."""
+        self._postgres_only()
+        return await self._db.execute(
+            "DELETE FROM send_pace WHERE next_at < extract(epoch FROM clock_timestamp()) - 3600"
+        )
+
     def _postgres_only(self) -> None:
         if self._db.dialect != "postgresql":
             raise RuntimeError("the shared send pace is kept in PostgreSQL only")
