@@ -86,12 +86,7 @@ class SendLimiter(BaseRateLimiter[int]):
             else:
                 chat_id = data.get("chat_id")
                 if chat_id is not None:
-                    if self.group_rate:
-                        group = _group_of(chat_id)
-                        if group is not None:
-                            await self._group(group).acquire()
-                    if self.overall is not None:
-                        await self.overall.acquire()
+                    await self._take_slots(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -100,11 +95,25 @@ class SendLimiter(BaseRateLimiter[int]):
                 wait = _seconds(exc) + 0.1
                 loop = asyncio.get_running_loop()
                 self._paused_until = max(self._paused_until, loop.time() + wait)
+                await self._flood_wait(wait)
                 if attempt >= retries:
                     log.error("flood wait still asked after %d retries (%s)", retries, endpoint)
                     raise
                 attempt += 1
                 log.info("flood wait: every call holds %.1f s (%s)", wait, endpoint)
+
+    async def _take_slots(self, chat_id: object) -> None:
+        """Wait for a call's slots: its group's (a group chat), then the overall one."""
+        if self.group_rate:
+            group = _group_of(chat_id)
+            if group is not None:
+                await self._group(group).acquire()
+        if self.overall is not None:
+            await self.overall.acquire()
+
+    async def _flood_wait(self, wait: float) -> None:
+        """Telegram asked for a flood wait of ``wait`` seconds (this process holds every
+        call meanwhile already): for a limiter that shares it (telegram_channel/sendpace.py)."""
 
     async def _sit_out_pause(self) -> None:
         loop = asyncio.get_running_loop()

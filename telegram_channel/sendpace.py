@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from telegram.constants import FloodLimit
-from telegram.error import RetryAfter
 
 from bot.store.sendpace import SendPaceStore
-from telegram_channel.sendlimit import SendLimiter, _group_of, _seconds
+from telegram_channel.sendlimit import SendLimiter, _group_of
 
 log = logging.getLogger(__name__)
 
@@ -59,43 +56,6 @@ class SharedSendLimiter(SendLimiter):
         self._alone_until = 0.0  # loop time before which the database is not asked again
         self._alone = False  # pacing alone since the database last failed (logged once)
 
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        retries = rate_limit_args or self.max_retries
-        attempt = 0
-        while True:
-            if self._paused_until:
-                await self._sit_out_pause()
-            if data.get("allow_paid_broadcast"):
-                await self.paid.acquire()
-            else:
-                chat_id = data.get("chat_id")
-                if chat_id is not None:
-                    await self._take_slots(chat_id)
-                    if self._paused_until:  # a flood wait learnt while this call waited
-                        await self._sit_out_pause()
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                wait = _seconds(exc) + 0.1
-                loop = asyncio.get_running_loop()
-                self._paused_until = max(self._paused_until, loop.time() + wait)
-                await self._share_pause(wait)
-                if attempt >= retries:
-                    log.error("flood wait still asked after %d retries (%s)", retries, endpoint)
-                    raise
-                attempt += 1
-                log.info(
-                    "flood wait: every call of every instance holds %.1f s (%s)", wait, endpoint
-                )
-
     async def _take_slots(self, chat_id: object) -> None:
         """Wait for this call's slots: the group's (a group chat), then the overall one, so
         that the overall slot is taken when the group lets the call go. Without limits, the
@@ -111,6 +71,8 @@ class SharedSendLimiter(SendLimiter):
                 await self.overall.acquire()
         elif group is None:
             await self._reserved(None, 0.0, 0.0)
+        if self._paused_until:  # a flood wait learnt while this call waited
+            await self._sit_out_pause()
 
     async def _reserved(self, key: str | None, interval: float, burst: float) -> bool:
         """Reserve ``key``'s slot (None: only learn of a flood wait) and wait for it. False
@@ -138,7 +100,7 @@ class SharedSendLimiter(SendLimiter):
             await asyncio.sleep(wait)
         return True
 
-    async def _share_pause(self, wait: float) -> None:
+    async def _flood_wait(self, wait: float) -> None:
         """Tell the other instances of the flood wait (this one keeps it in memory anyway)."""
         loop = asyncio.get_running_loop()
         if self._alone_until and loop.time() < self._alone_until:
