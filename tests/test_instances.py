@@ -10,11 +10,13 @@ from typing import Any
 from telegram import Bot
 
 from bot.store import Store
+from bot.store.casework import OPEN_STATUSES, Change, Conflict
 from bot.store.inbox import Pending, Received
 from bot.store.outbox import OutMessage
 from telegram_channel.outbox import OutboxSender
 from telegram_channel.shared import SharedChats
 from tests.backends import fresh_postgres, open_store
+from tests.helpers import sent_intake
 
 
 async def test_two_senders_take_each_notification_once(db_url: str, tmp_path: Path) -> None:
@@ -267,6 +269,45 @@ async def test_a_claim_taken_over_after_its_lease_is_not_kept(db_url: str, tmp_p
         assert len(await second.outbox.claim()) == 3  # the first stalled past its lease
         assert await first.outbox.keep(taken) == set()  # so it sends none of them
         assert await second.outbox.keep(taken) == set(taken)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_two_caseworkers_on_two_instances_cannot_both_claim_one_intake(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A claim reads the intake, checks nobody holds it, and writes: on two instances at
+    the same moment, one claim wins and the other is told a colleague has it."""
+    first = await open_store(db_url, tmp_path)
+    second = await open_store(db_url, tmp_path)
+    try:
+        intakes = [(await sent_intake(first, applicant=500 + n))[0] for n in range(15)]
+
+        async def claim(store: Store, actor: int, intake_id: int) -> int | str:
+            change = Change(
+                action="intake.claimed",
+                allowed_from=OPEN_STATUSES,
+                to="in_review",
+                sets={"assignee": actor},
+                expect_assignee=(None,),
+            )
+            try:
+                await store.cases.change(intake_id, actor, change)
+            except Conflict as err:
+                return err.code
+            return actor
+
+        for intake_id in intakes:
+            outcomes = await asyncio.gather(
+                claim(first, 7001, intake_id), claim(second, 7002, intake_id)
+            )
+            assert sorted(map(str, outcomes)) in (
+                ["7001", "claimed_by_other"],
+                ["7002", "claimed_by_other"],
+            ), outcomes
+            case = await first.cases.get(intake_id)
+            assert case is not None and str(case.assignee) in map(str, outcomes)
     finally:
         await first.close()
         await second.close()

@@ -216,6 +216,8 @@ class CaseStore:
         """``change`` inside the caller's write transaction (a proposal confirmed is the
         decision itself, written with the proposal's new state)."""
         at = now_iso()
+        # Read, checked, written: one change of an intake at a time, whichever instance.
+        await tx.serialize(intake_key(intake_id))
         row = await tx.fetchone(
             f"SELECT {_COLUMNS}{_MORE} FROM intakes i WHERE i.id = ?", (intake_id,)
         )
@@ -281,6 +283,7 @@ class CaseStore:
         if update_id is not None:
             detail["update"] = update_id
         async with self._db.write() as tx:
+            await tx.serialize(intake_key(intake_id))
             row = await tx.fetchone(
                 "SELECT ref, status, applicant_id FROM intakes WHERE id = ?", (intake_id,)
             )
@@ -332,6 +335,7 @@ class CaseStore:
         at = now_iso()
         cipher = self._db.cipher
         async with self._db.write() as tx:
+            await tx.serialize(intake_key(intake_id))
             row = await tx.fetchone(
                 "SELECT decision_reason, applicant_id FROM intakes WHERE id = ?"
                 " AND anonymised_at IS NULL AND status != 'draft'",
@@ -445,6 +449,7 @@ class CaseStore:
         """Create a referral; ``notify_for(referral_id)`` renders its notifications."""
         at = now_iso()
         async with self._db.write() as tx:
+            await tx.serialize(intake_key(intake_id))
             row = await tx.fetchone("SELECT status FROM intakes WHERE id = ?", (intake_id,))
             if row is None:
                 raise Conflict("not_found")
@@ -479,6 +484,7 @@ class CaseStore:
     ) -> Referral:
         at = now_iso()
         async with self._db.write() as tx:
+            await tx.serialize(f"referral:{referral_id}")
             row = await tx.fetchone("SELECT * FROM referrals WHERE id = ?", (referral_id,))
             if row is None:
                 raise Conflict("not_found")
@@ -570,6 +576,13 @@ class CaseStore:
             await enqueue(tx, notify(intake_id, ref))
             await tx.execute("DELETE FROM pending WHERE user_id = ?", (partner_id,))
         return intake_id, ref
+
+
+def intake_key(intake_id: int) -> str:
+    """What a write transaction serializes on (``Tx.serialize``) to read an intake, check
+    it and change it: on SQLite its one writer does that already; several instances on one
+    PostgreSQL database would otherwise both pass the check (two claims of one intake)."""
+    return f"intake:{intake_id}"
 
 
 async def _entry(

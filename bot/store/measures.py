@@ -18,7 +18,7 @@ from bot.crypto import Cipher, open_text, seal_text
 from bot.regions import EVERYWHERE, Scope
 from bot.store.audit import record
 from bot.store.backend import Backend, Tx
-from bot.store.casework import Conflict
+from bot.store.casework import Conflict, intake_key
 from bot.store.db import now_iso
 from bot.store.outbox import OutMessage, enqueue
 
@@ -110,7 +110,9 @@ _SEEN = " WHERE m.partner_id = ? AND m.sent_at IS NOT NULL AND i.anonymised_at I
 
 
 async def _holder(tx: Tx, intake_id: int, actor: int) -> None:
-    """Inside a caseworker's write: the intake is theirs and a plan can be built on it."""
+    """Inside a caseworker's write: the intake is theirs and a plan can be built on it
+    (the intake's changes one at a time: ``intake_key``)."""
+    await tx.serialize(intake_key(intake_id))
     row = await tx.fetchone(
         "SELECT status, assignee, anonymised_at, is_test FROM intakes WHERE id = ?",
         (intake_id,),
@@ -292,6 +294,8 @@ class MeasureStore:
         allowed_from = NEXT[to]
         async with self._db.write() as tx:
             changed: list[Measure] = []
+            for measure_id in sorted(set(measure_ids)):  # taken in one order: no deadlock
+                await tx.serialize(f"measure:{measure_id}")
             for measure_id in measure_ids:
                 row = await tx.fetchone("SELECT * FROM measures WHERE id = ?", (measure_id,))
                 if row is None or row["partner_id"] != actor or row["sent_at"] is None:

@@ -121,6 +121,7 @@ class ProposalStore:
         at = now_iso()
         state = "confirmed" if confirm else "returned"
         async with self._db.write() as tx:
+            await tx.serialize(f"proposal:{proposal_id}")  # then its intake's, in apply
             row = await tx.fetchone("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
             if row is None:
                 raise Conflict("not_found")
