@@ -3,6 +3,7 @@
     python bench/botproc.py --kind intake|conversation|echo --api-url URL --workdir DIR \
         [--bot-api-client own|stock]
     python bench/botproc.py --setup --seed 100000 --workdir DIR   # database + drafts, exit
+    ... [--db postgresql://...] [--webhook-port PORT]   # PostgreSQL; webhook mode
 
 Prints ``READY`` on stdout once polling runs, serves until SIGTERM, stops cleanly and prints
 one JSON line (its peak RSS, CPU time, and the profile when asked). Logging goes to stderr at
@@ -11,6 +12,12 @@ WARNING. The intake bot is the real Application: ``telegram_channel.app.open_ser
 ``bot.config.Settings`` with ``rate_limit=0`` (the per-user limit, 30 updates a minute, would
 otherwise stop a simulated applicant who answers as fast as the bot replies), on the Bot API
 client ``--bot-api-client`` names (``own``, the default, or ``stock``).
+
+``--db`` puts the intake bot on a PostgreSQL database instead of ``workdir/intake.db``.
+``--webhook-port`` serves Telegram's webhook instead of polling, through
+``telegram_channel.app.serve`` itself, as ``intake-bot run`` does: on PostgreSQL that is
+the several-instances mode (a chat's advisory lock across instances, no applicant views
+kept), whether one instance runs or several, so that one and two compare alike.
 """
 
 from __future__ import annotations
@@ -30,13 +37,23 @@ from pathlib import Path
 from typing import Any
 
 TOKEN = "123456:BENCH-TOKEN-not-a-secret"
+# On PostgreSQL the key comes from the settings (INTAKE_SECRET_KEY): a bench key, not a secret.
+BENCH_KEY = "b" * 43 + "="
+WEBHOOK_SECRET = "bench-webhook-secret"
 SEEDED_FIRST_ID = 5_000_000_000  # Telegram user ids of the stored drafts
 log = logging.getLogger("bench.bot")
 
 
-def _settings(api_url: str, db_path: str, bot_api_client: str = "own") -> Any:
+def _settings(api_url: str, args: argparse.Namespace, bot_api_client: str = "own") -> Any:
     from bot.config import Settings
+    from bot.dburl import is_postgres
 
+    # PostgreSQL has no folder beside it for the key and the files (INTAKE_SECRET_KEY,
+    # INTAKE_FILES): the key is the bench's, the files go into the work directory.
+    db_path = _db_path(args)
+    postgres: dict[str, Any] = {}
+    if is_postgres(db_path):
+        postgres = {"secret_key": BENCH_KEY, "files": str(Path(args.workdir) / "files")}
     return Settings(
         token=TOKEN,
         api_url=f"{api_url}/bot",
@@ -44,7 +61,12 @@ def _settings(api_url: str, db_path: str, bot_api_client: str = "own") -> Any:
         rate_limit=0,
         log_level="WARNING",
         bot_api_client=bot_api_client,
+        **postgres,
     )
+
+
+def _db_path(args: argparse.Namespace) -> str:
+    return args.db or str(Path(args.workdir) / "intake.db")
 
 
 def parse_what_if(items: list[str]) -> dict[str, Any]:
@@ -185,11 +207,13 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
     )
 
     apply_what_if_to_intake(args.what_if)
-    settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"), args.bot_api_client)
+    settings = _settings(args.api_url, args, args.bot_api_client)
     if args.limiter == "off":
         # The fake is not Telegram: the figure wanted is the bot's own capacity, so the
         # shipped 30 messages/s (INTAKE_SEND_RATE) is lifted; retries are kept.
         settings = dataclasses.replace(settings, send_rate=0)
+    if args.webhook_port:
+        return None, await _serve_webhook(settings, args.webhook_port)
     services = await open_services(settings)
     try:
         if args.what_if.get("warm"):
@@ -208,6 +232,49 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
         await services.store.close()
 
     return app, stop
+
+
+async def _serve_webhook(settings: Any, port: int) -> Any:
+    """``telegram_channel.app.serve`` as ``intake-bot run`` calls it, in webhook mode; ready
+    once the webhook listens and ``settle_memory`` has run (it follows the webhook's start)."""
+    import gc
+
+    from telegram_channel.app import GC_THRESHOLDS, serve
+
+    settings = dataclasses.replace(
+        settings,
+        webhook_url="https://bench.invalid/hook",
+        webhook_port=port,
+        webhook_listen="127.0.0.1",
+        webhook_secret=WEBHOOK_SECRET,
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(settings, stop))
+    deadline = time.monotonic() + 60
+    while True:
+        if serving.done():
+            serving.result()  # its error, if it failed
+            raise RuntimeError("the bot stopped before it served")
+        if gc.get_threshold() == GC_THRESHOLDS and await _listening(port):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the webhook did not listen within 60 s")
+        await asyncio.sleep(0.05)
+
+    async def stop_bot() -> None:
+        stop.set()
+        await serving
+
+    return stop_bot
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
 
 
 async def _start_plain(app: Any) -> Any:
@@ -410,7 +477,8 @@ class DbAwaits:
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
     starters = {"intake": start_intake, "conversation": start_conversation, "echo": start_echo}
-    awaits = DbAwaits() if args.kind == "intake" else None
+    # aiosqlite's round trips; PostgreSQL has none of them.
+    awaits = DbAwaits() if args.kind == "intake" and not args.db else None
     _app, stop_bot = await starters[args.kind](args)
     if awaits is not None:
         awaits.count = 0  # from here on: serving updates only
@@ -452,9 +520,7 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
     from bot.store.intakes import _dump
     from telegram_channel.app import open_services
 
-    services = await open_services(
-        _settings("http://127.0.0.1:9", str(Path(args.workdir) / "intake.db"))
-    )
+    services = await open_services(_settings("http://127.0.0.1:9", args))
     store = services.store
     flow = await store.flows.active()
     outcome: Any = engine.start(flow)
@@ -528,6 +594,15 @@ def main() -> int:
         "--setup", action="store_true", help="create the database, store --seed drafts, exit"
     )
     parser.add_argument("--seed", type=int, default=0, help="drafts to store with --setup")
+    parser.add_argument(
+        "--db", default="", help="the intake bot's PostgreSQL URL (else workdir/intake.db)"
+    )
+    parser.add_argument(
+        "--webhook-port",
+        type=int,
+        default=0,
+        help="serve the webhook on this port (telegram_channel.app.serve) instead of polling",
+    )
     parser.add_argument("--max-seconds", type=float, default=3600)
     parser.add_argument("--what-if", action="append", default=[])
     args = parser.parse_args()
