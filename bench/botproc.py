@@ -475,13 +475,57 @@ class DbAwaits:
         aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
 
 
+class HeldLocks:
+    """How long each PostgreSQL instance held its two locks while serving: the write lock
+    (``PgDatabase._lock``: one write transaction at a time per instance, as SQLite's single
+    writer) and the lock of the connection that takes the chats' advisory locks
+    (``_locker_lock``). A lock held nearly all the time is where the instance queues."""
+
+    def __init__(self) -> None:
+        from bot.store import pg
+
+        self.held = {"write": 0.0, "chat_locks": 0.0}
+        original = pg.PgDatabase.__init__
+        held = self.held
+
+        def init(db: Any, *a: Any, **kw: Any) -> None:
+            original(db, *a, **kw)
+            db._lock = _TimedLock(held, "write")
+            db._locker_lock = _TimedLock(held, "chat_locks")
+
+        pg.PgDatabase.__init__ = init  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        for key in self.held:
+            self.held[key] = 0.0
+
+
+class _TimedLock(asyncio.Lock):
+    def __init__(self, held: dict[str, float], key: str) -> None:
+        super().__init__()
+        self._held, self._key, self._since = held, key, 0.0
+
+    async def acquire(self) -> bool:
+        await super().acquire()
+        self._since = time.perf_counter()
+        return True
+
+    def release(self) -> None:
+        self._held[self._key] += time.perf_counter() - self._since
+        super().release()
+
+
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
     starters = {"intake": start_intake, "conversation": start_conversation, "echo": start_echo}
     # aiosqlite's round trips; PostgreSQL has none of them.
     awaits = DbAwaits() if args.kind == "intake" and not args.db else None
+    locks = HeldLocks() if args.db else None
     _app, stop_bot = await starters[args.kind](args)
     if awaits is not None:
         awaits.count = 0  # from here on: serving updates only
+    if locks is not None:
+        locks.reset()
+    serving = time.perf_counter()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -497,6 +541,10 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if awaits is not None:
         result["db_awaits"] = awaits.count
+    if locks is not None:
+        served = time.perf_counter() - serving
+        result["serving_s"] = round(served, 2)
+        result["locks_held_share"] = {k: round(v / served, 3) for k, v in locks.held.items()}
     if profile is not None:
         result["profile"] = profile.stop()
     t0 = time.perf_counter()

@@ -231,12 +231,37 @@ def pg_counters(url: str) -> dict[str, int]:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
+        scans = conn.execute(
+            "SELECT sum(seq_scan), sum(seq_tup_read), sum(idx_scan), sum(n_dead_tup)"
+            " FROM pg_stat_user_tables"
+        ).fetchone()
         xacts = conn.execute(
             "SELECT xact_commit + xact_rollback FROM pg_stat_database"
             " WHERE datname = current_database()"
         ).fetchone()
         wal = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()
-    return {"xacts": int(xacts[0]) if xacts else 0, "wal_syncs": int(wal[0]) if wal else 0}
+    seq, seq_rows, idx, dead = (int(x or 0) for x in scans) if scans else (0, 0, 0, 0)
+    return {
+        "xacts": int(xacts[0]) if xacts else 0,
+        "wal_syncs": int(wal[0]) if wal else 0,
+        "seq_scans": seq,
+        "seq_scan_rows": seq_rows,
+        "index_scans": idx,
+        "dead_rows": dead,
+    }
+
+
+def pg_settings(server: str) -> dict[str, str]:
+    """The server settings that move these figures: this machine's server is set up for the
+    tests, and its autovacuum may be off (dead row versions then pile up during a run)."""
+    import psycopg
+
+    names = ("autovacuum", "synchronous_commit", "fsync", "shared_buffers", "wal_sync_method")
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(names),)
+        ).fetchall()
+    return dict(rows)
 
 
 @contextlib.contextmanager
@@ -413,13 +438,18 @@ async def _run_bot(
         await api.stop()
     final = finals[0]
     out["bot_shutdown_s"] = final.get("shutdown_s")
+    if "locks_held_share" in final:
+        # Of the time each instance served (start to stop, all phases): its write lock and
+        # its chat-lock connection held.
+        out["locks_held_share_by_instance"] = [f.get("locks_held_share") for f in finals]
     if url:
         # Whole run, start-up included (a few dozen): the bots' backends report their
         # counts as they exit.
         await asyncio.sleep(1.0)
         counters1 = pg_counters(url)
         updates = sum(out[name]["updates"] for name, _, _ in phases)
-        for key in ("xacts", "wal_syncs"):
+        out["postgres_dead_rows_at_end"] = counters1["dead_rows"]
+        for key in ("xacts", "wal_syncs", "seq_scans", "seq_scan_rows", "index_scans"):
             spent = counters1[key] - counters0[key]
             out[f"postgres_{key}"] = spent
             out[f"postgres_{key}_per_update"] = round(spent / updates, 2) if updates else None
@@ -645,6 +675,10 @@ async def run_instances(
                     "postgres_cpu_ms_per_update": burst.get("postgres_cpu_ms_per_update"),
                     "postgres_xacts_per_update": run.get("postgres_xacts_per_update"),
                     "postgres_wal_syncs_per_update": run.get("postgres_wal_syncs_per_update"),
+                    "postgres_seq_scan_rows_per_update": run.get(
+                        "postgres_seq_scan_rows_per_update"
+                    ),
+                    "locks_held_share_by_instance": run.get("locks_held_share_by_instance"),
                     "machine": burst["machine"],
                     "posts_by_instance": burst.get("webhook_posts_by_instance"),
                     "all_sent": burst["applicants_done"] == args.applicants
@@ -705,6 +739,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         result["instances"] = args.instances
         result["webhook"] = args.webhook
         result["pin"] = args.pin
+    if args.db == "postgresql":
+        result["postgres_settings"] = pg_settings(args.pg_server)
     try:
         if len(args.instances) > 1 or args.rounds > 1:
             result["instance_runs"] = await run_instances(args, root, cpus)
