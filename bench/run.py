@@ -475,6 +475,21 @@ async def _run_bot(
     return {**headline, **out}
 
 
+async def vacuum_every(url: str, seconds: float) -> None:
+    """``VACUUM (ANALYZE)`` of the run's database every ``seconds``: what autovacuum does on
+    a server with its defaults (autovacuum_naptime 1 min), for a server that has it off.
+    ANALYZE also makes the backends plan their prepared statements again on the tables as
+    they now are."""
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            await asyncio.sleep(seconds)
+            started = time.perf_counter()
+            await conn.execute("VACUUM (ANALYZE)")
+            say(f"  VACUUM (ANALYZE) took {time.perf_counter() - started:.2f} s")
+
+
 def sum_mb(procs: list[asyncio.subprocess.Process], key: str) -> float:
     return round(sum(proc_status(p.pid, key) for p in procs) / 1024, 1)
 
@@ -497,10 +512,19 @@ async def _phase(
     cpu0 = [proc_cpu(p.pid) for p in procs]
     pg0 = postgres_cpu(pg[0]) if pg else {}
     machine0, t0 = machine_cpu(), time.perf_counter()
-    phase, wall, fake_cpu = await run_phase(
-        api, mode=mode, steps=steps, applicants=args.applicants, first_id=first_id,
-        think=think, timeout=args.timeout, stall=args.stall, log=say,
-    )  # fmt: skip
+    vacuums = None
+    if pg and args.vacuum_every > 0:
+        vacuums = asyncio.create_task(vacuum_every(pg[1], args.vacuum_every))
+    try:
+        phase, wall, fake_cpu = await run_phase(
+            api, mode=mode, steps=steps, applicants=args.applicants, first_id=first_id,
+            think=think, timeout=args.timeout, stall=args.stall, log=say,
+        )  # fmt: skip
+    finally:
+        if vacuums is not None:
+            vacuums.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await vacuums
     machine1, elapsed = machine_cpu(), time.perf_counter() - t0
     pg1 = postgres_cpu(pg[0]) if pg else {}
     cpu1 = [proc_cpu(p.pid) for p in procs]
@@ -739,6 +763,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         result["instances"] = args.instances
         result["webhook"] = args.webhook
         result["pin"] = args.pin
+        result["vacuum_every_s"] = args.vacuum_every
     if args.db == "postgresql":
         result["postgres_settings"] = pg_settings(args.pg_server)
     try:
@@ -954,6 +979,14 @@ def main() -> int:
         type=int,
         default=40,
         help="connections the fake opens to each instance's webhook (Telegram's max_connections)",
+    )
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0,
+        metavar="S",
+        help="with --db postgresql: VACUUM (ANALYZE) the run's database every S seconds"
+        " during a phase, as autovacuum would (0: never, as a server with autovacuum off)",
     )
     parser.add_argument(
         "--pin",
