@@ -500,6 +500,44 @@ class HeldLocks:
             self.held[key] = 0.0
 
 
+class Statements:
+    """Each statement the store sends to PostgreSQL (``PgDatabase._run`` and ``_rows``):
+    how often, and how long it took as the instance saw it (the round trip, the server's
+    work, and the wait for a CPU on a busy machine). The slowest in total say where an
+    instance's database time goes."""
+
+    def __init__(self) -> None:
+        from bot.store import pg
+
+        self.spent: dict[str, list[float]] = {}
+        spent = self.spent
+        for name in ("_run", "_rows"):
+            original = getattr(pg.PgDatabase, name)
+
+            def timed(db: Any, conn: Any, sql: str, params: Any, _original: Any = original) -> Any:
+                return _timed(spent, _original(db, conn, sql, params), sql)
+
+            setattr(pg.PgDatabase, name, timed)
+
+    def top(self, n: int = 8) -> list[list[Any]]:
+        rows = sorted(self.spent.items(), key=lambda kv: -kv[1][1])[:n]
+        return [
+            [sql, int(count), round(total, 2), round(1000 * total / count, 3)]
+            for sql, (count, total) in rows
+        ]
+
+
+async def _timed(spent: dict[str, list[float]], call: Any, sql: str) -> Any:
+    started = time.perf_counter()
+    try:
+        return await call
+    finally:
+        key = " ".join(sql.split())[:110]
+        entry = spent.setdefault(key, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+
 class _TimedLock(asyncio.Lock):
     def __init__(self, held: dict[str, float], key: str) -> None:
         super().__init__()
@@ -520,11 +558,14 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     # aiosqlite's round trips; PostgreSQL has none of them.
     awaits = DbAwaits() if args.kind == "intake" and not args.db else None
     locks = HeldLocks() if args.db else None
+    statements = Statements() if args.db else None
     _app, stop_bot = await starters[args.kind](args)
     if awaits is not None:
         awaits.count = 0  # from here on: serving updates only
     if locks is not None:
         locks.reset()
+    if statements is not None:
+        statements.spent.clear()
     serving = time.perf_counter()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -545,6 +586,9 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         served = time.perf_counter() - serving
         result["serving_s"] = round(served, 2)
         result["locks_held_share"] = {k: round(v / served, 3) for k, v in locks.held.items()}
+    if statements is not None:
+        # [statement, times, seconds in all, ms each]
+        result["slowest_statements"] = statements.top()
     if profile is not None:
         result["profile"] = profile.stop()
     t0 = time.perf_counter()

@@ -442,6 +442,7 @@ async def _run_bot(
         # Of the time each instance served (start to stop, all phases): its write lock and
         # its chat-lock connection held.
         out["locks_held_share_by_instance"] = [f.get("locks_held_share") for f in finals]
+        out["slowest_statements_by_instance"] = [f.get("slowest_statements") for f in finals]
     if url:
         # Whole run, start-up included (a few dozen): the bots' backends report their
         # counts as they exit.
@@ -703,6 +704,7 @@ async def run_instances(
                         "postgres_seq_scan_rows_per_update"
                     ),
                     "locks_held_share_by_instance": run.get("locks_held_share_by_instance"),
+                    "slowest_statements_by_instance": run.get("slowest_statements_by_instance"),
                     "machine": burst["machine"],
                     "posts_by_instance": burst.get("webhook_posts_by_instance"),
                     "all_sent": burst["applicants_done"] == args.applicants
