@@ -693,6 +693,10 @@ async def run_instances(
                     "updates_per_s": burst["updates_per_s"],
                     "p50_ms": burst["latency_ms"].get("p50"),
                     "p99_ms": burst["latency_ms"].get("p99"),
+                    # From the moment the applicant queued it: the wait for a connection
+                    # to a webhook (and for its POST to be stored) included.
+                    "from_queued_p50_ms": burst["latency_from_queued_ms"].get("p50"),
+                    "from_queued_p99_ms": burst["latency_from_queued_ms"].get("p99"),
                     "bot_cpu_s": burst["bot_cpu_s"],
                     "bot_cpu_by_instance_s": burst.get("bot_cpu_by_instance_s"),
                     "bot_cpu_ms_per_update": burst["bot_cpu_ms_per_update"],
