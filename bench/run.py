@@ -2,6 +2,8 @@
 
     python bench/run.py [--applicants 500] [--drafts 0] [--skip-baselines] [--profile]
                         [--think 1.0] [--limiter off|shipped] [--keep]
+    python bench/run.py --db postgresql [--webhook] [--instances 1,2 --rounds 3] \
+                        --skip-baselines --skip-stock --think 0   # PostgreSQL, instances
 
 Each bot runs in its own process (``bench/botproc.py``), pinned to one CPU; this process runs
 the fake Bot API (``bench/fakeapi.py``) and the simulated applicants on the other CPU, so the
@@ -13,6 +15,12 @@ fake's work does not eat into the bot's core. For each bot:
 2. paced (``--think S``, 0 to skip): N more applicants start within 2*S seconds and wait
    uniform(0, 2*S) seconds before each answer (mean S): latency at a steady load of about
    N/S updates per second, as when N people fill in the form at the same time.
+
+On PostgreSQL (``--db postgresql``) each run gets a fresh database. In webhook mode
+(``--webhook``, always with several instances) the fake POSTs the updates to the instances'
+webhooks in turn instead of answering getUpdates; instance i is pinned to the bot's CPU if
+i is even, else to the fake's (two CPUs: one instance of two must share), PostgreSQL not at
+all, and each phase says what each of them and the rest of the machine spent.
 
 Then the bot is stopped and its peak RSS (VmHWM), CPU time and database size are read.
 Progress goes to stderr; stdout gets exactly one JSON line.
@@ -711,6 +719,7 @@ async def run_instances(
                     "slowest_statements_by_instance": run.get("slowest_statements_by_instance"),
                     "machine": burst["machine"],
                     "posts_by_instance": burst.get("webhook_posts_by_instance"),
+                    "webhook_retried": run.get("webhook_retried"),
                     "all_sent": burst["applicants_done"] == args.applicants
                     and burst["refusals"] == 0,
                     "db_submitted_with_one_ref": refs.get("submitted")
