@@ -3,6 +3,7 @@
     python bench/botproc.py --kind intake|conversation|echo --api-url URL --workdir DIR \
         [--bot-api-client own|stock]
     python bench/botproc.py --setup --seed 100000 --workdir DIR   # database + drafts, exit
+    ... [--db postgresql://...] [--webhook-port PORT]   # PostgreSQL; webhook mode
 
 Prints ``READY`` on stdout once polling runs, serves until SIGTERM, stops cleanly and prints
 one JSON line (its peak RSS, CPU time, and the profile when asked). Logging goes to stderr at
@@ -11,6 +12,12 @@ WARNING. The intake bot is the real Application: ``telegram_channel.app.open_ser
 ``bot.config.Settings`` with ``rate_limit=0`` (the per-user limit, 30 updates a minute, would
 otherwise stop a simulated applicant who answers as fast as the bot replies), on the Bot API
 client ``--bot-api-client`` names (``own``, the default, or ``stock``).
+
+``--db`` puts the intake bot on a PostgreSQL database instead of ``workdir/intake.db``.
+``--webhook-port`` serves Telegram's webhook instead of polling, through
+``telegram_channel.app.serve`` itself, as ``intake-bot run`` does: on PostgreSQL that is
+the several-instances mode (a chat's advisory lock across instances, no applicant views
+kept), whether one instance runs or several, so that one and two compare alike.
 """
 
 from __future__ import annotations
@@ -30,13 +37,23 @@ from pathlib import Path
 from typing import Any
 
 TOKEN = "123456:BENCH-TOKEN-not-a-secret"
+# On PostgreSQL the key comes from the settings (INTAKE_SECRET_KEY): a bench key, not a secret.
+BENCH_KEY = "b" * 43 + "="
+WEBHOOK_SECRET = "bench-webhook-secret"
 SEEDED_FIRST_ID = 5_000_000_000  # Telegram user ids of the stored drafts
 log = logging.getLogger("bench.bot")
 
 
-def _settings(api_url: str, db_path: str, bot_api_client: str = "own") -> Any:
+def _settings(api_url: str, args: argparse.Namespace, bot_api_client: str = "own") -> Any:
     from bot.config import Settings
+    from bot.dburl import is_postgres
 
+    # PostgreSQL has no folder beside it for the key and the files (INTAKE_SECRET_KEY,
+    # INTAKE_FILES): the key is the bench's, the files go into the work directory.
+    db_path = _db_path(args)
+    postgres: dict[str, Any] = {}
+    if is_postgres(db_path):
+        postgres = {"secret_key": BENCH_KEY, "files": str(Path(args.workdir) / "files")}
     return Settings(
         token=TOKEN,
         api_url=f"{api_url}/bot",
@@ -44,7 +61,12 @@ def _settings(api_url: str, db_path: str, bot_api_client: str = "own") -> Any:
         rate_limit=0,
         log_level="WARNING",
         bot_api_client=bot_api_client,
+        **postgres,
     )
+
+
+def _db_path(args: argparse.Namespace) -> str:
+    return args.db or str(Path(args.workdir) / "intake.db")
 
 
 def parse_what_if(items: list[str]) -> dict[str, Any]:
@@ -185,11 +207,13 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
     )
 
     apply_what_if_to_intake(args.what_if)
-    settings = _settings(args.api_url, str(Path(args.workdir) / "intake.db"), args.bot_api_client)
+    settings = _settings(args.api_url, args, args.bot_api_client)
     if args.limiter == "off":
         # The fake is not Telegram: the figure wanted is the bot's own capacity, so the
         # shipped 30 messages/s (INTAKE_SEND_RATE) is lifted; retries are kept.
         settings = dataclasses.replace(settings, send_rate=0)
+    if args.webhook_port:
+        return None, await _serve_webhook(settings, args.webhook_port)
     services = await open_services(settings)
     try:
         if args.what_if.get("warm"):
@@ -208,6 +232,49 @@ async def start_intake(args: argparse.Namespace) -> tuple[Any, Any]:
         await services.store.close()
 
     return app, stop
+
+
+async def _serve_webhook(settings: Any, port: int) -> Any:
+    """``telegram_channel.app.serve`` as ``intake-bot run`` calls it, in webhook mode; ready
+    once the webhook listens and ``settle_memory`` has run (it follows the webhook's start)."""
+    import gc
+
+    from telegram_channel.app import GC_THRESHOLDS, serve
+
+    settings = dataclasses.replace(
+        settings,
+        webhook_url="https://bench.invalid/hook",
+        webhook_port=port,
+        webhook_listen="127.0.0.1",
+        webhook_secret=WEBHOOK_SECRET,
+    )
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(settings, stop))
+    deadline = time.monotonic() + 60
+    while True:
+        if serving.done():
+            serving.result()  # its error, if it failed
+            raise RuntimeError("the bot stopped before it served")
+        if gc.get_threshold() == GC_THRESHOLDS and await _listening(port):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError("the webhook did not listen within 60 s")
+        await asyncio.sleep(0.05)
+
+    async def stop_bot() -> None:
+        stop.set()
+        await serving
+
+    return stop_bot
+
+
+async def _listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
 
 
 async def _start_plain(app: Any) -> Any:
@@ -408,12 +475,98 @@ class DbAwaits:
         aiosqlite.core.Connection._execute = counted  # type: ignore[method-assign]
 
 
+class HeldLocks:
+    """How long each PostgreSQL instance held its two locks while serving: the write lock
+    (``PgDatabase._lock``: one write transaction at a time per instance, as SQLite's single
+    writer) and the lock of the connection that takes the chats' advisory locks
+    (``_locker_lock``). A lock held nearly all the time is where the instance queues."""
+
+    def __init__(self) -> None:
+        from bot.store import pg
+
+        self.held = {"write": 0.0, "chat_locks": 0.0}
+        original = pg.PgDatabase.__init__
+        held = self.held
+
+        def init(db: Any, *a: Any, **kw: Any) -> None:
+            original(db, *a, **kw)
+            db._lock = _TimedLock(held, "write")
+            db._locker_lock = _TimedLock(held, "chat_locks")
+
+        pg.PgDatabase.__init__ = init  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        for key in self.held:
+            self.held[key] = 0.0
+
+
+class Statements:
+    """Each statement the store sends to PostgreSQL (``PgDatabase._run`` and ``_rows``):
+    how often, and how long it took as the instance saw it (the round trip, the server's
+    work, and the wait for a CPU on a busy machine). The slowest in total say where an
+    instance's database time goes."""
+
+    def __init__(self) -> None:
+        from bot.store import pg
+
+        self.spent: dict[str, list[float]] = {}
+        spent = self.spent
+        for name in ("_run", "_rows"):
+            original = getattr(pg.PgDatabase, name)
+
+            def timed(db: Any, conn: Any, sql: str, params: Any, _original: Any = original) -> Any:
+                return _timed(spent, _original(db, conn, sql, params), sql)
+
+            setattr(pg.PgDatabase, name, timed)
+
+    def top(self, n: int = 8) -> list[list[Any]]:
+        rows = sorted(self.spent.items(), key=lambda kv: -kv[1][1])[:n]
+        return [
+            [sql, int(count), round(total, 2), round(1000 * total / count, 3)]
+            for sql, (count, total) in rows
+        ]
+
+
+async def _timed(spent: dict[str, list[float]], call: Any, sql: str) -> Any:
+    started = time.perf_counter()
+    try:
+        return await call
+    finally:
+        key = " ".join(sql.split())[:110]
+        entry = spent.setdefault(key, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.perf_counter() - started
+
+
+class _TimedLock(asyncio.Lock):
+    def __init__(self, held: dict[str, float], key: str) -> None:
+        super().__init__()
+        self._held, self._key, self._since = held, key, 0.0
+
+    async def acquire(self) -> bool:
+        await super().acquire()
+        self._since = time.perf_counter()
+        return True
+
+    def release(self) -> None:
+        self._held[self._key] += time.perf_counter() - self._since
+        super().release()
+
+
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
     starters = {"intake": start_intake, "conversation": start_conversation, "echo": start_echo}
-    awaits = DbAwaits() if args.kind == "intake" else None
+    # aiosqlite's round trips; PostgreSQL has none of them.
+    awaits = DbAwaits() if args.kind == "intake" and not args.db else None
+    locks = HeldLocks() if args.db else None
+    statements = Statements() if args.db else None
     _app, stop_bot = await starters[args.kind](args)
     if awaits is not None:
         awaits.count = 0  # from here on: serving updates only
+    if locks is not None:
+        locks.reset()
+    if statements is not None:
+        statements.spent.clear()
+    serving = time.perf_counter()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -429,6 +582,13 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if awaits is not None:
         result["db_awaits"] = awaits.count
+    if locks is not None:
+        served = time.perf_counter() - serving
+        result["serving_s"] = round(served, 2)
+        result["locks_held_share"] = {k: round(v / served, 3) for k, v in locks.held.items()}
+    if statements is not None:
+        # [statement, times, seconds in all, ms each]
+        result["slowest_statements"] = statements.top()
     if profile is not None:
         result["profile"] = profile.stop()
     t0 = time.perf_counter()
@@ -452,9 +612,7 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
     from bot.store.intakes import _dump
     from telegram_channel.app import open_services
 
-    services = await open_services(
-        _settings("http://127.0.0.1:9", str(Path(args.workdir) / "intake.db"))
-    )
+    services = await open_services(_settings("http://127.0.0.1:9", args))
     store = services.store
     flow = await store.flows.active()
     outcome: Any = engine.start(flow)
@@ -505,7 +663,14 @@ async def seed(args: argparse.Namespace) -> dict[str, Any]:
                     ids.stop,
                 ),
             )
-    await store.db.checkpoint()
+    if not args.db:
+        await store.db.checkpoint()
+    # Not on PostgreSQL, where it is VACUUM: on tables still empty (the inbox always is) it
+    # records them as empty, and the statements the bot prepares while they are small then
+    # keep sequential scans as they grow, until an ANALYZE (this machine's server runs
+    # without autovacuum): a single instance read about 10,000 rows by sequential scans per
+    # update. A new deployment's tables were never vacuumed, which the planner reads as
+    # "size unknown" and answers with index scans.
     await store.close()
     return {"seeded": args.seed, "seconds": round(time.perf_counter() - t0, 2)}
 
@@ -528,6 +693,15 @@ def main() -> int:
         "--setup", action="store_true", help="create the database, store --seed drafts, exit"
     )
     parser.add_argument("--seed", type=int, default=0, help="drafts to store with --setup")
+    parser.add_argument(
+        "--db", default="", help="the intake bot's PostgreSQL URL (else workdir/intake.db)"
+    )
+    parser.add_argument(
+        "--webhook-port",
+        type=int,
+        default=0,
+        help="serve the webhook on this port (telegram_channel.app.serve) instead of polling",
+    )
     parser.add_argument("--max-seconds", type=float, default=3600)
     parser.add_argument("--what-if", action="append", default=[])
     args = parser.parse_args()

@@ -7,7 +7,9 @@ message with its history, polls for quiet periods): fine for a test of one perso
 * a minimal HTTP/1.1 server on 127.0.0.1 written on ``asyncio.Protocol`` (keep-alive, one
   request at a time per connection, ``Content-Length`` bodies, form-encoded parameters: what
   python-telegram-bot's httpx client sends);
-* ``getUpdates`` long polling over an in-memory queue;
+* ``getUpdates`` long polling over an in-memory queue, or, in webhook mode
+  (``WebhookPush``), each update POSTed to the bot's webhook, round robin over several
+  instances;
 * ``sendMessage`` / ``editMessageText`` / ``editMessageReplyMarkup`` answered with a plausible
   ``Message``, and handed to the applicant of that chat as an event; every other method
   answers ``true``;
@@ -19,7 +21,8 @@ Applicants live in the same process and event loop as the fake: they queue updat
 are taken here, on one clock (``time.perf_counter``):
 
 * ``t_queued``: the applicant queued the update;
-* ``t_delivered``: the fake put it into a ``getUpdates`` response (handed to the bot);
+* ``t_delivered``: the fake put it into a ``getUpdates`` response, or wrote its webhook POST
+  (handed to the bot);
 * ``t_first``: the bot's first sendMessage/edit to that chat after that;
 * ``t_done``: the bot's call that shows the applicant what to do next: a message carrying the
   next question's keyboard (or the edited keyboard of a multiple-choice question, or the final
@@ -93,6 +96,8 @@ class FakeApi:
         self.sinks: dict[int, Sink] = {}
         self.calls: Counter[str] = Counter()
         self.strays = 0  # bot calls to chats nobody is listening to
+        # Webhook mode: updates are POSTed to the bot's instances, not polled.
+        self.push: WebhookPush | None = None
 
     @property
     def url(self) -> str:
@@ -106,6 +111,8 @@ class FakeApi:
     async def stop(self) -> None:
         self._closing = True
         self._wake()
+        if self.push is not None:
+            self.push.close()
         if self._server is not None:
             self._server.close()
             for conn in list(self._conns):
@@ -121,6 +128,9 @@ class FakeApi:
         update_id = next(self._update_ids)
         payload["update_id"] = update_id
         sent = Sent(update_id, chat_id, clock())
+        if self.push is not None:
+            self.push.post(sent, payload)
+            return sent
         self._pending.append((sent, payload))
         self._wake()
         return sent
@@ -265,6 +275,163 @@ class _Conn(asyncio.Protocol):
             return
         body = json.dumps({"ok": True, "result": result}).encode()
         self.transport.write(_HEAD + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+# --- webhook mode ----------------------------------------------------------------------
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookPush:
+    """Telegram's side of webhook mode, in front of one or several instances of the bot:
+    each update is POSTed to the next instance's webhook in turn (a round robin, as nginx's
+    upstream in front of several instances; README "Several instances"), over at most
+    ``connections`` keep-alive connections per instance (Telegram's ``max_connections``,
+    40 by default). An update waits for a free connection of its instance. An answer other
+    than 200, or a connection lost before the answer, sends it to the next instance, as
+    nginx's ``proxy_next_upstream`` and Telegram's retries would (``retried``).
+
+    A minimal HTTP/1.1 client on ``asyncio.Protocol``, like the fake's server: aiohttp's
+    client costs about four times the CPU per request (bench/README.md, "Transport"), and
+    here the fake shares the cores with the instances."""
+
+    def __init__(
+        self, ports: list[int], secret: str, path: str = "/hook", connections: int = 40
+    ) -> None:
+        self.targets = [_Target(self, port, secret, path, connections) for port in ports]
+        self._turn = 0
+        self.retried = 0
+
+    def post(self, sent: Sent, payload: JSONDict) -> None:
+        self._send(sent, json.dumps(payload).encode())
+
+    def _send(self, sent: Sent, body: bytes) -> None:
+        target = self.targets[self._turn % len(self.targets)]
+        self._turn += 1
+        target.post(sent, body)
+
+    def retry(self, sent: Sent, body: bytes) -> None:
+        self.retried += 1
+        asyncio.get_running_loop().call_later(0.05, self._send, sent, body)
+
+    @property
+    def posted(self) -> list[int]:
+        """Updates each instance answered 200 to."""
+        return [t.posted for t in self.targets]
+
+    def close(self) -> None:
+        for target in self.targets:
+            target.close()
+
+
+class _Target:
+    """One instance's webhook: its connections and the updates waiting for one."""
+
+    def __init__(
+        self, push: WebhookPush, port: int, secret: str, path: str, connections: int
+    ) -> None:
+        self.push = push
+        self.port = port
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\n{SECRET_HEADER}: {secret}\r\n"
+            "Content-Length: "
+        ).encode()
+        self.limit = connections
+        self.opened = 0
+        self.idle: list[_PushConn] = []
+        self.backlog: deque[tuple[Sent, bytes]] = deque()
+        self.posted = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def post(self, sent: Sent, body: bytes) -> None:
+        if self.idle:
+            self.idle.pop().send(sent, body)
+        elif self.opened < self.limit:
+            self.opened += 1
+            task = asyncio.ensure_future(self._open(sent, body))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self.backlog.append((sent, body))
+
+    async def _open(self, sent: Sent, body: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await loop.create_connection(lambda: _PushConn(self), "127.0.0.1", self.port)
+        except OSError:
+            self.opened -= 1
+            self.push.retry(sent, body)
+            return
+        conn.send(sent, body)
+
+    def free(self, conn: _PushConn) -> None:
+        if self.backlog:
+            conn.send(*self.backlog.popleft())
+        else:
+            self.idle.append(conn)
+
+    def lost(self, conn: _PushConn) -> None:
+        self.opened -= 1
+        if conn in self.idle:
+            self.idle.remove(conn)
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
+
+
+class _PushConn(asyncio.Protocol):
+    """One keep-alive connection to an instance's webhook, one POST at a time."""
+
+    def __init__(self, target: _Target) -> None:
+        self.target = target
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.current: tuple[Sent, bytes] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, sent: Sent, body: bytes) -> None:
+        assert self.transport is not None
+        self.current = (sent, body)
+        sent.t_delivered = clock()
+        self.transport.write(self.target.head + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        lines = self.buf[:end].decode("latin-1").split("\r\n")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        if len(self.buf) < end + 4 + length:
+            return
+        del self.buf[: end + 4 + length]
+        status = int(lines[0].split(" ")[1])
+        current, self.current = self.current, None
+        if current is not None:
+            if status == 200:
+                self.target.posted += 1
+            else:
+                self.target.push.retry(*current)
+        self.target.free(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.target.lost(self)
+        if self.current is not None:
+            self.target.push.retry(*self.current)
+            self.current = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 # --- the applicants ---------------------------------------------------------------------
