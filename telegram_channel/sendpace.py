@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 RESERVE_TIMEOUT = 2.0  # seconds a reservation may take before the call is paced alone
 RETRY_DATABASE = 5.0  # seconds of pacing alone before the database is asked again
 OVERALL = "all"
+#: Without a send rate: seconds between looks for a flood wait another instance was given.
+PAUSE_LOOK_EVERY = 1.0
 
 
 class SharedSendLimiter(SendLimiter):
@@ -55,6 +57,7 @@ class SharedSendLimiter(SendLimiter):
         self._group_interval = group_time_period / group_max_rate if self.group_rate else 0.0
         self._alone_until = 0.0  # loop time before which the database is not asked again
         self._alone = False  # pacing alone since the database last failed (logged once)
+        self._pause_looked = -PAUSE_LOOK_EVERY  # loop time of the last look at the pause
 
     async def _take_slots(self, chat_id: object) -> None:
         """Wait for this call's slots: the group's (a group chat), then the overall one, so
@@ -70,7 +73,12 @@ class SharedSendLimiter(SendLimiter):
                 assert self.overall is not None
                 await self.overall.acquire()
         elif group is None:
-            await self._reserved(None, 0.0, 0.0)
+            # No rate to keep: only another instance's flood wait to learn of, which a
+            # look now and then finds (not a round trip per message).
+            now = asyncio.get_running_loop().time()
+            if now >= self._pause_looked + PAUSE_LOOK_EVERY:
+                self._pause_looked = now
+                await self._reserved(None, 0.0, 0.0)
         if self._paused_until:  # a flood wait learnt while this call waited
             await self._sit_out_pause()
 
