@@ -196,6 +196,26 @@ class FakeApi:
         }
 
 
+def _whole_message(buf: bytearray) -> tuple[list[str], bytes] | None:
+    """The first HTTP/1.1 message in ``buf`` if it is all there (its head's lines and its
+    body, by Content-Length), taken out of ``buf``; None while more is to come."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = buf[:end].decode("latin-1").split("\r\n")
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    total = end + 4 + length
+    if len(buf) < total:
+        return None
+    body = bytes(buf[end + 4 : total])
+    del buf[:total]
+    return lines, body
+
+
 class _Conn(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection from the bot."""
 
@@ -224,20 +244,10 @@ class _Conn(asyncio.Protocol):
 
     def _process(self) -> None:
         while self.transport is not None and not self.waiting:
-            end = self.buf.find(b"\r\n\r\n")
-            if end < 0:
+            message = _whole_message(self.buf)
+            if message is None:
                 return
-            lines = self.buf[:end].decode("latin-1").split("\r\n")
-            length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            total = end + 4 + length
-            if len(self.buf) < total:
-                return
-            body = bytes(self.buf[end + 4 : total])
-            del self.buf[:total]
+            lines, body = message
             target = lines[0].split(" ")[1]
             path, _, query = target.partition("?")
             method = path.rsplit("/", 1)[-1]
@@ -401,18 +411,10 @@ class _PushConn(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0:
+        message = _whole_message(self.buf)
+        if message is None:
             return
-        lines = self.buf[:end].decode("latin-1").split("\r\n")
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        if len(self.buf) < end + 4 + length:
-            return
-        del self.buf[: end + 4 + length]
+        lines, _ = message
         status = int(lines[0].split(" ")[1])
         current, self.current = self.current, None
         if current is not None:
