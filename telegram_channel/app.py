@@ -465,7 +465,9 @@ async def join_instances(app: Application, services: Services) -> None:
         catch_up = partial(inbox.catch_up, bot=app.bot, apply=app.process_update)
         processor.chat_lock = SharedChats(services.store.db, store, catch_up).hold
     if app.job_queue is not None:
-        app.job_queue.run_repeating(_beat, interval=HEARTBEAT_EVERY, first=HEARTBEAT_EVERY)
+        # Also as soon as the jobs start (before the webhook takes updates): reaching
+        # Telegram may have taken longer than an instance may be quiet.
+        app.job_queue.run_repeating(_beat, interval=HEARTBEAT_EVERY, first=0)
         app.job_queue.run_repeating(_sweep, interval=SWEEP_EVERY, first=SWEEP_EVERY)
 
 
