@@ -222,7 +222,9 @@ def build_application(services: Services, *, request_timeout: float | None = Non
         app.job_queue.run_repeating(_housekeeping, interval=HOUSEKEEPING_EVERY, first=30)
         app.job_queue.run_repeating(watchdog.check, interval=30, first=30)
         # Files whose download failed when they arrived (telegram_channel/downloads.py).
-        app.job_queue.run_repeating(retry_downloads, interval=DOWNLOADS_EVERY, first=10)
+        app.job_queue.run_repeating(
+            one_at_a_time("downloads", retry_downloads), interval=DOWNLOADS_EVERY, first=10
+        )
         # The morning digest at INTAKE_DIGEST_TIME in INTAKE_TIMEZONE; and, shortly after
         # a start, today's if its time passed while the bot was down (sent once either way).
         at = settings.digest_time.replace(tzinfo=settings.zone)
@@ -256,6 +258,24 @@ def pool_size(send_rate: int) -> int:
     if send_rate <= 0:
         return MAX_POOL_SIZE // 2
     return max(POOL_SIZE, min(MAX_POOL_SIZE, send_rate // 8))
+
+
+def one_at_a_time(
+    job: str, callback: Callable[[Any], Awaitable[None]]
+) -> Callable[[Any], Awaitable[None]]:
+    """A job run by one instance at a time of several on one database (the others skip
+    that run): a file is fetched once, not once per instance."""
+
+    async def run(context: Any) -> None:
+        services: Services = context.application.bot_data["services"]
+        try:
+            async with services.store.db.exclusive(job) as mine:
+                if mine:
+                    await callback(context)
+        except Exception:
+            log.exception("the %s job failed", job)
+
+    return run
 
 
 HOUSEKEEPING_EVERY = 3600  # seconds between expiry and retention runs

@@ -54,16 +54,10 @@ def _reason(exc: BadRequest) -> str:
 async def retry_downloads(context: Any) -> None:
     services = context.application.bot_data["services"]
     try:
-        # Of several instances on one database, one at a time: a file is fetched once.
-        async with services.store.db.exclusive("downloads") as mine:
-            if mine:
-                await _retry(services, context.bot)
+        done = await services.casework.evidence.retry_due(fetcher(context.bot))
     except Exception:
         log.exception("retrying file downloads failed")
-
-
-async def _retry(services: Any, bot: Any) -> None:
-    done = await services.casework.evidence.retry_due(fetcher(bot))
+        return
     if done:
         log.info("%d files downloaded on a later try", done)
     try:  # voice notes not heard yet (a transcriber set, the bot stopped before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from telegram import Bot
@@ -13,6 +14,7 @@ from bot.store import Store
 from bot.store.casework import OPEN_STATUSES, Change, Conflict
 from bot.store.inbox import Pending, Received
 from bot.store.outbox import OutMessage
+from telegram_channel.app import one_at_a_time
 from telegram_channel.outbox import OutboxSender
 from telegram_channel.shared import SharedChats
 from tests.backends import fresh_postgres, open_store
@@ -311,3 +313,37 @@ async def test_two_caseworkers_on_two_instances_cannot_both_claim_one_intake(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_job_of_one_instance_at_a_time_is_skipped_while_another_runs_it(
+    tmp_path: Path,
+) -> None:
+    """The retries of failed downloads (``one_at_a_time``): of two instances on one
+    database, one runs each round; a failing run is logged and the next round goes on."""
+    async with fresh_postgres() as url:
+        first = await open_store(url, tmp_path)
+        second = await open_store(url, tmp_path)
+        try:
+            runs: list[str] = []
+
+            async def retry(context: Any) -> None:
+                runs.append(context.name)
+                if context.name == "broken":
+                    raise RuntimeError("unreachable")
+
+            def context(store: Store, name: str) -> Any:
+                services = SimpleNamespace(store=store)
+                app = SimpleNamespace(bot_data={"services": services})
+                return SimpleNamespace(application=app, name=name)
+
+            job = one_at_a_time("downloads", retry)
+            async with first.db.exclusive("downloads") as mine:
+                assert mine
+                await job(context(second, "skipped"))  # the first instance is at it
+            await job(context(second, "second"))
+            await job(context(first, "broken"))
+            await job(context(first, "after"))
+            assert runs == ["second", "broken", "after"]
+        finally:
+            await first.close()
+            await second.close()
